@@ -1,0 +1,37 @@
+"""How a handler holds a JetStream message while it works, without doing any I/O itself.
+
+`keep_alive` calls the message's in-progress ack on a period shorter than the consumer's
+ack wait, so the server does not redeliver a job that is still running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.asynccontextmanager
+async def keep_alive(in_progress: Callable[[], Awaitable[None]], interval: float) -> AsyncIterator[None]:
+    """Call `in_progress()` every `interval` seconds while the block runs."""
+    if interval <= 0:
+        raise ValueError("interval must be positive")
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await in_progress()
+            except Exception:  # a lost ack is retried at the next beat; never kill the job for it
+                log.warning("in-progress ack failed; retrying in %.1fs", interval, exc_info=True)
+
+    task = asyncio.create_task(beat(), name="jetstream-keep-alive")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

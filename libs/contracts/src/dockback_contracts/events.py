@@ -1,0 +1,308 @@
+"""Every event that crosses the bus: requests (work for a host) and facts (what happened).
+
+Requests carry the id that makes them idempotent: a job id, also used as `Nats-Msg-Id`.
+A scheduled backup's job id is `scheduled_job_id(plan_id, fire_time)`, so two schedulers,
+or one that restarts, produce one job.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from pydantic import Field, model_validator
+
+from dockback_contracts.base import (
+    ByteCount,
+    Compression,
+    HostEvent,
+    HostId,
+    Id,
+    JobEvent,
+    JobKind,
+    JobPhase,
+    Model,
+    Name,
+    ResourceKind,
+    Sha256,
+    Seq,
+    UtcDatetime,
+    Event,
+)
+from dockback_contracts.inventory import ContainerInfo, EngineInfo, ImageInfo, VolumeInfo
+
+_SCHEDULE_NAMESPACE = uuid5(NAMESPACE_URL, "urn:dockback:scheduled-job")
+
+
+def scheduled_job_id(plan_id: UUID, fire_time: datetime) -> UUID:
+    """The job id of a plan's run at `fire_time`: the same for every scheduler replica."""
+    if fire_time.tzinfo is None:
+        raise ValueError("fire_time must be timezone-aware")
+    return uuid5(_SCHEDULE_NAMESPACE, f"{plan_id}/{fire_time.timestamp():.0f}")
+
+
+def artifact_id_for(job_id: UUID, role: str) -> UUID:
+    """The id of the artifact a job produces for one role (a volume name, `config`, `image`).
+
+    Deterministic, so a job that is redelivered and done again announces the same artifact.
+    """
+    return uuid5(job_id, role)
+
+
+class ResourceRef(Model):
+    """A Docker object a job acts on, by kind and name."""
+
+    kind: ResourceKind
+    name: Name
+
+
+class HookCommand(Model):
+    """A command run with `docker exec` inside a container before or after a backup."""
+
+    container: Name
+    command: Seq[str] = Field(min_length=1, description="argv, not a shell string")
+    timeout_seconds: float = Field(default=300, gt=0, le=86400)
+    on_error: Literal["fail", "continue"] = "fail"
+
+
+class BackupOptions(Model):
+    """How to take a backup: compression and consistency."""
+
+    compression: Compression = "zstd"
+    compression_level: int | None = Field(default=None, ge=-7, le=22)
+    stop_containers: bool = Field(
+        default=False,
+        description="Stop the containers using the volume (and those labelled "
+        "dockback.stop-during-backup=true) during the backup; restart those that ran.",
+    )
+    pre_commands: Seq[HookCommand] = ()
+    post_commands: Seq[HookCommand] = ()
+    include_image: bool = False
+    include_bind_mounts: bool = False
+
+
+class BackupRequested(JobEvent):
+    """Back up one resource on a host. Addressed to that host's executors."""
+
+    type: Literal["backup_requested.v1"] = "backup_requested.v1"
+    plan_id: Id | None = Field(default=None, description="None for a manual backup outside any plan.")
+    resource: ResourceRef
+    options: BackupOptions = BackupOptions()
+    upload_targets: Seq[Name] = Field(default=(), description="Ids of the S3 targets to copy to.")
+    scheduled_for: UtcDatetime | None = Field(default=None, description="The plan's fire time, if scheduled.")
+    requested_by: str | None = Field(default=None, description="User name for a manual request.")
+
+
+class ArchiveRef(Model):
+    """Where an archive is and what it must hash to."""
+
+    artifact_id: Id
+    path: str = Field(min_length=1, description="Path relative to the host's data dir.")
+    sha256: Sha256
+    size_bytes: ByteCount
+    remote_locations: Seq[str] = Field(default=(), description="target_id:key of remote copies.")
+
+
+class RestoreTarget(Model):
+    """What a restore writes to."""
+
+    kind: ResourceKind
+    name: Name = Field(description="The original name, or a new one to restore beside the original.")
+    replace_existing: bool = Field(default=False, description="Swap the restored data in over the existing object.")
+    allow_stop: bool = Field(
+        default=False,
+        description="Stop (and afterwards restart) the containers using the target. Without it, "
+        "a restore onto an object in use fails and changes nothing.",
+    )
+
+
+class RestoreRequested(JobEvent):
+    """Restore an archive on a host. Issued by the gateway after the user confirmed it."""
+
+    type: Literal["restore_requested.v1"] = "restore_requested.v1"
+    archive: ArchiveRef
+    target: RestoreTarget
+    requested_by: str
+
+
+class VerifyRequested(JobEvent):
+    """Check an archive: checksum, and that it reads back as a valid archive."""
+
+    type: Literal["verify_requested.v1"] = "verify_requested.v1"
+    plan_id: Id | None = None
+    archive: ArchiveRef
+
+
+class PruneRequested(JobEvent):
+    """Delete the given artifacts (local and remote copies) within one (host, plan) scope."""
+
+    type: Literal["prune_requested.v1"] = "prune_requested.v1"
+    plan_id: Id
+    resource: ResourceRef
+    archives: Seq[ArchiveRef] = Field(min_length=1)
+
+
+class JobStarted(JobEvent):
+    """A host began a job (once per attempt)."""
+
+    type: Literal["job_started.v1"] = "job_started.v1"
+    kind: JobKind
+    resource: ResourceRef
+    attempt: int = Field(ge=1)
+
+
+class JobProgress(JobEvent):
+    """How far a running job is. At most one a second per job; losing one is harmless."""
+
+    type: Literal["job_progress.v1"] = "job_progress.v1"
+    phase: JobPhase
+    bytes_done: ByteCount
+    bytes_total: ByteCount | None = None
+
+
+class ArchiveCreated(JobEvent):
+    """A complete, fsynced archive and its manifest exist in the host's data dir."""
+
+    type: Literal["archive_created.v1"] = "archive_created.v1"
+    plan_id: Id | None = None
+    resource: ResourceRef
+    role: str = Field(description="What this archive holds for the resource: a volume name, 'config' or 'image'.")
+    archive: ArchiveRef
+    manifest_path: str
+    raw_bytes: ByteCount = Field(description="Size of the tar stream before compression.")
+    file_count: ByteCount
+    compression: Compression
+    upload_targets: Seq[Name] = ()
+    last_of_job: bool = Field(description="True on the job's final archive: the job's backup part is done.")
+
+
+class UploadCompleted(JobEvent):
+    """An archive was copied to a remote target and the copy was verified."""
+
+    type: Literal["upload_completed.v1"] = "upload_completed.v1"
+    artifact_id: Id
+    target_id: Name
+    bucket: str
+    key: str
+    size_bytes: ByteCount
+    sha256: Sha256
+    verified_by: Literal["metadata", "full-read"]
+
+
+class RestoreCompleted(JobEvent):
+    """A restore finished and the target holds the archive's data."""
+
+    type: Literal["restore_completed.v1"] = "restore_completed.v1"
+    artifact_id: Id
+    target: ResourceRef
+    replaced_existing: bool
+    restarted_containers: Seq[Name] = ()
+
+
+class ArchiveVerified(JobEvent):
+    """A verify job confirmed an archive's checksum and structure."""
+
+    type: Literal["archive_verified.v1"] = "archive_verified.v1"
+    artifact_id: Id
+    sha256: Sha256
+    file_count: ByteCount
+
+
+class ArtifactsPruned(JobEvent):
+    """A prune job deleted the listed artifacts' copies."""
+
+    type: Literal["artifacts_pruned.v1"] = "artifacts_pruned.v1"
+    plan_id: Id
+    artifact_ids: Seq[Id]
+
+
+class JobFailed(JobEvent):
+    """A job ended in failure. `retryable` says whether running it again may succeed."""
+
+    type: Literal["job_failed.v1"] = "job_failed.v1"
+    kind: JobKind
+    phase: JobPhase
+    reason: str = Field(min_length=1, description="What went wrong, in words a person can act on.")
+    retryable: bool
+    plan_id: Id | None = None
+    resource: ResourceRef | None = None
+
+
+class RunMissed(HostEvent):
+    """A plan's scheduled run did not happen (downtime longer than the grace period)."""
+
+    type: Literal["run_missed.v1"] = "run_missed.v1"
+    plan_id: Id
+    scheduled_for: UtcDatetime
+
+
+class HostInventory(HostEvent):
+    """Everything the executor sees on its host's Docker Engine."""
+
+    type: Literal["host_inventory.v1"] = "host_inventory.v1"
+    engine: EngineInfo
+    containers: Seq[ContainerInfo] = ()
+    volumes: Seq[VolumeInfo] = ()
+    images: Seq[ImageInfo] = ()
+
+
+class HostHeartbeat(HostEvent):
+    """The host's executor is alive; the next heartbeat is due within `interval_seconds`."""
+
+    type: Literal["host_heartbeat.v1"] = "host_heartbeat.v1"
+    interval_seconds: float = Field(gt=0)
+    executor_version: str
+    running_jobs: ByteCount = 0
+
+    @model_validator(mode="after")
+    def _no_job(self) -> HostHeartbeat:
+        if self.job_id is not None:
+            raise ValueError("a heartbeat belongs to no job")
+        return self
+
+
+REQUESTS: tuple[type[JobEvent], ...] = (BackupRequested, RestoreRequested, VerifyRequested, PruneRequested)
+FACTS: tuple[type[Event], ...] = (
+    JobStarted,
+    JobProgress,
+    ArchiveCreated,
+    UploadCompleted,
+    RestoreCompleted,
+    ArchiveVerified,
+    ArtifactsPruned,
+    JobFailed,
+    RunMissed,
+    HostInventory,
+    HostHeartbeat,
+)
+ALL_EVENTS: tuple[type[Event], ...] = REQUESTS + FACTS
+
+__all__ = [
+    "ALL_EVENTS",
+    "FACTS",
+    "REQUESTS",
+    "ArchiveCreated",
+    "ArchiveRef",
+    "ArchiveVerified",
+    "ArtifactsPruned",
+    "BackupOptions",
+    "BackupRequested",
+    "HookCommand",
+    "HostHeartbeat",
+    "HostId",
+    "HostInventory",
+    "JobFailed",
+    "JobProgress",
+    "JobStarted",
+    "PruneRequested",
+    "ResourceRef",
+    "RestoreCompleted",
+    "RestoreRequested",
+    "RestoreTarget",
+    "RunMissed",
+    "UploadCompleted",
+    "VerifyRequested",
+    "artifact_id_for",
+    "scheduled_job_id",
+]

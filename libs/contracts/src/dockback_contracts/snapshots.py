@@ -1,0 +1,102 @@
+"""Snapshots the gateway publishes into JetStream KV buckets for the other services.
+
+Plans go to the plans bucket under the plan id; settings go to the settings bucket under
+their section name. Secret fields travel only sealed (see `dockback_contracts.sealed`).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from dockback_contracts.base import HostId, Id, Model, Name, Seq, UtcDatetime
+from dockback_contracts.events import BackupOptions
+from dockback_contracts.sealed import SealedSecret
+
+
+class TargetSelector(Model):
+    """Which resources a plan covers: by name, by label, or by compose project."""
+
+    kind: Literal["volume", "container", "image"]
+    names: Seq[Name] = ()
+    label_selector: dict[str, str] = Field(default={}, description="All labels must match.")
+    compose_project: str | None = None
+
+
+class RetentionPolicy(Model):
+    """How many backups a plan keeps (grandfather-father-son). The newest verified one is always kept."""
+
+    keep_last: int = Field(default=7, ge=0)
+    keep_daily: int = Field(default=0, ge=0)
+    keep_weekly: int = Field(default=0, ge=0)
+    keep_monthly: int = Field(default=0, ge=0)
+    keep_yearly: int = Field(default=0, ge=0)
+
+
+class PlanSnapshot(Model):
+    """A plan as the scheduler needs it. `revision` increases with every change."""
+
+    type: Literal["plan_snapshot.v1"] = "plan_snapshot.v1"
+    plan_id: Id
+    revision: int = Field(ge=1)
+    name: Name
+    host_id: HostId
+    enabled: bool
+    cron: str = Field(min_length=1)
+    timezone: str = Field(min_length=1, description="IANA zone name, e.g. Europe/Berlin")
+    targets: Seq[TargetSelector] = Field(min_length=1)
+    options: BackupOptions = BackupOptions()
+    upload_targets: Seq[Name] = ()
+    retention: RetentionPolicy = RetentionPolicy()
+    verify_cron: str | None = None
+    missed_run_grace_seconds: float = Field(default=3600, ge=0)
+    updated_at: UtcDatetime
+
+
+class S3Target(Model):
+    """An S3-compatible bucket to copy archives to."""
+
+    target_id: Name
+    endpoint: str = Field(min_length=1, description="host[:port]")
+    secure: bool = True
+    region: str | None = None
+    bucket: str = Field(min_length=3, max_length=63)
+    prefix: str = ""
+    access_key: SealedSecret
+    secret_key: SealedSecret
+    part_size_bytes: int = Field(default=64 * 1024 * 1024, ge=5 * 1024 * 1024)
+    verify_full_read: bool = False
+
+
+class SmtpSettings(Model):
+    """The mail server alerts go through."""
+
+    host: str = Field(min_length=1)
+    port: int = Field(ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = None
+    password: SealedSecret | None = None
+    from_address: str = Field(min_length=3)
+    recipients: Seq[str] = ()
+
+
+class Webhook(Model):
+    """A URL that receives a JSON POST per alert."""
+
+    webhook_id: Name
+    url: str = Field(min_length=1)
+    signing_secret: SealedSecret | None = None
+    slack_format: bool = False
+
+
+class SettingsSnapshot(Model):
+    """The settings other services need. `ui_base_url` builds links to jobs in alerts."""
+
+    type: Literal["settings_snapshot.v1"] = "settings_snapshot.v1"
+    revision: int = Field(ge=1)
+    targets: Seq[S3Target] = ()
+    smtp: SmtpSettings | None = None
+    webhooks: Seq[Webhook] = ()
+    ui_base_url: str = "http://localhost:3000"
+    updated_at: UtcDatetime

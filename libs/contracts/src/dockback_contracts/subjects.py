@@ -1,0 +1,90 @@
+"""Every NATS subject DockBack uses. Namespace first, then the host, then what it is.
+
+The host id sits in a fixed position so a host's NATS credentials can be limited to
+`dockback.jobs.<host>.>`, `dockback.events.<host>.>` and the like.
+
+- `dockback.jobs.<host>.<kind>`: requests, work-queue stream `DOCKBACK_JOBS`.
+- `dockback.events.<host>.<fact>`: facts, stream `DOCKBACK_EVENTS`.
+- `dockback.hosts.<host>.inventory|heartbeat`: the last value per host, stream `DOCKBACK_HOSTS`.
+- `dockback.progress.<host>.<job>`: job progress, core NATS only (losing one is harmless).
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from dockback_contracts import events as ev
+
+NAMESPACE = "dockback"
+
+JOBS_PREFIX = f"{NAMESPACE}.jobs"
+EVENTS_PREFIX = f"{NAMESPACE}.events"
+HOSTS_PREFIX = f"{NAMESPACE}.hosts"
+PROGRESS_PREFIX = f"{NAMESPACE}.progress"
+
+ANY = "*"
+
+# The last token of each request/fact subject, by event class.
+_REQUEST_TOKENS: dict[type[ev.Event], str] = {
+    ev.BackupRequested: "backup",
+    ev.RestoreRequested: "restore",
+    ev.VerifyRequested: "verify",
+    ev.PruneRequested: "prune",
+}
+_FACT_TOKENS: dict[type[ev.Event], str] = {
+    ev.JobStarted: "job_started",
+    ev.ArchiveCreated: "archive_created",
+    ev.UploadCompleted: "upload_completed",
+    ev.RestoreCompleted: "restore_completed",
+    ev.ArchiveVerified: "archive_verified",
+    ev.ArtifactsPruned: "artifacts_pruned",
+    ev.JobFailed: "job_failed",
+    ev.RunMissed: "run_missed",
+}
+_HOST_TOKENS: dict[type[ev.Event], str] = {
+    ev.HostInventory: "inventory",
+    ev.HostHeartbeat: "heartbeat",
+}
+
+
+def request(event_type: type[ev.Event], host_id: str) -> str:
+    """The subject a request of `event_type` for `host_id` is published on."""
+    return f"{JOBS_PREFIX}.{host_id}.{_REQUEST_TOKENS[event_type]}"
+
+
+def fact(event_type: type[ev.Event], host_id: str) -> str:
+    """The subject a fact of `event_type` about `host_id` is published on (`*` for any host)."""
+    return f"{EVENTS_PREFIX}.{host_id}.{_FACT_TOKENS[event_type]}"
+
+
+def host_state(event_type: type[ev.Event], host_id: str) -> str:
+    """The subject of a host's inventory or heartbeat (`*` for any host)."""
+    return f"{HOSTS_PREFIX}.{host_id}.{_HOST_TOKENS[event_type]}"
+
+
+def progress(host_id: str, job_id: UUID | str) -> str:
+    """The core-NATS subject of a job's progress (`*` for any host or job)."""
+    return f"{PROGRESS_PREFIX}.{host_id}.{job_id}"
+
+
+def subject_for(event: ev.Event) -> str:
+    """The subject an event instance is published on."""
+    event_type = type(event)
+    host_id = getattr(event, "host_id")  # every event on the bus today is host-scoped
+    if event_type in _REQUEST_TOKENS:
+        return request(event_type, host_id)
+    if event_type in _FACT_TOKENS:
+        return fact(event_type, host_id)
+    if event_type in _HOST_TOKENS:
+        return host_state(event_type, host_id)
+    if event_type is ev.JobProgress:
+        return progress(host_id, event.job_id or ANY)
+    raise KeyError(f"no subject for {event_type.__name__}")
+
+
+def message_id(event: ev.Event) -> str:
+    """The `Nats-Msg-Id` of an event: the job id for requests (so a request is accepted once
+    per job), the event id otherwise."""
+    if type(event) in _REQUEST_TOKENS and event.job_id is not None:
+        return f"{_REQUEST_TOKENS[type(event)]}:{event.job_id}"
+    return str(event.event_id)

@@ -1,0 +1,19 @@
+"""Entry point of the uploader (`dockback-uploader`, `python -m dockback_uploader`): copies this host's archives to S3-compatible storage."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from dockback_uploader.app import build_app
+from dockback_uploader.settings import Settings
+
+
+def main() -> None:
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(build_app(settings).run())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,21 @@
+"""Configuration of the uploader, read once from the environment (prefix DOCKBACK_)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Environment variables: DOCKBACK_<FIELD>, e.g. DOCKBACK_NATS_URL."""
+
+    model_config = SettingsConfigDict(env_prefix="DOCKBACK_", extra="ignore")
+
+    nats_url: str = Field(default="nats://127.0.0.1:4222", description="NATS server(s), comma-separated")
+    nats_credentials_file: Path | None = Field(default=None, description="NATS .creds file for this service")
+    log_level: str = "INFO"
+    host_id: str = Field(description="The Docker host whose archives this uploader copies")
+    data_dir: Path = Field(default=Path("/var/lib/dockback/backups"), description="The executor's data dir")
+    settings_key_file: Path = Field(description="File with the 32-byte settings key (hex or base64)")

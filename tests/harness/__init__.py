@@ -1,0 +1,1 @@
+"""Fixtures that start and reach real servers for the tests."""
