@@ -208,3 +208,13 @@ def notifier_consumer(fact_type: type[ev.Event]) -> ConsumerSpec:
     name = f"notifier-{token}"
     return ConsumerSpec(EVENTS_STREAM, _durable(name, subjects.fact(fact_type, subjects.ANY),
                                                 ack_wait=60.0, retry=_EVENT_RETRY), _EVENT_RETRY)
+
+
+def stream_for(event: ev.Event) -> str | None:
+    """The stream an event is stored in; None for core-NATS-only events (progress)."""
+    subject = subjects.subject_for(event)
+    for prefix, stream in ((subjects.JOBS_PREFIX, JOBS_STREAM), (subjects.EVENTS_PREFIX, EVENTS_STREAM),
+                           (subjects.HOSTS_PREFIX, HOSTS_STREAM)):
+        if subject.startswith(prefix + "."):
+            return stream
+    return None
