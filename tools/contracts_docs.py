@@ -21,7 +21,6 @@ HOST = "{host_id}"
 JOB = "{job_id}"
 
 
-
 def channel(event_type: type[ev.Event]) -> str:
     """The subject of an event type, with placeholders for the host and job."""
     if event_type in ev.REQUESTS:
@@ -37,18 +36,27 @@ def asyncapi_document() -> str:
     """AsyncAPI 3 for every channel: one publisher per event, described by its model."""
     broker = NatsBroker()
     for event_type in ev.ALL_EVENTS:
-        broker.publisher(channel(event_type), schema=event_type, title=event_type.__name__,
-                         description=(event_type.__doc__ or "").strip())
-    spec = AsyncAPI(broker, title="DockBack events", version=dockback_contracts.__version__,
-                    description="Every event DockBack's services exchange over NATS JetStream.")
+        broker.publisher(
+            channel(event_type),
+            schema=event_type,
+            title=event_type.__name__,
+            description=(event_type.__doc__ or "").strip(),
+        )
+    spec = AsyncAPI(
+        broker,
+        title="DockBack events",
+        version=dockback_contracts.__version__,
+        description="Every event DockBack's services exchange over NATS JetStream.",
+    )
     return json.dumps(json.loads(spec.to_specification().to_json()), indent=2, sort_keys=True) + "\n"
 
 
 def json_schemas() -> dict[str, str]:
     """File name -> JSON Schema, for every event and snapshot model."""
     models: list[type[BaseModel]] = [*ev.ALL_EVENTS, snapshots.PlanSnapshot, snapshots.SettingsSnapshot]
-    return {f"{m.__name__}.schema.json": json.dumps(m.model_json_schema(), indent=2, sort_keys=True) + "\n"
-            for m in models}
+    return {
+        f"{m.__name__}.schema.json": json.dumps(m.model_json_schema(), indent=2, sort_keys=True) + "\n" for m in models
+    }
 
 
 def write(folder: Path) -> list[Path]:

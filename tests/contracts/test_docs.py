@@ -10,8 +10,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_committed_event_docs_match_the_contracts(tmp_path: Path) -> None:
-    subprocess.run([sys.executable, str(ROOT / "tools" / "contracts_docs.py"), str(tmp_path)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "contracts_docs.py"), str(tmp_path)], check=True, capture_output=True
+    )
     generated = {p.relative_to(tmp_path): p.read_text() for p in tmp_path.rglob("*.json")}
     committed = {p.relative_to(ROOT / "docs"): p.read_text() for p in (ROOT / "docs").rglob("*.json")}
     assert generated.keys() == committed.keys(), "run `make contracts-docs` and commit docs/"

@@ -47,8 +47,16 @@ def test_a_number_given_as_a_string_is_rejected_not_coerced() -> None:
 
 def test_a_boolean_given_as_a_string_is_rejected() -> None:
     with pytest.raises(ValidationError, match="retryable"):
-        ev.JobFailed.model_validate({"job_id": str(JOB), "host_id": HOST, "kind": "backup", "phase": "archive",
-                                     "reason": "x", "retryable": "yes"})
+        ev.JobFailed.model_validate(
+            {
+                "job_id": str(JOB),
+                "host_id": HOST,
+                "kind": "backup",
+                "phase": "archive",
+                "reason": "x",
+                "retryable": "yes",
+            }
+        )
 
 
 @pytest.mark.parametrize("host_id", ["", "a.b", "a b", "*", ">", "-leading", "x" * 65])

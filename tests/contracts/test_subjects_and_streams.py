@@ -40,7 +40,8 @@ def test_every_stored_event_lands_in_exactly_one_stream(event: ev.Event) -> None
 
 def test_every_stream_sets_its_duplicate_window_and_replicas_explicitly() -> None:
     for config in streams.stream_configs(replicas=3):
-        assert config.duplicate_window and config.duplicate_window > 0
+        assert config.duplicate_window
+        assert config.duplicate_window > 0
         assert config.num_replicas == 3
 
 
@@ -52,15 +53,18 @@ def test_a_request_is_deduplicated_by_its_job_and_kind() -> None:
 
 def test_consumers_on_the_work_queue_never_overlap() -> None:
     """A work-queue stream refuses two consumers whose filters overlap."""
-    filters = [streams.executor_consumer(HOST, t).filter_subject
-               for t in (ev.BackupRequested, ev.RestoreRequested, ev.VerifyRequested)]
+    filters = [
+        streams.executor_consumer(HOST, t).filter_subject
+        for t in (ev.BackupRequested, ev.RestoreRequested, ev.VerifyRequested)
+    ]
     filters.append(streams.uploader_prune_consumer(HOST).filter_subject)
     assert len(set(filters)) == len(filters)
     assert all("*" not in f and ">" not in f for f in filters)
 
 
-@given(st.lists(st.floats(min_value=0.01, max_value=3600), min_size=1, max_size=8),
-       st.integers(min_value=1, max_value=20))
+@given(
+    st.lists(st.floats(min_value=0.01, max_value=3600), min_size=1, max_size=8), st.integers(min_value=1, max_value=20)
+)
 def test_the_retry_budget_ends_after_the_last_delay(delays: list[float], attempt: int) -> None:
     policy = streams.RetryPolicy(delays=tuple(delays))
     delay = policy.delay_after(attempt)

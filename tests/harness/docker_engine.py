@@ -24,8 +24,32 @@ SESSION = uuid.uuid4().hex[:8]
 TEST_LABEL = "dockback.test"
 CASE_LABEL = "dockback.test.case"
 
-BUSYBOX_APPLETS = ("sh", "tar", "sleep", "cat", "ls", "echo", "true", "false", "mkdir", "rm", "sync", "touch",
-                   "stat", "find", "sha256sum", "id", "chown", "chmod", "ln", "mkfifo", "dd", "head", "wc", "env")
+BUSYBOX_APPLETS = (
+    "sh",
+    "tar",
+    "sleep",
+    "cat",
+    "ls",
+    "echo",
+    "true",
+    "false",
+    "mkdir",
+    "rm",
+    "sync",
+    "touch",
+    "stat",
+    "find",
+    "sha256sum",
+    "id",
+    "chown",
+    "chmod",
+    "ln",
+    "mkfifo",
+    "dd",
+    "head",
+    "wc",
+    "env",
+)
 
 
 def _docker(*args: str) -> str:
@@ -50,8 +74,9 @@ def docker_engine() -> Iterator[str]:
     """The engine's version; fails (never skips) when no engine answers."""
     if shutil.which("docker") is None:
         pytest.fail("the docker CLI is missing: run deploy/dev/ensure-docker (`make test` does).")
-    answer = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"], capture_output=True, text=True,
-                            check=False)
+    answer = subprocess.run(
+        ["docker", "version", "--format", "{{.Server.Version}}"], capture_output=True, text=True, check=False
+    )
     if answer.returncode != 0:
         pytest.fail(f"no Docker Engine answers ({answer.stderr.strip()}): run deploy/dev/ensure-docker.")
     try:
@@ -100,9 +125,21 @@ def busybox_image(docker_engine: str) -> str:
     """A busybox image made locally with `docker import`, for containers the tests run."""
     reference = f"dockback-test/busybox:{SESSION}"
     subprocess.run(
-        ["docker", "import", "--change", f"LABEL {TEST_LABEL}={SESSION}", "--change", 'CMD ["sh"]',
-         "--change", "ENV PATH=/bin", "-", reference],
-        input=busybox_rootfs_tar(), check=True, capture_output=True,
+        [
+            "docker",
+            "import",
+            "--change",
+            f"LABEL {TEST_LABEL}={SESSION}",
+            "--change",
+            'CMD ["sh"]',
+            "--change",
+            "ENV PATH=/bin",
+            "-",
+            reference,
+        ],
+        input=busybox_rootfs_tar(),
+        check=True,
+        capture_output=True,
     )
     return reference
 

@@ -40,8 +40,10 @@ def start_and_wait(argv: list[str], ready_marker: str, log_path: Path, timeout: 
     if not ready.wait(timeout):
         process.kill()
         process.wait()
-        pytest.fail(f"{argv[0]} did not become ready within {timeout}s; its output is in {log_path}:\n"
-                    + log_path.read_text()[-2000:])
+        pytest.fail(
+            f"{argv[0]} did not become ready within {timeout}s; its output is in {log_path}:\n"
+            + log_path.read_text()[-2000:]
+        )
     return process
 
 

@@ -32,8 +32,9 @@ async def test_labelled_volume_and_container_are_created_inspected_and_removed(
 
     await container.delete(force=True)
     await volume.delete()
-    left = subprocess.run(["docker", "volume", "ls", "-q", "--filter", f"name={unique_name}"],
-                          capture_output=True, text=True, check=True).stdout
+    left = subprocess.run(  # noqa: ASYNC221 - the CLI is an independent witness of the removal
+        ["docker", "volume", "ls", "-q", "--filter", f"name={unique_name}"], capture_output=True, text=True, check=True
+    ).stdout
     assert left.strip() == ""
 
 
@@ -43,10 +44,16 @@ async def test_a_container_reads_what_another_wrote_to_a_volume(
     await docker.volumes.create({"Name": unique_name, "Labels": docker_labels})
     mount = {"Mounts": [{"Type": "volume", "Source": unique_name, "Target": "/data"}]}
     writer = await docker.containers.run(
-        {"Image": busybox_image, "Cmd": ["sh", "-c", "echo persisted > /data/f"], "Labels": docker_labels,
-         "HostConfig": mount})
+        {
+            "Image": busybox_image,
+            "Cmd": ["sh", "-c", "echo persisted > /data/f"],
+            "Labels": docker_labels,
+            "HostConfig": mount,
+        }
+    )
     assert (await writer.wait())["StatusCode"] == 0
     reader = await docker.containers.run(
-        {"Image": busybox_image, "Cmd": ["cat", "/data/f"], "Labels": docker_labels, "HostConfig": mount})
+        {"Image": busybox_image, "Cmd": ["cat", "/data/f"], "Labels": docker_labels, "HostConfig": mount}
+    )
     assert (await reader.wait())["StatusCode"] == 0
     assert "".join(await reader.log(stdout=True)).strip() == "persisted"

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import subprocess
@@ -39,25 +40,39 @@ WAIT = 20.0  # upper bound for anything awaited; tests finish as soon as the eve
 
 
 def backup_request() -> events.BackupRequested:
-    return events.BackupRequested(job_id=uuid.uuid4(), host_id=HOST,
-                                  resource=events.ResourceRef(kind="volume", name="pgdata"))
+    return events.BackupRequested(
+        job_id=uuid.uuid4(), host_id=HOST, resource=events.ResourceRef(kind="volume", name="pgdata")
+    )
 
 
 async def publish(broker: NatsBroker, event: events.Event) -> Any:
-    return await broker.publish(event, subjects.subject_for(event), stream=streams.stream_for(event),
-                                headers={"Nats-Msg-Id": subjects.message_id(event)})
+    return await broker.publish(
+        event,
+        subjects.subject_for(event),
+        stream=streams.stream_for(event),
+        headers={"Nats-Msg-Id": subjects.message_id(event)},
+    )
 
 
 @asynccontextmanager
-async def running_subscriber(nats_url: str, spec: ConsumerSpec, js: JetStreamContext, ack_policy: AckPolicy,
-                             handler: Callable[[events.BackupRequested, NatsMessage], Awaitable[None]],
-                             ) -> AsyncIterator[NatsBroker]:
+async def running_subscriber(
+    nats_url: str,
+    spec: ConsumerSpec,
+    js: JetStreamContext,
+    ack_policy: AckPolicy,
+    handler: Callable[[events.BackupRequested, NatsMessage], Awaitable[None]],
+) -> AsyncIterator[NatsBroker]:
     """A FastStream pull subscriber bound to the durable consumer of `spec`, created or updated first."""
     await js.add_consumer(spec.stream, spec.config)
     broker = NatsBroker(nats_url)
-    broker.subscriber(spec.filter_subject, stream=JStream(spec.stream, declare=False), durable=spec.durable,
-                      config=spec.config, pull_sub=PullSub(batch_size=1, timeout=0.5),
-                      ack_policy=ack_policy)(handler)
+    broker.subscriber(
+        spec.filter_subject,
+        stream=JStream(spec.stream, declare=False),
+        durable=spec.durable,
+        config=spec.config,
+        pull_sub=PullSub(batch_size=1, timeout=0.5),
+        ack_policy=ack_policy,
+    )(handler)
     await broker.start()
     try:
         yield broker
@@ -66,7 +81,8 @@ async def running_subscriber(nats_url: str, spec: ConsumerSpec, js: JetStreamCon
 
 
 async def test_a_contract_event_published_through_jetstream_is_consumed_intact(
-        nats_url: str, js: JetStreamContext) -> None:
+    nats_url: str, js: JetStreamContext
+) -> None:
     spec = streams.executor_consumer(HOST, events.BackupRequested)
     received: asyncio.Future[events.BackupRequested] = asyncio.get_running_loop().create_future()
 
@@ -99,7 +115,8 @@ async def test_a_second_publish_with_the_same_msg_id_is_dropped(nats_url: str, j
 
 
 async def test_a_consumer_killed_mid_message_has_it_redelivered_to_another(
-        nats_url: str, nc: Client, js: JetStreamContext) -> None:
+    nats_url: str, nc: Client, js: JetStreamContext
+) -> None:
     spec = streams.executor_consumer(HOST, events.BackupRequested).with_ack_wait(2.0)
     await js.add_consumer(spec.stream, spec.config)
     first_delivery: asyncio.Future[str] = asyncio.get_running_loop().create_future()
@@ -110,7 +127,8 @@ async def test_a_consumer_killed_mid_message_has_it_redelivered_to_another(
 
     probe = await nc.subscribe("probe.received", cb=on_probe)
     script = Path(__file__).with_name("hanging_consumer.py")
-    victim = subprocess.Popen([sys.executable, str(script), nats_url, HOST, "2.0"])
+    # A real process, so SIGKILL kills it mid-message (started once; nothing blocks on it).
+    victim = subprocess.Popen([sys.executable, str(script), nats_url, HOST, "2.0"])  # noqa: ASYNC220
     try:
         sent = backup_request()
         broker = NatsBroker(nats_url)
@@ -137,8 +155,7 @@ async def test_a_consumer_killed_mid_message_has_it_redelivered_to_another(
     assert num_delivered == 2
 
 
-async def test_a_long_handler_sending_in_progress_acks_is_not_redelivered(
-        nats_url: str, js: JetStreamContext) -> None:
+async def test_a_long_handler_sending_in_progress_acks_is_not_redelivered(nats_url: str, js: JetStreamContext) -> None:
     ack_wait = 1.0
     spec = streams.executor_consumer(HOST, events.BackupRequested).with_ack_wait(ack_wait)
     deliveries: list[int] = []
@@ -182,13 +199,12 @@ async def test_a_transient_failure_is_retried_after_the_policy_delays(nats_url: 
         await asyncio.wait_for(succeeded.wait(), WAIT)
 
     assert [n for n, _ in attempts] == [1, 2, 3]
-    gaps = [later - earlier for (_, earlier), (_, later) in zip(attempts, attempts[1:], strict=False)]
+    gaps = [later - earlier for (_, earlier), (_, later) in itertools.pairwise(attempts)]
     assert gaps[0] >= 0.5 * 0.9
     assert gaps[1] >= 1.0 * 0.9
 
 
-async def test_fastStream_default_policy_would_terminate_a_failing_message(
-        nats_url: str, js: JetStreamContext) -> None:
+async def test_faststream_default_policy_would_terminate_a_failing_message(nats_url: str, js: JetStreamContext) -> None:
     """Why we never rely on the default: one exception and the job is silently gone."""
     spec = streams.executor_consumer(HOST, events.BackupRequested).with_ack_wait(1.0)
     calls: list[int] = []
@@ -205,7 +221,8 @@ async def test_fastStream_default_policy_would_terminate_a_failing_message(
         info = await _settled_consumer(js, spec)
 
     assert calls == [1]
-    assert info.num_ack_pending == 0 and info.num_redelivered == 0  # terminated: never comes back
+    assert info.num_ack_pending == 0  # terminated: never comes back
+    assert info.num_redelivered == 0
 
 
 async def _settled_consumer(js: JetStreamContext, spec: ConsumerSpec) -> Any:

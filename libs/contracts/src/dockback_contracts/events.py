@@ -16,6 +16,7 @@ from pydantic import Field, model_validator
 from dockback_contracts.base import (
     ByteCount,
     Compression,
+    Event,
     HostEvent,
     HostId,
     Id,
@@ -25,10 +26,9 @@ from dockback_contracts.base import (
     Model,
     Name,
     ResourceKind,
-    Sha256,
     Seq,
+    Sha256,
     UtcDatetime,
-    Event,
 )
 from dockback_contracts.inventory import ContainerInfo, EngineInfo, ImageInfo, VolumeInfo
 
@@ -288,10 +288,13 @@ __all__ = [
     "ArtifactsPruned",
     "BackupOptions",
     "BackupRequested",
+    "Event",
     "HookCommand",
+    "HostEvent",
     "HostHeartbeat",
     "HostId",
     "HostInventory",
+    "JobEvent",
     "JobFailed",
     "JobProgress",
     "JobStarted",

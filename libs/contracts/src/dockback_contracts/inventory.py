@@ -37,7 +37,7 @@ class ContainerInfo(Model):
     image_id: str
     image_digest: str | None = None
     state: str = Field(description="created, running, paused, restarting, exited, dead")
-    labels: dict[str, str] = {}
+    labels: dict[str, str] = Field(default_factory=dict)
     compose_project: str | None = None
     compose_service: str | None = None
     mounts: Seq[MountInfo] = ()
@@ -56,7 +56,7 @@ class VolumeInfo(Model):
 
     name: Name
     driver: str
-    labels: dict[str, str] = {}
+    labels: dict[str, str] = Field(default_factory=dict)
     size_bytes: ByteCount | None = Field(default=None, description="When the engine reports it (system df).")
     used_by: Seq[VolumeUser] = ()
 

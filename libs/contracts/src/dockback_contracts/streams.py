@@ -85,10 +85,20 @@ def stream_configs(replicas: int = 1) -> list[StreamConfig]:
 def kv_configs(replicas: int = 1) -> list[KeyValueConfig]:
     """The KV buckets the gateway publishes snapshots into."""
     return [
-        KeyValueConfig(bucket=PLANS_BUCKET, description="Plan snapshots by plan id", history=5,
-                       storage=StorageType.FILE, replicas=replicas),
-        KeyValueConfig(bucket=SETTINGS_BUCKET, description="Settings snapshots by section", history=5,
-                       storage=StorageType.FILE, replicas=replicas),
+        KeyValueConfig(
+            bucket=PLANS_BUCKET,
+            description="Plan snapshots by plan id",
+            history=5,
+            storage=StorageType.FILE,
+            replicas=replicas,
+        ),
+        KeyValueConfig(
+            bucket=SETTINGS_BUCKET,
+            description="Settings snapshots by section",
+            history=5,
+            storage=StorageType.FILE,
+            replicas=replicas,
+        ),
     ]
 
 
@@ -143,8 +153,15 @@ class ConsumerSpec:
         return ConsumerSpec(self.stream, replace(self.config, ack_wait=seconds), self.retry)
 
 
-def _durable(name: str, filter_subject: str, *, ack_wait: float, retry: RetryPolicy,
-             max_ack_pending: int = 1000, deliver_policy: DeliverPolicy = DeliverPolicy.ALL) -> ConsumerConfig:
+def _durable(
+    name: str,
+    filter_subject: str,
+    *,
+    ack_wait: float,
+    retry: RetryPolicy,
+    max_ack_pending: int = 1000,
+    deliver_policy: DeliverPolicy = DeliverPolicy.ALL,
+) -> ConsumerConfig:
     return ConsumerConfig(
         name=name,
         durable_name=name,
@@ -169,52 +186,76 @@ def executor_consumer(host_id: str, request_type: type[ev.Event]) -> ConsumerSpe
     """
     kind = subjects.request(request_type, host_id).rsplit(".", 1)[1]
     name = f"executor-{host_id}-{kind}"
-    return ConsumerSpec(JOBS_STREAM, _durable(name, subjects.request(request_type, host_id),
-                                              ack_wait=60.0, retry=_JOB_RETRY), _JOB_RETRY)
+    return ConsumerSpec(
+        JOBS_STREAM,
+        _durable(name, subjects.request(request_type, host_id), ack_wait=60.0, retry=_JOB_RETRY),
+        _JOB_RETRY,
+    )
 
 
 def uploader_archive_consumer(host_id: str) -> ConsumerSpec:
     """The consumer of a host's uploaders: its `ArchiveCreated` facts."""
     name = f"uploader-{host_id}-archives"
-    return ConsumerSpec(EVENTS_STREAM, _durable(name, subjects.fact(ev.ArchiveCreated, host_id),
-                                                ack_wait=60.0, retry=_JOB_RETRY), _JOB_RETRY)
+    return ConsumerSpec(
+        EVENTS_STREAM,
+        _durable(name, subjects.fact(ev.ArchiveCreated, host_id), ack_wait=60.0, retry=_JOB_RETRY),
+        _JOB_RETRY,
+    )
 
 
 def uploader_prune_consumer(host_id: str) -> ConsumerSpec:
     """The consumer of a host's uploaders for `PruneRequested` (local and remote copies)."""
     name = f"uploader-{host_id}-prune"
-    return ConsumerSpec(JOBS_STREAM, _durable(name, subjects.request(ev.PruneRequested, host_id),
-                                              ack_wait=60.0, retry=_JOB_RETRY), _JOB_RETRY)
+    return ConsumerSpec(
+        JOBS_STREAM,
+        _durable(name, subjects.request(ev.PruneRequested, host_id), ack_wait=60.0, retry=_JOB_RETRY),
+        _JOB_RETRY,
+    )
 
 
 def gateway_recorder_consumer() -> ConsumerSpec:
     """The gateway's consumer of every fact, to record jobs and artifacts in Postgres."""
     name = "gateway-recorder"
-    return ConsumerSpec(EVENTS_STREAM, _durable(name, f"{subjects.EVENTS_PREFIX}.>",
-                                                ack_wait=30.0, retry=_EVENT_RETRY), _EVENT_RETRY)
+    return ConsumerSpec(
+        EVENTS_STREAM, _durable(name, f"{subjects.EVENTS_PREFIX}.>", ack_wait=30.0, retry=_EVENT_RETRY), _EVENT_RETRY
+    )
 
 
 def gateway_hosts_consumer() -> ConsumerSpec:
     """The gateway's consumer of host inventories and heartbeats."""
     name = "gateway-hosts"
-    return ConsumerSpec(HOSTS_STREAM, _durable(name, f"{subjects.HOSTS_PREFIX}.>",
-                                               ack_wait=30.0, retry=_EVENT_RETRY,
-                                               deliver_policy=DeliverPolicy.LAST_PER_SUBJECT), _EVENT_RETRY)
+    return ConsumerSpec(
+        HOSTS_STREAM,
+        _durable(
+            name,
+            f"{subjects.HOSTS_PREFIX}.>",
+            ack_wait=30.0,
+            retry=_EVENT_RETRY,
+            deliver_policy=DeliverPolicy.LAST_PER_SUBJECT,
+        ),
+        _EVENT_RETRY,
+    )
 
 
 def notifier_consumer(fact_type: type[ev.Event]) -> ConsumerSpec:
     """The notifier's consumer of one kind of alert-worthy fact (`JobFailed`, `RunMissed`)."""
     token = subjects.fact(fact_type, subjects.ANY).rsplit(".", 1)[1]
     name = f"notifier-{token}"
-    return ConsumerSpec(EVENTS_STREAM, _durable(name, subjects.fact(fact_type, subjects.ANY),
-                                                ack_wait=60.0, retry=_EVENT_RETRY), _EVENT_RETRY)
+    return ConsumerSpec(
+        EVENTS_STREAM,
+        _durable(name, subjects.fact(fact_type, subjects.ANY), ack_wait=60.0, retry=_EVENT_RETRY),
+        _EVENT_RETRY,
+    )
 
 
 def stream_for(event: ev.Event) -> str | None:
     """The stream an event is stored in; None for core-NATS-only events (progress)."""
     subject = subjects.subject_for(event)
-    for prefix, stream in ((subjects.JOBS_PREFIX, JOBS_STREAM), (subjects.EVENTS_PREFIX, EVENTS_STREAM),
-                           (subjects.HOSTS_PREFIX, HOSTS_STREAM)):
+    for prefix, stream in (
+        (subjects.JOBS_PREFIX, JOBS_STREAM),
+        (subjects.EVENTS_PREFIX, EVENTS_STREAM),
+        (subjects.HOSTS_PREFIX, HOSTS_STREAM),
+    ):
         if subject.startswith(prefix + "."):
             return stream
     return None

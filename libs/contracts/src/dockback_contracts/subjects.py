@@ -70,7 +70,9 @@ def progress(host_id: str, job_id: UUID | str) -> str:
 def subject_for(event: ev.Event) -> str:
     """The subject an event instance is published on."""
     event_type = type(event)
-    host_id = getattr(event, "host_id")  # every event on the bus today is host-scoped
+    if not isinstance(event, ev.HostEvent):
+        raise KeyError(f"{event_type.__name__} is not host-scoped: no subject")
+    host_id = event.host_id
     if event_type in _REQUEST_TOKENS:
         return request(event_type, host_id)
     if event_type in _FACT_TOKENS:

@@ -1,4 +1,7 @@
-"""Entry point of the executor (`dockback-executor`, `python -m dockback_executor`): does the backups and restores on this Docker host."""
+"""Entry point of the executor.
+
+`dockback-executor`, `python -m dockback_executor` does the backups and restores on this Docker host.
+"""
 
 from __future__ import annotations
 

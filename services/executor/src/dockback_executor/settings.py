@@ -16,5 +16,9 @@ class Settings(BaseSettings):
     nats_url: str = Field(default="nats://127.0.0.1:4222", description="NATS server(s), comma-separated")
     nats_credentials_file: Path | None = Field(default=None, description="NATS .creds file for this service")
     log_level: str = "INFO"
-    host_id: str | None = Field(default=None, description="Stable id of this Docker host; default: derived from the engine's ID")
-    data_dir: Path = Field(default=Path("/var/lib/dockback/backups"), description="Where archives and manifests are kept")
+    host_id: str | None = Field(
+        default=None, description="Stable id of this Docker host; default: derived from the engine's ID"
+    )
+    data_dir: Path = Field(
+        default=Path("/var/lib/dockback/backups"), description="Where archives and manifests are kept"
+    )

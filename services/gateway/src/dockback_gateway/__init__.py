@@ -1,3 +1,6 @@
-"""DockBack gateway: The only door users come through: REST API and web UI, owner of Postgres and of the JetStream streams."""
+"""DockBack gateway: the only door users come through.
+
+REST API and web UI; owner of Postgres and of the JetStream streams.
+"""
 
 __version__ = "0.1.0"

@@ -11,7 +11,7 @@ from dockback_gateway.settings import Settings
 
 
 def main() -> None:
-    settings = Settings()  # type: ignore[call-arg]  # database_url comes from the environment
+    settings = Settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(create_app(settings), host=settings.listen_host, port=settings.listen_port, log_config=None)
 

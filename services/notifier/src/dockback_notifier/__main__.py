@@ -1,4 +1,7 @@
-"""Entry point of the notifier (`dockback-notifier`, `python -m dockback_notifier`): sends alerts."""
+"""Entry point of the notifier.
+
+`dockback-notifier`, `python -m dockback_notifier` sends alerts.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Entry point of the scheduler (`dockback-scheduler`, `python -m dockback_scheduler`): publishes BackupRequested when plans are due."""
+"""Entry point of the scheduler.
+
+`dockback-scheduler`, `python -m dockback_scheduler` publishes BackupRequested when plans are due.
+"""
 
 from __future__ import annotations
 

