@@ -25,30 +25,9 @@ TEST_LABEL = "dockback.test"
 CASE_LABEL = "dockback.test.case"
 
 BUSYBOX_APPLETS = (
-    "sh",
-    "tar",
-    "sleep",
-    "cat",
-    "ls",
-    "echo",
-    "true",
-    "false",
-    "mkdir",
-    "rm",
-    "sync",
-    "touch",
-    "stat",
-    "find",
-    "sha256sum",
-    "id",
-    "chown",
-    "chmod",
-    "ln",
-    "mkfifo",
-    "dd",
-    "head",
-    "wc",
-    "env",
+    *("sh", "tar", "sleep", "cat", "ls", "echo", "true", "false", "mkdir", "rm", "sync", "touch", "stat", "find"),
+    *("sha256sum", "id", "chown", "chmod", "ln", "mkfifo", "dd", "head", "wc", "env", "sort", "cut", "readlink"),
+    *("printf", "seq", "xargs", "truncate", "cp", "mv", "grep", "awk", "yes", "kill", "gzip"),
 )
 
 
@@ -62,6 +41,10 @@ def remove_labelled(label: str) -> None:
     if containers:
         _docker("rm", "-f", "-v", *containers)
     volumes = _docker("volume", "ls", "-q", "--filter", f"label={label}").split()
+    for volume in volumes:  # containers the code under test made (runners, recreated ones) may still hold them
+        users = _docker("ps", "-aq", "--filter", f"volume={volume}").split()
+        if users:
+            _docker("rm", "-f", "-v", *users)
     if volumes:
         _docker("volume", "rm", "-f", *volumes)
     images = _docker("images", "-q", "--filter", f"label={label}").split()

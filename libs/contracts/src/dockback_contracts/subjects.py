@@ -85,8 +85,20 @@ def subject_for(event: ev.Event) -> str:
 
 
 def message_id(event: ev.Event) -> str:
-    """The `Nats-Msg-Id` of an event: the job id for requests (so a request is accepted once
-    per job), the event id otherwise."""
-    if type(event) in _REQUEST_TOKENS and event.job_id is not None:
-        return f"{_REQUEST_TOKENS[type(event)]}:{event.job_id}"
+    """The `Nats-Msg-Id` of an event: its natural key, so a request or fact published again
+    (a scheduler replica, a redelivered job announcing its archive again) is stored once."""
+    token = _REQUEST_TOKENS.get(type(event)) or _FACT_TOKENS.get(type(event)) or type(event).__name__
+    match event:
+        case ev.ArchiveCreated():
+            return f"{token}:{event.archive.artifact_id}"
+        case ev.UploadCompleted():
+            return f"{token}:{event.artifact_id}:{event.target_id}"
+        case ev.JobStarted():
+            return f"{token}:{event.job_id}:{event.attempt}"
+        case ev.RunMissed():
+            return f"{token}:{event.plan_id}:{event.scheduled_for.timestamp():.0f}"
+        case ev.JobProgress() | ev.HostInventory() | ev.HostHeartbeat():
+            return str(event.event_id)
+        case _ if event.job_id is not None:
+            return f"{token}:{event.job_id}"
     return str(event.event_id)

@@ -1,21 +1,183 @@
-"""The executor's FastStream application: the broker and its subscribers."""
+"""The executor process: connect to the engine and NATS, repair, subscribe, publish the inventory."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
+import signal
 
-from faststream import FastStream
 from faststream.nats import NatsBroker
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 
+from dockback_contracts import inventory as inv
+from dockback_contracts.streams import ConsumerSpec
+from dockback_executor.announce import Announcer
+from dockback_executor.backup import BackupConfig, BackupService
+from dockback_executor.consistency import ContainerStopper
+from dockback_executor.discovery import Discovery
+from dockback_executor.docker_api import DockerEngine
+from dockback_executor.handlers import JobRunner, register
+from dockback_executor.locks import InstanceLock, ResourceLocks
+from dockback_executor.restore import RestoreConfig, RestoreService
+from dockback_executor.runner_strategy import RunnerStrategy
 from dockback_executor.settings import Settings
+from dockback_executor.store import ArchiveStore
+from dockback_executor.tar_inspect import ArchiveLimits
+
+log = logging.getLogger(__name__)
 
 
-def build_app(settings: Settings) -> FastStream:
-    """The application the entry point runs; it connects when started, not here."""
-    broker = NatsBroker(
-        settings.nats_url.split(","),
-        user_credentials=str(settings.nats_credentials_file) if settings.nats_credentials_file else None,
-        max_reconnect_attempts=-1,
-        logger=logging.getLogger("dockback.executor.broker"),
-    )
-    return FastStream(broker, logger=logging.getLogger("dockback.executor"))
+DATA_DIR_LABEL = "dockback.data-dir"
+
+
+def host_id_from_engine(engine_id: str) -> str:
+    """A stable host id from the engine's ID (e.g. `ABCD:EFGH:...` -> `abcd-efgh-...`)."""
+    token = re.sub(r"[^a-z0-9]+", "-", engine_id.lower()).strip("-")
+    return (token or "docker-host")[:64]
+
+
+class Executor:
+    """Everything the executor runs, wired once at start."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.instance = InstanceLock(settings.data_dir / ".locks")
+        self.engine = DockerEngine(
+            settings.docker_url,
+            runner_labels={
+                InstanceLock.LABEL: self.instance.instance_id,
+                DATA_DIR_LABEL: str(settings.data_dir.resolve()),
+            },
+        )
+        self.broker = NatsBroker(
+            settings.nats_url.split(","),
+            user_credentials=str(settings.nats_credentials_file) if settings.nats_credentials_file else None,
+            max_reconnect_attempts=-1,
+            graceful_timeout=10.0,
+            logger=logging.getLogger("dockback.executor.broker"),
+        )
+        self.stopped = asyncio.Event()
+
+    async def run(self) -> None:
+        info = await self.engine.info()
+        version = await self.engine.version()
+        host_id = self.settings.host_id or host_id_from_engine(info.get("ID", ""))
+        engine_info = inv.EngineInfo(
+            engine_id=info.get("ID", ""),
+            version=version.get("Version", ""),
+            api_version=version.get("ApiVersion", ""),
+            os=info.get("OperatingSystem", ""),
+            architecture=info.get("Architecture", ""),
+        )
+        store = ArchiveStore(self.settings.data_dir)
+        store.prepare()
+        locks = ResourceLocks(self.settings.data_dir / ".locks", self.settings.max_concurrent_jobs)
+        stopper = ContainerStopper(self.engine, self.settings.data_dir / ".stopped", self.settings.stop_timeout_seconds)
+        await stopper.repair()
+        await self._remove_orphan_runners()
+        announcer = Announcer(self.broker, host_id)
+        runner_strategy = None
+        if self.settings.strategy == "runner":
+            if not self.settings.runner_image:
+                raise SystemExit("DOCKBACK_STRATEGY=runner needs DOCKBACK_RUNNER_IMAGE (an image with tar and zstd)")
+            runner_strategy = RunnerStrategy(self.engine, self.settings.runner_image)
+        backups = BackupService(
+            self.engine,
+            store,
+            locks,
+            stopper,
+            announcer,
+            BackupConfig(
+                host_id=host_id,
+                engine_version=engine_info.version,
+                allowed_bind_roots=tuple(self.settings.allowed_bind_roots),
+                runner=runner_strategy,
+            ),
+        )
+        restores = RestoreService(
+            self.engine,
+            store,
+            locks,
+            announcer,
+            RestoreConfig(
+                host_id=host_id,
+                limits=ArchiveLimits(
+                    max_entries=self.settings.restore_max_entries, max_total_bytes=self.settings.restore_max_bytes
+                ),
+            ),
+        )
+        jobs = JobRunner(announcer)
+        specs = register(
+            self.broker,
+            host_id,
+            jobs,
+            backups,
+            restores,
+            self.settings.max_concurrent_jobs,
+            self.settings.job_ack_wait_seconds,
+        )
+
+        await self.broker.connect()
+        js = self.broker.connection.jetstream()
+        for spec in specs:
+            await _create_or_update_consumer(js, spec)
+        await self.broker.start()
+        discovery = Discovery(
+            self.engine,
+            announcer,
+            host_id,
+            engine_info,
+            locks,
+            self.settings.inventory_interval_seconds,
+            self.settings.heartbeat_interval_seconds,
+        )
+        discovering = asyncio.create_task(discovery.run())
+        log.info(
+            "executor for host %s ready (engine %s, data dir %s, strategy %s)",
+            host_id,
+            engine_info.version,
+            self.settings.data_dir,
+            self.settings.strategy,
+        )
+        try:
+            await self.stopped.wait()
+        finally:
+            log.info("stopping: finishing or cancelling running jobs")
+            discovering.cancel()
+            await self.broker.stop()
+            await jobs.cancel_running()
+            await asyncio.gather(discovering, return_exceptions=True)
+            await self.engine.close()
+            self.instance.release()
+
+    async def _remove_orphan_runners(self) -> None:
+        """Remove runner containers whose executor died (SIGKILL, crash): they keep volumes busy."""
+        for runner in await self.engine.runners():
+            labels = runner.get("Labels") or {}
+            if labels.get(DATA_DIR_LABEL) != str(self.settings.data_dir.resolve()):
+                continue  # another installation's runner: not ours to judge
+            if InstanceLock.is_alive(self.settings.data_dir / ".locks", labels.get(InstanceLock.LABEL, "")):
+                continue
+            await self.engine.remove_container(runner["Id"], force=True)
+            log.warning("removed runner container %s left by a stopped executor", runner["Id"][:12])
+
+
+async def _create_or_update_consumer(js: JetStreamContext, spec: ConsumerSpec) -> None:
+    """Create the durable consumer, or update it: a changed config is otherwise silently kept as it was."""
+    while True:
+        try:
+            await js.add_consumer(spec.stream, spec.config)
+            return
+        except NotFoundError:
+            log.warning("stream %s does not exist yet (the gateway declares it); retrying", spec.stream)
+            await asyncio.sleep(2.0)
+
+
+async def serve(settings: Settings) -> None:
+    executor = Executor(settings)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, executor.stopped.set)
+    await executor.run()

@@ -3,22 +3,45 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """Environment variables: DOCKBACK_<FIELD>, e.g. DOCKBACK_NATS_URL."""
+    """Environment variables: DOCKBACK_<FIELD>, e.g. DOCKBACK_DATA_DIR."""
 
     model_config = SettingsConfigDict(env_prefix="DOCKBACK_", extra="ignore")
 
     nats_url: str = Field(default="nats://127.0.0.1:4222", description="NATS server(s), comma-separated")
-    nats_credentials_file: Path | None = Field(default=None, description="NATS .creds file for this service")
+    nats_credentials_file: Path | None = Field(default=None, description="NATS .creds file for this host")
     log_level: str = "INFO"
     host_id: str | None = Field(
-        default=None, description="Stable id of this Docker host; default: derived from the engine's ID"
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$",
+        description="Stable id of this Docker host; default: derived from the engine's ID",
     )
-    data_dir: Path = Field(
-        default=Path("/var/lib/dockback/backups"), description="Where archives and manifests are kept"
+    docker_url: str | None = Field(default=None, description="Docker Engine URL; default: DOCKER_HOST or the socket")
+    data_dir: Path = Field(default=Path("/var/lib/dockback/backups"), description="Where archives are kept")
+    strategy: Literal["stream", "runner"] = Field(
+        default="stream",
+        description="stream: read the volume through the engine's archive API (any engine); runner: start a "
+        "container with tar and zstd that writes into the data dir (local engine, needs runner_image)",
     )
+    runner_image: str | None = Field(default=None, description="Image with sh, tar, zstd and gzip (runner strategy)")
+    job_ack_wait_seconds: float = Field(
+        default=60,
+        ge=1,
+        description="How long a job may go without an in-progress ack before it is redelivered "
+        "to another executor (a crashed executor's jobs resume after this)",
+    )
+    max_concurrent_jobs: int = Field(default=2, ge=1, le=64)
+    stop_timeout_seconds: int = Field(default=30, ge=0, description="Grace period when stopping containers")
+    allowed_bind_roots: list[Path] = Field(
+        default_factory=list, description="Host paths under which bind mounts may be backed up (JSON list)"
+    )
+    inventory_interval_seconds: float = Field(default=300, gt=0)
+    heartbeat_interval_seconds: float = Field(default=15, gt=0)
+    restore_max_entries: int = Field(default=10_000_000, ge=1)
+    restore_max_bytes: int = Field(default=16 * 2**40, ge=1)

@@ -1,0 +1,199 @@
+"""What this host's engine holds: `HostInventory` at start, on a period and after Docker events,
+and a `HostHeartbeat` so the control plane knows when the host is gone."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from dockback_contracts import events as ev
+from dockback_contracts import inventory as inv
+from dockback_executor import __version__
+from dockback_executor.announce import Announcer
+from dockback_executor.docker_api import RUNNER_LABEL, DockerEngine
+from dockback_executor.locks import ResourceLocks
+
+log = logging.getLogger(__name__)
+
+COMPOSE_PROJECT = "com.docker.compose.project"
+COMPOSE_SERVICE = "com.docker.compose.service"
+_WATCHED_ACTIONS = {
+    "create",
+    "destroy",
+    "start",
+    "stop",
+    "die",
+    "pause",
+    "unpause",
+    "rename",
+    "delete",
+    "remove",
+    "tag",
+    "untag",
+    "import",
+    "load",
+    "pull",
+    "mount",
+    "unmount",
+}
+_DEBOUNCE_SECONDS = 0.5
+
+
+async def host_inventory(engine: DockerEngine, host_id: str, engine_info: inv.EngineInfo) -> ev.HostInventory:
+    """Everything the engine holds right now (DockBack's own runner containers left out)."""
+    containers = [c for c in await engine.containers() if RUNNER_LABEL not in (c.get("Labels") or {})]
+    volumes = await engine.volumes()
+    sizes = await engine.volume_sizes()
+    images = await engine.images()
+    users: dict[str, list[inv.VolumeUser]] = {}
+    container_infos = []
+    for c in containers:
+        name = (c.get("Names") or ["/" + c["Id"][:12]])[0].lstrip("/")
+        labels = c.get("Labels") or {}
+        mounts = []
+        for m in c.get("Mounts") or []:
+            if m.get("Type") not in ("volume", "bind", "tmpfs", "npipe", "cluster", "image"):
+                continue
+            source = m.get("Name") if m.get("Type") == "volume" else m.get("Source", "")
+            mounts.append(
+                inv.MountInfo(
+                    type=m["Type"],
+                    source=source or "",
+                    destination=m.get("Destination", ""),
+                    read_only=not m.get("RW", True),
+                )
+            )
+            if m.get("Type") == "volume" and m.get("Name"):
+                users.setdefault(m["Name"], []).append(
+                    inv.VolumeUser(container_id=c["Id"], container_name=name, running=c.get("State") == "running")
+                )
+        container_infos.append(
+            inv.ContainerInfo(
+                id=c["Id"],
+                name=name,
+                image=c.get("Image", ""),
+                image_id=c.get("ImageID", ""),
+                image_digest=_digest_of(c.get("ImageID", ""), images),
+                state=c.get("State", "unknown"),
+                labels=labels,
+                compose_project=labels.get(COMPOSE_PROJECT),
+                compose_service=labels.get(COMPOSE_SERVICE),
+                mounts=tuple(mounts),
+            )
+        )
+    volume_infos = [
+        inv.VolumeInfo(
+            name=v["Name"],
+            driver=v.get("Driver", "local"),
+            labels=v.get("Labels") or {},
+            size_bytes=sizes.get(v["Name"]),
+            used_by=tuple(users.get(v["Name"], ())),
+        )
+        for v in volumes
+    ]
+    image_infos = [
+        inv.ImageInfo(
+            id=i["Id"],
+            tags=tuple(t for t in i.get("RepoTags") or () if t != "<none>:<none>"),
+            size_bytes=max(int(i.get("Size") or 0), 0),
+        )
+        for i in images
+    ]
+    return ev.HostInventory(
+        host_id=host_id,
+        engine=engine_info,
+        containers=tuple(container_infos),
+        volumes=tuple(volume_infos),
+        images=tuple(image_infos),
+    )
+
+
+def _digest_of(image_id: str, images: list[dict[str, Any]]) -> str | None:
+    for image in images:
+        if image.get("Id") == image_id:
+            digests = image.get("RepoDigests") or []
+            return str(digests[0]) if digests else None
+    return None
+
+
+class Discovery:
+    """Keeps the control plane's picture of this host current."""
+
+    def __init__(
+        self,
+        engine: DockerEngine,
+        announcer: Announcer,
+        host_id: str,
+        engine_info: inv.EngineInfo,
+        locks: ResourceLocks,
+        inventory_interval: float,
+        heartbeat_interval: float,
+    ) -> None:
+        self.engine = engine
+        self.announcer = announcer
+        self.host_id = host_id
+        self.engine_info = engine_info
+        self.locks = locks
+        self.inventory_interval = inventory_interval
+        self.heartbeat_interval = heartbeat_interval
+        self._changed = asyncio.Event()
+
+    async def run(self) -> None:
+        """Publish until cancelled."""
+        tasks = [
+            asyncio.create_task(self._inventory_loop()),
+            asyncio.create_task(self._heartbeat_loop()),
+            asyncio.create_task(self._watch_events()),
+        ]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def publish_inventory(self) -> ev.HostInventory:
+        inventory = await host_inventory(self.engine, self.host_id, self.engine_info)
+        await self.announcer.publish(inventory)
+        return inventory
+
+    async def _inventory_loop(self) -> None:
+        while True:
+            try:
+                await self.publish_inventory()
+            except Exception:
+                log.warning("could not publish the host inventory", exc_info=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), self.inventory_interval)
+            self._changed.clear()
+            await asyncio.sleep(_DEBOUNCE_SECONDS)  # one inventory for a burst of events
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            try:
+                await self.announcer.publish(
+                    ev.HostHeartbeat(
+                        host_id=self.host_id,
+                        interval_seconds=self.heartbeat_interval,
+                        executor_version=__version__,
+                        running_jobs=self.locks.running,
+                    )
+                )
+            except Exception:
+                log.warning("could not publish the heartbeat", exc_info=True)
+            await asyncio.sleep(self.heartbeat_interval)
+
+    async def _watch_events(self) -> None:
+        while True:
+            try:
+                async for event in self.engine.events():
+                    attributes = (event.get("Actor") or {}).get("Attributes") or {}
+                    if RUNNER_LABEL in attributes:
+                        continue
+                    if event.get("Action", "").split(":")[0] in _WATCHED_ACTIONS:
+                        self._changed.set()
+            except Exception:
+                log.warning("lost the Docker event stream; reconnecting", exc_info=True)
+            await asyncio.sleep(1.0)

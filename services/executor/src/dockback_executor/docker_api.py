@@ -1,0 +1,344 @@
+"""The one place that speaks to the Docker Engine (aiodocker, over its socket or DOCKER_HOST).
+
+Archives are streamed, never buffered: aiodocker's `get_archive()` reads the whole tar into
+memory, so we read the raw response ourselves. We ask for `Accept-Encoding: identity`
+because aiohttp otherwise asks for gzip and the engine then compresses the tar stream,
+about ten times slower than sending it as it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import tarfile
+from collections.abc import AsyncIterator, Awaitable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import aiodocker
+import aiohttp
+from aiodocker.exceptions import DockerError
+
+from dockback_executor import __version__
+from dockback_executor.errors import EngineRefused, EngineUnavailable, JobError, ResourceMissing
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+RUNNER_REPOSITORY = "dockback/runner"
+RUNNER_LABEL = "dockback.runner"
+RUNNER_MOUNT = "/volume"
+CHUNK_BYTES = 1024 * 1024
+_NO_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_read=None, sock_connect=30)
+_IDENTITY = {"Accept-Encoding": "identity"}
+
+
+def _translate(exc: DockerError, what: str) -> JobError:
+    """An engine error as a job error: 404 is permanent, 5xx and unreachable (900) are transient."""
+    if exc.status == 404:
+        return ResourceMissing(f"{what} does not exist on this Docker host")
+    if exc.status >= 500:
+        return EngineUnavailable(f"Docker Engine error on {what}: {exc.message}")
+    return EngineRefused(f"the Docker Engine refused {what}: {exc.message}")
+
+
+async def finish_even_if_cancelled(awaitable: Awaitable[T]) -> T:
+    """Await cleanup to its end even when the job is being cancelled (shutdown), then let the
+    cancellation go on: a runner left behind would keep the volume busy."""
+    task = asyncio.ensure_future(awaitable)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await task
+        raise
+
+
+class DockerEngine:
+    """A connection to one Docker Engine, with the operations DockBack needs."""
+
+    def __init__(self, url: str | None = None, runner_labels: Mapping[str, str] | None = None) -> None:
+        self._docker = aiodocker.Docker(url=url)
+        self.runner_labels = dict(runner_labels or {})  # e.g. which executor instance owns a runner
+
+    async def close(self) -> None:
+        await self._docker.close()
+
+    @property
+    def client(self) -> aiodocker.Docker:
+        return self._docker
+
+    async def _json(self, path: str, method: str = "GET", what: str = "", **kwargs: Any) -> Any:
+        try:
+            return await self._docker._query_json(path, method=method, **kwargs)
+        except DockerError as exc:
+            raise _translate(exc, what or path) from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise EngineUnavailable(f"cannot reach the Docker Engine: {exc}") from exc
+
+    # -- engine ------------------------------------------------------------------------------
+
+    async def info(self) -> dict[str, Any]:
+        return dict(await self._json("info", what="engine info"))
+
+    async def version(self) -> dict[str, Any]:
+        return dict(await self._json("version", what="engine version"))
+
+    # -- volumes -----------------------------------------------------------------------------
+
+    async def volume(self, name: str) -> dict[str, Any]:
+        return dict(await self._json(f"volumes/{name}", what=f"volume {name!r}"))
+
+    async def volumes(self) -> list[dict[str, Any]]:
+        return list((await self._json("volumes", what="volumes")).get("Volumes") or [])
+
+    async def create_volume(
+        self,
+        name: str,
+        driver: str = "local",
+        driver_opts: Mapping[str, str] | None = None,
+        labels: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        body = {"Name": name, "Driver": driver, "DriverOpts": dict(driver_opts or {}), "Labels": dict(labels or {})}
+        return dict(await self._json("volumes/create", "POST", what=f"volume {name!r}", data=json.dumps(body)))
+
+    async def remove_volume(self, name: str) -> None:
+        await self._json(f"volumes/{name}", "DELETE", what=f"volume {name!r}")
+
+    async def volume_sizes(self) -> dict[str, int]:
+        """Volume name -> size in bytes, where the engine reports it (`docker system df -v`)."""
+        df = await self._json("system/df", what="disk usage")
+        sizes = {}
+        for volume in df.get("Volumes") or []:
+            size = (volume.get("UsageData") or {}).get("Size", -1)
+            if size is not None and size >= 0:
+                sizes[volume["Name"]] = int(size)
+        return sizes
+
+    # -- containers --------------------------------------------------------------------------
+
+    async def containers(self, filters: Mapping[str, list[str]] | None = None) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"all": "1"}
+        if filters:
+            params["filters"] = json.dumps(filters)
+        return list(await self._json("containers/json", params=params, what="containers"))
+
+    async def containers_using_volume(self, volume: str) -> list[dict[str, Any]]:
+        """Containers (running or not) that mount `volume`, runner containers excluded."""
+        found = await self.containers({"volume": [volume]})
+        return [c for c in found if RUNNER_LABEL not in (c.get("Labels") or {})]
+
+    async def inspect_container(self, id_or_name: str) -> dict[str, Any]:
+        return dict(await self._json(f"containers/{id_or_name}/json", what=f"container {id_or_name!r}"))
+
+    async def start_container(self, id_or_name: str) -> None:
+        await self._json(f"containers/{id_or_name}/start", "POST", what=f"container {id_or_name!r}")
+
+    async def stop_container(self, id_or_name: str, timeout_seconds: int = 30) -> None:
+        await self._json(
+            f"containers/{id_or_name}/stop",
+            "POST",
+            params={"t": str(timeout_seconds)},
+            what=f"container {id_or_name!r}",
+            timeout=_NO_TIMEOUT,
+        )
+
+    async def remove_container(self, id_or_name: str, force: bool = False) -> None:
+        params = {"force": "1" if force else "0", "v": "0"}
+        await self._json(f"containers/{id_or_name}", "DELETE", params=params, what=f"container {id_or_name!r}")
+
+    async def create_container(self, config: Mapping[str, Any], name: str | None = None) -> str:
+        params = {"name": name} if name else {}
+        created = await self._json(
+            "containers/create", "POST", params=params, data=json.dumps(config), what=f"container {name or ''}".strip()
+        )
+        return str(created["Id"])
+
+    async def wait_container(self, id_or_name: str) -> tuple[int, str]:
+        """Wait until a container exits; its exit code and the tail of its output."""
+        result = await self._json(
+            f"containers/{id_or_name}/wait", "POST", what=f"container {id_or_name!r}", timeout=_NO_TIMEOUT
+        )
+        container = self._docker.containers.container(id_or_name)
+        logs = await container.log(stdout=True, stderr=True, tail=50)
+        return int(result["StatusCode"]), "".join(logs)
+
+    # -- runner containers: created, never started, to reach a volume's files -----------------
+
+    async def ensure_runner_image(self) -> str:
+        """Our minimal runner image, made locally with `docker import` when missing (no registry)."""
+        reference = f"{RUNNER_REPOSITORY}:{__version__}"
+        try:
+            await self._json(f"images/{reference}/json", what=f"image {reference}")
+            return reference
+        except ResourceMissing:
+            pass
+        rootfs = io.BytesIO()
+        with tarfile.open(fileobj=rootfs, mode="w") as tar:
+            marker = b"DockBack runner: created to reach a volume through the archive API, never started.\n"
+            info = tarfile.TarInfo("dockback-runner")
+            info.size = len(marker)
+            tar.addfile(info, io.BytesIO(marker))
+        params = {"fromSrc": "-", "repo": RUNNER_REPOSITORY, "tag": __version__, "changes": 'CMD ["/dockback-runner"]'}
+        try:
+            async with self._docker._query(
+                "images/create",
+                "POST",
+                params=params,
+                data=rootfs.getvalue(),
+                headers={"Content-Type": "application/x-tar"},
+            ) as response:
+                await response.read()
+        except DockerError as exc:
+            raise _translate(exc, "runner image import") from exc
+        log.info("created runner image %s with docker import", reference)
+        return reference
+
+    async def create_runner(
+        self, source: str, *, read_only: bool, labels: Mapping[str, str], mount_type: str = "volume"
+    ) -> str:
+        """A container that mounts `source` (a volume, or a host path) at /volume, never started.
+
+        NoCopy: without it the engine copies the image's files into an empty volume mounted
+        over a path that exists in the image.
+        """
+        image = await self.ensure_runner_image()
+        mount: dict[str, Any] = {"Type": mount_type, "Source": source, "Target": RUNNER_MOUNT, "ReadOnly": read_only}
+        if mount_type == "volume":
+            mount["VolumeOptions"] = {"NoCopy": True}
+        config = {
+            "Image": image,
+            "Labels": {RUNNER_LABEL: "1", **self.runner_labels, **labels},
+            "NetworkDisabled": True,
+            "HostConfig": {"NetworkMode": "none", "Mounts": [mount]},
+        }
+        return await self.create_container(config)
+
+    @asynccontextmanager
+    async def runner(
+        self, source: str, *, read_only: bool, labels: Mapping[str, str], mount_type: str = "volume"
+    ) -> AsyncIterator[str]:
+        """A runner container for the duration of the block, always removed afterwards."""
+        if mount_type == "volume":
+            await self.volume(source)  # a clear "does not exist" instead of the engine creating it
+        container_id = await self.create_runner(source, read_only=read_only, labels=labels, mount_type=mount_type)
+        try:
+            yield container_id
+        finally:
+            try:
+                await finish_even_if_cancelled(self.remove_container(container_id, force=True))
+            except Exception:
+                log.warning("could not remove runner container %s", container_id[:12], exc_info=True)
+
+    async def runners(self) -> list[dict[str, Any]]:
+        return await self.containers({"label": [RUNNER_LABEL]})
+
+    # -- archives ------------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def read_archive(self, container_id: str, path: str) -> AsyncIterator[AsyncIterator[bytes]]:
+        """The tar stream of `path` in a container, as chunks; the response is released afterwards."""
+        try:
+            async with self._docker._query(
+                f"containers/{container_id}/archive",
+                "GET",
+                params={"path": path},
+                headers=_IDENTITY,
+                timeout=_NO_TIMEOUT,
+            ) as response:
+                yield response.content.iter_chunked(CHUNK_BYTES)
+        except DockerError as exc:
+            raise _translate(exc, f"archive of {path}") from exc
+        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
+            raise EngineUnavailable(f"the Docker Engine stream broke: {exc}") from exc
+
+    async def write_archive(self, container_id: str, path: str, chunks: AsyncIterator[bytes]) -> None:
+        """Extract a tar stream into `path` of a container, keeping the archive's owners (copyUIDGID)."""
+        params = {"path": path, "copyUIDGID": "1", "noOverwriteDirNonDir": "1"}
+        try:
+            async with self._docker._query(
+                f"containers/{container_id}/archive",
+                "PUT",
+                params=params,
+                data=chunks,
+                headers={"Content-Type": "application/x-tar"},
+                timeout=_NO_TIMEOUT,
+            ) as response:
+                await response.read()
+        except DockerError as exc:
+            raise _translate(exc, f"restore into {path}") from exc
+        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
+            raise EngineUnavailable(f"the Docker Engine stream broke: {exc}") from exc
+
+    # -- images --------------------------------------------------------------------------------
+
+    async def inspect_image(self, reference: str) -> dict[str, Any]:
+        return dict(await self._json(f"images/{reference}/json", what=f"image {reference!r}"))
+
+    async def images(self) -> list[dict[str, Any]]:
+        return list(await self._json("images/json", what="images"))
+
+    @asynccontextmanager
+    async def save_image(self, reference: str) -> AsyncIterator[AsyncIterator[bytes]]:
+        """`docker save` of one image, as chunks."""
+        try:
+            async with self._docker._query(
+                "images/get", "GET", params={"names": reference}, headers=_IDENTITY, timeout=_NO_TIMEOUT
+            ) as response:
+                yield response.content.iter_chunked(CHUNK_BYTES)
+        except DockerError as exc:
+            raise _translate(exc, f"image {reference!r}") from exc
+
+    async def load_image(self, chunks: AsyncIterator[bytes]) -> str:
+        """`docker load`; returns what the engine said it loaded."""
+        try:
+            async with self._docker._query(
+                "images/load",
+                "POST",
+                params={"quiet": "1"},
+                data=chunks,
+                headers={"Content-Type": "application/x-tar"},
+                timeout=_NO_TIMEOUT,
+            ) as response:
+                body = (await response.read()).decode(errors="replace")
+        except DockerError as exc:
+            raise _translate(exc, "image load") from exc
+        if '"error"' in body:
+            raise EngineUnavailable(f"docker load failed: {body.strip()[:500]}")
+        return body
+
+    # -- exec ----------------------------------------------------------------------------------
+
+    async def exec_run(self, container: str, argv: list[str], timeout_seconds: float) -> tuple[int, str]:
+        """Run a command inside a running container; its exit code and (tail of) output.
+
+        On timeout the exec's process is left to the container (the engine cannot kill an
+        exec); the caller decides whether that fails the job.
+        """
+        try:
+            target = await self._docker.containers.get(container)
+            execution = await target.exec(argv, stdout=True, stderr=True)
+            output = bytearray()
+            async with asyncio.timeout(timeout_seconds):
+                async with execution.start(detach=False) as stream:
+                    while (message := await stream.read_out()) is not None:
+                        output.extend(message.data)
+                        del output[:-65536]
+                # The output stream closes a moment before the engine records the exit code.
+                while (inspected := await execution.inspect())["Running"]:  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+        except DockerError as exc:
+            raise _translate(exc, f"container {container!r}") from exc
+        return int(inspected["ExitCode"]), output.decode(errors="replace")
+
+    # -- events --------------------------------------------------------------------------------
+
+    async def events(self, types: tuple[str, ...] = ("container", "volume", "image")) -> AsyncIterator[dict[str, Any]]:
+        """The engine's event stream (until the connection ends)."""
+        params = {"filters": json.dumps({"type": list(types)})}
+        async with self._docker._query("events", "GET", params=params, timeout=_NO_TIMEOUT) as response:
+            async for line in response.content:
+                if line.strip():
+                    yield json.loads(line)

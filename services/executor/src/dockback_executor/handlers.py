@@ -1,0 +1,174 @@
+"""The executor's JetStream subscribers: thin, each with its ack policy chosen on purpose.
+
+Every handler turns the outcome of a job into exactly one of:
+- ack: the job succeeded, or failed permanently and `JobFailed` was published;
+- nack with a delay (RetryPolicy): a transient error, while the retry budget lasts;
+- no answer: the executor is shutting down mid-job; the message is redelivered after ack_wait.
+While a job runs, an in-progress ack every ack_wait/3 keeps it from being redelivered.
+Malformed messages never reach a handler: validation fails before it and the subscriber's
+REJECT_ON_ERROR policy terminates them (logged), since no retry can fix them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from faststream import AckPolicy
+from faststream.exceptions import NackMessage
+from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+
+from dockback_contracts import events as ev
+from dockback_contracts import streams
+from dockback_contracts.base import JobKind, JobPhase
+from dockback_contracts.delivery import keep_alive
+from dockback_contracts.streams import ConsumerSpec
+from dockback_executor.announce import Announcer
+from dockback_executor.backup import BackupService
+from dockback_executor.errors import JobError, TransientError
+from dockback_executor.restore import RestoreService
+
+log = logging.getLogger(__name__)
+
+Request = TypeVar("Request", bound=ev.JobEvent)
+
+
+class JobRunner:
+    """Runs one job for a handler and settles its message."""
+
+    def __init__(self, announcer: Announcer) -> None:
+        self.announcer = announcer
+        self.running: set[asyncio.Task[Any]] = set()
+
+    async def settle(
+        self,
+        request: Request,
+        msg: NatsMessage,
+        spec: ConsumerSpec,
+        kind: JobKind,
+        phase: JobPhase,
+        job: Callable[[Request, int], Awaitable[Any]],
+    ) -> None:
+        attempt = msg.raw_message.metadata.num_delivered
+        task = asyncio.current_task()
+        assert task is not None
+        self.running.add(task)
+        try:
+            async with keep_alive(msg.in_progress, spec.keep_alive_interval):
+                await job(request, attempt)
+        except TransientError as exc:
+            await self._retry_or_fail(request, msg, spec, kind, phase, exc, attempt)
+        except JobError as exc:
+            log.warning("%s job %s failed: %s", kind, request.job_id, exc)
+            await self._fail(request, kind, phase, str(exc), retryable=False, spec=spec, attempt=attempt)
+        except Exception as exc:  # a bug or an error we did not foresee: retry, then fail with what we know
+            log.exception("%s job %s raised unexpectedly", kind, request.job_id)
+            await self._retry_or_fail(request, msg, spec, kind, phase, exc, attempt)
+        finally:
+            self.running.discard(task)
+
+    async def cancel_running(self) -> None:
+        """Shutdown: cancel jobs still running so their `finally` blocks restart what they stopped."""
+        for task in list(self.running):
+            task.cancel()
+        await asyncio.gather(*self.running, return_exceptions=True)
+
+    async def _retry_or_fail(
+        self,
+        request: ev.JobEvent,
+        msg: NatsMessage,
+        spec: ConsumerSpec,
+        kind: JobKind,
+        phase: JobPhase,
+        exc: Exception,
+        attempt: int,
+    ) -> None:
+        delay = spec.retry.delay_after(attempt)
+        if delay is not None:
+            log.warning(
+                "%s job %s attempt %d failed (%s); retrying in %.0fs", kind, request.job_id, attempt, exc, delay
+            )
+            raise NackMessage(delay=delay)
+        await self._fail(
+            request,
+            kind,
+            phase,
+            f"{exc} (gave up after {attempt} attempts)",
+            retryable=True,
+            spec=spec,
+            attempt=attempt,
+        )
+
+    async def _fail(
+        self,
+        request: ev.JobEvent,
+        kind: JobKind,
+        phase: JobPhase,
+        reason: str,
+        *,
+        retryable: bool,
+        spec: ConsumerSpec,
+        attempt: int,
+    ) -> None:
+        resource = getattr(request, "resource", None)
+        failed = ev.JobFailed(
+            job_id=request.job_id,
+            host_id=request.host_id,
+            kind=kind,
+            phase=phase,
+            reason=reason,
+            retryable=retryable,
+            plan_id=getattr(request, "plan_id", None),
+            resource=resource if isinstance(resource, ev.ResourceRef) else None,
+        )
+        try:
+            await self.announcer.publish(failed)
+        except TransientError:
+            # Without the JobFailed nobody would hear of the failure: keep the job until we can say it.
+            raise NackMessage(delay=spec.retry.delay_after(1) or 5.0) from None
+
+
+def register(
+    broker: NatsBroker,
+    host_id: str,
+    runner: JobRunner,
+    backups: BackupService,
+    restores: RestoreService,
+    max_workers: int,
+    ack_wait: float,
+) -> list[ConsumerSpec]:
+    """Subscribe to this host's requests; returns the consumers to create before starting."""
+    backup_spec = streams.executor_consumer(host_id, ev.BackupRequested).with_ack_wait(ack_wait)
+    restore_spec = streams.executor_consumer(host_id, ev.RestoreRequested).with_ack_wait(ack_wait)
+    verify_spec = streams.executor_consumer(host_id, ev.VerifyRequested).with_ack_wait(ack_wait)
+
+    def subscribe(spec: ConsumerSpec, handler: Callable[[Any, NatsMessage], Awaitable[None]]) -> None:
+        broker.subscriber(
+            spec.filter_subject,
+            stream=JStream(spec.stream, declare=False),
+            durable=spec.durable,
+            config=spec.config,
+            pull_sub=PullSub(batch_size=1, timeout=5.0),
+            max_workers=max_workers,
+            ack_policy=AckPolicy.REJECT_ON_ERROR,  # reached only by messages that fail validation: see module doc
+            description=handler.__doc__,
+        )(handler)
+
+    async def on_backup_requested(event: ev.BackupRequested, msg: NatsMessage) -> None:
+        """Archive the requested resource on this host."""
+        await runner.settle(event, msg, backup_spec, "backup", "archive", backups.run)
+
+    async def on_restore_requested(event: ev.RestoreRequested, msg: NatsMessage) -> None:
+        """Verify, then restore an archive into its target."""
+        await runner.settle(event, msg, restore_spec, "restore", "restore", restores.run)
+
+    async def on_verify_requested(event: ev.VerifyRequested, msg: NatsMessage) -> None:
+        """Check an archive's checksum and structure without restoring it."""
+        await runner.settle(event, msg, verify_spec, "verify", "verify", restores.verify)
+
+    subscribe(backup_spec, on_backup_requested)
+    subscribe(restore_spec, on_restore_requested)
+    subscribe(verify_spec, on_verify_requested)
+    return [backup_spec, restore_spec, verify_spec]

@@ -1,0 +1,362 @@
+"""Restoring archives: verified first, into a fresh volume first, swapped in only when allowed.
+
+A restore never writes before the archive's sha256 matches its manifest and every entry
+passed the hostile-archive checks. A volume restore extracts into a fresh volume; onto an
+existing volume it then (only with `replace_existing`, and only with `allow_stop` when
+containers use it) removes those containers, replaces the volume's content by extracting
+again into a volume of the same name, driver, options and labels, recreates the containers
+with their original config and starts those that were running. Until the original is
+replaced, the fresh copy holds the restored data, so a failure midway loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import tarfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dockback_contracts import events as ev
+from dockback_contracts.base import Compression, ResourceKind
+from dockback_contracts.manifest import ArchiveManifest
+from dockback_executor.announce import Announcer
+from dockback_executor.archive import open_decompressed, read_decompressed, sha256_of
+from dockback_executor.docker_api import RUNNER_MOUNT, DockerEngine, finish_even_if_cancelled
+from dockback_executor.errors import ChecksumMismatch, PermanentError, ResourceMissing, RestoreRefused
+from dockback_executor.locks import ResourceLocks
+from dockback_executor.store import MANIFEST_SUFFIX, ArchiveStore
+from dockback_executor.tar_inspect import ArchiveLimits, ArchiveSummary, HostileArchive, scan_archive
+
+log = logging.getLogger(__name__)
+
+RESTORED_FROM_LABEL = "dockback.restored-from"
+
+
+@dataclass(frozen=True)
+class RestoreConfig:
+    host_id: str
+    limits: ArchiveLimits = field(default_factory=ArchiveLimits)
+
+
+class RestoreService:
+    """Runs `RestoreRequested` and `VerifyRequested` jobs on this host."""
+
+    def __init__(
+        self,
+        engine: DockerEngine,
+        store: ArchiveStore,
+        locks: ResourceLocks,
+        announcer: Announcer,
+        config: RestoreConfig,
+    ) -> None:
+        self.engine = engine
+        self.store = store
+        self.locks = locks
+        self.announcer = announcer
+        self.config = config
+
+    # -- verify --------------------------------------------------------------------------------
+
+    async def verify(self, request: ev.VerifyRequested, attempt: int) -> ArchiveSummary:
+        """Check an archive's checksum and that every entry reads back; announce the result."""
+        manifest, path = await self._located(request.archive)
+        await self.announcer.publish(
+            ev.JobStarted(
+                job_id=request.job_id,
+                host_id=self.config.host_id,
+                kind="verify",
+                resource=manifest.resource,
+                attempt=attempt,
+            )
+        )
+        summary = await self.check(path, manifest, request.archive.sha256)
+        await self.announcer.publish(
+            ev.ArchiveVerified(
+                job_id=request.job_id,
+                host_id=self.config.host_id,
+                artifact_id=manifest.artifact_id,
+                sha256=manifest.sha256,
+                file_count=summary.entries,
+            )
+        )
+        return summary
+
+    async def check(self, path: Path, manifest: ArchiveManifest, expected_sha256: str) -> ArchiveSummary:
+        """sha256 against the request and the manifest, then every tar entry against the safety rules."""
+        actual = await asyncio.to_thread(sha256_of, path)
+        if actual != expected_sha256 or actual != manifest.sha256:
+            raise ChecksumMismatch(
+                f"archive {path.name} is corrupt: its sha256 is {actual}, "
+                f"the manifest says {manifest.sha256}; nothing was restored"
+            )
+        if manifest.kind == "config":
+            return ArchiveSummary(entries=1, total_bytes=manifest.raw_bytes)
+        try:
+            return await asyncio.to_thread(self._scan, path, manifest)
+        except HostileArchive as exc:
+            raise PermanentError(f"archive {path.name} refused: {exc}") from exc
+
+    def _scan(self, path: Path, manifest: ArchiveManifest) -> ArchiveSummary:
+        with open_decompressed(path, manifest.compression) as stream:
+            if manifest.kind == "image":  # docker save output: the engine's own format, checked by docker load
+                while stream.read(1024 * 1024):
+                    pass
+                return ArchiveSummary(entries=manifest.file_count, total_bytes=manifest.raw_bytes)
+            return scan_archive(stream, self.config.limits)
+
+    # -- restore -------------------------------------------------------------------------------
+
+    async def run(self, request: ev.RestoreRequested, attempt: int) -> ev.RestoreCompleted:
+        manifest, path = await self._located(request.archive)
+        target = request.target
+        await self.announcer.publish(
+            ev.JobStarted(
+                job_id=request.job_id,
+                host_id=self.config.host_id,
+                kind="restore",
+                resource=ev.ResourceRef(kind=target.kind, name=target.name),
+                attempt=attempt,
+            )
+        )
+        async with self.locks.hold([f"{target.kind}:{target.name}"]):
+            await self.check(path, manifest, request.archive.sha256)
+            if manifest.kind == "image":
+                completed = await self._restore_image(request, manifest, path)
+            elif manifest.kind == "config":
+                completed = await self._restore_container(request, manifest, path)
+            elif manifest.kind == "volume":
+                name, replaced, restarted = await self._restore_volume(request, manifest, path, target.name)
+                completed = self._completed(request, manifest, name, replaced, restarted)
+            else:
+                raise PermanentError(f"restoring {manifest.kind} archives is not supported")
+        await self.announcer.publish(completed)
+        return completed
+
+    async def _located(self, archive: ev.ArchiveRef) -> tuple[ArchiveManifest, Path]:
+        path = self.store.resolve(archive.path)
+        if not path.exists():
+            raise ResourceMissing(f"archive {archive.path} is not in this host's data dir")
+        manifest = await asyncio.to_thread(self.store.manifest_for, path)
+        return manifest, path
+
+    async def _restore_volume(
+        self, request: ev.RestoreRequested, manifest: ArchiveManifest, path: Path, name: str
+    ) -> tuple[str, bool, list[str]]:
+        """Restore one volume archive to volume `name`; returns (name, replaced existing, restarted)."""
+        target = request.target
+        existing = await self._volume_or_none(name)
+        if existing is None:
+            await self._extract_into_new_volume(request, manifest, path, name)
+            return name, False, []
+        if not target.replace_existing:
+            raise RestoreRefused(f"volume {name!r} already exists; restore to a new name or allow replacing it")
+        users = await self.engine.containers_using_volume(name)
+        if users and not target.allow_stop:
+            in_use = ", ".join(f"{_name(c)} ({c.get('State')})" for c in users)
+            raise RestoreRefused(
+                f"volume {name!r} is used by {in_use}; allow stopping them to replace it. Nothing was changed."
+            )
+        fresh = f"{name}-restore-{str(request.job_id)[:8]}"
+        await self._extract_into_new_volume(request, manifest, path, fresh)
+        inspected = [await self.engine.inspect_container(c["Id"]) for c in users]
+        was_running = [c["Name"].lstrip("/") for c in inspected if c["State"]["Running"]]
+        for container in inspected:
+            await self.engine.remove_container(container["Id"], force=True)
+        try:
+            await self.engine.remove_volume(name)
+            await self._extract_into_new_volume(request, manifest, path, name, like=existing)
+        except BaseException as exc:
+            log.error("replacing volume %s failed; the restored data is in volume %s", name, fresh)
+            for container in inspected:  # put the users back, on the fresh copy
+                await self._recreate(container, {name: fresh}, start=container["State"]["Running"])
+            raise PermanentError(
+                f"could not replace volume {name!r} ({exc}); the restored data is in volume "
+                f"{fresh!r} and its containers now use it"
+            ) from exc
+        for container in inspected:
+            await self._recreate(container, {}, start=container["State"]["Running"])
+        await self.engine.remove_volume(fresh)
+        return name, True, was_running
+
+    async def _extract_into_new_volume(
+        self,
+        request: ev.RestoreRequested,
+        manifest: ArchiveManifest,
+        path: Path,
+        name: str,
+        like: dict[str, Any] | None = None,
+    ) -> None:
+        source = like or manifest.source
+        labels = dict(source.get("Labels") or {})
+        if like is None:  # a new volume says where it came from; a replaced one keeps its labels as they were
+            labels[RESTORED_FROM_LABEL] = str(manifest.artifact_id)
+        await self.engine.create_volume(name, source.get("Driver") or "local", source.get("Options") or {}, labels)
+        try:
+            async with self.engine.runner(
+                name, read_only=False, labels={"dockback.job": str(request.job_id)}
+            ) as runner:
+                await self.engine.write_archive(runner, RUNNER_MOUNT, read_decompressed(path, manifest.compression))
+                root = await asyncio.to_thread(_root_entry, path, manifest.compression)
+                if root is not None:
+                    # The engine extracts *into* the mount point and skips the archive's `./` entry, so
+                    # the volume root's owner and mode are applied with an archive of that one directory.
+                    await self.engine.write_archive(runner, "/", _single(_as_mount_point(root)))
+        except BaseException:
+            if like is None:
+                await finish_even_if_cancelled(self._remove_quietly(name))
+            raise
+        log.info("restored %s into volume %s", path.name, name)
+
+    async def _restore_container(
+        self, request: ev.RestoreRequested, manifest: ArchiveManifest, path: Path
+    ) -> ev.RestoreCompleted:
+        """Recreate a container from its stored config, restoring the volumes backed up with it.
+
+        Under its original name with `replace_existing` it replaces the original container and
+        volumes; under another name it runs beside the original on volumes named
+        `<new name>-<volume>`.
+        """
+        target = request.target
+        config = json.loads(await asyncio.to_thread(path.read_bytes))
+        original = config["Name"].lstrip("/")
+        beside = target.name != original
+        current = await self._container_or_none(target.name)
+        if current is not None and not target.replace_existing:
+            raise RestoreRefused(f"container {target.name!r} exists; restore under a new name or allow replacing it")
+        if current is not None and current["State"]["Running"] and not target.allow_stop:
+            raise RestoreRefused(f"container {target.name!r} is running; allow stopping it to replace it")
+        renames: dict[str, str] = {}
+        restarted: list[str] = []
+        if current is not None:
+            await self.engine.remove_container(current["Id"], force=True)
+        for sibling, sibling_path in self._siblings(manifest, path):
+            volume = sibling.role
+            name = f"{target.name}-{volume}" if beside else volume
+            await self.check(sibling_path, sibling, sibling.sha256)
+            restored, _, users = await self._restore_volume(request, sibling, sibling_path, name)
+            renames[volume] = restored
+            restarted.extend(users)
+        await self._recreate(config, renames, start=bool(config["State"]["Running"]), name=target.name)
+        if config["State"]["Running"]:
+            restarted.append(target.name)
+        return self._completed(request, manifest, target.name, current is not None, restarted)
+
+    async def _restore_image(
+        self, request: ev.RestoreRequested, manifest: ArchiveManifest, path: Path
+    ) -> ev.RestoreCompleted:
+        loaded = await self.engine.load_image(read_decompressed(path, manifest.compression))
+        log.info("docker load: %s", loaded.strip()[:200])
+        return self._completed(request, manifest, request.target.name, False, [])
+
+    def _siblings(self, config_manifest: ArchiveManifest, config_path: Path) -> list[tuple[ArchiveManifest, Path]]:
+        """The volume archives made by the same job as a container's config."""
+        found = []
+        for manifest_path in config_path.parent.glob(f"*-{config_manifest.job_id}-*{MANIFEST_SUFFIX}"):
+            manifest = ArchiveManifest.model_validate_json(manifest_path.read_bytes())
+            if manifest.kind == "volume":
+                found.append((manifest, config_path.parent / manifest.archive_file))
+        return found
+
+    async def _recreate(
+        self, inspected: dict[str, Any], volume_renames: dict[str, str], *, start: bool, name: str | None = None
+    ) -> str:
+        """Create a container from `docker inspect` output, its named volumes renamed as given."""
+        config = dict(inspected["Config"])
+        host_config = dict(inspected["HostConfig"])
+        host_config["Mounts"] = [
+            _mount_spec(m, volume_renames) for m in inspected.get("Mounts") or [] if m.get("Type") in ("volume", "bind")
+        ]
+        host_config.pop("Binds", None)
+        networks = (inspected.get("NetworkSettings") or {}).get("Networks") or {}
+        config["HostConfig"] = host_config
+        config["NetworkingConfig"] = {
+            "EndpointsConfig": {
+                net: {"Aliases": ep.get("Aliases"), "IPAMConfig": ep.get("IPAMConfig")} for net, ep in networks.items()
+            }
+        }
+        config.pop("Volumes", None)
+        container_id = await self.engine.create_container(config, name=name or inspected["Name"].lstrip("/"))
+        if start:
+            await self.engine.start_container(container_id)
+        return container_id
+
+    def _completed(
+        self, request: ev.RestoreRequested, manifest: ArchiveManifest, name: str, replaced: bool, restarted: list[str]
+    ) -> ev.RestoreCompleted:
+        kind: ResourceKind = {"config": "container", "image": "image"}.get(manifest.kind, "volume")  # type: ignore[assignment]
+        return ev.RestoreCompleted(
+            job_id=request.job_id,
+            host_id=self.config.host_id,
+            artifact_id=manifest.artifact_id,
+            target=ev.ResourceRef(kind=kind, name=name),
+            replaced_existing=replaced,
+            restarted_containers=tuple(restarted),
+        )
+
+    async def _volume_or_none(self, name: str) -> dict[str, Any] | None:
+        try:
+            return await self.engine.volume(name)
+        except ResourceMissing:
+            return None
+
+    async def _container_or_none(self, name: str) -> dict[str, Any] | None:
+        try:
+            return await self.engine.inspect_container(name)
+        except ResourceMissing:
+            return None
+
+    async def _remove_quietly(self, volume: str) -> None:
+        try:
+            await self.engine.remove_volume(volume)
+        except Exception:
+            log.warning("could not remove the partly restored volume %s", volume, exc_info=True)
+
+
+def _root_entry(path: Path, compression: Compression) -> tarfile.TarInfo | None:
+    """The archive's entry for the volume root (`./`), if it has one."""
+    with open_decompressed(path, compression) as stream, tarfile.open(fileobj=stream, mode="r|") as tar:
+        first = tar.next()
+    if first is not None and first.isdir() and first.name.strip("/") in ("", "."):
+        return first
+    return None
+
+
+def _as_mount_point(root: tarfile.TarInfo) -> bytes:
+    entry = tarfile.TarInfo(RUNNER_MOUNT.strip("/"))
+    entry.type = tarfile.DIRTYPE
+    entry.mode, entry.uid, entry.gid, entry.mtime = root.mode, root.uid, root.gid, root.mtime
+    entry.uname, entry.gname = root.uname, root.gname
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        tar.addfile(entry)
+    return buffer.getvalue()
+
+
+async def _single(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+def _name(container: dict[str, Any]) -> str:
+    names = container.get("Names") or [container.get("Id", "?")[:12]]
+    return str(names[0]).lstrip("/")
+
+
+def _mount_spec(mount: dict[str, Any], renames: dict[str, str]) -> dict[str, Any]:
+    if mount["Type"] == "volume":
+        return {
+            "Type": "volume",
+            "Source": renames.get(mount["Name"], mount["Name"]),
+            "Target": mount["Destination"],
+            "ReadOnly": not mount.get("RW", True),
+        }
+    return {
+        "Type": "bind",
+        "Source": mount["Source"],
+        "Target": mount["Destination"],
+        "ReadOnly": not mount.get("RW", True),
+    }

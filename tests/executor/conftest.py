@@ -1,0 +1,105 @@
+"""An executor's services wired on real servers: the local Docker Engine and a nats-server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nats
+import pytest_asyncio
+from faststream.nats import NatsBroker
+
+from dockback_contracts import events as ev
+from dockback_executor.announce import Announcer
+from dockback_executor.backup import BackupConfig, BackupService
+from dockback_executor.consistency import ContainerStopper
+from dockback_executor.docker_api import DockerEngine
+from dockback_executor.locks import ResourceLocks
+from dockback_executor.restore import RestoreConfig, RestoreService
+from dockback_executor.store import ArchiveStore
+from dockback_gateway.streams import declare_streams
+
+HOST_ID = "test-host"
+_TYPES = {t.model_fields["type"].default: t for t in ev.ALL_EVENTS}
+
+
+@dataclass
+class Heard:
+    """Every event the executor published, in order, as the models they are."""
+
+    events: list[ev.Event] = field(default_factory=list)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def of(self, event_type: type[ev.Event]) -> list[Any]:
+        return [e for e in self.events if isinstance(e, event_type)]
+
+    async def wait_for(self, event_type: type[ev.Event], count: int = 1, within: float = 60.0) -> list[Any]:
+        async with asyncio.timeout(within):
+            while len(self.of(event_type)) < count:
+                self.arrived.clear()
+                await self.arrived.wait()
+        return self.of(event_type)
+
+
+@dataclass
+class Host:
+    engine: DockerEngine
+    store: ArchiveStore
+    locks: ResourceLocks
+    stopper: ContainerStopper
+    backups: BackupService
+    restores: RestoreService
+    heard: Heard
+
+
+@pytest_asyncio.fixture
+async def heard(nats_url: str) -> AsyncIterator[Heard]:
+    collected = Heard()
+    client = await nats.connect(nats_url)
+    await declare_streams(client.jetstream())
+
+    async def on_message(message: Any) -> None:
+        payload = json.loads(message.data)
+        collected.events.append(_TYPES[payload["type"]].model_validate(payload))
+        collected.arrived.set()
+
+    for subject in ("dockback.events.>", "dockback.progress.>", "dockback.hosts.>"):
+        await client.subscribe(subject, cb=on_message)
+    try:
+        yield collected
+    finally:
+        await client.close()
+
+
+@pytest_asyncio.fixture
+async def engine(docker_engine: str) -> AsyncIterator[DockerEngine]:
+    client = DockerEngine()
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+@pytest_asyncio.fixture
+async def host(nats_url: str, heard: Heard, engine: DockerEngine, tmp_path: Path) -> AsyncIterator[Host]:
+    broker = NatsBroker(nats_url)
+    await broker.start()
+    data_dir = tmp_path / "data"
+    store = ArchiveStore(data_dir)
+    store.prepare()
+    locks = ResourceLocks(data_dir / ".locks", max_concurrent_jobs=2)
+    stopper = ContainerStopper(engine, data_dir / ".stopped", stop_timeout_seconds=2)
+    announcer = Announcer(broker, HOST_ID)
+    version = (await engine.version())["Version"]
+    backups = BackupService(
+        engine, store, locks, stopper, announcer, BackupConfig(host_id=HOST_ID, engine_version=version)
+    )
+    restores = RestoreService(engine, store, locks, announcer, RestoreConfig(host_id=HOST_ID))
+    try:
+        yield Host(engine, store, locks, stopper, backups, restores, heard)
+    finally:
+        await broker.stop()

@@ -1,0 +1,198 @@
+"""The executor as a process on real NATS and Docker: jobs arrive, survive crashes and shutdowns."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from faststream.nats import NatsBroker
+
+from dockback_contracts import events as ev
+from dockback_contracts import streams, subjects
+from executor.conftest import HOST_ID, Heard
+from executor.test_backup import backup_of
+from executor.volumes import create_volume, docker_cli, run_in
+
+Start = Callable[[], subprocess.Popen[bytes]]
+
+
+@pytest.fixture
+def start_executor(nats_url: str, tmp_path: Path, heard: Heard) -> Iterator[Start]:
+    """Start `python -m dockback_executor` for HOST_ID on the test's NATS and data dir."""
+    processes: list[subprocess.Popen[bytes]] = []
+    env = {
+        **os.environ,
+        "DOCKBACK_NATS_URL": nats_url,
+        "DOCKBACK_HOST_ID": HOST_ID,
+        "DOCKBACK_DATA_DIR": str(tmp_path / "data"),
+        "DOCKBACK_JOB_ACK_WAIT_SECONDS": "3",
+        "DOCKBACK_STOP_TIMEOUT_SECONDS": "1",
+        "DOCKBACK_HEARTBEAT_INTERVAL_SECONDS": "1",
+    }
+
+    def start() -> subprocess.Popen[bytes]:
+        log = open(tmp_path / f"executor-{len(processes)}.log", "wb")  # noqa: SIM115 - closed with the process
+        process = subprocess.Popen(
+            [sys.executable, "-m", "dockback_executor"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        processes.append(process)
+        return process
+
+    try:
+        yield start
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+
+
+async def publish(nats_url: str, event: ev.Event) -> None:
+    broker = NatsBroker(nats_url)
+    await broker.start()
+    try:
+        await broker.publish(
+            event,
+            subjects.subject_for(event),
+            stream=streams.stream_for(event),
+            headers={"Nats-Msg-Id": subjects.message_id(event)},
+        )
+    finally:
+        await broker.stop()
+
+
+async def test_a_requested_backup_is_archived_and_announced_and_the_host_reports_its_inventory(
+    nats_url: str,
+    heard: Heard,
+    start_executor: Start,
+    busybox_image: str,
+    docker_labels: dict[str, str],
+    unique_name: str,
+) -> None:
+    await create_volume(unique_name, docker_labels)
+    start_executor()
+    request = backup_of("volume", unique_name)
+    await publish(nats_url, request)
+
+    [created] = await heard.wait_for(ev.ArchiveCreated)
+    inventory = (await heard.wait_for(ev.HostInventory))[-1]
+    await heard.wait_for(ev.HostHeartbeat)
+
+    assert created.job_id == request.job_id
+    assert [s.job_id for s in heard.of(ev.JobStarted)] == [request.job_id]
+    assert any(v.name == unique_name and v.labels == docker_labels for v in inventory.volumes)
+
+
+async def test_a_backup_of_a_missing_volume_ends_in_job_failed_and_is_not_retried(
+    nats_url: str, heard: Heard, start_executor: Start, unique_name: str
+) -> None:
+    start_executor()
+    request = backup_of("volume", unique_name)
+    await publish(nats_url, request)
+
+    [failed] = await heard.wait_for(ev.JobFailed)
+
+    assert failed.job_id == request.job_id
+    assert not failed.retryable
+    assert unique_name in failed.reason
+    assert failed.phase == "archive"
+
+
+async def test_a_malformed_request_is_rejected_and_the_consumer_goes_on(
+    nats_url: str,
+    heard: Heard,
+    start_executor: Start,
+    busybox_image: str,
+    docker_labels: dict[str, str],
+    unique_name: str,
+) -> None:
+    await create_volume(unique_name, docker_labels)
+    start_executor()
+    broker = NatsBroker(nats_url)
+    await broker.start()
+    await broker.publish(
+        b'{"type": "backup_requested.v1", "job_id": "not-a-uuid"}',
+        subjects.request(ev.BackupRequested, HOST_ID),
+        stream=streams.JOBS_STREAM,
+    )
+    await broker.stop()
+    await publish(nats_url, backup_of("volume", unique_name))
+
+    [created] = await heard.wait_for(ev.ArchiveCreated)
+    assert created.resource.name == unique_name
+
+
+async def test_an_executor_killed_mid_archive_has_the_job_completed_by_the_next_one(
+    nats_url: str,
+    heard: Heard,
+    start_executor: Start,
+    busybox_image: str,
+    docker_labels: dict[str, str],
+    unique_name: str,
+    tmp_path: Path,
+) -> None:
+    await create_volume(unique_name, docker_labels)
+    await run_in(
+        busybox_image, unique_name, "dd if=/dev/urandom of=/data/big bs=1M count=300 2>/dev/null", docker_labels
+    )
+    victim = start_executor()
+    request = backup_of("volume", unique_name, compression="gzip")  # gzip is slow: plenty of time to kill it
+    await publish(nats_url, request)
+    await heard.wait_for(ev.JobProgress)
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.wait()
+    partial_after_kill = list((tmp_path / "data").rglob(".partial-*"))
+    assert heard.of(ev.ArchiveCreated) == []
+
+    start_executor()
+    [created] = await heard.wait_for(ev.ArchiveCreated, within=120)
+
+    assert created.job_id == request.job_id
+    assert partial_after_kill  # it really was killed mid-archive
+    assert list((tmp_path / "data").rglob(".partial-*")) == []
+    archive = tmp_path / "data" / created.archive.path
+    assert archive.stat().st_size == created.archive.size_bytes
+    assert len([p for p in (tmp_path / "data").rglob("*.tar.gz")]) == 1
+    runners = await docker_cli("ps", "-aq", "--filter", f"label=dockback.data-dir={(tmp_path / 'data').resolve()}")
+    assert runners.split() == []  # the killed executor's runner was removed by its successor
+
+
+async def test_sigterm_mid_job_restarts_the_containers_it_stopped(
+    nats_url: str,
+    heard: Heard,
+    start_executor: Start,
+    busybox_image: str,
+    docker_labels: dict[str, str],
+    unique_name: str,
+) -> None:
+    await create_volume(unique_name, docker_labels)
+    await run_in(
+        busybox_image, unique_name, "dd if=/dev/urandom of=/data/big bs=1M count=300 2>/dev/null", docker_labels
+    )
+    await docker_cli(
+        "run",
+        "-d",
+        "--name",
+        unique_name,
+        *[f"--label={k}={v}" for k, v in docker_labels.items()],
+        "-v",
+        f"{unique_name}:/data",
+        busybox_image,
+        "sleep",
+        "3600",
+    )
+    executor = start_executor()
+    await publish(nats_url, backup_of("volume", unique_name, compression="gzip", stop_containers=True))
+    await heard.wait_for(ev.JobProgress)
+    assert not json.loads(await docker_cli("inspect", unique_name))[0]["State"]["Running"]
+
+    executor.send_signal(signal.SIGTERM)
+    assert executor.wait(60) == 0
+
+    assert json.loads(await docker_cli("inspect", unique_name))[0]["State"]["Running"]

@@ -1,0 +1,139 @@
+"""Backups on the real engine: what goes in comes back out, archives are complete and announced once."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from dockback_contracts import events as ev
+from dockback_executor.errors import ResourceMissing
+from executor.conftest import HOST_ID, Host
+from executor.volumes import create_volume, describe, docker_cli, populate
+
+
+def backup_of(kind: str, name: str, **options: object) -> ev.BackupRequested:
+    return ev.BackupRequested(
+        job_id=uuid.uuid4(),
+        host_id=HOST_ID,
+        resource=ev.ResourceRef(kind=kind, name=name),
+        options=ev.BackupOptions.model_validate(options),
+    )
+
+
+def restore_of(created: ev.ArchiveCreated, kind: str, name: str, **target: object) -> ev.RestoreRequested:
+    return ev.RestoreRequested(
+        job_id=uuid.uuid4(),
+        host_id=HOST_ID,
+        archive=created.archive,
+        target=ev.RestoreTarget(kind=kind, name=name, **target),
+        requested_by="test",
+    )
+
+
+@pytest.mark.parametrize("compression", ["zstd", "gzip", "none"])
+async def test_a_volume_with_every_kind_of_entry_round_trips_exactly(
+    host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str, compression: str
+) -> None:
+    await create_volume(unique_name, docker_labels)
+    await populate(busybox_image, unique_name, docker_labels, small_files=3000 if compression == "zstd" else 300)
+
+    [manifest] = await host.backups.run(backup_of("volume", unique_name, compression=compression), attempt=1)
+    [created] = host.heard.of(ev.ArchiveCreated)
+    await host.restores.run(restore_of(created, "volume", f"{unique_name}-copy"), attempt=1)
+
+    original = await describe(busybox_image, unique_name, docker_labels)
+    restored = await describe(busybox_image, f"{unique_name}-copy", docker_labels)
+    assert restored == original
+    assert b"./link-dangling|'./link-dangling' -> 'does-not-exist'" in original
+    assert b".|directory|750|1234|5678" in original  # the volume root's owner and mode survive too
+    assert manifest.compression == compression
+    assert manifest.file_count > (3000 if compression == "zstd" else 300)
+    assert created.archive.sha256 == manifest.sha256
+    assert created.last_of_job
+
+
+async def test_the_archive_on_disk_matches_its_manifest_and_announcement(
+    host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    await create_volume(unique_name, docker_labels)
+    await populate(busybox_image, unique_name, docker_labels, small_files=10)
+
+    [manifest] = await host.backups.run(backup_of("volume", unique_name), attempt=1)
+
+    [created] = host.heard.of(ev.ArchiveCreated)
+    archive = host.store.root / created.archive.path
+    on_disk = json.loads((host.store.root / created.manifest_path).read_text())
+    assert archive.stat().st_size == manifest.size_bytes == created.archive.size_bytes
+    assert on_disk["sha256"] == manifest.sha256
+    assert on_disk["labels"] == docker_labels
+    assert on_disk["resource"] == {"kind": "volume", "name": unique_name}
+    assert on_disk["raw_bytes"] > on_disk["size_bytes"] > 0
+    assert list(host.store.root.rglob(".partial-*")) == []
+
+
+async def test_a_job_delivered_again_announces_the_same_archive_without_redoing_it(
+    host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    await create_volume(unique_name, docker_labels)
+    request = backup_of("volume", unique_name)
+
+    [first] = await host.backups.run(request, attempt=1)
+    [again] = await host.backups.run(request, attempt=2)
+
+    assert again == first
+    archives = [p for p in host.store.root.rglob("*.tar.zst")]
+    assert len(archives) == 1
+
+
+async def test_backing_up_a_missing_volume_fails_permanently_with_its_name(host: Host, unique_name: str) -> None:
+    with pytest.raises(ResourceMissing, match=unique_name):
+        await host.backups.run(backup_of("volume", unique_name), attempt=1)
+    assert host.heard.of(ev.ArchiveCreated) == []
+
+
+async def test_a_container_backup_stores_its_config_and_each_volume_it_mounts(
+    host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    for suffix in ("a", "b"):
+        await create_volume(f"{unique_name}-{suffix}", docker_labels)
+        await populate(busybox_image, f"{unique_name}-{suffix}", docker_labels, small_files=5)
+    await docker_cli(
+        "create",
+        "--name",
+        unique_name,
+        *[f"--label={k}={v}" for k, v in docker_labels.items()],
+        "-v",
+        f"{unique_name}-a:/a",
+        "-v",
+        f"{unique_name}-b:/b",
+        busybox_image,
+        "sleep",
+        "3600",
+    )
+
+    manifests = await host.backups.run(backup_of("container", unique_name), attempt=1)
+
+    assert sorted(m.role for m in manifests) == sorted(["config", f"{unique_name}-a", f"{unique_name}-b"])
+    config = next(m for m in manifests if m.kind == "config")
+    assert config.source["Name"] == f"/{unique_name}"
+    created = host.heard.of(ev.ArchiveCreated)
+    assert len(created) == 3
+    assert [c.last_of_job for c in created] == [False, False, True]
+    assert len({c.archive.artifact_id for c in created}) == 3
+
+
+async def test_an_image_is_saved_and_loads_back(host: Host, busybox_image: str, docker_labels: dict[str, str]) -> None:
+    tag = f"dockback-test/saved:{uuid.uuid4().hex[:8]}"
+    await docker_cli("tag", busybox_image, tag)
+    [manifest] = await host.backups.run(backup_of("image", tag), attempt=1)
+    await docker_cli("rmi", tag)
+
+    [created] = host.heard.of(ev.ArchiveCreated)
+    await host.restores.run(restore_of(created, "image", tag), attempt=1)
+
+    inspected = json.loads(await docker_cli("image", "inspect", tag))
+    assert inspected[0]["RepoTags"] == [tag] or tag in inspected[0]["RepoTags"]
+    assert manifest.kind == "image"
+    await docker_cli("rmi", tag)

@@ -1,0 +1,140 @@
+"""Stop-during-backup restarts exactly the containers that ran, whatever happens to the backup."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dockback_executor.errors import HookFailed
+from executor.conftest import Host
+from executor.test_backup import backup_of
+from executor.volumes import create_volume, docker_cli
+
+
+async def running(name: str) -> bool:
+    return bool(json.loads(await docker_cli("inspect", name))[0]["State"]["Running"])
+
+
+async def started_at(name: str) -> str:
+    return str(json.loads(await docker_cli("inspect", name))[0]["State"]["StartedAt"])
+
+
+async def container(
+    name: str, volume: str, image: str, labels: dict[str, str], *, run: bool, extra: tuple[str, ...] = ()
+) -> None:
+    await docker_cli(
+        "create",
+        "--name",
+        name,
+        *[f"--label={k}={v}" for k, v in labels.items()],
+        *extra,
+        "-v",
+        f"{volume}:/data",
+        image,
+        "sleep",
+        "3600",
+    )
+    if run:
+        await docker_cli("start", name)
+
+
+async def test_containers_using_the_volume_are_stopped_during_the_backup_and_only_running_ones_restarted(
+    host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    await create_volume(unique_name, docker_labels)
+    await container(f"{unique_name}-up", unique_name, busybox_image, docker_labels, run=True)
+    await container(f"{unique_name}-down", unique_name, busybox_image, docker_labels, run=False)
+    before = await started_at(f"{unique_name}-up")
+
+    await host.backups.run(backup_of("volume", unique_name, stop_containers=True), attempt=1)
+
+    assert await running(f"{unique_name}-up")
+    assert await started_at(f"{unique_name}-up") != before  # it really was stopped and started again
+    assert not await running(f"{unique_name}-down")
+    assert list((host.store.root / ".stopped").glob("*.json")) == []
+
+
+async def test_labelled_containers_are_stopped_too(
+    host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    await create_volume(unique_name, docker_labels)
+    await create_volume(f"{unique_name}-other", docker_labels)
+    await container(
+        f"{unique_name}-labelled",
+        f"{unique_name}-other",
+        busybox_image,
+        docker_labels,
+        run=True,
+        extra=("--label", "dockback.stop-during-backup=true"),
+    )
+    before = await started_at(f"{unique_name}-labelled")
+
+    await host.backups.run(backup_of("volume", unique_name, stop_containers=True), attempt=1)
+
+    assert await running(f"{unique_name}-labelled")
+    assert await started_at(f"{unique_name}-labelled") != before
+
+
+async def test_containers_are_restarted_when_the_archive_fails_midway(
+    host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await create_volume(unique_name, docker_labels)
+    await container(f"{unique_name}-up", unique_name, busybox_image, docker_labels, run=True)
+    real_read_archive = host.engine.read_archive
+
+    def broken_stream(*args: object, **kwargs: object) -> object:
+        raise ConnectionResetError("stream broke midway")
+
+    monkeypatch.setattr(host.engine, "read_archive", broken_stream)
+    with pytest.raises(ConnectionResetError):
+        await host.backups.run(backup_of("volume", unique_name, stop_containers=True), attempt=1)
+    monkeypatch.setattr(host.engine, "read_archive", real_read_archive)
+
+    assert await running(f"{unique_name}-up")
+    assert list(host.store.root.rglob(".partial-*")) == []
+
+
+async def test_a_crashed_run_left_stopped_containers_restarted_by_repair(
+    host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    await create_volume(unique_name, docker_labels)
+    await container(f"{unique_name}-up", unique_name, busybox_image, docker_labels, run=True)
+    container_id = json.loads(await docker_cli("inspect", f"{unique_name}-up"))[0]["Id"]
+    # What a killed executor leaves: the record written before stopping, and the container stopped.
+    records = host.store.root / ".stopped"
+    records.mkdir(parents=True, exist_ok=True)
+    (records / "crashed-job.json").write_text(json.dumps({"containers": [container_id]}))
+    await docker_cli("stop", "-t", "1", f"{unique_name}-up")
+
+    restarted = await host.stopper.repair()
+
+    assert restarted == [container_id]
+    assert await running(f"{unique_name}-up")
+    assert list(records.glob("*.json")) == []
+
+
+async def test_a_failing_pre_command_with_on_error_fail_fails_the_job_before_anything_is_stopped(
+    host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    await create_volume(unique_name, docker_labels)
+    await container(unique_name, unique_name, busybox_image, docker_labels, run=True)
+    before = await started_at(unique_name)
+    hook = {"container": unique_name, "command": ["sh", "-c", "echo dump failed >&2; exit 3"]}
+
+    with pytest.raises(HookFailed, match="exited with 3"):
+        await host.backups.run(backup_of("volume", unique_name, stop_containers=True, pre_commands=[hook]), attempt=1)
+
+    assert await started_at(unique_name) == before
+
+
+async def test_a_pre_command_runs_inside_the_container_before_the_archive(
+    host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    await create_volume(unique_name, docker_labels)
+    await container(unique_name, unique_name, busybox_image, docker_labels, run=True)
+    hook = {"container": unique_name, "command": ["sh", "-c", "echo dumped > /data/dump.sql"]}
+
+    [manifest] = await host.backups.run(backup_of("volume", unique_name, pre_commands=[hook]), attempt=1)
+
+    assert manifest.file_count == 2  # the root and the dump the hook wrote

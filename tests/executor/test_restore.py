@@ -1,0 +1,257 @@
+"""Restores on the real engine: verified before writing, refused when not allowed, safe from hostile archives."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+import zstandard
+
+from dockback_contracts import events as ev
+from dockback_contracts.manifest import ArchiveManifest
+from dockback_executor.errors import ChecksumMismatch, PermanentError, RestoreRefused
+from executor.conftest import HOST_ID, Host
+from executor.test_backup import backup_of, restore_of
+from executor.volumes import create_volume, describe, docker_cli, populate
+
+
+async def volume_exists(name: str) -> bool:
+    return name in (await docker_cli("volume", "ls", "-q")).decode().split()
+
+
+async def backed_up(host: Host, image: str, labels: dict[str, str], name: str) -> ev.ArchiveCreated:
+    await create_volume(name, labels)
+    await populate(image, name, labels, small_files=20)
+    await host.backups.run(backup_of("volume", name), attempt=1)
+    return host.heard.of(ev.ArchiveCreated)[-1]
+
+
+async def test_a_restore_onto_a_volume_in_use_without_permission_is_refused_and_changes_nothing(
+    host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    created = await backed_up(host, busybox_image, docker_labels, unique_name)
+    await docker_cli(
+        "run",
+        "-d",
+        "--name",
+        unique_name,
+        *[f"--label={k}={v}" for k, v in docker_labels.items()],
+        "-v",
+        f"{unique_name}:/data",
+        busybox_image,
+        "sleep",
+        "3600",
+    )
+    await docker_cli("exec", unique_name, "sh", "-c", "echo changed-after-backup > /data/regular.txt")
+    before = await describe(busybox_image, unique_name, docker_labels)
+
+    with pytest.raises(RestoreRefused, match=unique_name):
+        await host.restores.run(restore_of(created, "volume", unique_name, replace_existing=True), attempt=1)
+
+    assert await describe(busybox_image, unique_name, docker_labels) == before
+    state = json.loads(await docker_cli("inspect", unique_name))[0]["State"]
+    assert state["Running"]
+
+
+async def test_a_restore_with_permission_replaces_the_data_and_restarts_the_containers(
+    host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    created = await backed_up(host, busybox_image, docker_labels, unique_name)
+    backed_up_state = await describe(busybox_image, unique_name, docker_labels)
+    await docker_cli(
+        "run",
+        "-d",
+        "--name",
+        unique_name,
+        *[f"--label={k}={v}" for k, v in docker_labels.items()],
+        "-v",
+        f"{unique_name}:/data",
+        busybox_image,
+        "sleep",
+        "3600",
+    )
+    await docker_cli("exec", unique_name, "sh", "-c", "echo changed > /data/regular.txt; rm -r /data/many")
+
+    completed = await host.restores.run(
+        restore_of(created, "volume", unique_name, replace_existing=True, allow_stop=True), attempt=1
+    )
+
+    assert await describe(busybox_image, unique_name, docker_labels) == backed_up_state
+    inspected = json.loads(await docker_cli("inspect", unique_name))[0]
+    assert inspected["State"]["Running"]
+    assert inspected["Mounts"][0]["Name"] == unique_name
+    assert completed.replaced_existing
+    assert completed.restarted_containers == (unique_name,)
+    volume = json.loads(await docker_cli("volume", "inspect", unique_name))[0]
+    assert volume["Labels"] == docker_labels  # the replaced volume keeps its labels
+    assert not await volume_exists(f"{unique_name}-restore-{str(completed.job_id)[:8]}")
+
+
+async def test_a_restore_onto_an_existing_volume_needs_replace_existing(
+    host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    created = await backed_up(host, busybox_image, docker_labels, unique_name)
+    with pytest.raises(RestoreRefused, match="already exists"):
+        await host.restores.run(restore_of(created, "volume", unique_name), attempt=1)
+
+
+async def test_a_corrupt_archive_is_refused_before_anything_is_written(
+    host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    created = await backed_up(host, busybox_image, docker_labels, unique_name)
+    archive = host.store.root / created.archive.path
+    data = bytearray(archive.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    archive.write_bytes(bytes(data))
+
+    with pytest.raises(ChecksumMismatch, match="corrupt"):
+        await host.restores.run(restore_of(created, "volume", f"{unique_name}-copy"), attempt=1)
+    assert not await volume_exists(f"{unique_name}-copy")
+
+
+def _entry(name: str, **fields: object) -> tuple[tarfile.TarInfo, bytes]:
+    info = tarfile.TarInfo(name)
+    for key, value in fields.items():
+        setattr(info, key, value)
+    data = b"x" * info.size if info.type == tarfile.REGTYPE else b""
+    return info, data
+
+
+HOSTILE: dict[str, Callable[[], list[tuple[tarfile.TarInfo, bytes]]]] = {
+    "absolute path": lambda: [_entry("/etc/evil", size=1)],
+    "dot-dot component": lambda: [_entry("./a/../../evil", size=1)],
+    "symlink out of the target": lambda: [_entry("./escape", type=tarfile.SYMTYPE, linkname="../../../etc")],
+    "hard link out of the target": lambda: [_entry("./hl", type=tarfile.LNKTYPE, linkname="../../etc/passwd")],
+    "character device": lambda: [_entry("./dev", type=tarfile.CHRTYPE, devmajor=1, devminor=3)],
+    "block device": lambda: [_entry("./blk", type=tarfile.BLKTYPE, devmajor=8, devminor=0)],
+}
+
+
+def place_archive(host: Host, entries: list[tuple[tarfile.TarInfo, bytes]], volume: str) -> ev.ArchiveRef:
+    """Put a crafted archive with an honest manifest into the store, as if a backup had made it."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        root = tarfile.TarInfo("./")
+        root.type = tarfile.DIRTYPE
+        tar.addfile(root)
+        for info, data in entries:
+            tar.addfile(info, io.BytesIO(data) if data else None)
+    compressed = zstandard.ZstdCompressor().compress(raw.getvalue())
+    directory = host.store.directory_for(ev.ResourceRef(kind="volume", name=volume))
+    job_id = uuid.uuid4()
+    stem = host.store.stem(datetime.now(UTC), job_id, volume)
+    (directory / f"{stem}.tar.zst").write_bytes(compressed)
+    sha = hashlib.sha256(compressed).hexdigest()
+    now = datetime.now(UTC)
+    manifest = ArchiveManifest(
+        artifact_id=ev.artifact_id_for(job_id, volume),
+        job_id=job_id,
+        host_id=HOST_ID,
+        resource=ev.ResourceRef(kind="volume", name=volume),
+        role=volume,
+        kind="volume",
+        archive_file=f"{stem}.tar.zst",
+        compression="zstd",
+        sha256=sha,
+        size_bytes=len(compressed),
+        raw_bytes=len(raw.getvalue()),
+        file_count=len(entries) + 1,
+        started_at=now,
+        finished_at=now,
+        engine_version="test",
+    )
+    host.store.write_manifest(directory, stem, manifest)
+    return ev.ArchiveRef(
+        artifact_id=manifest.artifact_id,
+        path=host.store.relative(directory / f"{stem}.tar.zst"),
+        sha256=sha,
+        size_bytes=len(compressed),
+    )
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE))
+async def test_a_hostile_archive_is_refused_and_writes_nothing(
+    host: Host, docker_labels: dict[str, str], unique_name: str, kind: str
+) -> None:
+    archive = place_archive(host, HOSTILE[kind](), unique_name)
+    request = ev.RestoreRequested(
+        job_id=uuid.uuid4(),
+        host_id=HOST_ID,
+        archive=archive,
+        target=ev.RestoreTarget(kind="volume", name=unique_name),
+        requested_by="test",
+    )
+
+    with pytest.raises(PermanentError, match="refused"):
+        await host.restores.run(request, attempt=1)
+    assert not await volume_exists(unique_name)
+
+
+async def test_an_archive_past_the_entry_limit_is_refused(host: Host, unique_name: str) -> None:
+    from dockback_executor.restore import RestoreConfig
+    from dockback_executor.tar_inspect import ArchiveLimits
+
+    host.restores.config = RestoreConfig(host_id=HOST_ID, limits=ArchiveLimits(max_entries=5))
+    archive = place_archive(host, [_entry(f"./f{i}", size=1) for i in range(10)], unique_name)
+    request = ev.RestoreRequested(
+        job_id=uuid.uuid4(),
+        host_id=HOST_ID,
+        archive=archive,
+        target=ev.RestoreTarget(kind="volume", name=unique_name),
+        requested_by="test",
+    )
+    with pytest.raises(PermanentError, match="refused"):
+        await host.restores.run(request, attempt=1)
+    assert not await volume_exists(unique_name)
+
+
+async def test_a_request_pointing_outside_the_data_dir_is_refused(host: Host, unique_name: str) -> None:
+    archive = ev.ArchiveRef(artifact_id=uuid.uuid4(), path="../../etc/passwd", sha256="0" * 64, size_bytes=1)
+    request = ev.RestoreRequested(
+        job_id=uuid.uuid4(),
+        host_id=HOST_ID,
+        archive=archive,
+        target=ev.RestoreTarget(kind="volume", name=unique_name),
+        requested_by="test",
+    )
+    with pytest.raises(PermanentError, match="outside the data dir"):
+        await host.restores.run(request, attempt=1)
+
+
+async def test_a_container_is_recreated_beside_the_original_with_copies_of_its_volumes(
+    host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    await create_volume(unique_name, docker_labels)
+    await populate(busybox_image, unique_name, docker_labels, small_files=5)
+    await docker_cli(
+        "run",
+        "-d",
+        "--name",
+        unique_name,
+        *[f"--label={k}={v}" for k, v in docker_labels.items()],
+        "-v",
+        f"{unique_name}:/data",
+        busybox_image,
+        "sleep",
+        "3600",
+    )
+    await host.backups.run(backup_of("container", unique_name), attempt=1)
+    config = next(c for c in host.heard.of(ev.ArchiveCreated) if c.role == "config")
+
+    copy = f"{unique_name}-copy"
+    completed = await host.restores.run(restore_of(config, "container", copy), attempt=1)
+
+    inspected = json.loads(await docker_cli("inspect", copy))[0]
+    assert inspected["State"]["Running"]
+    assert inspected["Mounts"][0]["Name"] == f"{copy}-{unique_name}"
+    assert inspected["Config"]["Cmd"] == ["sleep", "3600"]
+    assert await describe(busybox_image, f"{copy}-{unique_name}", docker_labels) == await describe(
+        busybox_image, unique_name, docker_labels
+    )
+    assert completed.target == ev.ResourceRef(kind="container", name=copy)
