@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -87,6 +88,18 @@ async def test_a_requested_backup_is_archived_and_announced_and_the_host_reports
     assert created.job_id == request.job_id
     assert [s.job_id for s in heard.of(ev.JobStarted)] == [request.job_id]
     assert any(v.name == unique_name and v.labels == docker_labels for v in inventory.volumes)
+
+
+async def test_a_volume_created_after_start_appears_in_a_new_inventory_promptly(
+    heard: Heard, start_executor: Start, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    start_executor()
+    await heard.wait_for(ev.HostInventory)
+    await create_volume(unique_name, docker_labels)
+
+    async with asyncio.timeout(30):  # far below the 300 s inventory period: the engine's event triggered it
+        while not any(v.name == unique_name for v in heard.of(ev.HostInventory)[-1].volumes):
+            await heard.wait_for(ev.HostInventory, count=len(heard.of(ev.HostInventory)) + 1)
 
 
 async def test_a_backup_of_a_missing_volume_ends_in_job_failed_and_is_not_retried(

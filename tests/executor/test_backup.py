@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from dockback_contracts import events as ev
-from dockback_executor.errors import ResourceMissing
+from dockback_executor.errors import NotAllowed, ResourceMissing
 from executor.conftest import HOST_ID, Host
 from executor.volumes import create_volume, describe, docker_cli, populate
 
@@ -137,3 +139,49 @@ async def test_an_image_is_saved_and_loads_back(host: Host, busybox_image: str, 
     assert inspected[0]["RepoTags"] == [tag] or tag in inspected[0]["RepoTags"]
     assert manifest.kind == "image"
     await docker_cli("rmi", tag)
+
+
+async def test_bind_mounts_are_refused_unless_the_path_is_under_an_allowed_root(
+    host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str, tmp_path: Path
+) -> None:
+    shared = tmp_path / "shared"
+    (shared / "sub").mkdir(parents=True)
+    (shared / "sub" / "note.txt").write_text("bind-mounted data")
+    await docker_cli(
+        "create",
+        "--name",
+        unique_name,
+        *[f"--label={k}={v}" for k, v in docker_labels.items()],
+        "-v",
+        f"{shared}:/shared",
+        busybox_image,
+        "sleep",
+        "3600",
+    )
+
+    with pytest.raises(NotAllowed, match="not under an allowed root"):
+        await host.backups.run(backup_of("container", unique_name, include_bind_mounts=True), attempt=1)
+
+    host.backups.config = replace(host.backups.config, allowed_bind_roots=(tmp_path,))
+    manifests = await host.backups.run(backup_of("container", unique_name, include_bind_mounts=True), attempt=1)
+    bind = next(m for m in manifests if m.kind == "bind")
+    assert bind.role == "bind/shared"
+    assert bind.file_count == 3  # ./, ./sub, ./sub/note.txt
+
+
+async def test_without_include_bind_mounts_a_container_backup_leaves_binds_alone(
+    host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str, tmp_path: Path
+) -> None:
+    await docker_cli(
+        "create",
+        "--name",
+        unique_name,
+        *[f"--label={k}={v}" for k, v in docker_labels.items()],
+        "-v",
+        f"{tmp_path}:/shared",
+        busybox_image,
+        "sleep",
+        "3600",
+    )
+    manifests = await host.backups.run(backup_of("container", unique_name), attempt=1)
+    assert [m.kind for m in manifests] == ["config"]
