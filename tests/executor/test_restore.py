@@ -255,3 +255,32 @@ async def test_a_container_is_recreated_beside_the_original_with_copies_of_its_v
         busybox_image, unique_name, docker_labels
     )
     assert completed.target == ev.ResourceRef(kind="container", name=copy)
+
+
+async def test_verify_confirms_a_good_archive_and_reports_its_entries(
+    host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    created = await backed_up(host, busybox_image, docker_labels, unique_name)
+    request = ev.VerifyRequested(job_id=uuid.uuid4(), host_id=HOST_ID, archive=created.archive)
+
+    await host.restores.verify(request, attempt=1)
+
+    [verified] = host.heard.of(ev.ArchiveVerified)
+    assert verified.artifact_id == created.archive.artifact_id
+    assert verified.file_count == created.file_count
+
+
+async def test_verify_reports_a_corrupt_archive(
+    host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    created = await backed_up(host, busybox_image, docker_labels, unique_name)
+    archive = host.store.root / created.archive.path
+    with archive.open("r+b") as f:
+        f.seek(100)
+        f.write(b"\0" * 16)
+
+    with pytest.raises(ChecksumMismatch):
+        await host.restores.verify(
+            ev.VerifyRequested(job_id=uuid.uuid4(), host_id=HOST_ID, archive=created.archive), attempt=1
+        )
+    assert host.heard.of(ev.ArchiveVerified) == []
