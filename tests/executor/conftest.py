@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import nats
+import pytest
 import pytest_asyncio
 from faststream.nats import NatsBroker
 
@@ -73,6 +77,42 @@ async def heard(nats_url: str) -> AsyncIterator[Heard]:
         yield collected
     finally:
         await client.close()
+
+
+class StartExecutor(Protocol):
+    def __call__(self, **env: str) -> subprocess.Popen[bytes]: ...
+
+
+@pytest.fixture
+def start_executor(nats_url: str, tmp_path: Path, heard: Heard) -> Iterator[StartExecutor]:
+    """Start `python -m dockback_executor` for HOST_ID on the test's NATS and data dir; keyword
+    arguments override its environment (DOCKBACK_...)."""
+    processes: list[subprocess.Popen[bytes]] = []
+    base = {
+        **os.environ,
+        "DOCKBACK_NATS_URL": nats_url,
+        "DOCKBACK_HOST_ID": HOST_ID,
+        "DOCKBACK_DATA_DIR": str(tmp_path / "data"),
+        "DOCKBACK_JOB_ACK_WAIT_SECONDS": "3",
+        "DOCKBACK_STOP_TIMEOUT_SECONDS": "1",
+        "DOCKBACK_HEARTBEAT_INTERVAL_SECONDS": "1",
+    }
+
+    def start(**env: str) -> subprocess.Popen[bytes]:
+        log = open(tmp_path / f"executor-{len(processes)}.log", "wb")  # noqa: SIM115 - closed with the process
+        process = subprocess.Popen(
+            [sys.executable, "-m", "dockback_executor"], env={**base, **env}, stdout=log, stderr=subprocess.STDOUT
+        )
+        processes.append(process)
+        return process
+
+    try:
+        yield start
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
 
 
 @pytest_asyncio.fixture

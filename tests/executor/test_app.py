@@ -6,52 +6,17 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import pytest
 from faststream.nats import NatsBroker
 
 from dockback_contracts import events as ev
 from dockback_contracts import streams, subjects
-from executor.conftest import HOST_ID, Heard
+from executor.conftest import HOST_ID, Heard, StartExecutor
 from executor.test_backup import backup_of
 from executor.volumes import create_volume, docker_cli, run_in
 
-Start = Callable[[], subprocess.Popen[bytes]]
-
-
-@pytest.fixture
-def start_executor(nats_url: str, tmp_path: Path, heard: Heard) -> Iterator[Start]:
-    """Start `python -m dockback_executor` for HOST_ID on the test's NATS and data dir."""
-    processes: list[subprocess.Popen[bytes]] = []
-    env = {
-        **os.environ,
-        "DOCKBACK_NATS_URL": nats_url,
-        "DOCKBACK_HOST_ID": HOST_ID,
-        "DOCKBACK_DATA_DIR": str(tmp_path / "data"),
-        "DOCKBACK_JOB_ACK_WAIT_SECONDS": "3",
-        "DOCKBACK_STOP_TIMEOUT_SECONDS": "1",
-        "DOCKBACK_HEARTBEAT_INTERVAL_SECONDS": "1",
-    }
-
-    def start() -> subprocess.Popen[bytes]:
-        log = open(tmp_path / f"executor-{len(processes)}.log", "wb")  # noqa: SIM115 - closed with the process
-        process = subprocess.Popen(
-            [sys.executable, "-m", "dockback_executor"], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        processes.append(process)
-        return process
-
-    try:
-        yield start
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-            process.wait()
+Start = StartExecutor
 
 
 async def publish(nats_url: str, event: ev.Event) -> None:
@@ -200,7 +165,7 @@ async def test_sigterm_mid_job_restarts_the_containers_it_stopped(
         "sleep",
         "3600",
     )
-    executor = start_executor()
+    executor = start_executor(DOCKBACK_SHUTDOWN_GRACE_SECONDS="0")  # cancel the job at once, mid-archive
     await publish(nats_url, backup_of("volume", unique_name, compression="gzip", stop_containers=True))
     await heard.wait_for(ev.JobProgress)
     assert not json.loads(await docker_cli("inspect", unique_name))[0]["State"]["Running"]
@@ -209,3 +174,4 @@ async def test_sigterm_mid_job_restarts_the_containers_it_stopped(
     assert executor.wait(60) == 0
 
     assert json.loads(await docker_cli("inspect", unique_name))[0]["State"]["Running"]
+    assert heard.of(ev.ArchiveCreated) == []  # it was cut short, and nothing incomplete was announced

@@ -32,7 +32,7 @@ BUSYBOX_APPLETS = (
 
 
 def _docker(*args: str) -> str:
-    return subprocess.run(["docker", *args], check=True, capture_output=True, text=True).stdout
+    return subprocess.run(["docker", *args], check=True, capture_output=True, text=True, timeout=120).stdout
 
 
 def remove_labelled(label: str) -> None:

@@ -12,7 +12,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from dockback_contracts import inventory as inv
-from dockback_contracts.streams import ConsumerSpec
+from dockback_contracts.streams import ConsumerSpec, RetryPolicy
 from dockback_executor.announce import Announcer
 from dockback_executor.backup import BackupConfig, BackupService
 from dockback_executor.consistency import ContainerStopper
@@ -117,6 +117,7 @@ class Executor:
             restores,
             self.settings.max_concurrent_jobs,
             self.settings.job_ack_wait_seconds,
+            RetryPolicy(delays=tuple(self.settings.job_retry_delays_seconds)),
         )
 
         await self.broker.connect()
@@ -144,10 +145,12 @@ class Executor:
         try:
             await self.stopped.wait()
         finally:
-            log.info("stopping: finishing or cancelling running jobs")
+            log.info("stopping: giving running jobs %.0fs to finish", self.settings.shutdown_grace_seconds)
             discovering.cancel()
+            # Our own cancellation first, before the broker's: its anyio cancel scope would also
+            # cancel the awaits in a job's cleanup (restarting the containers it stopped).
+            await jobs.finish_or_cancel(self.settings.shutdown_grace_seconds)
             await self.broker.stop()
-            await jobs.cancel_running()
             await asyncio.gather(discovering, return_exceptions=True)
             await self.engine.close()
             self.instance.release()

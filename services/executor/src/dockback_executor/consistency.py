@@ -18,7 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from dockback_contracts.events import HookCommand
-from dockback_executor.docker_api import DockerEngine
+from dockback_executor.docker_api import DockerEngine, finish_even_if_cancelled
 from dockback_executor.errors import HookFailed, JobError, PermanentError, ResourceMissing
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ class ContainerStopper:
                 log.info("stopped container %s for job %s", container_id[:12], job_id)
             yield stopped
         finally:
-            failures = await self._restart(stopped)
+            failures = await finish_even_if_cancelled(self._restart(stopped))
             if failures:
                 during = sys.exc_info()[1]
                 message = "could not restart " + "; ".join(failures)

@@ -46,14 +46,23 @@ def _translate(exc: DockerError, what: str) -> JobError:
 
 
 async def finish_even_if_cancelled(awaitable: Awaitable[T]) -> T:
-    """Await cleanup to its end even when the job is being cancelled (shutdown), then let the
-    cancellation go on: a runner left behind would keep the volume busy."""
+    """Await cleanup to its end even when the job is being cancelled, then let the cancellation go on.
+
+    Cleanup here is a runner to remove or a container to restart: leaving it half done keeps
+    a volume busy or a service down. Cancellation may arrive again and again (an anyio cancel
+    scope re-delivers it at every await), so the cleanup runs shielded until it is done.
+    """
     task = asyncio.ensure_future(awaitable)
-    try:
-        return await asyncio.shield(task)
-    except asyncio.CancelledError:
-        await task
-        raise
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        task.result()  # a cleanup error still surfaces
+        raise asyncio.CancelledError
+    return task.result()
 
 
 class DockerEngine:
@@ -62,6 +71,7 @@ class DockerEngine:
     def __init__(self, url: str | None = None, runner_labels: Mapping[str, str] | None = None) -> None:
         self._docker = aiodocker.Docker(url=url)
         self.runner_labels = dict(runner_labels or {})  # e.g. which executor instance owns a runner
+        self._unremoved_runners: set[str] = set()  # removal failed (engine unreachable): retried before the next
 
     async def close(self) -> None:
         await self._docker.close()
@@ -69,6 +79,20 @@ class DockerEngine:
     @property
     def client(self) -> aiodocker.Docker:
         return self._docker
+
+    @asynccontextmanager
+    async def _request(self, path: str, method: str = "GET", **kwargs: Any) -> AsyncIterator[aiohttp.ClientResponse]:
+        """A raw engine request whose connection is closed afterwards, read to the end or not.
+
+        aiodocker's `_query` leaves an unfinished response open; the engine then keeps
+        streaming into it and holds the container's lock, so every later call on that
+        container (inspect, remove) hangs.
+        """
+        response = await self._docker._do_query(path, method, **kwargs)
+        try:
+            yield response
+        finally:
+            response.close()
 
     async def _json(self, path: str, method: str = "GET", what: str = "", **kwargs: Any) -> Any:
         try:
@@ -183,7 +207,7 @@ class DockerEngine:
             tar.addfile(info, io.BytesIO(marker))
         params = {"fromSrc": "-", "repo": RUNNER_REPOSITORY, "tag": __version__, "changes": 'CMD ["/dockback-runner"]'}
         try:
-            async with self._docker._query(
+            async with self._request(
                 "images/create",
                 "POST",
                 params=params,
@@ -204,6 +228,7 @@ class DockerEngine:
         NoCopy: without it the engine copies the image's files into an empty volume mounted
         over a path that exists in the image.
         """
+        await self.remove_unremoved_runners()
         image = await self.ensure_runner_image()
         mount: dict[str, Any] = {"Type": mount_type, "Source": source, "Target": RUNNER_MOUNT, "ReadOnly": read_only}
         if mount_type == "volume":
@@ -230,7 +255,26 @@ class DockerEngine:
             try:
                 await finish_even_if_cancelled(self.remove_container(container_id, force=True))
             except Exception:
-                log.warning("could not remove runner container %s", container_id[:12], exc_info=True)
+                self.remove_runner_later(container_id)
+
+    def remove_runner_later(self, container_id: str) -> None:
+        """A runner whose removal failed (the engine went away): removed before the next runner is made."""
+        self._unremoved_runners.add(container_id)
+        log.warning(
+            "could not remove runner container %s; retrying before the next job", container_id[:12], exc_info=True
+        )
+
+    async def remove_unremoved_runners(self) -> None:
+        """Remove the runners whose removal failed earlier; those the engine still cannot remove stay listed."""
+        for container_id in list(self._unremoved_runners):
+            try:
+                await self.remove_container(container_id, force=True)
+            except ResourceMissing:
+                pass  # already gone
+            except JobError:
+                continue
+            self._unremoved_runners.discard(container_id)
+            log.info("removed runner container %s left by an engine outage", container_id[:12])
 
     async def runners(self) -> list[dict[str, Any]]:
         return await self.containers({"label": [RUNNER_LABEL]})
@@ -241,7 +285,7 @@ class DockerEngine:
     async def read_archive(self, container_id: str, path: str) -> AsyncIterator[AsyncIterator[bytes]]:
         """The tar stream of `path` in a container, as chunks; the response is released afterwards."""
         try:
-            async with self._docker._query(
+            async with self._request(
                 f"containers/{container_id}/archive",
                 "GET",
                 params={"path": path},
@@ -258,7 +302,7 @@ class DockerEngine:
         """Extract a tar stream into `path` of a container, keeping the archive's owners (copyUIDGID)."""
         params = {"path": path, "copyUIDGID": "1", "noOverwriteDirNonDir": "1"}
         try:
-            async with self._docker._query(
+            async with self._request(
                 f"containers/{container_id}/archive",
                 "PUT",
                 params=params,
@@ -284,7 +328,7 @@ class DockerEngine:
     async def save_image(self, reference: str) -> AsyncIterator[AsyncIterator[bytes]]:
         """`docker save` of one image, as chunks."""
         try:
-            async with self._docker._query(
+            async with self._request(
                 "images/get", "GET", params={"names": reference}, headers=_IDENTITY, timeout=_NO_TIMEOUT
             ) as response:
                 yield response.content.iter_chunked(CHUNK_BYTES)
@@ -294,7 +338,7 @@ class DockerEngine:
     async def load_image(self, chunks: AsyncIterator[bytes]) -> str:
         """`docker load`; returns what the engine said it loaded."""
         try:
-            async with self._docker._query(
+            async with self._request(
                 "images/load",
                 "POST",
                 params={"quiet": "1"},
@@ -338,7 +382,7 @@ class DockerEngine:
     async def events(self, types: tuple[str, ...] = ("container", "volume", "image")) -> AsyncIterator[dict[str, Any]]:
         """The engine's event stream (until the connection ends)."""
         params = {"filters": json.dumps({"type": list(types)})}
-        async with self._docker._query("events", "GET", params=params, timeout=_NO_TIMEOUT) as response:
+        async with self._request("events", "GET", params=params, timeout=_NO_TIMEOUT) as response:
             async for line in response.content:
                 if line.strip():
                     yield json.loads(line)

@@ -69,8 +69,12 @@ class JobRunner:
         finally:
             self.running.discard(task)
 
-    async def cancel_running(self) -> None:
-        """Shutdown: cancel jobs still running so their `finally` blocks restart what they stopped."""
+    async def finish_or_cancel(self, grace_seconds: float) -> None:
+        """Shutdown: let running jobs finish for a while, then cancel the rest. A cancelled job
+        restarts what it stopped (in its `finally`) and leaves its message unacked, so another
+        executor does it again after the ack wait."""
+        if self.running:
+            await asyncio.wait(list(self.running), timeout=grace_seconds)
         for task in list(self.running):
             task.cancel()
         await asyncio.gather(*self.running, return_exceptions=True)
@@ -138,11 +142,17 @@ def register(
     restores: RestoreService,
     max_workers: int,
     ack_wait: float,
+    retry: streams.RetryPolicy | None = None,
 ) -> list[ConsumerSpec]:
     """Subscribe to this host's requests; returns the consumers to create before starting."""
-    backup_spec = streams.executor_consumer(host_id, ev.BackupRequested).with_ack_wait(ack_wait)
-    restore_spec = streams.executor_consumer(host_id, ev.RestoreRequested).with_ack_wait(ack_wait)
-    verify_spec = streams.executor_consumer(host_id, ev.VerifyRequested).with_ack_wait(ack_wait)
+
+    def spec_for(request_type: type[ev.Event]) -> ConsumerSpec:
+        spec = streams.executor_consumer(host_id, request_type).with_ack_wait(ack_wait)
+        return spec.with_retry(retry) if retry is not None else spec
+
+    backup_spec = spec_for(ev.BackupRequested)
+    restore_spec = spec_for(ev.RestoreRequested)
+    verify_spec = spec_for(ev.VerifyRequested)
 
     def subscribe(spec: ConsumerSpec, handler: Callable[[Any, NatsMessage], Awaitable[None]]) -> None:
         broker.subscriber(

@@ -36,6 +36,7 @@ class RunnerStrategy:
         self, volume: str, final: Path, compression: Compression, level: int | None, job_id: UUID
     ) -> WrittenArchive:
         await self.engine.volume(volume)
+        await self.engine.remove_unremoved_runners()
         temporary = final.with_name(f".partial-{final.name}")
         compress = _COMPRESSORS[compression].format(level=_DEFAULT_LEVEL[compression] if level is None else level)
         script = f"set -o pipefail; tar -C {RUNNER_MOUNT} -cf - . | {compress} > /out/{temporary.name}"
@@ -69,7 +70,10 @@ class RunnerStrategy:
             temporary.unlink(missing_ok=True)
             raise
         finally:
-            await finish_even_if_cancelled(self.engine.remove_container(container_id, force=True))
+            try:
+                await finish_even_if_cancelled(self.engine.remove_container(container_id, force=True))
+            except Exception:
+                self.engine.remove_runner_later(container_id)
 
 
 def _seal(temporary: Path, final: Path, compression: Compression) -> WrittenArchive:

@@ -1,0 +1,227 @@
+"""An engine restart during a job: the executor retries it and the job ends with one complete archive.
+
+The session's dockerd is shared by every test, so it is never restarted. The executor reaches it through
+a Unix-socket proxy instead, which the test cuts (every open connection breaks, new ones are closed at
+once) and then restores, as a restarting engine would look from the executor's side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from dockback_contracts import events as ev
+from executor.conftest import Heard, StartExecutor
+from executor.test_app import publish
+from executor.test_backup import backup_of
+from executor.volumes import create_volume, docker_cli, run_in
+
+RELAY_BYTES = 256 * 1024
+
+
+def engine_socket() -> Path:
+    """The Docker Engine's Unix socket, as DOCKER_HOST (or the default) names it."""
+    docker_host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    if not docker_host.startswith("unix://"):
+        pytest.fail(f"the engine-outage tests need the engine on a Unix socket, not DOCKER_HOST={docker_host}")
+    return Path(docker_host.removeprefix("unix://"))
+
+
+class EngineProxy:
+    """A Unix socket that relays to the engine's, and can be cut off from it and restored."""
+
+    def __init__(self, path: Path, engine: Path) -> None:
+        self.path = path
+        self.engine = engine
+        self._server: asyncio.Server | None = None
+        self._open: set[asyncio.StreamWriter] = set()
+        self._relays: set[asyncio.Task[None]] = set()
+        self._cut = False
+        self._refused = asyncio.Event()
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.path}"
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_unix_server(self._accept, path=str(self.path))
+
+    async def close(self) -> None:
+        self.cut()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        await asyncio.gather(*self._relays, return_exceptions=True)
+
+    def cut(self) -> None:
+        """The engine goes away: every open connection breaks, and new ones are closed unanswered."""
+        self._cut = True
+        self._refused.clear()
+        for writer in list(self._open):
+            writer.transport.abort()
+
+    def restore(self) -> None:
+        """The engine is back: new connections reach it again."""
+        self._cut = False
+
+    async def wait_refused(self) -> None:
+        """Until someone tried to connect while the engine was away."""
+        await self._refused.wait()
+
+    async def _accept(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._relays.add(task)
+        try:
+            await self._relay(client_reader, client_writer)
+        finally:
+            self._relays.discard(task)
+
+    async def _relay(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        if self._cut:
+            self._refused.set()
+            client_writer.transport.abort()
+            return
+        try:
+            engine_reader, engine_writer = await asyncio.open_unix_connection(str(self.engine))
+        except OSError:
+            client_writer.transport.abort()
+            return
+        writers = {client_writer, engine_writer}
+        self._open |= writers
+        try:
+            await asyncio.gather(
+                _pump(client_reader, engine_writer, writers), _pump(engine_reader, client_writer, writers)
+            )
+        finally:
+            self._open -= writers
+            for writer in writers:
+                writer.transport.abort()
+
+
+async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, both: set[asyncio.StreamWriter]) -> None:
+    """Copy one direction until its end (passed on as a half-close); a broken side breaks both."""
+    try:
+        while data := await reader.read(RELAY_BYTES):
+            writer.write(data)
+            await writer.drain()
+        if writer.can_write_eof() and not writer.transport.is_closing():
+            writer.write_eof()
+    except OSError:
+        for other in both:
+            other.transport.abort()
+
+
+@pytest_asyncio.fixture
+async def engine_proxy(docker_engine: str, tmp_path: Path) -> AsyncIterator[EngineProxy]:
+    proxy = EngineProxy(tmp_path / "engine.sock", engine_socket())
+    await proxy.start()
+    try:
+        yield proxy
+    finally:
+        await proxy.close()
+
+
+@pytest.fixture
+def executor_behind_proxy(engine_proxy: EngineProxy, start_executor: StartExecutor) -> StartExecutor:
+    """The executor, reaching the engine through the proxy."""
+
+    def start(**env: str) -> subprocess.Popen[bytes]:
+        # No redelivery for a late in-progress ack: only retries count.
+        return start_executor(DOCKBACK_DOCKER_URL=engine_proxy.url, DOCKBACK_JOB_ACK_WAIT_SECONDS="30", **env)
+
+    return start
+
+
+async def backup_through_an_outage(
+    nats_url: str, heard: Heard, engine_proxy: EngineProxy, volume: str
+) -> tuple[ev.BackupRequested, ev.ArchiveCreated]:
+    """Request a gzip backup of `volume`, cut the engine off at its first progress, restore it, and
+    return the request and the archive the job finally announced."""
+    request = backup_of("volume", volume, compression="gzip")  # gzip is slow: the cut comes mid-archive
+    await publish(nats_url, request)
+    await heard.wait_for(ev.JobProgress)
+
+    engine_proxy.cut()
+    async with asyncio.timeout(30):
+        await engine_proxy.wait_refused()  # the executor has found the engine gone
+    await asyncio.sleep(1.0)  # the outage itself: the engine stays away for about a second
+    engine_proxy.restore()
+    [created] = await heard.wait_for(ev.ArchiveCreated, within=120)
+    return request, created
+
+
+@pytest_asyncio.fixture
+async def big_volume(busybox_image: str, docker_labels: dict[str, str], unique_name: str) -> str:
+    """A volume with 300 MB of random data: long enough to archive with gzip to be cut mid-way."""
+    await create_volume(unique_name, docker_labels)
+    await run_in(
+        busybox_image, unique_name, "dd if=/dev/urandom of=/data/big bs=1M count=300 2>/dev/null", docker_labels
+    )
+    return unique_name
+
+
+async def test_a_job_cut_off_from_the_engine_is_retried_and_ends_with_one_complete_archive(
+    nats_url: str,
+    heard: Heard,
+    engine_proxy: EngineProxy,
+    executor_behind_proxy: StartExecutor,
+    big_volume: str,
+    tmp_path: Path,
+) -> None:
+    executor_behind_proxy()
+
+    request, created = await backup_through_an_outage(nats_url, heard, engine_proxy, big_volume)
+
+    data = tmp_path / "data"
+    assert created.job_id == request.job_id
+    assert [(s.job_id, s.attempt) for s in heard.of(ev.JobStarted)] == [(request.job_id, 1), (request.job_id, 2)]
+    assert heard.of(ev.JobFailed) == []
+    assert (data / created.archive.path).stat().st_size == created.archive.size_bytes
+    assert [p.name for p in data.rglob("*.tar.gz")] == [Path(created.archive.path).name]
+    assert list(data.rglob(".partial-*")) == []
+
+
+async def test_the_runner_of_the_cut_attempt_is_removed_once_the_engine_is_back(
+    nats_url: str,
+    heard: Heard,
+    engine_proxy: EngineProxy,
+    executor_behind_proxy: StartExecutor,
+    big_volume: str,
+) -> None:
+    executor_behind_proxy()
+
+    request, _ = await backup_through_an_outage(nats_url, heard, engine_proxy, big_volume)
+
+    runners = await docker_cli("ps", "-aq", "--filter", f"label=dockback.job={request.job_id}")
+    assert runners.split() == []
+
+
+async def test_an_engine_away_for_the_whole_retry_budget_fails_the_job_as_retryable(
+    nats_url: str,
+    heard: Heard,
+    engine_proxy: EngineProxy,
+    executor_behind_proxy: StartExecutor,
+    docker_labels: dict[str, str],
+    unique_name: str,
+) -> None:
+    await create_volume(unique_name, docker_labels)
+    executor_behind_proxy(DOCKBACK_JOB_RETRY_DELAYS_SECONDS="[0.2, 0.2]")
+    await heard.wait_for(ev.HostInventory)  # the executor is up and has reached the engine
+    engine_proxy.cut()
+    request = backup_of("volume", unique_name)
+    await publish(nats_url, request)
+
+    [failed] = await heard.wait_for(ev.JobFailed, within=30)
+
+    assert failed.job_id == request.job_id
+    assert failed.retryable
+    assert "gave up after 3 attempts" in failed.reason
+    assert [(s.job_id, s.attempt) for s in heard.of(ev.JobStarted)] == [(request.job_id, n) for n in (1, 2, 3)]
+    assert heard.of(ev.ArchiveCreated) == []
