@@ -21,11 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import zstandard
+
 from dockback_contracts import events as ev
 from dockback_contracts.base import Compression, ResourceKind
 from dockback_contracts.manifest import ArchiveManifest
 from dockback_executor.announce import Announcer
-from dockback_executor.archive import open_decompressed, read_decompressed, sha256_of
+from dockback_executor.archive import HashingReader, decompressing, open_decompressed, read_decompressed
 from dockback_executor.docker_api import RUNNER_MOUNT, DockerEngine, finish_even_if_cancelled
 from dockback_executor.errors import ChecksumMismatch, PermanentError, ResourceMissing, RestoreRefused
 from dockback_executor.locks import ResourceLocks
@@ -87,27 +89,29 @@ class RestoreService:
         return summary
 
     async def check(self, path: Path, manifest: ArchiveManifest, expected_sha256: str) -> ArchiveSummary:
-        """sha256 against the request and the manifest, then every tar entry against the safety rules."""
-        actual = await asyncio.to_thread(sha256_of, path)
+        """sha256 against the request and the manifest, and every tar entry against the safety rules,
+        in one read of the archive."""
+        return await asyncio.to_thread(self._check, path, manifest, expected_sha256)
+
+    def _check(self, path: Path, manifest: ArchiveManifest, expected_sha256: str) -> ArchiveSummary:
+        summary = ArchiveSummary(entries=manifest.file_count, total_bytes=manifest.raw_bytes)
+        problem: Exception | None = None
+        with open(path, "rb") as raw:
+            hashing = HashingReader(raw)
+            if manifest.kind in ("volume", "bind"):  # images are checked by `docker load`, configs are JSON
+                try:
+                    summary = scan_archive(decompressing(hashing, manifest.compression), self.config.limits)  # type: ignore[arg-type]
+                except (HostileArchive, zstandard.ZstdError, OSError, EOFError) as exc:
+                    problem = exc
+            actual = hashing.drain()
         if actual != expected_sha256 or actual != manifest.sha256:
             raise ChecksumMismatch(
                 f"archive {path.name} is corrupt: its sha256 is {actual}, "
                 f"the manifest says {manifest.sha256}; nothing was restored"
             )
-        if manifest.kind == "config":
-            return ArchiveSummary(entries=1, total_bytes=manifest.raw_bytes)
-        try:
-            return await asyncio.to_thread(self._scan, path, manifest)
-        except HostileArchive as exc:
-            raise PermanentError(f"archive {path.name} refused: {exc}") from exc
-
-    def _scan(self, path: Path, manifest: ArchiveManifest) -> ArchiveSummary:
-        with open_decompressed(path, manifest.compression) as stream:
-            if manifest.kind == "image":  # docker save output: the engine's own format, checked by docker load
-                while stream.read(1024 * 1024):
-                    pass
-                return ArchiveSummary(entries=manifest.file_count, total_bytes=manifest.raw_bytes)
-            return scan_archive(stream, self.config.limits)
+        if problem is not None:
+            raise PermanentError(f"archive {path.name} refused: {problem}") from problem
+        return summary
 
     # -- restore -------------------------------------------------------------------------------
 
