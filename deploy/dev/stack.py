@@ -141,15 +141,21 @@ async def run_stack(socket_dir: str) -> None:
         [str(BIN / "nats-server"), "-js", "-a", "127.0.0.1", "-p", str(NATS_PORT), "-sd", str(VAR / "nats")],
         color=COLORS[0],
     )
+    gateway_env = {
+        "DOCKBACK_DATABASE_URL": f"postgresql+asyncpg://postgres:@/dockback?host={socket_dir}",
+        "DOCKBACK_LISTEN_PORT": str(API_PORT),
+        "DOCKBACK_BASE_URL": f"http://localhost:{API_PORT}",
+        "DOCKBACK_SECRET_KEY_FILE": str(VAR / "secrets" / "secret.key"),
+        "DOCKBACK_ENCRYPTION_KEY_FILE": str(VAR / "secrets" / "encryption.key"),
+        "DOCKBACK_SETTINGS_KEY_FILE": str(settings_key_file()),
+    }
+    migrate = await asyncio.create_subprocess_exec(
+        str(BIN / "dockback-gateway"), "migrate", cwd=ROOT, env={**os.environ, **common, **gateway_env}
+    )
+    if await migrate.wait() != 0:
+        raise SystemExit("dockback-gateway migrate failed (see above); nothing was started")
     services = [
-        Supervised(
-            "gateway",
-            [str(BIN / "dockback-gateway")],
-            {
-                "DOCKBACK_DATABASE_URL": f"postgresql+asyncpg://postgres:@/dockback?host={socket_dir}",
-                "DOCKBACK_LISTEN_PORT": str(API_PORT),
-            },
-        ),
+        Supervised("gateway", [str(BIN / "dockback-gateway")], gateway_env),
         Supervised("scheduler", [str(BIN / "dockback-scheduler")]),
         Supervised(
             "executor",

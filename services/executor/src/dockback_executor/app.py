@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import signal
@@ -123,7 +124,9 @@ class Executor:
         await self.broker.connect()
         js = self.broker.connection.jetstream()
         for spec in specs:
-            await _create_or_update_consumer(js, spec)
+            if not await self._create_or_update_consumer(js, spec):
+                await self.engine.close()
+                return  # asked to stop while waiting for the streams
         await self.broker.start()
         discovery = Discovery(
             self.engine,
@@ -155,6 +158,19 @@ class Executor:
             await self.engine.close()
             self.instance.release()
 
+    async def _create_or_update_consumer(self, js: JetStreamContext, spec: ConsumerSpec) -> bool:
+        """Create the durable consumer, or update it (a changed config is otherwise silently kept
+        as it was). Waits for the gateway to declare the stream; False if asked to stop meanwhile."""
+        while not self.stopped.is_set():
+            try:
+                await js.add_consumer(spec.stream, spec.config)
+                return True
+            except NotFoundError:
+                log.warning("stream %s does not exist yet (the gateway declares it); retrying", spec.stream)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopped.wait(), 2.0)
+        return False
+
     async def _remove_orphan_runners(self) -> None:
         """Remove runner containers whose executor died (SIGKILL, crash): they keep volumes busy."""
         for runner in await self.engine.runners():
@@ -165,17 +181,6 @@ class Executor:
                 continue
             await self.engine.remove_container(runner["Id"], force=True)
             log.warning("removed runner container %s left by a stopped executor", runner["Id"][:12])
-
-
-async def _create_or_update_consumer(js: JetStreamContext, spec: ConsumerSpec) -> None:
-    """Create the durable consumer, or update it: a changed config is otherwise silently kept as it was."""
-    while True:
-        try:
-            await js.add_consumer(spec.stream, spec.config)
-            return
-        except NotFoundError:
-            log.warning("stream %s does not exist yet (the gateway declares it); retrying", spec.stream)
-            await asyncio.sleep(2.0)
 
 
 async def serve(settings: Settings) -> None:

@@ -1,0 +1,59 @@
+"""/auth: login (password, then second factor), refresh, logout."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from dockback_gateway.auth.dependencies import CurrentPrincipal, enforce_policy, origin_of
+from dockback_gateway.auth.schemas import LoginRequest, LoginResponse, MfaRequest
+from dockback_gateway.auth.service import AuthService, IssuedSession
+from dockback_gateway.db import DbSession
+from dockback_gateway.errors import NotAuthenticated
+
+router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[Depends(enforce_policy)])
+
+
+def _service(request: Request, db: DbSession) -> AuthService:
+    return AuthService(db, request.app.state.auth_config, origin_of(request))
+
+
+def _logged_in(request: Request, response: Response, issued: IssuedSession) -> LoginResponse:
+    config = request.app.state.auth_config
+    request.app.state.cookies.set_session(
+        response, issued.access, issued.refresh, issued.csrf, config.refresh_days * 86400
+    )
+    return LoginResponse(logged_in=True, must_change_password=issued.user.must_change_password, csrf_token=issued.csrf)
+
+
+@router.post("/login")
+async def login(body: LoginRequest, request: Request, response: Response, db: DbSession) -> LoginResponse:
+    """Check the password; sets the session cookies, or asks for the second factor."""
+    outcome = await _service(request, db).login(body.username, body.password)
+    if outcome.session is None:
+        return LoginResponse(logged_in=False, mfa_required=True, mfa_token=outcome.mfa_token)
+    return _logged_in(request, response, outcome.session)
+
+
+@router.post("/login/mfa")
+async def login_mfa(body: MfaRequest, request: Request, response: Response, db: DbSession) -> LoginResponse:
+    """Second step: a TOTP code, or one of the recovery codes."""
+    issued = await _service(request, db).complete_mfa(body.mfa_token, body.code, body.recovery_code)
+    return _logged_in(request, response, issued)
+
+
+@router.post("/refresh")
+async def refresh(request: Request, response: Response, db: DbSession) -> LoginResponse:
+    """New access token and a rotated refresh token, from the refresh cookie."""
+    cookie = request.cookies.get(request.app.state.cookies.refresh)
+    if not cookie:
+        raise NotAuthenticated("no refresh token: log in again")
+    return _logged_in(request, response, await _service(request, db).refresh(cookie))
+
+
+@router.post("/logout", status_code=204)
+async def logout(principal: CurrentPrincipal, request: Request, response: Response, db: DbSession) -> Response:
+    """End this session at once, everywhere it is used."""
+    await _service(request, db).logout(principal.session, principal.user.username)
+    response = Response(status_code=204)
+    request.app.state.cookies.clear(response)
+    return response

@@ -1,0 +1,30 @@
+"""Request and response bodies of the auth routes."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class LoginRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class MfaRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mfa_token: str = Field(min_length=1, max_length=128)
+    code: str | None = Field(default=None, pattern=r"^[0-9]{6}$", description="The current TOTP code")
+    recovery_code: str | None = Field(default=None, min_length=8, max_length=32)
+
+
+class LoginResponse(BaseModel):
+    """Either logged in (cookies set), or a second factor is needed (`mfa_token` for /auth/login/mfa)."""
+
+    logged_in: bool
+    mfa_required: bool = False
+    mfa_token: str | None = None
+    must_change_password: bool = False
+    csrf_token: str | None = Field(default=None, description="Send it back as the X-CSRF-Token header")

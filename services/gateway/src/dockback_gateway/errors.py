@@ -1,0 +1,71 @@
+"""Domain errors: each carries a status code and a stable name, rendered by one handler as
+`{"error": <name>, "detail": <what a person can act on>}`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+
+class DomainError(Exception):
+    """An expected failure: the client gets the status and the message, never a stack trace."""
+
+    status_code = 400
+    error = "bad_request"
+
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None, keep_changes: bool = False) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = headers
+        # A refusal that must leave a trace (failed-login counters, audit rows, a revoked
+        # session) commits the request's transaction instead of rolling it back.
+        self.keep_changes = keep_changes
+
+
+class NotAuthenticated(DomainError):
+    status_code = 401
+    error = "not_authenticated"
+
+
+class Forbidden(DomainError):
+    status_code = 403
+    error = "forbidden"
+
+
+class NotFound(DomainError):
+    status_code = 404
+    error = "not_found"
+
+
+class Conflict(DomainError):
+    status_code = 409
+    error = "conflict"
+
+
+class Invalid(DomainError):
+    status_code = 422
+    error = "invalid"
+
+
+class TooManyAttempts(DomainError):
+    status_code = 429
+    error = "too_many_attempts"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def on_domain_error(request: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse(
+            {"error": exc.error, "detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        fields: list[dict[str, Any]] = [
+            {"field": ".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]), "message": e["msg"]}
+            for e in exc.errors()
+        ]
+        return JSONResponse({"error": "validation_error", "detail": fields}, status_code=422)

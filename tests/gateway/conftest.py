@@ -1,0 +1,66 @@
+"""The gateway app on a real PostgreSQL (migrated) and a real nats-server, called over ASGI."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+from fastapi import FastAPI
+
+from dockback_gateway.app import create_app
+from dockback_gateway.migrate import upgrade
+from dockback_gateway.settings import Settings
+
+BASE_URL = "http://localhost:8080"
+PASSWORD_LINE = re.compile(r"log in as 'admin' with password (\S+)")
+
+
+@dataclass
+class Gateway:
+    app: FastAPI
+    settings: Settings
+    admin_password: str
+
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app), base_url=BASE_URL, headers={"Origin": BASE_URL}
+        )
+
+
+@pytest.fixture
+def gateway_settings(database_url: str, nats_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        nats_url=nats_url,
+        base_url=BASE_URL,
+        secret_key_file=tmp_path / "secret.key",
+        encryption_key_file=tmp_path / "encryption.key",
+        settings_key_file=tmp_path / "settings.key",
+    )
+
+
+@pytest_asyncio.fixture
+async def gateway(gateway_settings: Settings, caplog: pytest.LogCaptureFixture) -> AsyncIterator[Gateway]:
+    """A migrated database and a started app; the first admin's password read from its log line."""
+    await asyncio.to_thread(upgrade, gateway_settings.database_url.get_secret_value())
+    app = create_app(gateway_settings)
+    with caplog.at_level(logging.WARNING, logger="dockback_gateway"):
+        async with app.router.lifespan_context(app):
+            found = [m for r in caplog.records if (m := PASSWORD_LINE.search(r.getMessage()))]
+            assert len(found) == 1, "the first admin password is printed exactly once"
+            yield Gateway(app=app, settings=gateway_settings, admin_password=found[0].group(1))
+
+
+async def login(client: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
+    """Log in; on success the client keeps the cookies and sends the CSRF header from then on."""
+    response = await client.post("/auth/login", json={"username": username, "password": password})
+    if response.status_code == 200 and response.json().get("csrf_token"):
+        client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
+    return response

@@ -1,0 +1,228 @@
+"""Logging in and staying logged in, on the real gateway: first admin, sessions, CSRF, tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import jwt
+import pyotp
+import pytest
+from sqlalchemy import func, select, update
+
+from dockback_gateway.app import create_app
+from dockback_gateway.auth.service import totp_secret_aad
+from dockback_gateway.migrate import upgrade
+from dockback_gateway.settings import Settings
+from dockback_gateway.users.models import User
+from dockback_gateway.users.service import ensure_first_admin
+from gateway.conftest import BASE_URL, Gateway, login
+
+NEW_PASSWORD = "a-much-better-passphrase-42"
+
+
+@asynccontextmanager
+async def logged_in_admin(gateway: Gateway) -> AsyncIterator[httpx.AsyncClient]:
+    async with gateway.client() as client:
+        assert (await login(client, "admin", gateway.admin_password)).status_code == 200
+        changed = await client.post(
+            "/users/me/password", json={"current_password": gateway.admin_password, "new_password": NEW_PASSWORD}
+        )
+        assert changed.status_code == 204
+        yield client
+
+
+async def test_first_start_creates_admin_who_must_change_the_password_first(gateway: Gateway) -> None:
+    async with gateway.client() as client:
+        response = await login(client, "admin", gateway.admin_password)
+        assert response.status_code == 200
+        assert response.json()["must_change_password"] is True
+        me = (await client.get("/users/me")).json()
+        assert me["username"] == "admin"
+        assert me["role"] == "admin"
+        assert len(gateway.admin_password) >= 20
+
+        weak = await client.post(
+            "/users/me/password", json={"current_password": gateway.admin_password, "new_password": "password1234"}
+        )
+        assert weak.status_code == 422
+        assert "common" in weak.json()["detail"]
+        changed = await client.post(
+            "/users/me/password", json={"current_password": gateway.admin_password, "new_password": NEW_PASSWORD}
+        )
+        assert changed.status_code == 204
+        assert (await client.get("/users/me")).json()["must_change_password"] is False
+
+
+async def test_unknown_user_and_wrong_password_get_the_same_answer(gateway: Gateway) -> None:
+    async with gateway.client() as client:
+        unknown = await login(client, "nobody", "whatever-password")
+        wrong = await login(client, "admin", "not-the-password")
+    assert unknown.status_code == wrong.status_code == 401
+    assert unknown.json() == wrong.json()
+
+
+async def test_twenty_concurrent_first_starts_create_one_admin(gateway_settings: Settings) -> None:
+    await asyncio.to_thread(upgrade, gateway_settings.database_url.get_secret_value())
+    from dockback_gateway.db import make_engine, make_sessions
+
+    engine = make_engine(gateway_settings.database_url.get_secret_value())
+    sessions = make_sessions(engine)
+
+    async def first_start() -> str | None:
+        async with sessions.begin() as db:
+            return await ensure_first_admin(db)
+
+    passwords = await asyncio.gather(*(first_start() for _ in range(20)))
+    async with sessions() as db:
+        admins = await db.scalar(select(func.count()).select_from(User))
+    await engine.dispose()
+    assert admins == 1
+    assert len([p for p in passwords if p]) == 1
+
+
+async def test_a_state_changing_request_without_the_csrf_header_is_refused(gateway: Gateway) -> None:
+    async with gateway.client() as client:
+        await login(client, "admin", gateway.admin_password)
+        token = client.headers.pop("X-CSRF-Token")
+        body = {"current_password": gateway.admin_password, "new_password": NEW_PASSWORD}
+        missing = await client.post("/users/me/password", json=body)
+        wrong = await client.post("/users/me/password", json=body, headers={"X-CSRF-Token": "forged"})
+        foreign = await client.post(
+            "/users/me/password", json=body, headers={"X-CSRF-Token": token, "Origin": "https://evil.example"}
+        )
+        allowed = await client.post("/users/me/password", json=body, headers={"X-CSRF-Token": token})
+    assert [missing.status_code, wrong.status_code, foreign.status_code] == [403, 403, 403]
+    assert allowed.status_code == 204
+
+
+async def test_logout_ends_the_session_even_for_an_unexpired_access_token(gateway: Gateway) -> None:
+    async with logged_in_admin(gateway) as client:
+        access = client.cookies["dockback_access"]
+        assert (await client.post("/auth/logout")).status_code == 204
+        client.cookies.set("dockback_access", access)
+        assert (await client.get("/users/me")).status_code == 401
+
+
+async def test_a_reused_refresh_token_revokes_the_session(gateway: Gateway) -> None:
+    async with logged_in_admin(gateway) as client:
+        old_refresh = client.cookies["dockback_refresh"]
+        rotated = await client.post("/auth/refresh")
+        assert rotated.status_code == 200
+        client.headers["X-CSRF-Token"] = rotated.json()["csrf_token"]
+        assert client.cookies["dockback_refresh"] != old_refresh
+        assert (await client.get("/users/me")).status_code == 200
+
+        client.cookies.set("dockback_refresh", old_refresh)  # a thief replays the rotated-out token
+        assert (await client.post("/auth/refresh")).status_code == 401
+        assert (await client.get("/users/me")).status_code == 401  # the whole session is gone
+
+
+@pytest.mark.parametrize("forge", ["alg-none", "wrong-key", "expired", "wrong-audience", "edited-subject"])
+async def test_a_tampered_access_token_is_refused(gateway: Gateway, forge: str) -> None:
+    async with logged_in_admin(gateway) as client:
+        real = jwt.decode(client.cookies["dockback_access"], options={"verify_signature": False})
+        key = gateway.app.state.secret_key
+        claims = dict(real)
+        algorithm, signing_key = "HS256", key
+        if forge == "alg-none":
+            algorithm, signing_key = "none", None
+        elif forge == "wrong-key":
+            signing_key = "x" * 64
+        elif forge == "expired":
+            claims["exp"] = int((datetime.now(UTC) - timedelta(minutes=1)).timestamp())
+        elif forge == "wrong-audience":
+            claims["aud"] = "someone-else"
+        elif forge == "edited-subject":
+            claims["sub"] = str(uuid.uuid4())
+            signing_key = "y" * 64
+        client.cookies.set("dockback_access", jwt.encode(claims, signing_key, algorithm=algorithm))
+        assert (await client.get("/users/me")).status_code == 401
+
+
+async def test_a_disabled_user_is_out_at_the_next_request(gateway: Gateway) -> None:
+    async with logged_in_admin(gateway) as client:
+        async with gateway.app.state.sessions.begin() as db:
+            await db.execute(update(User).values(disabled=True))
+        assert (await client.get("/users/me")).status_code == 401
+
+
+async def test_after_five_failures_the_account_is_braked_even_for_the_right_password(gateway: Gateway) -> None:
+    async with gateway.client() as client:
+        for _ in range(5):
+            assert (await login(client, "admin", "wrong-password-x")).status_code == 401
+        braked = await login(client, "admin", gateway.admin_password)
+    assert braked.status_code == 429
+    assert int(braked.headers["Retry-After"]) >= 1
+
+
+async def test_totp_login_accepts_a_code_once_and_refuses_its_replay(gateway: Gateway) -> None:
+    secret = pyotp.random_base32()
+    async with gateway.app.state.sessions.begin() as db:
+        admin = await db.scalar(select(User))
+        assert admin is not None
+        admin.totp_secret = gateway.app.state.auth_config.cipher.encrypt(secret.encode(), totp_secret_aad(admin.id))
+        admin.totp_enabled = True
+    code = pyotp.TOTP(secret).now()
+    async with gateway.client() as client:
+        first = await login(client, "admin", gateway.admin_password)
+        assert first.json()["mfa_required"] is True
+        ok = await client.post("/auth/login/mfa", json={"mfa_token": first.json()["mfa_token"], "code": code})
+        assert ok.status_code == 200
+    async with gateway.client() as client:
+        again = await login(client, "admin", gateway.admin_password)
+        replay = await client.post("/auth/login/mfa", json={"mfa_token": again.json()["mfa_token"], "code": code})
+        assert replay.status_code == 401
+
+
+async def test_five_wrong_codes_end_the_login_attempt(gateway: Gateway) -> None:
+    secret = pyotp.random_base32()
+    async with gateway.app.state.sessions.begin() as db:
+        admin = await db.scalar(select(User))
+        assert admin is not None
+        admin.totp_secret = gateway.app.state.auth_config.cipher.encrypt(secret.encode(), totp_secret_aad(admin.id))
+        admin.totp_enabled = True
+    async with gateway.client() as client:
+        token = (await login(client, "admin", gateway.admin_password)).json()["mfa_token"]
+        for _ in range(5):
+            wrong = await client.post("/auth/login/mfa", json={"mfa_token": token, "code": "000000"})
+            assert wrong.status_code == 401
+        right = await client.post("/auth/login/mfa", json={"mfa_token": token, "code": pyotp.TOTP(secret).now()})
+    assert right.status_code == 401
+    assert "password again" in right.json()["detail"]
+
+
+async def test_every_route_has_an_access_policy(gateway: Gateway) -> None:
+    from dockback_gateway.auth.policy import POLICY
+
+    schema = gateway.app.openapi()
+    routes = {(method.upper(), path) for path, item in schema["paths"].items() for method in item}
+    assert routes - set(POLICY) == set(), "add these routes to auth/policy.py"
+
+
+async def test_a_placeholder_secret_key_refuses_to_start(gateway_settings: Settings) -> None:
+    from pydantic import SecretStr
+
+    from dockback_gateway.keys import KeyProblem
+
+    app = create_app(gateway_settings.model_copy(update={"secret_key": SecretStr("changeme")}))
+    with pytest.raises(KeyProblem, match="placeholder"):
+        async with app.router.lifespan_context(app):
+            pass
+
+
+def test_cookies_are_secure_and_host_prefixed_on_https() -> None:
+    from fastapi import Response
+
+    from dockback_gateway.auth.cookies import CookiePolicy
+
+    response = Response()
+    CookiePolicy.for_base_url("https://backup.example").set_session(response, "a", "r", "c", 60)
+    cookies = response.headers.getlist("set-cookie")
+    assert all(c.startswith("__Host-") and "Secure" in c and "SameSite=strict" in c and "Path=/" in c for c in cookies)
+    assert sum("HttpOnly" in c for c in cookies) == 2  # access and refresh; the CSRF cookie is for the UI to read
+    assert BASE_URL.startswith("http://")
