@@ -7,6 +7,7 @@ dockback-gateway migrate    bring the database schema up to date
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 
 import uvicorn
@@ -16,7 +17,7 @@ from dockback_gateway.settings import Settings
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="dockback-gateway")
-    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate"])
+    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate", "audit-verify"])
     args = parser.parse_args()
     settings = Settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -26,11 +27,30 @@ def main() -> None:
         upgrade(settings.database_url.get_secret_value())
         logging.getLogger("dockback_gateway").info("database schema is up to date")
         return
+    if args.command == "audit-verify":
+        raise SystemExit(asyncio.run(_audit_verify(settings)))
     from dockback_gateway.app import create_app
 
     uvicorn.run(
         create_app(settings), host=settings.listen_host, port=settings.listen_port, log_config=None, proxy_headers=False
     )
+
+
+async def _audit_verify(settings: Settings) -> int:
+    from dockback_gateway.audit.service import verify_chain
+    from dockback_gateway.db import make_engine, make_sessions
+
+    engine = make_engine(settings.database_url.get_secret_value())
+    try:
+        async with make_sessions(engine)() as session:
+            report = await verify_chain(session)
+    finally:
+        await engine.dispose()
+    if report.intact:
+        print(f"audit log intact: {report.rows} rows")
+        return 0
+    print(f"audit log TAMPERED: row {report.first_broken_id} does not match the chain ({report.rows} rows before it)")
+    return 1
 
 
 if __name__ == "__main__":

@@ -74,3 +74,30 @@ async def record(
     session.add(entry)
     await session.flush()
     return entry
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    rows: int
+    first_broken_id: int | None
+
+    @property
+    def intact(self) -> bool:
+        return self.first_broken_id is None
+
+
+async def verify_chain(session: AsyncSession, batch: int = 1000) -> ChainReport:
+    """Recompute every row's hash in order; the first row whose hash or link does not match."""
+    prev, rows, last_id = GENESIS, 0, 0
+    while True:
+        entries = (
+            await session.scalars(
+                select(AuditEntry).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch)
+            )
+        ).all()
+        if not entries:
+            return ChainReport(rows=rows, first_broken_id=None)
+        for entry in entries:
+            if entry.prev_hash != prev or entry.hash != entry_hash(prev, hashed_fields(entry)):
+                return ChainReport(rows=rows, first_broken_id=entry.id)
+            prev, rows, last_id = entry.hash, rows + 1, entry.id
