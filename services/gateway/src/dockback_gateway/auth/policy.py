@@ -1,19 +1,15 @@
-"""Who may call what: one table for every route. A route missing here is refused (and a test
-walks the OpenAPI document so a new route without a policy fails the build)."""
+"""Who may call what: one table for every route, each domain contributing its rows. A route
+missing here is refused (and a test walks the OpenAPI document so a new route without a
+policy fails the build)."""
 
 from __future__ import annotations
 
 from fastapi import Request
 
-from dockback_gateway.users.models import Role
-
-PUBLIC = "public"
-AUTHENTICATED = "authenticated"  # any logged-in user, even one who must change the password first
-ALL_ROLES = frozenset(Role)
-ADMIN = frozenset({Role.ADMIN})
-OPERATORS = frozenset({Role.ADMIN, Role.OPERATOR})
-
-Rule = str | frozenset[Role]
+from dockback_gateway.audit.policy import ROWS as AUDIT_ROWS
+from dockback_gateway.auth.rules import ADMIN, ALL_ROLES, AUTHENTICATED, OPERATORS, PUBLIC, Rule
+from dockback_gateway.settings.policy import ROWS as SETTINGS_ROWS
+from dockback_gateway.users.policy import ROWS as USERS_ROWS
 
 POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/health"): PUBLIC,
@@ -21,9 +17,12 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/auth/login/mfa"): PUBLIC,
     ("POST", "/auth/refresh"): PUBLIC,
     ("POST", "/auth/logout"): AUTHENTICATED,
-    ("GET", "/users/me"): AUTHENTICATED,
-    ("POST", "/users/me/password"): AUTHENTICATED,
+    **USERS_ROWS,
+    **AUDIT_ROWS,
+    **SETTINGS_ROWS,
 }
+
+__all__ = ["ADMIN", "ALL_ROLES", "AUTHENTICATED", "OPERATORS", "POLICY", "PUBLIC", "Rule", "rule_for"]
 
 
 def rule_for(request: Request) -> Rule | None:
