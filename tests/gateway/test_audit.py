@@ -55,3 +55,23 @@ async def test_a_tampered_row_breaks_the_chain_at_that_row(gateway: Gateway) -> 
     async with gateway.app.state.sessions() as db:
         report = await verify_chain(db)
     assert report.first_broken_id == second.id
+
+
+async def test_the_audit_log_is_queryable_by_admins_with_filters_and_pages(gateway: Gateway) -> None:
+    from gateway.test_auth import logged_in_admin
+
+    async with gateway.client() as other:
+        for i in range(3):
+            await login(other, "admin", f"wrong-password-{i}")
+    async with logged_in_admin(gateway) as client:
+        failures = (await client.get("/audit", params={"action": "login", "outcome": "failure"})).json()
+        first = (await client.get("/audit", params={"limit": 2})).json()
+        second = (await client.get("/audit", params={"limit": 2, "before": first["next_before"]})).json()
+        bad = await client.get("/audit", params={"limit": 0})
+
+    assert len(failures["entries"]) == 3
+    assert all(e["action"] == "login" and e["outcome"] == "failure" for e in failures["entries"])
+    assert len(first["entries"]) == 2
+    assert first["entries"][0]["id"] > first["entries"][1]["id"] > second["entries"][0]["id"]
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["field"] == "limit"

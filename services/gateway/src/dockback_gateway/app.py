@@ -13,6 +13,7 @@ from faststream.nats import NatsBroker
 from sqlalchemy import exists, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from dockback_gateway.audit import routes as audit_routes
 from dockback_gateway.auth import routes as auth_routes
 from dockback_gateway.auth.cookies import CookiePolicy
 from dockback_gateway.auth.csrf import csrf_middleware
@@ -104,6 +105,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(system)
     app.include_router(auth_routes.router)
     app.include_router(users_routes.router)
+    app.include_router(audit_routes.router)
     return app
 
 

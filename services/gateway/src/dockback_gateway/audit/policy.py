@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
-from dockback_gateway.auth.rules import Rule
+from dockback_gateway.auth.rules import ADMIN, Rule
 
-ROWS: dict[tuple[str, str], Rule] = {}
+ROWS: dict[tuple[str, str], Rule] = {
+    ("GET", "/audit"): ADMIN,
+}
