@@ -55,7 +55,36 @@ class TooManyAttempts(DomainError):
     error = "too_many_attempts"
 
 
+def _document_error_shape(app: FastAPI) -> None:
+    """Make the OpenAPI document describe our 422 body instead of FastAPI's default one."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+            schemas["ValidationError"] = {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            }
+            schemas["HTTPValidationError"] = {
+                "type": "object",
+                "required": ["error", "detail"],
+                "properties": {
+                    "error": {"type": "string"},
+                    "detail": {"type": "array", "items": {"$ref": "#/components/schemas/ValidationError"}},
+                },
+            }
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    _document_error_shape(app)
+
     @app.exception_handler(DomainError)
     async def on_domain_error(request: Request, exc: DomainError) -> JSONResponse:
         return JSONResponse(
