@@ -93,6 +93,7 @@ def fuzz(gateway: GatewayProcess, *headers: str) -> subprocess.CompletedProcess[
         text=True,
         timeout=600,
         check=False,
+        cwd=gateway.log.parent,  # schemathesis keeps its state in the working directory
     )
 
 
