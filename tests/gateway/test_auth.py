@@ -226,3 +226,30 @@ def test_cookies_are_secure_and_host_prefixed_on_https() -> None:
     assert all(c.startswith("__Host-") and "Secure" in c and "SameSite=strict" in c and "Path=/" in c for c in cookies)
     assert sum("HttpOnly" in c for c in cookies) == 2  # access and refresh; the CSRF cookie is for the UI to read
     assert BASE_URL.startswith("http://")
+
+
+async def test_a_password_hashed_with_weaker_parameters_is_rehashed_at_login(gateway: Gateway) -> None:
+    from argon2 import PasswordHasher
+
+    weak = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1).hash(gateway.admin_password)
+    async with gateway.app.state.sessions.begin() as db:
+        await db.execute(update(User).values(password_hash=weak))
+    async with gateway.client() as client:
+        assert (await login(client, "admin", gateway.admin_password)).status_code == 200
+    async with gateway.app.state.sessions() as db:
+        stored = await db.scalar(select(User.password_hash))
+    assert stored != weak
+    assert stored is not None
+    assert "m=65536,t=3,p=1" in stored
+
+
+async def test_no_password_reaches_a_log_line(gateway: Gateway, caplog: pytest.LogCaptureFixture) -> None:
+    canary = "canary-in-the-log-mine-9"
+    caplog.clear()
+    async with gateway.client() as client:
+        await login(client, "admin", canary)
+        await login(client, "admin", gateway.admin_password)
+        await client.post("/users/me/password", json={"current_password": canary, "new_password": canary + "x"})
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert canary not in logged
+    assert gateway.admin_password not in logged
