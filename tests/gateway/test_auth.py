@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from dockback_gateway.app import create_app
-from dockback_gateway.auth.service import totp_secret_aad
+from dockback_gateway.auth.totp import totp_secret_aad
 from dockback_gateway.migrate import upgrade
 from dockback_gateway.settings import Settings
 from dockback_gateway.users.models import User

@@ -72,8 +72,17 @@ def gateway_process(database_url: str, nats_url: str, tmp_path: Path) -> Iterato
         process.wait(30)
 
 
-def fuzz(gateway: GatewayProcess, *headers: str) -> subprocess.CompletedProcess[str]:
+# Operations that would end or rotate the fuzzer's own session (or disable its own account),
+# after which every other operation answers 401 and nothing behind the login gets fuzzed.
+LOSES_THE_SESSION = (
+    r"^/auth/(logout|refresh|login)|^/users/\{user_id\}$|/mfa/(disable|confirm|recovery-codes)|/me/password"
+)
+
+
+def fuzz(gateway: GatewayProcess, *headers: str, excluded: str | None = None) -> subprocess.CompletedProcess[str]:
     header_args = [arg for header in headers for arg in ("-H", header)]
+    if excluded:
+        header_args += ["--exclude-path-regex", excluded]
     return subprocess.run(
         [
             str(Path(sys.executable).with_name("st")),
@@ -83,6 +92,8 @@ def fuzz(gateway: GatewayProcess, *headers: str) -> subprocess.CompletedProcess[
             CHECKS,
             "--max-examples",
             "15",
+            "--seed",  # fixed, so CI is repeatable; change it locally to explore further
+            "20261126",
             "--request-timeout",
             "30",
             "-H",
@@ -113,5 +124,7 @@ async def test_fuzzing_the_api_logged_in_finds_no_server_error(gateway_process: 
         )
         assert changed.status_code == 204
         cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
-    result = await asyncio.to_thread(fuzz, gateway_process, f"Cookie: {cookie}", f"X-CSRF-Token: {csrf}")
+    result = await asyncio.to_thread(
+        fuzz, gateway_process, f"Cookie: {cookie}", f"X-CSRF-Token: {csrf}", excluded=LOSES_THE_SESSION
+    )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]

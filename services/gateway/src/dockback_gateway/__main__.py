@@ -2,6 +2,8 @@
 
 dockback-gateway            serve the API (default)
 dockback-gateway migrate    bring the database schema up to date
+dockback-gateway settings-rotate-key
+                            re-encrypt every stored secret under a new key (stop the gateways first)
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from dockback_gateway.settings import Settings
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="dockback-gateway")
-    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate", "audit-verify"])
+    parser.add_argument(
+        "command", nargs="?", default="serve", choices=["serve", "migrate", "audit-verify", "settings-rotate-key"]
+    )
     args = parser.parse_args()
     settings = Settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -29,6 +33,10 @@ def main() -> None:
         return
     if args.command == "audit-verify":
         raise SystemExit(asyncio.run(_audit_verify(settings)))
+    if args.command == "settings-rotate-key":
+        from dockback_gateway.settings.cli import rotate_encryption_key
+
+        raise SystemExit(asyncio.run(rotate_encryption_key(settings)))
     from dockback_gateway.app import create_app
 
     uvicorn.run(

@@ -10,8 +10,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from faststream.nats import NatsBroker
-from sqlalchemy import exists, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from dockback_gateway.audit import routes as audit_routes
 from dockback_gateway.auth import routes as auth_routes
@@ -22,27 +22,47 @@ from dockback_gateway.auth.service import AuthConfig
 from dockback_gateway.db import make_engine, make_sessions
 from dockback_gateway.errors import install_error_handlers
 from dockback_gateway.keys import Cipher, KeyProblem, check_secret_key, parse_aes_key, read_or_create
-from dockback_gateway.settings import Settings
+from dockback_gateway.settings import Settings, ciphertexts
+from dockback_gateway.settings import routes as settings_routes
+from dockback_gateway.settings.snapshot import SnapshotPublisher
 from dockback_gateway.streams import declare_streams
 from dockback_gateway.users import routes as users_routes
-from dockback_gateway.users.models import User
 from dockback_gateway.users.service import ensure_first_admin
 
 log = logging.getLogger(__name__)
 
 
 async def _load_cipher(settings: Settings, engine: AsyncEngine) -> Cipher:
-    """The at-rest key; never made anew while ciphertext exists (it would be unreadable)."""
+    """The at-rest key; never made anew while ciphertext exists, and refused when it does not
+    decrypt what is stored (a wrong key would make every secret unreadable)."""
     path = settings.encryption_key_file
-    if not path.exists():
-        async with engine.connect() as connection:
-            has_ciphertext = await connection.scalar(select(exists().where(User.totp_secret.is_not(None))))
-        if has_ciphertext:
-            raise KeyProblem(
-                f"the encryption key file {path} is missing but encrypted data exists: restore the "
-                "key file (a new key could not read it)"
-            )
-    return Cipher(parse_aes_key(read_or_create(path), str(path)))
+    async with AsyncSession(engine) as db:
+        stored = await ciphertexts.sample(db)
+    interrupted = [p for p in (path.with_name(path.name + ".old"), path.with_name(path.name + ".new")) if p.exists()]
+    hint = f" ({' and '.join(map(str, interrupted))} exist: a key rotation was interrupted)" if interrupted else ""
+    if stored and not path.exists():
+        raise KeyProblem(
+            f"the encryption key file {path} is missing but encrypted data exists: restore the "
+            f"key file (a new key could not read it){hint}"
+        )
+    cipher = Cipher(parse_aes_key(read_or_create(path), str(path)))
+    if stored and not ciphertexts.opens_any(cipher, stored):
+        raise KeyProblem(
+            f"the encryption key in {path} does not decrypt the stored data (e.g. {stored[0].name}): it is "
+            f"not the key this database was encrypted with; restore the right key file{hint}"
+        )
+    return cipher
+
+
+async def _start_settings_publisher(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], cipher: Cipher, broker: NatsBroker
+) -> SnapshotPublisher:
+    """The publisher of settings snapshots (secrets sealed with the settings key); publishes once now."""
+    path = settings.settings_key_file
+    settings_key = parse_aes_key(read_or_create(path), str(path))
+    publisher = SnapshotPublisher(sessions, cipher, settings_key, broker.connection.jetstream(), settings.base_url)
+    await publisher.publish_or_log()
+    return publisher
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -79,9 +99,11 @@ def create_app(settings: Settings) -> FastAPI:
             refresh_days=settings.refresh_token_days,
             cipher=cipher,
         )
+        app.state.settings_publisher = await _start_settings_publisher(settings, sessions, cipher, broker)
         try:
             yield
         finally:
+            await app.state.settings_publisher.drain()
             await broker.stop()
             await engine.dispose()
 
@@ -105,6 +127,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(system)
     app.include_router(auth_routes.router)
     app.include_router(users_routes.router)
+    app.include_router(settings_routes.router)
     app.include_router(audit_routes.router)
     return app
 

@@ -73,7 +73,13 @@ def _document_error_shape(app: FastAPI) -> None:
                 "required": ["error", "detail"],
                 "properties": {
                     "error": {"type": "string"},
-                    "detail": {"type": "array", "items": {"$ref": "#/components/schemas/ValidationError"}},
+                    # A malformed request lists its fields; a refused value (Invalid) says why in words.
+                    "detail": {
+                        "anyOf": [
+                            {"type": "array", "items": {"$ref": "#/components/schemas/ValidationError"}},
+                            {"type": "string"},
+                        ]
+                    },
                 },
             }
             app.openapi_schema = schema

@@ -20,7 +20,7 @@ async def audit_log(
     principal: CurrentPrincipal,
     db: DbSession,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before: Annotated[int | None, Query(ge=1, description="Only entries older than this id")] = None,
+    before: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="Only entries older than this id")] = None,
     actor: Annotated[str | None, Query(max_length=64)] = None,
     action: Annotated[str | None, Query(max_length=64, description="Action, or its prefix (e.g. 'login')")] = None,
     outcome: Literal["success", "failure"] | None = None,

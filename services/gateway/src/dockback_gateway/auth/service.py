@@ -4,12 +4,10 @@ and the brute-force brakes. Never commits: the request's session does."""
 from __future__ import annotations
 
 import hmac
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import pyotp
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +15,7 @@ from dockback_gateway.audit.service import Origin, record
 from dockback_gateway.auth.models import LoginFailure, PendingLogin, Session
 from dockback_gateway.auth.passwords import hash_password, needs_rehash, verify_password
 from dockback_gateway.auth.tokens import RefreshToken, digest, issue_access_token, new_secret_token
+from dockback_gateway.auth.totp import accept_totp
 from dockback_gateway.errors import NotAuthenticated, TooManyAttempts
 from dockback_gateway.keys import Cipher
 from dockback_gateway.users.models import RecoveryCode, User
@@ -27,7 +26,6 @@ FREE_FAILURES = 5  # failures before the delay starts doubling
 MAX_DELAY_SECONDS = 300
 MFA_WINDOW = timedelta(minutes=5)
 MFA_MAX_WRONG_CODES = 5
-TOTP_STEP_SECONDS = 30
 WRONG_CREDENTIALS = "invalid username or password"
 
 
@@ -53,10 +51,6 @@ class IssuedSession:
 class LoginOutcome:
     session: IssuedSession | None = None
     mfa_token: str | None = None
-
-
-def totp_secret_aad(user_id: uuid.UUID) -> str:
-    return f"users.totp_secret:{user_id}"
 
 
 def recovery_code_digest(secret_key: str, code: str) -> str:
@@ -156,7 +150,7 @@ class AuthService:
         user = await self.db.get(User, pending.user_id, with_for_update=True)
         if user is None or user.disabled:
             raise NotAuthenticated(WRONG_CREDENTIALS)
-        if code is not None and self._accept_totp(user, code):
+        if code is not None and accept_totp(self.config.cipher, user, code):
             method = "totp"
         elif recovery_code is not None and await self._use_recovery_code(user, recovery_code):
             method = "recovery_code"
@@ -170,21 +164,6 @@ class AuthService:
             raise NotAuthenticated("wrong or already used code", keep_changes=True)
         await self.db.delete(pending)
         return await self._start_session(user, mfa=method)
-
-    def _accept_totp(self, user: User, code: str) -> bool:
-        """±1 step of drift; a step already used (or older) is refused: no replay."""
-        if user.totp_secret is None:
-            return False
-        secret = self.config.cipher.decrypt(user.totp_secret, totp_secret_aad(user.id)).decode()
-        totp = pyotp.TOTP(secret)
-        now_step = int(time.time()) // TOTP_STEP_SECONDS
-        for step in (now_step - 1, now_step, now_step + 1):
-            if user.totp_last_step is not None and step <= user.totp_last_step:
-                continue
-            if hmac.compare_digest(totp.at(step * TOTP_STEP_SECONDS), code):
-                user.totp_last_step = step
-                return True
-        return False
 
     async def _use_recovery_code(self, user: User, code: str) -> bool:
         wanted = recovery_code_digest(self.config.secret_key, code)

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
-from dockback_gateway.auth.rules import AUTHENTICATED, Rule
+from dockback_gateway.auth.rules import ADMIN, ALL_ROLES, AUTHENTICATED, Rule
 
 ROWS: dict[tuple[str, str], Rule] = {
     ("GET", "/users/me"): AUTHENTICATED,
     ("POST", "/users/me/password"): AUTHENTICATED,
+    # The second factor: only once the first password has been replaced.
+    ("GET", "/users/me/mfa"): ALL_ROLES,
+    ("POST", "/users/me/mfa/enrolment"): ALL_ROLES,
+    ("POST", "/users/me/mfa/confirm"): ALL_ROLES,
+    ("POST", "/users/me/mfa/disable"): ALL_ROLES,
+    ("POST", "/users/me/mfa/recovery-codes"): ALL_ROLES,
+    # Everyone's accounts.
+    ("GET", "/users"): ADMIN,
+    ("POST", "/users"): ADMIN,
+    ("GET", "/users/{user_id}"): ADMIN,
+    ("PATCH", "/users/{user_id}"): ADMIN,
+    ("POST", "/users/{user_id}/password"): ADMIN,
+    ("POST", "/users/{user_id}/mfa/reset"): ADMIN,
 }

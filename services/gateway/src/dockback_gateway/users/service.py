@@ -1,20 +1,26 @@
-"""Accounts: the first admin, and changing one's password."""
+"""Accounts: the first admin, changing one's password, and the administration of accounts."""
 
 from __future__ import annotations
 
 import logging
 import secrets
 import string
+import uuid
+from collections.abc import Sequence
+from typing import NoReturn
 
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockback_gateway.audit.service import Origin, record
 from dockback_gateway.auth.dependencies import Principal
+from dockback_gateway.auth.models import PendingLogin
 from dockback_gateway.auth.passwords import check_policy, hash_password, verify_password
 from dockback_gateway.auth.service import end_other_sessions
-from dockback_gateway.errors import Invalid, NotAuthenticated
-from dockback_gateway.users.models import Role, User
+from dockback_gateway.errors import Conflict, DomainError, Invalid, NotAuthenticated, NotFound
+from dockback_gateway.users import repository
+from dockback_gateway.users.models import RecoveryCode, Role, User
 from dockback_gateway.users.schemas import UserOut
 
 log = logging.getLogger(__name__)
@@ -79,6 +85,149 @@ async def change_password(db: AsyncSession, principal: Principal, current: str, 
     user.must_change_password = False
     user.password_changed_at = func.now()
     await end_other_sessions(db, user.id, keep=principal.session.id, reason="password changed")
+    await _drop_pending_logins(db, user.id)
     await record(
         db, action="user.password_change", outcome="success", actor=user.username, origin=origin, target=user.username
     )
+
+
+async def _drop_pending_logins(db: AsyncSession, user_id: uuid.UUID) -> None:
+    """A password step passed with the old password (or before a change) must not complete."""
+    await db.execute(delete(PendingLogin).where(PendingLogin.user_id == user_id))
+
+
+async def _end_every_session(db: AsyncSession, user: User, reason: str) -> None:
+    await end_other_sessions(db, user.id, keep=None, reason=reason)
+    await _drop_pending_logins(db, user.id)
+
+
+class UserAdministration:
+    """What admins do to accounts. Every change and every refusal is audited; never commits."""
+
+    def __init__(self, db: AsyncSession, actor: Principal, origin: Origin) -> None:
+        self.db = db
+        self.actor = actor.user
+        self.origin = origin
+
+    async def list_users(self) -> Sequence[User]:
+        return await repository.all_users(self.db)
+
+    async def get(self, user_id: uuid.UUID) -> User:
+        user = await self.db.get(User, user_id)
+        if user is None:
+            raise NotFound("no user with this id")
+        return user
+
+    async def create(self, username: str, role: Role, password: str) -> User:
+        """A new account with a temporary password, to be changed at first login."""
+        action = "user.create"
+        if await repository.username_taken(self.db, username):
+            await self._refuse(action, username, Conflict(f"the username {username} is taken (case does not count)"))
+        try:
+            check_policy(password, username)
+        except Invalid as exc:
+            await self._refuse(action, username, exc)
+        user = User(
+            username=username,
+            password_hash=hash_password(password),
+            role=role.value,
+            must_change_password=True,
+        )
+        try:
+            async with self.db.begin_nested():
+                self.db.add(user)
+                await self.db.flush()
+        except IntegrityError:  # created by someone else since the check above
+            await self._refuse(action, username, Conflict(f"the username {username} is taken (case does not count)"))
+        await self._audit(action, "success", username, role=role.value)
+        return user
+
+    async def update(self, user_id: uuid.UUID, role: Role | None, disabled: bool | None) -> User:
+        """Change the role and/or disable or enable; never leaves no enabled admin.
+
+        A role change or disabling ends every session of the user at once.
+        """
+        await repository.lock_admin_set(self.db)
+        user = await self._target("user.update", user_id)
+        new_role = role.value if role is not None else user.role
+        new_disabled = disabled if disabled is not None else user.disabled
+        was_admin = user.role == Role.ADMIN and not user.disabled
+        stays_admin = new_role == Role.ADMIN and not new_disabled
+        if was_admin and not stays_admin and await repository.enabled_admins(self.db) <= 1:
+            action = "user.disable" if new_disabled and not user.disabled else "user.role_change"
+            await self._refuse(
+                action,
+                user.username,
+                Conflict(f"{user.username} is the last enabled admin: make another user admin first"),
+            )
+        end_sessions = False
+        if new_role != user.role:
+            await self._audit("user.role_change", "success", user.username, **{"from": user.role, "to": new_role})
+            user.role, end_sessions = new_role, True
+        if new_disabled != user.disabled:
+            await self._audit("user.disable" if new_disabled else "user.enable", "success", user.username)
+            user.disabled = new_disabled
+            end_sessions = end_sessions or new_disabled
+        if end_sessions:
+            await _end_every_session(self.db, user, "disabled" if user.disabled else "role changed")
+        return user
+
+    async def reset_password(self, user_id: uuid.UUID, password: str) -> None:
+        """Set a temporary password: the user must change it at next login; every session ends."""
+        action = "user.password_reset"
+        user = await self._target(action, user_id)
+        if user.id == self.actor.id:
+            await self._refuse(
+                action,
+                user.username,
+                Conflict("to change your own password use POST /users/me/password (it needs the current one)"),
+            )
+        try:
+            check_policy(password, user.username)
+        except Invalid as exc:
+            await self._refuse(action, user.username, exc)
+        user.password_hash = hash_password(password)
+        user.must_change_password = True
+        user.password_changed_at = func.now()
+        await _end_every_session(self.db, user, "password reset")
+        await self._audit(action, "success", user.username)
+
+    async def reset_mfa(self, user_id: uuid.UUID) -> None:
+        """Turn the user's MFA off and delete the recovery codes; every session ends."""
+        action = "user.mfa_reset"
+        user = await self._target(action, user_id)
+        if user.id == self.actor.id:
+            await self._refuse(
+                action,
+                user.username,
+                Conflict("to turn off your own MFA use POST /users/me/mfa/disable (it needs your password)"),
+            )
+        if not user.totp_enabled and user.totp_secret is None:
+            await self._refuse(action, user.username, Conflict(f"{user.username} has no MFA to reset"))
+        user.totp_enabled, user.totp_secret, user.totp_last_step = False, None, None
+        await self.db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+        await _end_every_session(self.db, user, "mfa reset")
+        await self._audit(action, "success", user.username)
+
+    async def _target(self, action: str, user_id: uuid.UUID) -> User:
+        user = await repository.by_id_for_update(self.db, user_id)
+        if user is None:
+            await self._refuse(action, str(user_id), NotFound("no user with this id"))
+        return user
+
+    async def _refuse(self, action: str, target: str, error: DomainError) -> NoReturn:
+        """Audit the refusal and keep that row: nothing else has changed at this point."""
+        await self._audit(action, "failure", target, reason=error.detail)
+        error.keep_changes = True
+        raise error
+
+    async def _audit(self, action: str, outcome: str, target: str, **details: object) -> None:
+        await record(
+            self.db,
+            action=action,
+            outcome=outcome,
+            actor=self.actor.username,
+            origin=self.origin,
+            target=target,
+            details=details,
+        )

@@ -1,0 +1,113 @@
+"""/settings: S3 targets, the SMTP server, webhooks and defaults. Secrets are write-only."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+
+from dockback_gateway.auth.dependencies import CurrentPrincipal, enforce_policy, origin_of
+from dockback_gateway.db import DbSession
+from dockback_gateway.settings.schemas import (
+    SETTING_ID_PATTERN,
+    DefaultsOut,
+    DefaultsUpdate,
+    Problem,
+    S3TargetCreate,
+    S3TargetOut,
+    S3TargetUpdate,
+    SettingsOut,
+    SmtpOut,
+    SmtpUpdate,
+    WebhookCreate,
+    WebhookOut,
+    WebhookUpdate,
+)
+from dockback_gateway.settings.service import SettingsService
+
+router = APIRouter(
+    prefix="/settings",
+    tags=["settings"],
+    dependencies=[Depends(enforce_policy)],
+    responses={401: {"model": Problem}, 403: {"model": Problem}},
+)
+MISSING: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "description": "No such setting"}}
+EXISTS: dict[int | str, dict[str, Any]] = {409: {"model": Problem, "description": "The id is taken"}}
+UNREADABLE: dict[int | str, dict[str, Any]] = {
+    409: {"model": Problem, "description": "A stored secret does not decrypt (`secret_unreadable`): send it again"}
+}
+
+
+def _service(request: Request, db: DbSession, principal: CurrentPrincipal) -> SettingsService:
+    state = request.app.state
+    return SettingsService(
+        db, state.auth_config.cipher, state.settings_publisher, principal.user.username, origin_of(request)
+    )
+
+
+Service = Annotated[SettingsService, Depends(_service)]
+TargetId = Annotated[str, Path(pattern=SETTING_ID_PATTERN)]
+WebhookId = Annotated[str, Path(pattern=SETTING_ID_PATTERN)]
+
+
+@router.get("", responses=UNREADABLE)
+async def read_settings(settings: Service) -> SettingsOut:
+    """Every setting. Secrets show only whether they are set."""
+    return await settings.view()
+
+
+@router.post("/targets", status_code=201, responses=EXISTS)
+async def create_target(body: S3TargetCreate, settings: Service) -> S3TargetOut:
+    """Add an S3 target archives are copied to."""
+    return await settings.create_target(body)
+
+
+@router.put("/targets/{target_id}", responses={**MISSING, **UNREADABLE})
+async def update_target(target_id: TargetId, body: S3TargetUpdate, settings: Service) -> S3TargetOut:
+    """Replace an S3 target's settings; keys left out are kept."""
+    return await settings.update_target(target_id, body)
+
+
+@router.delete("/targets/{target_id}", status_code=204, responses=MISSING)
+async def delete_target(target_id: TargetId, settings: Service) -> Response:
+    """Remove an S3 target (archives already copied there stay there)."""
+    await settings.delete_target(target_id)
+    return Response(status_code=204)
+
+
+@router.put("/smtp", responses=UNREADABLE)
+async def put_smtp(body: SmtpUpdate, settings: Service) -> SmtpOut:
+    """Set the mail server alerts go through; a password left out is kept."""
+    return await settings.put_smtp(body)
+
+
+@router.delete("/smtp", status_code=204, responses=MISSING)
+async def delete_smtp(settings: Service) -> Response:
+    """Stop sending alerts by email."""
+    await settings.delete_smtp()
+    return Response(status_code=204)
+
+
+@router.post("/webhooks", status_code=201, responses=EXISTS)
+async def create_webhook(body: WebhookCreate, settings: Service) -> WebhookOut:
+    """Add a URL that receives a JSON POST per alert."""
+    return await settings.create_webhook(body)
+
+
+@router.put("/webhooks/{webhook_id}", responses={**MISSING, **UNREADABLE})
+async def update_webhook(webhook_id: WebhookId, body: WebhookUpdate, settings: Service) -> WebhookOut:
+    """Replace a webhook's settings; a signing secret left out is kept."""
+    return await settings.update_webhook(webhook_id, body)
+
+
+@router.delete("/webhooks/{webhook_id}", status_code=204, responses=MISSING)
+async def delete_webhook(webhook_id: WebhookId, settings: Service) -> Response:
+    """Remove a webhook."""
+    await settings.delete_webhook(webhook_id)
+    return Response(status_code=204)
+
+
+@router.put("/defaults")
+async def put_defaults(body: DefaultsUpdate, settings: Service) -> DefaultsOut:
+    """Set the defaults: compression of new plans, the base URL of links in alerts."""
+    return await settings.put_defaults(body)

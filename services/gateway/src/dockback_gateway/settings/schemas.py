@@ -1,0 +1,234 @@
+"""Request and response bodies of the /settings routes.
+
+Secrets are write-only. In a request, a secret field that is left out keeps the stored
+value, `null` clears it, a string replaces it. In a response a secret is only
+`{"set": true|false}`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
+from pydantic.json_schema import SkipJsonSchema
+
+from dockback_gateway.settings.models import ID_LENGTH, SmtpSecurity
+
+SETTING_ID_PATTERN = rf"^[A-Za-z0-9][A-Za-z0-9_-]{{0,{ID_LENGTH - 1}}}$"
+SettingId = Annotated[
+    str,
+    StringConstraints(pattern=SETTING_ID_PATTERN),
+    Field(description="Letters, digits, '-' and '_' (it names the target in plans and in alerts)"),
+]
+SECRET_MAX_LENGTH = 4096
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
+EmailAddress = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, max_length=254, pattern=r"^[^@ <>,;\x00-\x1f\x7f-\x9f]+@[^@ <>,;\x00-\x1f\x7f-\x9f]+$"
+    ),
+]
+Compression = Literal["zstd", "gzip", "none"]
+MiB = 1024 * 1024
+
+
+def _secret_text(value: SecretStr) -> SecretStr:
+    text = value.get_secret_value()
+    if not text:
+        raise ValueError("must not be empty")
+    if len(text) > SECRET_MAX_LENGTH:
+        raise ValueError(f"must be at most {SECRET_MAX_LENGTH} characters")
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    return value
+
+
+Secret = Annotated[
+    SecretStr,
+    Field(json_schema_extra={"minLength": 1, "maxLength": SECRET_MAX_LENGTH}),
+    AfterValidator(_secret_text),
+]
+
+
+def _text(max_length: int) -> StringConstraints:
+    """Free text without control characters (PostgreSQL refuses NUL, and no setting needs them)."""
+    return StringConstraints(min_length=1, max_length=max_length, pattern=NO_CONTROL_CHARACTERS)
+
+
+HttpUrl = Annotated[
+    str,
+    StringConstraints(
+        max_length=2048,
+        # http(s), a host name or IPv4 address, an optional port, then anything printable (explicit
+        # classes, not \s: the JSON Schema and pydantic regex dialects differ on it)
+        pattern=r"^https?://[A-Za-z0-9][A-Za-z0-9.-]*(:[0-9]{1,5})?([/?#][^ \x00-\x1f\x7f-\x9f]*)?$",
+    ),
+    Field(examples=["https://hooks.example.net/dockback"]),
+]
+
+
+class Problem(BaseModel):
+    """An expected failure, as every domain error is rendered."""
+
+    error: str
+    detail: str
+
+
+class SecretState(BaseModel):
+    """Whether a secret is stored; its value never leaves the gateway through the API."""
+
+    set: bool
+
+
+# -- S3 targets ----------------------------------------------------------------------------
+
+
+class S3TargetFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    endpoint: str = Field(
+        max_length=255,
+        pattern=r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$",
+        description="host[:port], without a scheme (`secure` chooses https or http)",
+        examples=["s3.eu-central-1.amazonaws.com", "minio.lan:9000"],
+    )
+    secure: bool = Field(default=True, description="https (true) or http (false)")
+    region: Annotated[str, _text(64)] | None = None
+    bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", description="An S3 bucket name")
+    prefix: str = Field(
+        default="",
+        max_length=512,
+        pattern=NO_CONTROL_CHARACTERS,
+        description="Key prefix of every archive, e.g. `dockback/`",
+    )
+    part_size_bytes: int = Field(default=64 * MiB, ge=5 * MiB, le=5 * 1024 * MiB)
+    verify_full_read: bool = Field(default=False, description="Read each upload back in full to verify it")
+
+
+class S3TargetCreate(S3TargetFields):
+    """A new S3 target; both keys are required."""
+
+    target_id: SettingId
+    access_key: Secret
+    secret_key: Secret
+
+
+class S3TargetUpdate(S3TargetFields):
+    """Replace an S3 target's settings. Leave a key out to keep the stored one."""
+
+    # null is refused (a target needs both keys); SkipJsonSchema keeps null out of the OpenAPI document
+    access_key: Secret | SkipJsonSchema[None] = None
+    secret_key: Secret | SkipJsonSchema[None] = None
+
+    @field_validator("access_key", "secret_key", mode="before")
+    @classmethod
+    def _keys_cannot_be_cleared(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("an S3 target needs it: leave the field out to keep the stored value")
+        return value
+
+
+class S3TargetOut(BaseModel):
+    target_id: str
+    endpoint: str
+    secure: bool
+    region: str | None
+    bucket: str
+    prefix: str
+    part_size_bytes: int
+    verify_full_read: bool
+    access_key: SecretState
+    secret_key: SecretState
+    updated_at: datetime
+
+
+# -- SMTP ----------------------------------------------------------------------------------
+
+
+class SmtpUpdate(BaseModel):
+    """The mail server alerts go through. Leave `password` out to keep the stored one; null clears it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9.:\[\]-]+$")
+    port: int = Field(default=587, ge=1, le=65535)
+    security: SmtpSecurity = Field(
+        default="starttls", description="starttls (usually port 587), tls (465) or none (plain text)"
+    )
+    username: Annotated[str, _text(255)] | None = None
+    password: Secret | None = None
+    from_address: EmailAddress
+    recipients: list[EmailAddress] = Field(min_length=1, max_length=50)
+
+
+class SmtpOut(BaseModel):
+    host: str
+    port: int
+    security: SmtpSecurity
+    username: str | None
+    password: SecretState
+    from_address: str
+    recipients: list[str]
+    updated_at: datetime
+
+
+# -- webhooks ------------------------------------------------------------------------------
+
+
+class WebhookFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: HttpUrl
+    slack_format: bool = Field(default=False, description="Post Slack's message format instead of DockBack's")
+
+
+class WebhookCreate(WebhookFields):
+    """A new webhook; with a signing secret, each POST carries an HMAC of its body."""
+
+    webhook_id: SettingId
+    signing_secret: Secret | None = None
+
+
+class WebhookUpdate(WebhookFields):
+    """Replace a webhook's settings. Leave `signing_secret` out to keep the stored one; null clears it."""
+
+    signing_secret: Secret | None = None
+
+
+class WebhookOut(BaseModel):
+    webhook_id: str
+    url: str
+    signing_secret: SecretState
+    slack_format: bool
+    updated_at: datetime
+
+
+# -- defaults ------------------------------------------------------------------------------
+
+
+class DefaultsUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    default_compression: Compression = Field(default="zstd", description="Compression of new plans")
+    ui_base_url: HttpUrl | None = Field(
+        default=None, description="Where links in alerts point; null: DOCKBACK_BASE_URL of the gateway"
+    )
+
+
+class DefaultsOut(BaseModel):
+    default_compression: str
+    ui_base_url: str | None
+    updated_at: datetime | None
+
+
+class SettingsOut(BaseModel):
+    """Every setting; secrets only as `{"set": ...}`."""
+
+    revision: int
+    targets: list[S3TargetOut]
+    smtp: SmtpOut | None
+    webhooks: list[WebhookOut]
+    defaults: DefaultsOut
