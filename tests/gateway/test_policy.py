@@ -44,3 +44,21 @@ async def test_every_route_answers_each_caller_as_the_policy_table_says(gateway:
                 response = await client.request(method.upper(), path, json={})
                 outcome = {401: "unauthenticated", 403: "forbidden"}.get(response.status_code, "allowed")
                 assert outcome == expected(rule, caller), f"{method.upper()} {path} as {caller}: {response.text}"
+
+
+async def test_every_state_changing_route_refuses_a_cookie_request_without_the_csrf_token(gateway: Gateway) -> None:
+    async with gateway.app.state.sessions.begin() as db:
+        db.add(User(username="walker", password_hash=hash_password(PASSWORD), role=Role.ADMIN))
+    async with gateway.client() as client:
+        assert (await login(client, "walker", PASSWORD)).status_code == 200
+        token = client.headers.pop("X-CSRF-Token")
+        schema = gateway.app.openapi()
+        for path, item in schema["paths"].items():
+            for method in item:
+                if method.upper() in ("GET", "HEAD", "OPTIONS"):
+                    continue
+                concrete = path.replace("{", "").replace("}", "")
+                refused = await client.request(method.upper(), concrete, json={})
+                assert refused.status_code == 403, f"{method.upper()} {path} accepted a request without the token"
+                assert refused.json()["error"] == "csrf"
+        assert (await client.get("/users/me", headers={"X-CSRF-Token": token})).status_code == 200

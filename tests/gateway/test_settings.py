@@ -373,7 +373,7 @@ async def test_the_rotate_key_command_runs_from_the_command_line(gateway: Gatewa
         "DOCKBACK_DATABASE_URL": gateway.settings.database_url.get_secret_value(),
         "DOCKBACK_ENCRYPTION_KEY_FILE": str(gateway.settings.encryption_key_file),
     }
-    command = [sys.executable, "-m", "dockback_gateway", "settings-rotate-key"]
+    command = [sys.executable, "-m", "dockback_gateway", "settings", "rotate-key"]
     done = await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "4 values re-encrypted" in done.stdout  # two S3 keys, the SMTP password, a signing secret

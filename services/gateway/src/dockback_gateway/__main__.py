@@ -1,9 +1,9 @@
 """Entry point of the gateway (`dockback-gateway`, `python -m dockback_gateway`).
 
-dockback-gateway            serve the API (default)
-dockback-gateway migrate    bring the database schema up to date
-dockback-gateway settings-rotate-key
-                            re-encrypt every stored secret under a new key (stop the gateways first)
+dockback-gateway                      serve the API (default)
+dockback-gateway migrate              bring the database schema up to date
+dockback-gateway audit verify         check the audit log's hash chain (exit 1 when broken)
+dockback-gateway settings rotate-key  re-encrypt every stored secret under a new key (stop the gateways first)
 """
 
 from __future__ import annotations
@@ -16,13 +16,21 @@ import uvicorn
 
 from dockback_gateway.settings import Settings
 
+COMMANDS = ("serve", "migrate", "audit-verify", "settings-rotate-key")
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="dockback-gateway")
     parser.add_argument(
-        "command", nargs="?", default="serve", choices=["serve", "migrate", "audit-verify", "settings-rotate-key"]
+        "command", nargs="*", default=["serve"], help="serve | migrate | audit verify | settings rotate-key"
     )
     args = parser.parse_args()
+    args.command = "-".join(args.command)  # "audit verify" and "audit-verify" are the same command
+    if args.command not in COMMANDS:
+        parser.error(
+            f"unknown command {args.command.replace('-', ' ')!r}; one of: serve, migrate, audit verify, "
+            "settings rotate-key"
+        )
     settings = Settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "migrate":
