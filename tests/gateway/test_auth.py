@@ -253,3 +253,40 @@ async def test_no_password_reaches_a_log_line(gateway: Gateway, caplog: pytest.L
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert canary not in logged
     assert gateway.admin_password not in logged
+
+
+async def test_a_hundred_failures_in_an_hour_stop_password_checks_until_the_attack_is_an_hour_old(
+    gateway: Gateway,
+) -> None:
+    from dockback_gateway.auth.models import LoginFailure
+
+    an_hour_ago = datetime.now(UTC) - timedelta(minutes=61)
+    async with gateway.app.state.sessions.begin() as db:
+        # An attack from many addresses: 100 failures for the account in the last hour.
+        db.add_all(
+            LoginFailure(account="admin", ip=f"10.0.{i // 250}.{i % 250}", at=datetime.now(UTC) - timedelta(minutes=30))
+            for i in range(100)
+        )
+    async with gateway.client() as client:
+        during = await login(client, "admin", gateway.admin_password)
+    async with gateway.app.state.sessions.begin() as db:
+        await db.execute(update(LoginFailure).values(at=an_hour_ago))  # the attack stopped an hour ago
+    async with gateway.client() as client:
+        after = await login(client, "admin", gateway.admin_password)
+    assert during.status_code == 429
+    assert after.status_code == 200
+
+
+async def test_guessing_the_current_password_is_braked_like_a_login(gateway: Gateway) -> None:
+    async with logged_in_admin(gateway) as client:
+        answers = [
+            (
+                await client.post(
+                    "/users/me/password",
+                    json={"current_password": f"guess-number-{i}", "new_password": "another-long-passphrase"},
+                )
+            ).status_code
+            for i in range(7)
+        ]
+    assert answers[:5] == [401] * 5
+    assert 429 in answers[5:]

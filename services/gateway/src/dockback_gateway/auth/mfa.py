@@ -22,7 +22,13 @@ from dockback_gateway.audit.models import AuditEntry
 from dockback_gateway.audit.service import Origin, record
 from dockback_gateway.auth.dependencies import Principal
 from dockback_gateway.auth.passwords import verify_password
-from dockback_gateway.auth.service import AuthConfig, end_other_sessions, recovery_code_digest
+from dockback_gateway.auth.service import (
+    AuthConfig,
+    brake,
+    end_other_sessions,
+    recovery_code_digest,
+    remember_failure,
+)
 from dockback_gateway.auth.totp import accept_totp, totp_secret_aad
 from dockback_gateway.errors import Conflict, DomainError, NotAuthenticated
 from dockback_gateway.users.models import RecoveryCode
@@ -177,7 +183,9 @@ class MfaService:
         return codes
 
     async def _check_password(self, action: str, password: str) -> None:
+        await brake(self.db, self.user.username.lower(), self.origin)
         if not verify_password(self.user.password_hash, password):
+            remember_failure(self.db, self.user.username, self.origin)
             await self._refuse(action, NotAuthenticated("the current password is wrong"))
 
     async def _refuse(self, action: str, error: DomainError) -> NoReturn:

@@ -58,6 +58,49 @@ def recovery_code_digest(secret_key: str, code: str) -> str:
     return hmac.new(secret_key.encode(), normalised.encode(), "sha256").hexdigest()
 
 
+async def brake(db: AsyncSession, account: str, origin: Origin) -> None:
+    """Refuse before checking a password when an account or address is being hammered (login,
+    and every other place that checks a password).
+
+    The delay doubles with each failure past the first few and ends on its own, so the
+    real user can log in again once an attack stops. Refused attempts are not counted.
+    """
+    now = datetime.now(UTC)
+    hour_ago = now - timedelta(hours=1)
+    count, last = (
+        await db.execute(
+            select(func.count(), func.max(LoginFailure.at)).where(
+                LoginFailure.account == account, LoginFailure.at > hour_ago
+            )
+        )
+    ).one()
+    if count >= ACCOUNT_FAILURES_PER_HOUR:
+        raise TooManyAttempts(
+            "too many failed logins for this account; try again later", headers={"Retry-After": "3600"}
+        )
+    if count >= FREE_FAILURES and last is not None:
+        delay = min(2 ** (count - FREE_FAILURES), MAX_DELAY_SECONDS)
+        wait = (last + timedelta(seconds=delay) - now).total_seconds()
+        if wait > 0:
+            raise TooManyAttempts(
+                f"too many failed logins; try again in {int(wait) + 1} s",
+                headers={"Retry-After": str(int(wait) + 1)},
+            )
+    if origin.ip:
+        by_ip = await db.scalar(
+            select(func.count()).where(LoginFailure.ip == origin.ip, LoginFailure.at > now - timedelta(minutes=15))
+        )
+        if (by_ip or 0) >= IP_FAILURES_PER_15_MINUTES:
+            raise TooManyAttempts(
+                "too many failed logins from this address; try again later", headers={"Retry-After": "900"}
+            )
+
+
+def remember_failure(db: AsyncSession, account: str, origin: Origin) -> None:
+    """Count a wrong password against the account and the address (kept even though the request fails)."""
+    db.add(LoginFailure(account=account.lower(), ip=origin.ip or "-"))
+
+
 class AuthService:
     def __init__(self, db: AsyncSession, config: AuthConfig, origin: Origin) -> None:
         self.db = db
@@ -68,11 +111,11 @@ class AuthService:
 
     async def login(self, username: str, password: str) -> LoginOutcome:
         account = username.strip().lower()
-        await self._brake(account)
+        await brake(self.db, account, self.origin)
         user = await self.db.scalar(select(User).where(func.lower(User.username) == account))
         ok = verify_password(user.password_hash if user else None, password)
         if user is None or not ok or user.disabled:
-            self.db.add(LoginFailure(account=account, ip=self.origin.ip or "-"))
+            remember_failure(self.db, account, self.origin)
             await record(
                 self.db,
                 action="login",
@@ -100,44 +143,6 @@ class AuthService:
             )
             return LoginOutcome(mfa_token=token)
         return LoginOutcome(session=await self._start_session(user))
-
-    async def _brake(self, account: str) -> None:
-        """Refuse before checking the password when an account or address is being hammered.
-
-        The delay doubles with each failure past the first few and ends on its own, so the
-        real user can log in again once an attack stops. Refused attempts are not counted.
-        """
-        now = datetime.now(UTC)
-        hour_ago = now - timedelta(hours=1)
-        count, last = (
-            await self.db.execute(
-                select(func.count(), func.max(LoginFailure.at)).where(
-                    LoginFailure.account == account, LoginFailure.at > hour_ago
-                )
-            )
-        ).one()
-        if count >= ACCOUNT_FAILURES_PER_HOUR:
-            raise TooManyAttempts(
-                "too many failed logins for this account; try again later", headers={"Retry-After": "3600"}
-            )
-        if count >= FREE_FAILURES and last is not None:
-            delay = min(2 ** (count - FREE_FAILURES), MAX_DELAY_SECONDS)
-            wait = (last + timedelta(seconds=delay) - now).total_seconds()
-            if wait > 0:
-                raise TooManyAttempts(
-                    f"too many failed logins; try again in {int(wait) + 1} s",
-                    headers={"Retry-After": str(int(wait) + 1)},
-                )
-        if self.origin.ip:
-            by_ip = await self.db.scalar(
-                select(func.count()).where(
-                    LoginFailure.ip == self.origin.ip, LoginFailure.at > now - timedelta(minutes=15)
-                )
-            )
-            if (by_ip or 0) >= IP_FAILURES_PER_15_MINUTES:
-                raise TooManyAttempts(
-                    "too many failed logins from this address; try again later", headers={"Retry-After": "900"}
-                )
 
     # -- second factor -------------------------------------------------------------------
 
@@ -231,6 +236,14 @@ class AuthService:
         secret = new_secret_token()
         session.generation += 1
         session.refresh_hash = digest(secret)
+        await record(
+            self.db,
+            action="session.refresh",
+            outcome="success",
+            actor=user.username,
+            origin=self.origin,
+            target=str(session.id),
+        )
         return self._issue(user, session, secret)
 
     async def logout(self, session: Session, actor: str) -> None:

@@ -17,7 +17,7 @@ from dockback_gateway.audit.service import Origin, record
 from dockback_gateway.auth.dependencies import Principal
 from dockback_gateway.auth.models import PendingLogin
 from dockback_gateway.auth.passwords import check_policy, hash_password, verify_password
-from dockback_gateway.auth.service import end_other_sessions
+from dockback_gateway.auth.service import brake, end_other_sessions, remember_failure
 from dockback_gateway.errors import Conflict, DomainError, Invalid, NotAuthenticated, NotFound
 from dockback_gateway.users import repository
 from dockback_gateway.users.models import RecoveryCode, Role, User
@@ -68,7 +68,9 @@ def user_out(user: User) -> UserOut:
 async def change_password(db: AsyncSession, principal: Principal, current: str, new: str, origin: Origin) -> None:
     """Needs the current password; ends every other session of the user."""
     user = principal.user
+    await brake(db, user.username.lower(), origin)
     if not verify_password(user.password_hash, current):
+        remember_failure(db, user.username, origin)
         await record(
             db,
             action="user.password_change",
