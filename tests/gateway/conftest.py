@@ -6,6 +6,7 @@ import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +57,21 @@ async def gateway(gateway_settings: Settings, caplog: pytest.LogCaptureFixture) 
             found = [m for r in caplog.records if (m := PASSWORD_LINE.search(r.getMessage()))]
             assert len(found) == 1, "the first admin password is printed exactly once"
             yield Gateway(app=app, settings=gateway_settings, admin_password=found[0].group(1))
+
+
+ADMIN_PASSWORD = "a-much-better-passphrase-42"
+
+
+@asynccontextmanager
+async def logged_in_admin(gateway: Gateway, new_password: str = ADMIN_PASSWORD) -> AsyncIterator[httpx.AsyncClient]:
+    """A client logged in as the first admin, past the forced password change."""
+    async with gateway.client() as client:
+        assert (await login(client, "admin", gateway.admin_password)).status_code == 200
+        changed = await client.post(
+            "/users/me/password", json={"current_password": gateway.admin_password, "new_password": new_password}
+        )
+        assert changed.status_code == 204
+        yield client
 
 
 async def login(client: httpx.AsyncClient, username: str, password: str) -> httpx.Response:

@@ -8,7 +8,7 @@ from sqlalchemy.exc import DBAPIError
 
 from dockback_gateway.audit.models import AuditEntry
 from dockback_gateway.audit.service import verify_chain
-from gateway.conftest import Gateway, login
+from gateway.conftest import Gateway, logged_in_admin, login
 
 
 async def test_logins_and_logouts_are_audited_in_an_intact_chain_without_secrets(gateway: Gateway) -> None:
@@ -58,8 +58,6 @@ async def test_a_tampered_row_breaks_the_chain_at_that_row(gateway: Gateway) -> 
 
 
 async def test_the_audit_log_is_queryable_by_admins_with_filters_and_pages(gateway: Gateway) -> None:
-    from gateway.test_auth import logged_in_admin
-
     async with gateway.client() as other:
         for i in range(3):
             await login(other, "admin", f"wrong-password-{i}")

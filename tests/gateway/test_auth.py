@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import jwt
 import pyotp
 import pytest
@@ -20,20 +17,9 @@ from dockback_gateway.migrate import upgrade
 from dockback_gateway.settings import Settings
 from dockback_gateway.users.models import User
 from dockback_gateway.users.service import ensure_first_admin
-from gateway.conftest import BASE_URL, Gateway, login
+from gateway.conftest import ADMIN_PASSWORD, BASE_URL, Gateway, logged_in_admin, login
 
-NEW_PASSWORD = "a-much-better-passphrase-42"
-
-
-@asynccontextmanager
-async def logged_in_admin(gateway: Gateway) -> AsyncIterator[httpx.AsyncClient]:
-    async with gateway.client() as client:
-        assert (await login(client, "admin", gateway.admin_password)).status_code == 200
-        changed = await client.post(
-            "/users/me/password", json={"current_password": gateway.admin_password, "new_password": NEW_PASSWORD}
-        )
-        assert changed.status_code == 204
-        yield client
+NEW_PASSWORD = ADMIN_PASSWORD
 
 
 async def test_first_start_creates_admin_who_must_change_the_password_first(gateway: Gateway) -> None:

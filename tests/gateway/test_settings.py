@@ -30,9 +30,9 @@ from dockback_gateway.settings.cli import rotate_encryption_key
 from dockback_gateway.settings.models import S3Target, SmtpServer
 from dockback_gateway.settings.snapshot import SNAPSHOT_KEY
 from dockback_gateway.users.models import Role, User
-from gateway.conftest import Gateway, login
+from gateway.conftest import ADMIN_PASSWORD, Gateway, logged_in_admin, login
 
-NEW_PASSWORD = "settings-test-passphrase-42"
+NEW_PASSWORD = ADMIN_PASSWORD
 OTHER_PASSWORD = "another-users-passphrase-42"
 CANARY = {
     "access_key": "canary-access-key-7f3a91",
@@ -62,17 +62,6 @@ WEBHOOK = {
     "url": "https://hooks.example.net/dockback",
     "signing_secret": CANARY["signing_secret"],
 }
-
-
-@asynccontextmanager
-async def logged_in_admin(gateway: Gateway) -> AsyncIterator[httpx.AsyncClient]:
-    async with gateway.client() as client:
-        assert (await login(client, "admin", gateway.admin_password)).status_code == 200
-        changed = await client.post(
-            "/users/me/password", json={"current_password": gateway.admin_password, "new_password": NEW_PASSWORD}
-        )
-        assert changed.status_code == 204
-        yield client
 
 
 @asynccontextmanager

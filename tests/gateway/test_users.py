@@ -13,22 +13,10 @@ from sqlalchemy import func, select
 
 from dockback_gateway.audit.models import AuditEntry
 from dockback_gateway.users.models import RecoveryCode, User
-from gateway.conftest import Gateway, login
+from gateway.conftest import ADMIN_PASSWORD, Gateway, logged_in_admin, login
 
-ADMIN_PASSWORD = "a-much-better-passphrase-42"
 TEMPORARY = "temporary-passphrase-given-1"
 OWN = "own-passphrase-chosen-later-2"
-
-
-@asynccontextmanager
-async def logged_in_admin(gateway: Gateway) -> AsyncIterator[httpx.AsyncClient]:
-    async with gateway.client() as client:
-        assert (await login(client, "admin", gateway.admin_password)).status_code == 200
-        changed = await client.post(
-            "/users/me/password", json={"current_password": gateway.admin_password, "new_password": ADMIN_PASSWORD}
-        )
-        assert changed.status_code == 204
-        yield client
 
 
 async def create_user(admin: httpx.AsyncClient, username: str, role: str = "operator") -> str:
