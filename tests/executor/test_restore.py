@@ -175,18 +175,22 @@ def place_archive(host: Host, entries: list[tuple[tarfile.TarInfo, bytes]], volu
     )
 
 
+def restore_into_new_volume(archive: ev.ArchiveRef, volume: str) -> ev.RestoreRequested:
+    return ev.RestoreRequested(
+        job_id=uuid.uuid4(),
+        host_id=HOST_ID,
+        archive=archive,
+        target=ev.RestoreTarget(kind="volume", name=volume),
+        requested_by="test",
+    )
+
+
 @pytest.mark.parametrize("kind", sorted(HOSTILE))
 async def test_a_hostile_archive_is_refused_and_writes_nothing(
     host: Host, docker_labels: dict[str, str], unique_name: str, kind: str
 ) -> None:
     archive = place_archive(host, HOSTILE[kind](), unique_name)
-    request = ev.RestoreRequested(
-        job_id=uuid.uuid4(),
-        host_id=HOST_ID,
-        archive=archive,
-        target=ev.RestoreTarget(kind="volume", name=unique_name),
-        requested_by="test",
-    )
+    request = restore_into_new_volume(archive, unique_name)
 
     with pytest.raises(PermanentError, match="refused"):
         await host.restores.run(request, attempt=1)
@@ -199,13 +203,7 @@ async def test_an_archive_past_the_entry_limit_is_refused(host: Host, unique_nam
 
     host.restores.config = RestoreConfig(host_id=HOST_ID, limits=ArchiveLimits(max_entries=5))
     archive = place_archive(host, [_entry(f"./f{i}", size=1) for i in range(10)], unique_name)
-    request = ev.RestoreRequested(
-        job_id=uuid.uuid4(),
-        host_id=HOST_ID,
-        archive=archive,
-        target=ev.RestoreTarget(kind="volume", name=unique_name),
-        requested_by="test",
-    )
+    request = restore_into_new_volume(archive, unique_name)
     with pytest.raises(PermanentError, match="refused"):
         await host.restores.run(request, attempt=1)
     assert not await volume_exists(unique_name)
@@ -213,13 +211,7 @@ async def test_an_archive_past_the_entry_limit_is_refused(host: Host, unique_nam
 
 async def test_a_request_pointing_outside_the_data_dir_is_refused(host: Host, unique_name: str) -> None:
     archive = ev.ArchiveRef(artifact_id=uuid.uuid4(), path="../../etc/passwd", sha256="0" * 64, size_bytes=1)
-    request = ev.RestoreRequested(
-        job_id=uuid.uuid4(),
-        host_id=HOST_ID,
-        archive=archive,
-        target=ev.RestoreTarget(kind="volume", name=unique_name),
-        requested_by="test",
-    )
+    request = restore_into_new_volume(archive, unique_name)
     with pytest.raises(PermanentError, match="outside the data dir"):
         await host.restores.run(request, attempt=1)
 
