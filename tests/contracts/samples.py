@@ -41,6 +41,20 @@ def every_event() -> list[ev.Event]:
         ),
         ev.VerifyRequested(job_id=JOB, host_id=HOST, archive=ARCHIVE),
         ev.PruneRequested(job_id=JOB, host_id=HOST, plan_id=PLAN, resource=VOLUME, archives=(ARCHIVE,)),
+        ev.JobQueued(
+            job_id=JOB,
+            host_id=HOST,
+            kind="backup",
+            plan_id=PLAN,
+            scheduled_for=datetime(2026, 3, 29, 1, 30, tzinfo=UTC),
+            request=ev.BackupRequested(
+                job_id=JOB,
+                host_id=HOST,
+                plan_id=PLAN,
+                targets=(ev.TargetSelector(kind="volume", label_selector={"backup": "nightly"}),),
+                scheduled_for=datetime(2026, 3, 29, 1, 30, tzinfo=UTC),
+            ),
+        ),
         ev.JobStarted(job_id=JOB, host_id=HOST, kind="backup", resource=VOLUME, attempt=1),
         ev.JobProgress(job_id=JOB, host_id=HOST, phase="archive", bytes_done=10, bytes_total=100),
         ev.ArchiveCreated(
@@ -86,6 +100,7 @@ def every_event() -> list[ev.Event]:
             retryable=False,
             resource=VOLUME,
         ),
+        ev.JobCancelled(job_id=JOB, host_id=HOST, kind="backup", phase="archive", reason="cancelled by admin"),
         ev.RunMissed(host_id=HOST, plan_id=PLAN, scheduled_for=datetime(2026, 1, 1, tzinfo=UTC)),
         ev.HostInventory(
             host_id=HOST,

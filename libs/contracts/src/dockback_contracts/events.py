@@ -66,6 +66,26 @@ class HookCommand(Model):
     on_error: Literal["fail", "continue"] = "fail"
 
 
+class TargetSelector(Model):
+    """Which resources a plan covers: by name, by label, or by compose project.
+
+    Resolved by the executor against its engine when the job runs, so a resource created
+    after the plan joins it at the next run. A selector with names matches exactly those;
+    with labels and/or a compose project it matches every resource that has all of them.
+    """
+
+    kind: ResourceKind
+    names: Seq[Name] = ()
+    label_selector: dict[str, str] = Field(default={}, description="All labels must match.")
+    compose_project: str | None = None
+
+    @model_validator(mode="after")
+    def _selects_something(self) -> TargetSelector:
+        if not self.names and not self.label_selector and self.compose_project is None:
+            raise ValueError("a target needs names, a label selector or a compose project")
+        return self
+
+
 class BackupOptions(Model):
     """How to take a backup: compression and consistency."""
 
@@ -87,11 +107,20 @@ class BackupRequested(JobEvent):
 
     type: Literal["backup_requested.v1"] = "backup_requested.v1"
     plan_id: Id | None = Field(default=None, description="None for a manual backup outside any plan.")
-    resource: ResourceRef
+    resource: ResourceRef | None = Field(default=None, description="One resource, for an ad-hoc backup.")
+    targets: Seq[TargetSelector] = Field(
+        default=(), description="A plan's selectors, resolved by the executor when the job runs."
+    )
     options: BackupOptions = BackupOptions()
     upload_targets: Seq[Name] = Field(default=(), description="Ids of the S3 targets to copy to.")
     scheduled_for: UtcDatetime | None = Field(default=None, description="The plan's fire time, if scheduled.")
     requested_by: str | None = Field(default=None, description="User name for a manual request.")
+
+    @model_validator(mode="after")
+    def _one_way_to_name_targets(self) -> BackupRequested:
+        if (self.resource is None) == (not self.targets):
+            raise ValueError("a backup names either one resource or a plan's targets, not both or neither")
+        return self
 
 
 class ArchiveRef(Model):
@@ -143,12 +172,27 @@ class PruneRequested(JobEvent):
     archives: Seq[ArchiveRef] = Field(min_length=1)
 
 
+class JobQueued(JobEvent):
+    """A request was issued: the gateway records the job as queued even before a host takes it.
+
+    Published by whoever issues a request outside the gateway (the scheduler), beside the
+    request itself. It carries the request, so the gateway can publish it again if the
+    request is lost.
+    """
+
+    type: Literal["job_queued.v1"] = "job_queued.v1"
+    kind: JobKind
+    plan_id: Id | None = None
+    scheduled_for: UtcDatetime | None = None
+    request: BackupRequested | VerifyRequested = Field(discriminator="type")
+
+
 class JobStarted(JobEvent):
     """A host began a job (once per attempt)."""
 
     type: Literal["job_started.v1"] = "job_started.v1"
     kind: JobKind
-    resource: ResourceRef
+    resource: ResourceRef | None = Field(default=None, description="None for a plan's backup of several targets.")
     attempt: int = Field(ge=1)
 
 
@@ -229,12 +273,25 @@ class JobFailed(JobEvent):
     resource: ResourceRef | None = None
 
 
+class JobCancelled(JobEvent):
+    """A job stopped because a user cancelled it; whatever it changed was put back."""
+
+    type: Literal["job_cancelled.v1"] = "job_cancelled.v1"
+    kind: JobKind
+    phase: JobPhase
+    reason: str = Field(min_length=1)
+
+
 class RunMissed(HostEvent):
     """A plan's scheduled run did not happen (downtime longer than the grace period)."""
 
     type: Literal["run_missed.v1"] = "run_missed.v1"
     plan_id: Id
-    scheduled_for: UtcDatetime
+    plan_name: str | None = None
+    scheduled_for: UtcDatetime = Field(description="The first slot that was missed.")
+    missed_slots: int = Field(default=1, ge=1, description="How many consecutive slots were missed.")
+    last_scheduled_for: UtcDatetime | None = Field(default=None, description="The last missed slot, if several.")
+    reason: str = "the scheduler was not running at the plan's fire time"
 
 
 class HostInventory(HostEvent):
@@ -254,6 +311,7 @@ class HostHeartbeat(HostEvent):
     interval_seconds: float = Field(gt=0)
     executor_version: str
     running_jobs: ByteCount = 0
+    running_job_ids: Seq[Id] = Field(default=(), description="The jobs this executor is working on now.")
 
     @model_validator(mode="after")
     def _no_job(self) -> HostHeartbeat:
@@ -264,6 +322,7 @@ class HostHeartbeat(HostEvent):
 
 REQUESTS: tuple[type[JobEvent], ...] = (BackupRequested, RestoreRequested, VerifyRequested, PruneRequested)
 FACTS: tuple[type[Event], ...] = (
+    JobQueued,
     JobStarted,
     JobProgress,
     ArchiveCreated,
@@ -272,6 +331,7 @@ FACTS: tuple[type[Event], ...] = (
     ArchiveVerified,
     ArtifactsPruned,
     JobFailed,
+    JobCancelled,
     RunMissed,
     HostInventory,
     HostHeartbeat,
@@ -295,8 +355,10 @@ __all__ = [
     "HostId",
     "HostInventory",
     "JobEvent",
+    "JobCancelled",
     "JobFailed",
     "JobProgress",
+    "JobQueued",
     "JobStarted",
     "PruneRequested",
     "ResourceRef",
@@ -304,6 +366,7 @@ __all__ = [
     "RestoreRequested",
     "RestoreTarget",
     "RunMissed",
+    "TargetSelector",
     "UploadCompleted",
     "VerifyRequested",
     "artifact_id_for",

@@ -11,27 +11,26 @@ from typing import Literal
 from pydantic import Field
 
 from dockback_contracts.base import HostId, Id, Model, Name, Seq, UtcDatetime
-from dockback_contracts.events import BackupOptions
+from dockback_contracts.events import BackupOptions, TargetSelector
 from dockback_contracts.sealed import SealedSecret
 
 
-class TargetSelector(Model):
-    """Which resources a plan covers: by name, by label, or by compose project."""
-
-    kind: Literal["volume", "container", "image"]
-    names: Seq[Name] = ()
-    label_selector: dict[str, str] = Field(default={}, description="All labels must match.")
-    compose_project: str | None = None
-
-
 class RetentionPolicy(Model):
-    """How many backups a plan keeps (grandfather-father-son). The newest verified one is always kept."""
+    """Which backups a plan keeps, per resource: an artifact is kept when any rule keeps it.
 
-    keep_last: int = Field(default=7, ge=0)
-    keep_daily: int = Field(default=0, ge=0)
-    keep_weekly: int = Field(default=0, ge=0)
-    keep_monthly: int = Field(default=0, ge=0)
-    keep_yearly: int = Field(default=0, ge=0)
+    keep_last N newest; keep_daily/weekly/monthly/yearly the newest of each of the last N
+    days/ISO weeks/months/years that have a backup (in the plan's time zone); keep_within
+    everything younger than that many seconds; never fewer than keep_minimum, and never
+    the newest verified artifact.
+    """
+
+    keep_last: int = Field(default=7, ge=0, le=10_000)
+    keep_daily: int = Field(default=0, ge=0, le=10_000)
+    keep_weekly: int = Field(default=0, ge=0, le=10_000)
+    keep_monthly: int = Field(default=0, ge=0, le=10_000)
+    keep_yearly: int = Field(default=0, ge=0, le=1_000)
+    keep_within_seconds: int = Field(default=0, ge=0, le=100 * 366 * 86400)
+    keep_minimum: int = Field(default=1, ge=1, le=10_000)
 
 
 class PlanSnapshot(Model):
@@ -52,6 +51,15 @@ class PlanSnapshot(Model):
     verify_cron: str | None = None
     missed_run_grace_seconds: float = Field(default=3600, ge=0)
     updated_at: UtcDatetime
+
+
+class JobCancellation(Model):
+    """A user's request to cancel a job, kept in the cancellations bucket under the job id."""
+
+    type: Literal["job_cancellation.v1"] = "job_cancellation.v1"
+    job_id: Id
+    requested_by: str
+    requested_at: UtcDatetime
 
 
 class S3Target(Model):

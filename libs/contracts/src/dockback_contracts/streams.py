@@ -37,6 +37,7 @@ HOSTS_STREAM = "DOCKBACK_HOSTS"
 
 PLANS_BUCKET = "dockback_plans"
 SETTINGS_BUCKET = "dockback_settings"
+CANCELS_BUCKET = "dockback_cancels"
 
 DUPLICATE_WINDOW = 2 * 3600.0
 """How long a `Nats-Msg-Id` is remembered. Longer than any scheduler restart or publisher retry."""
@@ -96,6 +97,14 @@ def kv_configs(replicas: int = 1) -> list[KeyValueConfig]:
             bucket=SETTINGS_BUCKET,
             description="Settings snapshots by section",
             history=5,
+            storage=StorageType.FILE,
+            replicas=replicas,
+        ),
+        KeyValueConfig(
+            bucket=CANCELS_BUCKET,
+            description="Cancelled jobs by job id (JobCancellation), read by the executors",
+            history=1,
+            ttl=14 * DAY,
             storage=StorageType.FILE,
             replicas=replicas,
         ),

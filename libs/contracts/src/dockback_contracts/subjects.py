@@ -32,6 +32,7 @@ _REQUEST_TOKENS: dict[type[ev.Event], str] = {
     ev.PruneRequested: "prune",
 }
 _FACT_TOKENS: dict[type[ev.Event], str] = {
+    ev.JobQueued: "job_queued",
     ev.JobStarted: "job_started",
     ev.ArchiveCreated: "archive_created",
     ev.UploadCompleted: "upload_completed",
@@ -39,6 +40,7 @@ _FACT_TOKENS: dict[type[ev.Event], str] = {
     ev.ArchiveVerified: "archive_verified",
     ev.ArtifactsPruned: "artifacts_pruned",
     ev.JobFailed: "job_failed",
+    ev.JobCancelled: "job_cancelled",
     ev.RunMissed: "run_missed",
 }
 _HOST_TOKENS: dict[type[ev.Event], str] = {
