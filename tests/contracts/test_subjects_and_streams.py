@@ -45,10 +45,10 @@ def test_every_stream_sets_its_duplicate_window_and_replicas_explicitly() -> Non
         assert config.num_replicas == 3
 
 
-def test_a_request_is_deduplicated_by_its_job_and_kind() -> None:
+def test_a_request_is_deduplicated_by_its_job_id() -> None:
     request = every_event()[0]
     again = request.model_copy(update={"event_id": ev.artifact_id_for(request.job_id, "other")})
-    assert subjects.message_id(request) == subjects.message_id(again)
+    assert subjects.message_id(request) == subjects.message_id(again) == str(request.job_id)
 
 
 def test_consumers_on_the_work_queue_never_overlap() -> None:

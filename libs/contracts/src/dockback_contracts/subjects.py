@@ -89,7 +89,9 @@ def subject_for(event: ev.Event) -> str:
 def message_id(event: ev.Event) -> str:
     """The `Nats-Msg-Id` of an event: its natural key, so a request or fact published again
     (a scheduler replica, a redelivered job announcing its archive again) is stored once."""
-    token = _REQUEST_TOKENS.get(type(event)) or _FACT_TOKENS.get(type(event)) or type(event).__name__
+    if type(event) in _REQUEST_TOKENS and event.job_id is not None:
+        return str(event.job_id)  # a request is its job: the job id is the key, as the scheduler's uuid5
+    token = _FACT_TOKENS.get(type(event)) or type(event).__name__
     match event:
         case ev.ArchiveCreated():
             return f"{token}:{event.archive.artifact_id}"
