@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,15 +15,29 @@ from faststream.nats import NatsBroker
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from dockback_gateway import recording
 from dockback_gateway.audit import routes as audit_routes
 from dockback_gateway.auth import routes as auth_routes
 from dockback_gateway.auth.cookies import CookiePolicy
 from dockback_gateway.auth.csrf import csrf_middleware
 from dockback_gateway.auth.dependencies import enforce_policy
 from dockback_gateway.auth.service import AuthConfig
+from dockback_gateway.catalog import recording as catalog_recording
+from dockback_gateway.catalog import routes as catalog_routes
+from dockback_gateway.catalog import worker as catalog_worker
 from dockback_gateway.db import make_engine, make_sessions
 from dockback_gateway.errors import install_error_handlers
+from dockback_gateway.jobs import recording as jobs_recording
+from dockback_gateway.jobs import routes as jobs_routes
+from dockback_gateway.jobs import worker as jobs_worker
 from dockback_gateway.keys import Cipher, KeyProblem, check_secret_key, parse_aes_key, read_or_create
+from dockback_gateway.outbox.relay import OutboxRelay
+from dockback_gateway.plans import routes as plans_routes
+from dockback_gateway.plans import worker as plans_worker
+from dockback_gateway.resources import routes as resources_routes
+from dockback_gateway.resources import worker as resources_worker
+from dockback_gateway.restores import routes as restores_routes
+from dockback_gateway.runtime import Runtime
 from dockback_gateway.settings import Settings, ciphertexts
 from dockback_gateway.settings import routes as settings_routes
 from dockback_gateway.settings.snapshot import SnapshotPublisher
@@ -30,6 +46,8 @@ from dockback_gateway.users import routes as users_routes
 from dockback_gateway.users.service import ensure_first_admin
 
 log = logging.getLogger(__name__)
+
+WORKERS = (plans_worker, resources_worker, jobs_worker, catalog_worker)
 
 
 async def _load_cipher(settings: Settings, engine: AsyncEngine) -> Cipher:
@@ -89,9 +107,21 @@ def create_app(settings: Settings) -> FastAPI:
             user_credentials=str(settings.nats_credentials_file) if settings.nats_credentials_file else None,
             max_reconnect_attempts=-1,
         )
+        runtime = Runtime(settings, sessions, broker, cipher, OutboxRelay(sessions, broker))
+        recorder = recording.Recorder(sessions, recording.merge(jobs_recording.HANDLERS, catalog_recording.HANDLERS))
+        specs = [recording.register(broker, recorder)]
+        for worker in WORKERS:
+            specs += worker.register(broker, runtime)
+        await broker.connect()
+        js = broker.connection.jetstream()
+        await declare_streams(js, settings.stream_replicas)
+        for spec in specs:
+            await js.add_consumer(spec.stream, spec.config)  # create, or update a changed config
         await broker.start()
-        await declare_streams(broker.connection.jetstream(), settings.stream_replicas)
+        background = [asyncio.create_task(runtime.relay.run(), name="outbox-relay")]
+        background += [asyncio.create_task(w.run(runtime), name=w.__name__) for w in WORKERS]
         app.state.engine, app.state.sessions, app.state.broker = engine, sessions, broker
+        app.state.runtime = runtime
         app.state.secret_key = secret
         app.state.auth_config = AuthConfig(
             secret_key=secret,
@@ -103,6 +133,11 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
+            for task in background:
+                task.cancel()
+            for task in background:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await app.state.settings_publisher.drain()
             await broker.stop()
             await engine.dispose()
@@ -129,6 +164,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(users_routes.router)
     app.include_router(settings_routes.router)
     app.include_router(audit_routes.router)
+    app.include_router(plans_routes.router)
+    app.include_router(resources_routes.router)
+    app.include_router(jobs_routes.router)
+    app.include_router(catalog_routes.router)
+    app.include_router(restores_routes.router)
     return app
 
 

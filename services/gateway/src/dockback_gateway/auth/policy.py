@@ -8,6 +8,11 @@ from fastapi import Request
 
 from dockback_gateway.audit.policy import ROWS as AUDIT_ROWS
 from dockback_gateway.auth.rules import ADMIN, ALL_ROLES, AUTHENTICATED, OPERATORS, PUBLIC, Rule
+from dockback_gateway.catalog.policy import ROWS as CATALOG_ROWS
+from dockback_gateway.jobs.policy import ROWS as JOBS_ROWS
+from dockback_gateway.plans.policy import ROWS as PLANS_ROWS
+from dockback_gateway.resources.policy import ROWS as RESOURCES_ROWS
+from dockback_gateway.restores.policy import ROWS as RESTORES_ROWS
 from dockback_gateway.settings.policy import ROWS as SETTINGS_ROWS
 from dockback_gateway.users.policy import ROWS as USERS_ROWS
 
@@ -20,6 +25,11 @@ POLICY: dict[tuple[str, str], Rule] = {
     **USERS_ROWS,
     **AUDIT_ROWS,
     **SETTINGS_ROWS,
+    **PLANS_ROWS,
+    **RESOURCES_ROWS,
+    **JOBS_ROWS,
+    **CATALOG_ROWS,
+    **RESTORES_ROWS,
 }
 
 __all__ = ["ADMIN", "ALL_ROLES", "AUTHENTICATED", "OPERATORS", "POLICY", "PUBLIC", "Rule", "rule_for"]

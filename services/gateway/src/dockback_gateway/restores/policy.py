@@ -1,0 +1,7 @@
+"""Access rules of the /restores routes (merged into auth.policy.POLICY)."""
+
+from __future__ import annotations
+
+from dockback_gateway.auth.rules import Rule
+
+ROWS: dict[tuple[str, str], Rule] = {}
