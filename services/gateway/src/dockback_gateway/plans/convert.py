@@ -1,0 +1,58 @@
+"""A plan row in the contracts' terms: its snapshot for the scheduler, its backup request."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from dockback_contracts import events as ev
+from dockback_contracts.snapshots import PlanSnapshot, RetentionPolicy
+from dockback_gateway.plans.models import Plan
+
+
+def targets_of(plan: Plan) -> tuple[ev.TargetSelector, ...]:
+    return tuple(ev.TargetSelector.model_validate(t, strict=False) for t in plan.targets)
+
+
+def options_of(plan: Plan) -> ev.BackupOptions:
+    return ev.BackupOptions.model_validate(plan.options, strict=False)
+
+
+def retention_of(plan: Plan) -> RetentionPolicy:
+    return RetentionPolicy.model_validate(plan.retention, strict=False)
+
+
+def snapshot_of(plan: Plan) -> PlanSnapshot:
+    """What the scheduler needs to fire `plan` (a deleted plan has no snapshot: its key is deleted)."""
+    return PlanSnapshot(
+        plan_id=plan.id,
+        revision=plan.revision,
+        name=plan.name,
+        host_id=plan.host_id,
+        enabled=plan.enabled,
+        cron=plan.cron,
+        timezone=plan.timezone,
+        targets=targets_of(plan),
+        options=options_of(plan),
+        upload_targets=tuple(plan.upload_targets),
+        retention=retention_of(plan),
+        verify_cron=plan.verify_cron,
+        missed_run_grace_seconds=plan.missed_run_grace_seconds,
+        updated_at=plan.updated_at,
+    )
+
+
+def backup_request_for(
+    plan: Plan, job_id: uuid.UUID, *, requested_by: str | None = None, scheduled_for: datetime | None = None
+) -> ev.BackupRequested:
+    """The request that runs `plan` once, as job `job_id`."""
+    return ev.BackupRequested(
+        job_id=job_id,
+        host_id=plan.host_id,
+        plan_id=plan.id,
+        targets=targets_of(plan),
+        options=options_of(plan),
+        upload_targets=tuple(plan.upload_targets),
+        scheduled_for=scheduled_for,
+        requested_by=requested_by,
+    )
