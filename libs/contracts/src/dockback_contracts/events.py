@@ -7,6 +7,7 @@ or one that restarts, produce one job.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Literal
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -32,6 +33,8 @@ from dockback_contracts.base import (
 )
 from dockback_contracts.inventory import ContainerInfo, EngineInfo, ImageInfo, VolumeInfo
 
+COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
+
 _SCHEDULE_NAMESPACE = uuid5(NAMESPACE_URL, "urn:dockback:scheduled-job")
 
 
@@ -42,19 +45,20 @@ def scheduled_job_id(plan_id: UUID, fire_time: datetime) -> UUID:
     return uuid5(_SCHEDULE_NAMESPACE, f"{plan_id}/{fire_time.timestamp():.0f}")
 
 
-def artifact_id_for(job_id: UUID, role: str) -> UUID:
-    """The id of the artifact a job produces for one role (a volume name, `config`, `image`).
-
-    Deterministic, so a job that is redelivered and done again announces the same artifact.
-    """
-    return uuid5(job_id, role)
-
-
 class ResourceRef(Model):
     """A Docker object a job acts on, by kind and name."""
 
     kind: ResourceKind
     name: Name
+
+
+def artifact_id_for(job_id: UUID, resource: ResourceRef, role: str) -> UUID:
+    """The id of the artifact a job produces for one resource and role (a volume name, `config`, `image`).
+
+    Deterministic, so a job that is redelivered and done again announces the same artifact;
+    distinct per resource, so a job backing up two containers gives each `config` its own id.
+    """
+    return uuid5(job_id, f"{resource.kind}/{resource.name}/{role}")
 
 
 class HookCommand(Model):
@@ -78,6 +82,19 @@ class TargetSelector(Model):
     names: Seq[Name] = ()
     label_selector: dict[str, str] = Field(default={}, description="All labels must match.")
     compose_project: str | None = None
+
+    def wanted_labels(self) -> dict[str, str]:
+        """The labels a resource must carry (the compose project is a label too)."""
+        wanted = dict(self.label_selector)
+        if self.compose_project is not None:
+            wanted[COMPOSE_PROJECT_LABEL] = self.compose_project
+        return wanted
+
+    def matches(self, kind: str, name: str, labels: Mapping[str, str]) -> bool:
+        """Whether a resource of `kind` named `name` with `labels` is one this selector names."""
+        if kind != self.kind or (self.names and name not in self.names):
+            return False
+        return all(labels.get(key) == value for key, value in self.wanted_labels().items())
 
     @model_validator(mode="after")
     def _selects_something(self) -> TargetSelector:
