@@ -14,7 +14,7 @@ HOST = "host-1"
 SHA = "a" * 64
 VOLUME = ev.ResourceRef(kind="volume", name="pgdata")
 ARCHIVE = ev.ArchiveRef(
-    artifact_id=ev.artifact_id_for(JOB, "pgdata"), path="pgdata/2026/x.tar.zst", sha256=SHA, size_bytes=1234
+    artifact_id=ev.artifact_id_for(JOB, VOLUME, "pgdata"), path="pgdata/2026/x.tar.zst", sha256=SHA, size_bytes=1234
 )
 
 

@@ -97,6 +97,14 @@ def test_a_scheduled_job_id_needs_an_aware_fire_time() -> None:
         ev.scheduled_job_id(PLAN, datetime(2026, 1, 1))
 
 
-def test_artifact_ids_are_deterministic_per_job_and_role() -> None:
-    assert ev.artifact_id_for(JOB, "pgdata") == ev.artifact_id_for(JOB, "pgdata")
-    assert ev.artifact_id_for(JOB, "pgdata") != ev.artifact_id_for(JOB, "config")
+def test_artifact_ids_are_deterministic_per_job_resource_and_role() -> None:
+    assert ev.artifact_id_for(JOB, VOLUME, "pgdata") == ev.artifact_id_for(JOB, VOLUME, "pgdata")
+    assert ev.artifact_id_for(JOB, VOLUME, "pgdata") != ev.artifact_id_for(JOB, VOLUME, "config")
+    assert ev.artifact_id_for(JOB, VOLUME, "pgdata") != ev.artifact_id_for(uuid.uuid4(), VOLUME, "pgdata")
+
+
+def test_two_containers_of_one_job_get_distinct_artifact_ids_for_their_configs() -> None:
+    web = ev.ResourceRef(kind="container", name="web")
+    db = ev.ResourceRef(kind="container", name="db")
+    assert ev.artifact_id_for(JOB, web, "config") != ev.artifact_id_for(JOB, db, "config")
+    assert ev.artifact_id_for(JOB, web, "image") != ev.artifact_id_for(JOB, db, "image")

@@ -47,7 +47,9 @@ def test_every_stream_sets_its_duplicate_window_and_replicas_explicitly() -> Non
 
 def test_a_request_is_deduplicated_by_its_job_id() -> None:
     request = every_event()[0]
-    again = request.model_copy(update={"event_id": ev.artifact_id_for(request.job_id, "other")})
+    again = request.model_copy(
+        update={"event_id": ev.artifact_id_for(request.job_id, ev.ResourceRef(kind="volume", name="other"), "other")}
+    )
     assert subjects.message_id(request) == subjects.message_id(again) == str(request.job_id)
 
 

@@ -26,6 +26,7 @@ from dockback_executor.locks import ResourceLocks
 from dockback_executor.restore import RestoreConfig, RestoreService
 from dockback_executor.store import ArchiveStore
 from dockback_gateway.streams import declare_streams
+from executor.engine_proxy import EngineProxy, engine_socket
 
 HOST_ID = "test-host"
 _TYPES = {t.model_fields["type"].default: t for t in ev.ALL_EVENTS}
@@ -143,3 +144,14 @@ async def host(nats_url: str, heard: Heard, engine: DockerEngine, tmp_path: Path
         yield Host(engine, store, locks, stopper, backups, restores, heard)
     finally:
         await broker.stop()
+
+
+@pytest_asyncio.fixture
+async def engine_proxy(docker_engine: str, tmp_path: Path) -> AsyncIterator[EngineProxy]:
+    """A proxy in front of the engine (give the executor DOCKBACK_DOCKER_URL=engine_proxy.url)."""
+    proxy = EngineProxy(tmp_path / "engine.sock", engine_socket())
+    await proxy.start()
+    try:
+        yield proxy
+    finally:
+        await proxy.close()

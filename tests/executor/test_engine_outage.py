@@ -8,9 +8,7 @@ once) and then restores, as a restarting engine would look from the executor's s
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -18,114 +16,10 @@ import pytest_asyncio
 
 from dockback_contracts import events as ev
 from executor.conftest import Heard, StartExecutor
+from executor.engine_proxy import EngineProxy
 from executor.test_app import publish
 from executor.test_backup import backup_of
 from executor.volumes import create_volume, docker_cli, run_in
-
-RELAY_BYTES = 256 * 1024
-
-
-def engine_socket() -> Path:
-    """The Docker Engine's Unix socket, as DOCKER_HOST (or the default) names it."""
-    docker_host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
-    if not docker_host.startswith("unix://"):
-        pytest.fail(f"the engine-outage tests need the engine on a Unix socket, not DOCKER_HOST={docker_host}")
-    return Path(docker_host.removeprefix("unix://"))
-
-
-class EngineProxy:
-    """A Unix socket that relays to the engine's, and can be cut off from it and restored."""
-
-    def __init__(self, path: Path, engine: Path) -> None:
-        self.path = path
-        self.engine = engine
-        self._server: asyncio.Server | None = None
-        self._open: set[asyncio.StreamWriter] = set()
-        self._relays: set[asyncio.Task[None]] = set()
-        self._cut = False
-        self._refused = asyncio.Event()
-
-    @property
-    def url(self) -> str:
-        return f"unix://{self.path}"
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_unix_server(self._accept, path=str(self.path))
-
-    async def close(self) -> None:
-        self.cut()
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-        await asyncio.gather(*self._relays, return_exceptions=True)
-
-    def cut(self) -> None:
-        """The engine goes away: every open connection breaks, and new ones are closed unanswered."""
-        self._cut = True
-        self._refused.clear()
-        for writer in list(self._open):
-            writer.transport.abort()
-
-    def restore(self) -> None:
-        """The engine is back: new connections reach it again."""
-        self._cut = False
-
-    async def wait_refused(self) -> None:
-        """Until someone tried to connect while the engine was away."""
-        await self._refused.wait()
-
-    async def _accept(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._relays.add(task)
-        try:
-            await self._relay(client_reader, client_writer)
-        finally:
-            self._relays.discard(task)
-
-    async def _relay(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
-        if self._cut:
-            self._refused.set()
-            client_writer.transport.abort()
-            return
-        try:
-            engine_reader, engine_writer = await asyncio.open_unix_connection(str(self.engine))
-        except OSError:
-            client_writer.transport.abort()
-            return
-        writers = {client_writer, engine_writer}
-        self._open |= writers
-        try:
-            await asyncio.gather(
-                _pump(client_reader, engine_writer, writers), _pump(engine_reader, client_writer, writers)
-            )
-        finally:
-            self._open -= writers
-            for writer in writers:
-                writer.transport.abort()
-
-
-async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, both: set[asyncio.StreamWriter]) -> None:
-    """Copy one direction until its end (passed on as a half-close); a broken side breaks both."""
-    try:
-        while data := await reader.read(RELAY_BYTES):
-            writer.write(data)
-            await writer.drain()
-        if writer.can_write_eof() and not writer.transport.is_closing():
-            writer.write_eof()
-    except OSError:
-        for other in both:
-            other.transport.abort()
-
-
-@pytest_asyncio.fixture
-async def engine_proxy(docker_engine: str, tmp_path: Path) -> AsyncIterator[EngineProxy]:
-    proxy = EngineProxy(tmp_path / "engine.sock", engine_socket())
-    await proxy.start()
-    try:
-        yield proxy
-    finally:
-        await proxy.close()
 
 
 @pytest.fixture

@@ -150,7 +150,7 @@ def place_archive(host: Host, entries: list[tuple[tarfile.TarInfo, bytes]], volu
     sha = hashlib.sha256(compressed).hexdigest()
     now = datetime.now(UTC)
     manifest = ArchiveManifest(
-        artifact_id=ev.artifact_id_for(job_id, volume),
+        artifact_id=ev.artifact_id_for(job_id, ev.ResourceRef(kind="volume", name=volume), volume),
         job_id=job_id,
         host_id=HOST_ID,
         resource=ev.ResourceRef(kind="volume", name=volume),

@@ -1,4 +1,5 @@
-"""The executor process: connect to the engine and NATS, repair, subscribe, publish the inventory."""
+"""The executor process: connect to the engine and NATS, repair, subscribe, publish the inventory,
+watch for cancelled jobs."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from dockback_contracts import inventory as inv
 from dockback_contracts.streams import ConsumerSpec, RetryPolicy
 from dockback_executor.announce import Announcer
 from dockback_executor.backup import BackupConfig, BackupService
+from dockback_executor.cancels import Cancellations
 from dockback_executor.consistency import ContainerStopper
 from dockback_executor.discovery import Discovery
 from dockback_executor.docker_api import DockerEngine
@@ -109,7 +111,8 @@ class Executor:
                 ),
             ),
         )
-        jobs = JobRunner(announcer)
+        cancellations = Cancellations(lambda: self.broker.connection.jetstream())
+        jobs = JobRunner(announcer, cancellations)
         specs = register(
             self.broker,
             host_id,
@@ -133,11 +136,12 @@ class Executor:
             announcer,
             host_id,
             engine_info,
-            locks,
+            jobs.jobs,
             self.settings.inventory_interval_seconds,
             self.settings.heartbeat_interval_seconds,
         )
         discovering = asyncio.create_task(discovery.run())
+        watching = asyncio.create_task(cancellations.watch(jobs.cancel))
         log.info(
             "executor for host %s ready (engine %s, data dir %s, strategy %s)",
             host_id,
@@ -150,11 +154,12 @@ class Executor:
         finally:
             log.info("stopping: giving running jobs %.0fs to finish", self.settings.shutdown_grace_seconds)
             discovering.cancel()
+            watching.cancel()
             # Our own cancellation first, before the broker's: its anyio cancel scope would also
             # cancel the awaits in a job's cleanup (restarting the containers it stopped).
             await jobs.finish_or_cancel(self.settings.shutdown_grace_seconds)
             await self.broker.stop()
-            await asyncio.gather(discovering, return_exceptions=True)
+            await asyncio.gather(discovering, watching, return_exceptions=True)
             await self.engine.close()
             self.instance.release()
 

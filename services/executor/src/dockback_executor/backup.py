@@ -1,10 +1,11 @@
-"""Backing up a volume, a container (config + volumes [+ binds] [+ image]) or an image.
+"""Backing up a volume, a container (config + volumes [+ binds] [+ image]) or an image; or
+every resource a plan's target selectors match on this host, one after the other.
 
-Order of a backup: lock the resources, run the pre-commands, stop what must be stopped
-(recorded first), stream each archive to a temporary file, fsync, rename, write its
-manifest, restart what was stopped (always), run the post-commands, and only then announce
-the archives. A redelivered job whose archives already exist announces them again instead
-of doing the work twice.
+Order of a resource's backup: lock the resources, run the pre-commands, stop what must be
+stopped (recorded first), stream each archive to a temporary file, fsync, rename, write
+its manifest, restart what was stopped (always), run the post-commands, and only then
+announce the archives. A redelivered job whose archives already exist announces them
+again instead of doing the work twice.
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ from dockback_executor.announce import Announcer
 from dockback_executor.archive import SUFFIXES, ArchiveWriter, WrittenArchive, write_stream
 from dockback_executor.consistency import ContainerStopper, run_hooks
 from dockback_executor.docker_api import RUNNER_MOUNT, DockerEngine, finish_even_if_cancelled
-from dockback_executor.errors import NotAllowed
+from dockback_executor.errors import JobError, NotAllowed, NothingSelected, PermanentError
 from dockback_executor.locks import ResourceLocks
 from dockback_executor.runner_strategy import RunnerStrategy
+from dockback_executor.running_jobs import cancelled_by_user, enter_phase
 from dockback_executor.store import ArchiveStore
+from dockback_executor.targets import nothing_matched, resolve
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +72,14 @@ class BackupService:
         self.config = config
 
     async def run(self, request: ev.BackupRequested, attempt: int) -> list[ArchiveManifest]:
-        """Do the job (or find it done) and announce its archives; raises JobError on failure."""
+        """Do the job (or find it done) and announce its archives; raises JobError on failure.
+
+        A plan's job backs up every resource its targets select, one after the other. One
+        resource failing for good does not stop the others: the job fails afterwards, naming
+        it (and any named resource that is missing), once the complete archives are announced.
+        A transient error (the engine is away) ends the attempt at once; the next attempt finds
+        the archives already made and does not make them again.
+        """
         await self.announcer.publish(
             ev.JobStarted(
                 job_id=request.job_id,
@@ -79,30 +89,82 @@ class BackupService:
                 attempt=attempt,
             )
         )
-        parts = await self._parts(request)
+        enter_phase("prepare")
+        if request.resource is not None:
+            resources, missing = [request.resource], []
+        else:
+            resolution = await resolve(self.engine, request.targets)
+            resources, missing = resolution.found, resolution.missing
+            if not resources and not missing:
+                raise NothingSelected(nothing_matched(request.targets, self._whose(request), self.config.host_id))
+
+        announcements = _Announcements(self, request)
+        failures: list[tuple[ev.ResourceRef, JobError]] = []
+        try:
+            for resource in resources:
+                try:
+                    await announcements.add(resource, await self._back_up(request, resource))
+                except JobError as exc:
+                    if exc.retryable or len(resources) == 1:
+                        raise
+                    log.warning(
+                        "job %s: backing up %s %s failed: %s", request.job_id, resource.kind, resource.name, exc
+                    )
+                    failures.append((resource, exc))
+        except asyncio.CancelledError:
+            if cancelled_by_user():  # the job ends here: what is complete is announced, as at any end
+                await finish_even_if_cancelled(announcements.finish())
+            raise
+        await announcements.finish()
+        if failures or missing:
+            raise PermanentError(self._what_failed(request, announcements.resources, failures, missing))
+        return announcements.manifests
+
+    async def _back_up(self, request: ev.BackupRequested, resource: ev.ResourceRef) -> list[ArchiveManifest]:
+        """One resource's archives: made under its locks and consistency options, or found made."""
+        enter_phase("prepare")
+        parts = await self._parts(request, resource)
         volumes = [p.source for p in parts if p.kind == "volume"]
-        keys = [f"volume:{v}" for v in volumes] + [f"{request.resource.kind}:{request.resource.name}"]
+        keys = [f"volume:{v}" for v in volumes] + [f"{resource.kind}:{resource.name}"]
         async with self.locks.hold(keys):
-            manifests = {p.role: self.store.find(request.resource, request.job_id, p.role) for p in parts}
+            manifests = {p.role: self.store.find(resource, request.job_id, p.role) for p in parts}
             todo = [p for p in parts if manifests[p.role] is None]
             if todo:
                 await run_hooks(self.engine, request.options.pre_commands, "pre")
                 to_stop = await self.stopper.containers_to_stop(volumes) if request.options.stop_containers else []
                 async with self.stopper.stopped(request.job_id, to_stop):
+                    enter_phase("archive")
                     for part in todo:
-                        manifests[part.role] = await self._archive(request, part)
+                        manifests[part.role] = await self._archive(request, resource, part)
+                    enter_phase("cleanup")
                 await run_hooks(self.engine, request.options.post_commands, "post")
             else:
-                log.info("job %s already produced its archives; announcing them again", request.job_id)
-        done = [m for m in manifests.values() if m is not None]
-        for i, manifest in enumerate(done):
-            await self.announcer.publish(self._created(request, manifest, last=i == len(done) - 1))
-        return done
+                log.info(
+                    "job %s already produced the archives of %s %s; announcing them again",
+                    request.job_id,
+                    resource.kind,
+                    resource.name,
+                )
+        return [m for m in manifests.values() if m is not None]
+
+    def _whose(self, request: ev.BackupRequested) -> str:
+        return f"plan {request.plan_id}'s" if request.plan_id is not None else f"job {request.job_id}'s"
+
+    def _what_failed(
+        self,
+        request: ev.BackupRequested,
+        done: list[ev.ResourceRef],
+        failures: list[tuple[ev.ResourceRef, JobError]],
+        missing: list[str],
+    ) -> str:
+        problems = [f"{r.kind} {r.name!r} failed: {exc}" for r, exc in failures]
+        problems += [f"{m} on host {self.config.host_id}" for m in missing]
+        backed_up = ", ".join(f"{r.kind} {r.name!r}" for r in done) or "nothing"
+        return f"{self._whose(request)} backup is incomplete: " + "; ".join(problems) + f" (backed up: {backed_up})"
 
     # -- what to archive --------------------------------------------------------------------
 
-    async def _parts(self, request: ev.BackupRequested) -> list[Part]:
-        resource = request.resource
+    async def _parts(self, request: ev.BackupRequested, resource: ev.ResourceRef) -> list[Part]:
         if resource.kind == "volume":
             volume = await self.engine.volume(resource.name)
             return [Part(resource.name, "volume", resource.name, volume)]
@@ -134,9 +196,9 @@ class BackupService:
 
     # -- making one archive ------------------------------------------------------------------
 
-    async def _archive(self, request: ev.BackupRequested, part: Part) -> ArchiveManifest:
+    async def _archive(self, request: ev.BackupRequested, resource: ev.ResourceRef, part: Part) -> ArchiveManifest:
         started = utc_now()
-        directory = self.store.directory_for(request.resource)
+        directory = self.store.directory_for(resource)
         stem = self.store.stem(started, request.job_id, part.role)
         options = request.options
         compression = "none" if part.kind == "config" else options.compression
@@ -155,11 +217,11 @@ class BackupService:
             written = await self._stream(request, part, final, compression, options.compression_level, progress)
 
         manifest = ArchiveManifest(
-            artifact_id=ev.artifact_id_for(request.job_id, part.role),
+            artifact_id=ev.artifact_id_for(request.job_id, resource, part.role),
             job_id=request.job_id,
             plan_id=request.plan_id,
             host_id=self.config.host_id,
-            resource=request.resource,
+            resource=resource,
             role=part.role,
             kind=part.kind,
             archive_file=final.name,
@@ -211,12 +273,12 @@ class BackupService:
             raise
 
     def _created(self, request: ev.BackupRequested, manifest: ArchiveManifest, last: bool) -> ev.ArchiveCreated:
-        directory = self.store.directory_for(request.resource)
+        directory = self.store.directory_for(manifest.resource)
         return ev.ArchiveCreated(
             job_id=request.job_id,
             host_id=self.config.host_id,
             plan_id=request.plan_id,
-            resource=request.resource,
+            resource=manifest.resource,
             role=manifest.role,
             archive=ev.ArchiveRef(
                 artifact_id=manifest.artifact_id,
@@ -231,6 +293,37 @@ class BackupService:
             upload_targets=request.upload_targets,
             last_of_job=last,
         )
+
+
+class _Announcements:
+    """Announces a job's archives one resource behind, so the job's final archive, and only it,
+    carries `last_of_job`: a resource's archives go out once the next resource's are complete,
+    and the last resource's when the job ends. An archive announced is never announced again
+    differently (its id is its `Nats-Msg-Id`), so when an attempt ends early, for a retry, the
+    held-back archives stay unannounced and the next attempt announces them, still last."""
+
+    def __init__(self, service: BackupService, request: ev.BackupRequested) -> None:
+        self.service = service
+        self.request = request
+        self.resources: list[ev.ResourceRef] = []
+        self.manifests: list[ArchiveManifest] = []
+        self._held: list[ArchiveManifest] = []
+
+    async def add(self, resource: ev.ResourceRef, manifests: list[ArchiveManifest]) -> None:
+        """A resource's archives are complete: hold them back, and announce those held before."""
+        self.resources.append(resource)
+        self.manifests.extend(manifests)
+        if not manifests:
+            return
+        earlier, self._held = self._held, list(manifests)
+        for manifest in earlier:
+            await self.service.announcer.publish(self.service._created(self.request, manifest, last=False))
+
+    async def finish(self) -> None:
+        """The job's archive part is over: announce what is held back, its last as the job's last."""
+        held, self._held = self._held, []
+        for i, manifest in enumerate(held):
+            await self.service.announcer.publish(self.service._created(self.request, manifest, last=i == len(held) - 1))
 
 
 def _labels_of(part: Part) -> dict[str, str]:

@@ -1,5 +1,6 @@
 """What this host's engine holds: `HostInventory` at start, on a period and after Docker events,
-and a `HostHeartbeat` so the control plane knows when the host is gone."""
+and a `HostHeartbeat` so the control plane knows when the host is gone and which jobs it is
+working on (a job listed there is alive, whatever its last event)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from dockback_contracts import inventory as inv
 from dockback_executor import __version__
 from dockback_executor.announce import Announcer
 from dockback_executor.docker_api import RUNNER_LABEL, DockerEngine
-from dockback_executor.locks import ResourceLocks
+from dockback_executor.running_jobs import RunningJobs
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ class Discovery:
         announcer: Announcer,
         host_id: str,
         engine_info: inv.EngineInfo,
-        locks: ResourceLocks,
+        running: RunningJobs,
         inventory_interval: float,
         heartbeat_interval: float,
     ) -> None:
@@ -135,7 +136,7 @@ class Discovery:
         self.announcer = announcer
         self.host_id = host_id
         self.engine_info = engine_info
-        self.locks = locks
+        self.running = running
         self.inventory_interval = inventory_interval
         self.heartbeat_interval = heartbeat_interval
         self._changed = asyncio.Event()
@@ -173,12 +174,14 @@ class Discovery:
     async def _heartbeat_loop(self) -> None:
         while True:
             try:
+                running = self.running.ids()
                 await self.announcer.publish(
                     ev.HostHeartbeat(
                         host_id=self.host_id,
                         interval_seconds=self.heartbeat_interval,
                         executor_version=__version__,
-                        running_jobs=self.locks.running,
+                        running_jobs=len(running),
+                        running_job_ids=running,
                     )
                 )
             except Exception:

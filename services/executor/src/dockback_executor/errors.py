@@ -36,6 +36,10 @@ class ResourceMissing(PermanentError):
     """The volume, container or image does not exist on this host."""
 
 
+class NothingSelected(PermanentError):
+    """A plan's target selectors match nothing on this host."""
+
+
 class EngineRefused(PermanentError):
     """The Docker Engine refused the request (a 4xx other than 404)."""
 

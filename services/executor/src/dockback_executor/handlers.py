@@ -1,7 +1,9 @@
 """The executor's JetStream subscribers: thin, each with its ack policy chosen on purpose.
 
 Every handler turns the outcome of a job into exactly one of:
-- ack: the job succeeded, or failed permanently and `JobFailed` was published;
+- ack: the job succeeded; or failed permanently and `JobFailed` was published; or a user
+  cancelled it (before it started, or while it ran: its cleanup has run) and
+  `JobCancelled` was published, so it never runs again;
 - nack with a delay (RetryPolicy): a transient error, while the retry budget lasts;
 - no answer: the executor is shutting down mid-job; the message is redelivered after ack_wait.
 While a job runs, an in-progress ack every ack_wait/3 keeps it from being redelivered.
@@ -24,11 +26,14 @@ from dockback_contracts import events as ev
 from dockback_contracts import streams
 from dockback_contracts.base import JobKind, JobPhase
 from dockback_contracts.delivery import keep_alive
+from dockback_contracts.snapshots import JobCancellation
 from dockback_contracts.streams import ConsumerSpec
 from dockback_executor.announce import Announcer
 from dockback_executor.backup import BackupService
+from dockback_executor.cancels import Cancellations
 from dockback_executor.errors import JobError, TransientError
 from dockback_executor.restore import RestoreService
+from dockback_executor.running_jobs import RunningJobs
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +43,10 @@ Request = TypeVar("Request", bound=ev.JobEvent)
 class JobRunner:
     """Runs one job for a handler and settles its message."""
 
-    def __init__(self, announcer: Announcer) -> None:
+    def __init__(self, announcer: Announcer, cancellations: Cancellations | None = None) -> None:
         self.announcer = announcer
-        self.running: set[asyncio.Task[Any]] = set()
+        self.cancellations = cancellations
+        self.jobs = RunningJobs()
 
     async def settle(
         self,
@@ -52,32 +58,67 @@ class JobRunner:
         job: Callable[[Request, int], Awaitable[Any]],
     ) -> None:
         attempt = msg.raw_message.metadata.num_delivered
-        task = asyncio.current_task()
-        assert task is not None
-        self.running.add(task)
-        try:
-            async with keep_alive(msg.in_progress, spec.keep_alive_interval):
-                await job(request, attempt)
-        except TransientError as exc:
-            await self._retry_or_fail(request, msg, spec, kind, phase, exc, attempt)
-        except JobError as exc:
-            log.warning("%s job %s failed: %s", kind, request.job_id, exc)
-            await self._fail(request, kind, phase, str(exc), retryable=False, spec=spec, attempt=attempt)
-        except Exception as exc:  # a bug or an error we did not foresee: retry, then fail with what we know
-            log.exception("%s job %s raised unexpectedly", kind, request.job_id)
-            await self._retry_or_fail(request, msg, spec, kind, phase, exc, attempt)
-        finally:
-            self.running.discard(task)
+        # Registered before the lookup: a cancellation put from now on reaches the job through the watch.
+        with self.jobs.running(request.job_id, kind) as running:
+            try:
+                cancellation = await self.cancellations.lookup(request.job_id) if self.cancellations else None
+                if cancellation is not None:
+                    running.cancellable = False
+                    await self._cancelled(request, kind, "queued", cancellation, spec)
+                    return
+                async with keep_alive(msg.in_progress, spec.keep_alive_interval):
+                    await job(request, attempt)
+                    running.cancellable = False  # done: a cancellation arriving now changes nothing
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                assert task is not None
+                if running.cancelled_by is None or task.uncancel() > 0:
+                    raise  # shutdown: no answer, the job is redone elsewhere
+                running.cancellable = False
+                await self._cancelled(request, kind, running.phase, running.cancelled_by, spec)
+            except TransientError as exc:
+                running.cancellable = False
+                await self._retry_or_fail(request, msg, spec, kind, phase, exc, attempt)
+            except JobError as exc:
+                running.cancellable = False
+                log.warning("%s job %s failed: %s", kind, request.job_id, exc)
+                await self._fail(request, kind, phase, str(exc), retryable=False, spec=spec, attempt=attempt)
+            except Exception as exc:  # a bug or an error we did not foresee: retry, then fail with what we know
+                running.cancellable = False
+                log.exception("%s job %s raised unexpectedly", kind, request.job_id)
+                await self._retry_or_fail(request, msg, spec, kind, phase, exc, attempt)
+
+    def cancel(self, cancellation: JobCancellation) -> None:
+        """A user cancelled a job: stop it if it runs here (its cleanup runs, then its message is acked)."""
+        self.jobs.cancel(cancellation)
 
     async def finish_or_cancel(self, grace_seconds: float) -> None:
         """Shutdown: let running jobs finish for a while, then cancel the rest. A cancelled job
         restarts what it stopped (in its `finally`) and leaves its message unacked, so another
         executor does it again after the ack wait."""
-        if self.running:
-            await asyncio.wait(list(self.running), timeout=grace_seconds)
-        for task in list(self.running):
+        if self.jobs.tasks():
+            await asyncio.wait(self.jobs.tasks(), timeout=grace_seconds)
+        tasks = self.jobs.tasks()
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self.running, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _cancelled(
+        self, request: ev.JobEvent, kind: JobKind, phase: JobPhase, cancellation: JobCancellation, spec: ConsumerSpec
+    ) -> None:
+        log.info("%s job %s cancelled by %s in phase %s", kind, request.job_id, cancellation.requested_by, phase)
+        cancelled = ev.JobCancelled(
+            job_id=request.job_id,
+            host_id=request.host_id,
+            kind=kind,
+            phase=phase,
+            reason=f"cancelled by {cancellation.requested_by}",
+        )
+        try:
+            await self.announcer.publish(cancelled)
+        except TransientError:
+            # Without the JobCancelled the job would look alive forever: keep the message until we can say it.
+            raise NackMessage(delay=spec.retry.delay_after(1) or 5.0) from None
 
     async def _retry_or_fail(
         self,
@@ -167,7 +208,7 @@ def register(
         )(handler)
 
     async def on_backup_requested(event: ev.BackupRequested, msg: NatsMessage) -> None:
-        """Archive the requested resource on this host."""
+        """Archive the requested resource, or every resource the plan's targets select, on this host."""
         await runner.settle(event, msg, backup_spec, "backup", "archive", backups.run)
 
     async def on_restore_requested(event: ev.RestoreRequested, msg: NatsMessage) -> None:

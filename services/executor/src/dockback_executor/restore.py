@@ -7,6 +7,9 @@ containers use it) removes those containers, replaces the volume's content by ex
 again into a volume of the same name, driver, options and labels, recreates the containers
 with their original config and starts those that were running. Until the original is
 replaced, the fresh copy holds the restored data, so a failure midway loses nothing.
+
+A user may cancel a restore until the swap begins (the fresh volume is removed again);
+from then on the restore runs to its end and reports that it completed.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from dockback_executor.archive import HashingReader, decompressing, open_decompr
 from dockback_executor.docker_api import RUNNER_MOUNT, DockerEngine, finish_even_if_cancelled
 from dockback_executor.errors import ChecksumMismatch, PermanentError, ResourceMissing, RestoreRefused
 from dockback_executor.locks import ResourceLocks
+from dockback_executor.running_jobs import enter_phase, point_of_no_return
 from dockback_executor.store import MANIFEST_SUFFIX, ArchiveStore
 from dockback_executor.tar_inspect import ArchiveLimits, ArchiveSummary, HostileArchive, scan_archive
 
@@ -76,7 +80,8 @@ class RestoreService:
                 attempt=attempt,
             )
         )
-        summary = await self.check(path, manifest, request.archive.sha256)
+        enter_phase("verify")
+        summary = await self.check(path, manifest, request.archive.sha256, consequence="")
         await self.announcer.publish(
             ev.ArchiveVerified(
                 job_id=request.job_id,
@@ -88,12 +93,18 @@ class RestoreService:
         )
         return summary
 
-    async def check(self, path: Path, manifest: ArchiveManifest, expected_sha256: str) -> ArchiveSummary:
+    async def check(
+        self,
+        path: Path,
+        manifest: ArchiveManifest,
+        expected_sha256: str,
+        consequence: str = "; nothing was restored",
+    ) -> ArchiveSummary:
         """sha256 against the request and the manifest, and every tar entry against the safety rules,
-        in one read of the archive."""
-        return await asyncio.to_thread(self._check, path, manifest, expected_sha256)
+        in one read of the archive. `consequence` ends the message of a failed check."""
+        return await asyncio.to_thread(self._check, path, manifest, expected_sha256, consequence)
 
-    def _check(self, path: Path, manifest: ArchiveManifest, expected_sha256: str) -> ArchiveSummary:
+    def _check(self, path: Path, manifest: ArchiveManifest, expected_sha256: str, consequence: str) -> ArchiveSummary:
         summary = ArchiveSummary(entries=manifest.file_count, total_bytes=manifest.raw_bytes)
         problem: Exception | None = None
         with open(path, "rb") as raw:
@@ -104,13 +115,21 @@ class RestoreService:
                 except (HostileArchive, zstandard.ZstdError, OSError, EOFError) as exc:
                     problem = exc
             actual = hashing.drain()
+        size = path.stat().st_size
         if actual != expected_sha256 or actual != manifest.sha256:
+            expected = (
+                expected_sha256
+                if expected_sha256 == manifest.sha256
+                else (f"{expected_sha256} (the manifest says {manifest.sha256})")
+            )
+            truncated = (
+                f"; it is truncated: {size} bytes of {manifest.size_bytes}" if size < manifest.size_bytes else ""
+            )
             raise ChecksumMismatch(
-                f"archive {path.name} is corrupt: its sha256 is {actual}, "
-                f"the manifest says {manifest.sha256}; nothing was restored"
+                f"archive {path.name} is corrupt: its sha256 is {actual}, expected {expected}{truncated}{consequence}"
             )
         if problem is not None:
-            raise PermanentError(f"archive {path.name} refused: {problem}") from problem
+            raise PermanentError(f"archive {path.name} refused: {problem}{consequence}") from problem
         return summary
 
     # -- restore -------------------------------------------------------------------------------
@@ -128,7 +147,9 @@ class RestoreService:
             )
         )
         async with self.locks.hold([f"{target.kind}:{target.name}"]):
+            enter_phase("verify")
             await self.check(path, manifest, request.archive.sha256)
+            enter_phase("restore")
             if manifest.kind == "image":
                 completed = await self._restore_image(request, manifest, path)
             elif manifest.kind == "config":
@@ -138,6 +159,7 @@ class RestoreService:
                 completed = self._completed(request, manifest, name, replaced, restarted)
             else:
                 raise PermanentError(f"restoring {manifest.kind} archives is not supported")
+            point_of_no_return()  # restored: a cancellation now would undo nothing
         await self.announcer.publish(completed)
         return completed
 
@@ -167,7 +189,13 @@ class RestoreService:
             )
         fresh = f"{name}-restore-{str(request.job_id)[:8]}"
         await self._extract_into_new_volume(request, manifest, path, fresh)
-        inspected = [await self.engine.inspect_container(c["Id"]) for c in users]
+        try:
+            inspected = [await self.engine.inspect_container(c["Id"]) for c in users]
+            # The swap: from here the job runs to its end, even when a user cancels it.
+            point_of_no_return()
+        except BaseException:  # cancelled (or failed) before the swap: the original is untouched
+            await finish_even_if_cancelled(self._remove_quietly(fresh))
+            raise
         was_running = [c["Name"].lstrip("/") for c in inspected if c["State"]["Running"]]
         for container in inspected:
             await self.engine.remove_container(container["Id"], force=True)
@@ -237,6 +265,7 @@ class RestoreService:
         renames: dict[str, str] = {}
         restarted: list[str] = []
         if current is not None:
+            point_of_no_return()  # replacing the original container: run to the end
             await self.engine.remove_container(current["Id"], force=True)
         for sibling, sibling_path in self._siblings(manifest, path):
             volume = sibling.role

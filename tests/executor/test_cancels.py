@@ -1,0 +1,187 @@
+"""Users cancel jobs through the cancellations bucket: a queued job never starts, a running one is
+stopped and put back as a shutdown would (containers restarted, nothing half-written left), its
+message acked so it never runs again, and the executor's heartbeat lists what it is working on.
+
+A running job is held deterministically: in a pre-command that waits for a file the test creates,
+or in its archive phase by an engine proxy that holds back the engine's tar stream."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from pathlib import Path
+
+import nats
+
+from dockback_contracts import events as ev
+from dockback_contracts import streams
+from dockback_contracts.base import utc_now
+from dockback_contracts.snapshots import JobCancellation
+from executor.conftest import Heard, StartExecutor
+from executor.test_app import publish
+from executor.test_backup import backup_of
+from executor.test_engine_outage import EngineProxy
+from executor.volumes import create_volume, docker_cli
+
+WAIT_FOR_GO = "touch /tmp/waiting; until [ -f /tmp/go ]; do sleep 0.1; done"
+
+
+async def cancel(nats_url: str, job_id: uuid.UUID, user: str = "alice") -> None:
+    """What the gateway does when a user cancels a job."""
+    client = await nats.connect(nats_url)
+    try:
+        bucket = await client.jetstream().key_value(streams.CANCELS_BUCKET)
+        cancellation = JobCancellation(job_id=job_id, requested_by=user, requested_at=utc_now())
+        await bucket.put(str(job_id), cancellation.model_dump_json().encode())
+    finally:
+        await client.close()
+
+
+async def until_no_job_is_queued(nats_url: str, within: float = 30.0) -> None:
+    """Until the jobs stream is empty: on a work queue, an acked message is removed."""
+    client = await nats.connect(nats_url)
+    try:
+        async with asyncio.timeout(within):
+            while (await client.jetstream().stream_info(streams.JOBS_STREAM)).state.messages:  # noqa: ASYNC110 - server state: polled
+                await asyncio.sleep(0.1)
+    finally:
+        await client.close()
+
+
+async def running_container(name: str, volume: str, image: str, labels: dict[str, str]) -> None:
+    await docker_cli(
+        "run",
+        "-d",
+        "--name",
+        name,
+        *[f"--label={k}={v}" for k, v in labels.items()],
+        "-v",
+        f"{volume}:/data",
+        image,
+        "sleep",
+        "3600",
+    )
+
+
+async def is_running(name: str) -> bool:
+    return bool(json.loads(await docker_cli("inspect", name))[0]["State"]["Running"])
+
+
+async def until_waiting_in_hook(container: str, within: float = 60.0) -> None:
+    async with asyncio.timeout(within):
+        while b"yes" not in await docker_cli("exec", container, "sh", "-c", "[ -f /tmp/waiting ] && echo yes || true"):  # noqa: ASYNC110 - state in a container: polled
+            await asyncio.sleep(0.1)
+
+
+async def test_a_job_cancelled_before_it_starts_is_never_run_and_its_message_is_gone(
+    nats_url: str, heard: Heard, start_executor: StartExecutor, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    await create_volume(unique_name, docker_labels)
+    request = backup_of("volume", unique_name)
+    await cancel(nats_url, request.job_id, user="alice")
+    start_executor()
+    await publish(nats_url, request)
+
+    [cancelled] = await heard.wait_for(ev.JobCancelled)
+    await until_no_job_is_queued(nats_url)
+
+    assert cancelled.job_id == request.job_id
+    assert cancelled.phase == "queued"
+    assert cancelled.reason == "cancelled by alice"
+    assert heard.of(ev.JobStarted) == []
+    assert heard.of(ev.ArchiveCreated) == []
+
+
+async def test_a_backup_cancelled_in_its_pre_command_stops_and_leaves_everything_as_it_was(
+    nats_url: str,
+    heard: Heard,
+    start_executor: StartExecutor,
+    busybox_image: str,
+    docker_labels: dict[str, str],
+    unique_name: str,
+    tmp_path: Path,
+) -> None:
+    await create_volume(unique_name, docker_labels)
+    await running_container(unique_name, unique_name, busybox_image, docker_labels)
+    hook = {"container": unique_name, "command": ["sh", "-c", WAIT_FOR_GO]}
+    start_executor()
+    request = backup_of("volume", unique_name, stop_containers=True, pre_commands=[hook])
+    await publish(nats_url, request)
+    await until_waiting_in_hook(unique_name)
+
+    await cancel(nats_url, request.job_id, user="bob")
+    [cancelled] = await heard.wait_for(ev.JobCancelled)
+    await until_no_job_is_queued(nats_url)
+
+    assert cancelled.phase == "prepare"
+    assert cancelled.reason == "cancelled by bob"
+    assert await is_running(unique_name)
+    assert heard.of(ev.ArchiveCreated) == []
+    assert heard.of(ev.JobFailed) == []
+    assert list((tmp_path / "data").rglob(".partial-*")) == []
+
+
+async def test_a_backup_cancelled_mid_archive_restarts_what_it_stopped_and_is_not_run_again(
+    nats_url: str,
+    heard: Heard,
+    engine_proxy: EngineProxy,
+    start_executor: StartExecutor,
+    busybox_image: str,
+    docker_labels: dict[str, str],
+    unique_name: str,
+    tmp_path: Path,
+) -> None:
+    await create_volume(unique_name, docker_labels)
+    await running_container(unique_name, unique_name, busybox_image, docker_labels)
+    engine_proxy.hold_archive_reads()
+    start_executor(DOCKBACK_DOCKER_URL=engine_proxy.url)
+    request = backup_of("volume", unique_name, stop_containers=True)
+    await publish(nats_url, request)
+    async with asyncio.timeout(60):
+        await engine_proxy.archive_read_held.wait()
+    stopped_during_archive = not await is_running(unique_name)
+    partial_during_archive = list((tmp_path / "data").rglob(".partial-*"))
+
+    await cancel(nats_url, request.job_id)
+    [cancelled] = await heard.wait_for(ev.JobCancelled)
+    await until_no_job_is_queued(nats_url)
+
+    assert stopped_during_archive
+    assert partial_during_archive  # it really was cut off mid-archive
+    assert cancelled.phase == "archive"
+    assert await is_running(unique_name)
+    assert list((tmp_path / "data").rglob(".partial-*")) == []
+    assert list((tmp_path / "data" / ".stopped").glob("*.json")) == []
+    runners = await docker_cli("ps", "-aq", "--filter", f"label=dockback.job={request.job_id}")
+    assert runners.split() == []
+    assert heard.of(ev.ArchiveCreated) == []
+    assert [s.attempt for s in heard.of(ev.JobStarted)] == [1]
+
+
+async def test_the_heartbeat_lists_the_jobs_the_executor_is_working_on(
+    nats_url: str,
+    heard: Heard,
+    start_executor: StartExecutor,
+    busybox_image: str,
+    docker_labels: dict[str, str],
+    unique_name: str,
+) -> None:
+    await create_volume(unique_name, docker_labels)
+    await running_container(unique_name, unique_name, busybox_image, docker_labels)
+    hook = {"container": unique_name, "command": ["sh", "-c", WAIT_FOR_GO]}
+    start_executor()
+    request = backup_of("volume", unique_name, pre_commands=[hook])
+    await publish(nats_url, request)
+    await until_waiting_in_hook(unique_name)
+
+    beats = len(heard.of(ev.HostHeartbeat))
+    during = (await heard.wait_for(ev.HostHeartbeat, count=beats + 1))[-1]
+    await docker_cli("exec", unique_name, "touch", "/tmp/go")
+    await heard.wait_for(ev.ArchiveCreated)
+    async with asyncio.timeout(30):  # the job is done: a heartbeat soon says so
+        while heard.of(ev.HostHeartbeat)[-1].running_job_ids:
+            await heard.wait_for(ev.HostHeartbeat, count=len(heard.of(ev.HostHeartbeat)) + 1)
+
+    assert during.running_job_ids == (request.job_id,)
+    assert during.running_jobs == 1
