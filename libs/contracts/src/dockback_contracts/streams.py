@@ -38,6 +38,7 @@ HOSTS_STREAM = "DOCKBACK_HOSTS"
 PLANS_BUCKET = "dockback_plans"
 SETTINGS_BUCKET = "dockback_settings"
 CANCELS_BUCKET = "dockback_cancels"
+SCHEDULER_BUCKET = "dockback_scheduler"
 
 DUPLICATE_WINDOW = 2 * 3600.0
 """How long a `Nats-Msg-Id` is remembered. Longer than any scheduler restart or publisher retry."""
@@ -105,6 +106,14 @@ def kv_configs(replicas: int = 1) -> list[KeyValueConfig]:
             description="Cancelled jobs by job id (JobCancellation), read by the executors",
             history=1,
             ttl=14 * DAY,
+            storage=StorageType.FILE,
+            replicas=replicas,
+        ),
+        KeyValueConfig(
+            bucket=SCHEDULER_BUCKET,
+            description="The scheduler's watermarks: the last slot handled, by plan id, "
+            "so a restarted scheduler knows which runs it missed",
+            history=1,
             storage=StorageType.FILE,
             replicas=replicas,
         ),

@@ -8,14 +8,14 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from dockback_scheduler.app import build_app
+from dockback_scheduler.app import run
 from dockback_scheduler.settings import Settings
 
 
 def main() -> None:
     settings = Settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    asyncio.run(build_app(settings).run())
+    asyncio.run(run(settings))
 
 
 if __name__ == "__main__":

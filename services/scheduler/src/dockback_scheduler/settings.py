@@ -16,3 +16,16 @@ class Settings(BaseSettings):
     nats_url: str = Field(default="nats://127.0.0.1:4222", description="NATS server(s), comma-separated")
     nats_credentials_file: Path | None = Field(default=None, description="NATS .creds file for this service")
     log_level: str = "INFO"
+    publish_concurrency: int = Field(
+        default=256,
+        ge=1,
+        le=10_000,
+        description="How many plans are published at once when many are due together: enough to "
+        "keep the server busy, few enough that one slow publish does not hold thousands of tasks.",
+    )
+    missed_count_limit: int = Field(
+        default=10_000,
+        ge=1,
+        description="How many missed slots of one plan are counted exactly after a downtime; beyond "
+        "it the RunMissed says 'at least' (counting costs ~35 µs a slot).",
+    )

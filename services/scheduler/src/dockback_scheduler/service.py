@@ -1,0 +1,345 @@
+"""The scheduler: keeps the plans from their snapshots and publishes each slot when it is due.
+
+How it holds 10,000 plans:
+
+- A KV watch on `dockback_plans` (the current values, then every change) feeds the
+  `PlanBook`; a change recomputes the next fire time of that plan only and wakes the loop,
+  so edits take effect within milliseconds.
+- A `Timetable` (heap) holds each enabled plan's next fire time. The loop sleeps until the
+  earliest one or a change (an `asyncio.Event`), pops what is due and starts a task per plan;
+  a semaphore bounds how many publish at once.
+- On time, a plan costs one cron step per slot (the one after the slot it fires). Only a plan
+  whose next slot is also already due (the scheduler fell behind, or restarted) goes through
+  `catchup.settle`: fire the newest slot within the grace, report the others as one RunMissed.
+
+Correctness across replicas and restarts rests on ids, not on coordination: the job id is
+uuid5(plan, slot) and is the `Nats-Msg-Id`, so every replica's publish of a slot is one
+message. Each plan's last decided slot goes to the `dockback_scheduler` bucket, and a
+starting replica resumes after it (see `Watermarks`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from nats.js import JetStreamContext
+from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
+from pydantic import ValidationError
+
+from dockback_contracts import streams
+from dockback_contracts.base import utc_now
+from dockback_contracts.events import BackupRequested, JobQueued, RunMissed, scheduled_job_id
+from dockback_contracts.snapshots import PlanSnapshot
+from dockback_scheduler.catchup import MissedSlots, Settlement, settle
+from dockback_scheduler.plans import Change, PlanBook
+from dockback_scheduler.publisher import DEFAULT_BACKOFF, Backoff, Publisher
+from dockback_scheduler.schedule import next_fire_times
+from dockback_scheduler.timetable import Timetable
+from dockback_scheduler.watermarks import Watermarks
+
+log = logging.getLogger(__name__)
+
+MAX_SLEEP = 30.0
+"""The loop sleeps on the monotonic clock, slots are wall-clock instants: waking at least this
+often bounds how late a slot fires after the wall clock was stepped (NTP, a VM resumed)."""
+
+ERROR_RETRY = timedelta(seconds=5)
+"""When handling a plan fails unexpectedly (a bug, not NATS), try it again after this long
+instead of at once, so one broken plan cannot spin the loop."""
+
+_YIELD_EVERY = 256  # plan changes applied between two yields to the event loop
+
+
+class Scheduler:
+    """Runs in-process: ``await start()``, then ``await stop()``; ``now`` can be injected for tests."""
+
+    def __init__(
+        self,
+        js: JetStreamContext,
+        *,
+        publish_concurrency: int = 256,
+        missed_count_limit: int = 10_000,
+        now: Callable[[], datetime] = utc_now,
+        backoff: Backoff = DEFAULT_BACKOFF,
+        stop_timeout: float = 5.0,
+    ) -> None:
+        self._js = js
+        self._now = now
+        self._limit = missed_count_limit
+        self._stop_timeout = stop_timeout
+        self._publisher = Publisher(js, backoff=backoff)
+        self._backoff = backoff
+        self._semaphore = asyncio.Semaphore(publish_concurrency)
+        self._book = PlanBook()
+        self._timetable = Timetable()
+        self._after: dict[UUID, datetime] = {}  # every slot of the plan up to this one is decided
+        self._busy: set[UUID] = set()  # plans with a slot being published
+        self._wake = asyncio.Event()
+        self._ready = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._watermarks: Watermarks | None = None
+
+    @property
+    def plan_count(self) -> int:
+        return len(self._book)
+
+    async def start(self) -> None:
+        """Bind the buckets, load the watermarks and the plans; returns once every current plan is loaded.
+
+        The buckets must exist (the gateway declares them): `BucketNotFoundError` otherwise.
+        """
+        plans_kv = await self._js.key_value(streams.PLANS_BUCKET)
+        self._watermarks = Watermarks(await self._js.key_value(streams.SCHEDULER_BUCKET), backoff=self._backoff)
+        await self._watermarks.load()
+        self._tasks = [
+            asyncio.create_task(self._watch_plans(plans_kv), name="scheduler: plan watch"),
+            asyncio.create_task(self._run_loop(), name="scheduler: loop"),
+            asyncio.create_task(self._watermarks.run(), name="scheduler: watermarks"),
+        ]
+        ready = asyncio.create_task(self._ready.wait())
+        done, _ = await asyncio.wait([ready, *self._tasks], return_when=asyncio.FIRST_COMPLETED)
+        if ready not in done:  # a task died before the plans were loaded: say why
+            ready.cancel()
+            await self.stop()
+            for task in done:
+                task.result()
+        log.info("scheduler started with %d plans", len(self._book))
+
+    async def stop(self) -> None:
+        """Stop firing; let slots being published finish for a moment, then write the watermarks.
+
+        A slot cancelled before its ack is not marked handled: the next start fires it (within
+        the grace) or reports it.
+        """
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._inflight:
+            _, pending = await asyncio.wait(set(self._inflight), timeout=self._stop_timeout)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        if self._watermarks is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._watermarks.flush(), self._stop_timeout)
+        self._tasks = []
+
+    # -- plans ---------------------------------------------------------------------------
+
+    async def _watch_plans(self, kv: KeyValue) -> None:
+        # With the history, an older revision that is the key's current value (written late
+        # by a retrying relay) still loses to the newer one before it: the book keeps the max.
+        watcher = await kv.watchall(include_history=True)
+        try:
+            applied = 0
+            async for entry in watcher:
+                if entry is None:
+                    self._ready.set()
+                    continue
+                self._apply(entry.key, entry.operation, entry.value)
+                applied += 1
+                if applied % _YIELD_EVERY == 0:
+                    await asyncio.sleep(0)  # a queue that is never empty would not yield
+        finally:
+            with contextlib.suppress(Exception):
+                await watcher.stop()  # type: ignore[no-untyped-call]
+
+    def _apply(self, key: str, operation: str | None, value: bytes | None) -> None:
+        try:
+            plan_id = UUID(key)
+        except ValueError:
+            log.warning("ignored key %r in %s: not a plan id", key, streams.PLANS_BUCKET)
+            return
+        if operation in (KV_DEL, KV_PURGE):
+            if self._book.remove(plan_id) is Change.REMOVED:
+                log.info("plan %s deleted: it no longer fires", plan_id)
+                self._forget(plan_id)
+            return
+        try:
+            plan = PlanSnapshot.model_validate_json(value or b"")
+        except ValidationError as exc:
+            log.error("ignored an invalid snapshot of plan %s: %s", plan_id, exc.errors(include_input=False))
+            return
+        if plan.plan_id != plan_id:
+            log.error("ignored the snapshot under key %s: it is plan %s", plan_id, plan.plan_id)
+            return
+        current = self._book.get(plan_id)
+        change = self._book.put(plan)
+        if change is Change.STALE:
+            newest = current.revision if current else "deleted"
+            log.info("ignored revision %d of plan %s: have %s", plan.revision, plan_id, newest)
+            return
+        if change is Change.ADDED:
+            self._after[plan_id] = self._start_after(plan)
+        else:  # a change takes effect from its own time on; earlier slots were decided by the old plan
+            self._after[plan_id] = max(self._after[plan_id], plan.updated_at)
+        if plan_id not in self._busy:  # a busy plan is rescheduled when its publish ends
+            self._reschedule(plan_id)
+
+    def _start_after(self, plan: PlanSnapshot) -> datetime:
+        """Where a plan seen for the first time resumes: after its watermark, never before it existed.
+
+        Without a watermark (a new plan, or the first scheduler ever) only the grace period
+        is looked at: nothing says that older slots were missed rather than handled.
+        """
+        assert self._watermarks is not None
+        watermark = self._watermarks.get(plan.plan_id)
+        if watermark is not None:
+            return max(watermark, plan.updated_at)
+        return max(plan.updated_at, self._now() - timedelta(seconds=plan.missed_run_grace_seconds))
+
+    def _forget(self, plan_id: UUID) -> None:
+        self._timetable.remove(plan_id)
+        self._after.pop(plan_id, None)
+        assert self._watermarks is not None
+        self._watermarks.forget(plan_id)
+
+    def _reschedule(self, plan_id: UUID, not_before: datetime | None = None) -> None:
+        """Put the plan's next slot into the timetable (or take it out if it does not fire)."""
+        plan = self._book.get(plan_id)
+        if plan is None or not plan.enabled:
+            self._timetable.remove(plan_id)
+            return
+        try:
+            upcoming = next_fire_times(plan.cron, plan.timezone, self._after[plan_id], 1)
+        except ValueError as exc:
+            log.error("plan %s (%s) cannot fire: %s", plan.name, plan_id, exc)
+            self._timetable.remove(plan_id)
+            return
+        if not upcoming:
+            self._timetable.remove(plan_id)
+            return
+        when = upcoming[0] if not_before is None else max(upcoming[0], not_before)
+        self._timetable.put(plan_id, when)
+        self._wake.set()
+
+    # -- the loop ------------------------------------------------------------------------
+
+    async def _run_loop(self) -> None:
+        while True:
+            self._wake.clear()
+            for plan_id, slot in self._timetable.pop_due(self._now()):
+                plan = self._book.get(plan_id)
+                if plan is None or plan_id in self._busy:
+                    continue
+                self._busy.add(plan_id)
+                task = asyncio.create_task(self._handle(plan_id, slot, plan.revision))
+                self._inflight.add(task)
+                task.add_done_callback(self._inflight.discard)
+            earliest = self._timetable.earliest()
+            delay = MAX_SLEEP
+            if earliest is not None:
+                # +1 ms: asyncio may wake a hair early, and a slot must not be seen as not yet due.
+                delay = min(MAX_SLEEP, max(0.0, (earliest - self._now()).total_seconds() + 0.001))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+
+    async def _handle(self, plan_id: UUID, slot: datetime, revision: int) -> None:
+        retry_at: datetime | None = None
+        try:
+            async with self._semaphore:
+                plan = self._book.get(plan_id)
+                if plan is not None and plan.enabled:
+                    await self._carry_out(plan, slot if plan.revision == revision else None)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("handling plan %s failed; trying again in %s", plan_id, ERROR_RETRY)
+            retry_at = self._now() + ERROR_RETRY
+        finally:
+            self._busy.discard(plan_id)
+            if plan_id in self._after:  # still there: not deleted meanwhile
+                self._reschedule(plan_id, not_before=retry_at)
+
+    async def _carry_out(self, plan: PlanSnapshot, slot: datetime | None) -> None:
+        """Decide the plan's due slots, publish what was decided, then move its watermark."""
+        now = self._now()
+        grace = timedelta(seconds=plan.missed_run_grace_seconds)
+        after = self._after[plan.plan_id]
+        settlement = self._decide(plan, after, slot, now, grace)
+        if settlement.fire is not None:
+            fire = settlement.fire
+            if not await self._fire(plan, fire, lambda: self._now() - grace <= fire):
+                settlement = settlement.give_up_firing()
+        if settlement.missed is not None:
+            await self._report_missed(plan, settlement.missed, settlement.fire)
+        handled = settlement.handled_upto
+        if handled is not None and plan.plan_id in self._after:
+            self._after[plan.plan_id] = max(self._after[plan.plan_id], handled)
+            assert self._watermarks is not None
+            self._watermarks.record(plan.plan_id, handled)
+
+    def _decide(
+        self, plan: PlanSnapshot, after: datetime, slot: datetime | None, now: datetime, grace: timedelta
+    ) -> Settlement:
+        # On time: the slot popped is the only one due; one cron step proves it.
+        if slot is not None and after < slot <= now and slot >= now - grace:
+            following = next_fire_times(plan.cron, plan.timezone, slot, 1)
+            if not following or following[0] > now:
+                return Settlement(fire=slot)
+        return settle(plan.cron, plan.timezone, after, now, grace, self._limit)
+
+    async def _fire(self, plan: PlanSnapshot, slot: datetime, in_time: Callable[[], bool]) -> bool:
+        """Publish the slot's JobQueued, then its BackupRequested; False if it could not go out in time.
+
+        JobQueued goes first: once it is stored the gateway knows the job and can publish
+        the request again if it is lost, so from then on the request is retried until acked
+        whatever the time. Before that, a slot that could not be published while it was
+        within the grace becomes a missed run instead of a backup hours late.
+        """
+        job_id = scheduled_job_id(plan.plan_id, slot)
+        request = BackupRequested(
+            job_id=job_id,
+            host_id=plan.host_id,
+            plan_id=plan.plan_id,
+            targets=plan.targets,
+            options=plan.options,
+            upload_targets=plan.upload_targets,
+            scheduled_for=slot,
+        )
+        queued = JobQueued(
+            job_id=job_id,
+            host_id=plan.host_id,
+            kind="backup",
+            plan_id=plan.plan_id,
+            scheduled_for=slot,
+            request=request,
+        )
+        if not await self._publisher.publish(queued, keep_trying=in_time):
+            return False
+        await self._publisher.publish(request)
+        log.info("fired plan %r (%s) for %s: job %s", plan.name, plan.plan_id, slot.isoformat(), job_id)
+        return True
+
+    async def _report_missed(self, plan: PlanSnapshot, missed: MissedSlots, fired: datetime | None) -> None:
+        count = f"{missed.count}" if missed.count_complete else f"at least {missed.count}"
+        reason = f"{count} slot(s) passed while the scheduler was not running or could not publish"
+        reason += (
+            f"; the newest slot within the grace period ran instead ({fired.isoformat()})"
+            if fired
+            else "; they are older than the grace period and will not run"
+        )
+        event = RunMissed(
+            host_id=plan.host_id,
+            plan_id=plan.plan_id,
+            plan_name=plan.name,
+            scheduled_for=missed.first,
+            missed_slots=missed.count,
+            last_scheduled_for=missed.last,
+            reason=reason,
+        )
+        log.warning(
+            "plan %r (%s) missed %s slot(s) from %s to %s",
+            plan.name,
+            plan.plan_id,
+            count,
+            missed.first.isoformat(),
+            missed.last.isoformat(),
+        )
+        await self._publisher.publish(event)
