@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import signal
+import uuid
 from pathlib import Path
 
 from faststream.nats import NatsBroker
@@ -175,3 +177,68 @@ async def test_sigterm_mid_job_restarts_the_containers_it_stopped(
 
     assert json.loads(await docker_cli("inspect", unique_name))[0]["State"]["Running"]
     assert heard.of(ev.ArchiveCreated) == []  # it was cut short, and nothing incomplete was announced
+
+
+async def archived_by_the_executor(
+    nats_url: str, heard: Heard, start_executor: Start, labels: dict[str, str], volume: str
+) -> ev.ArchiveCreated:
+    await create_volume(volume, labels)
+    start_executor()
+    await publish(nats_url, backup_of("volume", volume))
+    [created] = await heard.wait_for(ev.ArchiveCreated)
+    return created
+
+
+def verify_of(created: ev.ArchiveCreated) -> ev.VerifyRequested:
+    return ev.VerifyRequested(job_id=uuid.uuid4(), host_id=HOST_ID, archive=created.archive)
+
+
+async def test_a_verified_archive_is_announced_as_verified(
+    nats_url: str, heard: Heard, start_executor: Start, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    created = await archived_by_the_executor(nats_url, heard, start_executor, docker_labels, unique_name)
+    request = verify_of(created)
+    await publish(nats_url, request)
+
+    [verified] = await heard.wait_for(ev.ArchiveVerified)
+
+    assert verified.job_id == request.job_id
+    assert verified.artifact_id == created.archive.artifact_id
+    assert verified.sha256 == created.archive.sha256
+    assert heard.of(ev.JobFailed) == []
+
+
+async def test_a_corrupt_archive_fails_verification_naming_the_expected_and_actual_checksums(
+    nats_url: str, heard: Heard, start_executor: Start, docker_labels: dict[str, str], unique_name: str, tmp_path: Path
+) -> None:
+    created = await archived_by_the_executor(nats_url, heard, start_executor, docker_labels, unique_name)
+    archive = tmp_path / "data" / created.archive.path
+    with archive.open("r+b") as f:
+        f.seek(created.archive.size_bytes // 2)
+        f.write(b"\xff" * 8)
+    actual = hashlib.sha256(archive.read_bytes()).hexdigest()
+    request = verify_of(created)
+    await publish(nats_url, request)
+
+    [failed] = await heard.wait_for(ev.JobFailed)
+
+    assert failed.job_id == request.job_id
+    assert (failed.kind, failed.phase, failed.retryable) == ("verify", "verify", False)
+    assert f"its sha256 is {actual}, expected {created.archive.sha256}" in failed.reason
+    assert "restored" not in failed.reason  # a verification restores nothing, and says nothing about it
+    assert heard.of(ev.ArchiveVerified) == []
+
+
+async def test_a_truncated_archive_fails_verification_saying_it_is_truncated(
+    nats_url: str, heard: Heard, start_executor: Start, docker_labels: dict[str, str], unique_name: str, tmp_path: Path
+) -> None:
+    created = await archived_by_the_executor(nats_url, heard, start_executor, docker_labels, unique_name)
+    archive = tmp_path / "data" / created.archive.path
+    os.truncate(archive, created.archive.size_bytes // 2)
+    await publish(nats_url, verify_of(created))
+
+    [failed] = await heard.wait_for(ev.JobFailed)
+
+    assert (failed.kind, failed.phase, failed.retryable) == ("verify", "verify", False)
+    assert f"truncated: {created.archive.size_bytes // 2} bytes of {created.archive.size_bytes}" in failed.reason
+    assert heard.of(ev.ArchiveVerified) == []

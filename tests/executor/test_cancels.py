@@ -18,6 +18,7 @@ from dockback_contracts import events as ev
 from dockback_contracts import streams
 from dockback_contracts.base import utc_now
 from dockback_contracts.snapshots import JobCancellation
+from dockback_executor.cancels import Cancellations
 from executor.conftest import Heard, StartExecutor
 from executor.test_app import publish
 from executor.test_backup import backup_of
@@ -185,3 +186,33 @@ async def test_the_heartbeat_lists_the_jobs_the_executor_is_working_on(
 
     assert during.running_job_ids == (request.job_id,)
     assert during.running_jobs == 1
+
+
+async def test_without_the_bucket_jobs_run_and_cancellations_are_watched_once_it_exists(nats_url: str) -> None:
+    client = await nats.connect(nats_url)  # a bare server: no gateway has declared the bucket
+    heard: list[JobCancellation] = []
+    arrived = asyncio.Event()
+
+    def on_cancel(cancellation: JobCancellation) -> None:
+        heard.append(cancellation)
+        arrived.set()
+
+    cancellations = Cancellations(client.jetstream, retry_seconds=0.1)
+    watching = asyncio.create_task(cancellations.watch(on_cancel))
+    try:
+        job_id = uuid.uuid4()
+        assert await cancellations.lookup(job_id) is None
+        [config] = [c for c in streams.kv_configs() if c.bucket == streams.CANCELS_BUCKET]
+        await client.jetstream().create_key_value(config)
+        await cancel(nats_url, job_id, user="carol")
+        async with asyncio.timeout(30):
+            await arrived.wait()
+
+        assert [(c.job_id, c.requested_by) for c in heard] == [(job_id, "carol")]
+        found = await cancellations.lookup(job_id)
+        assert found is not None
+        assert found.requested_by == "carol"
+    finally:
+        watching.cancel()
+        await asyncio.gather(watching, return_exceptions=True)
+        await client.close()
