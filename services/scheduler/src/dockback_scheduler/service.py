@@ -321,9 +321,9 @@ class Scheduler:
         count = f"{missed.count}" if missed.count_complete else f"at least {missed.count}"
         reason = f"{count} slot(s) passed while the scheduler was not running or could not publish"
         reason += (
-            f"; the newest slot within the grace period ran instead ({fired.isoformat()})"
+            f"; only the newest slot within the grace period ran ({fired.isoformat()})"
             if fired
-            else "; they are older than the grace period and will not run"
+            else "; none was within the grace period, so none ran"
         )
         event = RunMissed(
             host_id=plan.host_id,
