@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -23,7 +23,8 @@ def engine_socket() -> Path:
 
 
 class EngineProxy:
-    """A Unix socket that relays to the engine's, and can be cut off from it and restored."""
+    """A Unix socket that relays to the engine's, and can be cut off from it and restored, or hold
+    back its answers to archive reads and uploads."""
 
     def __init__(self, path: Path, engine: Path) -> None:
         self.path = path
@@ -35,6 +36,9 @@ class EngineProxy:
         self._refused = asyncio.Event()
         self._holding_archive_reads = False
         self.archive_read_held = asyncio.Event()
+        self._archive_writes_to_let_through: int | None = None
+        self.archive_write_held = asyncio.Event()
+        self._released = asyncio.Event()
 
     @property
     def url(self) -> str:
@@ -44,6 +48,7 @@ class EngineProxy:
         self._server = await asyncio.start_unix_server(self._accept, path=str(self.path))
 
     async def close(self) -> None:
+        self.release()
         self.cut()
         if self._server is not None:
             self._server.close()
@@ -65,6 +70,15 @@ class EngineProxy:
         """From now on, the engine's answer to a request for a container's archive (a backup's tar
         stream) is never passed on: the job waits in its archive phase until its connection closes."""
         self._holding_archive_reads = True
+
+    def hold_archive_write(self, after: int = 0) -> None:
+        """Hold back the engine's answer to the archive upload (a restore's extraction) that comes
+        after `after` others, until `release()`: the job waits there with the data extracted."""
+        self._archive_writes_to_let_through = after
+
+    def release(self) -> None:
+        """Pass on the held answer to an archive upload."""
+        self._released.set()
 
     async def wait_refused(self) -> None:
         """Until someone tried to connect while the engine was away."""
@@ -91,19 +105,40 @@ class EngineProxy:
             return
         writers = {client_writer, engine_writer}
         self._open |= writers
-        held = asyncio.Event()  # this connection carries an archive read: its answer is held back
+        held = asyncio.Event()  # this connection carries an archive read: its answer is dropped
+        paused = asyncio.Event()  # this connection carries the held archive upload: its answer waits
+        client_gone = asyncio.Event()
 
         def inspect_request(data: bytes) -> None:
             request_line = data.split(b"\r\n", 1)[0]
-            if self._holding_archive_reads and request_line.startswith(b"GET ") and b"/archive?" in request_line:
+            if b"/archive?" not in request_line:
+                return
+            if self._holding_archive_reads and request_line.startswith(b"GET "):
                 held.set()
                 self.archive_read_held.set()
+            if self._archive_writes_to_let_through is not None and request_line.startswith(b"PUT "):
+                if self._archive_writes_to_let_through == 0:
+                    self._archive_writes_to_let_through = None
+                    paused.set()
+                    self.archive_write_held.set()
+                else:
+                    self._archive_writes_to_let_through -= 1
+
+        async def gate() -> None:
+            if paused.is_set():
+                waits = [asyncio.ensure_future(self._released.wait()), asyncio.ensure_future(client_gone.wait())]
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                for waiting in waits:
+                    waiting.cancel()
+
+        async def from_client() -> None:
+            try:
+                await _pump(client_reader, engine_writer, writers, inspect_request)
+            finally:
+                client_gone.set()
 
         try:
-            await asyncio.gather(
-                _pump(client_reader, engine_writer, writers, inspect_request),
-                _pump(engine_reader, client_writer, writers, hold=held),
-            )
+            await asyncio.gather(from_client(), _pump(engine_reader, client_writer, writers, hold=held, gate=gate))
         finally:
             self._open -= writers
             for writer in writers:
@@ -116,15 +151,19 @@ async def _pump(
     both: set[asyncio.StreamWriter],
     inspect: Callable[[bytes], None] | None = None,
     hold: asyncio.Event | None = None,
+    gate: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Copy one direction until its end (passed on as a half-close); a broken side breaks both.
-    `inspect` sees each chunk before it is passed on; once `hold` is set, nothing more is."""
+    `inspect` sees each chunk before it is passed on; once `hold` is set, nothing more is;
+    `gate` is awaited before each chunk is passed on."""
     try:
         while data := await reader.read(RELAY_BYTES):
             if inspect is not None:
                 inspect(data)
             if hold is not None and hold.is_set():
                 continue  # read and dropped: the client waits for an answer that never comes
+            if gate is not None:
+                await gate()
             writer.write(data)
             await writer.drain()
         if writer.can_write_eof() and not writer.transport.is_closing():

@@ -3,7 +3,8 @@ stopped and put back as a shutdown would (containers restarted, nothing half-wri
 message acked so it never runs again, and the executor's heartbeat lists what it is working on.
 
 A running job is held deterministically: in a pre-command that waits for a file the test creates,
-or in its archive phase by an engine proxy that holds back the engine's tar stream."""
+or by an engine proxy that holds back the engine's answer to a backup's tar stream or to a
+restore's upload."""
 
 from __future__ import annotations
 
@@ -20,10 +21,10 @@ from dockback_contracts.base import utc_now
 from dockback_contracts.snapshots import JobCancellation
 from dockback_executor.cancels import Cancellations
 from executor.conftest import Heard, StartExecutor
+from executor.engine_proxy import EngineProxy
 from executor.test_app import publish
-from executor.test_backup import backup_of
-from executor.test_engine_outage import EngineProxy
-from executor.volumes import create_volume, docker_cli
+from executor.test_backup import backup_of, restore_of
+from executor.volumes import create_volume, docker_cli, run_in
 
 WAIT_FOR_GO = "touch /tmp/waiting; until [ -f /tmp/go ]; do sleep 0.1; done"
 
@@ -216,3 +217,90 @@ async def test_without_the_bucket_jobs_run_and_cancellations_are_watched_once_it
         watching.cancel()
         await asyncio.gather(watching, return_exceptions=True)
         await client.close()
+
+
+async def backed_up_volume_in_use(
+    nats_url: str, heard: Heard, image: str, labels: dict[str, str], name: str
+) -> ev.ArchiveCreated:
+    """Volume `name` holding f=original, backed up, then changed to f=changed by container `name` using it."""
+    await create_volume(name, labels)
+    await run_in(image, name, "echo original > /data/f", labels)
+    await publish(nats_url, backup_of("volume", name))
+    [created] = await heard.wait_for(ev.ArchiveCreated)
+    await running_container(name, name, image, labels)
+    await docker_cli("exec", name, "sh", "-c", "echo changed > /data/f")
+    return created
+
+
+async def content_of(image: str, volume: str, labels: dict[str, str]) -> bytes:
+    return (await run_in(image, volume, "cat /data/f", labels, read_only=True)).strip()
+
+
+async def volumes_named_like(prefix: str) -> list[str]:
+    listed = await docker_cli("volume", "ls", "-q", "--filter", f"name={prefix}")
+    return [v for v in listed.decode().split() if v.startswith(prefix)]
+
+
+async def test_a_restore_cancelled_before_the_swap_removes_its_fresh_copy_and_leaves_the_original(
+    nats_url: str,
+    heard: Heard,
+    engine_proxy: EngineProxy,
+    start_executor: StartExecutor,
+    busybox_image: str,
+    docker_labels: dict[str, str],
+    unique_name: str,
+) -> None:
+    start_executor(DOCKBACK_DOCKER_URL=engine_proxy.url)
+    created = await backed_up_volume_in_use(nats_url, heard, busybox_image, docker_labels, unique_name)
+    engine_proxy.hold_archive_write()  # the extraction into the fresh volume
+    request = restore_of(created, "volume", unique_name, replace_existing=True, allow_stop=True)
+    await publish(nats_url, request)
+    async with asyncio.timeout(60):
+        await engine_proxy.archive_write_held.wait()
+    fresh_during = await volumes_named_like(f"{unique_name}-restore-")
+
+    await cancel(nats_url, request.job_id)
+    [cancelled] = await heard.wait_for(ev.JobCancelled)
+    await until_no_job_is_queued(nats_url)
+
+    assert len(fresh_during) == 1
+    assert cancelled.phase == "restore"
+    assert await volumes_named_like(f"{unique_name}-restore-") == []
+    assert await content_of(busybox_image, unique_name, docker_labels) == b"changed"
+    assert await is_running(unique_name)
+    assert heard.of(ev.RestoreCompleted) == []
+
+
+async def test_a_restore_cancelled_during_the_swap_runs_to_its_end_and_reports_it_completed(
+    nats_url: str,
+    heard: Heard,
+    engine_proxy: EngineProxy,
+    start_executor: StartExecutor,
+    busybox_image: str,
+    docker_labels: dict[str, str],
+    unique_name: str,
+    tmp_path: Path,
+) -> None:
+    start_executor(DOCKBACK_DOCKER_URL=engine_proxy.url)
+    created = await backed_up_volume_in_use(nats_url, heard, busybox_image, docker_labels, unique_name)
+    engine_proxy.hold_archive_write(after=2)  # past the fresh copy's two uploads (data, then the root's owner)
+    request = restore_of(created, "volume", unique_name, replace_existing=True, allow_stop=True)
+    await publish(nats_url, request)
+    async with asyncio.timeout(60):
+        await engine_proxy.archive_write_held.wait()
+
+    await cancel(nats_url, request.job_id)
+    log = tmp_path / "executor-0.log"
+    async with asyncio.timeout(30):  # the executor heard the cancellation and declined it
+        while b"must not be interrupted" not in log.read_bytes():  # noqa: ASYNC110 - a file: polled
+            await asyncio.sleep(0.1)
+    engine_proxy.release()
+    [completed] = await heard.wait_for(ev.RestoreCompleted)
+    await until_no_job_is_queued(nats_url)
+
+    assert completed.job_id == request.job_id
+    assert completed.replaced_existing
+    assert heard.of(ev.JobCancelled) == []
+    assert await content_of(busybox_image, unique_name, docker_labels) == b"original"
+    assert await is_running(unique_name)
+    assert await volumes_named_like(f"{unique_name}-restore-") == []
