@@ -74,8 +74,13 @@ def nats_box(tmp_path: Path) -> Iterator[RestartableNats]:
         server.stop()
 
 
-async def connect(url: str) -> Client:
-    return await nats.connect(url, max_reconnect_attempts=-1, reconnect_time_wait=0.2, connect_timeout=2)
+async def connect(url: str, on_reconnect: Callable[[], None] = lambda: None) -> Client:
+    async def reconnected() -> None:
+        on_reconnect()
+
+    return await nats.connect(
+        url, max_reconnect_attempts=-1, reconnect_time_wait=0.2, connect_timeout=2, reconnected_cb=reconnected
+    )
 
 
 async def declare(js: JetStreamContext) -> None:
@@ -204,7 +209,8 @@ async def listener(nc: Client) -> AsyncIterator[Listener]:
 @asynccontextmanager
 async def running_scheduler(url: str, **options: Any) -> AsyncIterator[Scheduler]:
     """A scheduler on its own connection, started (plans loaded) and stopped around the block."""
-    client = await connect(url)
+    scheduler: Scheduler | None = None
+    client = await connect(url, on_reconnect=lambda: scheduler.resync_plans() if scheduler else None)
     scheduler = Scheduler(client.jetstream(), **options)
     try:
         await scheduler.start()

@@ -337,7 +337,7 @@ async def test_a_nats_server_restart_mid_run_loses_no_slot(
         # The plan watch came back too: a plan put after the outage fires.
         late = make_plan(name="after-the-outage")
         await put_plan(plans_kv, late)
-        await listener.wait_for(BackupRequested, lambda e: e.plan_id == late.plan_id, within=40)
+        await listener.wait_for(BackupRequested, lambda e: e.plan_id == late.plan_id, within=10)
     jobs, missed = await events_of(js)
     mine = [j for j in jobs if j.plan_id == plan.plan_id]
     assert len(mine) == len({j.job_id for j in mine})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 
 import nats
 from nats.aio.client import Client
@@ -19,7 +20,7 @@ from dockback_scheduler.settings import Settings
 log = logging.getLogger(__name__)
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(settings: Settings, on_reconnect: Callable[[], None] = lambda: None) -> Client:
     """A connection that reconnects forever; the first connect is retried too, so the
     scheduler may start before the NATS server (as it does under `make up`)."""
 
@@ -31,6 +32,7 @@ async def connect(settings: Settings) -> Client:
 
     async def on_reconnected() -> None:
         log.info("NATS: reconnected")
+        on_reconnect()
 
     backoff = Backoff(first=0.5, cap=5.0)
     attempt = 0
@@ -74,7 +76,13 @@ async def run(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    nc = await connect(settings)
+    scheduler: Scheduler | None = None
+
+    def resync() -> None:
+        if scheduler is not None:
+            scheduler.resync_plans()
+
+    nc = await connect(settings, on_reconnect=resync)
     try:
         js = nc.jetstream()
         await wait_for_buckets(js)

@@ -37,7 +37,7 @@ from dockback_contracts.events import BackupRequested, JobQueued, RunMissed, sch
 from dockback_contracts.snapshots import PlanSnapshot
 from dockback_scheduler.catchup import MissedSlots, Settlement, settle
 from dockback_scheduler.plans import Change, PlanBook
-from dockback_scheduler.publisher import DEFAULT_BACKOFF, Backoff, Publisher
+from dockback_scheduler.publisher import DEFAULT_BACKOFF, TRANSIENT, Backoff, Publisher
 from dockback_scheduler.schedule import next_fire_times
 from dockback_scheduler.timetable import Timetable
 from dockback_scheduler.watermarks import Watermarks
@@ -84,6 +84,8 @@ class Scheduler:
         self._tasks: list[asyncio.Task[None]] = []
         self._inflight: set[asyncio.Task[None]] = set()
         self._watermarks: Watermarks | None = None
+        self._plans_kv: KeyValue | None = None
+        self._watch: asyncio.Task[None] | None = None
 
     @property
     def plan_count(self) -> int:
@@ -97,13 +99,14 @@ class Scheduler:
         plans_kv = await self._js.key_value(streams.PLANS_BUCKET)
         self._watermarks = Watermarks(await self._js.key_value(streams.SCHEDULER_BUCKET), backoff=self._backoff)
         await self._watermarks.load()
+        self._plans_kv = plans_kv
+        self._watch = asyncio.create_task(self._watch_plans(plans_kv), name="scheduler: plan watch")
         self._tasks = [
-            asyncio.create_task(self._watch_plans(plans_kv), name="scheduler: plan watch"),
             asyncio.create_task(self._run_loop(), name="scheduler: loop"),
             asyncio.create_task(self._watermarks.run(), name="scheduler: watermarks"),
         ]
         ready = asyncio.create_task(self._ready.wait())
-        done, _ = await asyncio.wait([ready, *self._tasks], return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait([ready, self._watch, *self._tasks], return_when=asyncio.FIRST_COMPLETED)
         if ready not in done:  # a task died before the plans were loaded: say why
             ready.cancel()
             await self.stop()
@@ -117,9 +120,11 @@ class Scheduler:
         A slot cancelled before its ack is not marked handled: the next start fires it (within
         the grace) or reports it.
         """
-        for task in self._tasks:
+        tasks = [*self._tasks, *([self._watch] if self._watch else [])]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._watch = None
         if self._inflight:
             _, pending = await asyncio.wait(set(self._inflight), timeout=self._stop_timeout)
             for task in pending:
@@ -132,23 +137,45 @@ class Scheduler:
 
     # -- plans ---------------------------------------------------------------------------
 
+    def resync_plans(self) -> None:
+        """Watch the plans afresh, e.g. right after NATS reconnected.
+
+        The KV watch (an ordered consumer) notices a lost server only after missing its
+        heartbeats, 10-20 s; a new watch replays the bucket at once, and replaying is
+        harmless: revisions already seen are ignored, deletes made meanwhile are applied.
+        """
+        if self._watch is None or self._plans_kv is None:
+            return
+        self._watch.cancel()
+        self._watch = asyncio.create_task(self._watch_plans(self._plans_kv), name="scheduler: plan watch")
+
     async def _watch_plans(self, kv: KeyValue) -> None:
-        # With the history, an older revision that is the key's current value (written late
-        # by a retrying relay) still loses to the newer one before it: the book keeps the max.
-        watcher = await kv.watchall(include_history=True)
-        try:
-            applied = 0
-            async for entry in watcher:
-                if entry is None:
-                    self._ready.set()
-                    continue
-                self._apply(entry.key, entry.operation, entry.value)
-                applied += 1
-                if applied % _YIELD_EVERY == 0:
-                    await asyncio.sleep(0)  # a queue that is never empty would not yield
-        finally:
-            with contextlib.suppress(Exception):
-                await watcher.stop()  # type: ignore[no-untyped-call]
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                # With the history, an older revision that is the key's current value (written
+                # late by a retrying relay) still loses to the newer one before it.
+                watcher = await kv.watchall(include_history=True)
+            except TRANSIENT as exc:
+                delay = self._backoff.delay(attempt)
+                log.warning("cannot watch the plans (%r); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                continue
+            try:
+                applied = 0
+                async for entry in watcher:
+                    if entry is None:
+                        self._ready.set()
+                        continue
+                    self._apply(entry.key, entry.operation, entry.value)
+                    applied += 1
+                    if applied % _YIELD_EVERY == 0:
+                        await asyncio.sleep(0)  # a queue that is never empty would not yield
+            finally:
+                with contextlib.suppress(Exception):
+                    await watcher.stop()  # type: ignore[no-untyped-call]
+            return
 
     def _apply(self, key: str, operation: str | None, value: bytes | None) -> None:
         try:
