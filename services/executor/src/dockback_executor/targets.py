@@ -1,6 +1,7 @@
 """Which resources a plan's target selectors name on this host, resolved when the job runs.
 
-A selector with names matches exactly those (and, if it also has labels or a compose
+What a selector matches is `TargetSelector.matches` (contracts), the gateway's definition
+too: a selector with names matches exactly those (and, if it also has labels or a compose
 project, only those of them that carry them); one with labels and/or a compose project
 matches every resource of its kind that has all of them, so a resource created after the
 plan joins it at the next run. The result is de-duplicated and in a stable order:
@@ -14,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dockback_contracts.events import ResourceRef, TargetSelector
-from dockback_executor.discovery import COMPOSE_PROJECT
 from dockback_executor.docker_api import RUNNER_LABEL, DockerEngine
 from dockback_executor.errors import ResourceMissing
 
@@ -36,7 +36,6 @@ async def resolve(engine: DockerEngine, selectors: Sequence[TargetSelector]) -> 
     resolution = Resolution()
     listed: dict[str, list[tuple[str, Mapping[str, str]]]] = {}
     for selector in selectors:
-        wanted = _wanted_labels(selector)
         if selector.names:
             for name in selector.names:
                 try:
@@ -44,7 +43,7 @@ async def resolve(engine: DockerEngine, selectors: Sequence[TargetSelector]) -> 
                 except ResourceMissing:
                     resolution.missing.append(f"{selector.kind} {name!r} does not exist")
                     continue
-                if _carries(labels, wanted):
+                if selector.matches(selector.kind, name, labels):
                     resolution.add(ResourceRef(kind=selector.kind, name=name))
                 else:
                     resolution.missing.append(f"{selector.kind} {name!r} does not have {describe_labels(selector)}")
@@ -52,7 +51,7 @@ async def resolve(engine: DockerEngine, selectors: Sequence[TargetSelector]) -> 
         if selector.kind not in listed:
             listed[selector.kind] = await _listing(engine, selector.kind)
         for name, labels in sorted(listed[selector.kind], key=lambda item: item[0]):
-            if _carries(labels, wanted):
+            if selector.matches(selector.kind, name, labels):
                 resolution.add(ResourceRef(kind=selector.kind, name=name))
     return resolution
 
@@ -62,7 +61,7 @@ def describe(selector: TargetSelector) -> str:
     if selector.names:
         named = "name " if len(selector.names) == 1 else "names "
         text = named + ", ".join(selector.names)
-        return f"{text} with {describe_labels(selector)}" if _wanted_labels(selector) else text
+        return f"{text} with {describe_labels(selector)}" if selector.wanted_labels() else text
     return describe_labels(selector)
 
 
@@ -79,17 +78,6 @@ def nothing_matched(selectors: Sequence[TargetSelector], whose: str, host_id: st
     what = kinds[0] if len(kinds) == 1 else "resource"
     details = "; ".join(describe(s) if len(kinds) == 1 else f"{s.kind} with {describe(s)}" for s in selectors)
     return f"{whose} targets match no {what} on host {host_id}: {details}"
-
-
-def _wanted_labels(selector: TargetSelector) -> dict[str, str]:
-    wanted = dict(selector.label_selector)
-    if selector.compose_project is not None:
-        wanted[COMPOSE_PROJECT] = selector.compose_project
-    return wanted
-
-
-def _carries(labels: Mapping[str, str], wanted: Mapping[str, str]) -> bool:
-    return all(labels.get(key) == value for key, value in wanted.items())
 
 
 async def _labels_of(engine: DockerEngine, kind: str, name: str) -> Mapping[str, str]:
