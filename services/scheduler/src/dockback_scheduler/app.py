@@ -20,7 +20,9 @@ from dockback_scheduler.settings import Settings
 log = logging.getLogger(__name__)
 
 
-async def connect(settings: Settings, on_reconnect: Callable[[], None] = lambda: None) -> Client:
+async def connect(
+    settings: Settings, closing: asyncio.Event, on_reconnect: Callable[[], None] = lambda: None
+) -> Client:
     """A connection that reconnects forever; the first connect is retried too, so the
     scheduler may start before the NATS server (as it does under `make up`)."""
 
@@ -28,7 +30,8 @@ async def connect(settings: Settings, on_reconnect: Callable[[], None] = lambda:
         log.warning("NATS: %r", exc)
 
     async def on_disconnected() -> None:
-        log.warning("NATS: disconnected; reconnecting")
+        if not closing.is_set():
+            log.warning("NATS: disconnected; reconnecting")
 
     async def on_reconnected() -> None:
         log.info("NATS: reconnected")
@@ -82,7 +85,8 @@ async def run(settings: Settings) -> None:
         if scheduler is not None:
             scheduler.resync_plans()
 
-    nc = await connect(settings, on_reconnect=resync)
+    closing = asyncio.Event()
+    nc = await connect(settings, closing, on_reconnect=resync)
     try:
         js = nc.jetstream()
         await wait_for_buckets(js)
@@ -96,4 +100,5 @@ async def run(settings: Settings) -> None:
         log.info("stopping")
         await scheduler.stop()
     finally:
+        closing.set()
         await nc.close()

@@ -85,6 +85,7 @@ class Scheduler:
         self._inflight: set[asyncio.Task[None]] = set()
         self._watermarks: Watermarks | None = None
         self._plans_kv: KeyValue | None = None
+        self._stopping = False
         self._watch: asyncio.Task[None] | None = None
 
     @property
@@ -120,6 +121,7 @@ class Scheduler:
         A slot cancelled before its ack is not marked handled: the next start fires it (within
         the grace) or reports it.
         """
+        self._stopping = True
         tasks = [*self._tasks, *([self._watch] if self._watch else [])]
         for task in tasks:
             task.cancel()
@@ -249,7 +251,7 @@ class Scheduler:
     # -- the loop ------------------------------------------------------------------------
 
     async def _run_loop(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             for plan_id, slot in self._timetable.pop_due(self._now()):
                 plan = self._book.get(plan_id)
@@ -264,8 +266,11 @@ class Scheduler:
             if earliest is not None:
                 # +1 ms: asyncio may wake a hair early, and a slot must not be seen as not yet due.
                 delay = min(MAX_SLEEP, max(0.0, (earliest - self._now()).total_seconds() + 0.001))
+            # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that
+            # arrives as the event is set (bpo-42130), and stop() would wait forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
 
     async def _handle(self, plan_id: UUID, slot: datetime, revision: int) -> None:
         retry_at: datetime | None = None
