@@ -1,21 +1,86 @@
-"""The uploader's FastStream application: the broker and its subscribers."""
+"""The uploader process: connect to NATS, create its consumers, subscribe, run until stopped.
+
+Today it prunes this host's local archives (`PruneRequested`); copying archives to S3
+(`ArchiveCreated` -> `UploadCompleted`) and deleting remote copies are a later issue.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
 
-from faststream import FastStream
 from faststream.nats import NatsBroker
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 
+from dockback_contracts.streams import ConsumerSpec, RetryPolicy
+from dockback_uploader.announce import Announcer
+from dockback_uploader.handlers import JobRunner, register
+from dockback_uploader.local_archives import LocalArchives
+from dockback_uploader.prune import PruneService
 from dockback_uploader.settings import Settings
 
+log = logging.getLogger(__name__)
 
-def build_app(settings: Settings) -> FastStream:
-    """The application the entry point runs; it connects when started, not here."""
-    broker = NatsBroker(
-        settings.nats_url.split(","),
-        user_credentials=str(settings.nats_credentials_file) if settings.nats_credentials_file else None,
-        max_reconnect_attempts=-1,
-        logger=logging.getLogger("dockback.uploader.broker"),
-    )
-    return FastStream(broker, logger=logging.getLogger("dockback.uploader"))
+
+class Uploader:
+    """Everything the uploader runs, wired once at start. `stopped` ends it; `ready` says it listens."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.broker = NatsBroker(
+            settings.nats_url.split(","),
+            user_credentials=str(settings.nats_credentials_file) if settings.nats_credentials_file else None,
+            max_reconnect_attempts=-1,
+            graceful_timeout=10.0,
+            logger=logging.getLogger("dockback.uploader.broker"),
+        )
+        self.stopped = asyncio.Event()
+        self.ready = asyncio.Event()
+
+    async def run(self) -> None:
+        announcer = Announcer(self.broker)
+        prunes = PruneService(LocalArchives(self.settings.data_dir), announcer, self.settings.host_id, remote=None)
+        specs = register(
+            self.broker,
+            self.settings.host_id,
+            JobRunner(announcer),
+            prunes,
+            self.settings.job_ack_wait_seconds,
+            RetryPolicy(delays=tuple(self.settings.job_retry_delays_seconds)),
+        )
+        await self.broker.connect()
+        try:
+            js = self.broker.connection.jetstream()
+            for spec in specs:
+                if not await self._create_or_update_consumer(js, spec):
+                    return  # asked to stop while waiting for the streams
+            await self.broker.start()
+            self.ready.set()
+            log.info("uploader for host %s ready (data dir %s)", self.settings.host_id, self.settings.data_dir)
+            await self.stopped.wait()
+        finally:
+            await self.broker.stop()
+
+    async def _create_or_update_consumer(self, js: JetStreamContext, spec: ConsumerSpec) -> bool:
+        """Create the durable consumer, or update it (a changed config is otherwise silently kept
+        as it was). Waits for the gateway to declare the stream; False if asked to stop meanwhile."""
+        while not self.stopped.is_set():
+            try:
+                await js.add_consumer(spec.stream, spec.config)
+                return True
+            except NotFoundError:
+                log.warning("stream %s does not exist yet (the gateway declares it); retrying", spec.stream)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopped.wait(), 2.0)
+        return False
+
+
+async def serve(settings: Settings) -> None:
+    uploader = Uploader(settings)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, uploader.stopped.set)
+    await uploader.run()

@@ -1,11 +1,18 @@
-"""Configuration of the uploader, read once from the environment (prefix DOCKBACK_)."""
+"""Configuration of the uploader, read once from the environment (prefix DOCKBACK_).
+
+Host id, data dir, NATS and the job retry settings use the executor's names, so one env
+file serves the executor and the uploader that runs beside it.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from dockback_contracts.streams import RetryPolicy
 
 
 class Settings(BaseSettings):
@@ -16,6 +23,18 @@ class Settings(BaseSettings):
     nats_url: str = Field(default="nats://127.0.0.1:4222", description="NATS server(s), comma-separated")
     nats_credentials_file: Path | None = Field(default=None, description="NATS .creds file for this service")
     log_level: str = "INFO"
-    host_id: str = Field(description="The Docker host whose archives this uploader copies")
+    host_id: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$",
+        description="The Docker host whose archives this uploader copies and prunes: the executor's "
+        "DOCKBACK_HOST_ID (the uploader cannot derive it from the engine, so set it for both)",
+    )
     data_dir: Path = Field(default=Path("/var/lib/dockback/backups"), description="The executor's data dir")
     settings_key_file: Path = Field(description="File with the 32-byte settings key (hex or base64)")
+    job_ack_wait_seconds: float = Field(
+        default=60, ge=1, description="How long a job may go without an in-progress ack before it is redelivered"
+    )
+    job_retry_delays_seconds: list[Annotated[float, Field(ge=0)]] = Field(
+        default_factory=lambda: list(RetryPolicy().delays),
+        description="Delays between the attempts of a job that failed transiently (JSON list); after the "
+        "last one the job fails with JobFailed(retryable=true)",
+    )

@@ -1,0 +1,123 @@
+"""The uploader's JetStream subscribers: thin, each with its ack policy chosen on purpose.
+
+A handler settles its message in exactly one way:
+- ack: the job succeeded, or failed permanently and `JobFailed` was published;
+- nack with a delay (RetryPolicy): a transient error, while the retry budget lasts; after
+  it, `JobFailed(retryable=True)` and ack;
+- no answer: the uploader stopped mid-job; the message is redelivered after ack_wait.
+Malformed messages never reach a handler: validation fails before it and the subscriber's
+REJECT_ON_ERROR policy terminates them (logged), since no retry can fix them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from faststream import AckPolicy
+from faststream.exceptions import NackMessage
+from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+
+from dockback_contracts import events as ev
+from dockback_contracts import streams
+from dockback_contracts.base import JobKind, JobPhase
+from dockback_contracts.delivery import keep_alive
+from dockback_contracts.streams import ConsumerSpec
+from dockback_uploader.announce import Announcer
+from dockback_uploader.errors import JobError, TransientError
+from dockback_uploader.prune import PruneService
+
+log = logging.getLogger(__name__)
+
+Request = TypeVar("Request", bound=ev.JobEvent)
+
+
+class JobRunner:
+    """Runs one job for a handler and settles its message."""
+
+    def __init__(self, announcer: Announcer) -> None:
+        self.announcer = announcer
+
+    async def settle(
+        self,
+        request: Request,
+        msg: NatsMessage,
+        spec: ConsumerSpec,
+        kind: JobKind,
+        phase: JobPhase,
+        job: Callable[[Request], Awaitable[None]],
+    ) -> None:
+        attempt = msg.raw_message.metadata.num_delivered
+        try:
+            async with keep_alive(msg.in_progress, spec.keep_alive_interval):
+                await job(request)
+        except TransientError as exc:
+            await self._retry_or_fail(request, spec, kind, phase, exc, attempt)
+        except JobError as exc:
+            log.warning("%s job %s failed: %s", kind, request.job_id, exc)
+            await self._fail(request, kind, phase, str(exc), retryable=False, spec=spec)
+        except Exception as exc:  # a bug or an OS error we did not foresee: retry, then fail with what we know
+            log.exception("%s job %s raised unexpectedly", kind, request.job_id)
+            await self._retry_or_fail(request, spec, kind, phase, exc, attempt)
+
+    async def _retry_or_fail(
+        self, request: ev.JobEvent, spec: ConsumerSpec, kind: JobKind, phase: JobPhase, exc: Exception, attempt: int
+    ) -> None:
+        delay = spec.retry.delay_after(attempt)
+        if delay is not None:
+            log.warning(
+                "%s job %s attempt %d failed (%s); retrying in %.1fs", kind, request.job_id, attempt, exc, delay
+            )
+            raise NackMessage(delay=delay)
+        reason = f"{exc} (gave up after {attempt} attempts)"
+        await self._fail(request, kind, phase, reason, retryable=True, spec=spec)
+
+    async def _fail(
+        self, request: ev.JobEvent, kind: JobKind, phase: JobPhase, reason: str, *, retryable: bool, spec: ConsumerSpec
+    ) -> None:
+        resource = getattr(request, "resource", None)
+        failed = ev.JobFailed(
+            job_id=request.job_id,
+            host_id=request.host_id,
+            kind=kind,
+            phase=phase,
+            reason=reason,
+            retryable=retryable,
+            plan_id=getattr(request, "plan_id", None),
+            resource=resource if isinstance(resource, ev.ResourceRef) else None,
+        )
+        try:
+            await self.announcer.publish(failed)
+        except TransientError:
+            # Without the JobFailed nobody would hear of the failure: keep the job until we can say it.
+            raise NackMessage(delay=spec.retry.delay_after(1) or 5.0) from None
+
+
+def register(
+    broker: NatsBroker,
+    host_id: str,
+    runner: JobRunner,
+    prunes: PruneService,
+    ack_wait: float,
+    retry: streams.RetryPolicy | None = None,
+) -> list[ConsumerSpec]:
+    """Subscribe to this host's requests; returns the consumers to create before starting."""
+    prune_spec = streams.uploader_prune_consumer(host_id).with_ack_wait(ack_wait)
+    if retry is not None:
+        prune_spec = prune_spec.with_retry(retry)
+
+    async def on_prune_requested(event: ev.PruneRequested, msg: NatsMessage) -> None:
+        """Delete this host's copies of the listed artifacts, after proving each is in the request's scope."""
+        await runner.settle(event, msg, prune_spec, "prune", "prune", prunes.run)
+
+    broker.subscriber(
+        prune_spec.filter_subject,
+        stream=JStream(prune_spec.stream, declare=False),
+        durable=prune_spec.durable,
+        config=prune_spec.config,
+        pull_sub=PullSub(batch_size=1, timeout=5.0),
+        ack_policy=AckPolicy.REJECT_ON_ERROR,  # reached only by messages that fail validation: see module doc
+        description=on_prune_requested.__doc__,
+    )(on_prune_requested)
+    return [prune_spec]
