@@ -35,6 +35,7 @@ class Job(Base):
         Index("ix_jobs_status_created", "status", "created_at"),
         Index("ix_jobs_plan_created", "plan_id", "created_at"),
         Index("ix_jobs_created_id", "created_at", "id"),
+        Index("ix_jobs_kind_created", "kind", "created_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
@@ -50,6 +51,7 @@ class Job(Base):
     requested_by: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(default=0)  # JobStarted count (executor attempts)
     republished: Mapped[int] = mapped_column(default=0)  # times the reconciler published the request again
+    republished_at: Mapped[datetime | None] = mapped_column()  # when it last did (a sign of life to wait on)
     bytes_done: Mapped[int] = mapped_column(BigInteger, default=0)
     bytes_total: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)
@@ -59,6 +61,10 @@ class Job(Base):
     started_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
     last_event_at: Mapped[datetime | None] = mapped_column()
+    # A backup with uploads ends when every archive has a copy on each of these targets; known from the
+    # request or, if the request never reached us, from the ArchiveCreated facts.
+    upload_targets: Mapped[list[str] | None] = mapped_column(JSON)
+    archives_done_at: Mapped[datetime | None] = mapped_column()  # the job's last archive (last_of_job) recorded
 
 
 class JobLogEntry(Base):

@@ -1,7 +1,14 @@
-"""Access rules of the /jobs routes (merged into auth.policy.POLICY)."""
+"""Access rules of the /jobs routes (merged into auth.policy.POLICY): everyone reads, operators
+and admins run and cancel."""
 
 from __future__ import annotations
 
-from dockback_gateway.auth.rules import Rule
+from dockback_gateway.auth.rules import ALL_ROLES, OPERATORS, Rule
 
-ROWS: dict[tuple[str, str], Rule] = {}
+ROWS: dict[tuple[str, str], Rule] = {
+    ("GET", "/jobs"): ALL_ROLES,
+    ("GET", "/jobs/events"): ALL_ROLES,
+    ("GET", "/jobs/{job_id}"): ALL_ROLES,
+    ("POST", "/jobs"): OPERATORS,
+    ("POST", "/jobs/{job_id}/cancel"): OPERATORS,
+}

@@ -2,8 +2,98 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated
 
-from dockback_gateway.auth.dependencies import enforce_policy
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+
+from dockback_gateway.auth.dependencies import CurrentPrincipal, enforce_policy, origin_of
+from dockback_gateway.db import DbSession
+from dockback_gateway.jobs import service
+from dockback_gateway.jobs.feed import FEED
+from dockback_gateway.jobs.repository import JobFilter
+from dockback_gateway.jobs.schemas import JobAccepted, JobDetail, JobKindName, JobOut, JobPage, JobStatusName, RunJob
+from dockback_gateway.jobs.worker import state_of
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], dependencies=[Depends(enforce_policy)])
+
+
+@router.get("")
+async def list_jobs(
+    db: DbSession,
+    status: Annotated[JobStatusName | None, Query(description="Only jobs in this status")] = None,
+    kind: Annotated[JobKindName | None, Query(description="Only jobs of this kind")] = None,
+    host_id: Annotated[str | None, Query(max_length=64, description="Only jobs on this host")] = None,
+    plan_id: Annotated[uuid.UUID | None, Query(description="Only runs of this plan")] = None,
+    since: Annotated[datetime | None, Query(description="Created at or after this time")] = None,
+    until: Annotated[datetime | None, Query(description="Created before this time")] = None,
+    cursor: Annotated[str | None, Query(max_length=512, description="next_cursor of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE, description="Jobs per page")] = 50,
+) -> JobPage:
+    """Jobs, newest first, a page at a time."""
+    wanted = JobFilter(status=status, kind=kind, host_id=host_id, plan_id=plan_id, since=since, until=until)
+    return await service.list_jobs(db, wanted, cursor, limit)
+
+
+@router.get(
+    "/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "Server-sent events"}},
+)
+async def job_events(
+    request: Request,
+    db: DbSession,
+    job_id: Annotated[uuid.UUID | None, Query(description="Only this job's news")] = None,
+) -> StreamingResponse:
+    """Live news as server-sent events: `event: job` with the job (as in GET /jobs) when its status
+    or phase changes, `event: progress` with bytes done while it runs, and a comment line every
+    few seconds to keep the connection open. Reload the job after a reconnect: news sent while
+    disconnected is not replayed."""
+    # The stream may stay open for hours and reads nothing more: give the connection back now.
+    await db.commit()
+    heartbeat = request.app.state.runtime.settings.job_events_heartbeat_seconds
+
+    async def stream() -> AsyncIterator[str]:
+        with FEED.listen(job_id) as queue:
+            yield ": connected\n\n"
+            while not await request.is_disconnected():
+                try:
+                    news = await asyncio.wait_for(queue.get(), heartbeat)
+                except TimeoutError:
+                    yield ": heartbeat\n\n"
+                    continue
+                yield f"event: {news.kind}\ndata: {json.dumps(news.data)}\n\n"
+
+    return StreamingResponse(
+        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    )
+
+
+@router.get("/{job_id}")
+async def get_job(job_id: uuid.UUID, db: DbSession) -> JobDetail:
+    """A job with its log (what happened, in order) and the artifacts it produced."""
+    return await service.job_detail(db, job_id)
+
+
+@router.post("", status_code=202)
+async def run_job(body: RunJob, principal: CurrentPrincipal, request: Request, db: DbSession) -> JobAccepted:
+    """Back up now: run a plan once (`plan_id`), or one resource of a host (`host_id`, `resource`).
+
+    The job is queued and its request goes out once this transaction commits (404 for an
+    unknown or deleted plan, 422 for a host that never reported)."""
+    job = await service.run_job(db, body, principal.user.username, origin_of(request))
+    return JobAccepted(id=job.id, status=job.status)
+
+
+@router.post("/{job_id}/cancel")
+async def cancel_job(job_id: uuid.UUID, principal: CurrentPrincipal, request: Request, db: DbSession) -> JobOut:
+    """Ask the host to stop the job (409 if it has already ended). A queued job whose host is
+    offline is cancelled at once; otherwise the job ends `cancelled` when its executor confirms."""
+    cancellations = state_of(request.app.state.runtime).cancellations
+    job = await service.cancel_job(db, job_id, principal.user.username, origin_of(request), cancellations)
+    return JobOut.of(job)

@@ -39,3 +39,48 @@ class Settings(BaseSettings):
     listen_host: str = "127.0.0.1"
     listen_port: int = Field(default=8080, ge=1, le=65535)
     log_level: str = "INFO"
+
+    # -- jobs: live progress and the reconciler -----------------------------------------------
+    progress_write_seconds: float = Field(
+        default=2.0, gt=0, description="How often a running job's progress (bytes, phase) is written to its row"
+    )
+    job_events_heartbeat_seconds: float = Field(
+        default=15.0, gt=0, description="Interval of the keep-alive comment on GET /jobs/events"
+    )
+    reconcile_interval_seconds: float = Field(
+        default=30.0, gt=0, description="How often the reconciler looks for stuck jobs and missed runs"
+    )
+    queued_job_deadline_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="A queued job on an online host that has not started after this long is published again",
+    )
+    offline_host_deadline_seconds: float = Field(
+        default=1800.0,
+        gt=0,
+        description="A queued job fails when its host has been offline (and the job waiting) this long",
+    )
+    running_job_deadline_seconds: float = Field(
+        default=900.0,
+        gt=0,
+        description="A running job that its host no longer lists and that sent no event for this long is "
+        "published again (or fails once republish_limit is spent)",
+    )
+    republish_limit: int = Field(
+        default=3, ge=0, le=100, description="How many times the reconciler publishes a job's request again"
+    )
+    missed_run_margin_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="Slack after a plan's grace period before a slot without a job counts as a missed run "
+        "(the job's first event may still be on its way)",
+    )
+    missed_run_lookback_seconds: float = Field(
+        default=7 * 24 * 3600.0, gt=0, description="How far back the reconciler looks for plan slots without a job"
+    )
+    missed_run_scan_limit: int = Field(
+        default=10_000,
+        ge=10,
+        description="Plan slots checked per plan and reconciler pass (a per-second plan has 600,000 a week); "
+        "a longer window is finished in the following passes",
+    )
