@@ -1,7 +1,13 @@
-"""Access rules of the /resources routes (merged into auth.policy.POLICY)."""
+"""Access rules of the /resources routes (merged into auth.policy.POLICY): everyone may read."""
 
 from __future__ import annotations
 
-from dockback_gateway.auth.rules import Rule
+from dockback_gateway.auth.rules import ALL_ROLES, Rule
 
-ROWS: dict[tuple[str, str], Rule] = {}
+ROWS: dict[tuple[str, str], Rule] = {
+    ("GET", "/resources/hosts"): ALL_ROLES,
+    ("GET", "/resources/containers"): ALL_ROLES,
+    ("GET", "/resources/volumes"): ALL_ROLES,
+    ("GET", "/resources/images"): ALL_ROLES,
+    ("GET", "/resources/coverage"): ALL_ROLES,
+}
