@@ -19,11 +19,24 @@ class ArtifactState(StrEnum):
     PRUNED = "pruned"
 
 
+class ArtifactKind(StrEnum):
+    """What an archive holds (the manifest's `kind`)."""
+
+    VOLUME = "volume"
+    BIND = "bind"
+    CONFIG = "config"
+    IMAGE = "image"
+
+
 class Artifact(Base):
     """One archive (`ArchiveCreated`): a volume, a container's config or an image."""
 
     __tablename__ = "artifacts"
-    __table_args__ = (Index("ix_artifacts_scope", "host_id", "plan_id", "resource_kind", "resource_name", "role"),)
+    __table_args__ = (
+        Index("ix_artifacts_scope", "host_id", "plan_id", "resource_kind", "resource_name", "role"),
+        Index("ix_artifacts_created_id", "created_at", "id"),  # the catalog's order: newest first (0007)
+        Index("ix_artifacts_prune_job_id", "prune_job_id"),  # a prune job's artifacts (0007)
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # the artifact id of the contracts
     job_id: Mapped[uuid.UUID] = mapped_column(index=True)
@@ -49,6 +62,30 @@ class Artifact(Base):
     prune_job_id: Mapped[uuid.UUID | None] = mapped_column()
     pruned_at: Mapped[datetime | None] = mapped_column()
 
+    @property
+    def kind(self) -> ArtifactKind:
+        return kind_of(self.resource_kind, self.role)
+
+    @property
+    def verified(self) -> bool:
+        """Checked, and not failed a check since: a later failure outweighs an earlier success."""
+        return self.verified_at is not None and (
+            self.verify_failed_at is None or self.verify_failed_at <= self.verified_at
+        )
+
+
+def kind_of(resource_kind: str, role: str) -> ArtifactKind:
+    """The manifest's `kind` from what the catalog stores: a volume's or an image's own archive
+    is of its kind; a container's archives are its `config`, its `image`, a bind mount
+    (`bind/<destination>`) or one of its volumes (the role is the volume's name)."""
+    if resource_kind in (ArtifactKind.VOLUME, ArtifactKind.IMAGE):
+        return ArtifactKind(resource_kind)
+    if role in (ArtifactKind.CONFIG, ArtifactKind.IMAGE):
+        return ArtifactKind(role)
+    if role.startswith("bind/"):
+        return ArtifactKind.BIND
+    return ArtifactKind.VOLUME
+
 
 class ArtifactCopy(Base):
     """A verified remote copy of an artifact (`UploadCompleted`)."""
@@ -63,3 +100,19 @@ class ArtifactCopy(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     verified_by: Mapped[str] = mapped_column(String(16))
     uploaded_at: Mapped[datetime] = mapped_column()
+
+
+class ArtifactVerification(Base):
+    """A verify job and the artifact it checks (0007): how a verification's `JobFailed`, which
+    names only the job, finds its artifact, and the artifact's history of checks."""
+
+    __tablename__ = "artifact_verifications"
+
+    job_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    artifact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("artifacts.id", ondelete="CASCADE"), index=True)
+    requested_at: Mapped[datetime] = mapped_column()
+    requested_by: Mapped[str | None] = mapped_column(String(64))  # None for a scheduled check
+    scheduled_for: Mapped[datetime | None] = mapped_column()
+    outcome: Mapped[str | None] = mapped_column(String(16))  # None while pending, then passed | failed
+    finished_at: Mapped[datetime | None] = mapped_column()
+    error: Mapped[str | None] = mapped_column(Text)

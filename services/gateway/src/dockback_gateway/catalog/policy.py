@@ -1,7 +1,16 @@
-"""Access rules of the /artifacts routes (merged into auth.policy.POLICY)."""
+"""Access rules of the /artifacts routes (merged into auth.policy.POLICY).
+
+Everyone may read the catalog and preview retention (a dry run changes nothing);
+operators and admins may start a check, which puts work on a host.
+"""
 
 from __future__ import annotations
 
-from dockback_gateway.auth.rules import Rule
+from dockback_gateway.auth.rules import ALL_ROLES, OPERATORS, Rule
 
-ROWS: dict[tuple[str, str], Rule] = {}
+ROWS: dict[tuple[str, str], Rule] = {
+    ("GET", "/artifacts"): ALL_ROLES,
+    ("GET", "/artifacts/{artifact_id}"): ALL_ROLES,
+    ("POST", "/artifacts/retention-preview"): ALL_ROLES,
+    ("POST", "/artifacts/{artifact_id}/verify"): OPERATORS,
+}

@@ -1,9 +1,84 @@
-"""The artifact catalog: backups per resource, verify now, retention dry runs."""
+"""/artifacts: the artifact catalog, verify now, retention dry runs."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+import uuid
+from typing import Annotated, Any
 
-from dockback_gateway.auth.dependencies import enforce_policy
+from fastapi import APIRouter, Depends, Query, Request
 
-router = APIRouter(prefix="/artifacts", tags=["artifacts"], dependencies=[Depends(enforce_policy)])
+from dockback_gateway.auth.dependencies import CurrentPrincipal, enforce_policy, origin_of
+from dockback_gateway.catalog.repository import ArtifactFilter
+from dockback_gateway.catalog.schemas import (
+    ArtifactDetail,
+    ArtifactPage,
+    ArtifactStateName,
+    ResourceKindName,
+    RetentionPreview,
+    RetentionPreviewRequest,
+    VerifyStarted,
+)
+from dockback_gateway.catalog.service import CatalogService
+from dockback_gateway.db import DbSession
+from dockback_gateway.settings.schemas import Problem  # one error shape across the API
+
+router = APIRouter(
+    prefix="/artifacts",
+    tags=["artifacts"],
+    dependencies=[Depends(enforce_policy)],
+    responses={401: {"model": Problem}, 403: {"model": Problem}},
+)
+MISSING: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "description": "No such artifact"}}
+
+
+def _service(request: Request, db: DbSession, principal: CurrentPrincipal) -> CatalogService:
+    return CatalogService(db, principal.user.username, origin_of(request))
+
+
+Service = Annotated[CatalogService, Depends(_service)]
+
+
+@router.get("")
+async def list_artifacts(
+    catalog: Service,
+    host_id: Annotated[str | None, Query(max_length=64, description="Only this host's artifacts.")] = None,
+    plan_id: Annotated[uuid.UUID | None, Query(description="Only this plan's artifacts.")] = None,
+    resource_kind: Annotated[
+        ResourceKindName | None, Query(description="Only backups of this kind of resource.")
+    ] = None,
+    resource_name: Annotated[str | None, Query(max_length=255, description="Only backups of this resource.")] = None,
+    state: Annotated[ArtifactStateName | None, Query(description="Only artifacts in this state.")] = None,
+    verified: Annotated[bool | None, Query(description="Only verified (true) or unverified (false) ones.")] = None,
+    cursor: Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page.")] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="Page size.")] = 50,
+) -> ArtifactPage:
+    """The catalog, newest first, with filters and cursor pagination."""
+    where = ArtifactFilter(host_id, plan_id, resource_kind, resource_name, state, verified)
+    return await catalog.page(where, cursor, limit)
+
+
+@router.post("/retention-preview", responses={404: {"model": Problem, "description": "No such plan"}})
+async def preview_retention(body: RetentionPreviewRequest, catalog: Service) -> RetentionPreview:
+    """Dry run: what a plan's retention policy (or a policy given here) would keep and delete now,
+    per archive series, with the reasons. Changes nothing."""
+    return await catalog.retention_preview(body)
+
+
+@router.get("/{artifact_id}", responses=MISSING)
+async def get_artifact(artifact_id: uuid.UUID, catalog: Service) -> ArtifactDetail:
+    """One artifact with its remote copies, its checks and its manifest."""
+    return await catalog.get(artifact_id)
+
+
+@router.post(
+    "/{artifact_id}/verify",
+    status_code=202,
+    responses={
+        **MISSING,
+        409: {"model": Problem, "description": "The artifact is pruned (or being pruned) or not on its host"},
+    },
+)
+async def verify_artifact(artifact_id: uuid.UUID, catalog: Service) -> VerifyStarted:
+    """Check the archive now: its host re-reads it, compares the sha256 and reads the tar through.
+    Returns the verify job; a failure is recorded on the artifact and alerts."""
+    return await catalog.verify_now(artifact_id)

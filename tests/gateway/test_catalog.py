@@ -1,0 +1,555 @@
+"""The artifact catalog on the real gateway: facts recorded from the bus, retention applied
+per scope with PruneRequested on the jobs stream, verify now and scheduled checks, the
+retention dry run and the catalog's pages."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from nats.js.errors import NotFoundError
+from sqlalchemy import select, update
+
+from dockback_contracts import events as ev
+from dockback_contracts import subjects
+from dockback_contracts.streams import JOBS_STREAM
+from dockback_gateway.audit.models import AuditEntry
+from dockback_gateway.auth.passwords import hash_password
+from dockback_gateway.catalog import worker
+from dockback_gateway.catalog.models import Artifact
+from dockback_gateway.jobs.models import Job
+from dockback_gateway.plans.models import Plan
+from dockback_gateway.users.models import Role, User
+from gateway.conftest import Gateway, logged_in_admin, login
+from gateway.eventually import eventually
+
+USER_PASSWORD = "catalog-test-passphrase-7"
+
+
+# -- putting facts on the bus --------------------------------------------------------------------
+
+
+async def publish(gateway: Gateway, event: ev.Event, *, message_id: str | None = None) -> None:
+    """Publish a fact as a host would: on its subject, with its natural Nats-Msg-Id."""
+    js = gateway.app.state.broker.connection.jetstream()
+    await js.publish(
+        subjects.subject_for(event),
+        event.model_dump_json().encode(),
+        headers={"Nats-Msg-Id": message_id or subjects.message_id(event)},
+    )
+
+
+def archive_created(
+    host_id: str,
+    plan_id: uuid.UUID | None,
+    name: str,
+    created_at: datetime,
+    *,
+    kind: str = "volume",
+    role: str | None = None,
+    job_id: uuid.UUID | None = None,
+) -> ev.ArchiveCreated:
+    """The ArchiveCreated an executor would announce for one archive of `name`."""
+    job_id = job_id or uuid.uuid4()
+    resource = ev.ResourceRef(kind=kind, name=name)  # type: ignore[arg-type]
+    role = role or name
+    artifact_id = ev.artifact_id_for(job_id, resource, role)
+    stem = f"{created_at:%Y%m%dT%H%M%S}-{job_id}-{role}"
+    return ev.ArchiveCreated(
+        job_id=job_id,
+        host_id=host_id,
+        occurred_at=created_at,
+        plan_id=plan_id,
+        resource=resource,
+        role=role,
+        archive=ev.ArchiveRef(
+            artifact_id=artifact_id,
+            path=f"{kind}s/{name}/{stem}.tar.zst",
+            sha256=uuid.uuid5(artifact_id, "sha").hex * 2,
+            size_bytes=1000 + created_at.minute,
+        ),
+        manifest_path=f"{kind}s/{name}/{stem}.manifest.json",
+        raw_bytes=4096,
+        file_count=3,
+        compression="zstd",
+        last_of_job=True,
+    )
+
+
+async def catalogued(gateway: Gateway, event: ev.ArchiveCreated) -> uuid.UUID:
+    """Publish the archive and wait until the catalog has it."""
+    await publish(gateway, event)
+    artifact_id = event.archive.artifact_id
+    await eventually(lambda: artifact_row(gateway, artifact_id))
+    return artifact_id
+
+
+async def artifact_row(gateway: Gateway, artifact_id: uuid.UUID) -> Artifact | None:
+    async with gateway.app.state.sessions() as db:
+        return await db.get(Artifact, artifact_id)
+
+
+async def states(gateway: Gateway, *artifact_ids: uuid.UUID) -> list[str]:
+    rows = [await artifact_row(gateway, a) for a in artifact_ids]
+    return [row.state if row else "missing" for row in rows]
+
+
+async def add_plan(
+    gateway: Gateway,
+    name: str,
+    host_id: str,
+    *,
+    keep_last: int = 2,
+    verify_cron: str | None = None,
+    created_at: datetime | None = None,
+) -> uuid.UUID:
+    """A plan row (the plans API is another domain's; the catalog only reads plans)."""
+    plan = Plan(
+        id=uuid.uuid4(),
+        name=name,
+        host_id=host_id,
+        enabled=True,
+        cron="0 2 * * *",
+        timezone="Europe/Berlin",
+        targets=[{"kind": "volume", "names": ["pgdata"]}],
+        options={},
+        upload_targets=[],
+        retention={"keep_last": keep_last, "keep_minimum": 1},
+        verify_cron=verify_cron,
+        created_at=created_at or datetime.now(UTC) - timedelta(days=30),
+    )
+    async with gateway.app.state.sessions.begin() as db:
+        db.add(plan)
+    return plan.id
+
+
+# -- reading requests off the jobs stream --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Request:
+    subject: str
+    message_id: str | None
+    body: dict[str, Any]
+
+
+async def requests_on(gateway: Gateway, subject: str) -> list[Request]:
+    """Every message on `subject` of the jobs stream, read by sequence without a consumer (a
+    consumer on a work-queue stream would compete with the hosts' own)."""
+    js = gateway.app.state.broker.connection.jetstream()
+    found: list[Request] = []
+    seq = 1
+    while True:
+        try:
+            message = await js.get_msg(JOBS_STREAM, seq=seq, subject=subject, next=True)
+        except NotFoundError:
+            return found
+        assert message.data is not None
+        assert message.seq is not None
+        found.append(Request(subject, (message.headers or {}).get("Nats-Msg-Id"), json.loads(message.data)))
+        seq = message.seq + 1
+
+
+async def exactly_one(gateway: Gateway, subject: str) -> Request:
+    """Wait for the first request on `subject`, then make sure no second one follows."""
+    await eventually(lambda: requests_on(gateway, subject), timeout=10)
+    found = await requests_on(gateway, subject)
+    assert len(found) == 1, [r.body for r in found]
+    return found[0]
+
+
+# -- callers -------------------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def logged_in_as(gateway: Gateway, username: str, role: Role) -> AsyncIterator[httpx.AsyncClient]:
+    async with gateway.app.state.sessions.begin() as db:
+        db.add(User(username=username, password_hash=hash_password(USER_PASSWORD), role=role))
+    async with gateway.client() as client:
+        assert (await login(client, username, USER_PASSWORD)).status_code == 200
+        yield client
+
+
+async def audit_rows(gateway: Gateway, action: str) -> list[AuditEntry]:
+    async with gateway.app.state.sessions() as db:
+        return list((await db.scalars(select(AuditEntry).where(AuditEntry.action == action))).all())
+
+
+T0 = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
+
+
+def hours(n: int) -> datetime:
+    return T0 + timedelta(hours=n)
+
+
+# -- recording -----------------------------------------------------------------------------------
+
+
+async def test_an_archive_is_catalogued_once_however_often_it_is_announced(gateway: Gateway) -> None:
+    event = archive_created("host-a", None, "pgdata", hours(0))
+    await publish(gateway, event)
+    await publish(gateway, event, message_id="a-redelivered-job-announcing-it-again")
+    async with logged_in_admin(gateway) as client:
+        await eventually(lambda: artifact_row(gateway, event.archive.artifact_id))
+        listed = (await client.get("/artifacts", params={"host_id": "host-a"})).json()
+        detail = (await client.get(f"/artifacts/{event.archive.artifact_id}")).json()
+    assert [a["id"] for a in listed["items"]] == [str(event.archive.artifact_id)]
+    assert detail["sha256"] == event.archive.sha256
+    assert detail["size_bytes"] == event.archive.size_bytes
+    assert detail["kind"] == "volume"
+    assert detail["resource"] == {"kind": "volume", "name": "pgdata"}
+    assert detail["plan_id"] is None
+    assert detail["state"] == "available"
+    assert detail["created_at"].startswith("2026-11-01T02:00:00")
+    assert detail["manifest"]["archive"]["path"] == event.archive.path
+
+
+async def test_a_containers_archives_are_of_the_kinds_their_roles_say(gateway: Gateway) -> None:
+    job_id = uuid.uuid4()
+    ids = {
+        role: await catalogued(
+            gateway, archive_created("host-a", None, "web", hours(0), kind="container", role=role, job_id=job_id)
+        )
+        for role in ("config", "image", "webdata", "bind/srv")
+    }
+    async with logged_in_admin(gateway) as client:
+        kinds = {role: (await client.get(f"/artifacts/{i}")).json()["kind"] for role, i in ids.items()}
+    assert kinds == {"config": "config", "image": "image", "webdata": "volume", "bind/srv": "bind"}
+
+
+async def test_uploaded_copies_are_recorded_with_the_artifact(gateway: Gateway) -> None:
+    event = archive_created("host-a", None, "pgdata", hours(0))
+    artifact_id = await catalogued(gateway, event)
+    upload = ev.UploadCompleted(
+        job_id=event.job_id,
+        host_id="host-a",
+        artifact_id=artifact_id,
+        target_id="offsite",
+        bucket="dockback",
+        key=f"host-a/{event.archive.path}",
+        size_bytes=event.archive.size_bytes,
+        sha256=event.archive.sha256,
+        verified_by="full-read",
+    )
+    await publish(gateway, upload)
+    await publish(gateway, upload, message_id="again")
+    async with logged_in_admin(gateway) as client:
+
+        async def copied() -> list[dict[str, Any]]:
+            return list((await client.get(f"/artifacts/{artifact_id}")).json()["remote_copies"])
+
+        copies = await eventually(copied)
+        listed = (await client.get("/artifacts")).json()["items"]
+    assert [(c["target_id"], c["key"], c["verified_by"]) for c in copies] == [
+        ("offsite", f"host-a/{event.archive.path}", "full-read")
+    ]
+    assert listed[0]["copies"] == 1
+
+
+async def test_verify_now_puts_a_verify_request_on_the_bus_and_records_the_outcome(gateway: Gateway) -> None:
+    event = archive_created("host-a", None, "pgdata", hours(0))
+    artifact_id = await catalogued(gateway, event)
+    async with logged_in_as(gateway, "olga", Role.OPERATOR) as client:
+        started = await client.post(f"/artifacts/{artifact_id}/verify")
+        assert started.status_code == 202, started.text
+        job_id = started.json()["job_id"]
+        request = await exactly_one(gateway, "dockback.jobs.host-a.verify")
+        assert request.message_id == job_id
+        verify = ev.VerifyRequested.model_validate(request.body, strict=False)
+        assert verify.archive.artifact_id == artifact_id
+        assert verify.archive.sha256 == event.archive.sha256
+        assert verify.archive.path == event.archive.path
+
+        await publish(
+            gateway,
+            ev.ArchiveVerified(
+                job_id=uuid.UUID(job_id),
+                host_id="host-a",
+                artifact_id=artifact_id,
+                sha256=event.archive.sha256,
+                file_count=3,
+            ),
+        )
+
+        async def verified() -> dict[str, Any] | None:
+            body: dict[str, Any] = (await client.get(f"/artifacts/{artifact_id}")).json()
+            return body if body["verified"] else None
+
+        detail = await eventually(verified)
+        assert detail["verify_error"] is None
+        assert [(v["job_id"], v["requested_by"], v["outcome"]) for v in detail["verifications"]] == [
+            (job_id, "olga", "passed")
+        ]
+        assert [a["id"] for a in (await client.get("/artifacts", params={"verified": True})).json()["items"]] == [
+            str(artifact_id)
+        ]
+    assert [(r.actor, r.target) for r in await audit_rows(gateway, "artifact.verify")] == [("olga", str(artifact_id))]
+
+
+async def test_a_failed_verification_marks_the_artifact(gateway: Gateway) -> None:
+    artifact_id = await catalogued(gateway, archive_created("host-a", None, "pgdata", hours(0)))
+    async with logged_in_admin(gateway) as client:
+        job_id = uuid.UUID((await client.post(f"/artifacts/{artifact_id}/verify")).json()["job_id"])
+        await publish(
+            gateway,
+            ev.JobFailed(
+                job_id=job_id,
+                host_id="host-a",
+                kind="verify",
+                phase="verify",
+                reason="archive x is corrupt: its sha256 is 00…, expected 11…",
+                retryable=False,
+            ),
+        )
+
+        async def failed() -> dict[str, Any] | None:
+            body: dict[str, Any] = (await client.get(f"/artifacts/{artifact_id}")).json()
+            return body if body["verify_error"] else None
+
+        detail = await eventually(failed)
+        unverified = (await client.get("/artifacts", params={"verified": False})).json()["items"]
+    assert detail["verified"] is False
+    assert detail["verify_error"].startswith("archive x is corrupt")
+    assert detail["verifications"][0]["outcome"] == "failed"
+    assert [a["id"] for a in unverified] == [str(artifact_id)]
+
+
+async def test_verify_now_is_refused_for_a_pruned_artifact_and_for_viewers(gateway: Gateway) -> None:
+    artifact_id = await catalogued(gateway, archive_created("host-a", None, "pgdata", hours(0)))
+    async with logged_in_as(gateway, "vera", Role.VIEWER) as viewer:
+        assert (await viewer.post(f"/artifacts/{artifact_id}/verify")).status_code == 403
+        assert (await viewer.get(f"/artifacts/{artifact_id}")).status_code == 200
+    async with gateway.app.state.sessions.begin() as db:
+        await db.execute(update(Artifact).where(Artifact.id == artifact_id).values(state="pruned"))
+    async with logged_in_admin(gateway) as client:
+        refused = await client.post(f"/artifacts/{artifact_id}/verify")
+        missing = await client.post(f"/artifacts/{uuid.uuid4()}/verify")
+    assert refused.status_code == 409
+    assert "pruned" in refused.json()["detail"]
+    assert missing.status_code == 404
+    assert await requests_on(gateway, "dockback.jobs.host-a.verify") == []
+
+
+# -- retention -----------------------------------------------------------------------------------
+
+
+async def test_the_archive_past_keep_last_prunes_the_oldest_of_its_scope_once(gateway: Gateway) -> None:
+    plan_id = await add_plan(gateway, "db", "host-a", keep_last=2)
+    ids = [await catalogued(gateway, archive_created("host-a", plan_id, "pgdata", hours(i))) for i in range(3)]
+
+    request = await exactly_one(gateway, "dockback.jobs.host-a.prune")
+    prune = ev.PruneRequested.model_validate(request.body, strict=False)
+    assert request.message_id == str(prune.job_id)
+    assert prune.plan_id == plan_id
+    assert prune.resource == ev.ResourceRef(kind="volume", name="pgdata")
+    assert [a.artifact_id for a in prune.archives] == [ids[0]]
+    assert await states(gateway, *ids) == ["pruning", "available", "available"]
+    async with gateway.app.state.sessions() as db:
+        job = await db.get(Job, prune.job_id)
+    assert job is not None
+    assert job.kind == "prune"
+    assert job.request is not None
+
+    await publish(
+        gateway, ev.ArtifactsPruned(job_id=prune.job_id, host_id="host-a", plan_id=plan_id, artifact_ids=[ids[0]])
+    )
+    await eventually(lambda: states_are(gateway, ids, ["pruned", "available", "available"]))
+    async with logged_in_admin(gateway) as client:
+        pruned = (await client.get("/artifacts", params={"state": "pruned"})).json()["items"]
+    assert [a["id"] for a in pruned] == [str(ids[0])]
+    assert pruned[0]["pruned_at"] is not None
+
+
+async def states_are(gateway: Gateway, ids: list[uuid.UUID], expected: list[str]) -> bool:
+    return await states(gateway, *ids) == expected
+
+
+async def test_plans_sharing_a_name_prefix_and_other_hosts_never_prune_each_other(gateway: Gateway) -> None:
+    db_plan = await add_plan(gateway, "db", "host-a", keep_last=1)
+    db_prod = await add_plan(gateway, "db-prod", "host-a", keep_last=1)
+    # db-prod's and host-b's archives of the same volume are older than all of db's on host-a.
+    others = [
+        await catalogued(gateway, archive_created("host-a", db_prod, "pgdata", hours(-5))),
+        await catalogued(gateway, archive_created("host-b", db_plan, "pgdata", hours(-5))),
+    ]
+    first = await catalogued(gateway, archive_created("host-a", db_plan, "pgdata", hours(0)))
+    second = await catalogued(gateway, archive_created("host-a", db_plan, "pgdata", hours(1)))
+
+    prune = ev.PruneRequested.model_validate(
+        (await exactly_one(gateway, "dockback.jobs.host-a.prune")).body, strict=False
+    )
+    assert [a.artifact_id for a in prune.archives] == [first]
+    assert prune.plan_id == db_plan
+    assert await requests_on(gateway, "dockback.jobs.host-b.prune") == []
+    assert await states(gateway, *others, second) == ["available", "available", "available"]
+
+    # A confirmation names artifacts of its own plan and host only; others are ignored.
+    await publish(
+        gateway, ev.ArtifactsPruned(job_id=uuid.uuid4(), host_id="host-b", plan_id=db_plan, artifact_ids=[first])
+    )
+    await publish(
+        gateway, ev.ArtifactsPruned(job_id=uuid.uuid4(), host_id="host-a", plan_id=db_prod, artifact_ids=[first])
+    )
+    await publish(
+        gateway,
+        ev.ArtifactsPruned(job_id=prune.job_id, host_id="host-a", plan_id=db_plan, artifact_ids=[first, others[0]]),
+    )
+    await eventually(lambda: states_are(gateway, [first], ["pruned"]))
+    assert await states(gateway, *others, second) == ["available", "available", "available"]
+
+
+async def test_ad_hoc_archives_are_never_pruned_nor_counted(gateway: Gateway) -> None:
+    plan_id = await add_plan(gateway, "db", "host-a", keep_last=1)
+    manual = [await catalogued(gateway, archive_created("host-a", None, "pgdata", hours(i))) for i in range(3)]
+    planned = [await catalogued(gateway, archive_created("host-a", plan_id, "pgdata", hours(10 + i))) for i in range(2)]
+    prune = ev.PruneRequested.model_validate(
+        (await exactly_one(gateway, "dockback.jobs.host-a.prune")).body, strict=False
+    )
+    assert [a.artifact_id for a in prune.archives] == [planned[0]]
+    assert await states(gateway, *manual) == ["available"] * 3
+
+
+async def test_the_newest_verified_artifact_is_kept_past_keep_last(gateway: Gateway) -> None:
+    plan_id = await add_plan(gateway, "db", "host-a", keep_last=1)
+    oldest = await catalogued(gateway, archive_created("host-a", plan_id, "pgdata", hours(0)))
+    async with gateway.app.state.sessions.begin() as db:
+        await db.execute(update(Artifact).where(Artifact.id == oldest).values(verified_at=hours(0)))
+    middle = await catalogued(gateway, archive_created("host-a", plan_id, "pgdata", hours(1)))
+    newest = await catalogued(gateway, archive_created("host-a", plan_id, "pgdata", hours(2)))
+    prune = ev.PruneRequested.model_validate(
+        (await exactly_one(gateway, "dockback.jobs.host-a.prune")).body, strict=False
+    )
+    assert [a.artifact_id for a in prune.archives] == [middle]
+    assert await states(gateway, oldest, middle, newest) == ["available", "pruning", "available"]
+
+
+async def test_a_failed_prune_gives_its_artifacts_back_for_the_next_run(gateway: Gateway) -> None:
+    plan_id = await add_plan(gateway, "db", "host-a", keep_last=1)
+    ids = [await catalogued(gateway, archive_created("host-a", plan_id, "pgdata", hours(i))) for i in range(2)]
+    prune = ev.PruneRequested.model_validate(
+        (await exactly_one(gateway, "dockback.jobs.host-a.prune")).body, strict=False
+    )
+    await publish(
+        gateway,
+        ev.JobFailed(
+            job_id=prune.job_id, host_id="host-a", kind="prune", phase="prune", reason="disk away", retryable=True
+        ),
+    )
+    await eventually(lambda: states_are(gateway, ids, ["available", "available"]))
+    third = await catalogued(gateway, archive_created("host-a", plan_id, "pgdata", hours(2)))
+
+    async def second_prune() -> list[Request]:
+        found = await requests_on(gateway, "dockback.jobs.host-a.prune")
+        return found if len(found) == 2 else []
+
+    retried = ev.PruneRequested.model_validate((await eventually(second_prune))[1].body, strict=False)
+    assert sorted(a.artifact_id for a in retried.archives) == sorted(ids)
+    assert await states(gateway, *ids, third) == ["pruning", "pruning", "available"]
+
+
+async def test_the_retention_dry_run_shows_reasons_and_changes_nothing(gateway: Gateway) -> None:
+    plan_id = await add_plan(gateway, "db", "host-a", keep_last=3)
+    ids = [await catalogued(gateway, archive_created("host-a", plan_id, "pgdata", hours(i))) for i in range(3)]
+    async with logged_in_as(gateway, "vera", Role.VIEWER) as viewer:
+        own = await viewer.post("/artifacts/retention-preview", json={"plan_id": str(plan_id)})
+        tighter = await viewer.post(
+            "/artifacts/retention-preview",
+            json={"plan_id": str(plan_id), "retention": {"keep_last": 1, "keep_minimum": 1}},
+        )
+        unknown = await viewer.post("/artifacts/retention-preview", json={"plan_id": str(uuid.uuid4())})
+        invalid = await viewer.post(
+            "/artifacts/retention-preview", json={"plan_id": str(plan_id), "retention": {"keep_minimum": 0}}
+        )
+    assert own.status_code == 200, own.text
+    assert [len(s["keep"]) for s in own.json()["scopes"]] == [3]
+    assert own.json()["delete_count"] == 0
+
+    assert tighter.status_code == 200, tighter.text
+    scope = tighter.json()["scopes"][0]
+    assert (scope["host_id"], scope["resource"], scope["role"]) == (
+        "host-a",
+        {"kind": "volume", "name": "pgdata"},
+        "pgdata",
+    )
+    assert [v["artifact_id"] for v in scope["keep"]] == [str(ids[2])]
+    assert scope["keep"][0]["reasons"] == ["keep_last 1"]
+    assert [v["artifact_id"] for v in scope["delete"]] == [str(ids[1]), str(ids[0])]
+    assert all(v["reasons"][0].startswith("kept by no rule") for v in scope["delete"])
+    assert tighter.json()["delete_count"] == 2
+
+    assert unknown.status_code == 404
+    assert invalid.status_code == 422
+    assert invalid.json()["detail"][0]["field"].startswith("retention.keep_minimum")
+    assert await states(gateway, *ids) == ["available"] * 3
+    assert await requests_on(gateway, "dockback.jobs.host-a.prune") == []
+
+
+# -- scheduled verification ----------------------------------------------------------------------
+
+
+async def test_scheduled_verification_checks_the_newest_artifact_of_each_scope_once_per_slot(gateway: Gateway) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    plan_id = await add_plan(gateway, "db", "host-a", verify_cron="*/10 * * * *", created_at=now - timedelta(days=3))
+    old, newest = [
+        await catalogued(gateway, archive_created("host-a", plan_id, "pgdata", now - timedelta(hours=h)))
+        for h in (3, 2)
+    ]
+    other_scope = await catalogued(gateway, archive_created("host-a", plan_id, "cache", now - timedelta(hours=5)))
+    young_plan = await add_plan(
+        gateway, "young", "host-a", verify_cron="0 0 1 1 *", created_at=now - timedelta(hours=1)
+    )
+    await catalogued(gateway, archive_created("host-a", young_plan, "pgdata", now - timedelta(minutes=30)))
+
+    sessions = gateway.app.state.sessions
+    issued = await worker.schedule_verifications(sessions, now)
+    again = await worker.schedule_verifications(sessions, now)  # another replica, or a restart
+    assert len(issued) == 2
+    assert again == []
+
+    async def two_requests() -> list[Request]:
+        found = await requests_on(gateway, "dockback.jobs.host-a.verify")
+        return found if len(found) >= 2 else []
+
+    found = await eventually(two_requests)
+    checked = {ev.VerifyRequested.model_validate(r.body, strict=False).archive.artifact_id for r in found}
+    assert checked == {newest, other_scope}
+    assert old not in checked
+    assert {r.message_id for r in found} == {str(j) for j in issued}
+    async with sessions() as db:
+        jobs = (await db.scalars(select(Job).where(Job.kind == "verify"))).all()
+    assert all(j.scheduled_for is not None and j.plan_id == plan_id for j in jobs)
+
+
+# -- reading the catalog -------------------------------------------------------------------------
+
+
+async def test_the_catalog_pages_newest_first_with_filters(gateway: Gateway) -> None:
+    ids = [await catalogued(gateway, archive_created("host-a", None, "pgdata", hours(i))) for i in range(5)]
+    elsewhere = await catalogued(gateway, archive_created("host-b", None, "cache", hours(9)))
+    async with logged_in_as(gateway, "vera", Role.VIEWER) as client:
+        seen: list[str] = []
+        cursor = None
+        while True:
+            params: dict[str, Any] = {"host_id": "host-a", "limit": 2}
+            if cursor:
+                params["cursor"] = cursor
+            page = (await client.get("/artifacts", params=params)).json()
+            seen += [a["id"] for a in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        by_name = (await client.get("/artifacts", params={"resource_kind": "volume", "resource_name": "cache"})).json()
+        bad_cursor = await client.get("/artifacts", params={"cursor": "not-a-cursor"})
+        bad_state = await client.get("/artifacts", params={"state": "gone"})
+    assert seen == [str(i) for i in reversed(ids)]
+    assert [a["id"] for a in by_name["items"]] == [str(elsewhere)]
+    assert bad_cursor.status_code == 422
+    assert "cursor" in bad_cursor.json()["detail"]
+    assert bad_state.status_code == 422
+    assert bad_state.json()["detail"][0]["field"] == "state"
