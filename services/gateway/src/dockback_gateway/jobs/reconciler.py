@@ -140,6 +140,7 @@ class Reconciler:
         self.cancellations = cancellations
         self.clock = clock
         self.scans: dict[uuid.UUID, PlanScan] = {}
+        self.passes = 0  # completed passes of this gateway (tests wait on it)
 
     async def run(self) -> None:
         """A pass every `interval` seconds until cancelled; a failed pass is logged and retried."""
@@ -176,6 +177,7 @@ class Reconciler:
                 )
             ).all()
         self.scans = scans  # only once the pass's reports are committed
+        self.passes += 1
         for job_id, by, created_at in cancels:
             try:
                 report.cancellations_rewritten += await self.cancellations.ensure(job_id, str(by), created_at)
