@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dockback_scheduler.catchup import MissedSlots, Settlement, settle
-from dockback_scheduler.schedule import count_fire_times, due_slots, fire_times, previous_fire_time
+from dockback_contracts.schedule import count_fire_times, due_slots, fire_times, previous_fire_time
 
 from .test_schedule import CRONS, ZONES, any_window
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dockback_scheduler.schedule import due_slots, fire_times, next_fire_times
+from dockback_contracts.schedule import due_slots, fire_times, next_fire_times
 
 ZONES = ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata", "UTC"]
 CRONS = ["*/15 * * * *", "30 2 * * *", "0 * * * *", "0,30 1-3 * * *", "45 */2 * * 1-5", "0 0 1 * *", "*/7 * * * *"]

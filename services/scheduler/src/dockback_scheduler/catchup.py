@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from dockback_scheduler.schedule import count_fire_times, next_fire_times, previous_fire_time
+from dockback_contracts.schedule import count_fire_times, next_fire_times, previous_fire_time
 
 _JUST_BEFORE = timedelta(microseconds=1)
 

@@ -38,7 +38,7 @@ from dockback_contracts.snapshots import PlanSnapshot
 from dockback_scheduler.catchup import MissedSlots, Settlement, settle
 from dockback_scheduler.plans import Change, PlanBook
 from dockback_scheduler.publisher import DEFAULT_BACKOFF, TRANSIENT, Backoff, Publisher
-from dockback_scheduler.schedule import next_fire_times
+from dockback_contracts.schedule import next_fire_times
 from dockback_scheduler.timetable import Timetable
 from dockback_scheduler.watermarks import Watermarks
 
