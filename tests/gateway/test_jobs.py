@@ -513,7 +513,9 @@ async def test_live_events_carry_status_changes_and_progress(gateway: Gateway) -
         cookies = "; ".join(f"{name}={value}" for name, value in admin.cookies.items())
         async with (
             httpx.AsyncClient(base_url=url, headers={"Cookie": cookies}, timeout=10) as client,
-            client.stream("GET", "/jobs/events", params={"job_id": str(job_id)}) as response,
+            client.stream(
+                "GET", "/jobs/events", params={"job_id": str(job_id)}, headers={"Accept": "text/event-stream"}
+            ) as response,
         ):
             assert response.status_code == 200
             assert response.headers["content-type"].startswith("text/event-stream")
@@ -548,6 +550,10 @@ async def _next_event(lines: AsyncIterator[str]) -> tuple[str, dict[str, Any]]:
     raise AssertionError("the stream ended")
 
 
-async def test_live_events_need_a_login(gateway: Gateway) -> None:
+async def test_live_events_need_a_login_and_an_event_stream_client(gateway: Gateway) -> None:
     async with gateway.client() as anonymous:
-        assert (await anonymous.get("/jobs/events")).status_code == 401
+        assert (await anonymous.get("/jobs/events", headers={"Accept": "text/event-stream"})).status_code == 401
+    async with logged_in_admin(gateway) as admin:
+        not_a_stream = await admin.get("/jobs/events")  # a JSON client would otherwise wait forever
+        assert not_a_stream.status_code == 406
+        assert "text/event-stream" in not_a_stream.json()["detail"]

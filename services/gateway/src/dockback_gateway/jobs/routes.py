@@ -14,6 +14,7 @@ from fastapi.responses import StreamingResponse
 
 from dockback_gateway.auth.dependencies import CurrentPrincipal, enforce_policy, origin_of
 from dockback_gateway.db import DbSession
+from dockback_gateway.errors import DomainError
 from dockback_gateway.jobs import service
 from dockback_gateway.jobs.feed import FEED
 from dockback_gateway.jobs.repository import JobFilter
@@ -21,6 +22,13 @@ from dockback_gateway.jobs.schemas import JobAccepted, JobDetail, JobKindName, J
 from dockback_gateway.jobs.worker import state_of
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], dependencies=[Depends(enforce_policy)])
+
+EVENT_STREAM = "text/event-stream"
+
+
+class NotAnEventStreamClient(DomainError):
+    status_code = 406
+    error = "not_acceptable"
 
 
 @router.get("")
@@ -43,7 +51,10 @@ async def list_jobs(
 @router.get(
     "/events",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "Server-sent events"}},
+    responses={
+        200: {"content": {EVENT_STREAM: {}}, "description": "Server-sent events"},
+        406: {"description": "The request did not ask for text/event-stream"},
+    },
 )
 async def job_events(
     request: Request,
@@ -53,7 +64,12 @@ async def job_events(
     """Live news as server-sent events: `event: job` with the job (as in GET /jobs) when its status
     or phase changes, `event: progress` with bytes done while it runs, and a comment line every
     few seconds to keep the connection open. Reload the job after a reconnect: news sent while
-    disconnected is not replayed."""
+    disconnected is not replayed.
+
+    Send `Accept: text/event-stream` (EventSource does): any other request gets a 406 at once
+    instead of a response that never ends."""
+    if EVENT_STREAM not in request.headers.get("accept", ""):
+        raise NotAnEventStreamClient(f"this route streams server-sent events; send 'Accept: {EVENT_STREAM}'")
     # The stream may stay open for hours and reads nothing more: give the connection back now.
     await db.commit()
     heartbeat = request.app.state.runtime.settings.job_events_heartbeat_seconds
@@ -70,7 +86,7 @@ async def job_events(
                 yield f"event: {news.kind}\ndata: {json.dumps(news.data)}\n\n"
 
     return StreamingResponse(
-        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+        stream(), media_type=EVENT_STREAM, headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     )
 
 
