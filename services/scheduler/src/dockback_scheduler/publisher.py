@@ -5,6 +5,12 @@ reconnect, and the scheduler is the only one who knows a slot is due. Retrying i
 because every event carries its natural key as `Nats-Msg-Id` (the job id for a request),
 so a publish that did land but whose ack was lost is dropped as a duplicate by the server
 inside the stream's duplicate window (2 h).
+
+Many events go out together (10,000 plans due in the same second), so they are pipelined:
+`publish_acked` sends a whole batch with nats-py's `publish_async` and then awaits the acks
+together, instead of one request and one ack wait per event. That keeps the guarantee (an
+event counts once its ack arrived) at about 2/3 of the CPU of a request per event, and
+without a task per event.
 """
 
 from __future__ import annotations
@@ -12,12 +18,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import nats.errors
 import nats.js.errors
 from nats.js import JetStreamContext
+from nats.js.api import PubAck
 
 from dockback_contracts import events as ev
 from dockback_contracts import streams, subjects
@@ -52,6 +60,52 @@ TRANSIENT = (
 """What a publish may raise while the server is away or restarting: worth another attempt."""
 
 
+class Message(NamedTuple):
+    """One JetStream publish: subject, payload, headers, and the stream expected to store it."""
+
+    subject: str
+    payload: bytes
+    headers: dict[str, str] | None = None
+    stream: str | None = None
+
+
+async def publish_acked(
+    js: JetStreamContext, messages: Sequence[Message], ack_wait: float
+) -> list[BaseException | None]:
+    """Publish every message, pipelined, and wait up to ``ack_wait`` seconds for the acks; per message None
+    (acked) or the error.
+
+    The messages leave in order on the one connection. An ack that does not come in time is a
+    `nats.errors.TimeoutError`, as for a request: the message may still have been stored, which
+    its `Nats-Msg-Id` makes harmless to publish again.
+    """
+    results: list[BaseException | None] = [None] * len(messages)
+    futures: dict[asyncio.Future[PubAck], int] = {}
+    try:
+        for index, message in enumerate(messages):
+            try:
+                headers = dict(message.headers) if message.headers else None  # nats-py adds to it
+                future = await js.publish_async(
+                    message.subject, message.payload, stream=message.stream, headers=headers
+                )
+            except Exception as exc:  # reported per message, like a failed ack
+                results[index] = exc
+            else:
+                futures[future] = index
+        if futures:
+            _, late = await asyncio.wait(futures, timeout=ack_wait)
+            for future in late:
+                future.cancel()  # frees its place among nats-py's pending publishes
+                results[futures[future]] = nats.errors.TimeoutError()
+        for future, index in futures.items():
+            if results[index] is None and not future.cancelled():
+                results[index] = future.exception()
+    finally:
+        for future in futures:  # cancelled meanwhile (the service stops): release them all
+            future.cancel()
+    return results
+
+
 class Publisher:
     """Publishes contract events on their subjects with their message ids, acked."""
 
@@ -67,24 +121,57 @@ class Publisher:
         (forever without it) and returns False when it says to stop. A closed connection
         (the service is stopping) raises.
         """
-        subject = subjects.subject_for(event)
-        headers = {"Nats-Msg-Id": subjects.message_id(event), "content-type": "application/json"}
-        payload = event.model_dump_json().encode()
-        stream = streams.stream_for(event)
+        return (await self.publish_all([event], [keep_trying]))[0]
+
+    async def publish_all(
+        self, events: Sequence[ev.Event], keep_trying: Sequence[Callable[[], bool] | None] | None = None
+    ) -> list[bool]:
+        """Publish ``events`` together, each as `publish` does (``keep_trying[i]`` for ``events[i]``);
+        per event True once acked.
+
+        Returns when every event was acked or given up. The events that failed are tried again
+        together after a backoff, so one failure holds up the others' result, never their publish.
+        """
+        messages = [_message(event) for event in events]
+        trying = list(keep_trying) if keep_trying is not None else [None] * len(events)
+        acked = [False] * len(events)
+        pending = list(range(len(events)))
         attempt = 0
-        while True:
+        while pending:
             attempt += 1
-            try:
-                await self._js.publish(subject, payload, timeout=self._timeout, stream=stream, headers=dict(headers))
-            except nats.errors.ConnectionClosedError:
-                raise
-            except TRANSIENT as exc:
-                if keep_trying is not None and not keep_trying():
-                    log.warning("gave up publishing %s on %s after %d attempts: %r", event.type, subject, attempt, exc)
-                    return False
+            errors = await publish_acked(self._js, [messages[i] for i in pending], self._timeout)
+            retry: list[int] = []
+            failure: BaseException | None = None
+            for index, error in zip(pending, errors, strict=True):
+                event, subject = events[index], messages[index].subject
+                if error is None:
+                    acked[index] = True
+                elif isinstance(error, nats.errors.ConnectionClosedError) or not isinstance(error, TRANSIENT):
+                    raise error
+                elif (stop := trying[index]) is not None and not stop():
+                    log.warning(
+                        "gave up publishing %s on %s after %d attempts: %r", event.type, subject, attempt, error
+                    )
+                else:
+                    retry.append(index)
+                    failure = failure or error
+            if retry:
                 delay = self._backoff.delay(attempt)
                 if attempt == 1 or attempt % 10 == 0:
-                    log.warning("publishing %s on %s failed (%r); retrying in %.1fs", event.type, subject, exc, delay)
+                    first = events[retry[0]]
+                    log.warning(
+                        "publishing %d event(s) failed (%s on %s: %r); retrying in %.1fs",
+                        len(retry),
+                        first.type,
+                        messages[retry[0]].subject,
+                        failure,
+                        delay,
+                    )
                 await asyncio.sleep(delay)
-            else:
-                return True
+            pending = retry
+        return acked
+
+
+def _message(event: ev.Event) -> Message:
+    headers = {"Nats-Msg-Id": subjects.message_id(event), "content-type": "application/json"}
+    return Message(subjects.subject_for(event), event.model_dump_json().encode(), headers, streams.stream_for(event))

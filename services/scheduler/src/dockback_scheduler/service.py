@@ -6,9 +6,14 @@ How it holds 10,000 plans:
   `PlanBook`; a change recomputes the next fire time of that plan only and wakes the loop,
   so edits take effect within milliseconds.
 - A `Timetable` (heap) holds each enabled plan's next fire time. The loop sleeps until the
-  earliest one or a change (an `asyncio.Event`), pops what is due and starts a task per plan;
-  a semaphore bounds how many publish at once.
-- On time, a plan costs one cron step per slot (the one after the slot it fires). Only a plan
+  earliest one or a change (an `asyncio.Event`), pops what is due and hands it out in batches
+  of `BATCH` plans, a task per batch; a semaphore bounds how many batches publish at once.
+- A batch is published in two pipelined rounds (`Publisher.publish_all`): every JobQueued,
+  then, once each is acked, the BackupRequesteds (and any RunMissed). Each request is thus
+  still stored after its JobQueued, as when plans were published one by one, but a batch
+  costs two waits for acks instead of two per plan.
+- On time, a plan costs one cron step per slot (the one after the slot it fires), and plans
+  with the same cron and zone that fire together share it (`_next_slot` caches). Only a plan
   whose next slot is also already due (the scheduler fell behind, or restarted) goes through
   `catchup.settle`: fire the newest slot within the grace, report the others as one RunMissed.
 
@@ -22,9 +27,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 from uuid import UUID
 
 from nats.js import JetStreamContext
@@ -34,11 +42,11 @@ from pydantic import ValidationError
 from dockback_contracts import streams
 from dockback_contracts.base import utc_now
 from dockback_contracts.events import BackupRequested, JobQueued, RunMissed, scheduled_job_id
+from dockback_contracts.schedule import next_fire_times
 from dockback_contracts.snapshots import PlanSnapshot
-from dockback_scheduler.catchup import MissedSlots, Settlement, settle
+from dockback_scheduler.catchup import Settlement, settle
 from dockback_scheduler.plans import Change, PlanBook
 from dockback_scheduler.publisher import DEFAULT_BACKOFF, TRANSIENT, Backoff, Publisher
-from dockback_contracts.schedule import next_fire_times
 from dockback_scheduler.timetable import Timetable
 from dockback_scheduler.watermarks import Watermarks
 
@@ -52,7 +60,39 @@ ERROR_RETRY = timedelta(seconds=5)
 """When handling a plan fails unexpectedly (a bug, not NATS), try it again after this long
 instead of at once, so one broken plan cannot spin the loop."""
 
+BATCH = 128
+"""Plans handled by one task (fewer if `publish_concurrency` is lower): enough that acks are
+awaited in bulk, few enough that batches overlap (one publishes while another waits for its
+acks) and a slow one holds up few plans."""
+
 _YIELD_EVERY = 256  # plan changes applied between two yields to the event loop
+
+
+@functools.lru_cache(maxsize=16_384)
+def _next_slot(cron: str, timezone: str, after: datetime) -> datetime | None:
+    """The plan's first fire time after ``after``, or None.
+
+    Cached: deciding a slot and rescheduling the plan ask the same question, and plans with the
+    same cron and zone that fire together ask it once between them (a cron step is ~50 µs).
+    """
+    upcoming = next_fire_times(cron, timezone, after, 1)
+    return upcoming[0] if upcoming else None
+
+
+class _Due(NamedTuple):
+    plan_id: UUID
+    slot: datetime | None  # None: settle the plan's due slots from scratch
+    revision: int
+
+
+@dataclass
+class _Decided:
+    """A plan's settlement and the events that carry it out."""
+
+    plan: PlanSnapshot
+    settlement: Settlement
+    queued: JobQueued | None = None
+    request: BackupRequested | None = None
 
 
 class Scheduler:
@@ -74,11 +114,13 @@ class Scheduler:
         self._stop_timeout = stop_timeout
         self._publisher = Publisher(js, backoff=backoff)
         self._backoff = backoff
-        self._semaphore = asyncio.Semaphore(publish_concurrency)
+        self._batch = min(BATCH, publish_concurrency)
+        self._semaphore = asyncio.Semaphore(max(1, publish_concurrency // self._batch))  # batches at once
         self._book = PlanBook()
         self._timetable = Timetable()
         self._after: dict[UUID, datetime] = {}  # every slot of the plan up to this one is decided
         self._busy: set[UUID] = set()  # plans with a slot being published
+        self._retrying: set[UUID] = set()  # plans whose timetable entry was put off after an error
         self._wake = asyncio.Event()
         self._ready = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -98,7 +140,9 @@ class Scheduler:
         The buckets must exist (the gateway declares them): `BucketNotFoundError` otherwise.
         """
         plans_kv = await self._js.key_value(streams.PLANS_BUCKET)
-        self._watermarks = Watermarks(await self._js.key_value(streams.SCHEDULER_BUCKET), backoff=self._backoff)
+        self._watermarks = Watermarks(
+            self._js, await self._js.key_value(streams.SCHEDULER_BUCKET), backoff=self._backoff
+        )
         await self._watermarks.load()
         self._plans_kv = plans_kv
         self._watch = asyncio.create_task(self._watch_plans(plans_kv), name="scheduler: plan watch")
@@ -226,6 +270,7 @@ class Scheduler:
     def _forget(self, plan_id: UUID) -> None:
         self._timetable.remove(plan_id)
         self._after.pop(plan_id, None)
+        self._retrying.discard(plan_id)
         assert self._watermarks is not None
         self._watermarks.forget(plan_id)
 
@@ -236,16 +281,21 @@ class Scheduler:
             self._timetable.remove(plan_id)
             return
         try:
-            upcoming = next_fire_times(plan.cron, plan.timezone, self._after[plan_id], 1)
+            upcoming = _next_slot(plan.cron, plan.timezone, self._after[plan_id])
         except ValueError as exc:
             log.error("plan %s (%s) cannot fire: %s", plan.name, plan_id, exc)
             self._timetable.remove(plan_id)
             return
-        if not upcoming:
+        if upcoming is None:
             self._timetable.remove(plan_id)
             return
-        when = upcoming[0] if not_before is None else max(upcoming[0], not_before)
-        self._timetable.put(plan_id, when)
+        if not_before is not None and not_before > upcoming:
+            # The entry is no longer the slot itself: the plan's due slots are settled afresh.
+            self._retrying.add(plan_id)
+            upcoming = not_before
+        else:
+            self._retrying.discard(plan_id)
+        self._timetable.put(plan_id, upcoming)
         self._wake.set()
 
     # -- the loop ------------------------------------------------------------------------
@@ -253,12 +303,15 @@ class Scheduler:
     async def _run_loop(self) -> None:
         while not self._stopping:
             self._wake.clear()
+            due: list[_Due] = []
             for plan_id, slot in self._timetable.pop_due(self._now()):
                 plan = self._book.get(plan_id)
                 if plan is None or plan_id in self._busy:
                     continue
                 self._busy.add(plan_id)
-                task = asyncio.create_task(self._handle(plan_id, slot, plan.revision))
+                due.append(_Due(plan_id, None if plan_id in self._retrying else slot, plan.revision))
+            for start in range(0, len(due), self._batch):
+                task = asyncio.create_task(self._handle(due[start : start + self._batch]))
                 self._inflight.add(task)
                 task.add_done_callback(self._inflight.discard)
             earliest = self._timetable.earliest()
@@ -272,99 +325,113 @@ class Scheduler:
                 async with asyncio.timeout(delay):
                     await self._wake.wait()
 
-    async def _handle(self, plan_id: UUID, slot: datetime, revision: int) -> None:
-        retry_at: datetime | None = None
+    async def _handle(self, batch: list[_Due]) -> None:
+        """Carry out a batch of due plans; whatever happens, each plan is rescheduled after it."""
+        retry_at: dict[UUID, datetime] = {}
         try:
             async with self._semaphore:
-                plan = self._book.get(plan_id)
-                if plan is not None and plan.enabled:
-                    await self._carry_out(plan, slot if plan.revision == revision else None)
+                decided = []
+                for due in batch:
+                    try:
+                        decision = self._decide(due)
+                    except Exception:  # a bug with one plan must not hold up the others
+                        log.exception("handling plan %s failed; trying again in %s", due.plan_id, ERROR_RETRY)
+                        retry_at[due.plan_id] = self._now() + ERROR_RETRY
+                        continue
+                    if decision is not None:
+                        decided.append(decision)
+                await self._carry_out(decided)
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("handling plan %s failed; trying again in %s", plan_id, ERROR_RETRY)
-            retry_at = self._now() + ERROR_RETRY
+            log.exception("handling %d plans failed; trying again in %s", len(batch), ERROR_RETRY)
+            retry_at = dict.fromkeys((due.plan_id for due in batch), self._now() + ERROR_RETRY)
         finally:
-            self._busy.discard(plan_id)
-            if plan_id in self._after:  # still there: not deleted meanwhile
-                self._reschedule(plan_id, not_before=retry_at)
+            for due in batch:
+                self._busy.discard(due.plan_id)
+                if due.plan_id in self._after:  # still there: not deleted meanwhile
+                    self._reschedule(due.plan_id, not_before=retry_at.get(due.plan_id))
 
-    async def _carry_out(self, plan: PlanSnapshot, slot: datetime | None) -> None:
-        """Decide the plan's due slots, publish what was decided, then move its watermark."""
+    def _decide(self, due: _Due) -> _Decided | None:
+        """Settle the plan's due slots and build the events that carry the decision out; None if
+        the plan no longer fires."""
+        plan = self._book.get(due.plan_id)
+        if plan is None or not plan.enabled:
+            return None
+        slot = due.slot if plan.revision == due.revision else None
         now = self._now()
-        grace = timedelta(seconds=plan.missed_run_grace_seconds)
-        after = self._after[plan.plan_id]
-        settlement = self._decide(plan, after, slot, now, grace)
+        settlement = self._settle(plan, self._after[plan.plan_id], slot, now)
+        decided = _Decided(plan, settlement)
         if settlement.fire is not None:
-            fire = settlement.fire
-            if not await self._fire(plan, fire, lambda: self._now() - grace <= fire):
-                settlement = settlement.give_up_firing()
-        if settlement.missed is not None:
-            await self._report_missed(plan, settlement.missed, settlement.fire)
-        handled = settlement.handled_upto
-        if handled is not None and plan.plan_id in self._after:
-            self._after[plan.plan_id] = max(self._after[plan.plan_id], handled)
-            assert self._watermarks is not None
-            self._watermarks.record(plan.plan_id, handled)
+            decided.request = BackupRequested(
+                job_id=scheduled_job_id(plan.plan_id, settlement.fire),
+                host_id=plan.host_id,
+                plan_id=plan.plan_id,
+                targets=plan.targets,
+                options=plan.options,
+                upload_targets=plan.upload_targets,
+                scheduled_for=settlement.fire,
+            )
+            decided.queued = JobQueued(
+                job_id=decided.request.job_id,
+                host_id=plan.host_id,
+                kind="backup",
+                plan_id=plan.plan_id,
+                scheduled_for=settlement.fire,
+                request=decided.request,
+            )
+        return decided
 
-    def _decide(
-        self, plan: PlanSnapshot, after: datetime, slot: datetime | None, now: datetime, grace: timedelta
-    ) -> Settlement:
+    def _settle(self, plan: PlanSnapshot, after: datetime, slot: datetime | None, now: datetime) -> Settlement:
+        grace = timedelta(seconds=plan.missed_run_grace_seconds)
         # On time: the slot popped is the only one due; one cron step proves it.
         if slot is not None and after < slot <= now and slot >= now - grace:
-            following = next_fire_times(plan.cron, plan.timezone, slot, 1)
-            if not following or following[0] > now:
+            following = _next_slot(plan.cron, plan.timezone, slot)
+            if following is None or following > now:
                 return Settlement(fire=slot)
         return settle(plan.cron, plan.timezone, after, now, grace, self._limit)
 
-    async def _fire(self, plan: PlanSnapshot, slot: datetime, in_time: Callable[[], bool]) -> bool:
-        """Publish the slot's JobQueued, then its BackupRequested; False if it could not go out in time.
+    async def _carry_out(self, decided: list[_Decided]) -> None:
+        """Publish what was decided for each plan, then move its watermark.
 
         JobQueued goes first: once it is stored the gateway knows the job and can publish
         the request again if it is lost, so from then on the request is retried until acked
         whatever the time. Before that, a slot that could not be published while it was
         within the grace becomes a missed run instead of a backup hours late.
         """
-        job_id = scheduled_job_id(plan.plan_id, slot)
-        request = BackupRequested(
-            job_id=job_id,
-            host_id=plan.host_id,
-            plan_id=plan.plan_id,
-            targets=plan.targets,
-            options=plan.options,
-            upload_targets=plan.upload_targets,
-            scheduled_for=slot,
+        firing = [d for d in decided if d.queued is not None]
+        queued = await self._publisher.publish_all(
+            [d.queued for d in firing if d.queued is not None], [self._in_time(d) for d in firing]
         )
-        queued = JobQueued(
-            job_id=job_id,
-            host_id=plan.host_id,
-            kind="backup",
-            plan_id=plan.plan_id,
-            scheduled_for=slot,
-            request=request,
-        )
-        if not await self._publisher.publish(queued, keep_trying=in_time):
-            return False
-        await self._publisher.publish(request)
-        log.info("fired plan %r (%s) for %s: job %s", plan.name, plan.plan_id, slot.isoformat(), job_id)
-        return True
+        for d, stored in zip(firing, queued, strict=True):
+            if not stored:
+                d.settlement = d.settlement.give_up_firing()
+        requests = [d.request for d in firing if d.settlement.fire is not None and d.request is not None]
+        missed = [self._missed_report(d) for d in decided if d.settlement.missed is not None]
+        await self._publisher.publish_all([*requests, *missed])
+        assert self._watermarks is not None
+        for d in decided:
+            plan_id, fired, handled = d.plan.plan_id, d.settlement.fire, d.settlement.handled_upto
+            if fired is not None and d.request is not None:
+                log.info("fired plan %r (%s) for %s: job %s", d.plan.name, plan_id, fired.isoformat(), d.request.job_id)
+            if handled is not None and plan_id in self._after:
+                self._after[plan_id] = max(self._after[plan_id], handled)
+                self._watermarks.record(plan_id, handled)
 
-    async def _report_missed(self, plan: PlanSnapshot, missed: MissedSlots, fired: datetime | None) -> None:
+    def _in_time(self, decided: _Decided) -> Callable[[], bool]:
+        fire, grace = decided.settlement.fire, timedelta(seconds=decided.plan.missed_run_grace_seconds)
+        assert fire is not None
+        return lambda: self._now() - grace <= fire
+
+    def _missed_report(self, decided: _Decided) -> RunMissed:
+        plan, missed, fired = decided.plan, decided.settlement.missed, decided.settlement.fire
+        assert missed is not None
         count = f"{missed.count}" if missed.count_complete else f"at least {missed.count}"
         reason = f"{count} slot(s) passed while the scheduler was not running or could not publish"
         reason += (
             f"; only the newest slot within the grace period ran ({fired.isoformat()})"
             if fired
             else "; none was within the grace period, so none ran"
-        )
-        event = RunMissed(
-            host_id=plan.host_id,
-            plan_id=plan.plan_id,
-            plan_name=plan.name,
-            scheduled_for=missed.first,
-            missed_slots=missed.count,
-            last_scheduled_for=missed.last,
-            reason=reason,
         )
         log.warning(
             "plan %r (%s) missed %s slot(s) from %s to %s",
@@ -374,4 +441,12 @@ class Scheduler:
             missed.first.isoformat(),
             missed.last.isoformat(),
         )
-        await self._publisher.publish(event)
+        return RunMissed(
+            host_id=plan.host_id,
+            plan_id=plan.plan_id,
+            plan_name=plan.name,
+            scheduled_for=missed.first,
+            missed_slots=missed.count,
+            last_scheduled_for=missed.last,
+            reason=reason,
+        )

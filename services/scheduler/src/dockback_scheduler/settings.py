@@ -19,9 +19,11 @@ class Settings(BaseSettings):
     publish_concurrency: int = Field(
         default=256,
         ge=1,
-        le=10_000,
-        description="How many plans are published at once when many are due together: enough to "
-        "keep the server busy, few enough that one slow publish does not hold thousands of tasks.",
+        le=2_048,
+        description="How many plans are published at once when many are due together, in batches of "
+        "up to 128 whose acks are awaited together: enough to keep the server busy, few enough that "
+        "one slow publish holds up few plans. nats-py keeps at most 4,000 publishes waiting for their "
+        "acks (the watermark writes take up to 1,024 of them); beyond that publishing stalls.",
     )
     missed_count_limit: int = Field(
         default=10_000,

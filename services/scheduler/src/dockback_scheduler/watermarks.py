@@ -6,8 +6,11 @@ from "now". Replicas share the bucket: each writes the slots it handled, and sin
 handle the same slots the values agree.
 
 Writes are coalesced: `record` only notes the newest slot per plan and a background task
-writes them, so 10,000 plans firing in the same second cost one put per plan at most, and
-a failed write (NATS away) is retried with the newest value instead of piling up. A value
+writes what was noted at most once every `FLUSH_INTERVAL`, pipelined (`publish_acked`), so
+10,000 plans firing in the same second cost one put per plan and a few batches of acks, and
+a failed write (NATS away) is retried with the newest value instead of piling up. Writing
+up to a second late is harmless: a watermark is only read at the next start, and a replica
+that crashed before writing fires or reports those slots again (see below). A value
 only moves forward within a process. If another replica that lags behind writes an older
 slot, a restart fires or reports that slot again: a refire within the 2 h duplicate window
 is dropped by the server, a report is one more alert. Both are preferable to losing a slot.
@@ -20,20 +23,29 @@ import logging
 from datetime import datetime
 from uuid import UUID
 
+from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
 
-from dockback_scheduler.publisher import DEFAULT_BACKOFF, TRANSIENT, Backoff
+from dockback_contracts import streams
+from dockback_scheduler.publisher import DEFAULT_BACKOFF, TRANSIENT, Backoff, Message, publish_acked
 
 log = logging.getLogger(__name__)
 
-_WRITE_BATCH = 256
+FLUSH_INTERVAL = 1.0
+"""Seconds between two writes of the watermarks noted meanwhile."""
+
+_WRITE_BATCH = 1024  # puts awaited together
 
 
 class Watermarks:
     """Plan id -> the newest slot decided (fired or reported missed) for it."""
 
-    def __init__(self, kv: KeyValue, *, backoff: Backoff = DEFAULT_BACKOFF) -> None:
+    def __init__(
+        self, js: JetStreamContext, kv: KeyValue, *, backoff: Backoff = DEFAULT_BACKOFF, timeout: float = 5.0
+    ) -> None:
+        self._js = js
         self._kv = kv
+        self._timeout = timeout
         self._backoff = backoff
         self._known: dict[UUID, datetime] = {}
         self._pending: dict[UUID, datetime | None] = {}  # None: delete the key
@@ -74,10 +86,11 @@ class Watermarks:
         self._dirty.set()
 
     async def run(self) -> None:
-        """Write pending watermarks as they come, until cancelled."""
+        """Write pending watermarks every `FLUSH_INTERVAL` while there are any, until cancelled."""
         attempt = 0
         while True:
             await self._dirty.wait()
+            await asyncio.sleep(FLUSH_INTERVAL)  # gather what a burst of due plans notes meanwhile
             self._dirty.clear()
             if await self.flush():
                 attempt = 0
@@ -93,8 +106,22 @@ class Watermarks:
         failed = 0
         for start in range(0, len(items), _WRITE_BATCH):
             chunk = items[start : start + _WRITE_BATCH]
-            results = await asyncio.gather(*(self._write(p, s) for p, s in chunk), return_exceptions=True)
-            for (plan_id, slot), result in zip(chunk, results, strict=True):
+            puts = [(plan_id, slot) for plan_id, slot in chunk if slot is not None]
+            deletes = [(plan_id, slot) for plan_id, slot in chunk if slot is None]
+            # A put is a publish on the key's subject in the bucket's stream, as `KeyValue.put`
+            # does it; publishing them together saves a request and an ack wait per plan.
+            put_results = await publish_acked(
+                self._js,
+                [
+                    Message(f"$KV.{streams.SCHEDULER_BUCKET}.{plan_id}", slot.isoformat().encode())
+                    for plan_id, slot in puts
+                ],
+                self._timeout,
+            )
+            delete_results = await asyncio.gather(
+                *(self._kv.delete(str(plan_id)) for plan_id, _ in deletes), return_exceptions=True
+            )
+            for (plan_id, slot), result in zip([*puts, *deletes], [*put_results, *delete_results], strict=True):
                 if isinstance(result, BaseException):
                     if not isinstance(result, TRANSIENT):
                         log.error("could not write the watermark of plan %s: %r", plan_id, result)
@@ -103,9 +130,3 @@ class Watermarks:
         if failed:
             log.warning("%d watermark writes failed; retrying", failed)
         return failed == 0
-
-    async def _write(self, plan_id: UUID, slot: datetime | None) -> None:
-        if slot is None:
-            await self._kv.delete(str(plan_id))
-        else:
-            await self._kv.put(str(plan_id), slot.isoformat().encode())
