@@ -68,6 +68,7 @@ class Deadlines:
     missed_margin: timedelta
     missed_lookback: timedelta
     missed_scan_limit: int
+    missed_pass_budget: int
 
     @classmethod
     def of(cls, settings: Settings) -> Deadlines:
@@ -79,6 +80,7 @@ class Deadlines:
             missed_margin=timedelta(seconds=settings.missed_run_margin_seconds),
             missed_lookback=timedelta(seconds=settings.missed_run_lookback_seconds),
             missed_scan_limit=settings.missed_run_scan_limit,
+            missed_pass_budget=settings.missed_run_pass_budget,
         )
 
 
@@ -338,6 +340,12 @@ class Reconciler:
         d = self.deadlines
         plans = (await db.scalars(select(Plan).where(Plan.deleted_at.is_(None), Plan.enabled.is_(True)))).all()
         work: list[tuple[Plan, PlanScan, list[datetime], bool, datetime]] = []
+        scans: dict[uuid.UUID, PlanScan] = {}
+        fresh = datetime.min.replace(tzinfo=UTC)
+        # The plans checked longest ago first; once the pass's budget is spent, the rest wait
+        # for the next pass (keeping what was checked so far).
+        plans = sorted(plans, key=lambda p: s.checked_upto if (s := self.scans.get(p.id)) else fresh)
+        budget = d.missed_pass_budget
         for plan in plans:
             end = now - timedelta(seconds=plan.missed_run_grace_seconds) - d.missed_margin
             start = max(plan.updated_at, now - d.missed_lookback)
@@ -348,13 +356,18 @@ class Reconciler:
             if end <= start:
                 work.append((plan, scan, [], True, scan.checked_upto))
                 continue
+            if budget <= 0:
+                scans[plan.id] = scan
+                continue
+            limit = min(d.missed_scan_limit, budget)
             try:
-                slots = next_fire_times(plan.cron, plan.timezone, start, d.missed_scan_limit)
+                slots = next_fire_times(plan.cron, plan.timezone, start, limit)
             except ValueError as exc:
                 log.warning("reconciler: plan %s has a schedule that cannot be evaluated: %s", plan.id, exc)
                 continue
+            budget -= len(slots)
             within = [s for s in slots if s <= end]
-            done = len(within) < len(slots) or len(slots) < d.missed_scan_limit
+            done = len(within) < len(slots) or len(slots) < limit
             work.append((plan, scan, within, done, end))
 
         slot_ids = [ev.scheduled_job_id(plan.id, s) for plan, _, within, _, _ in work for s in within]
@@ -372,7 +385,6 @@ class Reconciler:
             for plan_id, first, last in rows:
                 reported.setdefault(plan_id, []).append((first, last or first))
 
-        scans: dict[uuid.UUID, PlanScan] = {}
         for plan, scan, within, done, end in work:
             gaps = reported.get(plan.id, [])
             for slot in within:

@@ -84,3 +84,9 @@ class Settings(BaseSettings):
         description="Plan slots checked per plan and reconciler pass (a per-second plan has 600,000 a week); "
         "a longer window is finished in the following passes",
     )
+    missed_run_pass_budget: int = Field(
+        default=100_000,
+        ge=10,
+        description="Plan slots checked per reconciler pass over all plans (about 3 s of CPU); the plans "
+        "checked longest ago go first, the others wait for the next pass",
+    )
