@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dockback_scheduler.catchup import MissedSlots, Settlement, settle
 from dockback_contracts.schedule import count_fire_times, due_slots, fire_times, previous_fire_time
+from dockback_scheduler.catchup import MissedSlots, Settlement, settle
 
 from .test_schedule import CRONS, ZONES, any_window
 
