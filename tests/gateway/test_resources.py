@@ -98,7 +98,9 @@ async def publish(gateway: Gateway, event: ev.Event) -> None:
     """Put a fact on its stream as an executor does."""
     js = gateway.app.state.broker.connection.jetstream()
     await js.publish(
-        subjects.subject_for(event), event.model_dump_json().encode(), headers={"Nats-Msg-Id": subjects.message_id(event)}
+        subjects.subject_for(event),
+        event.model_dump_json().encode(),
+        headers={"Nats-Msg-Id": subjects.message_id(event)},
     )
 
 
@@ -223,7 +225,8 @@ async def test_an_older_heartbeat_or_inventory_never_replaces_a_newer_one(gatewa
         # the two older ones were handled.
         await report_host(gateway, client, inventory("marker-host"))
         host = await host_view(client, "late-host")
-        assert host is not None and host["executor_version"] == "2.0.0"
+        assert host is not None
+        assert host["executor_version"] == "2.0.0"
         assert names(await get_json(client, "/resources/volumes", host_id="late-host")) == ["new_volume"]
 
 
@@ -257,7 +260,9 @@ async def test_resources_are_flattened_from_every_host_and_filtered(gateway: Gat
         await report_host(
             gateway,
             client,
-            inventory("other-host", containers=[container("wiki", labels={"backup": "nightly"})], volumes=[volume("x")]),
+            inventory(
+                "other-host", containers=[container("wiki", labels={"backup": "nightly"})], volumes=[volume("x")]
+            ),
         )
 
         everything = await get_json(client, "/resources/containers")
@@ -293,9 +298,11 @@ async def test_resources_are_flattened_from_every_host_and_filtered(gateway: Gat
         assert [(i["host_id"], i["tags"]) for i in images] == [("shop-host", ["busybox:latest"])]
 
         refused = await client.get("/resources/volumes", params={"label": "no-equals-sign"})
-        assert refused.status_code == 422 and refused.json()["detail"][0]["field"] == "label.0"
+        assert refused.status_code == 422
+        assert refused.json()["detail"][0]["field"] == "label.0"
         refused = await client.get("/resources/volumes", params={"host_id": "not a host"})
-        assert refused.status_code == 422 and refused.json()["detail"][0]["field"] == "host_id"
+        assert refused.status_code == 422
+        assert refused.json()["detail"][0]["field"] == "host_id"
 
 
 async def test_every_role_may_read_resources(gateway: Gateway) -> None:
@@ -333,7 +340,8 @@ async def test_coverage_changes_when_a_plan_covers_a_volume_by_label(gateway: Ga
         assert after["volumes"] == {"protected": 1, "unprotected": 2}
         assert ("volume", "wiki_data") not in {(u["kind"], u["name"]) for u in after["unprotected"]}
         [host] = after["hosts"]
-        assert host["host_id"] == "shop-host" and host["volumes"] == {"protected": 1, "unprotected": 2}
+        assert host["host_id"] == "shop-host"
+        assert host["volumes"] == {"protected": 1, "unprotected": 2}
 
         [wiki_data] = await get_json(client, "/resources/volumes", name="wiki_data")
         assert wiki_data["protected"] is True
@@ -353,13 +361,15 @@ async def test_a_volume_mounted_by_a_protected_container_is_protected_through_it
         plan = await create_plan(client, "shop-host", "shop", [{"kind": "container", "compose_project": "shop"}])
 
         containers = {c["name"]: c for c in await get_json(client, "/resources/containers", host_id="shop-host")}
-        assert containers["shop-db"]["protected"] and containers["shop-web"]["protected"]
+        assert containers["shop-db"]["protected"]
+        assert containers["shop-web"]["protected"]
         assert not containers["wiki"]["protected"]
         volumes = {v["name"]: v for v in await get_json(client, "/resources/volumes", host_id="shop-host")}
         assert volumes["shop_data"]["protected_by"] == [
             {"plan_id": plan["id"], "plan_name": "shop", "via_container": "shop-db"}
         ]
-        assert not volumes["wiki_data"]["protected"] and not volumes["scratch"]["protected"]
+        assert not volumes["wiki_data"]["protected"]
+        assert not volumes["scratch"]["protected"]
         coverage = await get_json(client, "/resources/coverage")
         assert coverage["containers"] == {"protected": 2, "unprotected": 1}
         assert coverage["volumes"] == {"protected": 1, "unprotected": 2}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -180,4 +180,3 @@ def _plausible(value: datetime) -> datetime:
 
 
 PreviewAfter = Annotated[AwareDatetime, AfterValidator(_plausible)]
-Toggle = Literal["enable", "disable"]
