@@ -342,3 +342,26 @@ async def test_a_nats_server_restart_mid_run_loses_no_slot(
     mine = [j for j in jobs if j.plan_id == plan.plan_id]
     assert len(mine) == len({j.job_id for j in mine})
     assert uncovered_slots(mine, [m for m in missed if m.plan_id == plan.plan_id]) == []
+
+
+async def test_a_plan_whose_handling_failed_is_retried_at_its_cron_slots_not_at_the_retry_time(
+    nats_box: RestartableNats, plans_kv: KeyValue, listener: Listener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dockback_scheduler import service
+
+    monkeypatch.setattr(service, "ERROR_RETRY", timedelta(seconds=1.5))  # lands between two slots
+    settle = service.Scheduler._settle
+    failures = [RuntimeError("a bug")]
+
+    def failing_once(self: service.Scheduler, *args: object, **kwargs: object) -> object:
+        if failures:
+            raise failures.pop()
+        return settle(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(service.Scheduler, "_settle", failing_once)
+    plan = make_plan()
+    await put_plan(plans_kv, plan)
+    async with running_scheduler(nats_box.url):
+        requests = await listener.wait_for(BackupRequested, count=2)
+    assert not failures
+    assert all(r.scheduled_for is not None and r.scheduled_for.microsecond == 0 for r in requests)
