@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, or_, select, text
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockback_gateway.catalog.models import Artifact, ArtifactCopy, ArtifactState, ArtifactVerification
@@ -155,7 +156,7 @@ async def newest_per_scope(db: AsyncSession, plan_id: uuid.UUID, at_or_before: d
             Artifact.created_at.desc(),
             Artifact.id.desc(),
         )
-        .distinct(Artifact.host_id, Artifact.resource_kind, Artifact.resource_name, Artifact.role)
+        .ext(distinct_on(Artifact.host_id, Artifact.resource_kind, Artifact.resource_name, Artifact.role))
     )
     return (await db.scalars(query)).all()
 

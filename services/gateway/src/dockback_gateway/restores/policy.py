@@ -1,7 +1,16 @@
-"""Access rules of the /restores routes (merged into auth.policy.POLICY)."""
+"""Access rules of the /restores routes (merged into auth.policy.POLICY).
+
+A restore overwrites data: operators and admins may preview and confirm one. Everyone may
+see whether restores are locked; only admins set or lift the lock.
+"""
 
 from __future__ import annotations
 
-from dockback_gateway.auth.rules import Rule
+from dockback_gateway.auth.rules import ADMIN, ALL_ROLES, OPERATORS, Rule
 
-ROWS: dict[tuple[str, str], Rule] = {}
+ROWS: dict[tuple[str, str], Rule] = {
+    ("POST", "/restores/preview"): OPERATORS,
+    ("POST", "/restores"): OPERATORS,
+    ("GET", "/restores/lock"): ALL_ROLES,
+    ("PUT", "/restores/lock"): ADMIN,
+}

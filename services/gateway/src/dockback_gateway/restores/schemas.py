@@ -1,0 +1,125 @@
+"""Request and response bodies of the /restores routes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DOCKER_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/@-]{0,254}$"
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
+
+
+class RestoreTargetIn(BaseModel):
+    """Where to restore: the original resource, or a new name beside it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["volume", "container", "image"] = Field(
+        description="volume for a volume archive, container for a container's config, image for an image."
+    )
+    name: str = Field(
+        pattern=DOCKER_NAME_PATTERN,
+        description="The original name, or a new one (restoring to a new name never touches the original).",
+    )
+    replace_existing: bool = Field(
+        default=False, description="Swap the restored data in over an existing object of that name."
+    )
+    allow_stop: bool = Field(
+        default=False,
+        description="Stop the containers using the target during the swap (they are restarted afterwards).",
+    )
+
+
+class RestorePreviewRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    artifact_id: uuid.UUID
+    target: RestoreTargetIn
+
+
+class ContainerUse(BaseModel):
+    """A container that uses the target."""
+
+    container_id: str
+    container_name: str
+    running: bool
+    will_stop: bool = Field(description="Stopped for the swap and started again afterwards.")
+
+
+class VolumeImpact(BaseModel):
+    """A volume the restore writes (the target, or a volume restored with a container)."""
+
+    name: str
+    exists: bool
+    overwritten: bool = Field(description="Its current content is replaced.")
+    used_by: list[ContainerUse]
+
+
+class ArchiveSummary(BaseModel):
+    artifact_id: uuid.UUID
+    host_id: str
+    plan_id: uuid.UUID | None
+    resource_kind: str
+    resource_name: str
+    role: str
+    kind: Literal["volume", "bind", "config", "image"]
+    created_at: datetime
+    size_bytes: int
+    sha256: str
+    verified_at: datetime | None = Field(description="The last successful check of the archive, if any.")
+
+
+class RestorePreview(BaseModel):
+    """What the restore would do, and the token that confirms exactly this."""
+
+    archive: ArchiveSummary
+    target: RestoreTargetIn
+    target_exists: bool = Field(description="An object of the target's kind and name exists on the host.")
+    overwrites: bool = Field(description="Existing data is replaced.")
+    container: ContainerUse | None = Field(description="For a container restore: the existing container, if any.")
+    volumes: list[VolumeImpact] = Field(description="The volumes the restore writes.")
+    stops: list[str] = Field(description="Names of the running containers that are stopped and restarted.")
+    summary: str = Field(description="The plan of action in one sentence.")
+    warnings: list[str]
+    inventory_at: datetime | None = Field(description="When the host last reported what it holds.")
+    confirm_name: str = Field(description="Type this name again in POST /restores to confirm.")
+    token: str = Field(description="The confirmation token: single use, for this user and this plan of action only.")
+    expires_at: datetime
+
+
+class RestoreConfirm(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=1, max_length=200, description="The token of the preview.")
+    confirm_name: str = Field(min_length=1, max_length=255, description="The target's name, typed again.")
+
+
+class RestoreAccepted(BaseModel):
+    job_id: uuid.UUID = Field(description="The restore job; follow it under /jobs/{job_id}.")
+    host_id: str
+    status: Literal["queued"] = "queued"
+
+
+class RestoreLockOut(BaseModel):
+    """The safety lock: while it is on, previews work and restores are refused."""
+
+    locked: bool
+    reason: str | None
+    changed_by: str | None = Field(description="Who set or lifted the lock last.")
+    changed_at: datetime | None
+
+
+class RestoreLockUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    locked: bool
+    reason: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        pattern=NO_CONTROL_CHARACTERS,
+        description="Why restores are locked (shown to whoever tries one).",
+    )

@@ -1,0 +1,312 @@
+"""A deliberate restore: preview what it does, confirm it with a token bound to that user and
+that plan of action and with the target's name typed again; the global safety lock.
+
+The token is shown once; only its sha256 is stored. It is single use and expires after
+`TOKEN_LIFETIME`. Every confirmation, refused or accepted, and every lock change is audited.
+Never commits: the request's session does (a refusal keeps only its audit row).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any, NoReturn
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dockback_contracts import events as ev
+from dockback_gateway.audit.service import Origin, record
+from dockback_gateway.auth.dependencies import Principal
+from dockback_gateway.catalog import repository as catalog_repository
+from dockback_gateway.catalog.models import Artifact, ArtifactKind, ArtifactState
+from dockback_gateway.catalog.requests import archive_ref
+from dockback_gateway.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from dockback_gateway.jobs.models import Job, JobStatus
+from dockback_gateway.outbox.service import enqueue
+from dockback_gateway.restores import repository
+from dockback_gateway.restores.impact import Impact, RestoreRefusal, assess, describe
+from dockback_gateway.restores.models import RestoreConfirmation
+from dockback_gateway.restores.schemas import (
+    ArchiveSummary,
+    ContainerUse,
+    RestoreAccepted,
+    RestoreConfirm,
+    RestoreLockOut,
+    RestoreLockUpdate,
+    RestorePreview,
+    RestorePreviewRequest,
+    RestoreTargetIn,
+    VolumeImpact,
+)
+
+TOKEN_LIFETIME = timedelta(minutes=5)
+STALE_INVENTORY = timedelta(minutes=5)
+
+
+class RestoresLocked(DomainError):
+    """An admin locked restores (the safety lock)."""
+
+    status_code = 423
+    error = "restores_locked"
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class RestoreService:
+    def __init__(self, db: AsyncSession, principal: Principal, origin: Origin) -> None:
+        self.db = db
+        self.user = principal.user
+        self.origin = origin
+
+    # -- preview -------------------------------------------------------------------------------
+
+    async def preview(self, body: RestorePreviewRequest) -> RestorePreview:
+        """What the restore would overwrite and stop, and a token that confirms exactly that.
+        Works while restores are locked (a person may want to know before the lock is lifted)."""
+        now = datetime.now(UTC)
+        artifact = await repository.artifact(self.db, body.artifact_id)
+        if artifact is None:
+            raise NotFound(f"there is no artifact {body.artifact_id}")
+        _restorable(artifact)
+        target = ev.RestoreTarget.model_validate(body.target.model_dump(), strict=False)
+        inventory, inventory_at = await self._inventory(artifact.host_id)
+        siblings = await repository.sibling_volumes(self.db, artifact) if artifact.kind == ArtifactKind.CONFIG else []
+        try:
+            impact = assess(artifact.kind, artifact.resource_name, target, inventory, siblings)
+        except RestoreRefusal as refusal:
+            error = Conflict if refusal.conflict else Invalid
+            raise error(f"{refusal.field}: {refusal.detail}" if refusal.field else refusal.detail) from None
+        warnings = list(impact.notes)
+        if inventory_at is not None and now - inventory_at > STALE_INVENTORY:
+            warnings.append(
+                f"host {artifact.host_id} last reported its inventory at {inventory_at.isoformat()}; "
+                "the executor checks the target again before it writes"
+            )
+        if not artifact.verified:
+            warnings.append("this archive has not been verified; its checksum is checked before anything is written")
+        token = secrets.token_urlsafe(32)
+        expires_at = now + TOKEN_LIFETIME
+        await repository.forget_expired(self.db, now - timedelta(days=1))
+        self.db.add(
+            RestoreConfirmation(
+                token_sha256=token_digest(token),
+                user_id=self.user.id,
+                username=self.user.username,
+                artifact_id=artifact.id,
+                host_id=artifact.host_id,
+                action=_action(artifact, target, impact),
+                created_at=now,
+                expires_at=expires_at,
+            )
+        )
+        return RestorePreview(
+            archive=_summary(artifact),
+            target=body.target,
+            target_exists=impact.target_exists,
+            overwrites=impact.overwrites,
+            container=None if impact.container is None else ContainerUse(**vars(impact.container)),
+            volumes=[
+                VolumeImpact(
+                    name=v.name,
+                    exists=v.exists,
+                    overwritten=v.overwritten,
+                    used_by=[ContainerUse(**vars(u)) for u in v.used_by],
+                )
+                for v in impact.volumes
+            ],
+            stops=impact.stops,
+            summary=describe(artifact.kind, target, impact, artifact.host_id),
+            warnings=warnings,
+            inventory_at=inventory_at,
+            confirm_name=target.name,
+            token=token,
+            expires_at=expires_at,
+        )
+
+    async def _inventory(self, host_id: str) -> tuple[ev.HostInventory, datetime | None]:
+        host = await repository.host(self.db, host_id)
+        if host is None or host.inventory is None:
+            raise Conflict(
+                f"host {host_id} has not reported what it holds yet, so the preview cannot tell what the "
+                "restore would overwrite; start its executor and try again"
+            )
+        try:
+            inventory = ev.HostInventory.model_validate(host.inventory, strict=False)
+        except ValidationError:
+            raise Conflict(f"host {host_id}'s last inventory is unreadable; wait for its next report") from None
+        return inventory, host.inventory_at
+
+    # -- confirm -------------------------------------------------------------------------------
+
+    async def confirm(self, body: RestoreConfirm) -> RestoreAccepted:
+        """Issue the restore the token stands for, once: the job row, `RestoreRequested` in the
+        outbox and the audit row, in one transaction."""
+        now = datetime.now(UTC)
+        confirmation = await repository.confirmation_for_update(self.db, token_digest(body.token))
+        if confirmation is None:
+            await self._refuse(None, Forbidden("unknown confirmation token: preview the restore to get one"))
+        if confirmation.user_id != self.user.id:
+            await self._refuse(
+                confirmation,
+                Forbidden("this confirmation token was issued to another user: preview the restore yourself"),
+            )
+        if confirmation.used_at is not None:
+            await self._refuse(
+                confirmation,
+                Conflict(f"this confirmation token was used already (job {confirmation.job_id}): preview again"),
+            )
+        if confirmation.expires_at <= now:
+            await self._refuse(
+                confirmation,
+                Conflict(f"this confirmation token expired at {confirmation.expires_at.isoformat()}: preview again"),
+            )
+        target = RestoreTargetIn.model_validate(confirmation.action["target"])
+        if body.confirm_name != target.name:
+            await self._refuse(
+                confirmation,
+                Invalid(f"confirm_name: type the target's name {target.name!r} exactly to confirm this restore"),
+            )
+        lock = await repository.lock(self.db, for_share=True)
+        if lock.locked:
+            since = f" since {lock.changed_at.isoformat()}" if lock.changed_at else ""
+            why = f": {lock.reason}" if lock.reason else ""
+            await self._refuse(
+                confirmation,
+                RestoresLocked(f"restores are locked by {lock.changed_by or 'an admin'}{since}{why}"),
+            )
+        artifact = await repository.artifact(self.db, confirmation.artifact_id, for_share=True)
+        if artifact is None:
+            await self._refuse(confirmation, Conflict(f"artifact {confirmation.artifact_id} is gone from the catalog"))
+        try:
+            _restorable(artifact)
+        except DomainError as refusal:
+            await self._refuse(confirmation, refusal)
+
+        job_id = uuid.uuid4()
+        copies = (await catalog_repository.copies_of(self.db, [artifact.id])).get(artifact.id, [])
+        request = ev.RestoreRequested(
+            job_id=job_id,
+            host_id=artifact.host_id,
+            archive=archive_ref(artifact, copies),
+            target=ev.RestoreTarget.model_validate(target.model_dump(), strict=False),
+            requested_by=self.user.username,
+        )
+        confirmation.used_at, confirmation.job_id = now, job_id
+        self.db.add(
+            Job(
+                id=job_id,
+                kind="restore",
+                host_id=artifact.host_id,
+                plan_id=artifact.plan_id,
+                status=JobStatus.QUEUED,
+                phase="queued",
+                resource_kind=target.kind,
+                resource_name=target.name,
+                request=request.model_dump(mode="json"),
+                requested_by=self.user.username,
+                attempts=0,
+                republished=0,
+                bytes_done=0,
+            )
+        )
+        enqueue(self.db, request, message_id=job_id)
+        await self._audit("success", confirmation, {"job_id": str(job_id)})
+        return RestoreAccepted(job_id=job_id, host_id=artifact.host_id)
+
+    async def _refuse(self, confirmation: RestoreConfirmation | None, error: DomainError) -> NoReturn:
+        """Audit the refused confirmation and raise; only the audit row is kept."""
+        await self._audit("failure", confirmation, {"reason": error.detail})
+        error.keep_changes = True
+        raise error
+
+    async def _audit(self, outcome: str, confirmation: RestoreConfirmation | None, details: dict[str, Any]) -> None:
+        if confirmation is not None:
+            details = {
+                "artifact_id": str(confirmation.artifact_id),
+                "host_id": confirmation.host_id,
+                "target": confirmation.action.get("target"),
+                "token_issued_to": confirmation.username,
+                **details,
+            }
+        await record(
+            self.db,
+            action="restore.request",
+            outcome=outcome,
+            actor=self.user.username,
+            origin=self.origin,
+            target=None if confirmation is None else str(confirmation.artifact_id),
+            details=details,
+        )
+
+    # -- the safety lock -----------------------------------------------------------------------
+
+    async def lock_state(self) -> RestoreLockOut:
+        return _lock_out(await repository.lock(self.db))
+
+    async def set_lock(self, body: RestoreLockUpdate) -> RestoreLockOut:
+        """Lock or unlock restores (admins; audited, with who and why)."""
+        lock = await repository.lock(self.db, for_update=True)
+        was = lock.locked
+        lock.locked, lock.reason = body.locked, body.reason if body.locked else None
+        lock.changed_by, lock.changed_at = self.user.username, datetime.now(UTC)
+        await record(
+            self.db,
+            action="restore.lock" if body.locked else "restore.unlock",
+            outcome="success",
+            actor=self.user.username,
+            origin=self.origin,
+            target="restores",
+            details={"locked": body.locked, "was_locked": was, "reason": body.reason},
+        )
+        return _lock_out(lock)
+
+
+def _restorable(artifact: Artifact) -> None:
+    """A restore reads the archive from its host's data dir (remote copies come later)."""
+    if artifact.state != ArtifactState.AVAILABLE:
+        raise Conflict(f"artifact {artifact.id} is {artifact.state}: it cannot be restored")
+    if not artifact.local_present:
+        raise Conflict(
+            f"artifact {artifact.id} has no copy on host {artifact.host_id}; restoring from a remote copy "
+            "is not supported yet"
+        )
+
+
+def _action(artifact: Artifact, target: ev.RestoreTarget, impact: Impact) -> dict[str, Any]:
+    """The exact plan of action the token confirms."""
+    return {
+        "artifact_id": str(artifact.id),
+        "host_id": artifact.host_id,
+        "archive": {"path": artifact.path, "sha256": artifact.sha256, "size_bytes": artifact.size_bytes},
+        "target": target.model_dump(mode="json"),
+        "overwrites": impact.overwrites,
+        "stops": impact.stops,
+        "volumes": [v.name for v in impact.volumes],
+    }
+
+
+def _summary(artifact: Artifact) -> ArchiveSummary:
+    return ArchiveSummary(
+        artifact_id=artifact.id,
+        host_id=artifact.host_id,
+        plan_id=artifact.plan_id,
+        resource_kind=artifact.resource_kind,
+        resource_name=artifact.resource_name,
+        role=artifact.role,
+        kind=artifact.kind.value,
+        created_at=artifact.created_at,
+        size_bytes=artifact.size_bytes,
+        sha256=artifact.sha256,
+        verified_at=artifact.verified_at if artifact.verified else None,
+    )
+
+
+def _lock_out(lock: Any) -> RestoreLockOut:
+    return RestoreLockOut(
+        locked=lock.locked, reason=lock.reason, changed_by=lock.changed_by, changed_at=lock.changed_at
+    )

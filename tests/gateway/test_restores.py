@@ -1,0 +1,337 @@
+"""The restore flow on the real gateway: preview against the host's reported inventory,
+confirmation with a token bound to one user and one plan of action, exactly one
+RestoreRequested on the host's jobs subject, refusals with their reasons, the safety lock."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import select, update
+
+from dockback_contracts import events as ev
+from dockback_contracts.inventory import ContainerInfo, EngineInfo, ImageInfo, MountInfo, VolumeInfo, VolumeUser
+from dockback_gateway.catalog.models import Artifact
+from dockback_gateway.jobs.models import Job
+from dockback_gateway.resources.models import Host
+from dockback_gateway.restores.models import RestoreConfirmation
+from dockback_gateway.users.models import Role
+from gateway.conftest import Gateway, logged_in_admin
+from gateway.eventually import eventually
+from gateway.test_catalog import (
+    archive_created,
+    audit_rows,
+    catalogued,
+    exactly_one,
+    logged_in_as,
+    publish,
+    requests_on,
+)
+
+HOST = "host-a"
+RESTORE_SUBJECT = f"dockback.jobs.{HOST}.restore"
+T0 = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
+
+
+def inventory() -> ev.HostInventory:
+    """host-a: volume pgdata used by the running container db, volume spare used by nobody."""
+    return ev.HostInventory(
+        host_id=HOST,
+        engine=EngineInfo(engine_id="e1", version="27.0", api_version="1.46"),
+        containers=(
+            ContainerInfo(
+                id="c0ffee",
+                name="db",
+                image="postgres:16",
+                image_id="sha256:aa",
+                state="running",
+                mounts=(MountInfo(type="volume", source="pgdata", destination="/var/lib/postgresql", read_only=False),),
+            ),
+        ),
+        volumes=(
+            VolumeInfo(
+                name="pgdata",
+                driver="local",
+                used_by=(VolumeUser(container_id="c0ffee", container_name="db", running=True),),
+            ),
+            VolumeInfo(name="spare", driver="local"),
+        ),
+        images=(ImageInfo(id="sha256:aa", tags=("postgres:16",), size_bytes=1),),
+    )
+
+
+async def known_host(gateway: Gateway) -> None:
+    """The host reports its inventory on the hosts stream; wait until the gateway has it."""
+    await publish(gateway, inventory())
+
+    async def recorded() -> bool:
+        async with gateway.app.state.sessions() as db:
+            host = await db.get(Host, HOST)
+            return host is not None and host.inventory is not None
+
+    await eventually(recorded)
+
+
+async def backed_up_volume(gateway: Gateway, name: str = "pgdata") -> uuid.UUID:
+    await known_host(gateway)
+    return await catalogued(gateway, archive_created(HOST, None, name, T0))
+
+
+def new_volume(name: str = "pgdata-restored", **flags: bool) -> dict[str, Any]:
+    return {"kind": "volume", "name": name, **flags}
+
+
+async def preview(client: httpx.AsyncClient, artifact_id: uuid.UUID, target: dict[str, Any]) -> httpx.Response:
+    return await client.post("/restores/preview", json={"artifact_id": str(artifact_id), "target": target})
+
+
+async def confirm(client: httpx.AsyncClient, token: str, name: str) -> httpx.Response:
+    return await client.post("/restores", json={"token": token, "confirm_name": name})
+
+
+# -- the happy path ------------------------------------------------------------------------------
+
+
+async def test_preview_then_confirm_puts_exactly_one_restore_request_on_the_hosts_subject(gateway: Gateway) -> None:
+    artifact_id = await backed_up_volume(gateway)
+    async with logged_in_as(gateway, "olga", Role.OPERATOR) as client:
+        previewed = await preview(client, artifact_id, new_volume())
+        assert previewed.status_code == 200, previewed.text
+        body = previewed.json()
+        assert body["target_exists"] is False
+        assert body["overwrites"] is False
+        assert body["stops"] == []
+        assert body["confirm_name"] == "pgdata-restored"
+        assert body["archive"]["host_id"] == HOST
+        assert body["archive"]["size_bytes"] > 0
+        assert len(body["archive"]["sha256"]) == 64
+        assert previewed.headers["cache-control"] == "no-store"
+        expires = datetime.fromisoformat(body["expires_at"])
+        assert timedelta(minutes=4) < expires - datetime.now(UTC) <= timedelta(minutes=5)
+
+        accepted = await confirm(client, body["token"], "pgdata-restored")
+        assert accepted.status_code == 202, accepted.text
+        job_id = accepted.json()["job_id"]
+
+    request = await exactly_one(gateway, RESTORE_SUBJECT)
+    assert request.message_id == job_id
+    restore = ev.RestoreRequested.model_validate(request.body, strict=False)
+    assert str(restore.job_id) == job_id
+    assert restore.archive.artifact_id == artifact_id
+    assert restore.archive.sha256 == body["archive"]["sha256"]
+    assert restore.target == ev.RestoreTarget(kind="volume", name="pgdata-restored")
+    assert restore.requested_by == "olga"
+    async with gateway.app.state.sessions() as db:
+        job = await db.get(Job, uuid.UUID(job_id))
+        token_rows = (await db.scalars(select(RestoreConfirmation))).all()
+    assert job is not None
+    assert (job.kind, job.status, job.requested_by, job.resource_name) == (
+        "restore",
+        "queued",
+        "olga",
+        "pgdata-restored",
+    )
+    assert [len(r.token_sha256) for r in token_rows] == [64]
+    assert body["token"] not in str(token_rows[0].action)
+    audits = await audit_rows(gateway, "restore.request")
+    assert [(a.actor, a.outcome, a.details["job_id"]) for a in audits] == [("olga", "success", job_id)]
+    assert body["token"] not in str(audits[0].details)
+
+
+async def test_the_preview_says_what_is_overwritten_and_which_containers_stop(gateway: Gateway) -> None:
+    artifact_id = await backed_up_volume(gateway)
+    async with logged_in_admin(gateway) as client:
+        body = (await preview(client, artifact_id, new_volume("pgdata", replace_existing=True, allow_stop=True))).json()
+    assert body["target_exists"] is True
+    assert body["overwrites"] is True
+    assert body["stops"] == ["db"]
+    assert body["volumes"] == [
+        {
+            "name": "pgdata",
+            "exists": True,
+            "overwritten": True,
+            "used_by": [{"container_id": "c0ffee", "container_name": "db", "running": True, "will_stop": True}],
+        }
+    ]
+    assert "db" in body["summary"]
+
+
+async def test_the_preview_refuses_what_the_executor_would_refuse(gateway: Gateway) -> None:
+    artifact_id = await backed_up_volume(gateway)
+    async with logged_in_admin(gateway) as client:
+        existing = await preview(client, artifact_id, new_volume("pgdata"))
+        in_use = await preview(client, artifact_id, new_volume("pgdata", replace_existing=True))
+        wrong_kind = await preview(client, artifact_id, {"kind": "container", "name": "db"})
+        unused = await preview(client, artifact_id, new_volume("spare", replace_existing=True))
+        bad_name = await preview(client, artifact_id, new_volume("../etc"))
+        unknown = await preview(client, uuid.uuid4(), new_volume())
+    assert existing.status_code == 409
+    assert "replace_existing" in existing.json()["detail"]
+    assert in_use.status_code == 409
+    assert "allow_stop" in in_use.json()["detail"]
+    assert "db (running)" in in_use.json()["detail"]
+    assert wrong_kind.status_code == 422
+    assert "target.kind" in wrong_kind.json()["detail"]
+    assert unused.status_code == 200
+    assert unused.json()["overwrites"] is True
+    assert unused.json()["stops"] == []
+    assert bad_name.status_code == 422
+    assert bad_name.json()["detail"][0]["field"] == "target.name"
+    assert unknown.status_code == 404
+
+
+async def test_a_pruned_artifact_or_one_without_a_local_copy_cannot_be_restored(gateway: Gateway) -> None:
+    pruned = await backed_up_volume(gateway)
+    remote_only = await catalogued(gateway, archive_created(HOST, None, "pgdata", T0 + timedelta(hours=1)))
+    async with gateway.app.state.sessions.begin() as db:
+        await db.execute(update(Artifact).where(Artifact.id == pruned).values(state="pruned"))
+        await db.execute(update(Artifact).where(Artifact.id == remote_only).values(local_present=False))
+    async with logged_in_admin(gateway) as client:
+        gone = await preview(client, pruned, new_volume())
+        remote = await preview(client, remote_only, new_volume())
+    assert gone.status_code == 409
+    assert "pruned" in gone.json()["detail"]
+    assert remote.status_code == 409
+    assert "remote copy" in remote.json()["detail"]
+
+
+async def test_a_host_that_never_reported_its_inventory_gets_no_preview(gateway: Gateway) -> None:
+    artifact_id = await catalogued(gateway, archive_created("host-z", None, "pgdata", T0))
+    async with logged_in_admin(gateway) as client:
+        refused = await preview(client, artifact_id, new_volume())
+    assert refused.status_code == 409
+    assert "host-z" in refused.json()["detail"]
+
+
+# -- tokens --------------------------------------------------------------------------------------
+
+
+async def test_a_stale_token_is_refused(gateway: Gateway) -> None:
+    artifact_id = await backed_up_volume(gateway)
+    async with logged_in_as(gateway, "olga", Role.OPERATOR) as client:
+        token = (await preview(client, artifact_id, new_volume())).json()["token"]
+        async with gateway.app.state.sessions.begin() as db:
+            await db.execute(update(RestoreConfirmation).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+        refused = await confirm(client, token, "pgdata-restored")
+    assert refused.status_code == 409
+    assert "expired" in refused.json()["detail"]
+    assert await requests_on(gateway, RESTORE_SUBJECT) == []
+    audits = await audit_rows(gateway, "restore.request")
+    assert [(a.actor, a.outcome) for a in audits] == [("olga", "failure")]
+    assert "expired" in audits[0].details["reason"]
+
+
+async def test_a_token_works_once(gateway: Gateway) -> None:
+    artifact_id = await backed_up_volume(gateway)
+    async with logged_in_as(gateway, "olga", Role.OPERATOR) as client:
+        token = (await preview(client, artifact_id, new_volume())).json()["token"]
+        first = await confirm(client, token, "pgdata-restored")
+        second = await confirm(client, token, "pgdata-restored")
+    assert first.status_code == 202
+    assert second.status_code == 409
+    assert "used" in second.json()["detail"]
+    await exactly_one(gateway, RESTORE_SUBJECT)
+
+
+async def test_a_token_belongs_to_the_user_it_was_issued_to(gateway: Gateway) -> None:
+    artifact_id = await backed_up_volume(gateway)
+    async with logged_in_as(gateway, "olga", Role.OPERATOR) as olga:
+        token = (await preview(olga, artifact_id, new_volume())).json()["token"]
+        async with logged_in_as(gateway, "otto", Role.OPERATOR) as otto:
+            foreign = await confirm(otto, token, "pgdata-restored")
+            unknown = await confirm(otto, "x" * 43, "pgdata-restored")
+        own = await confirm(olga, token, "pgdata-restored")
+    assert foreign.status_code == 403
+    assert "another user" in foreign.json()["detail"]
+    assert unknown.status_code == 403
+    assert "unknown" in unknown.json()["detail"]
+    assert own.status_code == 202, own.text
+    outcomes = [(a.actor, a.outcome) for a in await audit_rows(gateway, "restore.request")]
+    assert outcomes == [("otto", "failure"), ("otto", "failure"), ("olga", "success")]
+
+
+async def test_the_target_name_must_be_typed_exactly(gateway: Gateway) -> None:
+    artifact_id = await backed_up_volume(gateway)
+    async with logged_in_as(gateway, "olga", Role.OPERATOR) as client:
+        token = (await preview(client, artifact_id, new_volume())).json()["token"]
+        wrong = await confirm(client, token, "pgdata")
+        right = await confirm(client, token, "pgdata-restored")
+    assert wrong.status_code == 422
+    assert "confirm_name" in wrong.json()["detail"]
+    assert right.status_code == 202, "a mistyped name does not use the token up"
+
+
+# -- who may do what, and the lock ---------------------------------------------------------------
+
+
+async def test_while_restores_are_locked_previews_work_and_confirmations_are_refused(gateway: Gateway) -> None:
+    artifact_id = await backed_up_volume(gateway)
+    async with logged_in_admin(gateway) as admin:
+        locked = await admin.put("/restores/lock", json={"locked": True, "reason": "storage migration tonight"})
+        assert locked.status_code == 200, locked.text
+        async with logged_in_as(gateway, "olga", Role.OPERATOR) as client:
+            previewed = await preview(client, artifact_id, new_volume())
+            assert previewed.status_code == 200
+            refused = await confirm(client, previewed.json()["token"], "pgdata-restored")
+            assert refused.status_code == 423
+            assert "storage migration tonight" in refused.json()["detail"]
+            assert "admin" in refused.json()["detail"]
+            async with logged_in_as(gateway, "vera", Role.VIEWER) as viewer:
+                state = (await viewer.get("/restores/lock")).json()
+            assert state["locked"] is True
+            assert state["reason"] == "storage migration tonight"
+            assert state["changed_by"] == "admin"
+
+            unlocked = await admin.put("/restores/lock", json={"locked": False})
+            assert unlocked.json()["locked"] is False
+            assert unlocked.json()["reason"] is None
+            accepted = await confirm(client, previewed.json()["token"], "pgdata-restored")
+            assert accepted.status_code == 202, "the token outlives the lock while it is valid"
+    await exactly_one(gateway, RESTORE_SUBJECT)
+    assert [(a.actor, a.details["reason"]) for a in await audit_rows(gateway, "restore.lock")] == [
+        ("admin", "storage migration tonight")
+    ]
+    assert [a.actor for a in await audit_rows(gateway, "restore.unlock")] == ["admin"]
+
+
+async def test_viewers_may_neither_preview_nor_confirm_and_only_admins_set_the_lock(gateway: Gateway) -> None:
+    artifact_id = await backed_up_volume(gateway)
+    async with logged_in_as(gateway, "olga", Role.OPERATOR) as operator:
+        token = (await preview(operator, artifact_id, new_volume())).json()["token"]
+        lock_attempt = await operator.put("/restores/lock", json={"locked": True, "reason": "mine"})
+        async with logged_in_as(gateway, "vera", Role.VIEWER) as viewer:
+            viewer_preview = await preview(viewer, artifact_id, new_volume())
+            viewer_confirm = await confirm(viewer, token, "pgdata-restored")
+            viewer_lock = await viewer.get("/restores/lock")
+    assert lock_attempt.status_code == 403
+    assert viewer_preview.status_code == 403
+    assert viewer_confirm.status_code == 403
+    assert viewer_lock.status_code == 200
+    assert viewer_lock.json()["locked"] is False
+    assert await requests_on(gateway, RESTORE_SUBJECT) == []
+    assert await audit_rows(gateway, "restore.lock") == []
+
+
+async def test_a_container_preview_covers_the_volumes_restored_with_it(gateway: Gateway) -> None:
+    await known_host(gateway)
+    job_id = uuid.uuid4()
+    config = await catalogued(
+        gateway, archive_created(HOST, None, "db", T0, kind="container", role="config", job_id=job_id)
+    )
+    await catalogued(gateway, archive_created(HOST, None, "db", T0, kind="container", role="pgdata", job_id=job_id))
+    container = {"kind": "container", "name": "db"}
+    async with logged_in_admin(gateway) as client:
+        beside = await preview(client, config, {"kind": "container", "name": "db-copy"})
+        running = await preview(client, config, {**container, "replace_existing": True})
+        replace = await preview(client, config, {**container, "replace_existing": True, "allow_stop": True})
+    assert beside.status_code == 200, beside.text
+    assert beside.json()["overwrites"] is False
+    assert [(v["name"], v["exists"]) for v in beside.json()["volumes"]] == [("db-copy-pgdata", False)]
+    assert running.status_code == 409
+    assert "allow_stop" in running.json()["detail"]
+    assert replace.status_code == 200, replace.text
+    assert replace.json()["container"]["will_stop"] is True
+    assert [(v["name"], v["overwritten"], v["used_by"]) for v in replace.json()["volumes"]] == [("pgdata", True, [])]
+    assert replace.json()["stops"] == ["db"]
