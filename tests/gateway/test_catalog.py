@@ -320,6 +320,29 @@ async def test_a_failed_verification_marks_the_artifact(gateway: Gateway) -> Non
     assert [a["id"] for a in unverified] == [str(artifact_id)]
 
 
+async def test_a_failed_check_the_catalog_did_not_issue_is_found_by_its_request(gateway: Gateway) -> None:
+    event = archive_created("host-a", None, "pgdata", hours(0))
+    artifact_id = await catalogued(gateway, event)
+    job_id = uuid.uuid4()
+    request = ev.VerifyRequested(job_id=job_id, host_id="host-a", archive=event.archive)
+    async with gateway.app.state.sessions.begin() as db:
+        db.add(Job(id=job_id, kind="verify", host_id="host-a", request=request.model_dump(mode="json")))
+    await publish(
+        gateway,
+        ev.JobFailed(
+            job_id=job_id, host_id="host-a", kind="verify", phase="verify", reason="truncated", retryable=False
+        ),
+    )
+
+    async def marked() -> Artifact | None:
+        row = await artifact_row(gateway, artifact_id)
+        return row if row is not None and row.verify_error else None
+
+    row = await eventually(marked)
+    assert row.verify_error == "truncated"
+    assert row.verified is False
+
+
 async def test_verify_now_is_refused_for_a_pruned_artifact_and_for_viewers(gateway: Gateway) -> None:
     artifact_id = await catalogued(gateway, archive_created("host-a", None, "pgdata", hours(0)))
     async with logged_in_as(gateway, "vera", Role.VIEWER) as viewer:

@@ -10,6 +10,7 @@ nacks with a delay) rather than lost.
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy.dialects.postgresql import insert
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dockback_contracts import events as ev
 from dockback_gateway.catalog import pruning, repository
 from dockback_gateway.catalog.models import Artifact, ArtifactCopy, ArtifactState
+from dockback_gateway.jobs.models import Job
 from dockback_gateway.recording import Handler
 
 log = logging.getLogger(__name__)
@@ -104,19 +106,29 @@ async def on_job_failed(db: AsyncSession, event: ev.JobFailed) -> None:
 
 
 async def _verification_failed(db: AsyncSession, event: ev.JobFailed) -> None:
-    check = await repository.verification(db, event.job_id)
-    if check is None:
-        log.warning("catalog: verify job %s failed but names no artifact the catalog knows", event.job_id)
-        return
     at = event.occurred_at
-    check.outcome, check.finished_at, check.error = "failed", at, event.reason
-    artifact = await repository.get(db, check.artifact_id, for_update=True)
+    check = await repository.verification(db, event.job_id)
+    if check is not None:
+        check.outcome, check.finished_at, check.error = "failed", at, event.reason
+        artifact_id: uuid.UUID | None = check.artifact_id
+    else:  # a verify job the catalog did not issue (e.g. queued by another service): its request names it
+        artifact_id = await _artifact_of_request(db, event.job_id)
+    artifact = None if artifact_id is None else await repository.get(db, artifact_id, for_update=True)
     if artifact is None:
+        log.warning("catalog: verify job %s failed but names no artifact the catalog knows", event.job_id)
         return
     if artifact.verified_at is not None and artifact.verified_at > at:
         return  # a later check passed
     if artifact.verify_failed_at is None or artifact.verify_failed_at <= at:
         artifact.verify_failed_at, artifact.verify_error = at, event.reason
+
+
+async def _artifact_of_request(db: AsyncSession, job_id: uuid.UUID) -> uuid.UUID | None:
+    job = await db.get(Job, job_id)
+    try:
+        return uuid.UUID(str(job.request["archive"]["artifact_id"])) if job and job.request else None
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 async def on_artifacts_pruned(db: AsyncSession, event: ev.ArtifactsPruned) -> None:
