@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from gateway.conftest import BASE_URL, gateway  # noqa: F401 - the gateway fixture, on these settings
+from gateway.conftest import gateway, settings_for  # noqa: F401 - the gateway fixture, on these settings
 
 from dockback_gateway.settings import Settings
 
@@ -22,16 +22,7 @@ HOST_ID = "e2e-host"
 @pytest.fixture
 def gateway_settings(database_url: str, nats_url: str, tmp_path: Path) -> Settings:
     """The gateway with a reconciler that looks every second (deadlines stay realistic)."""
-    return Settings(
-        database_url=database_url,
-        nats_url=nats_url,
-        base_url=BASE_URL,
-        secret_key_file=tmp_path / "secret.key",
-        encryption_key_file=tmp_path / "encryption.key",
-        settings_key_file=tmp_path / "settings.key",
-        reconcile_interval_seconds=1.0,
-        progress_write_seconds=0.5,
-    )
+    return settings_for(database_url, nats_url, tmp_path, reconcile_interval_seconds=1.0, progress_write_seconds=0.5)
 
 
 @dataclass

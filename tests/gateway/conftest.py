@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -35,8 +36,8 @@ class Gateway:
         )
 
 
-@pytest.fixture
-def gateway_settings(database_url: str, nats_url: str, tmp_path: Path) -> Settings:
+def settings_for(database_url: str, nats_url: str, tmp_path: Path, **overrides: Any) -> Settings:
+    """The gateway's settings for a test: its database, its nats-server, keys in its tmp dir."""
     return Settings(
         database_url=database_url,
         nats_url=nats_url,
@@ -44,7 +45,13 @@ def gateway_settings(database_url: str, nats_url: str, tmp_path: Path) -> Settin
         secret_key_file=tmp_path / "secret.key",
         encryption_key_file=tmp_path / "encryption.key",
         settings_key_file=tmp_path / "settings.key",
+        **overrides,
     )
+
+
+@pytest.fixture
+def gateway_settings(database_url: str, nats_url: str, tmp_path: Path) -> Settings:
+    return settings_for(database_url, nats_url, tmp_path)
 
 
 @pytest_asyncio.fixture

@@ -16,10 +16,8 @@ still live after we saw its key deleted means the key was lost, not the plan).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
-from typing import Any
 
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NoKeysError
 from nats.js.kv import KeyValue
@@ -27,6 +25,7 @@ from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockback_contracts.streams import PLANS_BUCKET
+from dockback_gateway.kv import revision_of
 from dockback_gateway.plans.convert import snapshot_of
 from dockback_gateway.plans.models import Plan
 from dockback_gateway.runtime import Runtime
@@ -37,14 +36,6 @@ _PENDING = "dockback.plans_to_publish"
 _LISTENING = "dockback.plans_publish_listening"
 _PUT_ATTEMPTS = 10
 _DRAIN_SECONDS = 10.0
-
-
-def _revision_of(payload: bytes | None) -> int:
-    try:
-        value: Any = json.loads(payload or b"")
-        return int(value["revision"])
-    except (ValueError, TypeError, KeyError):
-        return 0  # unreadable: any real snapshot replaces it
 
 
 class PlanPublisher:
@@ -64,7 +55,7 @@ class PlanPublisher:
         for _ in range(_PUT_ATTEMPTS):
             try:
                 entry = await kv.get(key)
-                seen, deleted, published = entry.revision, False, _revision_of(entry.value)
+                seen, deleted, published = entry.revision, False, revision_of(entry.value)
             except KeyNotFoundError as exc:  # never written (entry None), or deleted (its marker)
                 seen, deleted, published = (exc.entry.revision if exc.entry else None), True, 0
             async with self._runtime.sessions() as db:  # read after the entry: never older than it
@@ -134,7 +125,7 @@ class PlanPublisher:
             except KeyNotFoundError:
                 stale.append(plan_id)
                 continue
-            if _revision_of(entry.value) < revision:
+            if revision_of(entry.value) < revision:
                 stale.append(plan_id)
         for key in keys:
             try:

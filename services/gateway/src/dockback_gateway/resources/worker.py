@@ -10,32 +10,21 @@ after which the next heartbeat or inventory (sent every few seconds) supersedes 
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any, Union
 
-from faststream import AckPolicy
-from faststream.exceptions import NackMessage
-from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
-from pydantic import Field, TypeAdapter, ValidationError
+from faststream.nats import NatsBroker
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dockback_contracts import events as ev
 from dockback_contracts import streams
 from dockback_contracts.streams import ConsumerSpec
+from dockback_gateway.consuming import FactParser, subscribe_facts
 from dockback_gateway.resources.recording import record_heartbeat, record_inventory
 from dockback_gateway.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-HostFact = Annotated[Union[ev.HostInventory, ev.HostHeartbeat], Field(discriminator="type")]  # noqa: UP007
-_FACT: TypeAdapter[ev.HostInventory | ev.HostHeartbeat] = TypeAdapter(HostFact)
-_KNOWN = {t.model_fields["type"].default for t in (ev.HostInventory, ev.HostHeartbeat)}
-
-
-def parse_host_fact(body: dict[str, Any]) -> ev.HostInventory | ev.HostHeartbeat | None:
-    """The fact in `body`, or None for a type this gateway does not know (a newer executor's)."""
-    if body.get("type") not in _KNOWN:
-        return None
-    return _FACT.validate_python(body)
+parse_host_fact: FactParser[ev.Event] = FactParser((ev.HostInventory, ev.HostHeartbeat))
+"""The host fact in a decoded body, or None for a type this gateway does not know."""
 
 
 async def record_host_fact(
@@ -50,38 +39,19 @@ async def record_host_fact(
 
 def register(broker: NatsBroker, runtime: Runtime) -> list[ConsumerSpec]:
     """Subscribers to add before the broker starts."""
-    spec = streams.gateway_hosts_consumer()
 
-    @broker.subscriber(
-        spec.filter_subject,
-        stream=JStream(spec.stream, declare=False),
-        durable=spec.durable,
-        config=spec.config,
-        pull_sub=PullSub(batch_size=20, timeout=5.0),
-        ack_policy=AckPolicy.REJECT_ON_ERROR,  # only reached by a body that is not JSON: see below
+    async def record(fact: ev.Event) -> None:
+        assert isinstance(fact, (ev.HostInventory, ev.HostHeartbeat))  # all that parse_host_fact returns
+        await record_host_fact(runtime.sessions, fact)
+
+    spec = subscribe_facts(
+        broker,
+        streams.gateway_hosts_consumer(),
+        parse_host_fact,
+        record,
+        what="hosts",
         description="Keep each host's latest inventory and heartbeat in Postgres.",
     )
-    async def on_host_fact(body: dict[str, Any], msg: NatsMessage) -> None:
-        try:
-            fact = parse_host_fact(body)
-        except ValidationError as exc:
-            log.error("hosts: dropping a malformed %s: %s", body.get("type"), exc)
-            return
-        if fact is None:
-            return
-        try:
-            await record_host_fact(runtime.sessions, fact)
-        except Exception as exc:
-            attempt = msg.raw_message.metadata.num_delivered
-            delay = spec.retry.delay_after(attempt)
-            if delay is None:
-                log.error(
-                    "hosts: giving up on %s of %s after %d attempts", fact.type, fact.host_id, attempt, exc_info=True
-                )
-                return
-            log.warning("hosts: %s of %s not recorded (%s); retrying in %.0fs", fact.type, fact.host_id, exc, delay)
-            raise NackMessage(delay=delay) from exc
-
     return [spec]
 
 

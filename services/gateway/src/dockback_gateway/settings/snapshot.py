@@ -9,9 +9,7 @@ replaces one with a higher revision.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from typing import Any
 
 from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
@@ -22,6 +20,7 @@ from dockback_contracts import snapshots
 from dockback_contracts.sealed import SealedSecret, seal
 from dockback_contracts.streams import SETTINGS_BUCKET
 from dockback_gateway.keys import Cipher, KeyProblem
+from dockback_gateway.kv import revision_of
 from dockback_gateway.settings.ciphertexts import SMTP_PASSWORD, target_secret, webhook_signing_secret
 from dockback_gateway.settings.repository import SettingsRepository, StoredSettings
 
@@ -87,14 +86,6 @@ def build_snapshot(
     )
 
 
-def _revision_of(payload: bytes | None) -> int:
-    try:
-        value: Any = json.loads(payload or b"")
-        return int(value["revision"])
-    except (ValueError, TypeError, KeyError):
-        return 0  # unreadable: any real snapshot replaces it
-
-
 class SnapshotPublisher:
     """Publishes the current settings snapshot into the settings KV bucket."""
 
@@ -130,7 +121,7 @@ class SnapshotPublisher:
                 entry = await kv.get(SNAPSHOT_KEY)
             except KeyNotFoundError:
                 entry = None
-            if entry is not None and _revision_of(entry.value) > snapshot.revision:
+            if entry is not None and revision_of(entry.value) > snapshot.revision:
                 return  # another gateway already published a newer revision
             try:
                 if entry is None:
