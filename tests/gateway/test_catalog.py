@@ -476,6 +476,39 @@ async def test_a_failed_prune_gives_its_artifacts_back_for_the_next_run(gateway:
     assert await states(gateway, *ids, third) == ["pruning", "pruning", "available"]
 
 
+async def test_an_artifact_an_open_restore_or_verify_reads_is_not_pruned_until_it_ends(gateway: Gateway) -> None:
+    plan_id = await add_plan(gateway, "db", "host-a", keep_last=1)
+    restoring = await catalogued(gateway, archive_created("host-a", plan_id, "pgdata", hours(0)))
+    restore_id = uuid.uuid4()
+    row = await artifact_row(gateway, restoring)
+    assert row is not None
+    restore = ev.RestoreRequested(
+        job_id=restore_id,
+        host_id="host-a",
+        archive=ev.ArchiveRef(artifact_id=restoring, path=row.path, sha256=row.sha256, size_bytes=row.size_bytes),
+        target=ev.RestoreTarget(kind="volume", name="pgdata-restored"),
+        requested_by="olga",
+    )
+    async with gateway.app.state.sessions.begin() as db:
+        db.add(Job(id=restore_id, kind="restore", host_id="host-a", request=restore.model_dump(mode="json")))
+    verifying = await catalogued(gateway, archive_created("host-a", plan_id, "pgdata", hours(1)))
+    async with logged_in_admin(gateway) as client:
+        assert (await client.post(f"/artifacts/{verifying}/verify")).status_code == 202
+    newest = await catalogued(gateway, archive_created("host-a", plan_id, "pgdata", hours(2)))
+
+    assert await requests_on(gateway, "dockback.jobs.host-a.prune") == []
+    assert await states(gateway, restoring, verifying, newest) == ["available"] * 3
+
+    async with gateway.app.state.sessions.begin() as db:
+        await db.execute(update(Job).where(Job.kind.in_(("restore", "verify"))).values(status="succeeded"))
+    latest = await catalogued(gateway, archive_created("host-a", plan_id, "pgdata", hours(3)))
+    prune = ev.PruneRequested.model_validate(
+        (await exactly_one(gateway, "dockback.jobs.host-a.prune")).body, strict=False
+    )
+    assert sorted(a.artifact_id for a in prune.archives) == sorted([restoring, verifying, newest])
+    assert await states(gateway, latest) == ["available"]
+
+
 async def test_the_retention_dry_run_shows_reasons_and_changes_nothing(gateway: Gateway) -> None:
     plan_id = await add_plan(gateway, "db", "host-a", keep_last=3)
     ids = [await catalogued(gateway, archive_created("host-a", plan_id, "pgdata", hours(i))) for i in range(3)]

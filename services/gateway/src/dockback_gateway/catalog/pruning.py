@@ -3,7 +3,8 @@ by the plan's policy (`dockback_gateway.retention`) and what the policy drops is
 
 Only one scope at a time, (host, plan, resource, role), the one of the new archive; ad-hoc
 archives (no plan) are never pruned automatically, and neither are the archives of a
-deleted plan. Artifacts already being pruned are left out: they are on their way. A prune
+deleted plan. Artifacts already being pruned are left out: they are on their way; artifacts an
+open restore or verify job reads are held back until a later archive of the series. A prune
 that fails (`JobFailed`) puts its artifacts back, so the next archive of the series retries.
 """
 
@@ -82,6 +83,11 @@ async def apply_retention(db: AsyncSession, artifact: Artifact, now: datetime) -
     live = await repository.in_scope(db, scope, [ArtifactState.AVAILABLE])
     decision = retention.decide(retention_of(plan), [candidate(a) for a in live], timezone=plan.timezone, now=now)
     doomed = [a for a in live if a.id in decision.delete_ids]
+    # Read by an open restore or verify right now: kept, and judged again at the series' next archive.
+    busy = await repository.read_by_open_jobs(db, (a.id for a in doomed))
+    if busy:
+        log.info("retention of plan %s: %d artifact(s) kept while a restore or verify reads them", plan.id, len(busy))
+        doomed = [a for a in doomed if a.id not in busy]
     if not doomed:
         return None
     doomed.sort(key=lambda a: (a.created_at, a.id))

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockback_gateway.catalog.models import Artifact, ArtifactCopy, ArtifactState, ArtifactVerification
-from dockback_gateway.jobs.models import Job
+from dockback_gateway.jobs.models import Job, JobStatus
 from dockback_gateway.plans.models import Plan
 
 
@@ -131,6 +131,21 @@ async def lock_scope(db: AsyncSession, scope: ScopeKey) -> None:
 async def in_scope(db: AsyncSession, scope: ScopeKey, states: Sequence[str]) -> Sequence[Artifact]:
     query = select(Artifact).where(scope.where(), Artifact.state.in_(states)).with_for_update()
     return (await db.scalars(query.execution_options(populate_existing=True))).all()
+
+
+async def read_by_open_jobs(db: AsyncSession, artifact_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of `artifact_ids` that a queued or running restore or verify job is to read: the
+    uploader takes no lock of the executor's, so pruning one would pull the file from under it."""
+    ids = [str(i) for i in artifact_ids]
+    if not ids:
+        return set()
+    named = Job.request[("archive", "artifact_id")].as_string()
+    query = select(named).where(
+        Job.kind.in_(("restore", "verify")),
+        Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)),
+        named.in_(ids),
+    )
+    return {uuid.UUID(found) for found in (await db.scalars(query)).all()}
 
 
 async def of_prune_job(db: AsyncSession, job_id: uuid.UUID) -> Sequence[Artifact]:
