@@ -108,7 +108,7 @@ async def run_job(body: RunJob, principal: CurrentPrincipal, request: Request, d
 
 @router.post("/{job_id}/cancel")
 async def cancel_job(job_id: uuid.UUID, principal: CurrentPrincipal, request: Request, db: DbSession) -> JobOut:
-    """Ask the host to stop the job (409 if it has already ended). A queued job whose host is
+    """Ask the host to stop the job (409 if it has already ended, or is a prune). A queued job whose host is
     offline is cancelled at once; otherwise the job ends `cancelled` when its executor confirms."""
     cancellations = state_of(request.app.state.runtime).cancellations
     job = await service.cancel_job(db, job_id, principal.user.username, origin_of(request), cancellations)

@@ -158,6 +158,10 @@ async def cancel_job(
         raise NotFound(f"there is no job {job_id}")
     if JobStatus(job.status).finished:
         raise Conflict(f"job {job_id} has already {job.status}; there is nothing to cancel")
+    if job.kind == "prune":
+        # The uploader runs prunes and does not watch the cancellations bucket: the prune would
+        # still delete its archives after the job was shown cancelled and its artifacts given back.
+        raise Conflict(f"job {job_id} is a prune, which cannot be cancelled; it ends when the host reports it")
     now = datetime.now(UTC)
     job.cancel_requested_by = username
     line = f"cancellation requested by {username}"
