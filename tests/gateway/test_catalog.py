@@ -320,6 +320,36 @@ async def test_a_failed_verification_marks_the_artifact(gateway: Gateway) -> Non
     assert [a["id"] for a in unverified] == [str(artifact_id)]
 
 
+async def test_a_check_that_could_not_run_leaves_the_artifact_verified(gateway: Gateway) -> None:
+    # A retryable failure (the host was offline, the reconciler gave up) says nothing about the
+    # archive: it must not take away the "verified" that protects it from retention.
+    artifact_id = await catalogued(gateway, archive_created("host-a", None, "pgdata", hours(0)))
+    async with gateway.app.state.sessions.begin() as db:
+        await db.execute(update(Artifact).where(Artifact.id == artifact_id).values(verified_at=hours(1)))
+    async with logged_in_admin(gateway) as client:
+        job_id = uuid.UUID((await client.post(f"/artifacts/{artifact_id}/verify")).json()["job_id"])
+        await publish(
+            gateway,
+            ev.JobFailed(
+                job_id=job_id,
+                host_id="host-a",
+                kind="verify",
+                phase="queued",
+                reason="host host-a is offline; the job never started",
+                retryable=True,
+            ),
+        )
+
+        async def check_failed() -> dict[str, Any] | None:
+            body: dict[str, Any] = (await client.get(f"/artifacts/{artifact_id}")).json()
+            return body if body["verifications"][0]["outcome"] == "failed" else None
+
+        detail = await eventually(check_failed)
+    assert detail["verifications"][0]["error"] == "host host-a is offline; the job never started"
+    assert detail["verified"] is True
+    assert detail["verify_error"] is None
+
+
 async def test_a_failed_check_the_catalog_did_not_issue_is_found_by_its_request(gateway: Gateway) -> None:
     event = archive_created("host-a", None, "pgdata", hours(0))
     artifact_id = await catalogued(gateway, event)

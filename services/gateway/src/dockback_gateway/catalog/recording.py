@@ -97,7 +97,7 @@ async def on_archive_verified(db: AsyncSession, event: ev.ArchiveVerified) -> No
 
 
 async def on_job_failed(db: AsyncSession, event: ev.JobFailed) -> None:
-    """A failed check marks its artifact; a failed prune gives its artifacts back."""
+    """A failed check marks its artifact (unless it could not run); a failed prune gives its artifacts back."""
     if event.kind == "verify":
         await _verification_failed(db, event)
     elif event.kind == "prune":
@@ -110,6 +110,11 @@ async def _verification_failed(db: AsyncSession, event: ev.JobFailed) -> None:
     check = await repository.verification(db, event.job_id)
     if check is not None:
         check.outcome, check.finished_at, check.error = "failed", at, event.reason
+    if event.retryable:
+        # The check could not run (its host was away, it gave up retrying): nothing was learnt
+        # about the archive, which keeps its "verified" (retention protects the newest verified).
+        return
+    if check is not None:
         artifact_id: uuid.UUID | None = check.artifact_id
     else:  # a verify job the catalog did not issue (e.g. queued by another service): its request names it
         artifact_id = await _artifact_of_request(db, event.job_id)
