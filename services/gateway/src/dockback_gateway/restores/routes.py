@@ -60,7 +60,7 @@ async def preview_restore(body: RestorePreviewRequest, restores: Service, respon
     responses={
         403: {"model": Problem, "description": "Unknown token, or one issued to another user"},
         409: {"model": Problem, "description": "The token expired or was used, or the artifact is gone"},
-        422: {"model": Problem, "description": "confirm_name is not the target's name"},
+        422: {"description": "confirm_name is not the target's name (detail says so), or a malformed request"},
         423: {"model": Problem, "description": "Restores are locked (the reason and who locked them are given)"},
     },
 )
