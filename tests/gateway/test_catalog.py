@@ -4,6 +4,7 @@ retention dry run and the catalog's pages."""
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -633,9 +634,17 @@ async def test_the_catalog_pages_newest_first_with_filters(gateway: Gateway) -> 
         by_name = (await client.get("/artifacts", params={"resource_kind": "volume", "resource_name": "cache"})).json()
         bad_cursor = await client.get("/artifacts", params={"cursor": "not-a-cursor"})
         bad_state = await client.get("/artifacts", params={"state": "gone"})
+        # Values PostgreSQL cannot take (a time out of its range once in UTC, a NUL byte): 422, not 500.
+        far = base64.urlsafe_b64encode(f"9999-12-31T23:59:59-14:00|{uuid.uuid4()}".encode()).decode()
+        beyond = [
+            await client.get("/artifacts", params={"cursor": far}),
+            await client.get("/artifacts", params={"host_id": "a\x00b"}),
+            await client.get("/artifacts", params={"resource_name": "a\x00b"}),
+        ]
     assert seen == [str(i) for i in reversed(ids)]
     assert [a["id"] for a in by_name["items"]] == [str(elsewhere)]
     assert bad_cursor.status_code == 422
     assert "cursor" in bad_cursor.json()["detail"]
     assert bad_state.status_code == 422
     assert bad_state.json()["detail"][0]["field"] == "state"
+    assert [b.status_code for b in beyond] == [422, 422, 422], [b.text for b in beyond]

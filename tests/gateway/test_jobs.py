@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -328,6 +329,22 @@ async def test_jobs_are_listed_newest_first_a_page_at_a_time(gateway: Gateway) -
         too_many = await admin.get("/jobs", params={"limit": 201})
         assert too_many.status_code == 422
         assert too_many.json()["detail"][0]["field"] == "limit"
+
+
+async def test_list_filters_postgres_cannot_hold_are_422_naming_the_field(gateway: Gateway) -> None:
+    # Times that leave PostgreSQL's range once in UTC, and NUL bytes, used to reach the database (500).
+    far = json.dumps({"c": "9999-12-31T23:59:59-14:00", "i": str(uuid.uuid4())}).encode()
+    far_cursor = base64.urlsafe_b64encode(far).decode().rstrip("=")
+    async with logged_in_admin(gateway) as admin:
+        answers = {
+            "since": await admin.get("/jobs", params={"since": "9999-12-31T23:59:59-14:00"}),
+            "until": await admin.get("/jobs", params={"until": "0001-01-01T00:00:00+14:00"}),
+            "cursor": await admin.get("/jobs", params={"cursor": far_cursor}),
+            "host_id": await admin.get("/jobs", params={"host_id": "a\x00b"}),
+        }
+    for field, answer in answers.items():
+        assert answer.status_code == 422, (field, answer.text)
+        assert field in answer.text
 
 
 async def _count(client: httpx.AsyncClient, count: int) -> bool:

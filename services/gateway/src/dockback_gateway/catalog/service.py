@@ -194,6 +194,6 @@ def _read_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
         at = datetime.fromisoformat(created_at)
         if at.tzinfo is None:
             raise ValueError("naive")
-        return at, uuid.UUID(artifact_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return at.astimezone(UTC), uuid.UUID(artifact_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError, OverflowError):
         raise Invalid("cursor: not a cursor this API returned; start again without it") from None

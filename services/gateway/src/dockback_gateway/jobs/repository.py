@@ -8,7 +8,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, or_, select
@@ -49,8 +49,8 @@ class Cursor:
             created_at = datetime.fromisoformat(value["c"])
             if created_at.tzinfo is None:
                 raise ValueError("naive time")
-            return cls(created_at=created_at, id=uuid.UUID(value["i"]))
-        except (binascii.Error, ValueError, KeyError, TypeError, AttributeError) as exc:
+            return cls(created_at=created_at.astimezone(UTC), id=uuid.UUID(value["i"]))
+        except (binascii.Error, ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
             raise Invalid("cursor: not a cursor this API returned (use next_cursor as it is)") from exc
 
 

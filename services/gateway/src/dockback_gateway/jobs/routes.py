@@ -6,7 +6,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -14,7 +14,7 @@ from fastapi.responses import StreamingResponse
 
 from dockback_gateway.auth.dependencies import CurrentPrincipal, enforce_policy, origin_of
 from dockback_gateway.db import DbSession
-from dockback_gateway.errors import DomainError
+from dockback_gateway.errors import DomainError, Invalid
 from dockback_gateway.jobs import service
 from dockback_gateway.jobs.feed import FEED
 from dockback_gateway.jobs.repository import JobFilter
@@ -24,6 +24,17 @@ from dockback_gateway.jobs.worker import state_of
 router = APIRouter(prefix="/jobs", tags=["jobs"], dependencies=[Depends(enforce_policy)])
 
 EVENT_STREAM = "text/event-stream"
+HOST_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"  # the contracts' HostId
+
+
+def _storable(field: str, value: datetime | None) -> datetime | None:
+    """`value` in UTC; 422 naming `field` when that leaves the range PostgreSQL stores."""
+    if value is None or value.tzinfo is None:
+        return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise Invalid(f"{field}: {value.isoformat()} is out of range once in UTC") from None
 
 
 class NotAnEventStreamClient(DomainError):
@@ -36,7 +47,7 @@ async def list_jobs(
     db: DbSession,
     status: Annotated[JobStatusName | None, Query(description="Only jobs in this status")] = None,
     kind: Annotated[JobKindName | None, Query(description="Only jobs of this kind")] = None,
-    host_id: Annotated[str | None, Query(max_length=64, description="Only jobs on this host")] = None,
+    host_id: Annotated[str | None, Query(pattern=HOST_ID_PATTERN, description="Only jobs on this host")] = None,
     plan_id: Annotated[uuid.UUID | None, Query(description="Only runs of this plan")] = None,
     since: Annotated[datetime | None, Query(description="Created at or after this time")] = None,
     until: Annotated[datetime | None, Query(description="Created before this time")] = None,
@@ -44,6 +55,7 @@ async def list_jobs(
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE, description="Jobs per page")] = 50,
 ) -> JobPage:
     """Jobs, newest first, a page at a time."""
+    since, until = _storable("since", since), _storable("until", until)
     wanted = JobFilter(status=status, kind=kind, host_id=host_id, plan_id=plan_id, since=since, until=until)
     return await service.list_jobs(db, wanted, cursor, limit)
 
