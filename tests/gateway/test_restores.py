@@ -4,6 +4,7 @@ RestoreRequested on the host's jobs subject, refusals with their reasons, the sa
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -232,6 +233,15 @@ async def test_a_token_works_once(gateway: Gateway) -> None:
     assert first.status_code == 202
     assert second.status_code == 409
     assert "used" in second.json()["detail"]
+    await exactly_one(gateway, RESTORE_SUBJECT)
+
+
+async def test_a_token_confirmed_twice_at_once_issues_one_restore(gateway: Gateway) -> None:
+    artifact_id = await backed_up_volume(gateway)
+    async with logged_in_as(gateway, "olga", Role.OPERATOR) as client:
+        token = (await preview(client, artifact_id, new_volume())).json()["token"]
+        answers = await asyncio.gather(*(confirm(client, token, "pgdata-restored") for _ in range(2)))
+    assert sorted(a.status_code for a in answers) == [202, 409]
     await exactly_one(gateway, RESTORE_SUBJECT)
 
 
