@@ -28,8 +28,10 @@ async def volume_exists(name: str) -> bool:
 async def backed_up(host: Host, image: str, labels: dict[str, str], name: str) -> ev.ArchiveCreated:
     await create_volume(name, labels)
     await populate(image, name, labels, small_files=20)
+    before = len(host.heard.of(ev.ArchiveCreated))
     await host.backups.run(backup_of("volume", name), attempt=1)
-    return host.heard.of(ev.ArchiveCreated)[-1]
+    # Published before run() returns, heard through a subscription a moment later.
+    return (await host.heard.wait_for(ev.ArchiveCreated, before + 1))[-1]
 
 
 async def test_a_restore_onto_a_volume_in_use_without_permission_is_refused_and_changes_nothing(
