@@ -75,7 +75,8 @@ async def test_a_plan_fires_its_backup_is_pruned_by_retention_and_restored(
             detail = (await client.get(f"/jobs/{succeeded[-1]['id']}")).json()
             history = [line["type"] for line in detail["events"]]
             assert history[:3] == ["job_queued.v1", "job_started.v1", "archive_created.v1"], history
-            assert detail["scheduled_for"] is not None and detail["requested_by"] is None
+            assert detail["scheduled_for"] is not None
+            assert detail["requested_by"] is None
             assert (await client.post(f"/plans/{plan['id']}/disable")).status_code == 200
 
             # Retention (keep the last one) prunes the older artifacts on the host, and only those.
