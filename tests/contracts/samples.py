@@ -17,6 +17,8 @@ ARCHIVE = ev.ArchiveRef(
     artifact_id=ev.artifact_id_for(JOB, VOLUME, "pgdata"), path="pgdata/2026/x.tar.zst", sha256=SHA, size_bytes=1234
 )
 
+REMOTE_ARCHIVE = ARCHIVE.model_copy(update={"remote_locations": ("s3-main:dockback/host-1/plan/pgdata/x.tar.zst",)})
+
 
 def every_event() -> list[ev.Event]:
     return [
@@ -40,6 +42,18 @@ def every_event() -> list[ev.Event]:
             requested_by="admin",
         ),
         ev.VerifyRequested(job_id=JOB, host_id=HOST, archive=ARCHIVE),
+        ev.FetchRequested(
+            job_id=JOB,
+            host_id=HOST,
+            archive=REMOTE_ARCHIVE,
+            restore=ev.RestoreRequested(
+                job_id=JOB,
+                host_id=HOST,
+                archive=REMOTE_ARCHIVE,
+                target=ev.RestoreTarget(kind="volume", name="pgdata-restored"),
+                requested_by="admin",
+            ),
+        ),
         ev.PruneRequested(job_id=JOB, host_id=HOST, plan_id=PLAN, resource=VOLUME, archives=(ARCHIVE,)),
         ev.JobQueued(
             job_id=JOB,
@@ -91,6 +105,7 @@ def every_event() -> list[ev.Event]:
         ),
         ev.ArchiveVerified(job_id=JOB, host_id=HOST, artifact_id=ARCHIVE.artifact_id, sha256=SHA, file_count=12),
         ev.ArtifactsPruned(job_id=JOB, host_id=HOST, plan_id=PLAN, artifact_ids=(ARCHIVE.artifact_id,)),
+        ev.LocalCopiesRemoved(job_id=JOB, host_id=HOST, plan_id=PLAN, artifact_ids=(ARCHIVE.artifact_id,)),
         ev.JobFailed(
             job_id=JOB,
             host_id=HOST,

@@ -180,6 +180,23 @@ class VerifyRequested(JobEvent):
     archive: ArchiveRef
 
 
+class FetchRequested(JobEvent):
+    """Bring an archive whose local copy is gone back from a remote copy (verified against
+    its sha256), then hand `restore` to the host's executors. Addressed to the host's uploader."""
+
+    type: Literal["fetch_requested.v1"] = "fetch_requested.v1"
+    archive: ArchiveRef
+    restore: RestoreRequested
+
+    @model_validator(mode="after")
+    def _fetchable(self) -> FetchRequested:
+        if not self.archive.remote_locations:
+            raise ValueError("an archive without remote copies cannot be fetched")
+        if self.restore.job_id != self.job_id or self.restore.archive.artifact_id != self.archive.artifact_id:
+            raise ValueError("the restore must be this job's, of this archive")
+        return self
+
+
 class PruneRequested(JobEvent):
     """Delete the given artifacts (local and remote copies) within one (host, plan) scope."""
 
@@ -278,6 +295,15 @@ class ArtifactsPruned(JobEvent):
     artifact_ids: Seq[Id]
 
 
+class LocalCopiesRemoved(JobEvent):
+    """The uploader removed local archives whose remote copies are verified (the plan's
+    local-copies policy); they are restored from a remote copy from now on."""
+
+    type: Literal["local_copies_removed.v1"] = "local_copies_removed.v1"
+    plan_id: Id | None = None
+    artifact_ids: Seq[Id] = Field(min_length=1)
+
+
 class JobFailed(JobEvent):
     """A job ended in failure. `retryable` says whether running it again may succeed."""
 
@@ -337,7 +363,13 @@ class HostHeartbeat(HostEvent):
         return self
 
 
-REQUESTS: tuple[type[JobEvent], ...] = (BackupRequested, RestoreRequested, VerifyRequested, PruneRequested)
+REQUESTS: tuple[type[JobEvent], ...] = (
+    BackupRequested,
+    RestoreRequested,
+    VerifyRequested,
+    PruneRequested,
+    FetchRequested,
+)
 FACTS: tuple[type[Event], ...] = (
     JobQueued,
     JobStarted,
@@ -347,6 +379,7 @@ FACTS: tuple[type[Event], ...] = (
     RestoreCompleted,
     ArchiveVerified,
     ArtifactsPruned,
+    LocalCopiesRemoved,
     JobFailed,
     JobCancelled,
     RunMissed,
@@ -366,6 +399,7 @@ __all__ = [
     "BackupOptions",
     "BackupRequested",
     "Event",
+    "FetchRequested",
     "HookCommand",
     "HostEvent",
     "HostHeartbeat",
@@ -377,6 +411,7 @@ __all__ = [
     "JobProgress",
     "JobQueued",
     "JobStarted",
+    "LocalCopiesRemoved",
     "PruneRequested",
     "ResourceRef",
     "RestoreCompleted",

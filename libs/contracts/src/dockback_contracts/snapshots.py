@@ -14,6 +14,24 @@ from dockback_contracts.base import HostId, Id, Model, Name, Seq, UtcDatetime
 from dockback_contracts.events import BackupOptions, TargetSelector
 from dockback_contracts.sealed import SealedSecret
 
+SETTINGS_SNAPSHOT_KEY = "current"
+"""The key of the settings snapshot in the settings bucket."""
+
+# The names sealed secrets are bound to (their AES-GCM associated data), at rest in the
+# gateway and in the snapshot alike: a value copied into another field does not open.
+SMTP_PASSWORD = "settings.smtp.password"  # noqa: S105 - the name of the setting, not a password
+TargetSecret = Literal["access_key", "secret_key"]
+
+
+def target_secret(target_id: str, field: TargetSecret) -> str:
+    """The name an S3 target's access key or secret key is sealed under."""
+    return f"settings.targets.{target_id}.{field}"
+
+
+def webhook_signing_secret(webhook_id: str) -> str:
+    """The name a webhook's signing secret is sealed under."""
+    return f"settings.webhooks.{webhook_id}.signing_secret"
+
 
 class RetentionPolicy(Model):
     """Which backups a plan keeps, per resource: an artifact is kept when any rule keeps it.
@@ -33,6 +51,18 @@ class RetentionPolicy(Model):
     keep_minimum: int = Field(default=1, ge=1, le=10_000)
 
 
+class LocalCopies(Model):
+    """What stays in the host's data dir once an archive's remote copies are verified.
+
+    all: every archive stays (retention alone removes them); last: the newest `last` archives
+    of each series stay; none: an archive is removed as soon as all its copies are verified.
+    An archive without a verified remote copy is never removed by this.
+    """
+
+    keep: Literal["all", "last", "none"] = "all"
+    last: int = Field(default=1, ge=1, le=10_000)
+
+
 class PlanSnapshot(Model):
     """A plan as the scheduler needs it. `revision` increases with every change."""
 
@@ -48,6 +78,7 @@ class PlanSnapshot(Model):
     options: BackupOptions = BackupOptions()
     upload_targets: Seq[Name] = ()
     retention: RetentionPolicy = RetentionPolicy()
+    local_copies: LocalCopies = LocalCopies()
     verify_cron: str | None = None
     missed_run_grace_seconds: float = Field(default=3600, ge=0)
     updated_at: UtcDatetime

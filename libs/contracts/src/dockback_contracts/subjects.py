@@ -7,6 +7,7 @@ The host id sits in a fixed position so a host's NATS credentials can be limited
 - `dockback.events.<host>.<fact>`: facts, stream `DOCKBACK_EVENTS`.
 - `dockback.hosts.<host>.inventory|heartbeat`: the last value per host, stream `DOCKBACK_HOSTS`.
 - `dockback.progress.<host>.<job>`: job progress, core NATS only (losing one is harmless).
+- `dockback.control.<service>.<action>`: core-NATS request/reply for checks the API offers.
 """
 
 from __future__ import annotations
@@ -21,6 +22,12 @@ JOBS_PREFIX = f"{NAMESPACE}.jobs"
 EVENTS_PREFIX = f"{NAMESPACE}.events"
 HOSTS_PREFIX = f"{NAMESPACE}.hosts"
 PROGRESS_PREFIX = f"{NAMESPACE}.progress"
+CONTROL_PREFIX = f"{NAMESPACE}.control"
+
+CHECK_TARGET = f"{CONTROL_PREFIX}.uploaders.check_target"
+"""Core-NATS request/reply (queue group `uploaders`): can an uploader reach an S3 target?"""
+CHECK_CHANNEL = f"{CONTROL_PREFIX}.notifiers.check_channel"
+"""Core-NATS request/reply (queue group `notifiers`): send a test alert through one channel."""
 
 ANY = "*"
 
@@ -30,6 +37,7 @@ _REQUEST_TOKENS: dict[type[ev.Event], str] = {
     ev.RestoreRequested: "restore",
     ev.VerifyRequested: "verify",
     ev.PruneRequested: "prune",
+    ev.FetchRequested: "fetch",
 }
 _FACT_TOKENS: dict[type[ev.Event], str] = {
     ev.JobQueued: "job_queued",
@@ -39,6 +47,7 @@ _FACT_TOKENS: dict[type[ev.Event], str] = {
     ev.RestoreCompleted: "restore_completed",
     ev.ArchiveVerified: "archive_verified",
     ev.ArtifactsPruned: "artifacts_pruned",
+    ev.LocalCopiesRemoved: "local_copies_removed",
     ev.JobFailed: "job_failed",
     ev.JobCancelled: "job_cancelled",
     ev.RunMissed: "run_missed",

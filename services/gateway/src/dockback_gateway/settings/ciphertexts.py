@@ -9,27 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+# The names are the contracts' (the uploader and notifier open the sealed copies by them).
+from dockback_contracts.snapshots import SMTP_PASSWORD, target_secret, webhook_signing_secret
 from dockback_gateway.auth.totp import totp_secret_aad
 from dockback_gateway.db import Base
 from dockback_gateway.keys import Cipher, KeyProblem
 from dockback_gateway.settings.models import S3Target, SmtpServer, Webhook
 from dockback_gateway.users.models import User
-
-SMTP_PASSWORD = "settings.smtp.password"  # noqa: S105 - the name of the setting, not a password
-TargetSecret = Literal["access_key", "secret_key"]
-
-
-def target_secret(target_id: str, field: TargetSecret) -> str:
-    return f"settings.targets.{target_id}.{field}"
-
-
-def webhook_signing_secret(webhook_id: str) -> str:
-    return f"settings.webhooks.{webhook_id}.signing_secret"
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ from typing import Any, NoReturn
 from pydantic import BaseModel, SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dockback_contracts.snapshots import SMTP_PASSWORD, target_secret, webhook_signing_secret
 from dockback_gateway.audit.service import Origin, record
 from dockback_gateway.errors import Conflict, DomainError, Invalid, NotFound
 from dockback_gateway.keys import Cipher, KeyProblem
-from dockback_gateway.settings.ciphertexts import SMTP_PASSWORD, target_secret, webhook_signing_secret
 from dockback_gateway.settings.models import S3Target, SettingsDefaults, SettingsRevision, SmtpServer, Webhook
 from dockback_gateway.settings.repository import SettingsRepository
 from dockback_gateway.settings.schemas import (

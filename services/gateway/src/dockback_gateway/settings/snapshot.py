@@ -18,15 +18,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dockback_contracts import snapshots
 from dockback_contracts.sealed import SealedSecret, seal
+from dockback_contracts.snapshots import SMTP_PASSWORD, target_secret, webhook_signing_secret
 from dockback_contracts.streams import SETTINGS_BUCKET
 from dockback_gateway.keys import Cipher, KeyProblem
 from dockback_gateway.kv import revision_of
-from dockback_gateway.settings.ciphertexts import SMTP_PASSWORD, target_secret, webhook_signing_secret
 from dockback_gateway.settings.repository import SettingsRepository, StoredSettings
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_KEY = "current"
+SNAPSHOT_KEY = snapshots.SETTINGS_SNAPSHOT_KEY
 _PUBLISH_SCHEDULED = "dockback.settings_snapshot_scheduled"
 _PUT_ATTEMPTS = 10
 _DRAIN_SECONDS = 10.0
