@@ -10,6 +10,7 @@ from dockback_gateway.auth.dependencies import CurrentPrincipal, enforce_policy,
 from dockback_gateway.db import DbSession
 from dockback_gateway.settings.schemas import (
     SETTING_ID_PATTERN,
+    CheckOut,
     DefaultsOut,
     DefaultsUpdate,
     Problem,
@@ -23,7 +24,7 @@ from dockback_gateway.settings.schemas import (
     WebhookOut,
     WebhookUpdate,
 )
-from dockback_gateway.settings.service import SettingsService
+from dockback_gateway.settings.service import SettingsChecks, SettingsService
 
 router = APIRouter(
     prefix="/settings",
@@ -33,6 +34,10 @@ router = APIRouter(
 )
 MISSING: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "description": "No such setting"}}
 EXISTS: dict[int | str, dict[str, Any]] = {409: {"model": Problem, "description": "The id is taken"}}
+CHECKED: dict[int | str, dict[str, Any]] = {
+    503: {"model": Problem, "description": "No service answered the check (`no_responder`): is one running?"},
+    502: {"model": Problem, "description": "The service that answered sent an unreadable reply"},
+}
 UNREADABLE: dict[int | str, dict[str, Any]] = {
     409: {"model": Problem, "description": "A stored secret does not decrypt (`secret_unreadable`): send it again"}
 }
@@ -45,7 +50,13 @@ def _service(request: Request, db: DbSession, principal: CurrentPrincipal) -> Se
     )
 
 
+def _checks(request: Request, db: DbSession, principal: CurrentPrincipal) -> SettingsChecks:
+    connection = request.app.state.runtime.broker.connection
+    return SettingsChecks(db, connection, principal.user.username, origin_of(request))
+
+
 Service = Annotated[SettingsService, Depends(_service)]
+Checks = Annotated[SettingsChecks, Depends(_checks)]
 TargetId = Annotated[str, Path(pattern=SETTING_ID_PATTERN)]
 WebhookId = Annotated[str, Path(pattern=SETTING_ID_PATTERN)]
 
@@ -75,6 +86,13 @@ async def delete_target(target_id: TargetId, settings: Service) -> Response:
     return Response(status_code=204)
 
 
+@router.post("/targets/{target_id}/test", responses={**MISSING, **CHECKED})
+async def test_target(target_id: TargetId, checks: Checks) -> CheckOut:
+    """Have an uploader reach the S3 target with its stored credentials and check its bucket.
+    A failed check is a 200 with `ok: false` and what to fix in `detail`."""
+    return await checks.check_target(target_id)
+
+
 @router.put("/smtp", responses=UNREADABLE)
 async def put_smtp(body: SmtpUpdate, settings: Service) -> SmtpOut:
     """Set the mail server alerts go through; a password left out is kept."""
@@ -86,6 +104,13 @@ async def delete_smtp(settings: Service) -> Response:
     """Stop sending alerts by email."""
     await settings.delete_smtp()
     return Response(status_code=204)
+
+
+@router.post("/smtp/test", responses={**MISSING, **CHECKED})
+async def test_smtp(checks: Checks) -> CheckOut:
+    """Have a notifier send a test mail to the SMTP channel's recipients.
+    A failed delivery is a 200 with `ok: false` and what to fix in `detail`."""
+    return await checks.check_smtp()
 
 
 @router.post("/webhooks", status_code=201, responses=EXISTS)
@@ -105,6 +130,13 @@ async def delete_webhook(webhook_id: WebhookId, settings: Service) -> Response:
     """Remove a webhook."""
     await settings.delete_webhook(webhook_id)
     return Response(status_code=204)
+
+
+@router.post("/webhooks/{webhook_id}/test", responses={**MISSING, **CHECKED})
+async def test_webhook(webhook_id: WebhookId, checks: Checks) -> CheckOut:
+    """Have a notifier POST a test alert to the webhook.
+    A failed delivery is a 200 with `ok: false` and what to fix in `detail`."""
+    return await checks.check_webhook(webhook_id)
 
 
 @router.put("/defaults")

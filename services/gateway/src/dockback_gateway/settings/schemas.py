@@ -232,3 +232,12 @@ class SettingsOut(BaseModel):
     smtp: SmtpOut | None
     webhooks: list[WebhookOut]
     defaults: DefaultsOut
+
+
+class CheckOut(BaseModel):
+    """What a check found, as the service that ran it (an uploader, a notifier) answered."""
+
+    ok: bool = Field(description="Whether the check passed.")
+    detail: str = Field(description="What was checked, or what went wrong and how to fix it.")
+    answered_by: str = Field(description="Which service instance answered (e.g. uploader on host h1).")
+    checked_at: datetime

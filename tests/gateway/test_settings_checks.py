@@ -1,0 +1,145 @@
+"""The settings' check endpoints on the real gateway and a real nats-server: the gateway asks
+one uploader (S3 targets) or notifier (SMTP, webhooks) over core-NATS request/reply and
+passes its answer on. The answering services are stand-ins subscribed in the test, on their
+own NATS connection, in the queue groups the real ones use."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+import nats
+from nats.aio.msg import Msg
+
+from dockback_contracts import subjects
+from dockback_contracts.control import CheckChannel, CheckResult, CheckTarget
+from dockback_gateway.users.models import Role
+from gateway.conftest import Gateway, logged_in_admin
+from gateway.test_catalog import audit_rows, logged_in_as
+from gateway.test_settings import SMTP, TARGET, WEBHOOK
+
+Answer = Callable[[bytes], CheckResult]
+
+
+@asynccontextmanager
+async def responder(gateway: Gateway, subject: str, queue: str, answer: Answer) -> AsyncIterator[list[bytes]]:
+    """A service on its own connection answering `subject` in `queue`; yields the requests it got."""
+    received: list[bytes] = []
+    nc = await nats.connect(gateway.settings.nats_url)
+
+    async def on_request(msg: Msg) -> None:
+        received.append(msg.data)
+        await msg.respond(answer(msg.data).model_dump_json().encode())
+
+    try:
+        await nc.subscribe(subject, queue=queue, cb=on_request)
+        await nc.flush()  # the server knows the subscription before the gateway asks
+        yield received
+    finally:
+        await nc.close()
+
+
+def result(ok: bool, detail: str, by: str = "uploader on host-a") -> Answer:
+    return lambda _: CheckResult(ok=ok, detail=detail, answered_by=by, checked_at=datetime.now(UTC))
+
+
+async def test_a_target_check_returns_the_uploaders_answer_and_is_audited(gateway: Gateway) -> None:
+    async with logged_in_admin(gateway) as client:
+        assert (await client.post("/settings/targets", json=TARGET)).status_code == 201
+        async with responder(
+            gateway, subjects.CHECK_TARGET, "uploaders", result(True, "bucket dockback-archives reachable")
+        ) as received:
+            checked = await client.post("/settings/targets/offsite/test")
+    assert checked.status_code == 200, checked.text
+    body = checked.json()
+    assert body["ok"] is True
+    assert body["detail"] == "bucket dockback-archives reachable"
+    assert body["answered_by"] == "uploader on host-a"
+    assert [CheckTarget.model_validate_json(r).target_id for r in received] == ["offsite"]
+    audits = await audit_rows(gateway, "settings.target.test")
+    assert [(a.actor, a.outcome, a.target, a.details["ok"]) for a in audits] == [("admin", "success", "offsite", True)]
+
+
+async def test_a_failing_target_check_is_a_200_with_the_reason_audited_as_a_failure(gateway: Gateway) -> None:
+    async with logged_in_admin(gateway) as client:
+        assert (await client.post("/settings/targets", json=TARGET)).status_code == 201
+        reason = "the bucket dockback-archives does not exist: create it or fix the target's bucket"
+        async with responder(gateway, subjects.CHECK_TARGET, "uploaders", result(False, reason)):
+            checked = await client.post("/settings/targets/offsite/test")
+    assert checked.status_code == 200, checked.text
+    assert checked.json()["ok"] is False
+    assert checked.json()["detail"] == reason
+    audits = await audit_rows(gateway, "settings.target.test")
+    assert [(a.outcome, a.details["detail"]) for a in audits] == [("failure", reason)]
+
+
+async def test_no_uploader_answering_is_a_503_that_says_so(gateway: Gateway) -> None:
+    async with logged_in_admin(gateway) as client:
+        assert (await client.post("/settings/targets", json=TARGET)).status_code == 201
+        checked = await client.post("/settings/targets/offsite/test")
+    assert checked.status_code == 503
+    assert checked.json() == {"error": "no_responder", "detail": "no uploader answered: is one running?"}
+    audits = await audit_rows(gateway, "settings.target.test")
+    assert [(a.outcome, a.details["reason"]) for a in audits] == [("failure", "no_responder")]
+
+
+async def test_an_unknown_target_is_a_404_and_nobody_is_asked(gateway: Gateway) -> None:
+    async with (
+        logged_in_admin(gateway) as client,
+        responder(gateway, subjects.CHECK_TARGET, "uploaders", result(True, "fine")) as received,
+    ):
+        checked = await client.post("/settings/targets/nowhere/test")
+    assert checked.status_code == 404
+    assert "nowhere" in checked.json()["detail"]
+    assert received == []
+
+
+async def test_smtp_and_webhook_checks_ask_a_notifier_for_that_channel(gateway: Gateway) -> None:
+    async with logged_in_admin(gateway) as client:
+        assert (await client.put("/settings/smtp", json=SMTP)).status_code == 200
+        assert (await client.post("/settings/webhooks", json=WEBHOOK)).status_code == 201
+        async with responder(
+            gateway, subjects.CHECK_CHANNEL, "notifiers", result(True, "sent", by="notifier")
+        ) as received:
+            smtp = await client.post("/settings/smtp/test")
+            webhook = await client.post("/settings/webhooks/chat/test")
+    assert smtp.status_code == 200, smtp.text
+    assert webhook.status_code == 200, webhook.text
+    assert webhook.json()["answered_by"] == "notifier"
+    asked = [CheckChannel.model_validate_json(r) for r in received]
+    assert [(c.channel, c.webhook_id, c.requested_by) for c in asked] == [
+        ("smtp", None, "admin"),
+        ("webhook", "chat", "admin"),
+    ]
+    assert [a.outcome for a in await audit_rows(gateway, "settings.smtp.test")] == ["success"]
+    assert [a.target for a in await audit_rows(gateway, "settings.webhook.test")] == ["chat"]
+
+
+async def test_channel_checks_without_a_notifier_or_a_channel(gateway: Gateway) -> None:
+    async with logged_in_admin(gateway) as client:
+        no_smtp = await client.post("/settings/smtp/test")
+        no_webhook = await client.post("/settings/webhooks/chat/test")
+        assert (await client.put("/settings/smtp", json=SMTP)).status_code == 200
+        no_notifier = await client.post("/settings/smtp/test")
+    assert no_smtp.status_code == 404
+    assert no_webhook.status_code == 404
+    assert no_notifier.status_code == 503
+    assert no_notifier.json()["detail"] == "no notifier answered: is one running?"
+
+
+async def test_viewers_and_operators_may_not_run_checks(gateway: Gateway) -> None:
+    async with logged_in_admin(gateway) as admin:
+        assert (await admin.post("/settings/targets", json=TARGET)).status_code == 201
+    for name, role in (("vera", Role.VIEWER), ("olga", Role.OPERATOR)):
+        async with (
+            responder(gateway, subjects.CHECK_TARGET, "uploaders", result(True, "fine")) as received,
+            logged_in_as(gateway, name, role) as client,
+        ):
+            answers = [
+                await client.post("/settings/targets/offsite/test"),
+                await client.post("/settings/smtp/test"),
+                await client.post("/settings/webhooks/chat/test"),
+            ]
+        assert [a.status_code for a in answers] == [403, 403, 403]
+        assert received == []
