@@ -4,4 +4,10 @@ Missing infrastructure fails a test with a message that says what is missing; it
 turns into a skip. `make test` provisions all of it first.
 """
 
-pytest_plugins = ["harness.nats_server", "harness.postgres", "harness.docker_engine"]
+pytest_plugins = [
+    "harness.nats_server",
+    "harness.postgres",
+    "harness.docker_engine",
+    "harness.s3_server",
+    "harness.smtp_server",
+]

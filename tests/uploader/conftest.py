@@ -19,10 +19,19 @@ import pytest_asyncio
 from nats.aio.client import Client
 
 from dockback_contracts import events as ev
-from dockback_contracts import streams, subjects
+from dockback_contracts import sealed, streams, subjects
 from dockback_contracts.manifest import ArchiveManifest
+from dockback_contracts.snapshots import (
+    SETTINGS_SNAPSHOT_KEY,
+    LocalCopies,
+    PlanSnapshot,
+    S3Target,
+    SettingsSnapshot,
+    target_secret,
+)
 from dockback_uploader.app import Uploader
 from dockback_uploader.settings import Settings
+from harness.s3_server import S3Bucket
 
 HOST_ID = "host-a"
 PLAN_ID = UUID("00000000-0000-4000-8000-00000000000a")
@@ -65,6 +74,8 @@ async def nc(nats_url: str) -> AsyncIterator[Client]:
     js = client.jetstream()
     for config in streams.stream_configs():
         await js.add_stream(config)
+    for kv in streams.kv_configs():
+        await js.create_key_value(kv)
     try:
         yield client
     finally:
@@ -102,6 +113,9 @@ class DataDir:
     def archive(
         self,
         *,
+        data: bytes | None = None,
+        job_id: UUID | None = None,
+        started: str = "20261125T101500Z",
         plan_id: UUID | None = PLAN_ID,
         host_id: str = HOST_ID,
         resource: ev.ResourceRef = PGDATA,
@@ -109,16 +123,16 @@ class DataDir:
         suffix: str = ".tar.zst",
         directory: Path | None = None,
     ) -> ev.ArchiveRef:
-        job_id = uuid4()
+        job_id = job_id or uuid4()
         artifact_id = ev.artifact_id_for(job_id, resource, role)
         directory = directory or self.root / f"{resource.kind}s" / resource.name
         directory.mkdir(parents=True, exist_ok=True)
-        stem = f"20261125T101500Z-{job_id}-{role}"
+        stem = f"{started}-{job_id}-{role}"
         archive = directory / f"{stem}{suffix}"
-        data = os.urandom(256)
+        data = os.urandom(256) if data is None else data
         archive.write_bytes(data)
         digest = hashlib.sha256(data).hexdigest()
-        now = datetime.now(UTC)
+        now = datetime.strptime(started, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
         manifest = ArchiveManifest(
             artifact_id=artifact_id,
             job_id=job_id,
@@ -168,7 +182,7 @@ def uploader_settings(nats_url: str, data_dir: DataDir, tmp_path: Path) -> Setti
         host_id=HOST_ID,
         data_dir=data_dir.root,
         nats_url=nats_url,
-        settings_key_file=tmp_path / "settings.key",  # read by the S3 part, which does not exist yet
+        settings_key_file=tmp_path / "settings.key",
         job_ack_wait_seconds=5,
         job_retry_delays_seconds=[0.2, 0.2, 0.2],
     )
@@ -190,3 +204,111 @@ async def uploader(nats_url: str, nc: Client, data_dir: DataDir, tmp_path: Path)
         ready.cancel()
         running.stopped.set()
         await task
+
+
+# --- S3 targets -----------------------------------------------------------------------------
+
+TARGET_ID = "offsite"
+
+
+@pytest.fixture
+def settings_key(tmp_path: Path) -> bytes:
+    """The settings key, written where the uploader's settings say (DOCKBACK_SETTINGS_KEY_FILE)."""
+    key = os.urandom(sealed.KEY_BYTES)
+    (tmp_path / "settings.key").write_text(key.hex())
+    return key
+
+
+def s3_target(
+    s3: S3Bucket,
+    settings_key: bytes,
+    *,
+    target_id: str = TARGET_ID,
+    bucket: str | None = None,
+    secret_key: str | None = None,
+    prefix: str = "backups",
+    verify_full_read: bool = False,
+    part_size_bytes: int = 5 * 1024 * 1024,
+) -> S3Target:
+    return S3Target(
+        target_id=target_id,
+        endpoint=s3.endpoint,
+        secure=False,
+        region="us-east-1",
+        bucket=bucket or s3.name,
+        prefix=prefix,
+        access_key=sealed.seal(settings_key, target_secret(target_id, "access_key"), s3.access_key),
+        secret_key=sealed.seal(settings_key, target_secret(target_id, "secret_key"), secret_key or s3.secret_key),
+        part_size_bytes=part_size_bytes,
+        verify_full_read=verify_full_read,
+    )
+
+
+async def put_settings(nc: Client, *targets: S3Target) -> None:
+    """Publish a settings snapshot as the gateway does."""
+    snapshot = SettingsSnapshot(revision=1, targets=targets, updated_at=datetime.now(UTC))
+    kv = await nc.jetstream().key_value(streams.SETTINGS_BUCKET)
+    await kv.put(SETTINGS_SNAPSHOT_KEY, snapshot.model_dump_json().encode())
+
+
+async def put_plan(nc: Client, local_copies: LocalCopies, plan_id: UUID = PLAN_ID) -> None:
+    plan = PlanSnapshot(
+        plan_id=plan_id,
+        revision=1,
+        name="nightly",
+        host_id=HOST_ID,
+        enabled=True,
+        cron="0 3 * * *",
+        timezone="UTC",
+        targets=(ev.TargetSelector(kind="volume", names=("pgdata",)),),
+        upload_targets=(TARGET_ID,),
+        local_copies=local_copies,
+        updated_at=datetime.now(UTC),
+    )
+    kv = await nc.jetstream().key_value(streams.PLANS_BUCKET)
+    await kv.put(str(plan_id), plan.model_dump_json().encode())
+
+
+@pytest_asyncio.fixture
+async def target(nc: Client, s3: S3Bucket, settings_key: bytes) -> S3Target:
+    """The test's bucket as the S3 target `offsite`, in the settings snapshot."""
+    configured = s3_target(s3, settings_key)
+    await put_settings(nc, configured)
+    return configured
+
+
+def archive_created(
+    ref: ev.ArchiveRef,
+    *,
+    targets: tuple[str, ...] = (TARGET_ID,),
+    plan_id: UUID | None = PLAN_ID,
+    resource: ev.ResourceRef = PGDATA,
+    role: str = "pgdata",
+    job_id: UUID | None = None,
+    last_of_job: bool = True,
+) -> ev.ArchiveCreated:
+    return ev.ArchiveCreated(
+        job_id=job_id or uuid4(),
+        host_id=HOST_ID,
+        plan_id=plan_id,
+        resource=resource,
+        role=role,
+        archive=ref,
+        manifest_path=ref.path.removesuffix(".tar.zst") + ".manifest.json",
+        raw_bytes=ref.size_bytes,
+        file_count=1,
+        compression="zstd",
+        upload_targets=targets,
+        last_of_job=last_of_job,
+    )
+
+
+async def upload_end(heard: Heard, job_id: UUID, within: float = 30.0) -> ev.UploadCompleted | ev.JobFailed:
+    """The first UploadCompleted or JobFailed of the job."""
+    async with asyncio.timeout(within):
+        while True:
+            for event in heard.events:
+                if isinstance(event, ev.UploadCompleted | ev.JobFailed) and event.job_id == job_id:
+                    return event
+            heard.arrived.clear()
+            await heard.arrived.wait()

@@ -1,7 +1,8 @@
 """The uploader process: connect to NATS, create its consumers, subscribe, run until stopped.
 
-Today it prunes this host's local archives (`PruneRequested`); copying archives to S3
-(`ArchiveCreated` -> `UploadCompleted`) and deleting remote copies are a later issue.
+It copies this host's new archives to S3 (`ArchiveCreated` -> `UploadCompleted`), prunes
+local and remote copies (`PruneRequested`), fetches archives back for a restore
+(`FetchRequested` -> `RestoreRequested`) and answers target checks (`CheckTarget`).
 """
 
 from __future__ import annotations
@@ -17,10 +18,16 @@ from nats.js.errors import NotFoundError
 
 from dockback_contracts.streams import ConsumerSpec, RetryPolicy
 from dockback_uploader.announce import Announcer
-from dockback_uploader.handlers import JobRunner, register
+from dockback_uploader.check import TargetCheck
+from dockback_uploader.fetch import FetchService
+from dockback_uploader.handlers import JobRunner, Services, register
 from dockback_uploader.local_archives import LocalArchives
+from dockback_uploader.local_copies import LocalCopiesPolicy
 from dockback_uploader.prune import PruneService
+from dockback_uploader.remote_prune import S3RemoteCopies
 from dockback_uploader.settings import Settings
+from dockback_uploader.targets import TargetSettings
+from dockback_uploader.upload import UploadService
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +49,22 @@ class Uploader:
 
     async def run(self) -> None:
         announcer = Announcer(self.broker)
-        prunes = PruneService(LocalArchives(self.settings.data_dir), announcer, self.settings.host_id, remote=None)
+        host_id = self.settings.host_id
+        archives = LocalArchives(self.settings.data_dir)
+        targets = TargetSettings(lambda: self.broker.connection.jetstream(), self.settings.settings_key_file)
+        services = Services(
+            prunes=PruneService(archives, announcer, host_id, remote=S3RemoteCopies(targets)),
+            uploads=UploadService(
+                archives, targets, announcer, host_id, LocalCopiesPolicy(archives, targets, announcer)
+            ),
+            fetches=FetchService(archives, targets, announcer, host_id),
+            checks=TargetCheck(targets, host_id),
+        )
         specs = register(
             self.broker,
-            self.settings.host_id,
+            host_id,
             JobRunner(announcer),
-            prunes,
+            services,
             self.settings.job_ack_wait_seconds,
             RetryPolicy(delays=tuple(self.settings.job_retry_delays_seconds)),
         )

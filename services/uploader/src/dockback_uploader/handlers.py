@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from faststream import AckPolicy
@@ -20,13 +21,17 @@ from faststream.exceptions import NackMessage
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
 
 from dockback_contracts import events as ev
-from dockback_contracts import streams
+from dockback_contracts import streams, subjects
 from dockback_contracts.base import JobKind, JobPhase
+from dockback_contracts.control import CheckResult, CheckTarget
 from dockback_contracts.delivery import keep_alive
 from dockback_contracts.streams import ConsumerSpec
 from dockback_uploader.announce import Announcer
+from dockback_uploader.check import TargetCheck
 from dockback_uploader.errors import JobError, TransientError
+from dockback_uploader.fetch import FetchService
 from dockback_uploader.prune import PruneService
+from dockback_uploader.upload import UploadService
 
 log = logging.getLogger(__name__)
 
@@ -94,18 +99,32 @@ class JobRunner:
             raise NackMessage(delay=spec.retry.delay_after(1) or 5.0) from None
 
 
+@dataclass(frozen=True)
+class Services:
+    prunes: PruneService
+    uploads: UploadService
+    fetches: FetchService
+    checks: TargetCheck
+
+
 def register(
     broker: NatsBroker,
     host_id: str,
     runner: JobRunner,
-    prunes: PruneService,
+    services: Services,
     ack_wait: float,
     retry: streams.RetryPolicy | None = None,
 ) -> list[ConsumerSpec]:
     """Subscribe to this host's requests; returns the consumers to create before starting."""
-    prune_spec = streams.uploader_prune_consumer(host_id).with_ack_wait(ack_wait)
-    if retry is not None:
-        prune_spec = prune_spec.with_retry(retry)
+
+    def spec_of(spec: ConsumerSpec) -> ConsumerSpec:
+        spec = spec.with_ack_wait(ack_wait)
+        return spec.with_retry(retry) if retry is not None else spec
+
+    prune_spec = spec_of(streams.uploader_prune_consumer(host_id))
+    archive_spec = spec_of(streams.uploader_archive_consumer(host_id))
+    fetch_spec = spec_of(streams.uploader_fetch_consumer(host_id))
+    prunes = services.prunes
 
     async def on_prune_requested(event: ev.PruneRequested, msg: NatsMessage) -> None:
         """Delete this host's copies of the listed artifacts, after proving each is in the request's scope."""
@@ -120,4 +139,38 @@ def register(
         ack_policy=AckPolicy.REJECT_ON_ERROR,  # reached only by messages that fail validation: see module doc
         description=on_prune_requested.__doc__,
     )(on_prune_requested)
-    return [prune_spec]
+
+    async def on_archive_created(event: ev.ArchiveCreated, msg: NatsMessage) -> None:
+        """Copy a new archive to each of its S3 targets, verify each copy, announce UploadCompleted."""
+        await runner.settle(event, msg, archive_spec, "backup", "upload", services.uploads.run)
+
+    broker.subscriber(
+        archive_spec.filter_subject,
+        stream=JStream(archive_spec.stream, declare=False),
+        durable=archive_spec.durable,
+        config=archive_spec.config,
+        pull_sub=PullSub(batch_size=1, timeout=5.0),
+        ack_policy=AckPolicy.REJECT_ON_ERROR,  # reached only by messages that fail validation: see module doc
+        description=on_archive_created.__doc__,
+    )(on_archive_created)
+
+    async def on_fetch_requested(event: ev.FetchRequested, msg: NatsMessage) -> None:
+        """Download an archive from a remote copy, verify it, then hand its restore to the executor."""
+        await runner.settle(event, msg, fetch_spec, "restore", "prepare", services.fetches.run)
+
+    broker.subscriber(
+        fetch_spec.filter_subject,
+        stream=JStream(fetch_spec.stream, declare=False),
+        durable=fetch_spec.durable,
+        config=fetch_spec.config,
+        pull_sub=PullSub(batch_size=1, timeout=5.0),
+        ack_policy=AckPolicy.REJECT_ON_ERROR,  # reached only by messages that fail validation: see module doc
+        description=on_fetch_requested.__doc__,
+    )(on_fetch_requested)
+
+    async def on_check_target(request: CheckTarget) -> CheckResult:
+        """Say whether an S3 target is reachable with its credentials and its bucket exists."""
+        return await services.checks.run(request)
+
+    broker.subscriber(subjects.CHECK_TARGET, queue="uploaders", description=on_check_target.__doc__)(on_check_target)
+    return [prune_spec, archive_spec, fetch_spec]

@@ -57,6 +57,21 @@ class LocalArchives:
     def exists(self) -> bool:
         return self.root.is_dir()
 
+    def paths_of(self, path: str) -> tuple[Path, Path]:
+        """The archive at `path` (relative to the data dir) and its manifest; raises OutOfScope
+        when the path leaves the data dir (`..`, absolute) or leads through a symbolic link."""
+        relative = PurePosixPath(path)
+        if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+            raise OutOfScope(f"path {path!r} is not a path inside the data dir")
+        archive = self.root.joinpath(*relative.parts)
+        manifest = manifest_path_of(archive)
+        for candidate in (archive, manifest):
+            # resolve() follows every link on the way; with a resolved root and no `..`, any
+            # difference is a symbolic link, which we never follow to delete or write something.
+            if candidate.resolve() != candidate or not candidate.is_relative_to(self.root):
+                raise OutOfScope(f"path {path!r} leads through a symbolic link")
+        return archive, manifest
+
     def locate(self, ref: ArchiveRef, request: PruneRequested) -> LocatedArchive:
         """The archive `ref` names, after proving it belongs to the request's scope.
 
@@ -65,16 +80,7 @@ class LocalArchives:
         does not name the same artifact, host, plan and resource. An archive and manifest
         that are both gone count as already pruned.
         """
-        relative = PurePosixPath(ref.path)
-        if relative.is_absolute() or ".." in relative.parts or not relative.parts:
-            raise OutOfScope(f"path {ref.path!r} is not a path inside the data dir")
-        archive = self.root.joinpath(*relative.parts)
-        manifest = manifest_path_of(archive)
-        for path in (archive, manifest):
-            # resolve() follows every link on the way; with a resolved root and no `..`, any
-            # difference is a symbolic link, which we never follow to delete something.
-            if path.resolve() != path or not path.is_relative_to(self.root):
-                raise OutOfScope(f"path {ref.path!r} leads through a symbolic link")
+        archive, manifest = self.paths_of(ref.path)
         if not os.path.lexists(manifest):
             if os.path.lexists(archive):
                 raise OutOfScope(f"{ref.path} has no manifest beside it, so nothing proves whose archive it is")

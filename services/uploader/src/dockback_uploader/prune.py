@@ -23,15 +23,16 @@ log = logging.getLogger(__name__)
 
 
 class RemoteCopies(Protocol):
-    """Deletes an artifact's copies in the S3 targets (`ArchiveRef.remote_locations`).
+    """Deletes the request's artifacts' copies in the S3 targets (`ArchiveRef.remote_locations`).
 
-    The seam for the S3 issue: not implemented yet. Until it is, a prune that names remote
-    copies fails without deleting anything, so the catalog never marks an artifact pruned
-    while a copy of it is still stored (and billed) somewhere.
+    Without one (`remote=None`), a prune that names remote copies fails without deleting
+    anything, so the catalog never marks an artifact pruned while a copy of it is still
+    stored (and billed) somewhere.
     """
 
-    async def delete(self, archive: ev.ArchiveRef) -> None:
-        """Delete every remote copy of `archive`; a copy already gone is fine."""
+    async def delete(self, request: ev.PruneRequested) -> None:
+        """Delete every remote copy the request lists, after proving each is in its scope
+        (raise PruneRefused otherwise, deleting nothing); a copy already gone is fine."""
         ...
 
 
@@ -45,7 +46,7 @@ class PruneRefused(PermanentError):
 
 
 class PruneService:
-    """Deletes the local (and, later, remote) copies a `PruneRequested` lists."""
+    """Deletes the local and remote copies a `PruneRequested` lists."""
 
     def __init__(
         self, archives: LocalArchives, announcer: Announcer, host_id: str, remote: RemoteCopies | None = None
@@ -103,5 +104,4 @@ class PruneService:
                 "deleting remote copies is not supported yet; nothing was deleted: "
                 + ", ".join(f"artifact {ref.artifact_id} at {', '.join(ref.remote_locations)}" for ref in with_copies)
             )
-        for ref in with_copies:  # remote first: a local file is what proves the scope on a retry
-            await self.remote.delete(ref)
+        await self.remote.delete(request)  # remote first: a local file is what proves the scope on a retry

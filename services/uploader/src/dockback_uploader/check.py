@@ -1,0 +1,30 @@
+"""Answering `CheckTarget` from the API: can this uploader reach the target with its credentials,
+and does the bucket exist? The reply says what to fix; it never carries a secret."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from dockback_contracts.control import CheckResult, CheckTarget
+from dockback_uploader.errors import JobError
+from dockback_uploader.s3 import S3Bucket
+from dockback_uploader.targets import TargetSettings
+
+
+class TargetCheck:
+    def __init__(self, targets: TargetSettings, host_id: str) -> None:
+        self.targets = targets
+        self.answered_by = f"uploader on host {host_id}"
+
+    async def run(self, request: CheckTarget) -> CheckResult:
+        try:
+            target, credentials = await self.targets.target(request.target_id)
+            async with S3Bucket.open(target, credentials) as bucket:
+                await bucket.check()
+        except JobError as exc:
+            return self._result(False, str(exc))
+        detail = f"S3 target {target.target_id!r}: bucket {target.bucket!r} at {target.endpoint} is reachable"
+        return self._result(True, detail)
+
+    def _result(self, ok: bool, detail: str) -> CheckResult:
+        return CheckResult(ok=ok, detail=detail, answered_by=self.answered_by, checked_at=datetime.now(UTC))

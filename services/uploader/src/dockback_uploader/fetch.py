@@ -1,0 +1,116 @@
+"""Bringing an archive back from a remote copy, then handing its restore to the executor.
+
+The archive is downloaded into the data dir at the path the catalog knows (`ArchiveRef.path`)
+through a `.partial-` file, hashed on the way, fsynced and renamed into place only when
+size and sha256 match the `ArchiveRef`; its manifest follows the same way. Only then is the
+`RestoreRequested` published to the host's executors (which check the checksum again). A
+copy that does not match is refused and the next remote location is tried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+from pathlib import Path
+
+from dockback_contracts import events as ev
+from dockback_uploader.announce import Announcer
+from dockback_uploader.errors import OutOfScope, PermanentError, TransientError
+from dockback_uploader.local_archives import LocalArchives, _fsync_dir
+from dockback_uploader.remote_keys import manifest_key, parse_location, scope_prefix
+from dockback_uploader.s3 import S3Bucket, fsync_file
+from dockback_uploader.targets import TargetSettings
+
+log = logging.getLogger(__name__)
+
+
+class FetchService:
+    """Handles `FetchRequested` for this host."""
+
+    def __init__(self, archives: LocalArchives, targets: TargetSettings, announcer: Announcer, host_id: str) -> None:
+        self.archives = archives
+        self.targets = targets
+        self.announcer = announcer
+        self.host_id = host_id
+
+    async def run(self, request: ev.FetchRequested) -> None:
+        if request.host_id != self.host_id or request.restore.host_id != self.host_id:
+            raise PermanentError(f"this uploader serves host {self.host_id}, not {request.host_id}")
+        if not self.archives.exists():
+            raise TransientError(f"the data dir {self.archives.root} does not exist (yet): is it the executor's?")
+        try:
+            archive, manifest = self.archives.paths_of(request.archive.path)
+        except OutOfScope as exc:
+            raise PermanentError(f"refused to fetch: {exc}") from exc
+        if not await asyncio.to_thread(_matches, archive, request.archive):
+            await self._download_from_any(request, archive, manifest)
+        await self.announcer.publish(request.restore)
+
+    async def _download_from_any(self, request: ev.FetchRequested, archive: Path, manifest: Path) -> None:
+        problems: list[str] = []
+        transient = False
+        for location in request.archive.remote_locations:
+            try:
+                await self._download(request, location, archive, manifest)
+                return
+            except TransientError as exc:
+                transient = True
+                problems.append(str(exc))
+            except (PermanentError, OutOfScope) as exc:
+                problems.append(str(exc))
+        message = f"could not fetch artifact {request.archive.artifact_id} from any remote copy: " + "; ".join(problems)
+        raise TransientError(message) if transient else PermanentError(message)
+
+    async def _download(self, request: ev.FetchRequested, location: str, archive: Path, manifest: Path) -> None:
+        target_id, key = parse_location(location)
+        target, credentials = await self.targets.target(target_id)
+        host_scope = scope_prefix(target.prefix, request.host_id, None).removesuffix("adhoc/")
+        if not key.startswith(host_scope) or ".." in key.split("/"):
+            raise OutOfScope(f"remote key {key!r} in {target_id!r} is not one of host {request.host_id}'s archives")
+        expected = request.archive
+        archive.parent.mkdir(parents=True, exist_ok=True)
+        async with S3Bucket.open(target, credentials) as bucket:
+            manifest_data = await bucket.read_small(manifest_key(key))
+            partial = archive.with_name(f".partial-{archive.name}")
+            try:
+                file = await asyncio.to_thread(partial.open, "wb")
+                try:
+                    digest, size = await bucket.download(key, file)
+                    await asyncio.to_thread(fsync_file, file)
+                finally:
+                    file.close()
+                if (digest, size) != (expected.sha256, expected.size_bytes):
+                    raise PermanentError(
+                        f"the copy at {location} is {size} bytes with sha256 {digest}, not {expected.size_bytes} "
+                        f"bytes with sha256 {expected.sha256}: refused"
+                    )
+                os.replace(partial, archive)
+            finally:
+                partial.unlink(missing_ok=True)
+        await asyncio.to_thread(_write_durably, manifest, manifest_data)
+        _fsync_dir(archive.parent)
+        log.info("fetched artifact %s from %s", expected.artifact_id, location)
+
+
+def _matches(archive: Path, ref: ev.ArchiveRef) -> bool:
+    """Whether the local archive is already there, complete and intact."""
+    try:
+        if archive.stat().st_size != ref.size_bytes:
+            return False
+        digest = hashlib.sha256()
+        with open(archive, "rb") as file:
+            while chunk := file.read(1024 * 1024):
+                digest.update(chunk)
+    except FileNotFoundError:
+        return False
+    return digest.hexdigest() == ref.sha256
+
+
+def _write_durably(path: Path, data: bytes) -> None:
+    partial = path.with_name(f".partial-{path.name}")
+    with open(partial, "wb") as file:
+        file.write(data)
+        fsync_file(file)
+    os.replace(partial, path)

@@ -1,0 +1,265 @@
+"""The one place that speaks S3 (miniopy-async): upload, verify, download, delete, check.
+
+Every failure leaves as a `TransientError` (connection refused, timeout, 5xx, throttling:
+JetStream redelivers the job later) or a `PermanentError` whose message says what to fix
+(credentials refused, bucket missing). Messages name the target and bucket, never a secret.
+
+Uploads are streamed: the file is read one part at a time (`part_size_bytes` of the
+target), one part in flight, so memory stays near one part whatever the archive's size.
+The sha256 goes along as object metadata (`x-amz-meta-sha256`); over plain HTTP every
+request's payload is also signed with its own sha256 (`x-amz-content-sha256`), which the
+server checks, so a corrupted part is refused rather than stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import logging
+import os
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, cast
+
+import aiohttp
+from miniopy_async.api import Minio
+from miniopy_async.error import InvalidResponseError, MinioException, S3Error, ServerError
+
+from dockback_contracts.snapshots import S3Target
+from dockback_uploader.errors import PermanentError, TransientError
+from dockback_uploader.targets import Credentials
+
+log = logging.getLogger(__name__)
+
+SHA256_METADATA = "x-amz-meta-sha256"
+_CREDENTIAL_ERRORS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidClientTokenId"}
+_TRANSIENT_CODES = {"SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout", "RequestTimeTooSkewed"}
+_READ_CHUNK = 1024 * 1024
+
+
+class ChecksumMismatch(PermanentError):
+    """The bytes sent or received do not hash to the archive's sha256."""
+
+
+@dataclass(frozen=True)
+class RemoteObject:
+    size: int
+    sha256: str | None
+
+
+class _HashingReader:
+    """A file read part by part off the event loop, hashing what was read."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self.file = file
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    async def read(self, size: int = -1) -> bytes:
+        data = await asyncio.to_thread(self.file.read, size)
+        self.digest.update(data)
+        self.size += len(data)
+        return data
+
+
+class S3Bucket:
+    """One target's bucket, with an open HTTP session (use `S3Bucket.open`)."""
+
+    def __init__(self, target: S3Target, client: Minio) -> None:
+        self.target = target
+        self.client = client
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, target: S3Target, credentials: Credentials) -> AsyncIterator[S3Bucket]:
+        # Our own session: no retries inside (JetStream redelivery is the retry, with its
+        # budget) and timeouts in seconds, not miniopy's five minutes.
+        session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=None, connect=10, sock_connect=10, sock_read=60)
+        )
+        try:
+            client = Minio(
+                target.endpoint,
+                access_key=credentials.access_key,
+                secret_key=credentials.secret_key,
+                secure=target.secure,
+                region=target.region,
+                session=session,
+            )
+            yield cls(target, client)
+        finally:
+            await session.close()
+
+    @property
+    def name(self) -> str:
+        return self.target.bucket
+
+    async def upload_file(self, key: str, path: Path, sha256: str, size: int) -> None:
+        """Stream `path` to `key`, part by part; raises ChecksumMismatch (after deleting the object)
+        when the bytes read were not the archive the manifest describes."""
+        file = await asyncio.to_thread(path.open, "rb")
+        try:
+            reader = _HashingReader(file)
+            await self._call(
+                "upload",
+                key,
+                self.client.put_object(
+                    self.name,
+                    key,
+                    cast(BinaryIO, reader),  # read() may be a coroutine: miniopy awaits it
+                    size,
+                    metadata={SHA256_METADATA: sha256},
+                    part_size=self.target.part_size_bytes,
+                    num_parallel_uploads=1,  # more would read every part into memory up front
+                ),
+            )
+        finally:
+            file.close()
+        if reader.size != size or reader.digest.hexdigest() != sha256:
+            await self.delete(key)
+            raise ChecksumMismatch(
+                f"{path.name} changed or is damaged on disk: it hashes to {reader.digest.hexdigest()} "
+                f"({reader.size} bytes), its manifest says {sha256} ({size} bytes); the remote copy was deleted"
+            )
+
+    async def upload_bytes(self, key: str, data: bytes, content_type: str = "application/json") -> None:
+        digest = hashlib.sha256(data).hexdigest()
+        await self._call(
+            "upload",
+            key,
+            self.client.put_object(
+                self.name,
+                key,
+                io.BytesIO(data),
+                len(data),
+                content_type=content_type,
+                metadata={SHA256_METADATA: digest},
+            ),
+        )
+
+    async def stat(self, key: str) -> RemoteObject | None:
+        """Size and sha256 metadata of an object; None when there is none."""
+        try:
+            found = await self.client.stat_object(self.name, key)
+        except S3Error as exc:
+            if exc.code in {"NoSuchKey", "NoSuchObject", "NotFound"}:
+                return None
+            raise self._failure("stat", key, exc) from exc
+        except Exception as exc:
+            raise self._failure("stat", key, exc) from exc
+        metadata = cast("Mapping[str, str]", found.metadata or {})  # the response's headers
+        return RemoteObject(size=found.size or 0, sha256=metadata.get(SHA256_METADATA))
+
+    async def hash_of(self, key: str) -> tuple[str, int]:
+        """Read the object back and hash it (nothing is kept)."""
+        digest = hashlib.sha256()
+        size = 0
+        async for chunk in self._stream(key):
+            digest.update(chunk)
+            size += len(chunk)
+        return digest.hexdigest(), size
+
+    async def download(self, key: str, file: BinaryIO) -> tuple[str, int]:
+        """Write the object into `file`, returning its sha256 and size."""
+        digest = hashlib.sha256()
+        size = 0
+        async for chunk in self._stream(key):
+            digest.update(chunk)
+            size += len(chunk)
+            await asyncio.to_thread(file.write, chunk)
+        return digest.hexdigest(), size
+
+    async def read_small(self, key: str, limit: int = 16 * 1024 * 1024) -> bytes:
+        data = bytearray()
+        async for chunk in self._stream(key):
+            data += chunk
+            if len(data) > limit:
+                raise PermanentError(f"object {key} in bucket {self.name!r} is larger than {limit} bytes")
+        return bytes(data)
+
+    async def _stream(self, key: str) -> AsyncIterator[bytes]:
+        try:
+            response = await self.client.get_object(self.name, key)
+        except Exception as exc:
+            raise self._failure("download", key, exc) from exc
+        try:
+            async for chunk in response.content.iter_chunked(_READ_CHUNK):
+                yield chunk
+        except Exception as exc:
+            raise self._failure("download", key, exc) from exc
+        finally:
+            response.release()
+
+    async def delete(self, key: str) -> None:
+        """Delete an object; one that is already gone is fine (S3 says so too)."""
+        await self._call("delete", key, self.client.remove_object(self.name, key))
+
+    async def abort_incomplete_uploads(self, key: str) -> int:
+        """Abort every unfinished multipart upload of `key` (left by an interrupted attempt)."""
+        aborted = 0
+        try:
+            listing = await self.client._list_multipart_uploads(self.name, prefix=key)
+            for upload in listing.uploads:
+                if upload.object_name == key and upload.upload_id:
+                    await self.client._abort_multipart_upload(self.name, key, upload.upload_id)
+                    aborted += 1
+        except Exception as exc:
+            raise self._failure("abort the unfinished uploads of", key, exc) from exc
+        if aborted:
+            log.info("aborted %d unfinished multipart upload(s) of %s in %s", aborted, key, self.name)
+        return aborted
+
+    async def check(self) -> None:
+        """Raise unless the credentials are accepted and the bucket exists."""
+        try:
+            exists = await self.client.bucket_exists(self.name)
+        except Exception as exc:
+            raise self._failure("check", None, exc) from exc
+        if not exists:
+            raise self._no_bucket()
+
+    async def _call(self, action: str, key: str, request: Any) -> Any:
+        try:
+            return await request
+        except Exception as exc:
+            raise self._failure(action, key, exc) from exc
+
+    def _no_bucket(self) -> PermanentError:
+        return PermanentError(
+            f"S3 target {self.target.target_id!r}: bucket {self.name!r} does not exist at {self.target.endpoint}: "
+            "create it, or correct the bucket name in Settings"
+        )
+
+    def _failure(self, action: str, key: str | None, exc: BaseException) -> Exception:
+        """What an S3 error means for the job: try again later, or tell a person what to fix."""
+        where = f"S3 target {self.target.target_id!r} ({self.target.endpoint}, bucket {self.name!r})"
+        what = f"{action} {key}" if key else action
+        if isinstance(exc, PermanentError | TransientError):
+            return exc
+        if isinstance(exc, S3Error):
+            if exc.code in _CREDENTIAL_ERRORS:
+                return PermanentError(
+                    f"S3 target {self.target.target_id!r} refused the credentials ({exc.code}) at "
+                    f"{self.target.endpoint}: check its access key and secret key in Settings, and that they may "
+                    f"read and write bucket {self.name!r}"
+                )
+            if exc.code == "NoSuchBucket":
+                return self._no_bucket()
+            if exc.code in _TRANSIENT_CODES:
+                return TransientError(f"{where} is busy or failing ({exc.code}) during {what}")
+            return TransientError(f"{where} answered {exc.code} during {what}: {exc.message}")
+        if isinstance(exc, ServerError):
+            return TransientError(f"{where} failed with HTTP {exc.status_code} during {what}")
+        if isinstance(exc, InvalidResponseError):
+            return TransientError(f"{where} gave an unexpected answer during {what}")
+        if isinstance(exc, aiohttp.ClientError | TimeoutError | OSError | MinioException):
+            return TransientError(f"{where} cannot be reached during {what}: {type(exc).__name__}: {exc}")
+        return exc if isinstance(exc, Exception) else RuntimeError(str(exc))
+
+
+def fsync_file(file: BinaryIO) -> None:
+    file.flush()
+    os.fsync(file.fileno())

@@ -1,0 +1,98 @@
+"""The S3 targets an uploader may use: read from the gateway's settings snapshot, secrets opened here.
+
+The snapshot lives in the settings KV bucket; its access and secret keys are sealed with
+the settings key, which only the uploader and the notifier are given. An opened secret
+stays inside the `S3Target`'s client and never reaches a log, an event or a reply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from nats.js import JetStreamContext
+from nats.js.errors import BucketNotFoundError, KeyNotFoundError
+from pydantic import ValidationError
+
+from dockback_contracts import sealed, streams
+from dockback_contracts.snapshots import SETTINGS_SNAPSHOT_KEY, PlanSnapshot, S3Target, SettingsSnapshot, target_secret
+from dockback_uploader.errors import PermanentError, TransientError
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """An opened access key and secret key. Their repr shows neither."""
+
+    access_key: str
+    secret_key: str
+
+    def __repr__(self) -> str:
+        return "Credentials(<hidden>)"
+
+
+class TargetSettings:
+    """Looks up targets (and plans) in the KV buckets the gateway publishes, on every job:
+    a target changed in Settings takes effect at the next job without a restart."""
+
+    def __init__(self, jetstream: Callable[[], JetStreamContext], settings_key_file: Path) -> None:
+        self.jetstream = jetstream  # the broker connects after the services are wired
+        self.settings_key_file = settings_key_file
+
+    async def snapshot(self) -> SettingsSnapshot:
+        try:
+            bucket = await self.jetstream().key_value(streams.SETTINGS_BUCKET)
+            entry = await bucket.get(SETTINGS_SNAPSHOT_KEY)
+        except (BucketNotFoundError, KeyNotFoundError) as exc:
+            raise PermanentError(
+                "no settings snapshot was published yet: add the S3 target in Settings (the gateway publishes it)"
+            ) from exc
+        except Exception as exc:
+            raise TransientError(f"could not read the settings snapshot from NATS: {exc}") from exc
+        try:
+            return SettingsSnapshot.model_validate_json(entry.value or b"")
+        except ValidationError as exc:
+            raise PermanentError(f"the settings snapshot cannot be read: {exc.error_count()} invalid field(s)") from exc
+
+    async def target(self, target_id: str) -> tuple[S3Target, Credentials]:
+        """The target named `target_id` and its opened credentials."""
+        snapshot = await self.snapshot()
+        for target in snapshot.targets:
+            if target.target_id == target_id:
+                return target, self._credentials(target)
+        raise PermanentError(
+            f"S3 target {target_id!r} is not in the settings: add it in Settings or remove it from the plan"
+        )
+
+    async def plan(self, plan_id: str) -> PlanSnapshot | None:
+        try:
+            bucket = await self.jetstream().key_value(streams.PLANS_BUCKET)
+            entry = await bucket.get(plan_id)
+        except (BucketNotFoundError, KeyNotFoundError):
+            return None
+        except Exception as exc:
+            raise TransientError(f"could not read plan {plan_id} from NATS: {exc}") from exc
+        return PlanSnapshot.model_validate_json(entry.value or b"")
+
+    def _credentials(self, target: S3Target) -> Credentials:
+        try:
+            key = sealed.load_key(self.settings_key_file.read_text())
+        except OSError as exc:
+            raise PermanentError(
+                f"the settings key file {self.settings_key_file} cannot be read ({exc.strerror}): "
+                "give the uploader the gateway's settings key (DOCKBACK_SETTINGS_KEY_FILE)"
+            ) from exc
+        except sealed.SealError as exc:
+            raise PermanentError(
+                f"the settings key file {self.settings_key_file} is not a settings key: {exc}"
+            ) from exc
+        try:
+            return Credentials(
+                sealed.unseal(key, target_secret(target.target_id, "access_key"), target.access_key),
+                sealed.unseal(key, target_secret(target.target_id, "secret_key"), target.secret_key),
+            )
+        except sealed.SealError as exc:
+            raise PermanentError(
+                f"the credentials of S3 target {target.target_id!r} cannot be opened with this uploader's "
+                "settings key: is DOCKBACK_SETTINGS_KEY_FILE the gateway's key?"
+            ) from exc

@@ -1,0 +1,133 @@
+"""Copying archives to S3 (moto over real HTTP): upload, verify, announce; failures said plainly."""
+
+from __future__ import annotations
+
+import json
+
+from nats.aio.client import Client
+
+from dockback_contracts import events as ev
+from dockback_contracts.snapshots import S3Target
+from dockback_uploader.app import Uploader
+from harness.s3_server import S3Bucket
+from uploader.conftest import (
+    HOST_ID,
+    PLAN_ID,
+    TARGET_ID,
+    DataDir,
+    Heard,
+    archive_created,
+    publish,
+    put_settings,
+    s3_target,
+    upload_end,
+)
+
+KEY_PREFIX = f"backups/{HOST_ID}/{PLAN_ID}/volume-pgdata/"
+
+
+async def test_an_archive_is_uploaded_verified_and_announced_with_its_key(
+    nc: Client, heard: Heard, data_dir: DataDir, s3: S3Bucket, target: S3Target, uploader: Uploader
+) -> None:
+    ref = data_dir.archive()
+    event = archive_created(ref)
+
+    await publish(nc, event)
+    done = await upload_end(heard, event.job_id)
+
+    assert isinstance(done, ev.UploadCompleted)
+    assert done.key == KEY_PREFIX + ref.path.rsplit("/", 1)[1]
+    assert (done.target_id, done.bucket, done.sha256, done.size_bytes) == (TARGET_ID, s3.name, ref.sha256, 256)
+    assert done.verified_by == "metadata"
+    assert s3.head(done.key)["Metadata"]["sha256"] == ref.sha256
+    manifest_key = done.key.removesuffix(".tar.zst") + ".manifest.json"
+    manifest = json.loads(s3.client.get_object(Bucket=s3.name, Key=manifest_key)["Body"].read())
+    assert manifest["sha256"] == ref.sha256
+    assert len(data_dir.files_of(ref)) == 2  # the local copy stays (the plan keeps all by default)
+
+
+async def test_a_target_asking_for_it_is_verified_by_reading_the_copy_back(
+    nc: Client, heard: Heard, data_dir: DataDir, s3: S3Bucket, settings_key: bytes, uploader: Uploader
+) -> None:
+    await put_settings(nc, s3_target(s3, settings_key, verify_full_read=True))
+    event = archive_created(data_dir.archive(data=b"x" * 6_000_000))  # two parts of 5 MiB
+
+    await publish(nc, event)
+    done = await upload_end(heard, event.job_id)
+
+    assert isinstance(done, ev.UploadCompleted)
+    assert done.verified_by == "full-read"
+    assert s3.head(done.key)["ContentLength"] == 6_000_000
+    assert s3.incomplete_uploads() == []
+
+
+async def test_the_archives_of_one_container_backup_get_keys_of_their_own(
+    nc: Client, heard: Heard, data_dir: DataDir, s3: S3Bucket, target: S3Target, uploader: Uploader
+) -> None:
+    web = ev.ResourceRef(kind="container", name="web")
+    job_id = data_dir.archive().artifact_id  # any uuid
+    config = data_dir.archive(resource=web, role="config", suffix=".json", job_id=job_id)
+    volume = data_dir.archive(resource=web, role="webdata", job_id=job_id)
+
+    await publish(nc, archive_created(config, resource=web, role="config", job_id=job_id, last_of_job=False))
+    await publish(nc, archive_created(volume, resource=web, role="webdata", job_id=job_id))
+    done = await heard.wait_for(ev.UploadCompleted, count=2)
+
+    assert len({d.key for d in done}) == 2
+    assert all(d.key.startswith(f"backups/{HOST_ID}/{PLAN_ID}/container-web/") for d in done)
+
+
+async def test_an_archive_without_a_plan_goes_under_adhoc(
+    nc: Client, heard: Heard, data_dir: DataDir, s3: S3Bucket, target: S3Target, uploader: Uploader
+) -> None:
+    event = archive_created(data_dir.archive(plan_id=None), plan_id=None)
+
+    await publish(nc, event)
+    done = await upload_end(heard, event.job_id)
+
+    assert isinstance(done, ev.UploadCompleted)
+    assert done.key.startswith(f"backups/{HOST_ID}/adhoc/volume-pgdata/")
+
+
+async def test_wrong_credentials_fail_the_job_at_once_with_a_reason_to_act_on(
+    nc: Client, heard: Heard, data_dir: DataDir, s3: S3Bucket, settings_key: bytes, uploader: Uploader
+) -> None:
+    await put_settings(nc, s3_target(s3, settings_key, secret_key="not-the-secret"))
+    event = archive_created(data_dir.archive())
+
+    await publish(nc, event)
+    failed = await upload_end(heard, event.job_id)
+
+    assert isinstance(failed, ev.JobFailed)
+    assert (failed.kind, failed.phase, failed.retryable) == ("backup", "upload", False)
+    assert "S3 target 'offsite' refused the credentials" in failed.reason
+    assert "check its access key" in failed.reason
+    assert "not-the-secret" not in failed.reason
+    assert s3.keys() == []
+
+
+async def test_a_missing_bucket_fails_the_job_at_once(
+    nc: Client, heard: Heard, data_dir: DataDir, s3: S3Bucket, settings_key: bytes, uploader: Uploader
+) -> None:
+    await put_settings(nc, s3_target(s3, settings_key, bucket="no-such-bucket-here"))
+    event = archive_created(data_dir.archive())
+
+    await publish(nc, event)
+    failed = await upload_end(heard, event.job_id)
+
+    assert isinstance(failed, ev.JobFailed)
+    assert failed.retryable is False
+    assert "bucket 'no-such-bucket-here' does not exist" in failed.reason
+
+
+async def test_a_target_missing_from_the_settings_fails_the_job_naming_it(
+    nc: Client, heard: Heard, data_dir: DataDir, target: S3Target, uploader: Uploader
+) -> None:
+    event = archive_created(data_dir.archive(), targets=("elsewhere",))
+
+    await publish(nc, event)
+    failed = await upload_end(heard, event.job_id)
+
+    assert isinstance(failed, ev.JobFailed)
+    assert failed.retryable is False
+    assert "S3 target 'elsewhere' is not in the settings" in failed.reason
