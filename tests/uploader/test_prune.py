@@ -199,18 +199,3 @@ async def test_an_archive_without_a_manifest_is_refused_and_kept(
     assert isinstance(failed, ev.JobFailed)
     assert "no manifest" in failed.reason
     assert archive.exists()
-
-
-async def test_remote_copies_are_not_deleted_yet_so_the_prune_fails_and_keeps_the_local_copy(
-    nc: Client, heard: Heard, data_dir: DataDir, uploader: Uploader
-) -> None:
-    uploaded = data_dir.archive().model_copy(update={"remote_locations": ("offsite:host-a/pgdata/x.tar.zst",)})
-    request = prune_of(uploaded)
-
-    await publish(nc, request)
-    failed = await heard.job_end(request.job_id)
-
-    assert isinstance(failed, ev.JobFailed)
-    assert not failed.retryable
-    assert "remote copies" in failed.reason
-    assert len(data_dir.files_of(uploaded)) == 2

@@ -77,8 +77,11 @@ class S3Bucket:
     async def open(cls, target: S3Target, credentials: Credentials) -> AsyncIterator[S3Bucket]:
         # Our own session: no retries inside (JetStream redelivery is the retry, with its
         # budget) and timeouts in seconds, not miniopy's five minutes.
+        # One connection per request: a part never goes out on a kept-alive connection that a
+        # proxy or a restarted server has dropped meanwhile.
         session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=None, connect=10, sock_connect=10, sock_read=60)
+            connector=aiohttp.TCPConnector(force_close=True),
+            timeout=aiohttp.ClientTimeout(total=None, connect=10, sock_connect=10, sock_read=60),
         )
         try:
             client = Minio(
