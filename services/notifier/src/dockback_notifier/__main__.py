@@ -8,14 +8,14 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from dockback_notifier.app import build_app
+from dockback_notifier.app import serve
 from dockback_notifier.settings import Settings
 
 
 def main() -> None:
     settings = Settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    asyncio.run(build_app(settings).run())
+    asyncio.run(serve(settings))
 
 
 if __name__ == "__main__":

@@ -1,21 +1,117 @@
-"""The notifier's FastStream application: the broker and its subscribers."""
+"""The notifier process: connect to NATS, read the settings, create its consumers, subscribe,
+run until stopped, then hand back or send what it holds."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
 
-from faststream import FastStream
 from faststream.nats import NatsBroker
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 
+from dockback_contracts import sealed
+from dockback_contracts.streams import ConsumerSpec
+from dockback_notifier.channels import ChannelSettings, PlanNames
+from dockback_notifier.check import ChannelCheck
+from dockback_notifier.dispatch import Dispatcher
+from dockback_notifier.handlers import register
 from dockback_notifier.settings import Settings
 
+log = logging.getLogger(__name__)
 
-def build_app(settings: Settings) -> FastStream:
-    """The application the entry point runs; it connects when started, not here."""
-    broker = NatsBroker(
-        settings.nats_url.split(","),
-        user_credentials=str(settings.nats_credentials_file) if settings.nats_credentials_file else None,
-        max_reconnect_attempts=-1,
-        logger=logging.getLogger("dockback.notifier.broker"),
-    )
-    return FastStream(broker, logger=logging.getLogger("dockback.notifier"))
+
+class Notifier:
+    """Everything the notifier runs, wired once at start. `stopped` ends it; `ready` says it listens."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.broker = NatsBroker(
+            settings.nats_url.split(","),
+            user_credentials=str(settings.nats_credentials_file) if settings.nats_credentials_file else None,
+            max_reconnect_attempts=-1,
+            graceful_timeout=10.0,
+            logger=logging.getLogger("dockback.notifier.broker"),
+        )
+        self.stopped = asyncio.Event()
+        self.ready = asyncio.Event()
+
+    async def run(self) -> None:
+        settings_key = sealed.load_key(self.settings.settings_key_file.read_text())
+        channels = ChannelSettings(
+            settings_key,
+            window_seconds=self.settings.digest_window_seconds,
+            smtp_timeout=self.settings.smtp_timeout_seconds,
+            smtp_ca_file=self.settings.smtp_ca_file,
+            webhook_timeout=self.settings.webhook_timeout_seconds,
+        )
+        dispatcher = Dispatcher(
+            channels,
+            window_seconds=self.settings.digest_window_seconds,
+            retry_delays=tuple(self.settings.delivery_retry_delays_seconds),
+            capacity=self.settings.dedup_capacity,
+            keep_alive_interval=self.settings.event_ack_wait_seconds / 3,
+        )
+        await self.broker.connect()
+        watch: asyncio.Task[None] | None = None
+        try:
+            js = self.broker.connection.jetstream()
+            specs = register(
+                self.broker,
+                dispatcher,
+                channels,
+                PlanNames(js),
+                ChannelCheck(channels, answered_by=self.settings.instance_name),
+                self.settings.event_ack_wait_seconds,
+            )
+            watch = asyncio.create_task(channels.watch(js, self.stopped), name="settings-watch")
+            # alerts taken before the settings are known would be dropped as "no channel"
+            if not await self._until(channels.loaded):
+                return
+            for spec in specs:
+                if not await self._create_or_update_consumer(js, spec):
+                    return
+            dispatcher.start()
+            await self.broker.start()
+            self.ready.set()
+            log.info("notifier ready (channels: %s)", ", ".join(channels.channel_names()) or "none")
+            await self.stopped.wait()
+        finally:
+            await dispatcher.close()  # while connected: acks and nacks need the connection
+            if watch is not None:
+                watch.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watch
+            await self.broker.stop()
+
+    async def _until(self, event: asyncio.Event) -> bool:
+        """Wait for `event`; False if asked to stop first."""
+        stop = asyncio.create_task(self.stopped.wait())
+        done = asyncio.create_task(event.wait())
+        await asyncio.wait([stop, done], return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        done.cancel()
+        return event.is_set()
+
+    async def _create_or_update_consumer(self, js: JetStreamContext, spec: ConsumerSpec) -> bool:
+        """Create the durable consumer, or update it (a changed config is otherwise silently kept
+        as it was). Waits for the gateway to declare the stream; False if asked to stop meanwhile."""
+        while not self.stopped.is_set():
+            try:
+                await js.add_consumer(spec.stream, spec.config)
+                return True
+            except NotFoundError:
+                log.warning("stream %s does not exist yet (the gateway declares it); retrying", spec.stream)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopped.wait(), 2.0)
+        return False
+
+
+async def serve(settings: Settings) -> None:
+    notifier = Notifier(settings)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, notifier.stopped.set)
+    await notifier.run()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -17,3 +18,26 @@ class Settings(BaseSettings):
     nats_credentials_file: Path | None = Field(default=None, description="NATS .creds file for this service")
     log_level: str = "INFO"
     settings_key_file: Path = Field(description="File with the 32-byte settings key (hex or base64)")
+    instance_name: str = Field(default="notifier", description="How this instance names itself in check replies")
+    digest_window_seconds: float = Field(
+        default=300,
+        gt=0,
+        description="After an alert goes out on a channel, further alerts within this window are collected "
+        "and sent as one digest when it ends",
+    )
+    delivery_retry_delays_seconds: list[Annotated[float, Field(ge=0)]] = Field(
+        default_factory=lambda: [5.0, 30.0, 120.0, 600.0],
+        description="Delays between the attempts to deliver an alert on a channel that failed (JSON list); "
+        "after the last one the alert is logged as an error and given up",
+    )
+    smtp_timeout_seconds: float = Field(default=30, gt=0, description="Connect and command timeout of SMTP")
+    smtp_ca_file: Path | None = Field(
+        default=None, description="CA bundle to verify the SMTP server's certificate (default: the system's)"
+    )
+    webhook_timeout_seconds: float = Field(default=10, gt=0, description="Timeout of one webhook POST")
+    dedup_capacity: int = Field(
+        default=10_000, ge=1, description="How many alert keys per channel are remembered to drop duplicates"
+    )
+    event_ack_wait_seconds: float = Field(
+        default=60, ge=1, description="How long an alert's message may go without an in-progress ack"
+    )

@@ -1,0 +1,165 @@
+"""The alert channels the gateway's settings snapshot configures, kept current by watching it.
+
+Secrets are opened only when a channel is built, and live only inside that channel object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+from typing import Protocol
+from uuid import UUID
+
+from nats.js import JetStreamContext
+from nats.js.errors import BucketNotFoundError, KeyNotFoundError, NotFoundError
+from nats.js.kv import KV_DEL, KV_PURGE
+from pydantic import ValidationError
+
+from dockback_contracts import sealed, snapshots, streams
+from dockback_notifier import alerts as al
+from dockback_notifier.errors import DeliveryError
+from dockback_notifier.mail import SmtpChannel
+from dockback_notifier.webhooks import WebhookChannel
+
+log = logging.getLogger(__name__)
+
+
+class Channel(Protocol):
+    """Somewhere alerts go. `send` raises DeliveryError."""
+
+    name: str
+
+    def describe(self) -> str: ...
+
+    async def send(self, alerts: list[al.Alert]) -> None: ...
+
+
+class ChannelSettings:
+    """The current settings snapshot and the channels built from it."""
+
+    def __init__(
+        self,
+        settings_key: bytes,
+        *,
+        window_seconds: float,
+        smtp_timeout: float,
+        smtp_ca_file: Path | None,
+        webhook_timeout: float,
+    ) -> None:
+        self.settings_key = settings_key
+        self.window_seconds = window_seconds
+        self.smtp_timeout = smtp_timeout
+        self.smtp_ca_file = smtp_ca_file
+        self.webhook_timeout = webhook_timeout
+        self.snapshot: snapshots.SettingsSnapshot | None = None
+        self.loaded = asyncio.Event()
+
+    @property
+    def ui_base_url(self) -> str:
+        return (
+            self.snapshot.ui_base_url
+            if self.snapshot
+            else snapshots.SettingsSnapshot.model_fields["ui_base_url"].default
+        )
+
+    def channel_names(self) -> list[str]:
+        if self.snapshot is None:
+            return []
+        names = ["smtp"] if self.snapshot.smtp else []
+        names.extend(f"webhook:{w.webhook_id}" for w in self.snapshot.webhooks)
+        return names
+
+    def channel(self, name: str) -> Channel | None:
+        """The channel of that name as the settings describe it now; None when it is gone.
+
+        Raises DeliveryError (permanent) when its secret cannot be opened."""
+        if self.snapshot is None:
+            return None
+        if name == "smtp":
+            smtp = self.snapshot.smtp
+            if smtp is None:
+                return None
+            password = self._open(snapshots.SMTP_PASSWORD, smtp.password) if smtp.password else None
+            return SmtpChannel(
+                smtp,
+                password,
+                window_seconds=self.window_seconds,
+                timeout=self.smtp_timeout,
+                ca_file=self.smtp_ca_file,
+            )
+        for webhook in self.snapshot.webhooks:
+            if name == f"webhook:{webhook.webhook_id}":
+                secret = (
+                    self._open(snapshots.webhook_signing_secret(webhook.webhook_id), webhook.signing_secret)
+                    if webhook.signing_secret
+                    else None
+                )
+                return WebhookChannel(webhook, secret, window_seconds=self.window_seconds, timeout=self.webhook_timeout)
+        return None
+
+    def _open(self, field: str, value: sealed.SealedSecret) -> str:
+        try:
+            return sealed.unseal(self.settings_key, field, value)
+        except sealed.SealError:
+            raise DeliveryError(
+                f"cannot open {field}: the notifier's settings key differs from the gateway's", permanent=True
+            ) from None
+
+    def apply(self, raw: bytes | None) -> None:
+        if raw is None:
+            self.snapshot = None
+            log.info("settings snapshot removed: no alert channels")
+            return
+        try:
+            snapshot = snapshots.SettingsSnapshot.model_validate_json(raw)
+        except ValidationError as exc:
+            log.error("ignoring an invalid settings snapshot (%d errors); keeping the previous one", exc.error_count())
+            return
+        self.snapshot = snapshot
+        log.info("settings revision %d: channels %s", snapshot.revision, ", ".join(self.channel_names()) or "none")
+
+    async def watch(self, js: JetStreamContext, stopped: asyncio.Event) -> None:
+        """Follow the snapshot until `stopped`; `loaded` is set once the current value is known."""
+        while not stopped.is_set():
+            try:
+                kv = await js.key_value(streams.SETTINGS_BUCKET)
+                watcher = await kv.watch(snapshots.SETTINGS_SNAPSHOT_KEY)
+            except (BucketNotFoundError, NotFoundError):
+                log.warning("bucket %s does not exist yet (the gateway declares it); retrying", streams.SETTINGS_BUCKET)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopped.wait(), 2.0)
+                continue
+            try:
+                async for entry in watcher:
+                    if entry is None:  # the initial values are all delivered
+                        self.loaded.set()
+                        continue
+                    self.apply(None if entry.operation in (KV_DEL, KV_PURGE) else entry.value)
+                    self.loaded.set()
+            finally:
+                with contextlib.suppress(Exception):
+                    await watcher.stop()  # type: ignore[no-untyped-call]
+
+
+class PlanNames:
+    """Plan names from the plans bucket, for alerts whose event carries only the plan id."""
+
+    def __init__(self, js: JetStreamContext) -> None:
+        self.js = js
+
+    async def name_of(self, plan_id: UUID | None) -> str | None:
+        if plan_id is None:
+            return None
+        try:
+            kv = await self.js.key_value(streams.PLANS_BUCKET)
+            entry = await kv.get(str(plan_id))
+            if entry.value is None:
+                return None
+            return snapshots.PlanSnapshot.model_validate_json(entry.value).name
+        except (BucketNotFoundError, KeyNotFoundError, NotFoundError, ValidationError):
+            return None
+        except Exception:  # a name is a nicety: never hold an alert back for it
+            log.warning("cannot look up the name of plan %s", plan_id, exc_info=True)
+            return None

@@ -1,0 +1,266 @@
+"""From alerts to deliveries: one alert per key and channel, floods folded into digests,
+failed deliveries retried, and each message acked only once every channel has its alert.
+
+Per channel (the SMTP server, each webhook):
+- an alert whose key the channel already took (sent, or being sent) is a duplicate: dropped.
+  The record is in memory (a bounded LRU), so a redelivery after a crash between sending
+  and acking repeats that one alert: the residual risk of keeping nothing persistent;
+- a channel that is quiet sends the alert at once and opens a window; alerts arriving while
+  the window is open are collected and sent as one digest when it ends (which opens the next
+  window, so a long flood gives one digest per window);
+- a failed delivery is retried in process after each of the retry delays, while the message
+  is held with in-progress acks; after the last one it is logged as an error and acked:
+  a channel that stays broken must not hold the stream back forever.
+On shutdown, collected alerts get one last attempt; what is still undelivered is nacked and
+comes back, to another notifier or to this one after its restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from dockback_notifier.alerts import Alert
+from dockback_notifier.channels import Channel, ChannelSettings
+from dockback_notifier.errors import DeliveryError
+
+log = logging.getLogger(__name__)
+
+REDELIVER_AFTER_SHUTDOWN = 5.0
+
+
+class Settleable(Protocol):
+    """The parts of a JetStream message a held alert needs (FastStream's NatsMessage)."""
+
+    async def ack(self) -> None: ...
+
+    async def nack(self, delay: float | None = None) -> None: ...
+
+    async def in_progress(self) -> None: ...
+
+
+class Held:
+    """A message whose alert is on its way to `parts` channels; acked when all are done,
+    nacked when any of them was interrupted by a shutdown."""
+
+    def __init__(self, msg: Settleable, parts: int, on_settled: Callable[[Held], None]) -> None:
+        self.msg = msg
+        self.remaining = parts
+        self.interrupted = False
+        self._on_settled = on_settled
+
+    async def done(self, *, interrupted: bool = False) -> None:
+        self.interrupted |= interrupted
+        self.remaining -= 1
+        if self.remaining > 0:
+            return
+        self._on_settled(self)
+        try:
+            if self.interrupted:
+                await self.msg.nack(delay=REDELIVER_AFTER_SHUTDOWN)
+            else:
+                await self.msg.ack()
+        except Exception:  # the message comes back after ack_wait; the duplicate check drops it
+            log.warning("cannot settle an alert's message", exc_info=True)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One alert for one channel, and the message it came from."""
+
+    alert: Alert
+    held: Held
+
+
+class ChannelGate:
+    """The alerts of one channel: duplicates dropped, floods collected into digests, retries."""
+
+    def __init__(
+        self,
+        name: str,
+        channels: ChannelSettings,
+        *,
+        window_seconds: float,
+        retry_delays: tuple[float, ...],
+        capacity: int,
+    ) -> None:
+        self.name = name
+        self.channels = channels
+        self.window_seconds = window_seconds
+        self.retry_delays = retry_delays
+        self.capacity = capacity
+        self.taken: OrderedDict[str, None] = OrderedDict()
+        self.pending: list[Part] = []
+        self.window: asyncio.Task[None] | None = None
+        self.deliveries: set[asyncio.Task[None]] = set()
+        self.closing = asyncio.Event()
+
+    async def submit(self, part: Part) -> None:
+        key = part.alert.key
+        if key in self.taken:
+            self.taken.move_to_end(key)
+            log.info("alert %s already sent on %s: dropping the duplicate", key, self.name)
+            await part.held.done()
+            return
+        self.taken[key] = None
+        while len(self.taken) > self.capacity:
+            self.taken.popitem(last=False)
+        if self.window is None:
+            self.window = asyncio.create_task(self._run_window(), name=f"digest-window-{self.name}")
+            self._spawn(self._deliver([part]))
+        else:
+            self.pending.append(part)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self.deliveries.add(task)
+        task.add_done_callback(self.deliveries.discard)
+
+    async def _run_window(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.closing.wait(), self.window_seconds)
+            if self.closing.is_set():
+                return
+            batch, self.pending = self.pending, []
+            if not batch:
+                self.window = None
+                return
+            await self._deliver(batch)
+
+    async def _deliver(self, batch: list[Part]) -> None:
+        alerts = [part.alert for part in batch]
+        what = alerts[0].key if len(alerts) == 1 else f"a digest of {len(alerts)} alerts"
+        interrupted = False
+        try:
+            interrupted = not await self._send_with_retries(alerts, what)
+        except asyncio.CancelledError:
+            interrupted = True
+            raise
+        finally:
+            if interrupted:
+                for part in batch:
+                    self.taken.pop(part.alert.key, None)  # not sent: let it be sent when it comes back
+            for part in batch:
+                await part.held.done(interrupted=interrupted)
+
+    async def _send_with_retries(self, alerts: list[Alert], what: str) -> bool:
+        """True when sent or given up; False when a shutdown interrupted it."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                channel: Channel | None = self.channels.channel(self.name)
+                if channel is None:
+                    log.warning("channel %s was removed from the settings: %s not sent", self.name, what)
+                    return True
+                await channel.send(alerts)
+                log.info("sent %s on %s", what, self.name)
+                return True
+            except DeliveryError as exc:
+                error: str = str(exc)
+                permanent = exc.permanent
+            except Exception as exc:  # a bug in a channel: retry like a transient error, keep the trace
+                log.exception("sending %s on %s raised unexpectedly", what, self.name)
+                error, permanent = type(exc).__name__, False
+            if self.closing.is_set():
+                log.warning("not sent %s on %s before shutdown (%s): it will be redelivered", what, self.name, error)
+                return False
+            if permanent or attempt > len(self.retry_delays):
+                log.error("giving up on %s on %s after %d attempts: %s", what, self.name, attempt, error)
+                return True
+            delay = self.retry_delays[attempt - 1]
+            log.warning("sending %s on %s failed (%s); retrying in %.1fs", what, self.name, error, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.closing.wait(), delay)
+            if self.closing.is_set():
+                return False
+
+    async def close(self, grace: float) -> None:
+        """Stop collecting: send what was collected once, interrupt retries after `grace` seconds."""
+        self.closing.set()  # wakes the window and any retry that waits
+        batch, self.pending = self.pending, []
+        if batch:
+            self._spawn(self._deliver(batch))  # one attempt: with `closing` set a failure nacks
+        running = set(self.deliveries) | ({self.window} if self.window else set())
+        if running:
+            _, late = await asyncio.wait(running, timeout=grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+
+
+class Dispatcher:
+    """Hands each alert to every configured channel's gate and keeps held messages alive."""
+
+    def __init__(
+        self,
+        channels: ChannelSettings,
+        *,
+        window_seconds: float,
+        retry_delays: tuple[float, ...],
+        capacity: int,
+        keep_alive_interval: float,
+    ) -> None:
+        self.channels = channels
+        self.window_seconds = window_seconds
+        self.retry_delays = retry_delays
+        self.capacity = capacity
+        self.keep_alive_interval = keep_alive_interval
+        self.gates: dict[str, ChannelGate] = {}
+        self.held: set[Held] = set()
+        self.closing = False
+        self._said_no_channels = False
+        self._keep_alive: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._keep_alive = asyncio.create_task(self._keep_held_alive(), name="held-alerts-keep-alive")
+
+    async def submit(self, alert: Alert, msg: Settleable) -> None:
+        if self.closing:
+            await msg.nack(delay=REDELIVER_AFTER_SHUTDOWN)
+            return
+        names = self.channels.channel_names()
+        if not names:
+            if not self._said_no_channels:
+                log.warning("no alert channel is configured (SMTP or webhook): alerts are dropped until one is")
+                self._said_no_channels = True
+            log.info("no channel for alert %s: %s", alert.key, alert.title)
+            await msg.ack()
+            return
+        self._said_no_channels = False
+        held = Held(msg, len(names), self.held.discard)
+        self.held.add(held)
+        for name in names:
+            gate = self.gates.get(name)
+            if gate is None:
+                gate = self.gates[name] = ChannelGate(
+                    name,
+                    self.channels,
+                    window_seconds=self.window_seconds,
+                    retry_delays=self.retry_delays,
+                    capacity=self.capacity,
+                )
+            await gate.submit(Part(alert, held))
+
+    async def _keep_held_alive(self) -> None:
+        while True:
+            await asyncio.sleep(self.keep_alive_interval)
+            for held in list(self.held):
+                try:
+                    await held.msg.in_progress()
+                except Exception:
+                    log.warning("in-progress ack of a held alert failed", exc_info=True)
+
+    async def close(self, grace: float = 10.0) -> None:
+        self.closing = True
+        await asyncio.gather(*(gate.close(grace) for gate in self.gates.values()))
+        if self._keep_alive is not None:
+            self._keep_alive.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keep_alive
