@@ -37,8 +37,8 @@ async def patient_uploader(nats_url: str, nc: Client, data_dir: DataDir, tmp_pat
 
 async def wait_for_an_unfinished_upload(s3: S3Bucket) -> None:
     async with asyncio.timeout(20):
-        while not await asyncio.to_thread(s3.incomplete_uploads):
-            await asyncio.sleep(0.02)  # server state: polled
+        while not await asyncio.to_thread(s3.incomplete_uploads):  # noqa: ASYNC110 - server state: polled
+            await asyncio.sleep(0.02)
 
 
 async def test_an_upload_cut_by_an_outage_is_retried_and_completed_leaving_no_unfinished_upload(
