@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +31,9 @@ class S3Server:
         from moto.server import ThreadedMotoServer
 
         self.port = free_port()
-        self._factory = lambda: ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self._factory: Callable[[], Any] = lambda: ThreadedMotoServer(
+            ip_address="127.0.0.1", port=self.port, verbose=False
+        )
         self._server: Any = None
 
     @property
@@ -99,7 +101,7 @@ def s3_server() -> Iterator[S3Server]:
 @pytest.fixture(scope="session")
 def s3_credentials(s3_server: S3Server) -> tuple[str, str]:
     """An IAM user allowed everything in S3 (created in moto's backend directly)."""
-    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.models import DEFAULT_ACCOUNT_ID
     from moto.iam.models import iam_backends
 
     iam = iam_backends[DEFAULT_ACCOUNT_ID]["aws"]
