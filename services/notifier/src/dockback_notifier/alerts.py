@@ -132,7 +132,7 @@ def _duration(seconds: float) -> str:
     if seconds >= 60 and seconds % 60 == 0:
         minutes = int(seconds // 60)
         return "minute" if minutes == 1 else f"{minutes} minutes"
-    return f"{seconds:g} seconds"
+    return "second" if seconds == 1 else f"{seconds:g} seconds"
 
 
 def plain_text(alerts: list[Alert], window_seconds: float) -> str:

@@ -38,22 +38,23 @@ class Notifier:
         self.stopped = asyncio.Event()
         self.ready = asyncio.Event()
 
+        self.channels = ChannelSettings(
+            sealed.load_key(settings.settings_key_file.read_text()),
+            window_seconds=settings.digest_window_seconds,
+            smtp_timeout=settings.smtp_timeout_seconds,
+            smtp_ca_file=settings.smtp_ca_file,
+            webhook_timeout=settings.webhook_timeout_seconds,
+        )
+        self.dispatcher = Dispatcher(
+            self.channels,
+            window_seconds=settings.digest_window_seconds,
+            retry_delays=tuple(settings.delivery_retry_delays_seconds),
+            capacity=settings.dedup_capacity,
+            keep_alive_interval=settings.event_ack_wait_seconds / 3,
+        )
+
     async def run(self) -> None:
-        settings_key = sealed.load_key(self.settings.settings_key_file.read_text())
-        channels = ChannelSettings(
-            settings_key,
-            window_seconds=self.settings.digest_window_seconds,
-            smtp_timeout=self.settings.smtp_timeout_seconds,
-            smtp_ca_file=self.settings.smtp_ca_file,
-            webhook_timeout=self.settings.webhook_timeout_seconds,
-        )
-        dispatcher = Dispatcher(
-            channels,
-            window_seconds=self.settings.digest_window_seconds,
-            retry_delays=tuple(self.settings.delivery_retry_delays_seconds),
-            capacity=self.settings.dedup_capacity,
-            keep_alive_interval=self.settings.event_ack_wait_seconds / 3,
-        )
+        channels, dispatcher = self.channels, self.dispatcher
         await self.broker.connect()
         watch: asyncio.Task[None] | None = None
         try:
