@@ -65,7 +65,10 @@ async def nc(nats_url: str) -> AsyncIterator[Client]:
         await client.close()
 
 
-def smtp_settings(server: SmtpServer, key: bytes, **overrides: Any) -> snapshots.SmtpSettings:
+def smtp_settings(
+    server: SmtpServer, key: bytes, *, password: str | None = None, **overrides: Any
+) -> snapshots.SmtpSettings:
+    """The SMTP settings for `server`, logging in as its test user (with `password` instead, if given)."""
     values: dict[str, Any] = {
         "host": server.host,
         "port": server.port,
@@ -75,7 +78,7 @@ def smtp_settings(server: SmtpServer, key: bytes, **overrides: Any) -> snapshots
     }
     if server.password is not None:
         values["username"] = SMTP_USER
-        values["password"] = sealed.seal(key, snapshots.SMTP_PASSWORD, server.password)
+        values["password"] = sealed.seal(key, snapshots.SMTP_PASSWORD, password or server.password)
     values.update(overrides)
     return snapshots.SmtpSettings(**values)
 
@@ -200,20 +203,21 @@ class WebhookReceiver:
 
 @pytest_asyncio.fixture
 async def receiver() -> AsyncIterator[WebhookReceiver]:
-    app = web.Application()
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    state = WebhookReceiver(url=f"http://127.0.0.1:{port}/hooks/dockback")
+    state = WebhookReceiver(url="")
 
     async def on_post(request: web.Request) -> web.Response:
         state.requests.append(Received(dict(request.headers), await request.read()))
         state.arrived.set()
         return web.Response(status=state.status)
 
+    app = web.Application()
     app.router.add_post("/hooks/dockback", on_post)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    state.url = f"http://127.0.0.1:{port}/hooks/dockback"
     try:
         yield state
     finally:
