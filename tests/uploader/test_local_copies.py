@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from nats.aio.client import Client
 
 from dockback_contracts import events as ev
+from dockback_contracts import subjects
 from dockback_contracts.snapshots import LocalCopies, S3Target
 from dockback_uploader.app import Uploader
 from harness.s3_server import S3Bucket
@@ -57,3 +60,20 @@ async def test_keep_all_is_the_default_without_a_plan_snapshot(
 
     assert heard.of(ev.LocalCopiesRemoved) == []
     assert len(data_dir.files_of(ref)) == 2
+
+
+async def test_a_job_delivered_again_after_its_local_copy_went_completes_without_it(
+    nc: Client, heard: Heard, data_dir: DataDir, s3: S3Bucket, target: S3Target, uploader: Uploader
+) -> None:
+    await put_plan(nc, LocalCopies(keep="none"))
+    event = archive_created(data_dir.archive())
+    await publish(nc, event)
+    await heard.wait_for(ev.LocalCopiesRemoved)
+
+    await publish(nc, event, message_id="delivered-again")
+    await asyncio.sleep(1.0)
+
+    assert heard.of(ev.JobFailed) == []
+    first, again = heard.of(ev.UploadCompleted)  # announced again, with the same Nats-Msg-Id: stored once
+    assert subjects.message_id(first) == subjects.message_id(again)
+    assert again.key == first.key

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from nats.aio.client import Client
 
 from dockback_contracts import events as ev
+from dockback_contracts import subjects
 from dockback_contracts.snapshots import S3Target
 from dockback_uploader.app import Uploader
 from harness.s3_server import S3Bucket
@@ -131,3 +133,37 @@ async def test_a_target_missing_from_the_settings_fails_the_job_naming_it(
     assert isinstance(failed, ev.JobFailed)
     assert failed.retryable is False
     assert "S3 target 'elsewhere' is not in the settings" in failed.reason
+
+
+async def test_an_archive_announced_twice_is_uploaded_once_and_completed_once(
+    nc: Client, heard: Heard, data_dir: DataDir, s3: S3Bucket, target: S3Target, uploader: Uploader
+) -> None:
+    event = archive_created(data_dir.archive())
+
+    await publish(nc, event)
+    await upload_end(heard, event.job_id)
+    await publish(nc, event, message_id="delivered-again")  # a redelivery the dedup window did not catch
+    await asyncio.sleep(1.0)
+
+    first, again = heard.of(ev.UploadCompleted)  # announced again, with the same Nats-Msg-Id: stored once
+    assert subjects.message_id(first) == subjects.message_id(again)
+    assert again.key == first.key
+    assert heard.of(ev.JobFailed) == []
+    assert len(s3.keys()) == 2  # the archive and its manifest
+
+
+async def test_an_archive_that_does_not_hash_to_its_manifest_is_never_marked_uploaded(
+    nc: Client, heard: Heard, data_dir: DataDir, s3: S3Bucket, target: S3Target, uploader: Uploader
+) -> None:
+    ref = data_dir.archive()
+    archive, _ = data_dir.files_of(ref)
+    archive.write_bytes(b"\0" * ref.size_bytes)  # damaged on disk after the manifest was written
+    event = archive_created(ref)
+
+    await publish(nc, event)
+    failed = await upload_end(heard, event.job_id)
+
+    assert isinstance(failed, ev.JobFailed)
+    assert failed.retryable is False
+    assert "changed or is damaged on disk" in failed.reason
+    assert s3.keys() == []

@@ -58,20 +58,22 @@ class UploadService:
             archive, manifest_path = self.archives.paths_of(event.archive.path)
         except OutOfScope as exc:
             raise PermanentError(f"refused to upload: {exc}") from exc
-        manifest_bytes = await asyncio.to_thread(_read_manifest, manifest_path, event)
+        # None: archive and manifest are both gone, which is fine only if every copy is already
+        # verified (a job redelivered after the local-copies policy removed them).
+        manifest_bytes = await asyncio.to_thread(_read_manifest, archive, manifest_path, event)
         for target_id in dict.fromkeys(event.upload_targets):
             await self._copy(event, target_id, archive, manifest_bytes)
         if event.last_of_job:
             await self.local_copies.apply(event)
 
-    async def _copy(self, event: ev.ArchiveCreated, target_id: str, archive: Path, manifest: bytes) -> None:
+    async def _copy(self, event: ev.ArchiveCreated, target_id: str, archive: Path, manifest: bytes | None) -> None:
         target, credentials = await self.targets.target(target_id)
         key = archive_key(target.prefix, event.host_id, event.plan_id, event.resource, archive.name)
         expected = event.archive
         async with S3Bucket.open(target, credentials) as bucket:
             present = await bucket.stat(key)
             if present is None or (present.size, present.sha256) != (expected.size_bytes, expected.sha256):
-                if not await asyncio.to_thread(archive.exists):
+                if manifest is None or not await asyncio.to_thread(archive.exists):
                     raise PermanentError(
                         f"{event.archive.path} is gone from the data dir and has no verified copy in S3 target "
                         f"{target_id!r}: it was removed before it was uploaded"
@@ -86,7 +88,8 @@ class UploadService:
                         await bucket.abort_incomplete_uploads(key)
                     raise
             verified_by = await self._verify(bucket, key, expected)
-            await bucket.upload_bytes(manifest_key(key), manifest)
+            if manifest is not None:
+                await bucket.upload_bytes(manifest_key(key), manifest)
         log.info("archive %s copied to %s as %s (verified by %s)", expected.artifact_id, target_id, key, verified_by)
         await self.announcer.publish(
             ev.UploadCompleted(
@@ -124,10 +127,12 @@ class UploadService:
         return "full-read" if bucket.target.verify_full_read else "metadata"
 
 
-def _read_manifest(path: Path, event: ev.ArchiveCreated) -> bytes:
+def _read_manifest(archive: Path, path: Path, event: ev.ArchiveCreated) -> bytes | None:
     try:
         data = path.read_bytes()
     except FileNotFoundError as exc:
+        if not archive.exists():
+            return None
         raise PermanentError(f"the manifest of {event.archive.path} is missing: nothing says what to upload") from exc
     try:
         manifest = ArchiveManifest.model_validate_json(data)
