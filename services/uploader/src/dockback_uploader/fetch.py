@@ -19,7 +19,7 @@ from dockback_contracts import events as ev
 from dockback_uploader.announce import Announcer
 from dockback_uploader.errors import OutOfScope, PermanentError, TransientError
 from dockback_uploader.local_archives import LocalArchives, _fsync_dir
-from dockback_uploader.remote_keys import manifest_key, parse_location, scope_prefix
+from dockback_uploader.remote_keys import host_prefix, manifest_key, parse_location
 from dockback_uploader.s3 import S3Bucket, fsync_file
 from dockback_uploader.targets import TargetSettings
 
@@ -66,8 +66,7 @@ class FetchService:
     async def _download(self, request: ev.FetchRequested, location: str, archive: Path, manifest: Path) -> None:
         target_id, key = parse_location(location)
         target, credentials = await self.targets.target(target_id)
-        host_scope = scope_prefix(target.prefix, request.host_id, None).removesuffix("adhoc/")
-        if not key.startswith(host_scope) or ".." in key.split("/"):
+        if not key.startswith(host_prefix(target.prefix, request.host_id)) or ".." in key.split("/"):
             raise OutOfScope(f"remote key {key!r} in {target_id!r} is not one of host {request.host_id}'s archives")
         expected = request.archive
         archive.parent.mkdir(parents=True, exist_ok=True)

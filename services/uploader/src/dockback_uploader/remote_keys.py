@@ -27,13 +27,16 @@ def plan_segment(plan_id: UUID | None) -> str:
     return str(plan_id) if plan_id is not None else ADHOC
 
 
+def host_prefix(prefix: str, host_id: str) -> str:
+    """The key prefix of everything a host's uploaders wrote to a target, ending in "/"."""
+    return "/".join([p for p in prefix.strip("/").split("/") if p] + [host_id]) + "/"
+
+
 def scope_prefix(prefix: str, host_id: str, plan_id: UUID | None, resource: ResourceRef | None = None) -> str:
     """The key prefix of a (host, plan[, resource]) scope, ending in "/" so that a plan whose id
     starts like another's never matches it."""
-    parts = [p for p in prefix.strip("/").split("/") if p] + [host_id, plan_segment(plan_id)]
-    if resource is not None:
-        parts.append(f"{resource.kind}-{resource.name}")
-    return "/".join(parts) + "/"
+    scope = host_prefix(prefix, host_id) + plan_segment(plan_id) + "/"
+    return scope + f"{resource.kind}-{resource.name}/" if resource is not None else scope
 
 
 def archive_key(prefix: str, host_id: str, plan_id: UUID | None, resource: ResourceRef, archive_file: str) -> str:

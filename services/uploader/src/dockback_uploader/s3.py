@@ -6,9 +6,11 @@ JetStream redelivers the job later) or a `PermanentError` whose message says wha
 
 Uploads are streamed: the file is read one part at a time (`part_size_bytes` of the
 target), one part in flight, so memory stays near one part whatever the archive's size.
-The sha256 goes along as object metadata (`x-amz-meta-sha256`); over plain HTTP every
-request's payload is also signed with its own sha256 (`x-amz-content-sha256`), which the
-server checks, so a corrupted part is refused rather than stored.
+The sha256 goes along as object metadata (`x-amz-meta-sha256`). Each request's payload
+carries a checksum the server checks (miniopy: over HTTP its sha256 is signed as
+`x-amz-content-sha256`, over HTTPS a `Content-MD5`), so a part damaged on the way is refused
+rather than stored; the whole object's sha256 is then checked after the upload (stat, or a
+full read-back), since a multipart upload has no whole-object checksum miniopy can send.
 """
 
 from __future__ import annotations
