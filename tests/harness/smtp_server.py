@@ -12,6 +12,7 @@ import asyncio
 import datetime
 import ipaddress
 import ssl
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -82,6 +83,21 @@ class Captured:
     message: EmailMessage
     authenticated_as: str | None
 
+    @property
+    def text(self) -> str:
+        """The plain-text body."""
+        return self._body("plain")
+
+    @property
+    def html(self) -> str:
+        """The HTML body."""
+        return self._body("html")
+
+    def _body(self, subtype: str) -> str:
+        part = self.message.get_body((subtype,))
+        assert part is not None, f"the mail has no {subtype} body"
+        return str(part.get_content())
+
 
 @dataclass
 class SmtpServer:
@@ -122,6 +138,16 @@ class SmtpServer:
                     break
                 await self._arrived.wait()
         return self.messages[:count]
+
+
+class _Controller(Controller):
+    def factory(self) -> SMTP:
+        # implicit TLS: aiosmtpd cannot see the TLS it did not start and warns that AUTH is
+        # allowed without it; the connection is encrypted from its first byte
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS", UserWarning)
+            smtp: SMTP = super().factory()  # type: ignore[no-untyped-call]
+            return smtp
 
 
 class _Capture:
@@ -186,7 +212,7 @@ def smtp_server_factory(tmp_path: Path) -> Iterator[StartSmtp]:
         handler = _Capture(server)
 
         def make() -> Controller:
-            return Controller(handler, hostname=server.host, port=server.port, server_hostname="localhost", **kwargs)
+            return _Controller(handler, hostname=server.host, port=server.port, server_hostname="localhost", **kwargs)
 
         server._factory = make
         server.start()

@@ -44,7 +44,7 @@ async def test_a_missed_run_is_mailed_with_the_plan_name_from_the_plans_bucket(
     [mail] = await smtp.wait_for(1)
     await settled(nc, ev.RunMissed, seq)
 
-    text = mail.message.get_body(("plain",)).get_content()
+    text = mail.text
     assert mail.message["Subject"] == f"[DockBack] plan {PLAN_NAME} on host {HOST_ID} missed 3 runs"
     assert slot.isoformat() in text
     assert missed.reason in text

@@ -43,9 +43,9 @@ async def test_a_flood_gives_one_mail_at_once_and_one_digest(
     first, digest = await smtp.wait_for(2)
     await settled(nc, ev.JobFailed, seq)
 
-    text = digest.message.get_body(("plain",)).get_content()
+    text = digest.text
     assert len(smtp.messages) == 2
-    assert "disk full #0" in first.message.get_body(("plain",)).get_content()
+    assert "disk full #0" in first.text
     assert digest.message["Subject"] == "[DockBack] 11 jobs failed in the last second"
     assert all(f"disk full #{n}" in text for n in range(1, 12))
     assert all(str(f.job_id) in text for f in floods[1:])
@@ -96,7 +96,7 @@ async def test_an_outage_past_the_budget_is_logged_and_the_service_goes_on(
     errors = [r for r in caplog.records if r.levelno == logging.ERROR and r.name.startswith("dockback_notifier")]
     assert len(errors) == 1
     assert "giving up" in errors[0].getMessage()
-    assert "after the outage" in mail.message.get_body(("plain",)).get_content()
+    assert "after the outage" in mail.text
 
 
 async def test_without_a_channel_alerts_are_acked_and_said_once(
@@ -127,7 +127,7 @@ async def test_collected_alerts_are_sent_at_shutdown(
     _, digest = await smtp.wait_for(2)
     await settled(nc, ev.JobFailed, seq)
 
-    assert "collected" in digest.message.get_body(("plain",)).get_content()
+    assert "collected" in digest.text
 
 
 async def wait_collected(notifier: Notifier, count: int) -> None:
@@ -135,3 +135,28 @@ async def wait_collected(notifier: Notifier, count: int) -> None:
     async with asyncio.timeout(10):
         while len(notifier.dispatcher.gates["smtp"].pending) < count:  # noqa: ASYNC110 - in-process state
             await asyncio.sleep(0.02)
+
+
+async def test_an_alert_undelivered_at_shutdown_comes_back_to_the_next_notifier(
+    nc: Client,
+    settings_key: bytes,
+    smtp_server_factory: StartSmtp,
+    start_notifier: StartNotifier,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    smtp = smtp_server_factory("none")
+    await put_settings(nc, smtp=smtp_settings(smtp, settings_key))
+    first = await start_notifier(smtp, delivery_retry_delays_seconds=[30])
+    smtp.stop()
+
+    seq = await publish(nc, job_failed(reason="held at shutdown"))
+    async with asyncio.timeout(10):
+        while not any("retrying in" in r.getMessage() for r in caplog.records):  # noqa: ASYNC110 - a log: polled
+            await asyncio.sleep(0.05)
+    first.stopped.set()
+    smtp.start()
+    await start_notifier(smtp)
+    [mail] = await smtp.wait_for(1)
+    await settled(nc, ev.JobFailed, seq)
+
+    assert "held at shutdown" in mail.text

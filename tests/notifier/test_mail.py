@@ -33,8 +33,8 @@ async def test_a_failed_job_sends_one_mail_over_starttls_with_login_naming_every
     await settled(nc, ev.JobFailed, seq)
 
     message = mail.message
-    text = message.get_body(("plain",)).get_content()
-    html = message.get_body(("html",)).get_content()
+    text = mail.text
+    html = mail.html
     assert len(smtp.messages) == 1
     assert mail.authenticated_as == SMTP_USER
     assert mail.rcpt_tos == ["ops@example.test", "oncall@example.test"]
@@ -61,7 +61,7 @@ async def test_a_failed_verification_is_mailed_over_implicit_tls(
     [mail] = await smtp.wait_for(1)
 
     assert mail.message["Subject"] == f"[DockBack] verification of volume pgdata on host {HOST_ID} failed"
-    assert "sha256 mismatch" in mail.message.get_body(("plain",)).get_content()
+    assert "sha256 mismatch" in mail.text
 
 
 async def test_a_plain_server_without_login_gets_the_mail(
@@ -75,4 +75,4 @@ async def test_a_plain_server_without_login_gets_the_mail(
     [mail] = await smtp.wait_for(1)
 
     assert mail.authenticated_as is None
-    assert "a manual job" in mail.message.get_body(("plain",)).get_content()
+    assert "a manual job" in mail.text

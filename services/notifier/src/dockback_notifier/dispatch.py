@@ -31,7 +31,7 @@ from dockback_notifier.errors import DeliveryError
 
 log = logging.getLogger(__name__)
 
-REDELIVER_AFTER_SHUTDOWN = 5.0
+REDELIVER_AFTER_SHUTDOWN = 2.0
 
 
 class Settleable(Protocol):
