@@ -99,3 +99,17 @@ async def notifier_sees(notifier: object, channel: str) -> None:
     async with asyncio.timeout(10):
         while channel not in notifier.channels.channel_names():  # type: ignore[attr-defined]  # noqa: ASYNC110
             await asyncio.sleep(0.02)
+
+
+async def test_a_malformed_alert_message_is_terminated_not_redelivered(
+    nc: Client, settings_key: bytes, smtp_server_factory: StartSmtp, start_notifier: StartNotifier
+) -> None:
+    smtp = smtp_server_factory("none")
+    await put_settings(nc, smtp=smtp_settings(smtp, settings_key))
+    await start_notifier(smtp)
+
+    ack = await nc.jetstream().publish(subjects.fact(ev.JobFailed, HOST_ID), b'{"type": "job_failed.v1"}')
+    await settled(nc, ev.JobFailed, ack.seq)  # ack_wait is 60 s: only a terminated message settles this soon
+    await publish(nc, job_failed())
+
+    assert len(await smtp.wait_for(1)) == 1

@@ -3,14 +3,19 @@
 Alert facts are consumed with AckPolicy.MANUAL: the handler hands the alert and its message
 to the dispatcher and returns, and the dispatcher acks the message once every channel has
 its alert (sent, collected into a digest that was sent, or given up after the retries), or
-nacks it on shutdown. A message that fails validation is not acked: it is redelivered after
-ack_wait until the consumer's max_deliver, each time logged by FastStream.
+nacks it on shutdown. A message that fails validation can never be handled: it is
+terminated (and logged) by `TerminateMalformed`, since MANUAL would otherwise leave it
+to come back after every ack_wait.
 """
 
 from __future__ import annotations
 
-from faststream import AckPolicy
-from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+import logging
+from typing import Any
+
+from faststream import AckPolicy, BaseMiddleware, StreamMessage
+from faststream.nats import JStream, NatsBroker, NatsMessage, NatsRouter, PullSub
+from pydantic import ValidationError
 
 from dockback_contracts import events as ev
 from dockback_contracts import streams, subjects
@@ -20,6 +25,20 @@ from dockback_notifier import alerts
 from dockback_notifier.channels import ChannelSettings, PlanNames
 from dockback_notifier.check import ChannelCheck
 from dockback_notifier.dispatch import Dispatcher
+
+log = logging.getLogger(__name__)
+
+
+class TerminateMalformed(BaseMiddleware):
+    """Terminates a JetStream message whose body is not the event its subscriber expects."""
+
+    async def consume_scope(self, call_next: Any, msg: StreamMessage[Any]) -> Any:
+        try:
+            return await call_next(msg)
+        except ValidationError as exc:
+            log.error("terminating a malformed message (%d validation errors)", exc.error_count())
+            await msg.reject()
+            return None
 
 
 def register(
@@ -44,8 +63,9 @@ def register(
         plan_name = event.plan_name or await plan_names.name_of(event.plan_id)
         await dispatcher.submit(alerts.run_missed(event, plan_name, channels.ui_base_url), msg)
 
+    facts = NatsRouter(middlewares=[TerminateMalformed])
     for spec, handler in ((failed_spec, on_job_failed), (missed_spec, on_run_missed)):
-        broker.subscriber(
+        facts.subscriber(
             spec.filter_subject,
             stream=JStream(spec.stream, declare=False),
             durable=spec.durable,
@@ -54,6 +74,7 @@ def register(
             ack_policy=AckPolicy.MANUAL,  # the dispatcher settles the message: see module doc
             description=handler.__doc__,
         )(handler)
+    broker.include_router(facts)
 
     async def on_check_channel(request: CheckChannel) -> CheckResult:
         """Send a test alert through the SMTP channel or one webhook and say how it went."""
