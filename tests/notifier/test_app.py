@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -11,6 +12,7 @@ from nats.aio.client import Client
 from dockback_contracts import events as ev
 from dockback_contracts import subjects
 from dockback_contracts.control import CheckChannel
+from dockback_notifier.app import Notifier
 from harness.smtp_server import StartSmtp
 from notifier.conftest import (
     HOST_ID,
@@ -93,11 +95,10 @@ async def test_secrets_never_reach_the_log(
     assert SIGNING_SECRET not in caplog.text
 
 
-async def notifier_sees(notifier: object, channel: str) -> None:
-    import asyncio
-
+async def notifier_sees(notifier: Notifier, channel: str) -> None:
+    """Until the running notifier has the channel from the settings snapshot."""
     async with asyncio.timeout(10):
-        while channel not in notifier.channels.channel_names():  # type: ignore[attr-defined]  # noqa: ASYNC110
+        while channel not in notifier.channels.channel_names():  # noqa: ASYNC110 - in-process state: polled
             await asyncio.sleep(0.02)
 
 
@@ -110,6 +111,19 @@ async def test_a_malformed_alert_message_is_terminated_not_redelivered(
 
     ack = await nc.jetstream().publish(subjects.fact(ev.JobFailed, HOST_ID), b'{"type": "job_failed.v1"}')
     await settled(nc, ev.JobFailed, ack.seq)  # ack_wait is 60 s: only a terminated message settles this soon
+    await publish(nc, job_failed())
+
+    assert len(await smtp.wait_for(1)) == 1
+
+
+async def test_the_notifier_starts_before_any_settings_exist_and_follows_them(
+    nc: Client, settings_key: bytes, smtp_server_factory: StartSmtp, start_notifier: StartNotifier
+) -> None:
+    notifier = await start_notifier()  # the gateway has not published settings yet
+    smtp = smtp_server_factory("none")
+
+    await put_settings(nc, smtp=smtp_settings(smtp, settings_key))
+    await notifier_sees(notifier, "smtp")
     await publish(nc, job_failed())
 
     assert len(await smtp.wait_for(1)) == 1
