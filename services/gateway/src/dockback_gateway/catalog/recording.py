@@ -155,10 +155,30 @@ async def on_artifacts_pruned(db: AsyncSession, event: ev.ArtifactsPruned) -> No
             artifact.local_present = False
 
 
+async def on_local_copies_removed(db: AsyncSession, event: ev.LocalCopiesRemoved) -> None:
+    """The uploader removed these local archives (their remote copies are verified): restores
+    of them fetch a remote copy from now on. Only those of that plan on that host are marked."""
+    for artifact_id in event.artifact_ids:
+        artifact = await repository.get(db, artifact_id, for_update=True)
+        if artifact is None:  # the removal follows the archive's upload: its ArchiveCreated is on its way
+            raise ArchiveNotRecordedYet(f"local copy of artifact {artifact_id} removed before it was recorded")
+        if artifact.host_id != event.host_id or artifact.plan_id != event.plan_id:
+            log.warning(
+                "catalog: host %s reports the local copy of artifact %s of plan %s removed, which the "
+                "catalog does not have for that host and plan; ignored",
+                event.host_id,
+                artifact_id,
+                event.plan_id,
+            )
+            continue
+        artifact.local_present = False
+
+
 HANDLERS: dict[type[ev.Event], list[Handler]] = {
     ev.ArchiveCreated: [on_archive_created],
     ev.UploadCompleted: [on_upload_completed],
     ev.ArchiveVerified: [on_archive_verified],
     ev.JobFailed: [on_job_failed],
     ev.ArtifactsPruned: [on_artifacts_pruned],
+    ev.LocalCopiesRemoved: [on_local_copies_removed],
 }

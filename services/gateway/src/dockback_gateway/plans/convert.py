@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 
 from dockback_contracts import events as ev
-from dockback_contracts.snapshots import PlanSnapshot, RetentionPolicy
+from dockback_contracts.snapshots import LocalCopies, PlanSnapshot, RetentionPolicy
 from dockback_gateway.plans.models import Plan
 
 
@@ -20,6 +20,11 @@ def options_of(plan: Plan) -> ev.BackupOptions:
 
 def retention_of(plan: Plan) -> RetentionPolicy:
     return RetentionPolicy.model_validate(plan.retention, strict=False)
+
+
+def local_copies_of(plan: Plan) -> LocalCopies:
+    # A row written before 0008 through an ORM without the column's default reads as None.
+    return LocalCopies.model_validate(plan.local_copies or {}, strict=False)
 
 
 def snapshot_of(plan: Plan) -> PlanSnapshot:
@@ -36,6 +41,7 @@ def snapshot_of(plan: Plan) -> PlanSnapshot:
         options=options_of(plan),
         upload_targets=tuple(plan.upload_targets),
         retention=retention_of(plan),
+        local_copies=local_copies_of(plan),
         verify_cron=plan.verify_cron,
         missed_run_grace_seconds=plan.missed_run_grace_seconds,
         updated_at=plan.updated_at,

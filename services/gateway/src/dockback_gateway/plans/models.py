@@ -14,7 +14,8 @@ from dockback_gateway.db import Base
 
 class Plan(Base):
     """A plan. JSON columns hold the contract models' JSON form (`dockback_contracts`):
-    `targets` a list of TargetSelector, `options` BackupOptions, `retention` RetentionPolicy.
+    `targets` a list of TargetSelector, `options` BackupOptions, `retention` RetentionPolicy,
+    `local_copies` LocalCopies.
 
     A deleted plan keeps its row (`deleted_at`), so its jobs and artifacts still name it;
     its name is free again for a new plan.
@@ -35,6 +36,10 @@ class Plan(Base):
     options: Mapped[dict[str, Any]] = mapped_column(JSON)
     upload_targets: Mapped[list[str]] = mapped_column(JSON, default=list)
     retention: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # LocalCopies (0008): what stays in the host's data dir once the remote copies are verified
+    local_copies: Mapped[dict[str, Any]] = mapped_column(
+        JSON, default=lambda: {"keep": "all", "last": 1}, server_default=text("""'{"keep": "all", "last": 1}'""")
+    )
     verify_cron: Mapped[str | None] = mapped_column(String(255))
     missed_run_grace_seconds: Mapped[float] = mapped_column(default=3600.0)
     revision: Mapped[int] = mapped_column(default=1)

@@ -17,7 +17,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from dockback_contracts.base import HostId, Seq
 from dockback_contracts.events import BackupOptions, HookCommand, TargetSelector
 from dockback_contracts.schedule import parse_zone, validate_cron
-from dockback_contracts.snapshots import RetentionPolicy
+from dockback_contracts.snapshots import LocalCopies, RetentionPolicy
 
 NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
 MAX_GRACE_SECONDS = 30 * 86400.0
@@ -82,6 +82,11 @@ class RetentionPolicyIn(RetentionPolicy):
     model_config = _STRICT_INPUT
 
 
+class LocalCopiesIn(LocalCopies):
+    __doc__ = LocalCopies.__doc__
+    model_config = _STRICT_INPUT
+
+
 class PlanFields(BaseModel):
     """What a plan says; the host is given at creation and never changes."""
 
@@ -104,6 +109,11 @@ class PlanFields(BaseModel):
         description="Ids of S3 targets (see /settings) to copy each archive to",
     )
     retention: RetentionPolicyIn = Field(default_factory=RetentionPolicyIn)
+    local_copies: LocalCopiesIn = Field(
+        default_factory=LocalCopiesIn,
+        description="What stays on the host once an archive's remote copies are verified (the uploader "
+        "removes the rest); an archive without a verified remote copy always stays",
+    )
     verify_cron: Cron | None = Field(
         default=None, description="When to verify the newest archives (same syntax as `cron`); none: never"
     )
@@ -150,6 +160,7 @@ class PlanOut(BaseModel):
     options: BackupOptions
     upload_targets: list[str]
     retention: RetentionPolicy
+    local_copies: LocalCopies
     verify_cron: str | None
     missed_run_grace_seconds: float
     revision: int = Field(description="Raised by every change; the scheduler's snapshot carries it")

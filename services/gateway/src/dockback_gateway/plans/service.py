@@ -6,7 +6,8 @@ Never commits: the request's session does.
 
 Rules where a request can be wrong in a way the schema cannot see (422, naming the field):
 the host must be one an executor has reported (a typo would make a plan that never runs),
-each upload target must exist in the settings, and the schedule must fire at least once.
+each upload target must exist in the settings, a local-copies policy that removes archives
+needs an upload target, and the schedule must fire at least once.
 A plan never moves to another host: its archives and retention are scoped by (host, plan).
 """
 
@@ -25,7 +26,7 @@ from dockback_gateway.audit.service import Origin, record
 from dockback_gateway.errors import Conflict, Invalid, NotFound
 from dockback_gateway.jobs.models import Job
 from dockback_gateway.plans import repository
-from dockback_gateway.plans.convert import options_of, retention_of, targets_of
+from dockback_gateway.plans.convert import local_copies_of, options_of, retention_of, targets_of
 from dockback_gateway.plans.models import Plan
 from dockback_gateway.plans.schemas import (
     PREVIEW_COUNT,
@@ -70,6 +71,7 @@ def plan_out(plan: Plan, last_job: Job | None, now: datetime) -> PlanOut:
         options=options_of(plan),
         upload_targets=list(plan.upload_targets),
         retention=retention_of(plan),
+        local_copies=local_copies_of(plan),
         verify_cron=plan.verify_cron,
         missed_run_grace_seconds=plan.missed_run_grace_seconds,
         revision=plan.revision,
@@ -185,6 +187,13 @@ class PlanService:
                 f"upload_targets: there is no S3 target {unknown[0]!r} "
                 f"({'known targets: ' + ', '.join(known) if known else 'no S3 target is configured'}; see /settings)"
             )
+        if body.local_copies.keep != "all" and not upload_targets:
+            # Harmless (an archive without a verified remote copy is never removed) but certainly
+            # not what was meant: the disk would fill while the plan says it does not.
+            raise Invalid(
+                f"local_copies: keep {body.local_copies.keep!r} removes local archives only once they are "
+                "copied off the host, and this plan names no upload_targets; add one, or keep 'all'"
+            )
         if not fire_times_in_zone(body.cron, body.timezone, _now(), 1):
             raise Invalid(f"cron: {body.cron!r} never fires (no such date from now on)")
         if body.verify_cron is not None and not fire_times_in_zone(body.verify_cron, body.timezone, _now(), 1):
@@ -198,6 +207,7 @@ class PlanService:
             "options": body.options.model_dump(mode="json"),
             "upload_targets": upload_targets,
             "retention": body.retention.model_dump(mode="json"),
+            "local_copies": body.local_copies.model_dump(mode="json"),
             "verify_cron": body.verify_cron,
             "missed_run_grace_seconds": body.missed_run_grace_seconds,
         }

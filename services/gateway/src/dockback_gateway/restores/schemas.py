@@ -82,6 +82,12 @@ class RestorePreview(BaseModel):
     container: ContainerUse | None = Field(description="For a container restore: the existing container, if any.")
     volumes: list[VolumeImpact] = Field(description="The volumes the restore writes.")
     stops: list[str] = Field(description="Names of the running containers that are stopped and restarted.")
+    fetch_from: list[str] = Field(
+        default_factory=list,
+        description="When the host no longer holds the archive: the S3 targets (ids) of its verified remote "
+        "copies; the host's uploader downloads it from the first that answers and checks its sha256 before "
+        "the restore starts. Empty: the archive is read from the host's data dir.",
+    )
     summary: str = Field(description="The plan of action in one sentence.")
     warnings: list[str]
     inventory_at: datetime | None = Field(description="When the host last reported what it holds.")

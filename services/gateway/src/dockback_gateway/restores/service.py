@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
@@ -21,7 +22,7 @@ from dockback_contracts import events as ev
 from dockback_gateway.audit.service import Origin, record
 from dockback_gateway.auth.dependencies import Principal
 from dockback_gateway.catalog import repository as catalog_repository
-from dockback_gateway.catalog.models import Artifact, ArtifactKind, ArtifactState
+from dockback_gateway.catalog.models import Artifact, ArtifactCopy, ArtifactKind, ArtifactState
 from dockback_gateway.catalog.requests import archive_ref
 from dockback_gateway.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from dockback_gateway.jobs.models import Job, JobStatus
@@ -72,7 +73,8 @@ class RestoreService:
         artifact = await repository.artifact(self.db, body.artifact_id)
         if artifact is None:
             raise NotFound(f"there is no artifact {body.artifact_id}")
-        _restorable(artifact)
+        copies = await self._copies(artifact)
+        _restorable(artifact, copies)
         target = ev.RestoreTarget.model_validate(body.target.model_dump(), strict=False)
         inventory, inventory_at = await self._inventory(artifact.host_id)
         siblings = await repository.sibling_volumes(self.db, artifact) if artifact.kind == ArtifactKind.CONFIG else []
@@ -86,6 +88,13 @@ class RestoreService:
             warnings.append(
                 f"host {artifact.host_id} last reported its inventory at {inventory_at.isoformat()}; "
                 "the executor checks the target again before it writes"
+            )
+        fetch_from = [] if artifact.local_present else [c.target_id for c in copies]
+        summary = describe(artifact.kind, target, impact, artifact.host_id)
+        if fetch_from:
+            summary += (
+                f" Host {artifact.host_id} no longer holds the archive: it is first downloaded from the S3 target "
+                f"{' or '.join(repr(t) for t in fetch_from)} and checked against its sha256."
             )
         if not artifact.verified:
             warnings.append("this archive has not been verified; its checksum is checked before anything is written")
@@ -120,7 +129,8 @@ class RestoreService:
                 for v in impact.volumes
             ],
             stops=impact.stops,
-            summary=describe(artifact.kind, target, impact, artifact.host_id),
+            fetch_from=fetch_from,
+            summary=summary,
             warnings=warnings,
             inventory_at=inventory_at,
             confirm_name=target.name,
@@ -144,8 +154,14 @@ class RestoreService:
     # -- confirm -------------------------------------------------------------------------------
 
     async def confirm(self, body: RestoreConfirm) -> RestoreAccepted:
-        """Issue the restore the token stands for, once: the job row, `RestoreRequested` in the
-        outbox and the audit row, in one transaction."""
+        """Issue the restore the token stands for, once: the job row, the request in the outbox
+        and the audit row, in one transaction.
+
+        The request is `RestoreRequested` for the host's executors when the host holds the
+        archive; when only remote copies are left it is `FetchRequested` for the host's
+        uploader, which downloads and checks the archive and then hands the embedded restore
+        (same job id) to the executors. The job row stores what was sent, so the reconciler
+        republishes the same thing."""
         now = datetime.now(UTC)
         confirmation = await repository.confirmation_for_update(self.db, token_digest(body.token))
         if confirmation is None:
@@ -182,20 +198,24 @@ class RestoreService:
         artifact = await repository.artifact(self.db, confirmation.artifact_id, for_share=True)
         if artifact is None:
             await self._refuse(confirmation, Conflict(f"artifact {confirmation.artifact_id} is gone from the catalog"))
+        copies = await self._copies(artifact)
         try:
-            _restorable(artifact)
+            _restorable(artifact, copies)
         except DomainError as refusal:
             await self._refuse(confirmation, refusal)
 
         job_id = uuid.uuid4()
-        copies = (await catalog_repository.copies_of(self.db, [artifact.id])).get(artifact.id, [])
-        request = ev.RestoreRequested(
+        archive = archive_ref(artifact, copies)
+        restore = ev.RestoreRequested(
             job_id=job_id,
             host_id=artifact.host_id,
-            archive=archive_ref(artifact, copies),
+            archive=archive,
             target=ev.RestoreTarget.model_validate(target.model_dump(), strict=False),
             requested_by=self.user.username,
         )
+        request: ev.RestoreRequested | ev.FetchRequested = restore
+        if not artifact.local_present:
+            request = ev.FetchRequested(job_id=job_id, host_id=artifact.host_id, archive=archive, restore=restore)
         confirmation.used_at, confirmation.job_id = now, job_id
         self.db.add(
             Job(
@@ -215,8 +235,15 @@ class RestoreService:
             )
         )
         enqueue(self.db, request, message_id=job_id)
-        await self._audit("success", confirmation, {"job_id": str(job_id)})
+        details: dict[str, Any] = {"job_id": str(job_id)}
+        if isinstance(request, ev.FetchRequested):
+            details["fetch_from"] = [c.target_id for c in copies]
+        await self._audit("success", confirmation, details)
         return RestoreAccepted(job_id=job_id, host_id=artifact.host_id)
+
+    async def _copies(self, artifact: Artifact) -> list[ArtifactCopy]:
+        """The artifact's verified remote copies, by target id (the order the uploader tries them)."""
+        return (await catalog_repository.copies_of(self.db, [artifact.id])).get(artifact.id, [])
 
     async def _refuse(self, confirmation: RestoreConfirmation | None, error: DomainError) -> NoReturn:
         """Audit the refused confirmation and raise; only the audit row is kept."""
@@ -266,14 +293,14 @@ class RestoreService:
         return _lock_out(lock)
 
 
-def _restorable(artifact: Artifact) -> None:
-    """A restore reads the archive from its host's data dir (remote copies come later)."""
+def _restorable(artifact: Artifact, copies: Sequence[ArtifactCopy]) -> None:
+    """A restore reads the archive from its host's data dir, or first fetches a verified remote copy."""
     if artifact.state != ArtifactState.AVAILABLE:
         raise Conflict(f"artifact {artifact.id} is {artifact.state}: it cannot be restored")
-    if not artifact.local_present:
+    if not artifact.local_present and not copies:
         raise Conflict(
-            f"artifact {artifact.id} has no copy on host {artifact.host_id}; restoring from a remote copy "
-            "is not supported yet"
+            f"artifact {artifact.id} has no copy on host {artifact.host_id} and no verified remote copy "
+            "to fetch it from: it cannot be restored"
         )
 
 
