@@ -35,3 +35,18 @@ async def keep_alive(in_progress: Callable[[], Awaitable[None]], interval: float
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def wait_until_set(event: asyncio.Event, seconds: float) -> bool:
+    """Wait for `event` at most `seconds`; whether it is set.
+
+    Use this rather than `asyncio.wait_for(event.wait(), seconds)`: on Python 3.11 wait_for
+    can swallow a cancellation that arrives as the inner wait completes, and a loop built on
+    it then never stops (a service's shutdown hangs). `asyncio.timeout` does not.
+    """
+    try:
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    except TimeoutError:
+        pass
+    return event.is_set()

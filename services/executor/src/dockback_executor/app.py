@@ -4,7 +4,6 @@ watch for cancelled jobs."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import signal
@@ -14,6 +13,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from dockback_contracts import inventory as inv
+from dockback_contracts.delivery import wait_until_set
 from dockback_contracts.streams import ConsumerSpec, RetryPolicy
 from dockback_executor.announce import Announcer
 from dockback_executor.backup import BackupConfig, BackupService
@@ -172,8 +172,7 @@ class Executor:
                 return True
             except NotFoundError:
                 log.warning("stream %s does not exist yet (the gateway declares it); retrying", spec.stream)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.stopped.wait(), 2.0)
+                await wait_until_set(self.stopped, 2.0)
         return False
 
     async def _remove_orphan_runners(self) -> None:

@@ -5,12 +5,12 @@ working on (a job listed there is alive, whatever its last event)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 
 from dockback_contracts import events as ev
 from dockback_contracts import inventory as inv
+from dockback_contracts.delivery import wait_until_set
 from dockback_executor import __version__
 from dockback_executor.announce import Announcer
 from dockback_executor.docker_api import RUNNER_LABEL, DockerEngine
@@ -166,8 +166,7 @@ class Discovery:
                 await self.publish_inventory()
             except Exception:
                 log.warning("could not publish the host inventory", exc_info=True)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), self.inventory_interval)
+            await wait_until_set(self._changed, self.inventory_interval)
             self._changed.clear()
             await asyncio.sleep(_DEBOUNCE_SECONDS)  # one inventory for a burst of events
 

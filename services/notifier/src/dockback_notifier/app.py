@@ -13,6 +13,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from dockback_contracts import sealed
+from dockback_contracts.delivery import wait_until_set
 from dockback_contracts.streams import ConsumerSpec
 from dockback_notifier.channels import ChannelSettings, PlanNames
 from dockback_notifier.check import ChannelCheck
@@ -105,8 +106,7 @@ class Notifier:
                 return True
             except NotFoundError:
                 log.warning("stream %s does not exist yet (the gateway declares it); retrying", spec.stream)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.stopped.wait(), 2.0)
+                await wait_until_set(self.stopped, 2.0)
         return False
 
 

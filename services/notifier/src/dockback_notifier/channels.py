@@ -18,6 +18,7 @@ from nats.js.kv import KV_DEL, KV_PURGE
 from pydantic import ValidationError
 
 from dockback_contracts import sealed, snapshots, streams
+from dockback_contracts.delivery import wait_until_set
 from dockback_notifier import alerts as al
 from dockback_notifier.errors import DeliveryError
 from dockback_notifier.mail import SmtpChannel
@@ -128,8 +129,7 @@ class ChannelSettings:
                 watcher = await kv.watch(snapshots.SETTINGS_SNAPSHOT_KEY)
             except (BucketNotFoundError, NotFoundError):
                 log.warning("bucket %s does not exist yet (the gateway declares it); retrying", streams.SETTINGS_BUCKET)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stopped.wait(), 2.0)
+                await wait_until_set(stopped, 2.0)
                 continue
             try:
                 async for entry in watcher:

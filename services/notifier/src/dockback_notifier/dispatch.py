@@ -25,6 +25,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from dockback_contracts.delivery import wait_until_set
 from dockback_notifier.alerts import Alert
 from dockback_notifier.channels import Channel, ChannelSettings
 from dockback_notifier.errors import DeliveryError
@@ -123,8 +124,7 @@ class ChannelGate:
 
     async def _run_window(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.closing.wait(), self.window_seconds)
+            await wait_until_set(self.closing, self.window_seconds)
             if self.closing.is_set():
                 return
             batch, self.pending = self.pending, []
@@ -176,8 +176,7 @@ class ChannelGate:
                 return True
             delay = self.retry_delays[attempt - 1]
             log.warning("sending %s on %s failed (%s); retrying in %.1fs", what, self.name, error, delay)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.closing.wait(), delay)
+            await wait_until_set(self.closing, delay)
             if self.closing.is_set():
                 return False
 

@@ -41,6 +41,7 @@ from pydantic import ValidationError
 
 from dockback_contracts import streams
 from dockback_contracts.base import utc_now
+from dockback_contracts.delivery import wait_until_set
 from dockback_contracts.events import BackupRequested, JobQueued, RunMissed, scheduled_job_id
 from dockback_contracts.schedule import next_fire_times
 from dockback_contracts.snapshots import PlanSnapshot
@@ -319,11 +320,7 @@ class Scheduler:
             if earliest is not None:
                 # +1 ms: asyncio may wake a hair early, and a slot must not be seen as not yet due.
                 delay = min(MAX_SLEEP, max(0.0, (earliest - self._now()).total_seconds() + 0.001))
-            # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that
-            # arrives as the event is set (bpo-42130), and stop() would wait forever.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(delay):
-                    await self._wake.wait()
+            await wait_until_set(self._wake, delay)  # not wait_for: see its docstring
 
     async def _handle(self, batch: list[_Due]) -> None:
         """Carry out a batch of due plans; whatever happens, each plan is rescheduled after it."""

@@ -8,7 +8,6 @@ local and remote copies (`PruneRequested`), fetches archives back for a restore
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 
@@ -16,6 +15,7 @@ from faststream.nats import NatsBroker
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
+from dockback_contracts.delivery import wait_until_set
 from dockback_contracts.streams import ConsumerSpec, RetryPolicy
 from dockback_uploader.announce import Announcer
 from dockback_uploader.check import TargetCheck
@@ -90,8 +90,7 @@ class Uploader:
                 return True
             except NotFoundError:
                 log.warning("stream %s does not exist yet (the gateway declares it); retrying", spec.stream)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.stopped.wait(), 2.0)
+                await wait_until_set(self.stopped, 2.0)
         return False
 
 

@@ -91,7 +91,8 @@ async def job_events(
             yield ": connected\n\n"
             while not await request.is_disconnected():
                 try:
-                    news = await asyncio.wait_for(queue.get(), heartbeat)
+                    async with asyncio.timeout(heartbeat):  # not wait_for: see delivery.wait_until_set
+                        news = await queue.get()
                 except TimeoutError:
                     yield ": heartbeat\n\n"
                     continue

@@ -10,7 +10,6 @@ that failed before.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from datetime import UTC, datetime, timedelta
@@ -19,6 +18,7 @@ from faststream.nats import NatsBroker
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dockback_contracts.delivery import wait_until_set
 from dockback_gateway.outbox.models import OutboxMessage
 from dockback_gateway.outbox.service import on_commit_wake
 
@@ -55,8 +55,7 @@ class OutboxRelay:
                     log.warning("outbox relay failed; retrying in %.0fs", backoff, exc_info=True)
                     done = False
                 backoff = self.poll_seconds if done else min(backoff * 2, _MAX_BACKOFF)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), backoff)
+                await wait_until_set(self._wake, backoff)
         finally:
             self._unregister()
 
