@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -47,6 +46,7 @@ from dockback_gateway.users.service import ensure_first_admin
 
 log = logging.getLogger(__name__)
 
+_STOP_SECONDS = 10.0
 WORKERS = (plans_worker, resources_worker, jobs_worker, catalog_worker)
 
 
@@ -135,9 +135,9 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             for task in background:
                 task.cancel()
-            for task in background:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            _, stuck = await asyncio.wait(background, timeout=_STOP_SECONDS)
+            for task in stuck:  # a loop that ignores its cancellation must not hang the shutdown
+                log.error("background task %s did not stop within %.0fs", task.get_name(), _STOP_SECONDS)
             await app.state.settings_publisher.drain()
             await broker.stop()
             await engine.dispose()
