@@ -141,7 +141,7 @@ async def test_local_copies_removed_marks_only_that_hosts_and_plans_artifacts(ga
     # The removal names an artifact of another plan too: the catalog ignores that one.
     await publish(
         gateway,
-        ev.LocalCopiesRemoved(job_id=uuid.uuid4(), host_id="host-a", plan_id=plan_id, artifact_ids=[mine, theirs]),
+        ev.LocalCopiesRemoved(job_id=uuid.uuid4(), host_id="host-a", plan_id=plan_id, artifact_ids=(mine, theirs)),
     )
 
     async def removed() -> bool:
@@ -186,7 +186,7 @@ async def remote_only_volume(gateway: Gateway) -> uuid.UUID:
     event = archive_created(HOST, None, "pgdata", T0 + timedelta(hours=1))
     artifact_id = await catalogued(gateway, event)
     await copied(gateway, event, "offsite")
-    await publish(gateway, ev.LocalCopiesRemoved(job_id=uuid.uuid4(), host_id=HOST, artifact_ids=[artifact_id]))
+    await publish(gateway, ev.LocalCopiesRemoved(job_id=uuid.uuid4(), host_id=HOST, artifact_ids=(artifact_id,)))
 
     async def removed() -> bool:
         row = await artifact_row(gateway, artifact_id)
