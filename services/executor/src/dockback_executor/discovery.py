@@ -14,6 +14,7 @@ from dockback_contracts.delivery import wait_until_set
 from dockback_executor import __version__
 from dockback_executor.announce import Announcer
 from dockback_executor.docker_api import RUNNER_LABEL, DockerEngine
+from dockback_executor.errors import EngineUnavailable
 from dockback_executor.running_jobs import RunningJobs
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,11 @@ async def host_inventory(engine: DockerEngine, host_id: str, engine_info: inv.En
     """Everything the engine holds right now (DockBack's own runner containers left out)."""
     containers = [c for c in await engine.containers() if RUNNER_LABEL not in (c.get("Labels") or {})]
     volumes = await engine.volumes()
-    sizes = await engine.volume_sizes()
+    try:
+        sizes = await engine.volume_sizes()
+    except EngineUnavailable as exc:  # the engine runs one `system df` at a time; sizes are a nicety
+        log.info("volume sizes left out of this inventory: %s", exc)
+        sizes = {}
     images = await engine.images()
     users: dict[str, list[inv.VolumeUser]] = {}
     container_infos = []
