@@ -45,3 +45,15 @@ async def test_an_unknown_target_is_reported(nc: Client, target: S3Target, uploa
 
     assert result.ok is False
     assert "'nowhere' is not in the settings" in result.detail
+
+
+async def test_an_endpoint_written_as_a_url_is_reported(
+    nc: Client, s3: S3Bucket, settings_key: bytes, uploader: Uploader
+) -> None:
+    await put_settings(nc, s3_target(s3, settings_key).model_copy(update={"endpoint": f"http://{s3.endpoint}"}))
+
+    result = await check(nc, "offsite")
+
+    assert result.ok is False
+    assert "endpoint" in result.detail
+    assert s3.secret_key not in result.detail

@@ -167,3 +167,17 @@ async def test_an_archive_that_does_not_hash_to_its_manifest_is_never_marked_upl
     assert failed.retryable is False
     assert "changed or is damaged on disk" in failed.reason
     assert s3.keys() == []
+
+
+async def test_an_endpoint_written_as_a_url_fails_the_job_at_once(
+    nc: Client, heard: Heard, data_dir: DataDir, s3: S3Bucket, settings_key: bytes, uploader: Uploader
+) -> None:
+    await put_settings(nc, s3_target(s3, settings_key).model_copy(update={"endpoint": f"http://{s3.endpoint}"}))
+    event = archive_created(data_dir.archive())
+
+    await publish(nc, event)
+    failed = await upload_end(heard, event.job_id)
+
+    assert isinstance(failed, ev.JobFailed)
+    assert (failed.kind, failed.phase, failed.retryable) == ("backup", "upload", False)
+    assert "endpoint" in failed.reason

@@ -86,14 +86,20 @@ class S3Bucket:
             timeout=aiohttp.ClientTimeout(total=None, connect=10, sock_connect=10, sock_read=60),
         )
         try:
-            client = Minio(
-                target.endpoint,
-                access_key=credentials.access_key,
-                secret_key=credentials.secret_key,
-                secure=target.secure,
-                region=target.region,
-                session=session,
-            )
+            try:
+                client = Minio(
+                    target.endpoint,
+                    access_key=credentials.access_key,
+                    secret_key=credentials.secret_key,
+                    secure=target.secure,
+                    region=target.region,
+                    session=session,
+                )
+            except ValueError as exc:  # miniopy's messages name the endpoint or region, never a key
+                raise PermanentError(
+                    f"S3 target {target.target_id!r}: its endpoint {target.endpoint!r} cannot be used ({exc}): "
+                    "write it as host[:port], without a scheme or path (HTTPS is the target's 'secure' switch)"
+                ) from None
             yield cls(target, client)
         finally:
             await session.close()
