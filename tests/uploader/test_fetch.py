@@ -113,3 +113,25 @@ async def test_a_remote_copy_that_does_not_hash_right_is_refused_and_no_restore_
     assert restores.requests == []
     assert data_dir.files_of(ref) == []
     assert partial_files(data_dir) == []
+
+
+async def test_a_remote_manifest_that_describes_another_archive_is_refused_and_nothing_is_handed_on(
+    nc: Client, heard: Heard, data_dir: DataDir, s3: S3Bucket, target: S3Target, uploader: Uploader
+) -> None:
+    ref, other = data_dir.archive(), data_dir.archive()
+    key = move_to_s3(data_dir, s3, ref)
+    _, other_manifest = data_dir.files_of(other)
+    s3.client.put_object(
+        Bucket=s3.name, Key=key.removesuffix(".tar.zst") + ".manifest.json", Body=other_manifest.read_bytes()
+    )
+    request = fetch_of(ref, key)
+    restores = await restores_heard(nc)
+
+    await publish(nc, request)
+    failed = await job_failed(heard, request.job_id)
+
+    assert (failed.kind, failed.phase, failed.retryable) == ("restore", "prepare", False)
+    assert "manifest" in failed.reason
+    assert restores.requests == []
+    assert data_dir.files_of(ref) == []
+    assert partial_files(data_dir) == []

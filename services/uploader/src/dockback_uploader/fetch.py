@@ -15,7 +15,10 @@ import logging
 import os
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from dockback_contracts import events as ev
+from dockback_contracts.manifest import ArchiveManifest
 from dockback_uploader.announce import Announcer
 from dockback_uploader.errors import OutOfScope, PermanentError, TransientError
 from dockback_uploader.local_archives import LocalArchives, _fsync_dir
@@ -72,6 +75,7 @@ class FetchService:
         archive.parent.mkdir(parents=True, exist_ok=True)
         async with S3Bucket.open(target, credentials) as bucket:
             manifest_data = await bucket.read_small(manifest_key(key))
+            _require_manifest_of(manifest_data, expected, archive.name, location)
             partial = archive.with_name(f".partial-{archive.name}")
             try:
                 file = await asyncio.to_thread(partial.open, "wb")
@@ -91,6 +95,23 @@ class FetchService:
         await asyncio.to_thread(_write_durably, manifest, manifest_data)
         _fsync_dir(archive.parent)
         log.info("fetched artifact %s from %s", expected.artifact_id, location)
+
+
+def _require_manifest_of(data: bytes, ref: ev.ArchiveRef, archive_file: str, location: str) -> None:
+    """Refuse a remote manifest that does not describe the archive being fetched: it is
+    written into the data dir, where it is what proves whose archive the file is."""
+    try:
+        manifest = ArchiveManifest.model_validate_json(data)
+    except ValidationError as exc:
+        raise PermanentError(
+            f"the manifest beside the copy at {location} cannot be read ({exc.error_count()} error(s)): refused"
+        ) from None
+    described = (manifest.artifact_id, manifest.sha256, manifest.size_bytes, manifest.archive_file)
+    if described != (ref.artifact_id, ref.sha256, ref.size_bytes, archive_file):
+        raise PermanentError(
+            f"the manifest beside the copy at {location} describes artifact {manifest.artifact_id} "
+            f"({manifest.archive_file}), not artifact {ref.artifact_id} ({archive_file}): refused"
+        )
 
 
 def _matches(archive: Path, ref: ev.ArchiveRef) -> bool:
