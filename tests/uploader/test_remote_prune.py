@@ -88,3 +88,21 @@ async def test_a_remote_key_of_another_plan_or_host_is_refused_and_nothing_is_de
     assert "outside" in failed.reason
     assert len(s3.keys()) == 6
     assert len(data_dir.files_of(ours)) == 2
+
+
+async def test_a_remote_key_of_another_artifact_of_the_same_scope_is_refused_and_nothing_is_deleted(
+    nc: Client, heard: Heard, data_dir: DataDir, s3: S3Bucket, target: S3Target, uploader: Uploader
+) -> None:
+    # The old artifact's location names the newest artifact's object: in scope, but not its copy.
+    old, newest = data_dir.archive(), data_dir.archive()
+    for ref in (old, newest):
+        store(s3, key_of(ref))
+    request = prune_of(old.model_copy(update={"remote_locations": (f"{TARGET_ID}:{key_of(newest)}",)}))
+
+    await publish(nc, request)
+    failed = await heard.job_end(request.job_id)
+
+    assert isinstance(failed, ev.JobFailed)
+    assert failed.retryable is False
+    assert len(s3.keys()) == 4
+    assert len(data_dir.files_of(old)) == 2

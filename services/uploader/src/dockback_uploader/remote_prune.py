@@ -9,6 +9,7 @@ archive object and its manifest object are deleted; one already gone counts as d
 from __future__ import annotations
 
 import logging
+from pathlib import PurePosixPath
 
 from dockback_contracts import events as ev
 from dockback_uploader.errors import OutOfScope
@@ -49,6 +50,9 @@ class S3RemoteCopies:
                     require_in_scope(
                         key, scope_prefix(target.prefix, request.host_id, request.plan_id, request.resource)
                     )
+                    if PurePosixPath(key).name != PurePosixPath(ref.path).name:
+                        # In scope, but the copy of another archive (perhaps the one retention keeps).
+                        raise OutOfScope(f"remote key {key!r} is not the copy of {ref.path!r}")
                 except OutOfScope as exc:
                     refusals.append((ref, exc))
         if refusals:
