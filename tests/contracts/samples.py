@@ -115,6 +115,15 @@ def every_event() -> list[ev.Event]:
             retryable=False,
             resource=VOLUME,
         ),
+        ev.JobSucceeded(
+            job_id=JOB,
+            host_id=HOST,
+            kind="backup",
+            plan_id=PLAN,
+            resource=VOLUME,
+            bytes=1024,
+            finished_at=datetime(2026, 1, 1, tzinfo=UTC),
+        ),
         ev.JobCancelled(job_id=JOB, host_id=HOST, kind="backup", phase="archive", reason="cancelled by admin"),
         ev.RunMissed(host_id=HOST, plan_id=PLAN, scheduled_for=datetime(2026, 1, 1, tzinfo=UTC)),
         ev.HostInventory(

@@ -316,6 +316,17 @@ class JobFailed(JobEvent):
     resource: ResourceRef | None = None
 
 
+class JobSucceeded(JobEvent):
+    """A job ended in success: recorded once, when the gateway moves it to succeeded."""
+
+    type: Literal["job_succeeded.v1"] = "job_succeeded.v1"
+    kind: JobKind
+    plan_id: Id | None = None
+    resource: ResourceRef | None = None
+    bytes: ByteCount | None = Field(default=None, description="What the job wrote or moved, if known.")
+    finished_at: UtcDatetime
+
+
 class JobCancelled(JobEvent):
     """A job stopped because a user cancelled it; whatever it changed was put back."""
 
@@ -380,6 +391,7 @@ FACTS: tuple[type[Event], ...] = (
     ArchiveVerified,
     ArtifactsPruned,
     LocalCopiesRemoved,
+    JobSucceeded,
     JobFailed,
     JobCancelled,
     RunMissed,
@@ -411,6 +423,7 @@ __all__ = [
     "JobProgress",
     "JobQueued",
     "JobStarted",
+    "JobSucceeded",
     "LocalCopiesRemoved",
     "PruneRequested",
     "ResourceRef",

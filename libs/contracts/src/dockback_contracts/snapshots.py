@@ -118,6 +118,7 @@ class SmtpSettings(Model):
     password: SealedSecret | None = None
     from_address: str = Field(min_length=3)
     recipients: Seq[str] = ()
+    succeeded_digest: bool = Field(default=False, description="Also send a digest of succeeded jobs.")
 
 
 class Webhook(Model):
@@ -127,6 +128,7 @@ class Webhook(Model):
     url: str = Field(min_length=1)
     signing_secret: SealedSecret | None = None
     slack_format: bool = False
+    succeeded_digest: bool = Field(default=False, description="Also send a digest of succeeded jobs.")
 
 
 class SettingsSnapshot(Model):

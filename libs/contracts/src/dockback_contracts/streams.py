@@ -266,7 +266,7 @@ def gateway_hosts_consumer() -> ConsumerSpec:
 
 
 def notifier_consumer(fact_type: type[ev.Event]) -> ConsumerSpec:
-    """The notifier's consumer of one kind of alert-worthy fact (`JobFailed`, `RunMissed`)."""
+    """The notifier's consumer of one kind of alert-worthy fact (`JobFailed`, `RunMissed`, `JobSucceeded`)."""
     token = subjects.fact(fact_type, subjects.ANY).rsplit(".", 1)[1]
     name = f"notifier-{token}"
     return ConsumerSpec(

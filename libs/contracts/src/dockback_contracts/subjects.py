@@ -48,6 +48,7 @@ _FACT_TOKENS: dict[type[ev.Event], str] = {
     ev.ArchiveVerified: "archive_verified",
     ev.ArtifactsPruned: "artifacts_pruned",
     ev.LocalCopiesRemoved: "local_copies_removed",
+    ev.JobSucceeded: "job_succeeded",
     ev.JobFailed: "job_failed",
     ev.JobCancelled: "job_cancelled",
     ev.RunMissed: "run_missed",

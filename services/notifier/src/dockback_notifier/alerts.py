@@ -116,8 +116,56 @@ def run_missed(event: ev.RunMissed, plan_name: str | None, ui_base_url: str) -> 
     )
 
 
+def job_succeeded(event: ev.JobSucceeded, plan_name: str | None, ui_base_url: str) -> Alert:
+    """A job that succeeded: only ever part of a channel's succeeded-job digest."""
+    what = _resource(event.resource)
+    plan = plan_name or (str(event.plan_id) if event.plan_id else "(none: a manual job)")
+    size = _size(event.bytes) if event.bytes is not None else "-"
+    title = f"{event.kind} of {what} on host {event.host_id} succeeded"
+    return Alert(
+        key=subjects.message_id(event),
+        event="job_succeeded",
+        title=title,
+        summary=f"{title} ({size})",
+        occurred_at=event.finished_at,
+        details=(
+            ("Host", event.host_id),
+            ("Plan", plan),
+            ("Resource", what if event.resource else "-"),
+            ("Kind", event.kind),
+            ("Size", size),
+            ("Finished", event.finished_at.isoformat()),
+        ),
+        link=f"{ui_base_url.rstrip('/')}/jobs/{event.job_id}",
+        data={
+            "job_id": str(event.job_id),
+            "host_id": event.host_id,
+            "plan_id": str(event.plan_id) if event.plan_id else None,
+            "plan_name": plan_name,
+            "resource": event.resource.model_dump() if event.resource else None,
+            "kind": event.kind,
+            "bytes": event.bytes,
+            "finished_at": event.finished_at.isoformat(),
+        },
+    )
+
+
+def _size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024:
+            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"
+
+
 def headline(alerts: list[Alert], window_seconds: float) -> str:
-    """One alert: its title. Several: how many, of what, within which window."""
+    """One alert: its title. Several: how many, of what, within which window.
+    A succeeded-job digest always says how many succeeded, even when it is one."""
+    succeeded = sum(1 for a in alerts if a.event == "job_succeeded")
+    if succeeded:
+        jobs = "1 job" if succeeded == 1 else f"{succeeded} jobs"
+        return f"{jobs} succeeded in the last {_duration(window_seconds)}"
     if len(alerts) == 1:
         return alerts[0].title
     failed = sum(1 for a in alerts if a.event == "job_failed")
@@ -129,6 +177,9 @@ def headline(alerts: list[Alert], window_seconds: float) -> str:
 
 
 def _duration(seconds: float) -> str:
+    if seconds >= 3600 and seconds % 3600 == 0:
+        hours = int(seconds // 3600)
+        return "hour" if hours == 1 else f"{hours} h"
     if seconds >= 60 and seconds % 60 == 0:
         minutes = int(seconds // 60)
         return "minute" if minutes == 1 else f"{minutes} minutes"

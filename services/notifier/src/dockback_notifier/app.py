@@ -53,9 +53,17 @@ class Notifier:
             capacity=settings.dedup_capacity,
             keep_alive_interval=settings.event_ack_wait_seconds / 3,
         )
+        self.succeeded_digests = Dispatcher(
+            self.channels,
+            window_seconds=settings.succeeded_digest_seconds,
+            retry_delays=tuple(settings.delivery_retry_delays_seconds),
+            capacity=settings.dedup_capacity,
+            keep_alive_interval=settings.event_ack_wait_seconds / 3,
+            succeeded_digests=True,
+        )
 
     async def run(self) -> None:
-        channels, dispatcher = self.channels, self.dispatcher
+        channels, dispatcher, digests = self.channels, self.dispatcher, self.succeeded_digests
         await self.broker.connect()
         watch: asyncio.Task[None] | None = None
         try:
@@ -63,6 +71,7 @@ class Notifier:
             specs = register(
                 self.broker,
                 dispatcher,
+                digests,
                 channels,
                 PlanNames(js),
                 ChannelCheck(channels, answered_by=self.settings.instance_name),
@@ -76,12 +85,14 @@ class Notifier:
                 if not await self._create_or_update_consumer(js, spec):
                     return
             dispatcher.start()
+            digests.start()
             await self.broker.start()
             self.ready.set()
             log.info("notifier ready (channels: %s)", ", ".join(channels.channel_names()) or "none")
             await self.stopped.wait()
         finally:
-            await dispatcher.close()  # while connected: acks and nacks need the connection
+            # while connected: acks and nacks need the connection
+            await asyncio.gather(dispatcher.close(), digests.close())
             if watch is not None:
                 watch.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

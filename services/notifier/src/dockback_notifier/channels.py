@@ -72,10 +72,21 @@ class ChannelSettings:
         names.extend(f"webhook:{w.webhook_id}" for w in self.snapshot.webhooks)
         return names
 
-    def channel(self, name: str) -> Channel | None:
+    def digest_channel_names(self) -> list[str]:
+        """The channels that also get a digest of succeeded jobs."""
+        if self.snapshot is None:
+            return []
+        smtp = self.snapshot.smtp
+        names = ["smtp"] if smtp and smtp.succeeded_digest else []
+        names.extend(f"webhook:{w.webhook_id}" for w in self.snapshot.webhooks if w.succeeded_digest)
+        return names
+
+    def channel(self, name: str, *, window_seconds: float | None = None) -> Channel | None:
         """The channel of that name as the settings describe it now; None when it is gone.
+        `window_seconds`: the window its digests name (default: the alert digest window).
 
         Raises DeliveryError (permanent) when its secret cannot be opened."""
+        window_seconds = self.window_seconds if window_seconds is None else window_seconds
         if self.snapshot is None:
             return None
         if name == "smtp":
@@ -86,7 +97,7 @@ class ChannelSettings:
             return SmtpChannel(
                 smtp,
                 password,
-                window_seconds=self.window_seconds,
+                window_seconds=window_seconds,
                 timeout=self.smtp_timeout,
                 ca_file=self.smtp_ca_file,
             )
@@ -97,7 +108,7 @@ class ChannelSettings:
                     if webhook.signing_secret
                     else None
                 )
-                return WebhookChannel(webhook, secret, window_seconds=self.window_seconds, timeout=self.webhook_timeout)
+                return WebhookChannel(webhook, secret, window_seconds=window_seconds, timeout=self.webhook_timeout)
         return None
 
     def _open(self, field: str, value: sealed.SealedSecret) -> str:

@@ -11,6 +11,10 @@ Per channel (the SMTP server, each webhook):
 - a failed delivery is retried in process after each of the retry delays, while the message
   is held with in-progress acks; after the last one it is logged as an error and acked:
   a channel that stays broken must not hold the stream back forever.
+Succeeded-job digests go through a second dispatcher of `DigestGate`s, one per channel with
+`succeeded_digest`: there nothing is sent at once; the first succeeded job opens a window of
+`succeeded_digest_seconds` and its end sends one digest of all collected (the messages are
+held with in-progress acks until then), never mixed with the failure alerts.
 On shutdown, collected alerts get one last attempt; what is still undelivered is nacked and
 comes back, to another notifier or to this one after its restart.
 """
@@ -155,7 +159,7 @@ class ChannelGate:
         while True:
             attempt += 1
             try:
-                channel: Channel | None = self.channels.channel(self.name)
+                channel: Channel | None = self._channel()
                 if channel is None:
                     log.warning("channel %s was removed from the settings: %s not sent", self.name, what)
                     return True
@@ -180,6 +184,9 @@ class ChannelGate:
             if self.closing.is_set():
                 return False
 
+    def _channel(self) -> Channel | None:
+        return self.channels.channel(self.name)
+
     async def close(self, grace: float) -> None:
         """Stop collecting: send what was collected once, interrupt retries after `grace` seconds."""
         self.closing.set()  # wakes the window and any retry that waits
@@ -194,8 +201,33 @@ class ChannelGate:
             await asyncio.gather(*late, return_exceptions=True)
 
 
+class DigestGate(ChannelGate):
+    """The succeeded jobs of one channel: all collected, one digest at the end of each window."""
+
+    async def submit(self, part: Part) -> None:
+        key = part.alert.key
+        if key in self.taken:
+            self.taken.move_to_end(key)
+            log.info("succeeded job %s already collected on %s: dropping the duplicate", key, self.name)
+            await part.held.done()
+            return
+        self.taken[key] = None
+        while len(self.taken) > self.capacity:
+            self.taken.popitem(last=False)
+        self.pending.append(part)
+        if self.window is None:
+            self.window = asyncio.create_task(self._run_window(), name=f"succeeded-digest-{self.name}")
+
+    def _channel(self) -> Channel | None:
+        return self.channels.channel(self.name, window_seconds=self.window_seconds)
+
+
 class Dispatcher:
-    """Hands each alert to every configured channel's gate and keeps held messages alive."""
+    """Hands each alert to every configured channel's gate and keeps held messages alive.
+
+    With `succeeded_digests`, the alerts are succeeded jobs: they go only to the channels
+    with `succeeded_digest`, each through a `DigestGate`; without such a channel they are
+    acked quietly."""
 
     def __init__(
         self,
@@ -205,8 +237,11 @@ class Dispatcher:
         retry_delays: tuple[float, ...],
         capacity: int,
         keep_alive_interval: float,
+        succeeded_digests: bool = False,
     ) -> None:
         self.channels = channels
+        self.succeeded_digests = succeeded_digests
+        self.gate_type = DigestGate if succeeded_digests else ChannelGate
         self.window_seconds = window_seconds
         self.retry_delays = retry_delays
         self.capacity = capacity
@@ -218,13 +253,22 @@ class Dispatcher:
         self._keep_alive: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._keep_alive = asyncio.create_task(self._keep_held_alive(), name="held-alerts-keep-alive")
+        self._keep_alive = asyncio.create_task(
+            self._keep_held_alive(),
+            name="held-succeeded-keep-alive" if self.succeeded_digests else "held-alerts-keep-alive",
+        )
 
     async def submit(self, alert: Alert, msg: Settleable) -> None:
         if self.closing:
             await msg.nack(delay=REDELIVER_AFTER_SHUTDOWN)
             return
-        names = self.channels.channel_names()
+        if self.succeeded_digests:
+            names = self.channels.digest_channel_names()
+            if not names:
+                await msg.ack()  # no channel wants succeeded jobs
+                return
+        else:
+            names = self.channels.channel_names()
         if not names:
             if not self._said_no_channels:
                 log.warning("no alert channel is configured (SMTP or webhook): alerts are dropped until one is")
@@ -238,7 +282,7 @@ class Dispatcher:
         for name in names:
             gate = self.gates.get(name)
             if gate is None:
-                gate = self.gates[name] = ChannelGate(
+                gate = self.gates[name] = self.gate_type(
                     name,
                     self.channels,
                     window_seconds=self.window_seconds,

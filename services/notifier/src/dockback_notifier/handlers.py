@@ -44,6 +44,7 @@ class TerminateMalformed(BaseMiddleware):
 def register(
     broker: NatsBroker,
     dispatcher: Dispatcher,
+    succeeded_digests: Dispatcher,
     channels: ChannelSettings,
     plan_names: PlanNames,
     checks: ChannelCheck,
@@ -52,6 +53,7 @@ def register(
     """Subscribe to the alert-worthy facts and the channel checks; returns the consumers to create first."""
     failed_spec = streams.notifier_consumer(ev.JobFailed).with_ack_wait(ack_wait)
     missed_spec = streams.notifier_consumer(ev.RunMissed).with_ack_wait(ack_wait)
+    succeeded_spec = streams.notifier_consumer(ev.JobSucceeded).with_ack_wait(ack_wait)
 
     async def on_job_failed(event: ev.JobFailed, msg: NatsMessage) -> None:
         """Alert every channel that a job failed (a failed verification is a failed job of kind verify)."""
@@ -63,8 +65,17 @@ def register(
         plan_name = event.plan_name or await plan_names.name_of(event.plan_id)
         await dispatcher.submit(alerts.run_missed(event, plan_name, channels.ui_base_url), msg)
 
+    async def on_job_succeeded(event: ev.JobSucceeded, msg: NatsMessage) -> None:
+        """Collect a succeeded job for the digests of the channels that want them (never a failure alert)."""
+        plan_name = await plan_names.name_of(event.plan_id)
+        await succeeded_digests.submit(alerts.job_succeeded(event, plan_name, channels.ui_base_url), msg)
+
     facts = NatsRouter(middlewares=[TerminateMalformed])
-    for spec, handler in ((failed_spec, on_job_failed), (missed_spec, on_run_missed)):
+    for spec, handler in (
+        (failed_spec, on_job_failed),
+        (missed_spec, on_run_missed),
+        (succeeded_spec, on_job_succeeded),
+    ):
         facts.subscriber(
             spec.filter_subject,
             stream=JStream(spec.stream, declare=False),
@@ -81,4 +92,4 @@ def register(
         return await checks.run(request)
 
     broker.subscriber(subjects.CHECK_CHANNEL, queue="notifiers", description=on_check_channel.__doc__)(on_check_channel)
-    return [failed_spec, missed_spec]
+    return [failed_spec, missed_spec, succeeded_spec]

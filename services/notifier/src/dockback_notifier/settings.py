@@ -25,6 +25,12 @@ class Settings(BaseSettings):
         description="After an alert goes out on a channel, further alerts within this window are collected "
         "and sent as one digest when it ends",
     )
+    succeeded_digest_seconds: float = Field(
+        default=86400,
+        gt=0,
+        description="How often a channel with succeeded_digest gets its digest of the jobs that succeeded "
+        "meanwhile (none when nothing did)",
+    )
     delivery_retry_delays_seconds: list[Annotated[float, Field(ge=0)]] = Field(
         default_factory=lambda: [5.0, 30.0, 120.0, 600.0],
         description="Delays between the attempts to deliver an alert on a channel that failed (JSON list); "

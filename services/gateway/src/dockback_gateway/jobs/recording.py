@@ -29,6 +29,7 @@ from dockback_gateway.catalog.models import Artifact, ArtifactCopy, ArtifactStat
 from dockback_gateway.jobs.feed import FEED, News
 from dockback_gateway.jobs.models import Job, JobLogEntry, JobStatus, MissedRun
 from dockback_gateway.jobs.schemas import JobOut
+from dockback_gateway.outbox.service import enqueue
 from dockback_gateway.recording import Handler
 
 _KIND_OF: dict[type[ev.Event], str] = {
@@ -125,6 +126,31 @@ def announce(db: AsyncSession, job: Job) -> None:
 def _finish(job: Job, status: JobStatus, at: datetime) -> None:
     job.status = status
     job.finished_at = at
+
+
+def _succeed_job(db: AsyncSession, job: Job, at: datetime) -> None:
+    """Move an unfinished job to succeeded and tell the bus, through the outbox in this
+    transaction; callers check that it was not finished, so this happens once per job."""
+    assert not JobStatus(job.status).finished
+    _finish(job, JobStatus.SUCCEEDED, at)
+    resource = (
+        ev.ResourceRef(kind=job.resource_kind, name=job.resource_name)  # type: ignore[arg-type]
+        if job.resource_kind and job.resource_name
+        else None
+    )
+    size = job.bytes_total if job.bytes_total is not None else (job.bytes_done or None)
+    enqueue(
+        db,
+        ev.JobSucceeded(
+            job_id=job.id,
+            host_id=job.host_id,
+            kind=job.kind,  # type: ignore[arg-type]
+            plan_id=job.plan_id,
+            resource=resource,
+            bytes=size,
+            finished_at=at,
+        ),
+    )
 
 
 def _start_running(job: Job, event: ev.JobEvent) -> None:
@@ -237,9 +263,9 @@ async def on_archive_created(db: AsyncSession, event: ev.ArchiveCreated) -> None
         job.phase = "archive"
         if event.last_of_job:
             if not job.upload_targets:
-                _finish(job, JobStatus.SUCCEEDED, event.occurred_at)
+                _succeed_job(db, job, event.occurred_at)
             elif await _uploads_complete(db, job, artifact=event.archive.artifact_id):
-                _finish(job, JobStatus.SUCCEEDED, event.occurred_at)  # the uploads got here first
+                _succeed_job(db, job, event.occurred_at)  # the uploads got here first
                 job.phase = "upload"
             else:
                 job.phase = "upload"
@@ -260,7 +286,7 @@ async def on_upload_completed(db: AsyncSession, event: ev.UploadCompleted) -> No
         if job.archives_done_at is not None:
             job.phase = "upload"
         if await _uploads_complete(db, job, artifact=event.artifact_id, copy=(event.artifact_id, event.target_id)):
-            _finish(job, JobStatus.SUCCEEDED, event.occurred_at)
+            _succeed_job(db, job, event.occurred_at)
     change.announce_if_moved(db)
 
 
@@ -274,7 +300,7 @@ async def _succeed(db: AsyncSession, event: ev.JobEvent, message: str, phase: st
     if not JobStatus(job.status).finished:
         _start_running(job, event)
         job.phase = phase
-        _finish(job, JobStatus.SUCCEEDED, event.occurred_at)
+        _succeed_job(db, job, event.occurred_at)
     change.announce_if_moved(db)
 
 

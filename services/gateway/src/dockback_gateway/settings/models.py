@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, LargeBinary, String, func
+from sqlalchemy import JSON, BigInteger, CheckConstraint, LargeBinary, String, false, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dockback_gateway.db import Base
@@ -64,6 +64,7 @@ class SmtpServer(Base):
     password: Mapped[bytes | None] = mapped_column(LargeBinary)  # ciphertext
     from_address: Mapped[str] = mapped_column(String(254))
     recipients: Mapped[list[Any]] = mapped_column(JSON)
+    succeeded_digest: Mapped[bool] = mapped_column(default=False, server_default=false())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
@@ -76,6 +77,7 @@ class Webhook(Base):
     url: Mapped[str] = mapped_column(String(2048))
     signing_secret: Mapped[bytes | None] = mapped_column(LargeBinary)  # ciphertext
     slack_format: Mapped[bool]
+    succeeded_digest: Mapped[bool] = mapped_column(default=False, server_default=false())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 

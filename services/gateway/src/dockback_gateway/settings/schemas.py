@@ -162,6 +162,9 @@ class SmtpUpdate(BaseModel):
     password: Secret | None = None
     from_address: EmailAddress
     recipients: list[EmailAddress] = Field(min_length=1, max_length=50)
+    succeeded_digest: bool = Field(
+        default=False, description="Also send a digest of succeeded jobs (once a day by default)"
+    )
 
 
 class SmtpOut(BaseModel):
@@ -172,6 +175,7 @@ class SmtpOut(BaseModel):
     password: SecretState
     from_address: str
     recipients: list[str]
+    succeeded_digest: bool = Field(description="Whether a digest of succeeded jobs is sent too")
     updated_at: datetime
 
 
@@ -183,6 +187,9 @@ class WebhookFields(BaseModel):
 
     url: HttpUrl
     slack_format: bool = Field(default=False, description="Post Slack's message format instead of DockBack's")
+    succeeded_digest: bool = Field(
+        default=False, description="Also send a digest of succeeded jobs (once a day by default)"
+    )
 
 
 class WebhookCreate(WebhookFields):
@@ -203,6 +210,7 @@ class WebhookOut(BaseModel):
     url: str
     signing_secret: SecretState
     slack_format: bool
+    succeeded_digest: bool = Field(description="Whether a digest of succeeded jobs is sent too")
     updated_at: datetime
 
 

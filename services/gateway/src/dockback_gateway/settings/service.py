@@ -187,6 +187,7 @@ class SettingsService:
             webhook_id=body.webhook_id,
             url=body.url,
             slack_format=body.slack_format,
+            succeeded_digest=body.succeeded_digest,
             signing_secret=None if body.signing_secret is None else self._encrypt(body.signing_secret, name),
             updated_at=_now(),
         )
@@ -325,6 +326,7 @@ class SettingsService:
             password=self._state(smtp.password, SMTP_PASSWORD),
             from_address=smtp.from_address,
             recipients=list(smtp.recipients),
+            succeeded_digest=smtp.succeeded_digest,
             updated_at=smtp.updated_at,
         )
 
@@ -334,6 +336,7 @@ class SettingsService:
             url=w.url,
             signing_secret=self._state(w.signing_secret, webhook_signing_secret(w.webhook_id)),
             slack_format=w.slack_format,
+            succeeded_digest=w.succeeded_digest,
             updated_at=w.updated_at,
         )
 

@@ -69,6 +69,7 @@ def build_snapshot(
             password=None if smtp.password is None else sealed(smtp.password, SMTP_PASSWORD),
             from_address=smtp.from_address,
             recipients=tuple(smtp.recipients),
+            succeeded_digest=smtp.succeeded_digest,
         ),
         webhooks=tuple(
             snapshots.Webhook(
@@ -78,6 +79,7 @@ def build_snapshot(
                 if w.signing_secret is None
                 else sealed(w.signing_secret, webhook_signing_secret(w.webhook_id)),
                 slack_format=w.slack_format,
+                succeeded_digest=w.succeeded_digest,
             )
             for w in stored.webhooks
         ),

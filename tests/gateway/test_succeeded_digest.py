@@ -1,0 +1,77 @@
+"""Succeeded-job digests on the gateway: one JobSucceeded per job on the bus, and the
+per-channel `succeeded_digest` flag stored, returned and published in the snapshot."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from nats.errors import TimeoutError as NatsTimeoutError
+
+from dockback_contracts import events as ev
+from dockback_contracts import subjects
+from dockback_contracts.streams import EVENTS_STREAM
+from gateway.conftest import Gateway, logged_in_admin
+from gateway.eventually import eventually
+from gateway.test_jobs import HOST, archived, job_in, publish, queued, started
+from gateway.test_settings import SMTP, WEBHOOK, published_snapshot
+
+
+async def succeeded_on_the_bus(gateway: Gateway) -> list[ev.JobSucceeded]:
+    js = gateway.app.state.broker.connection.jetstream()
+    sub = await js.pull_subscribe(subjects.fact(ev.JobSucceeded, HOST), stream=EVENTS_STREAM)
+    found: list[ev.JobSucceeded] = []
+    try:
+        while True:
+            try:
+                batch = await sub.fetch(10, timeout=0.5)
+            except NatsTimeoutError:
+                return found
+            found.extend(ev.JobSucceeded.model_validate_json(m.data) for m in batch)
+    finally:
+        await sub.unsubscribe()
+
+
+async def test_a_job_reaching_succeeded_puts_exactly_one_job_succeeded_on_the_bus(gateway: Gateway) -> None:
+    job_id = uuid.uuid4()
+    await publish(gateway, queued(job_id))
+    await publish(gateway, started(job_id))
+    last = archived(job_id)
+    await publish(gateway, last)
+    await eventually(lambda: job_in(gateway, job_id, "succeeded"))
+    # the same fact again under another message id (the bus does not drop it), and a late start
+    js = gateway.app.state.broker.connection.jetstream()
+    await js.publish(subjects.subject_for(last), last.model_dump_json().encode(), headers={"Nats-Msg-Id": "again"})
+    await publish(gateway, started(job_id, attempt=2))
+
+    [event] = await eventually(lambda: succeeded_on_the_bus(gateway))
+    await asyncio.sleep(1.0)  # time for a second one to show up, if the recorder were wrong
+    found = await succeeded_on_the_bus(gateway)
+
+    assert [e.job_id for e in found] == [job_id]
+    assert (event.kind, event.host_id, event.resource) == ("backup", HOST, ev.ResourceRef(kind="volume", name="pgdata"))
+    job = await job_in(gateway, job_id, "succeeded")
+    assert job is not None
+    assert job.finished_at is not None
+    assert event.finished_at == job.finished_at.replace(tzinfo=event.finished_at.tzinfo)
+
+
+async def test_the_succeeded_digest_flag_round_trips_and_reaches_the_snapshot(gateway: Gateway) -> None:
+    async with logged_in_admin(gateway) as client:
+        smtp = await client.put("/settings/smtp", json={**SMTP, "succeeded_digest": True})
+        hook = await client.post("/settings/webhooks", json={**WEBHOOK, "succeeded_digest": True})
+        other = await client.post("/settings/webhooks", json={**WEBHOOK, "webhook_id": "quiet"})
+        assert [r.status_code for r in (smtp, hook, other)] == [200, 201, 201], [smtp.text, hook.text, other.text]
+        assert (smtp.json()["succeeded_digest"], hook.json()["succeeded_digest"]) == (True, True)
+        assert other.json()["succeeded_digest"] is False
+
+        _, snapshot = await published_snapshot(gateway)
+        assert snapshot.smtp is not None
+        assert snapshot.smtp.succeeded_digest
+        assert {w.webhook_id: w.succeeded_digest for w in snapshot.webhooks} == {"chat": True, "quiet": False}
+
+        off = await client.put("/settings/webhooks/chat", json={"url": WEBHOOK["url"], "succeeded_digest": False})
+        assert off.status_code == 200, off.text
+        assert (await client.get("/settings")).json()["smtp"]["succeeded_digest"] is True
+        _, snapshot = await published_snapshot(gateway)
+        assert {w.webhook_id: w.succeeded_digest for w in snapshot.webhooks} == {"chat": False, "quiet": False}
