@@ -57,3 +57,14 @@ async def test_an_endpoint_written_as_a_url_is_reported(
     assert result.ok is False
     assert "endpoint" in result.detail
     assert s3.secret_key not in result.detail
+
+
+async def test_a_bucket_name_s3_does_not_allow_is_reported(
+    nc: Client, s3: S3Bucket, settings_key: bytes, uploader: Uploader
+) -> None:
+    await put_settings(nc, s3_target(s3, settings_key, bucket="bucket..name"))
+
+    result = await check(nc, "offsite")
+
+    assert result.ok is False
+    assert "bucket..name" in result.detail

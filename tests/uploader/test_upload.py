@@ -181,3 +181,17 @@ async def test_an_endpoint_written_as_a_url_fails_the_job_at_once(
     assert isinstance(failed, ev.JobFailed)
     assert (failed.kind, failed.phase, failed.retryable) == ("backup", "upload", False)
     assert "endpoint" in failed.reason
+
+
+async def test_a_bucket_name_s3_does_not_allow_fails_the_job_at_once(
+    nc: Client, heard: Heard, data_dir: DataDir, s3: S3Bucket, settings_key: bytes, uploader: Uploader
+) -> None:
+    await put_settings(nc, s3_target(s3, settings_key, bucket="bucket..name"))
+    event = archive_created(data_dir.archive())
+
+    await publish(nc, event)
+    failed = await upload_end(heard, event.job_id)
+
+    assert isinstance(failed, ev.JobFailed)
+    assert (failed.kind, failed.phase, failed.retryable) == ("backup", "upload", False)
+    assert "bucket..name" in failed.reason

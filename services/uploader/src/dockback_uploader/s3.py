@@ -268,6 +268,8 @@ class S3Bucket:
             return TransientError(f"{where} gave an unexpected answer during {what}")
         if isinstance(exc, aiohttp.ClientError | TimeoutError | OSError | MinioException):
             return TransientError(f"{where} cannot be reached during {what}: {type(exc).__name__}: {exc}")
+        if isinstance(exc, ValueError):  # miniopy refused an argument (a bucket name S3 does not allow)
+            return PermanentError(f"{where} cannot be used for {what}: {exc}: correct it in Settings")
         return exc if isinstance(exc, Exception) else RuntimeError(str(exc))
 
 
