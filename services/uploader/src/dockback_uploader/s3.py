@@ -130,10 +130,16 @@ class S3Bucket:
         finally:
             file.close()
         if reader.size != size or reader.digest.hexdigest() != sha256:
-            await self.delete(key)
+            # The object carries the manifest's sha256 but other bytes: delete it, and fail for
+            # good even if the delete fails (a retry would find it and trust its metadata).
+            try:
+                await self.delete(key)
+                removed = "the remote copy was deleted"
+            except Exception as exc:
+                removed = f"deleting the remote copy failed ({type(exc).__name__}); it is not marked uploaded"
             raise ChecksumMismatch(
                 f"{path.name} changed or is damaged on disk: it hashes to {reader.digest.hexdigest()} "
-                f"({reader.size} bytes), its manifest says {sha256} ({size} bytes); the remote copy was deleted"
+                f"({reader.size} bytes), its manifest says {sha256} ({size} bytes); {removed}"
             )
 
     async def upload_bytes(self, key: str, data: bytes, content_type: str = "application/json") -> None:
