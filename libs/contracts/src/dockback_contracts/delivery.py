@@ -11,6 +11,11 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
+
+from dockback_contracts.streams import ConsumerSpec
+
 log = logging.getLogger(__name__)
 
 
@@ -50,3 +55,17 @@ async def wait_until_set(event: asyncio.Event, seconds: float) -> bool:
     except TimeoutError:
         pass
     return event.is_set()
+
+
+async def create_or_update_consumer(js: JetStreamContext, spec: ConsumerSpec, stopped: asyncio.Event) -> bool:
+    """Create a service's durable consumer, or update it (a changed config is otherwise silently
+    kept as it was), before it subscribes. Waits for the gateway to declare the stream; False if
+    `stopped` is set meanwhile."""
+    while not stopped.is_set():
+        try:
+            await js.add_consumer(spec.stream, spec.config)
+            return True
+        except NotFoundError:
+            log.warning("stream %s does not exist yet (the gateway declares it); retrying", spec.stream)
+            await wait_until_set(stopped, 2.0)
+    return False

@@ -9,12 +9,10 @@ import re
 import signal
 
 from faststream.nats import NatsBroker
-from nats.js import JetStreamContext
-from nats.js.errors import NotFoundError
 
 from dockback_contracts import inventory as inv
-from dockback_contracts.delivery import wait_until_set
-from dockback_contracts.streams import ConsumerSpec, RetryPolicy
+from dockback_contracts.delivery import create_or_update_consumer
+from dockback_contracts.streams import RetryPolicy
 from dockback_executor.announce import Announcer
 from dockback_executor.backup import BackupConfig, BackupService
 from dockback_executor.cancels import Cancellations
@@ -127,7 +125,7 @@ class Executor:
         await self.broker.connect()
         js = self.broker.connection.jetstream()
         for spec in specs:
-            if not await self._create_or_update_consumer(js, spec):
+            if not await create_or_update_consumer(js, spec, self.stopped):
                 await self.engine.close()
                 return  # asked to stop while waiting for the streams
         await self.broker.start()
@@ -162,18 +160,6 @@ class Executor:
             await asyncio.gather(discovering, watching, return_exceptions=True)
             await self.engine.close()
             self.instance.release()
-
-    async def _create_or_update_consumer(self, js: JetStreamContext, spec: ConsumerSpec) -> bool:
-        """Create the durable consumer, or update it (a changed config is otherwise silently kept
-        as it was). Waits for the gateway to declare the stream; False if asked to stop meanwhile."""
-        while not self.stopped.is_set():
-            try:
-                await js.add_consumer(spec.stream, spec.config)
-                return True
-            except NotFoundError:
-                log.warning("stream %s does not exist yet (the gateway declares it); retrying", spec.stream)
-                await wait_until_set(self.stopped, 2.0)
-        return False
 
     async def _remove_orphan_runners(self) -> None:
         """Remove runner containers whose executor died (SIGKILL, crash): they keep volumes busy."""

@@ -9,12 +9,9 @@ import logging
 import signal
 
 from faststream.nats import NatsBroker
-from nats.js import JetStreamContext
-from nats.js.errors import NotFoundError
 
 from dockback_contracts import sealed
-from dockback_contracts.delivery import wait_until_set
-from dockback_contracts.streams import ConsumerSpec
+from dockback_contracts.delivery import create_or_update_consumer
 from dockback_notifier.channels import ChannelSettings, PlanNames
 from dockback_notifier.check import ChannelCheck
 from dockback_notifier.dispatch import Dispatcher
@@ -82,7 +79,7 @@ class Notifier:
             if not await self._until(channels.loaded):
                 return
             for spec in specs:
-                if not await self._create_or_update_consumer(js, spec):
+                if not await create_or_update_consumer(js, spec, self.stopped):
                     return
             dispatcher.start()
             digests.start()
@@ -107,18 +104,6 @@ class Notifier:
         stop.cancel()
         done.cancel()
         return event.is_set()
-
-    async def _create_or_update_consumer(self, js: JetStreamContext, spec: ConsumerSpec) -> bool:
-        """Create the durable consumer, or update it (a changed config is otherwise silently kept
-        as it was). Waits for the gateway to declare the stream; False if asked to stop meanwhile."""
-        while not self.stopped.is_set():
-            try:
-                await js.add_consumer(spec.stream, spec.config)
-                return True
-            except NotFoundError:
-                log.warning("stream %s does not exist yet (the gateway declares it); retrying", spec.stream)
-                await wait_until_set(self.stopped, 2.0)
-        return False
 
 
 async def serve(settings: Settings) -> None:

@@ -12,11 +12,9 @@ import logging
 import signal
 
 from faststream.nats import NatsBroker
-from nats.js import JetStreamContext
-from nats.js.errors import NotFoundError
 
-from dockback_contracts.delivery import wait_until_set
-from dockback_contracts.streams import ConsumerSpec, RetryPolicy
+from dockback_contracts.delivery import create_or_update_consumer
+from dockback_contracts.streams import RetryPolicy
 from dockback_uploader.announce import Announcer
 from dockback_uploader.check import TargetCheck
 from dockback_uploader.fetch import FetchService
@@ -72,7 +70,7 @@ class Uploader:
         try:
             js = self.broker.connection.jetstream()
             for spec in specs:
-                if not await self._create_or_update_consumer(js, spec):
+                if not await create_or_update_consumer(js, spec, self.stopped):
                     return  # asked to stop while waiting for the streams
             await self.broker.start()
             self.ready.set()
@@ -80,18 +78,6 @@ class Uploader:
             await self.stopped.wait()
         finally:
             await self.broker.stop()
-
-    async def _create_or_update_consumer(self, js: JetStreamContext, spec: ConsumerSpec) -> bool:
-        """Create the durable consumer, or update it (a changed config is otherwise silently kept
-        as it was). Waits for the gateway to declare the stream; False if asked to stop meanwhile."""
-        while not self.stopped.is_set():
-            try:
-                await js.add_consumer(spec.stream, spec.config)
-                return True
-            except NotFoundError:
-                log.warning("stream %s does not exist yet (the gateway declares it); retrying", spec.stream)
-                await wait_until_set(self.stopped, 2.0)
-        return False
 
 
 async def serve(settings: Settings) -> None:
