@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 from nats.aio.client import Client
 
@@ -23,6 +24,7 @@ from uploader.conftest import (
     put_settings,
     s3_target,
     upload_end,
+    uploader_settings,
 )
 
 KEY_PREFIX = f"backups/{HOST_ID}/{PLAN_ID}/volume-pgdata/"
@@ -195,3 +197,26 @@ async def test_a_bucket_name_s3_does_not_allow_fails_the_job_at_once(
     assert isinstance(failed, ev.JobFailed)
     assert (failed.kind, failed.phase, failed.retryable) == ("backup", "upload", False)
     assert "bucket..name" in failed.reason
+
+
+async def test_an_upload_left_unfinished_by_an_earlier_outage_is_aborted_at_the_next_upload(
+    nats_url: str, nc: Client, heard: Heard, data_dir: DataDir, s3: S3Bucket, target: S3Target, tmp_path: Path
+) -> None:
+    """When the server stayed down past the retry budget, the failed attempt could not abort
+    its multipart upload; the host's next upload cleans up what is older than the limit."""
+    left = s3.client.create_multipart_upload(Bucket=s3.name, Key=f"{KEY_PREFIX}older-job.tar.zst")
+    other_host = s3.client.create_multipart_upload(Bucket=s3.name, Key="backups/another-host/x/volume-a/y.tar.zst")
+    settings = uploader_settings(nats_url, data_dir, tmp_path).model_copy(update={"stale_upload_seconds": 0})
+    running = Uploader(settings)
+    task = asyncio.create_task(running.run())
+    try:
+        await asyncio.wait_for(running.ready.wait(), 20)
+        event = archive_created(data_dir.archive())
+        await publish(nc, event)
+        assert isinstance(await upload_end(heard, event.job_id), ev.UploadCompleted)
+    finally:
+        running.stopped.set()
+        await task
+    uploads = s3.client.list_multipart_uploads(Bucket=s3.name).get("Uploads", [])
+    assert [u["UploadId"] for u in uploads] == [other_host["UploadId"]], "only this host's prefix is cleaned"
+    assert left["UploadId"] not in {u["UploadId"] for u in uploads}

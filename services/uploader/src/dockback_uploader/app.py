@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from datetime import timedelta
 
 from faststream.nats import NatsBroker
 
@@ -53,7 +54,12 @@ class Uploader:
         services = Services(
             prunes=PruneService(archives, announcer, host_id, remote=S3RemoteCopies(targets)),
             uploads=UploadService(
-                archives, targets, announcer, host_id, LocalCopiesPolicy(archives, targets, announcer)
+                archives,
+                targets,
+                announcer,
+                host_id,
+                LocalCopiesPolicy(archives, targets, announcer),
+                stale_upload_age=timedelta(seconds=self.settings.stale_upload_seconds),
             ),
             fetches=FetchService(archives, targets, announcer, host_id),
             checks=TargetCheck(targets, host_id),

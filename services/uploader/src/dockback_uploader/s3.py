@@ -23,6 +23,7 @@ import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -227,6 +228,23 @@ class S3Bucket:
             raise self._failure("abort the unfinished uploads of", key, exc) from exc
         if aborted:
             log.info("aborted %d unfinished multipart upload(s) of %s in %s", aborted, key, self.name)
+        return aborted
+
+    async def abort_stale_uploads(self, prefix: str, older_than: timedelta) -> int:
+        """Abort the unfinished multipart uploads under `prefix` started more than `older_than` ago."""
+        cutoff = datetime.now(UTC) - older_than
+        aborted = 0
+        try:
+            listing = await self.client._list_multipart_uploads(self.name, prefix=prefix)
+            for upload in listing.uploads:
+                started = upload.initiated_time
+                if upload.upload_id and upload.object_name.startswith(prefix) and started and started <= cutoff:
+                    await self.client._abort_multipart_upload(self.name, upload.object_name, upload.upload_id)
+                    aborted += 1
+        except Exception as exc:
+            raise self._failure("abort the stale unfinished uploads under", prefix, exc) from exc
+        if aborted:
+            log.info("aborted %d stale unfinished multipart upload(s) under %s in %s", aborted, prefix, self.name)
         return aborted
 
     async def check(self) -> None:

@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     job_ack_wait_seconds: float = Field(
         default=60, ge=1, description="How long a job may go without an in-progress ack before it is redelivered"
     )
+    stale_upload_seconds: float = Field(
+        default=86400,
+        ge=0,
+        description="Unfinished multipart uploads under this host's prefix older than this are aborted at the "
+        "next upload (left by attempts whose server stayed down past the retry budget)",
+    )
     job_retry_delays_seconds: list[Annotated[float, Field(ge=0)]] = Field(
         default_factory=lambda: list(RetryPolicy().delays),
         description="Delays between the attempts of a job that failed transiently (JSON list); after the "

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -25,7 +26,7 @@ from dockback_uploader.announce import Announcer
 from dockback_uploader.errors import OutOfScope, PermanentError, TransientError
 from dockback_uploader.local_archives import LocalArchives
 from dockback_uploader.local_copies import LocalCopiesPolicy
-from dockback_uploader.remote_keys import archive_key, manifest_key
+from dockback_uploader.remote_keys import archive_key, host_prefix, manifest_key
 from dockback_uploader.s3 import S3Bucket
 from dockback_uploader.targets import TargetSettings
 
@@ -42,12 +43,14 @@ class UploadService:
         announcer: Announcer,
         host_id: str,
         local_copies: LocalCopiesPolicy,
+        stale_upload_age: timedelta = timedelta(days=1),
     ) -> None:
         self.archives = archives
         self.targets = targets
         self.announcer = announcer
         self.host_id = host_id
         self.local_copies = local_copies
+        self.stale_upload_age = stale_upload_age
 
     async def run(self, event: ev.ArchiveCreated) -> None:
         if event.host_id != self.host_id:
@@ -79,6 +82,7 @@ class UploadService:
                         f"{target_id!r}: it was removed before it was uploaded"
                     )
                 await bucket.abort_incomplete_uploads(key)
+                await self._abort_stale_uploads(bucket, target.prefix, event.host_id)
                 try:
                     await bucket.upload_file(key, archive, expected.sha256, expected.size_bytes)
                 except Exception:
@@ -104,6 +108,14 @@ class UploadService:
                 verified_by=verified_by,
             )
         )
+
+    async def _abort_stale_uploads(self, bucket: S3Bucket, prefix: str, host_id: str) -> None:
+        """Abort this host's unfinished uploads that an attempt left when the server stayed down
+        past the retry budget (its own abort could not reach the server). Never blocks a backup."""
+        try:
+            await bucket.abort_stale_uploads(host_prefix(prefix, host_id), self.stale_upload_age)
+        except Exception as exc:
+            log.warning("could not clean up stale unfinished uploads in %s: %s", bucket.name, exc)
 
     @staticmethod
     async def _verify(bucket: S3Bucket, key: str, expected: ev.ArchiveRef) -> Literal["metadata", "full-read"]:
