@@ -135,3 +135,20 @@ async def test_a_remote_manifest_that_describes_another_archive_is_refused_and_n
     assert restores.requests == []
     assert data_dir.files_of(ref) == []
     assert partial_files(data_dir) == []
+
+
+async def test_a_remote_copy_that_is_gone_fails_the_fetch_at_once(
+    nc: Client, heard: Heard, data_dir: DataDir, s3: S3Bucket, target: S3Target, uploader: Uploader
+) -> None:
+    ref = data_dir.archive()
+    key = move_to_s3(data_dir, s3, ref)
+    s3.client.delete_object(Bucket=s3.name, Key=key)
+    request = fetch_of(ref, key)
+    restores = await restores_heard(nc)
+
+    await publish(nc, request)
+    failed = await job_failed(heard, request.job_id)
+
+    assert failed.retryable is False, "waiting does not bring a deleted object back"
+    assert "NoSuchKey" in failed.reason
+    assert restores.requests == []

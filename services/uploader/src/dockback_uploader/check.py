@@ -3,12 +3,15 @@ and does the bucket exist? The reply says what to fix; it never carries a secret
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 from dockback_contracts.control import CheckResult, CheckTarget
 from dockback_uploader.errors import JobError
 from dockback_uploader.s3 import S3Bucket
 from dockback_uploader.targets import TargetSettings
+
+log = logging.getLogger(__name__)
 
 
 class TargetCheck:
@@ -23,6 +26,11 @@ class TargetCheck:
                 await bucket.check()
         except JobError as exc:
             return self._result(False, str(exc))
+        except Exception as exc:  # an answer we did not foresee: still answer, so the API need not time out
+            log.warning("checking S3 target %s failed unexpectedly", request.target_id, exc_info=True)
+            return self._result(
+                False, f"S3 target {request.target_id!r}: the check failed unexpectedly ({type(exc).__name__})"
+            )
         detail = f"S3 target {target.target_id!r}: bucket {target.bucket!r} at {target.endpoint} is reachable"
         return self._result(True, detail)
 

@@ -38,7 +38,15 @@ from dockback_uploader.targets import Credentials
 log = logging.getLogger(__name__)
 
 SHA256_METADATA = "x-amz-meta-sha256"
-_CREDENTIAL_ERRORS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidClientTokenId"}
+_CREDENTIAL_ERRORS = {
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "AccessDenied",
+    "InvalidClientTokenId",
+    "ExpiredToken",
+}
+_PLACEMENT_ERRORS = {"AuthorizationHeaderMalformed", "PermanentRedirect", "IllegalLocationConstraintException"}
+_MISSING_OBJECT = {"NoSuchKey", "NoSuchObject"}
 _TRANSIENT_CODES = {"SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout", "RequestTimeTooSkewed"}
 _READ_CHUNK = 1024 * 1024
 
@@ -283,6 +291,13 @@ class S3Bucket:
                 )
             if exc.code == "NoSuchBucket":
                 return self._no_bucket()
+            if exc.code in _PLACEMENT_ERRORS:
+                return PermanentError(
+                    f"{where} refused {what} ({exc.code}): the bucket is in another region or at another "
+                    "endpoint: correct the target's region or endpoint in Settings"
+                )
+            if exc.code in _MISSING_OBJECT:  # waiting will not bring it back
+                return PermanentError(f"{where} has no object {key or ''} ({exc.code}) for {action}")
             if exc.code in _TRANSIENT_CODES:
                 return TransientError(f"{where} is busy or failing ({exc.code}) during {what}")
             return TransientError(f"{where} answered {exc.code} during {what}: {exc.message}")
