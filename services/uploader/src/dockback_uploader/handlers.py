@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from faststream import AckPolicy
 from faststream.exceptions import NackMessage
@@ -126,47 +126,34 @@ def register(
     fetch_spec = spec_of(streams.uploader_fetch_consumer(host_id))
     prunes = services.prunes
 
+    def subscribe(spec: ConsumerSpec, handler: Callable[[Any, NatsMessage], Awaitable[None]]) -> None:
+        broker.subscriber(
+            spec.filter_subject,
+            stream=JStream(spec.stream, declare=False),
+            durable=spec.durable,
+            config=spec.config,
+            pull_sub=PullSub(batch_size=1, timeout=5.0),
+            ack_policy=AckPolicy.REJECT_ON_ERROR,  # reached only by messages that fail validation: see module doc
+            description=handler.__doc__,
+        )(handler)
+
     async def on_prune_requested(event: ev.PruneRequested, msg: NatsMessage) -> None:
         """Delete this host's copies of the listed artifacts, after proving each is in the request's scope."""
         await runner.settle(event, msg, prune_spec, "prune", "prune", prunes.run)
 
-    broker.subscriber(
-        prune_spec.filter_subject,
-        stream=JStream(prune_spec.stream, declare=False),
-        durable=prune_spec.durable,
-        config=prune_spec.config,
-        pull_sub=PullSub(batch_size=1, timeout=5.0),
-        ack_policy=AckPolicy.REJECT_ON_ERROR,  # reached only by messages that fail validation: see module doc
-        description=on_prune_requested.__doc__,
-    )(on_prune_requested)
+    subscribe(prune_spec, on_prune_requested)
 
     async def on_archive_created(event: ev.ArchiveCreated, msg: NatsMessage) -> None:
         """Copy a new archive to each of its S3 targets, verify each copy, announce UploadCompleted."""
         await runner.settle(event, msg, archive_spec, "backup", "upload", services.uploads.run)
 
-    broker.subscriber(
-        archive_spec.filter_subject,
-        stream=JStream(archive_spec.stream, declare=False),
-        durable=archive_spec.durable,
-        config=archive_spec.config,
-        pull_sub=PullSub(batch_size=1, timeout=5.0),
-        ack_policy=AckPolicy.REJECT_ON_ERROR,  # reached only by messages that fail validation: see module doc
-        description=on_archive_created.__doc__,
-    )(on_archive_created)
+    subscribe(archive_spec, on_archive_created)
 
     async def on_fetch_requested(event: ev.FetchRequested, msg: NatsMessage) -> None:
         """Download an archive from a remote copy, verify it, then hand its restore to the executor."""
         await runner.settle(event, msg, fetch_spec, "restore", "prepare", services.fetches.run)
 
-    broker.subscriber(
-        fetch_spec.filter_subject,
-        stream=JStream(fetch_spec.stream, declare=False),
-        durable=fetch_spec.durable,
-        config=fetch_spec.config,
-        pull_sub=PullSub(batch_size=1, timeout=5.0),
-        ack_policy=AckPolicy.REJECT_ON_ERROR,  # reached only by messages that fail validation: see module doc
-        description=on_fetch_requested.__doc__,
-    )(on_fetch_requested)
+    subscribe(fetch_spec, on_fetch_requested)
 
     async def on_check_target(request: CheckTarget) -> CheckResult:
         """Say whether an S3 target is reachable with its credentials and its bucket exists."""
