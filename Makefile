@@ -6,7 +6,11 @@ PY := $(VENV)/bin/python
 MEMBERS := libs/contracts services/gateway services/scheduler services/executor services/uploader services/notifier
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install up test lint format contracts-docs clean
+WEB := services/web
+WEB_DEPS := $(WEB)/node_modules/.installed
+WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig.json -type f 2>/dev/null)
+
+.PHONY: install up test lint format contracts-docs clean web web-client web-check
 
 # Reinstall only when a pin or a member's metadata changed; the members are editable.
 $(INSTALLED): constraints.txt requirements-dev.txt $(addsuffix /pyproject.toml,$(MEMBERS))
@@ -17,12 +21,37 @@ $(INSTALLED): constraints.txt requirements-dev.txt $(addsuffix /pyproject.toml,$
 
 install: $(INSTALLED)
 
-up: install
+# The web UI: npm packages exactly as locked, built again only when a source changed.
+$(WEB_DEPS): $(WEB)/package.json $(WEB)/package-lock.json
+	deploy/dev/ensure-web-tools
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(WEB)/dist/index.html: $(WEB_DEPS) $(WEB_SOURCES)
+	cd $(WEB) && npm run --silent build
+
+web: $(WEB)/dist/index.html
+
+# The typed API client, from the gateway's OpenAPI document (run after changing an API).
+web-client: install $(WEB_DEPS)
+	$(PY) tools/openapi.py $(WEB)/openapi.json
+	cd $(WEB) && npm run --silent client
+
+# The client matches the API, the UI type-checks, and its unit tests pass.
+web-check: install $(WEB_DEPS)
+	$(PY) tools/openapi.py --check $(WEB)/openapi.json
+	cd $(WEB) && npx openapi-typescript openapi.json -o node_modules/.schema-check.d.ts --silent \
+	  && cmp -s src/api/schema.d.ts node_modules/.schema-check.d.ts \
+	  || { echo "$(WEB)/src/api/schema.d.ts is not generated from openapi.json: run make web-client" >&2; exit 1; }
+	cd $(WEB) && npx tsc -b && npx vitest run
+
+up: install web
 	deploy/dev/ensure-docker
 	$(PY) deploy/dev/stack.py
 
-test: install
+test: install web-check web
 	deploy/dev/ensure-docker
+	deploy/dev/ensure-web-tools --browser
 	$(PY) -m pytest
 
 lint: install

@@ -22,6 +22,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/auth/login/mfa"): PUBLIC,
     ("POST", "/auth/refresh"): PUBLIC,
     ("POST", "/auth/logout"): AUTHENTICATED,
+    ("GET", "/auth/permissions"): AUTHENTICATED,
     **USERS_ROWS,
     **AUDIT_ROWS,
     **SETTINGS_ROWS,

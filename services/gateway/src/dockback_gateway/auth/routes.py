@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 
 from dockback_gateway.auth.dependencies import CurrentPrincipal, enforce_policy, origin_of
-from dockback_gateway.auth.schemas import LoginRequest, LoginResponse, MfaRequest
+from dockback_gateway.auth.rules import AUTHENTICATED, PUBLIC
+from dockback_gateway.auth.schemas import LoginRequest, LoginResponse, MfaRequest, Permissions
 from dockback_gateway.auth.service import AuthService, IssuedSession
 from dockback_gateway.db import DbSession
 from dockback_gateway.errors import NotAuthenticated
@@ -57,3 +58,19 @@ async def logout(principal: CurrentPrincipal, request: Request, response: Respon
     response = Response(status_code=204)
     request.app.state.cookies.clear(response)
     return response
+
+
+@router.get("/permissions")
+async def permissions(principal: CurrentPrincipal) -> Permissions:
+    """The routes the caller's role may use (one table decides, the same one the API enforces).
+
+    Until the first password is changed only that change and logging out are allowed."""
+    from dockback_gateway.auth.policy import POLICY  # the policy imports every domain's rows
+
+    user = principal.user
+    allowed = sorted(
+        f"{method} {path}"
+        for (method, path), rule in POLICY.items()
+        if rule == AUTHENTICATED or (rule != PUBLIC and not user.must_change_password and user.role in rule)
+    )
+    return Permissions(role=str(user.role), must_change_password=user.must_change_password, allowed=allowed)

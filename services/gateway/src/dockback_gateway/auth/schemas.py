@@ -28,3 +28,11 @@ class LoginResponse(BaseModel):
     mfa_token: str | None = None
     must_change_password: bool = False
     csrf_token: str | None = Field(default=None, description="Send it back as the X-CSRF-Token header")
+
+
+class Permissions(BaseModel):
+    """What the caller may do: the routes of the access policy their role allows, as "METHOD /path"."""
+
+    role: str
+    must_change_password: bool
+    allowed: list[str] = Field(description='e.g. "POST /jobs"; the UI shows only the actions listed here')
