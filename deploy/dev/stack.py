@@ -29,6 +29,7 @@ VAR = ROOT / "var"
 BIN = Path(sys.executable).parent
 NATS_PORT = 4222
 API_PORT = 8080
+WEB_PORT = 3000
 STOP_GRACE_SECONDS = 15.0
 COLORS = ("36", "33", "35", "32", "34", "31", "96", "93")
 
@@ -144,7 +145,10 @@ async def run_stack(socket_dir: str) -> None:
     gateway_env = {
         "DOCKBACK_DATABASE_URL": f"postgresql+asyncpg://postgres:@/dockback?host={socket_dir}",
         "DOCKBACK_LISTEN_PORT": str(API_PORT),
-        "DOCKBACK_BASE_URL": f"http://localhost:{API_PORT}",
+        "DOCKBACK_WEB_PORT": str(WEB_PORT),
+        "DOCKBACK_WEB_DIR": str(ROOT / "services" / "web" / "dist"),
+        # Where users open DockBack (links in alert mails point here).
+        "DOCKBACK_BASE_URL": f"http://localhost:{WEB_PORT}",
         "DOCKBACK_SECRET_KEY_FILE": str(VAR / "secrets" / "secret.key"),
         "DOCKBACK_ENCRYPTION_KEY_FILE": str(VAR / "secrets" / "encryption.key"),
         "DOCKBACK_SETTINGS_KEY_FILE": str(settings_key_file()),
@@ -187,7 +191,10 @@ async def run_stack(socket_dir: str) -> None:
     nats_task = asyncio.create_task(nats.run(stop_infra))
     await wait_for_port(NATS_PORT)
     service_tasks = [asyncio.create_task(s.run(stop_services)) for s in services]
-    nats.say(f"DockBack is starting: API on http://127.0.0.1:{API_PORT}, NATS on {NATS_PORT}, data in {VAR}")
+    nats.say(
+        f"DockBack is starting: open http://localhost:{WEB_PORT} (API on http://localhost:{API_PORT}), "
+        f"NATS on {NATS_PORT}, data in {VAR}"
+    )
     nats.say("press Ctrl-C to stop everything")
     await stop_services.wait()
     nats.say("stopping the services...")

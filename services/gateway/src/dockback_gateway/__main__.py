@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import socket
 
 import uvicorn
 
@@ -45,11 +46,32 @@ def main() -> None:
         from dockback_gateway.settings.cli import rotate_encryption_key
 
         raise SystemExit(asyncio.run(rotate_encryption_key(settings)))
-    from dockback_gateway.app import create_app
+    _serve(settings)
 
-    uvicorn.run(
-        create_app(settings), host=settings.listen_host, port=settings.listen_port, log_config=None, proxy_headers=False
-    )
+
+def _serve(settings: Settings) -> None:
+    """The API on listen_port and, when web_port is set, the web UI there: one server, one app
+    (one lifespan, one database pool, one NATS connection) routing by port."""
+    from dockback_gateway.app import create_app
+    from dockback_gateway.web import ByPort, WebUi, default_dist
+
+    api = create_app(settings)
+    sockets = [_listen(settings.listen_host, settings.listen_port)]
+    app: object = api
+    if settings.web_port is not None:
+        sockets.append(_listen(settings.listen_host, settings.web_port))
+        app = ByPort(api, WebUi(api, settings.web_dir or default_dist()), settings.web_port)
+    config = uvicorn.Config(app, log_config=None, proxy_headers=False, lifespan="on")
+    uvicorn.Server(config).run(sockets=sockets)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    try:
+        return uvicorn.Config(app=None, host=host, port=port).bind_socket()
+    except SystemExit:
+        raise SystemExit(
+            f"cannot listen on {host}:{port}: is another DockBack (or anything) using that port?"
+        ) from None
 
 
 async def _audit_verify(settings: Settings) -> int:

@@ -20,6 +20,13 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
+def _own_origin(request: Request) -> str:
+    """The origin the request was sent to: a page served by this process (the web UI on its own
+    port, or the API's docs) is same-origin. A cross-site page cannot choose the Host header
+    its browser sends, so it cannot match this."""
+    return f"{request.url.scheme}://{request.headers.get('host', '')}".lower()
+
+
 def csrf_middleware(base_url: str, cookies: CookiePolicy) -> Callable[..., Awaitable[Response]]:
     allowed_origin = _origin(base_url)
 
@@ -30,7 +37,7 @@ def csrf_middleware(base_url: str, cookies: CookiePolicy) -> Callable[..., Await
         if request.method in SAFE_METHODS:
             return await call_next(request)
         origin = request.headers.get("origin")
-        if origin is not None and origin.lower() != allowed_origin:
+        if origin is not None and origin.lower() not in (allowed_origin, _own_origin(request)):
             return refuse(f"requests from {origin} are not allowed; DockBack is served from {allowed_origin}")
         site = request.headers.get("sec-fetch-site")
         if origin is None and site is not None and site not in ("same-origin", "none"):

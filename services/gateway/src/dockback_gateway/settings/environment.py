@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     refresh_token_days: int = Field(default=14, ge=1, le=90)
     listen_host: str = "127.0.0.1"
     listen_port: int = Field(default=8080, ge=1, le=65535)
+    web_port: int | None = Field(
+        default=None, ge=1, le=65535, description="Serve the web UI (and the API under /api) on this port too"
+    )
+    web_dir: Path | None = Field(default=None, description="The built web UI; default: services/web/dist")
     log_level: str = "INFO"
 
     # -- jobs: live progress and the reconciler -----------------------------------------------
