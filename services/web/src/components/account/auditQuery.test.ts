@@ -1,0 +1,40 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { AUDIT_PAGE_SIZE, NO_FILTERS, auditQuery, localToIsoUtc } from "./auditQuery";
+
+describe("auditQuery", () => {
+  let zone: string | undefined;
+  beforeEach(() => {
+    zone = process.env.TZ;
+    process.env.TZ = "Europe/Berlin"; // UTC+1 in November
+  });
+  afterEach(() => {
+    process.env.TZ = zone;
+  });
+
+  it("sends only the page size when nothing is filtered", () => {
+    expect(auditQuery(NO_FILTERS)).toEqual({ limit: AUDIT_PAGE_SIZE });
+  });
+
+  it("trims the text filters and drops empty ones", () => {
+    expect(auditQuery({ ...NO_FILTERS, actor: " admin ", action: "  " })).toEqual({ limit: AUDIT_PAGE_SIZE, actor: "admin" });
+  });
+
+  it("converts local times to ISO UTC for since and until", () => {
+    const query = auditQuery({ ...NO_FILTERS, from: "2026-11-26T10:00", to: "2026-11-26T12:30", outcome: "failure" });
+    expect(query).toEqual({
+      limit: AUDIT_PAGE_SIZE,
+      outcome: "failure",
+      since: "2026-11-26T09:00:00.000Z",
+      until: "2026-11-26T11:30:00.000Z",
+    });
+  });
+
+  it("passes the cursor as before", () => {
+    expect(auditQuery({ ...NO_FILTERS, action: "login" }, 42)).toEqual({ limit: AUDIT_PAGE_SIZE, action: "login", before: 42 });
+  });
+
+  it("ignores an unreadable time", () => {
+    expect(localToIsoUtc("yesterday")).toBeNull();
+    expect(localToIsoUtc("")).toBeNull();
+  });
+});
