@@ -1,0 +1,70 @@
+// Step 5: the restore job, live (server-sent news, and a poll every 2 s until it ends).
+import { useQuery } from "@tanstack/react-query";
+import { Link } from "react-router-dom";
+import { api } from "../../api/client";
+import { unwrap } from "../../api/errors";
+import { formatBytes, formatDateTime, formatDuration } from "../../lib/format";
+import { jobKey, useJobEvents } from "../../lib/jobEvents";
+import { ErrorBanner, Loading, Notice, ProgressBar, StatusBadge } from "../ui";
+
+export function FollowStep({ jobId, onRestart }: { jobId: string; onRestart: () => void }) {
+  const job = useQuery({
+    queryKey: jobKey(jobId),
+    queryFn: async () => unwrap(await api.GET("/jobs/{job_id}", { params: { path: { job_id: jobId } } })),
+    refetchInterval: (query) => (query.state.data?.finished ? false : 2000),
+  });
+  useJobEvents(jobId, !job.data?.finished);
+
+  if (job.isPending) return <Loading what="Loading the restore job" />;
+  if (job.error) return <ErrorBanner error={job.error} />;
+  const j = job.data;
+  // A JobOut from the live news has no events; keep showing what the detail had.
+  const events = "events" in j && Array.isArray(j.events) ? j.events : [];
+  return (
+    <div className="restore-follow">
+      <dl className="facts">
+        <dt>Status</dt>
+        <dd>
+          <StatusBadge status={j.status} />
+        </dd>
+        <dt>Phase</dt>
+        <dd>{j.phase}</dd>
+        <dt>Target</dt>
+        <dd>
+          {j.resource_kind} {j.resource_name} on {j.host_id}
+        </dd>
+        <dt>Progress</dt>
+        <dd>
+          <ProgressBar done={j.finished ? (j.bytes_total ?? j.bytes_done) : j.bytes_done} total={j.finished ? (j.bytes_total ?? j.bytes_done) || 1 : j.bytes_total} />
+          {formatBytes(j.bytes_done)}
+          {j.bytes_total ? ` of ${formatBytes(j.bytes_total)}` : ""}
+        </dd>
+        <dt>Time</dt>
+        <dd>{formatDuration(j.started_at ?? j.created_at, j.finished_at)}</dd>
+      </dl>
+      {j.status === "succeeded" ? <Notice kind="success">The restore finished: {j.resource_name} is back.</Notice> : null}
+      {j.error ? (
+        <div className="banner error" role="alert">
+          {j.error}
+        </div>
+      ) : null}
+      {events.length ? (
+        <ol className="log-lines" aria-label="Log">
+          {events.map((line, index) => (
+            <li key={`${line.at}-${index}`}>
+              <time dateTime={line.at}>{formatDateTime(line.at)}</time> {line.message}
+            </li>
+          ))}
+        </ol>
+      ) : null}
+      <div className="row">
+        <Link to={`/jobs/${jobId}`}>Open the job</Link>
+        {j.finished ? (
+          <button type="button" onClick={onRestart}>
+            Restore another backup
+          </button>
+        ) : null}
+      </div>
+    </div>
+  );
+}

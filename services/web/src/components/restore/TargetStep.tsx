@@ -1,0 +1,108 @@
+// Step 2: restore over the original, or beside it under a new name.
+import type { Schemas } from "../../api/client";
+import { formatBytes, formatDateTime } from "../../lib/format";
+import { Field } from "../ui";
+import { originalName, targetKind, type TargetMode } from "./wizard";
+
+type Artifact = Schemas["ArtifactOut"];
+
+const NEW_LABEL: Record<string, string> = { volume: "New volume", container: "New container" };
+
+export function TargetStep({
+  artifact,
+  mode,
+  newName,
+  nameError,
+  locked,
+  busy,
+  onMode,
+  onNewName,
+  onPreview,
+  onBack,
+}: {
+  artifact: Artifact;
+  mode: TargetMode;
+  newName: string;
+  nameError: string | null;
+  locked: boolean;
+  busy: boolean;
+  onMode: (mode: TargetMode) => void;
+  onNewName: (name: string) => void;
+  onPreview: () => void;
+  onBack: () => void;
+}) {
+  const kind = targetKind(artifact);
+  // An image is loaded under the tags it was saved with: there is no new name to give it.
+  const newLabel = kind ? NEW_LABEL[kind] : undefined;
+  const ready = kind !== null && (mode === "original" || newName.trim() !== "");
+  return (
+    <form
+      className="form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (ready && !locked) onPreview();
+      }}
+    >
+      <dl className="facts">
+        <dt>Backup of</dt>
+        <dd>
+          {artifact.resource.kind} {artifact.resource.name} on {artifact.host_id}
+        </dd>
+        <dt>Part</dt>
+        <dd>
+          {artifact.kind} ({artifact.role})
+        </dd>
+        <dt>Created</dt>
+        <dd>{formatDateTime(artifact.created_at)}</dd>
+        <dt>Size</dt>
+        <dd>{formatBytes(artifact.size_bytes)}</dd>
+      </dl>
+      {kind === null ? (
+        <p className="banner warning">DockBack does not restore {artifact.kind} archives; pick another backup.</p>
+      ) : (
+        <fieldset className="restore-target">
+          <legend>Restore to</legend>
+          <label className="choice">
+            <input
+              type="radio"
+              name="restore-target"
+              value="original"
+              checked={mode === "original"}
+              onChange={() => onMode("original")}
+            />
+            Original
+            <span className="muted">
+              {" "}
+              — {kind} {originalName(artifact)}, replacing what it holds now
+            </span>
+          </label>
+          {newLabel ? (
+            <label className="choice">
+              <input type="radio" name="restore-target" value="new" checked={mode === "new"} onChange={() => onMode("new")} />
+              {newLabel}
+              <span className="muted"> — beside the original, which is not touched</span>
+            </label>
+          ) : null}
+          {mode === "new" && newLabel ? (
+            <Field
+              label="New name"
+              htmlFor="restore-new-name"
+              error={nameError}
+              hint={kind === "container" ? "Its volumes are restored as <new name>-<volume>." : undefined}
+            >
+              <input id="restore-new-name" value={newName} onChange={(e) => onNewName(e.target.value)} autoFocus />
+            </Field>
+          ) : null}
+        </fieldset>
+      )}
+      <div className="row">
+        <button type="button" onClick={onBack}>
+          Back
+        </button>
+        <button type="submit" className="primary" disabled={!ready || locked || busy}>
+          {busy ? "Previewing…" : "Preview"}
+        </button>
+      </div>
+    </form>
+  );
+}

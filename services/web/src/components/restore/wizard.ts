@@ -1,0 +1,123 @@
+// The restore wizard's steps as a pure reducer: pick → target → preview → confirm → follow.
+// The page keeps server calls outside; this only decides which step shows and what it holds.
+import type { Schemas } from "../../api/client";
+
+export type Artifact = Schemas["ArtifactOut"];
+export type RestorePreview = Schemas["RestorePreview"];
+export type RestoreTargetIn = Schemas["RestoreTargetIn"];
+
+export const STEPS = [
+  { id: "pick", label: "Pick a backup" },
+  { id: "target", label: "Choose the target" },
+  { id: "preview", label: "Preview" },
+  { id: "confirm", label: "Confirm" },
+  { id: "follow", label: "Follow" },
+] as const;
+
+export type Step = (typeof STEPS)[number]["id"];
+export type TargetMode = "original" | "new";
+
+export interface WizardState {
+  step: Step;
+  artifactId: string | null;
+  mode: TargetMode;
+  newName: string;
+  /** The preview the user is looking at; its token confirms exactly this plan of action. */
+  preview: RestorePreview | null;
+  jobId: string | null;
+  /** Why the wizard moved the user (an expired token), shown on the step it moved to. */
+  notice: string | null;
+}
+
+export type WizardAction =
+  | { type: "pick"; artifactId: string }
+  | { type: "mode"; mode: TargetMode }
+  | { type: "newName"; name: string }
+  | { type: "previewed"; preview: RestorePreview }
+  | { type: "continue" }
+  | { type: "confirmed"; jobId: string }
+  /** The token expired or was used (409/410/403 on confirm): preview again. */
+  | { type: "tokenRejected"; message: string }
+  | { type: "back" }
+  | { type: "restart" };
+
+export function initialWizard(params: { artifact?: string | null; job?: string | null } = {}): WizardState {
+  const base: WizardState = {
+    step: "pick",
+    artifactId: null,
+    mode: "original",
+    newName: "",
+    preview: null,
+    jobId: null,
+    notice: null,
+  };
+  if (params.job) return { ...base, step: "follow", jobId: params.job };
+  if (params.artifact) return { ...base, step: "target", artifactId: params.artifact };
+  return base;
+}
+
+const PREVIOUS: Partial<Record<Step, Step>> = { target: "pick", preview: "target", confirm: "preview" };
+
+export function wizardReducer(state: WizardState, action: WizardAction): WizardState {
+  switch (action.type) {
+    case "pick":
+      return { ...initialWizard(), step: "target", artifactId: action.artifactId };
+    case "mode":
+      return { ...state, mode: action.mode, preview: null };
+    case "newName":
+      return { ...state, newName: action.name, preview: null };
+    case "previewed":
+      if (state.step !== "target" && state.step !== "preview") return state;
+      return { ...state, step: "preview", preview: action.preview, notice: null };
+    case "continue":
+      return state.step === "preview" && state.preview ? { ...state, step: "confirm", notice: null } : state;
+    case "confirmed":
+      return state.step === "confirm" ? { ...state, step: "follow", jobId: action.jobId, preview: null } : state;
+    case "tokenRejected":
+      return state.step === "confirm" ? { ...state, step: "preview", preview: null, notice: action.message } : state;
+    case "back": {
+      const previous = PREVIOUS[state.step];
+      if (!previous) return state;
+      // Leaving the preview drops its token: a changed target needs a new one.
+      const preview = previous === "preview" ? state.preview : null;
+      return previous === "pick"
+        ? initialWizard()
+        : { ...state, step: previous, preview, notice: null };
+    }
+    case "restart":
+      return initialWizard();
+  }
+}
+
+/** The restore request body's target for an artifact and the chosen mode. */
+export function restoreTarget(artifact: Artifact, mode: TargetMode, newName: string): RestoreTargetIn | null {
+  const kind = targetKind(artifact);
+  if (!kind) return null;
+  if (mode === "new") return { kind, name: newName.trim(), replace_existing: false, allow_stop: false };
+  // The original: the preview shows what is overwritten and stopped before anything happens.
+  return { kind, name: originalName(artifact), replace_existing: true, allow_stop: true };
+}
+
+/** What an archive restores to: a volume archive to a volume, a container's config to a container. */
+export function targetKind(artifact: Pick<Artifact, "kind">): RestoreTargetIn["kind"] | null {
+  switch (artifact.kind) {
+    case "volume":
+      return "volume";
+    case "config":
+      return "container";
+    case "image":
+      return "image";
+    default:
+      return null; // bind mounts are not restored by DockBack
+  }
+}
+
+/** The object the archive came from: a volume archive's role is the volume's name. */
+export function originalName(artifact: Pick<Artifact, "kind" | "role" | "resource">): string {
+  return artifact.kind === "volume" ? artifact.role : artifact.resource.name;
+}
+
+/** The confirm button stays disabled until the name is typed exactly (no trimming, same case). */
+export function confirmNameMatches(typed: string, expected: string | null | undefined): boolean {
+  return !!expected && typed === expected;
+}
