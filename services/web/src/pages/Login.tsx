@@ -1,5 +1,204 @@
-import { Page } from "../components/ui";
+// Log in: the password, then (for accounts with MFA) the authenticator's code or a recovery code.
+import { useState, type FormEvent } from "react";
+import { Navigate, useNavigate, useSearchParams } from "react-router-dom";
+import { useSession } from "../auth/session";
+import { Field, Loading } from "../components/ui";
+import {
+  PASSWORD_STEP,
+  submitPassword,
+  submitSecondFactor,
+  toggleRecovery,
+  type LoginOutcome,
+  type LoginStep,
+} from "../components/account/loginFlow";
+import { safeNextPath } from "../components/account/nextPath";
+import "../components/account/account.css";
 
 export function LoginPage() {
-  return <Page title="Log in">Not built yet.</Page>;
+  const { session, loading, reload } = useSession();
+  const [params] = useSearchParams();
+  const navigate = useNavigate();
+  const [step, setStep] = useState<LoginStep>(PASSWORD_STEP);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  // Set once this page logged the user in, so the redirect below honours `next`.
+  const [destination, setDestination] = useState<string | null>(null);
+
+  if (loading && destination === null) return <Loading what="Checking your session" />;
+  if (session) return <Navigate to={destination ?? "/"} replace />;
+
+  async function follow(outcome: LoginOutcome) {
+    if (outcome.kind === "step") {
+      setStep(outcome.step);
+      setError(outcome.error);
+      return;
+    }
+    const to = outcome.mustChangePassword ? "/change-password" : safeNextPath(params.get("next"));
+    setDestination(to);
+    await reload();
+    navigate(to, { replace: true });
+  }
+
+  async function run(action: () => Promise<LoginOutcome>) {
+    setBusy(true);
+    try {
+      await follow(await action());
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <div className="auth-screen">
+      <div className="auth-card">
+        <div className="auth-brand">DockBack</div>
+        {step.kind === "password" ? (
+          <PasswordStep busy={busy} error={error} onSubmit={(u, p) => run(() => submitPassword(u, p))} />
+        ) : (
+          <SecondFactorStep
+            key={step.kind}
+            step={step}
+            busy={busy}
+            error={error}
+            onSubmit={(value) => run(() => submitSecondFactor(step, value))}
+            onToggle={() => {
+              setStep(toggleRecovery(step));
+              setError(null);
+            }}
+            onRestart={() => {
+              setStep(PASSWORD_STEP);
+              setError(null);
+            }}
+          />
+        )}
+      </div>
+    </div>
+  );
+}
+
+function FormError({ error }: { error: string | null }) {
+  if (!error) return null;
+  return (
+    <div className="banner error" role="alert">
+      {error}
+    </div>
+  );
+}
+
+function PasswordStep({
+  busy,
+  error,
+  onSubmit,
+}: {
+  busy: boolean;
+  error: string | null;
+  onSubmit: (username: string, password: string) => void;
+}) {
+  const [username, setUsername] = useState("");
+  const [password, setPassword] = useState("");
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    onSubmit(username.trim(), password);
+  }
+  return (
+    <form onSubmit={submit} aria-label="Log in">
+      <h1>Log in</h1>
+      <FormError error={error} />
+      <Field label="Username" htmlFor="login-username">
+        <input
+          id="login-username"
+          name="username"
+          autoComplete="username"
+          autoFocus
+          required
+          value={username}
+          onChange={(e) => setUsername(e.target.value)}
+        />
+      </Field>
+      <Field label="Password" htmlFor="login-password">
+        <input
+          id="login-password"
+          name="password"
+          type="password"
+          autoComplete="current-password"
+          required
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+        />
+      </Field>
+      <button type="submit" className="primary wide" disabled={busy}>
+        {busy ? "Logging in…" : "Log in"}
+      </button>
+    </form>
+  );
+}
+
+function SecondFactorStep({
+  step,
+  busy,
+  error,
+  onSubmit,
+  onToggle,
+  onRestart,
+}: {
+  step: LoginStep;
+  busy: boolean;
+  error: string | null;
+  onSubmit: (value: string) => void;
+  onToggle: () => void;
+  onRestart: () => void;
+}) {
+  const [value, setValue] = useState("");
+  const recovery = step.kind === "recovery";
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    onSubmit(value);
+  }
+  return (
+    <form onSubmit={submit} aria-label="Second factor">
+      <h1>Two-factor authentication</h1>
+      <FormError error={error} />
+      {recovery ? (
+        <Field label="Recovery code" htmlFor="login-recovery" hint="One of the codes you saved when you turned on two-factor authentication; each works once.">
+          <input
+            id="login-recovery"
+            name="recovery-code"
+            autoComplete="off"
+            autoCapitalize="none"
+            spellCheck={false}
+            autoFocus
+            required
+            value={value}
+            onChange={(e) => setValue(e.target.value)}
+          />
+        </Field>
+      ) : (
+        <Field label="Authentication code" htmlFor="login-code" hint="The 6-digit code your authenticator app shows now.">
+          <input
+            id="login-code"
+            name="code"
+            inputMode="numeric"
+            autoComplete="one-time-code"
+            pattern="[0-9 ]{6,7}"
+            maxLength={7}
+            autoFocus
+            required
+            value={value}
+            onChange={(e) => setValue(e.target.value)}
+          />
+        </Field>
+      )}
+      <button type="submit" className="primary wide" disabled={busy}>
+        {busy ? "Checking…" : "Verify"}
+      </button>
+      <div className="auth-alternatives">
+        <button type="button" className="link" onClick={onToggle}>
+          {recovery ? "Use the authenticator app" : "Use a recovery code"}
+        </button>
+        <button type="button" className="link" onClick={onRestart}>
+          Start over
+        </button>
+      </div>
+    </form>
+  );
 }
