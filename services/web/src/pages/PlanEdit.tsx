@@ -1,5 +1,41 @@
-import { Page } from "../components/ui";
+import { useQuery } from "@tanstack/react-query";
+import { useParams } from "react-router-dom";
+import { api } from "../api/client";
+import { unwrap } from "../api/errors";
+import { PlanEditor } from "../components/plans/PlanEditor";
+import { formFromPlan, newPlanForm } from "../components/plans/planForm";
+import { ErrorBanner, Loading, Notice, Page } from "../components/ui";
 
+/** /plans/new and /plans/:planId: create or edit a plan (read-only for a role that cannot change it). */
 export function PlanEditPage() {
-  return <Page title="Plan">Not built yet.</Page>;
+  const { planId } = useParams();
+  const existing = planId !== undefined && planId !== "new";
+  const plan = useQuery({
+    queryKey: ["plan", planId],
+    queryFn: async () => unwrap(await api.GET("/plans/{plan_id}", { params: { path: { plan_id: planId! } } })),
+    enabled: existing,
+  });
+
+  if (!existing) {
+    return (
+      <Page title="New plan">
+        <PlanEditor planId={null} initial={newPlanForm()} />
+      </Page>
+    );
+  }
+  if (plan.isPending) return <Loading what="Loading the plan" />;
+  if (plan.isError) {
+    return (
+      <Page title="Plan">
+        <ErrorBanner error={plan.error} />
+      </Page>
+    );
+  }
+  return (
+    <Page title={`Plan ${plan.data.name}`}>
+      {plan.data.deleted_at ? <Notice kind="warning">This plan was deleted; its backups stay.</Notice> : null}
+      {/* keyed by revision: a plan saved elsewhere starts the form afresh */}
+      <PlanEditor key={`${plan.data.id}-${plan.data.revision}`} planId={plan.data.id} initial={formFromPlan(plan.data)} />
+    </Page>
+  );
 }

@@ -1,0 +1,174 @@
+// How long a plan keeps its backups, with a dry run of the policy on the plan's archives.
+import { useQuery } from "@tanstack/react-query";
+import { api, type Schemas } from "../../api/client";
+import { unwrap } from "../../api/errors";
+import { useCan } from "../../auth/session";
+import { formatBytes, formatDateTime } from "../../lib/format";
+import { Field, Notice } from "../ui";
+import { DEFAULT_RETENTION, errorUnder, UNIT_SECONDS, type PlanForm, type WithinUnit } from "./planForm";
+import { useDebouncedValue } from "./schedulePreview";
+
+type Counts = PlanForm["retention"];
+const COUNT_FIELDS: { key: keyof Counts; label: string; hint?: string }[] = [
+  { key: "keep_last", label: "Keep last", hint: "The newest N backups of each resource" },
+  { key: "keep_daily", label: "Keep daily", hint: "The newest backup of each of the last N days that have one" },
+  { key: "keep_weekly", label: "Keep weekly" },
+  { key: "keep_monthly", label: "Keep monthly" },
+  { key: "keep_yearly", label: "Keep yearly" },
+  { key: "keep_minimum", label: "Keep minimum", hint: "Never fewer than this many (at least 1)" },
+];
+
+export function RetentionFields({
+  form,
+  onChange,
+  readOnly,
+  errors,
+}: {
+  form: PlanForm;
+  onChange: (patch: Partial<PlanForm>) => void;
+  readOnly: boolean;
+  errors: Record<string, string>;
+}) {
+  const setCount = (key: keyof Counts, text: string) =>
+    onChange({ retention: { ...form.retention, [key]: text === "" ? DEFAULT_RETENTION[key] : Number(text) } });
+  return (
+    <fieldset className="plan-section">
+      <legend>Retention</legend>
+      <p className="hint">
+        A backup is kept when any rule keeps it; the newest verified backup is never deleted.
+      </p>
+      {errors.retention ? (
+        <div className="field-error" role="alert">
+          {errors.retention}
+        </div>
+      ) : null}
+      <div className="retention-grid">
+        {COUNT_FIELDS.map(({ key, label, hint }) => (
+          <Field key={key} label={label} htmlFor={`retention-${key}`} hint={hint} error={errorUnder(errors, `retention.${key}`)}>
+            <input
+              id={`retention-${key}`}
+              type="number"
+              min={key === "keep_minimum" ? 1 : 0}
+              value={form.retention[key]}
+              readOnly={readOnly}
+              onChange={(event) => setCount(key, event.target.value)}
+            />
+          </Field>
+        ))}
+        <Field
+          label="Keep within"
+          htmlFor="retention-keep-within"
+          hint="Everything younger than this (0: off)"
+          error={errorUnder(errors, "retention.keep_within_seconds")}
+        >
+          <div className="row">
+            <input
+              id="retention-keep-within"
+              type="number"
+              min={0}
+              value={form.keepWithin}
+              readOnly={readOnly}
+              onChange={(event) => onChange({ keepWithin: event.target.value })}
+            />
+            <select
+              aria-label="Keep within unit"
+              value={form.keepWithinUnit}
+              disabled={readOnly}
+              onChange={(event) => onChange({ keepWithinUnit: event.target.value as WithinUnit })}
+            >
+              {(Object.keys(UNIT_SECONDS) as WithinUnit[]).map((unit) => (
+                <option key={unit} value={unit}>
+                  {unit}
+                </option>
+              ))}
+            </select>
+          </div>
+        </Field>
+      </div>
+    </fieldset>
+  );
+}
+
+/** What the policy being edited would keep and delete now, for a plan that exists. */
+export function RetentionPreviewPanel({
+  planId,
+  retention,
+}: {
+  planId: string | null;
+  retention: Schemas["RetentionPolicyIn"];
+}) {
+  const can = useCan();
+  const policy = JSON.parse(useDebouncedValue(JSON.stringify(retention), 500)) as Schemas["RetentionPolicyIn"];
+  const allowed = planId !== null && can("POST", "/artifacts/retention-preview");
+  const preview = useQuery({
+    queryKey: ["retention-preview", planId, policy],
+    queryFn: async () =>
+      unwrap(await api.POST("/artifacts/retention-preview", { body: { plan_id: planId!, retention: policy } })),
+    enabled: allowed,
+    retry: false,
+  });
+
+  if (planId === null) {
+    return <Notice>The preview of what this policy keeps and deletes appears once the plan has backups.</Notice>;
+  }
+  if (!allowed) return null;
+  if (preview.isPending) return <p className="hint">Working out what the policy keeps…</p>;
+  if (preview.isError) {
+    return (
+      <div className="banner error" role="alert">
+        Could not preview the policy: {preview.error.message}
+      </div>
+    );
+  }
+  const result = preview.data;
+  const kept = result.scopes.reduce((sum, scope) => sum + scope.keep.length, 0);
+  if (result.scopes.length === 0) {
+    return <Notice>This plan has no backups yet: the preview appears once it has some.</Notice>;
+  }
+  return (
+    <div className="retention-preview" aria-live="polite">
+      <h3>Preview: {result.policy_summary}</h3>
+      <p>
+        Keeps {kept} backup{kept === 1 ? "" : "s"}, deletes {result.delete_count} (
+        {formatBytes(result.delete_bytes)}), counting days in {result.timezone}.
+      </p>
+      <div className="table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th>Resource</th>
+              <th>Part</th>
+              <th>Keeps</th>
+              <th>Deletes</th>
+            </tr>
+          </thead>
+          <tbody>
+            {result.scopes.map((scope) => (
+              <tr key={`${scope.resource.kind}/${scope.resource.name}/${scope.role}`}>
+                <td>
+                  {scope.resource.kind} {scope.resource.name}
+                </td>
+                <td>{scope.role}</td>
+                <td>{scope.keep.length}</td>
+                <td>
+                  {scope.delete.length === 0 ? (
+                    "nothing"
+                  ) : (
+                    <ul className="plain-list">
+                      {scope.delete.map((verdict) => (
+                        <li key={verdict.artifact_id}>
+                          {formatDateTime(verdict.created_at)}, {formatBytes(verdict.size_bytes)}
+                          {verdict.reasons.length ? <span className="hint"> ({verdict.reasons.join("; ")})</span> : null}
+                        </li>
+                      ))}
+                    </ul>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,69 @@
+// The next fire times of the cron expression being typed, from GET /plans/schedule-preview,
+// asked for only once the typing pauses.
+import { useEffect, useState } from "react";
+import { useQuery } from "@tanstack/react-query";
+import { api } from "../../api/client";
+import { ApiError, fieldErrors, unwrap } from "../../api/errors";
+
+export const PREVIEW_DELAY_MS = 300;
+
+/** The query of GET /plans/schedule-preview, or null while there is nothing to ask about. */
+export function schedulePreviewParams(cron: string, timezone: string): { cron: string; timezone?: string } | null {
+  const expression = cron.trim();
+  if (!expression) return null;
+  const zone = timezone.trim();
+  return zone ? { cron: expression, timezone: zone } : { cron: expression };
+}
+
+/** `value`, but only after it stayed the same for `delayMs`. */
+export function useDebouncedValue<T>(value: T, delayMs: number = PREVIEW_DELAY_MS): T {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setSettled(value), delayMs);
+    return () => clearTimeout(timer);
+  }, [value, delayMs]);
+  return settled;
+}
+
+export interface SchedulePreviewState {
+  fireTimes: string[];
+  cronError: string | null;
+  timezoneError: string | null;
+  /** A failure that is not about either field (the network, the session). */
+  otherError: string | null;
+  pending: boolean;
+}
+
+/** Messages of a 422 from the preview, per field: "Value error, invalid cron…" reads better
+ *  without pydantic's prefix. */
+export function previewErrors(error: unknown): Pick<SchedulePreviewState, "cronError" | "timezoneError" | "otherError"> {
+  if (!(error instanceof ApiError)) {
+    return { cronError: null, timezoneError: null, otherError: error ? String((error as Error).message ?? error) : null };
+  }
+  const { fields, general } = fieldErrors(error.body, ["cron", "timezone"]);
+  const tidy = (message: string | undefined) => (message ? message.replace(/^Value error, /, "") : null);
+  return {
+    cronError: tidy(fields.cron ?? fields["query.cron"]),
+    timezoneError: tidy(fields.timezone ?? fields["query.timezone"]),
+    otherError: general,
+  };
+}
+
+export function useSchedulePreview(cron: string, timezone: string): SchedulePreviewState {
+  // Debounce the text (a fresh object each render would restart the timer for nothing).
+  const settled = useDebouncedValue(JSON.stringify(schedulePreviewParams(cron, timezone)));
+  const params = JSON.parse(settled) as ReturnType<typeof schedulePreviewParams>;
+  const query = useQuery({
+    queryKey: ["schedule-preview", params?.cron ?? "", params?.timezone ?? ""],
+    queryFn: async () =>
+      unwrap(await api.GET("/plans/schedule-preview", { params: { query: params! } })).fire_times,
+    enabled: params !== null,
+    retry: false,
+    staleTime: 30_000,
+  });
+  return {
+    fireTimes: query.data ?? [],
+    pending: params !== null && query.isFetching,
+    ...previewErrors(query.error),
+  };
+}
