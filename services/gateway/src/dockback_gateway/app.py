@@ -24,6 +24,7 @@ from dockback_gateway.auth.service import AuthConfig
 from dockback_gateway.catalog import recording as catalog_recording
 from dockback_gateway.catalog import routes as catalog_routes
 from dockback_gateway.catalog import worker as catalog_worker
+from dockback_gateway.dashboard import routes as dashboard_routes
 from dockback_gateway.db import make_engine, make_sessions
 from dockback_gateway.errors import install_error_handlers
 from dockback_gateway.jobs import recording as jobs_recording
@@ -169,6 +170,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(jobs_routes.router)
     app.include_router(catalog_routes.router)
     app.include_router(restores_routes.router)
+    app.include_router(dashboard_routes.router)
     return app
 
 

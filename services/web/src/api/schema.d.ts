@@ -1069,6 +1069,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Dashboard
+         * @description Hosts online and offline, volume and container coverage, jobs of the last 24 hours, the next
+         *     scheduled runs, the last verified backup of each plan, storage kept over the last 30 days, and
+         *     what needs attention first (failures no success has followed, missed runs, offline hosts,
+         *     unprotected volumes).
+         */
+        get: operations["dashboard_dashboard_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1362,6 +1385,54 @@ export interface components {
              */
             next_cursor: string | null;
         };
+        /**
+         * AttentionItem
+         * @description Something a person should look at, most important first.
+         */
+        AttentionItem: {
+            /**
+             * Kind
+             * @description failed_job: a job whose failure no later success of the same plan or resource followed; missed_run: a plan slot that produced no job and no success since; offline_host; unprotected_volume: no live, enabled plan backs it up
+             * @enum {string}
+             */
+            kind: "failed_job" | "missed_run" | "offline_host" | "unprotected_volume";
+            /**
+             * Message
+             * @description What happened, in a sentence
+             */
+            message: string;
+            /**
+             * At
+             * @description When it happened (the failure, the missed slot, the last heartbeat)
+             */
+            at: string | null;
+            /** Host Id */
+            host_id: string;
+            /**
+             * Job Id
+             * @description For failed_job
+             */
+            job_id?: string | null;
+            /**
+             * Job Kind
+             * @description For failed_job: backup, restore, verify or prune
+             */
+            job_kind?: string | null;
+            /**
+             * Plan Id
+             * @description For failed_job and missed_run, when a plan
+             */
+            plan_id?: string | null;
+            /** Plan Name */
+            plan_name?: string | null;
+            /**
+             * Resource Kind
+             * @description volume, container or image, when one resource
+             */
+            resource_kind?: string | null;
+            /** Resource Name */
+            resource_name?: string | null;
+        };
         /** AuditEntryOut */
         AuditEntryOut: {
             /** Id */
@@ -1623,6 +1694,49 @@ export interface components {
             /** Current Password */
             current_password: string;
         };
+        /**
+         * Dashboard
+         * @description Hosts, coverage, recent jobs, what runs next, verification, storage and what needs attention.
+         */
+        Dashboard: {
+            /**
+             * Generated At
+             * Format: date-time
+             * @description The database's clock when this was read
+             */
+            generated_at: string;
+            hosts: components["schemas"]["HostCounts"];
+            /** @description Protected and unprotected volumes of all hosts */
+            volumes: components["schemas"]["CoverageCount"];
+            /** @description Protected and unprotected containers of all hosts */
+            containers: components["schemas"]["CoverageCount"];
+            jobs_24h: components["schemas"]["JobCounts"];
+            /**
+             * Next Runs
+             * @description The soonest next fire time of each enabled plan, soonest first
+             */
+            next_runs: components["schemas"]["NextRun"][];
+            /**
+             * Plans
+             * @description Every live plan, by name
+             */
+            plans: components["schemas"]["PlanVerification"][];
+            /**
+             * Storage
+             * @description The last 30 days, oldest first, today last
+             */
+            storage: components["schemas"]["StorageDay"][];
+            /**
+             * Attention
+             * @description Failed jobs (newest first), then missed runs, offline hosts and unprotected volumes
+             */
+            attention: components["schemas"]["AttentionItem"][];
+            /**
+             * Attention Total
+             * @description How many items there are in all (the list is cut)
+             */
+            attention_total: number;
+        };
         /** DefaultsOut */
         DefaultsOut: {
             /** Default Compression */
@@ -1720,6 +1834,19 @@ export interface components {
              * @enum {string}
              */
             on_error: "fail" | "continue";
+        };
+        /** HostCounts */
+        HostCounts: {
+            /**
+             * Online
+             * @description Hosts whose executor's heartbeats keep coming
+             */
+            online: number;
+            /**
+             * Offline
+             * @description Hosts whose last heartbeat is too old (or never came)
+             */
+            offline: number;
         };
         /** HostCoverage */
         HostCoverage: {
@@ -1845,6 +1972,23 @@ export interface components {
             verified_at: string | null;
             /** Copies */
             copies: components["schemas"]["ArtifactCopyOut"][];
+        };
+        /**
+         * JobCounts
+         * @description Jobs of every kind: those that ended in the last 24 hours by how they ended, and those
+         *     still open (queued or running) whatever their age.
+         */
+        JobCounts: {
+            /** Succeeded */
+            succeeded: number;
+            /** Failed */
+            failed: number;
+            /** Cancelled */
+            cancelled: number;
+            /** Running */
+            running: number;
+            /** Queued */
+            queued: number;
         };
         /**
          * JobDetail
@@ -2244,6 +2388,26 @@ export interface components {
             /** Read Only */
             read_only: boolean;
         };
+        /** NextRun */
+        NextRun: {
+            /**
+             * Plan Id
+             * Format: uuid
+             */
+            plan_id: string;
+            /** Plan Name */
+            plan_name: string;
+            /** Host Id */
+            host_id: string;
+            /**
+             * Fires At
+             * Format: date-time
+             * @description The plan's next fire time, in the plan's time zone (its offset)
+             */
+            fires_at: string;
+            /** Timezone */
+            timezone: string;
+        };
         /** PasswordChange */
         PasswordChange: {
             /** Current Password */
@@ -2447,6 +2611,38 @@ export interface components {
              * @description May be sent, but must be the plan's host: a plan never moves to another host
              */
             host_id?: string | null;
+        };
+        /**
+         * PlanVerification
+         * @description A live plan's newest archive and its newest verified archive (from the catalog).
+         */
+        PlanVerification: {
+            /**
+             * Plan Id
+             * Format: uuid
+             */
+            plan_id: string;
+            /** Plan Name */
+            plan_name: string;
+            /** Host Id */
+            host_id: string;
+            /** Enabled */
+            enabled: boolean;
+            /**
+             * Last Backup At
+             * @description Its newest archive that was not pruned
+             */
+            last_backup_at: string | null;
+            /**
+             * Last Verified At
+             * @description When one of its archives (not pruned) last passed a check, with no failed check since
+             */
+            last_verified_at: string | null;
+            /**
+             * Last Verified Artifact Id
+             * @description The archive of that check
+             */
+            last_verified_artifact_id: string | null;
         };
         /**
          * Problem
@@ -3082,6 +3278,32 @@ export interface components {
              * @default false
              */
             succeeded_digest: boolean;
+        };
+        /**
+         * StorageDay
+         * @description Bytes kept at the end of one day (UTC; today: now).
+         */
+        StorageDay: {
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /**
+             * Total Bytes
+             * @description Archives created by then and not pruned by then (one copy each)
+             */
+            total_bytes: number;
+            /**
+             * Local Bytes
+             * @description Of those, archives on their host: until pruned, or until their first remote copy when the uploader has removed the local file since (the catalog keeps no time for that removal)
+             */
+            local_bytes: number;
+            /**
+             * Remote Bytes
+             * @description Remote copies uploaded by then of archives not pruned by then (all targets)
+             */
+            remote_bytes: number;
         };
         /**
          * TargetSelector
@@ -6151,6 +6373,44 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    dashboard_dashboard_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Dashboard"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };

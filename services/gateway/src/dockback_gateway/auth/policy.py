@@ -9,6 +9,7 @@ from fastapi import Request
 from dockback_gateway.audit.policy import ROWS as AUDIT_ROWS
 from dockback_gateway.auth.rules import ADMIN, ALL_ROLES, AUTHENTICATED, OPERATORS, PUBLIC, Rule
 from dockback_gateway.catalog.policy import ROWS as CATALOG_ROWS
+from dockback_gateway.dashboard.policy import ROWS as DASHBOARD_ROWS
 from dockback_gateway.jobs.policy import ROWS as JOBS_ROWS
 from dockback_gateway.plans.policy import ROWS as PLANS_ROWS
 from dockback_gateway.resources.policy import ROWS as RESOURCES_ROWS
@@ -31,6 +32,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     **JOBS_ROWS,
     **CATALOG_ROWS,
     **RESTORES_ROWS,
+    **DASHBOARD_ROWS,
 }
 
 __all__ = ["ADMIN", "ALL_ROLES", "AUTHENTICATED", "OPERATORS", "POLICY", "PUBLIC", "Rule", "rule_for"]

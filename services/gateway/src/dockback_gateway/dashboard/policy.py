@@ -1,0 +1,9 @@
+"""Access rules of the /dashboard route (merged into auth.policy.POLICY): everyone may read."""
+
+from __future__ import annotations
+
+from dockback_gateway.auth.rules import ALL_ROLES, Rule
+
+ROWS: dict[tuple[str, str], Rule] = {
+    ("GET", "/dashboard"): ALL_ROLES,
+}

@@ -1,0 +1,167 @@
+"""The dashboard's own reads: counts and newest rows across jobs, missed runs and the catalog
+(read only; each of those domains owns its rows)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dockback_gateway.catalog.models import Artifact, ArtifactCopy, ArtifactState
+from dockback_gateway.catalog.repository import verified_clause
+from dockback_gateway.jobs.models import Job, JobStatus, MissedRun
+from dockback_gateway.plans.models import Plan
+
+_OPEN = (JobStatus.QUEUED, JobStatus.RUNNING)
+_FINAL = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+@dataclass(frozen=True)
+class PlanArchives:
+    plan_id: uuid.UUID
+    last_backup_at: datetime | None
+    last_verified_at: datetime | None
+    last_verified_artifact_id: uuid.UUID | None
+
+
+@dataclass(frozen=True)
+class MissedSlot:
+    plan_id: uuid.UUID
+    plan_name: str
+    host_id: str
+    scheduled_for: datetime
+    missed_slots: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class KeptArchive:
+    """An archive that existed during the storage window, and when its copies came and went."""
+
+    id: uuid.UUID
+    size_bytes: int
+    created_at: datetime
+    pruned_at: datetime | None
+    local_present: bool
+    copies: tuple[tuple[datetime, int], ...]  # (uploaded_at, size_bytes) of each remote copy
+
+
+async def job_counts(db: AsyncSession, ended_since: datetime) -> dict[str, int]:
+    """Jobs by status: the open ones, and those that ended since `ended_since`."""
+    ended_at = func.coalesce(Job.finished_at, Job.last_event_at, Job.created_at)
+    query = (
+        select(Job.status, func.count())
+        .where(or_(Job.status.in_(_OPEN), and_(Job.status.in_(_FINAL), ended_at >= ended_since)))
+        .group_by(Job.status)
+    )
+    return {status: count for status, count in (await db.execute(query)).all()}
+
+
+async def unresolved_failures(db: AsyncSession, since: datetime, limit: int) -> Sequence[tuple[Job, str | None]]:
+    """Failed jobs created since `since` that are the newest finished job of their series (the
+    same kind, plan, host and resource): no success came after them. Newest first, with the
+    plan's name."""
+    finished = (
+        select(Job.id, Job.status)
+        .where(Job.created_at >= since, Job.status.in_((JobStatus.SUCCEEDED, JobStatus.FAILED)))
+        .order_by(Job.kind, Job.plan_id, Job.host_id, Job.resource_kind, Job.resource_name, Job.created_at.desc())
+        .ext(distinct_on(Job.kind, Job.plan_id, Job.host_id, Job.resource_kind, Job.resource_name))
+        .subquery()
+    )
+    query = (
+        select(Job, Plan.name)
+        .join(finished, finished.c.id == Job.id)
+        .outerjoin(Plan, Plan.id == Job.plan_id)
+        .where(finished.c.status == JobStatus.FAILED)
+        .order_by(func.coalesce(Job.finished_at, Job.created_at).desc(), Job.id.desc())
+        .limit(limit)
+    )
+    return [(job, name) for job, name in (await db.execute(query)).all()]
+
+
+async def unresolved_missed_runs(db: AsyncSession, since: datetime, limit: int) -> list[MissedSlot]:
+    """Each live plan's newest missed run reported since `since`, unless a backup of that plan
+    succeeded after the slot. Newest first."""
+    newest = (
+        select(MissedRun)
+        .where(MissedRun.reported_at >= since)
+        .order_by(MissedRun.plan_id, MissedRun.scheduled_for.desc())
+        .ext(distinct_on(MissedRun.plan_id))
+        .subquery()
+    )
+    slot = func.coalesce(newest.c.last_scheduled_for, newest.c.scheduled_for)
+    succeeded_since = (
+        select(Job.id)
+        .where(
+            Job.plan_id == newest.c.plan_id,
+            Job.kind == "backup",
+            Job.status == JobStatus.SUCCEEDED,
+            Job.created_at > slot,
+        )
+        .exists()
+    )
+    query = (
+        select(newest.c.plan_id, Plan.name, newest.c.host_id, slot, newest.c.missed_slots, newest.c.reason)
+        .join(Plan, Plan.id == newest.c.plan_id)
+        .where(Plan.deleted_at.is_(None), ~succeeded_since)
+        .order_by(slot.desc())
+        .limit(limit)
+    )
+    return [MissedSlot(*row) for row in (await db.execute(query)).all()]
+
+
+async def plan_archives(db: AsyncSession, plan_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, PlanArchives]:
+    """Per plan: its newest archive not pruned, and its newest verified one."""
+    if not plan_ids:
+        return {}
+    kept = and_(Artifact.plan_id.in_(plan_ids), Artifact.state != ArtifactState.PRUNED)
+    newest = select(Artifact.plan_id, func.max(Artifact.created_at)).where(kept).group_by(Artifact.plan_id)
+    verified = (
+        select(Artifact.plan_id, Artifact.verified_at, Artifact.id)
+        .where(kept, verified_clause())
+        .order_by(Artifact.plan_id, Artifact.verified_at.desc(), Artifact.id)
+        .ext(distinct_on(Artifact.plan_id))
+    )
+    last_backup = {plan_id: at for plan_id, at in (await db.execute(newest)).all()}
+    last_verified = {plan_id: (at, artifact_id) for plan_id, at, artifact_id in (await db.execute(verified)).all()}
+    return {
+        plan_id: PlanArchives(
+            plan_id=plan_id,
+            last_backup_at=last_backup.get(plan_id),
+            last_verified_at=last_verified.get(plan_id, (None, None))[0],
+            last_verified_artifact_id=last_verified.get(plan_id, (None, None))[1],
+        )
+        for plan_id in plan_ids
+    }
+
+
+async def archives_kept_between(db: AsyncSession, start: datetime, end: datetime) -> list[KeptArchive]:
+    """The archives that existed at some time in [start, end], with their remote copies."""
+    query = select(
+        Artifact.id, Artifact.size_bytes, Artifact.created_at, Artifact.pruned_at, Artifact.local_present
+    ).where(Artifact.created_at <= end, or_(Artifact.pruned_at.is_(None), Artifact.pruned_at >= start))
+    rows = (await db.execute(query)).all()
+    copies: dict[uuid.UUID, list[tuple[datetime, int]]] = {}
+    ids = [row.id for row in rows]
+    for chunk in (ids[i : i + 5000] for i in range(0, len(ids), 5000)):
+        copy_query = select(ArtifactCopy.artifact_id, ArtifactCopy.uploaded_at, ArtifactCopy.size_bytes).where(
+            ArtifactCopy.artifact_id.in_(chunk)
+        )
+        for artifact_id, uploaded_at, size in (await db.execute(copy_query)).all():
+            copies.setdefault(artifact_id, []).append((uploaded_at, size))
+    return [
+        KeptArchive(
+            id=row.id,
+            size_bytes=row.size_bytes,
+            created_at=row.created_at,
+            pruned_at=row.pruned_at,
+            local_present=row.local_present,
+            copies=tuple(sorted(copies.get(row.id, ()))),
+        )
+        for row in rows
+    ]

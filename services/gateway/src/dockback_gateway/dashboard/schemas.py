@@ -1,0 +1,99 @@
+"""Response body of GET /dashboard: the state of every backup at a glance, in one request."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from dockback_gateway.resources.schemas import CoverageCount
+
+AttentionKind = Literal["failed_job", "missed_run", "offline_host", "unprotected_volume"]
+
+
+class HostCounts(BaseModel):
+    online: int = Field(description="Hosts whose executor's heartbeats keep coming")
+    offline: int = Field(description="Hosts whose last heartbeat is too old (or never came)")
+
+
+class JobCounts(BaseModel):
+    """Jobs of every kind: those that ended in the last 24 hours by how they ended, and those
+    still open (queued or running) whatever their age."""
+
+    succeeded: int
+    failed: int
+    cancelled: int
+    running: int
+    queued: int
+
+
+class NextRun(BaseModel):
+    plan_id: uuid.UUID
+    plan_name: str
+    host_id: str
+    fires_at: datetime = Field(description="The plan's next fire time, in the plan's time zone (its offset)")
+    timezone: str
+
+
+class PlanVerification(BaseModel):
+    """A live plan's newest archive and its newest verified archive (from the catalog)."""
+
+    plan_id: uuid.UUID
+    plan_name: str
+    host_id: str
+    enabled: bool
+    last_backup_at: datetime | None = Field(description="Its newest archive that was not pruned")
+    last_verified_at: datetime | None = Field(
+        description="When one of its archives (not pruned) last passed a check, with no failed check since"
+    )
+    last_verified_artifact_id: uuid.UUID | None = Field(description="The archive of that check")
+
+
+class StorageDay(BaseModel):
+    """Bytes kept at the end of one day (UTC; today: now)."""
+
+    day: date
+    total_bytes: int = Field(description="Archives created by then and not pruned by then (one copy each)")
+    local_bytes: int = Field(
+        description="Of those, archives on their host: until pruned, or until their first remote copy when the "
+        "uploader has removed the local file since (the catalog keeps no time for that removal)"
+    )
+    remote_bytes: int = Field(description="Remote copies uploaded by then of archives not pruned by then (all targets)")
+
+
+class AttentionItem(BaseModel):
+    """Something a person should look at, most important first."""
+
+    kind: AttentionKind = Field(
+        description="failed_job: a job whose failure no later success of the same plan or resource followed; "
+        "missed_run: a plan slot that produced no job and no success since; offline_host; "
+        "unprotected_volume: no live, enabled plan backs it up"
+    )
+    message: str = Field(description="What happened, in a sentence")
+    at: datetime | None = Field(description="When it happened (the failure, the missed slot, the last heartbeat)")
+    host_id: str
+    job_id: uuid.UUID | None = Field(default=None, description="For failed_job")
+    job_kind: str | None = Field(default=None, description="For failed_job: backup, restore, verify or prune")
+    plan_id: uuid.UUID | None = Field(default=None, description="For failed_job and missed_run, when a plan")
+    plan_name: str | None = None
+    resource_kind: str | None = Field(default=None, description="volume, container or image, when one resource")
+    resource_name: str | None = None
+
+
+class Dashboard(BaseModel):
+    """Hosts, coverage, recent jobs, what runs next, verification, storage and what needs attention."""
+
+    generated_at: datetime = Field(description="The database's clock when this was read")
+    hosts: HostCounts
+    volumes: CoverageCount = Field(description="Protected and unprotected volumes of all hosts")
+    containers: CoverageCount = Field(description="Protected and unprotected containers of all hosts")
+    jobs_24h: JobCounts
+    next_runs: list[NextRun] = Field(description="The soonest next fire time of each enabled plan, soonest first")
+    plans: list[PlanVerification] = Field(description="Every live plan, by name")
+    storage: list[StorageDay] = Field(description="The last 30 days, oldest first, today last")
+    attention: list[AttentionItem] = Field(
+        description="Failed jobs (newest first), then missed runs, offline hosts and unprotected volumes"
+    )
+    attention_total: int = Field(description="How many items there are in all (the list is cut)")

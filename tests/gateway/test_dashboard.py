@@ -1,0 +1,320 @@
+"""GET /dashboard on the real gateway: one summary read from hosts, plans, jobs, missed runs
+and the catalog, with the facts written as rows (each of those domains is tested for how it
+records them)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+import httpx
+
+from dockback_gateway.catalog.models import Artifact, ArtifactCopy, ArtifactState
+from dockback_gateway.dashboard.repository import KeptArchive
+from dockback_gateway.dashboard.service import storage_by_day
+from dockback_gateway.jobs.models import Job, MissedRun
+from dockback_gateway.plans.models import Plan
+from dockback_gateway.resources.models import Host
+from dockback_gateway.users.models import Role
+from gateway.conftest import Gateway, logged_in_admin
+from gateway.test_resources import inventory, logged_in_as, volume
+
+NOW = datetime.now(UTC)
+# days ago of a time between midnight (UTC) and now: today whenever the test runs
+EARLIER_TODAY = (NOW - datetime.combine(NOW.date(), time(), UTC)) / 2 / timedelta(days=1)
+
+
+def host_row(host_id: str, *, online: bool, volumes: list[str]) -> Host:
+    beat = NOW - (timedelta(seconds=5) if online else timedelta(hours=2))
+    facts = inventory(host_id, volumes=[volume(v) for v in volumes])
+    return Host(
+        host_id=host_id,
+        inventory=facts.model_dump(mode="json"),
+        inventory_at=beat,
+        heartbeat_at=beat,
+        heartbeat_interval_seconds=10.0,
+        executor_version="0.1.0",
+        running_job_ids=[],
+        first_seen_at=NOW - timedelta(days=40),
+    )
+
+
+def plan_row(name: str, host_id: str, *, volumes: list[str], cron: str, enabled: bool = True) -> Plan:
+    return Plan(
+        id=uuid.uuid4(),
+        name=name,
+        host_id=host_id,
+        enabled=enabled,
+        cron=cron,
+        timezone="Europe/Berlin",
+        targets=[{"kind": "volume", "names": volumes}],
+        options={},
+        upload_targets=[],
+        retention={"keep_last": 5},
+        created_at=NOW - timedelta(days=40),
+        updated_at=NOW - timedelta(days=40),
+    )
+
+
+def job_row(status: str, host_id: str, *, plan: Plan | None = None, hours_ago: float, **fields: Any) -> Job:
+    created = NOW - timedelta(hours=hours_ago)
+    finished = status in ("succeeded", "failed", "cancelled")
+    return Job(
+        id=uuid.uuid4(),
+        kind=fields.pop("kind", "backup"),
+        host_id=host_id,
+        plan_id=plan.id if plan else None,
+        status=status,
+        phase="done" if finished else status,
+        created_at=created,
+        finished_at=created + timedelta(minutes=1) if finished else None,
+        **fields,
+    )
+
+
+def artifact_row(
+    host_id: str,
+    plan: Plan,
+    name: str,
+    *,
+    days_ago: float,
+    size: int,
+    verified_days_ago: float | None = None,
+    pruned_days_ago: float | None = None,
+) -> Artifact:
+    created = NOW - timedelta(days=days_ago)
+    return Artifact(
+        id=uuid.uuid4(),
+        job_id=uuid.uuid4(),
+        host_id=host_id,
+        plan_id=plan.id,
+        resource_kind="volume",
+        resource_name=name,
+        role=name,
+        path=f"volumes/{name}/{uuid.uuid4()}.tar.zst",
+        manifest_path="m.json",
+        size_bytes=size,
+        raw_bytes=size * 2,
+        file_count=1,
+        sha256="0" * 64,
+        compression="zstd",
+        manifest={},
+        created_at=created,
+        state=ArtifactState.PRUNED if pruned_days_ago is not None else ArtifactState.AVAILABLE,
+        local_present=pruned_days_ago is None,
+        verified_at=NOW - timedelta(days=verified_days_ago) if verified_days_ago is not None else None,
+        pruned_at=NOW - timedelta(days=pruned_days_ago) if pruned_days_ago is not None else None,
+    )
+
+
+async def add(gateway: Gateway, *rows: Any) -> None:
+    async with gateway.app.state.sessions.begin() as db:
+        db.add_all(rows)
+
+
+async def dashboard(client: httpx.AsyncClient) -> dict[str, Any]:
+    response = await client.get("/dashboard")
+    assert response.status_code == 200, response.text
+    found: dict[str, Any] = response.json()
+    return found
+
+
+async def test_hosts_coverage_and_jobs_of_the_last_day_are_counted(gateway: Gateway) -> None:
+    app_plan = plan_row("app", "h1", volumes=["app_data"], cron="0 3 * * *")
+    await add(
+        gateway,
+        host_row("h1", online=True, volumes=["app_data", "cache", "logs"]),
+        host_row("h2", online=False, volumes=["db_data"]),
+        app_plan,
+    )
+    await add(
+        gateway,
+        job_row("succeeded", "h1", plan=app_plan, hours_ago=2),
+        job_row("succeeded", "h1", plan=app_plan, hours_ago=5),
+        job_row("failed", "h1", plan=app_plan, hours_ago=3, error="disk full"),
+        job_row("running", "h1", hours_ago=30, resource_kind="volume", resource_name="cache"),
+        job_row("queued", "h1", hours_ago=0.1),
+        job_row("cancelled", "h1", hours_ago=1),
+        job_row("succeeded", "h1", plan=app_plan, hours_ago=48),  # ended before the last 24 h
+    )
+    async with logged_in_admin(gateway) as client:
+        found = await dashboard(client)
+    assert found["hosts"] == {"online": 1, "offline": 1}
+    assert found["volumes"] == {"protected": 1, "unprotected": 3}
+    assert found["jobs_24h"] == {"succeeded": 2, "failed": 1, "cancelled": 1, "running": 1, "queued": 1}
+
+
+async def test_next_runs_are_the_soonest_fire_time_of_each_enabled_plan_in_its_zone(gateway: Gateway) -> None:
+    await add(gateway, host_row("h1", online=True, volumes=["a"]))
+    hourly = plan_row("hourly", "h1", volumes=["a"], cron="0 * * * *")
+    yearly = plan_row("yearly", "h1", volumes=["a"], cron="0 0 1 1 *")
+    off = plan_row("off", "h1", volumes=["a"], cron="* * * * *", enabled=False)
+    await add(gateway, hourly, yearly, off)
+    async with logged_in_admin(gateway) as client:
+        found = await dashboard(client)
+    runs = found["next_runs"]
+    assert [r["plan_name"] for r in runs] == ["hourly", "yearly"]
+    first = datetime.fromisoformat(runs[0]["fires_at"])
+    assert first.utcoffset() in (timedelta(hours=1), timedelta(hours=2))  # Berlin's offset
+    assert timedelta(0) < first - datetime.now(UTC) <= timedelta(hours=1)
+    assert first.minute == 0
+    yearly_at = datetime.fromisoformat(runs[1]["fires_at"])
+    assert (yearly_at.month, yearly_at.day, yearly_at.hour) == (1, 1, 0)
+
+
+async def test_each_plan_shows_its_newest_backup_and_newest_verified_backup(gateway: Gateway) -> None:
+    await add(gateway, host_row("h1", online=True, volumes=["a"]))
+    checked = plan_row("checked", "h1", volumes=["a"], cron="0 3 * * *")
+    unchecked = plan_row("unchecked", "h1", volumes=["a"], cron="0 4 * * *")
+    await add(gateway, checked, unchecked)
+    verified = artifact_row("h1", checked, "a", days_ago=3, size=100, verified_days_ago=2)
+    await add(
+        gateway,
+        verified,
+        artifact_row("h1", checked, "a", days_ago=1, size=100),
+        artifact_row("h1", checked, "a", days_ago=10, size=100, verified_days_ago=1, pruned_days_ago=5),
+        artifact_row("h1", unchecked, "a", days_ago=4, size=100),
+    )
+    async with logged_in_admin(gateway) as client:
+        plans = {p["plan_name"]: p for p in (await dashboard(client))["plans"]}
+    assert plans["checked"]["last_verified_artifact_id"] == str(verified.id)
+    assert verified.verified_at is not None
+    assert abs(datetime.fromisoformat(plans["checked"]["last_verified_at"]) - verified.verified_at) < timedelta(
+        seconds=1
+    )
+    assert abs(datetime.fromisoformat(plans["checked"]["last_backup_at"]) - (NOW - timedelta(days=1))) < timedelta(
+        seconds=1
+    )
+    assert plans["unchecked"]["last_verified_at"] is None
+    assert plans["unchecked"]["last_backup_at"] is not None
+
+
+async def test_storage_counts_each_day_the_archives_created_and_not_yet_pruned(gateway: Gateway) -> None:
+    await add(gateway, host_row("h1", online=True, volumes=["a"]))
+    plan = plan_row("p", "h1", volumes=["a"], cron="0 3 * * *")
+    await add(gateway, plan)
+    uploaded = artifact_row("h1", plan, "a", days_ago=5.5, size=300)
+    await add(
+        gateway,
+        artifact_row("h1", plan, "a", days_ago=10.5, size=1000, pruned_days_ago=2.5),
+        uploaded,
+        artifact_row("h1", plan, "a", days_ago=EARLIER_TODAY, size=50),
+        artifact_row("h1", plan, "a", days_ago=60, size=7, pruned_days_ago=45),  # gone before the window
+    )
+    await add(
+        gateway,
+        ArtifactCopy(
+            artifact_id=uploaded.id,
+            target_id="s3",
+            bucket="b",
+            key="k",
+            size_bytes=300,
+            sha256="0" * 64,
+            verified_by="metadata",
+            uploaded_at=NOW - timedelta(days=4.5),
+        ),
+    )
+    async with logged_in_admin(gateway) as client:
+        storage = (await dashboard(client))["storage"]
+    assert len(storage) == 30
+    assert storage[-1]["day"] == NOW.date().isoformat()
+    by_day: dict[str, dict[str, Any]] = {s["day"]: s for s in storage}
+
+    def day(days_ago: int) -> dict[str, Any]:
+        return by_day[(NOW - timedelta(days=days_ago)).date().isoformat()]
+
+    assert day(20)["total_bytes"] == 0
+    assert day(8)["total_bytes"] == 1000
+    assert day(4)["total_bytes"] == 1300
+    assert day(4)["remote_bytes"] == 300
+    assert day(1)["total_bytes"] == 300
+    assert storage[-1] == {"day": NOW.date().isoformat(), "total_bytes": 350, "local_bytes": 350, "remote_bytes": 300}
+
+
+def test_an_archive_whose_local_file_the_uploader_removed_counts_as_local_until_its_first_copy() -> None:
+    now = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    archive = KeptArchive(
+        id=uuid.uuid4(),
+        size_bytes=10,
+        created_at=datetime(2026, 3, 7, 1, tzinfo=UTC),
+        pruned_at=None,
+        local_present=False,
+        copies=((datetime(2026, 3, 8, 23, tzinfo=UTC), 10),),
+    )
+    days = storage_by_day([archive], now, 4)
+    assert [(d.day.day, d.total_bytes, d.local_bytes, d.remote_bytes) for d in days] == [
+        (7, 10, 10, 0),
+        (8, 10, 0, 10),
+        (9, 10, 0, 10),
+        (10, 10, 0, 10),
+    ]
+
+
+async def test_needs_attention_lists_unfixed_failures_first_then_missed_runs_offline_hosts_and_unprotected(
+    gateway: Gateway,
+) -> None:
+    fixed = plan_row("fixed", "h1", volumes=["a"], cron="0 3 * * *")
+    broken = plan_row("broken", "h1", volumes=["a"], cron="0 3 * * *")
+    late = plan_row("late", "h1", volumes=["a"], cron="0 3 * * *")
+    await add(
+        gateway,
+        host_row("h1", online=True, volumes=["a", "loose"]),
+        host_row("h2", online=False, volumes=[]),
+        fixed,
+        broken,
+        late,
+    )
+    unfixed = job_row("failed", "h1", plan=broken, hours_ago=2, error="disk full")
+    adhoc = job_row("failed", "h1", hours_ago=1, resource_kind="volume", resource_name="loose", error="gone")
+    await add(
+        gateway,
+        job_row("failed", "h1", plan=fixed, hours_ago=5, error="timeout"),
+        job_row("succeeded", "h1", plan=fixed, hours_ago=4),
+        job_row("succeeded", "h1", plan=broken, hours_ago=6),
+        unfixed,
+        adhoc,
+        job_row("failed", "h1", plan=broken, hours_ago=24 * 9, error="too old to be news"),
+        MissedRun(
+            plan_id=late.id,
+            scheduled_for=NOW - timedelta(hours=3),
+            host_id="h1",
+            reason="the scheduler was down",
+            reported_at=NOW - timedelta(hours=2),
+        ),
+        MissedRun(  # a success of the plan came after it
+            plan_id=fixed.id,
+            scheduled_for=NOW - timedelta(hours=7),
+            host_id="h1",
+            reason="the scheduler was down",
+            reported_at=NOW - timedelta(hours=6),
+        ),
+    )
+    async with logged_in_as(gateway, Role.VIEWER) as client:
+        found = await dashboard(client)
+    attention = found["attention"]
+    assert [(a["kind"], a["job_id"] or a["plan_name"] or a["resource_name"] or a["host_id"]) for a in attention] == [
+        ("failed_job", str(adhoc.id)),
+        ("failed_job", str(unfixed.id)),
+        ("missed_run", "late"),
+        ("offline_host", "h2"),
+        ("unprotected_volume", "loose"),
+    ]
+    assert found["attention_total"] == 5
+    assert attention[1]["plan_id"] == str(broken.id)
+    assert "disk full" in attention[1]["message"]
+
+
+async def test_an_empty_installation_answers_with_zeros(gateway: Gateway) -> None:
+    async with logged_in_admin(gateway) as client:
+        found = await dashboard(client)
+    assert found["hosts"] == {"online": 0, "offline": 0}
+    assert found["next_runs"] == []
+    assert found["plans"] == []
+    assert found["attention"] == []
+    assert all(day["total_bytes"] == 0 for day in found["storage"])
+
+
+async def test_the_dashboard_needs_a_session(gateway: Gateway) -> None:
+    async with gateway.client() as client:
+        assert (await client.get("/dashboard")).status_code == 401
