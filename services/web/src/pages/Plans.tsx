@@ -1,5 +1,65 @@
-import { Page } from "../components/ui";
+import { useQuery } from "@tanstack/react-query";
+import { Link } from "react-router-dom";
+import { api } from "../api/client";
+import { unwrap } from "../api/errors";
+import { useCan } from "../auth/session";
+import { PlanRow } from "../components/plans/PlanRow";
+import { EmptyState, ErrorBanner, Loading, Page } from "../components/ui";
+import "../components/plans/plans.css";
 
+/** /plans: every plan with its schedule, targets, last and next run, and what the caller may do. */
 export function PlansPage() {
-  return <Page title="Plans">Not built yet.</Page>;
+  const can = useCan();
+  const mayCreate = can("POST", "/plans");
+  const plans = useQuery({
+    queryKey: ["plans"],
+    queryFn: async () => unwrap(await api.GET("/plans")),
+    // The last run's status and the next fire time move on their own.
+    refetchInterval: 15_000,
+  });
+
+  return (
+    <Page
+      title="Plans"
+      actions={
+        mayCreate ? (
+          <Link className="button primary" to="/plans/new">
+            New plan
+          </Link>
+        ) : null
+      }
+    >
+      <ErrorBanner error={plans.error} />
+      {plans.isPending ? (
+        <Loading what="Loading plans" />
+      ) : plans.data?.length === 0 ? (
+        <EmptyState action={mayCreate ? { to: "/plans/new", label: "New plan" } : undefined}>
+          No plans yet: a plan backs up volumes on a schedule.
+          {mayCreate ? null : " Ask an operator or admin to create one."}
+        </EmptyState>
+      ) : plans.data ? (
+        <div className="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Host</th>
+                <th>Schedule</th>
+                <th>Targets</th>
+                <th>State</th>
+                <th>Last run</th>
+                <th>Next run</th>
+                <th>Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {plans.data.map((plan) => (
+                <PlanRow key={plan.id} plan={plan} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+    </Page>
+  );
 }
