@@ -1,5 +1,246 @@
-import { Page } from "../components/ui";
+// The state of every backup at a glance: what needs attention first, then hosts, coverage and
+// jobs, what runs next, verification per plan, storage over time, and the jobs running now.
+import { useQuery } from "@tanstack/react-query";
+import { Link } from "react-router-dom";
+import { api, type Schemas } from "../api/client";
+import { unwrap } from "../api/errors";
+import { useCan } from "../auth/session";
+import { attentionAction, attentionLabel } from "../components/dashboard/attention";
+import { StorageChart } from "../components/dashboard/StorageChart";
+import "../components/dashboard/dashboard.css";
+import { Card, EmptyState, ErrorBanner, Loading, Page, ProgressBar, StatusBadge } from "../components/ui";
+import { formatBytes, formatDateTime, formatRelative, shortId } from "../lib/format";
+import { useJobEvents } from "../lib/jobEvents";
+
+type Dashboard = Schemas["Dashboard"];
 
 export function DashboardPage() {
-  return <Page title="Dashboard">Not built yet.</Page>;
+  const can = useCan();
+  const summary = useQuery({
+    queryKey: ["dashboard"],
+    queryFn: async () => unwrap(await api.GET("/dashboard")),
+    refetchInterval: 30_000,
+  });
+  return (
+    <Page title="Dashboard">
+      <ErrorBanner error={summary.error} />
+      {summary.data ? <Summary data={summary.data} canCreatePlan={can("POST", "/plans")} /> : null}
+      {summary.isPending ? <Loading what="Loading the dashboard" /> : null}
+      <RunningJobs />
+    </Page>
+  );
+}
+
+function Summary({ data, canCreatePlan }: { data: Dashboard; canCreatePlan: boolean }) {
+  const newPlan = canCreatePlan ? { to: "/plans/new", label: "Create a plan" } : undefined;
+  const noHosts = data.hosts.online + data.hosts.offline === 0;
+  return (
+    <>
+      <Attention data={data} />
+      <div className="grid">
+        <Card title="Hosts">
+          {noHosts ? (
+            <p className="hint">No host has reported yet: start the executor on a Docker host.</p>
+          ) : (
+            <StatPair
+              first={{ value: data.hosts.online, label: "online" }}
+              second={{ value: data.hosts.offline, label: "offline", bad: data.hosts.offline > 0 }}
+            />
+          )}
+        </Card>
+        <Card title="Volumes">
+          <StatPair
+            first={{ value: data.volumes.protected, label: "protected" }}
+            second={{ value: data.volumes.unprotected, label: "unprotected", bad: data.volumes.unprotected > 0 }}
+          />
+          <Link to="/resources">See resources</Link>
+        </Card>
+        <Card title="Jobs, last 24 h">
+          <StatPair
+            first={{ value: data.jobs_24h.succeeded, label: "succeeded" }}
+            second={{ value: data.jobs_24h.failed, label: "failed", bad: data.jobs_24h.failed > 0 }}
+            third={{ value: data.jobs_24h.running, label: "running" }}
+          />
+          <Link to="/jobs">See jobs</Link>
+        </Card>
+      </div>
+      <div className="grid">
+        <Card title="Next scheduled runs">
+          {data.next_runs.length === 0 ? (
+            <EmptyState action={newPlan}>
+              {data.plans.length === 0
+                ? "No backup plans yet. Create a plan to back up your volumes on a schedule."
+                : "No enabled plan is scheduled: enable a plan to have it run."}
+            </EmptyState>
+          ) : (
+            <div className="table-wrap">
+              <table>
+                <thead>
+                  <tr>
+                    <th>Plan</th>
+                    <th>Host</th>
+                    <th>Runs</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {data.next_runs.map((run) => (
+                    <tr key={run.plan_id}>
+                      <td>
+                        <Link to={`/plans/${run.plan_id}`}>{run.plan_name}</Link>
+                      </td>
+                      <td>{run.host_id}</td>
+                      <td>
+                        {formatRelative(run.fires_at)}{" "}
+                        <span className="hint">
+                          ({formatDateTime(run.fires_at, run.timezone)} {run.timezone})
+                        </span>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </Card>
+        <Card title="Last verified backup per plan">
+          {data.plans.length === 0 ? (
+            <EmptyState action={newPlan}>No backup plans yet. Create a plan, then its backups are checked here.</EmptyState>
+          ) : (
+            <div className="table-wrap">
+              <table>
+                <thead>
+                  <tr>
+                    <th>Plan</th>
+                    <th>Last backup</th>
+                    <th>Last verified</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {data.plans.map((plan) => (
+                    <tr key={plan.plan_id}>
+                      <td>
+                        <Link to={`/plans/${plan.plan_id}`}>{plan.plan_name}</Link>
+                        {plan.enabled ? null : <StatusBadge status="disabled" />}
+                      </td>
+                      <td title={formatDateTime(plan.last_backup_at)}>{formatRelative(plan.last_backup_at)}</td>
+                      <td>
+                        {plan.last_verified_at ? (
+                          <Link
+                            to={`/backups?plan_id=${plan.plan_id}`}
+                            title={formatDateTime(plan.last_verified_at)}
+                          >
+                            {formatRelative(plan.last_verified_at)}
+                          </Link>
+                        ) : (
+                          <StatusBadge status="unprotected" label="never verified" />
+                        )}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </Card>
+      </div>
+      <Card title="Storage used, last 30 days">
+        {data.storage.every((day) => day.total_bytes === 0) ? (
+          <EmptyState action={data.plans.length === 0 ? newPlan : undefined}>
+            No archives kept yet: storage shows here once a backup has run.
+          </EmptyState>
+        ) : (
+          <StorageChart days={data.storage} />
+        )}
+      </Card>
+    </>
+  );
+}
+
+function Attention({ data }: { data: Dashboard }) {
+  return (
+    <Card title="Needs attention">
+      {data.attention.length === 0 ? (
+        <p role="status">Nothing needs attention: no unfixed failures, missed runs, offline hosts or unprotected volumes.</p>
+      ) : (
+        <>
+          <ul className="attention-list" aria-label="Needs attention">
+            {data.attention.map((item, index) => {
+              const action = attentionAction(item);
+              return (
+                <li key={`${item.kind}-${item.job_id ?? item.plan_id ?? item.host_id}-${item.resource_name ?? index}`}>
+                  <StatusBadge
+                    status={item.kind === "unprotected_volume" ? "unprotected" : "failed"}
+                    label={attentionLabel(item)}
+                  />
+                  <span className="attention-message">{item.message}</span>
+                  {item.at ? (
+                    <span className="hint" title={formatDateTime(item.at)}>
+                      {formatRelative(item.at)}
+                    </span>
+                  ) : null}
+                  <Link to={action.to}>{action.label}</Link>
+                </li>
+              );
+            })}
+          </ul>
+          {data.attention_total > data.attention.length ? (
+            <p className="hint">
+              {data.attention_total - data.attention.length} more not shown: see <Link to="/jobs?status=failed">failed jobs</Link>{" "}
+              and <Link to="/resources">resources</Link>.
+            </p>
+          ) : null}
+        </>
+      )}
+    </Card>
+  );
+}
+
+interface Stat {
+  value: number;
+  label: string;
+  bad?: boolean;
+}
+
+function StatPair({ first, second, third }: { first: Stat; second: Stat; third?: Stat }) {
+  return (
+    <div className="stat-pair">
+      {[first, second, third].map((stat) =>
+        stat ? (
+          <div key={stat.label}>
+            <div className={`stat ${stat.bad ? "bad" : ""}`}>{stat.value}</div>
+            <div className="stat-label">{stat.label}</div>
+          </div>
+        ) : null,
+      )}
+    </div>
+  );
+}
+
+function RunningJobs() {
+  useJobEvents();
+  const running = useQuery({
+    queryKey: ["jobs", "running"],
+    queryFn: async () => unwrap(await api.GET("/jobs", { params: { query: { status: "running" } } })),
+    refetchInterval: 30_000,
+  });
+  const jobs = (running.data?.items ?? []).filter((job) => job.status === "running");
+  return (
+    <Card title="Running now">
+      <ErrorBanner error={running.error} />
+      {running.isPending ? <Loading what="Loading running jobs" /> : null}
+      {running.data && jobs.length === 0 ? <p role="status">No job is running.</p> : null}
+      {jobs.map((job) => (
+        <div className="running-job" key={job.id}>
+          <Link to={`/jobs/${job.id}`}>
+            {job.kind} {job.resource_name ?? shortId(job.id)} on {job.host_id}
+          </Link>
+          <ProgressBar done={job.bytes_done} total={job.bytes_total} />
+          <span className="hint">
+            {job.phase} · {formatBytes(job.bytes_done)}
+            {job.bytes_total ? ` of ${formatBytes(job.bytes_total)}` : ""}
+          </span>
+        </div>
+      ))}
+    </Card>
+  );
 }

@@ -1,0 +1,37 @@
+// Where each "needs attention" item sends the user to act on it.
+import type { Schemas } from "../../api/client";
+
+export type AttentionItem = Schemas["AttentionItem"];
+
+export interface AttentionAction {
+  to: string;
+  label: string;
+}
+
+const KIND_LABEL: Record<AttentionItem["kind"], string> = {
+  failed_job: "Failed",
+  missed_run: "Missed run",
+  offline_host: "Offline",
+  unprotected_volume: "Unprotected",
+};
+
+export function attentionLabel(item: AttentionItem): string {
+  return KIND_LABEL[item.kind];
+}
+
+/** The page where the item can be dealt with: the failed job, the plan that missed a run, the
+ *  host's resources, or a new plan for an unprotected volume. */
+export function attentionAction(item: AttentionItem): AttentionAction {
+  switch (item.kind) {
+    case "failed_job":
+      return { to: `/jobs/${item.job_id}`, label: "View job" };
+    case "missed_run":
+      return item.plan_id ? { to: `/plans/${item.plan_id}`, label: "View plan" } : { to: "/plans", label: "View plans" };
+    case "offline_host":
+      return { to: `/resources?host=${encodeURIComponent(item.host_id)}`, label: "View host" };
+    case "unprotected_volume": {
+      const query = new URLSearchParams({ host: item.host_id, volume: item.resource_name ?? "" });
+      return { to: `/plans/new?${query}`, label: "Create a plan" };
+    }
+  }
+}
