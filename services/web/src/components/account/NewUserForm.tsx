@@ -1,0 +1,114 @@
+// Create an account with a temporary password; the new user must change it at first login.
+import { useState, type FormEvent } from "react";
+import { api, type Schemas } from "../../api/client";
+import { Field, Notice } from "../ui";
+import { PASSWORD_RULES } from "./PasswordChangeForm";
+import { temporaryPassword } from "./temporaryPassword";
+import { newUserErrors, type FormErrors } from "./userErrors";
+
+export type Role = Schemas["Role"];
+export const ROLES: { value: Role; label: string; hint: string }[] = [
+  { value: "viewer", label: "viewer", hint: "sees everything, changes nothing" },
+  { value: "operator", label: "operator", hint: "also runs backups and restores, edits plans" },
+  { value: "admin", label: "admin", hint: "also manages users, settings and the audit log" },
+];
+
+const NO_ERRORS: FormErrors = { fields: {}, general: null };
+
+export function NewUserForm({ onCreated, onCancel }: { onCreated: () => Promise<unknown> | void; onCancel: () => void }) {
+  const [username, setUsername] = useState("");
+  const [role, setRole] = useState<Role>("viewer");
+  const [password, setPassword] = useState("");
+  const [errors, setErrors] = useState<FormErrors>(NO_ERRORS);
+  const [busy, setBusy] = useState(false);
+  const [created, setCreated] = useState<{ username: string; role: string; password: string } | null>(null);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setErrors(NO_ERRORS);
+    try {
+      const { data, error, response } = await api.POST("/users", { body: { username: username.trim(), role, password } });
+      if (!data) {
+        setErrors(newUserErrors(response.status, error));
+        return;
+      }
+      setCreated({ username: data.username, role: data.role, password });
+      setUsername("");
+      setPassword("");
+      setRole("viewer");
+      await onCreated();
+    } catch {
+      setErrors({ fields: {}, general: "The server could not be reached; try again." });
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form className="form" onSubmit={submit} aria-label="New user">
+      {created ? (
+        <Notice kind="success">
+          Created <strong>{created.username}</strong> ({created.role}). Give them this initial password:{" "}
+          <code className="once" data-testid="initial-password">
+            {created.password}
+          </code>{" "}
+          — they must change it when they first log in.
+        </Notice>
+      ) : null}
+      {errors.general ? (
+        <div className="banner error" role="alert">
+          {errors.general}
+        </div>
+      ) : null}
+      <Field label="Username" htmlFor="new-user-username" error={errors.fields.username} hint="Letters, digits, '.', '_' and '-'.">
+        <input
+          id="new-user-username"
+          autoComplete="off"
+          autoCapitalize="none"
+          spellCheck={false}
+          required
+          value={username}
+          onChange={(e) => setUsername(e.target.value)}
+        />
+      </Field>
+      <Field label="Role" htmlFor="new-user-role" error={errors.fields.role} hint={ROLES.find((r) => r.value === role)?.hint}>
+        <select id="new-user-role" value={role} onChange={(e) => setRole(e.target.value as Role)}>
+          {ROLES.map((r) => (
+            <option key={r.value} value={r.value}>
+              {r.label}
+            </option>
+          ))}
+        </select>
+      </Field>
+      <Field
+        label="Initial password"
+        htmlFor="new-user-password"
+        error={errors.fields.password}
+        hint={`${PASSWORD_RULES} The user must change it at first login.`}
+      >
+        <div className="row">
+          <input
+            id="new-user-password"
+            autoComplete="off"
+            spellCheck={false}
+            required
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+          />
+          <button type="button" onClick={() => setPassword(temporaryPassword())}>
+            Generate
+          </button>
+        </div>
+      </Field>
+      <div className="form-actions">
+        <button type="submit" className="primary" disabled={busy}>
+          {busy ? "Creating…" : "Create user"}
+        </button>
+        <button type="button" onClick={onCancel}>
+          Close
+        </button>
+      </div>
+    </form>
+  );
+}
