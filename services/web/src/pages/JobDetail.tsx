@@ -1,5 +1,8 @@
-import { Page } from "../components/ui";
+import { useParams } from "react-router-dom";
+import { JobDetailView } from "../components/jobs/JobDetailView";
 
+/** /jobs/:jobId: one job, live while it runs. */
 export function JobDetailPage() {
-  return <Page title="Job">Not built yet.</Page>;
+  const { jobId } = useParams();
+  return <JobDetailView key={jobId} jobId={jobId ?? ""} />;
 }
