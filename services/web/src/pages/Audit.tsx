@@ -1,5 +1,109 @@
-import { Page } from "../components/ui";
+// The audit log (admins): who did what, when and from where; filtered, newest first, page by page.
+import { useEffect, useState, type FormEvent } from "react";
+import { keepPreviousData, useInfiniteQuery } from "@tanstack/react-query";
+import { api } from "../api/client";
+import { unwrap } from "../api/errors";
+import { useCan } from "../auth/session";
+import { EmptyState, ErrorBanner, Field, Loading, MoreButton, Notice, Page } from "../components/ui";
+import { AuditTable } from "../components/account/AuditTable";
+import { NO_FILTERS, auditQuery, type AuditFilters } from "../components/account/auditQuery";
+import "../components/account/account.css";
+
+const TYPING_PAUSE_MS = 350;
 
 export function AuditPage() {
-  return <Page title="Audit log">Not built yet.</Page>;
+  const can = useCan();
+  const allowed = can("GET", "/audit");
+  const [draft, setDraft] = useState<AuditFilters>(NO_FILTERS);
+  const [filters, setFilters] = useState<AuditFilters>(NO_FILTERS);
+
+  // Filter as the admin types, once they pause.
+  useEffect(() => {
+    const timer = setTimeout(() => setFilters(draft), TYPING_PAUSE_MS);
+    return () => clearTimeout(timer);
+  }, [draft]);
+
+  const query = auditQuery(filters);
+  const log = useInfiniteQuery({
+    queryKey: ["audit", query],
+    queryFn: async ({ pageParam }) => unwrap(await api.GET("/audit", { params: { query: auditQuery(filters, pageParam) } })),
+    initialPageParam: undefined as number | undefined,
+    getNextPageParam: (last) => last.next_before ?? undefined,
+    placeholderData: keepPreviousData,
+    enabled: allowed,
+  });
+
+  if (!allowed) {
+    return (
+      <Page title="Audit log">
+        <Notice>Only admins can read the audit log.</Notice>
+      </Page>
+    );
+  }
+
+  const set = (key: keyof AuditFilters) => (value: string) => setDraft((d) => ({ ...d, [key]: value }));
+  const filtered = JSON.stringify(filters) !== JSON.stringify(NO_FILTERS);
+  const entries = log.data?.pages.flatMap((page) => page.entries) ?? [];
+
+  function apply(event: FormEvent) {
+    event.preventDefault();
+    setFilters(draft);
+  }
+
+  return (
+    <Page title="Audit log">
+      <form className="filters" onSubmit={apply} aria-label="Filter the audit log">
+        <Field label="Actor" htmlFor="audit-actor">
+          <input id="audit-actor" value={draft.actor} placeholder="username" onChange={(e) => set("actor")(e.target.value)} />
+        </Field>
+        <Field label="Action" htmlFor="audit-action">
+          <input
+            id="audit-action"
+            value={draft.action}
+            placeholder="e.g. login, plan., restore"
+            title="An action or the start of one: “login” also finds login.mfa"
+            onChange={(e) => set("action")(e.target.value)}
+          />
+        </Field>
+        <Field label="Outcome" htmlFor="audit-outcome">
+          <select id="audit-outcome" value={draft.outcome} onChange={(e) => set("outcome")(e.target.value)}>
+            <option value="">any</option>
+            <option value="success">success</option>
+            <option value="failure">failure</option>
+          </select>
+        </Field>
+        <Field label="From" htmlFor="audit-from">
+          <input id="audit-from" type="datetime-local" value={draft.from} onChange={(e) => set("from")(e.target.value)} />
+        </Field>
+        <Field label="To" htmlFor="audit-to">
+          <input id="audit-to" type="datetime-local" value={draft.to} onChange={(e) => set("to")(e.target.value)} />
+        </Field>
+        <button type="submit" className="primary">
+          Filter
+        </button>
+        {filtered ? (
+          <button
+            type="button"
+            onClick={() => {
+              setDraft(NO_FILTERS);
+              setFilters(NO_FILTERS);
+            }}
+          >
+            Clear filters
+          </button>
+        ) : null}
+      </form>
+      <ErrorBanner error={log.error} />
+      {log.isPending ? <Loading what="Reading the audit log" /> : null}
+      {log.data && entries.length === 0 ? (
+        <EmptyState>
+          {filtered
+            ? "No entries match these filters. Widen the time range or clear the filters."
+            : "Nothing recorded yet. Actions people take — logins, plan changes, backups run by hand, restores, user changes — appear here."}
+        </EmptyState>
+      ) : null}
+      {entries.length > 0 ? <AuditTable entries={entries} /> : null}
+      <MoreButton hasMore={log.hasNextPage} loading={log.isFetchingNextPage} onMore={() => void log.fetchNextPage()} />
+    </Page>
+  );
 }
