@@ -1,0 +1,89 @@
+import "./testSupport";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { cleanup, render, screen } from "@testing-library/react";
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { MemoryRouter } from "react-router-dom";
+import { SessionProvider } from "../../auth/session";
+import { JobDetailView } from "./JobDetailView";
+import { json, SilentEventSource, stubApi } from "./testSupport";
+
+const JOB_ID = "4d7c1f0e-1111-4222-8333-444455556666";
+const PLAN_ID = "9a9a9a9a-1111-4222-8333-444455556666";
+
+function runningJob() {
+  return {
+    id: JOB_ID,
+    kind: "backup",
+    host_id: "vm",
+    plan_id: PLAN_ID,
+    status: "running",
+    finished: false,
+    phase: "archive",
+    resource_kind: null,
+    resource_name: null,
+    scheduled_for: null,
+    requested_by: "oper",
+    attempts: 1,
+    republished: 0,
+    bytes_done: 512 * 1024,
+    bytes_total: 1024 * 1024,
+    error: null,
+    retryable: null,
+    cancel_requested_by: null,
+    created_at: "2026-11-26T10:00:00Z",
+    started_at: "2026-11-26T10:00:01Z",
+    finished_at: null,
+    last_event_at: "2026-11-26T10:00:05Z",
+    events: [
+      { at: "2026-11-26T10:00:00Z", type: "job_requested.v1", message: "Requested by oper", data: {} },
+      { at: "2026-11-26T10:00:01Z", type: "job_started.v1", message: "Started on vm", data: {} },
+    ],
+    artifacts: [],
+  };
+}
+
+function renderDetail(allowed: string[]) {
+  stubApi((key) => {
+    if (key === "GET /auth/permissions") return json(200, { role: "operator", must_change_password: false, allowed });
+    if (key === "GET /users/me") return json(200, { username: "oper", mfa_enabled: false });
+    if (key === `GET /jobs/${JOB_ID}`) return json(200, runningJob());
+    if (key === `GET /plans/${PLAN_ID}`) return json(200, { id: PLAN_ID, name: "nightly" });
+    return undefined;
+  });
+  vi.stubGlobal("EventSource", SilentEventSource);
+  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  return render(
+    <QueryClientProvider client={client}>
+      <MemoryRouter>
+        <SessionProvider>
+          <JobDetailView jobId={JOB_ID} />
+        </SessionProvider>
+      </MemoryRouter>
+    </QueryClientProvider>,
+  );
+}
+
+afterEach(() => {
+  cleanup();
+  vi.unstubAllGlobals();
+});
+
+describe("JobDetailView", () => {
+  it("shows a running job with its progress, phase and log in order", async () => {
+    renderDetail(["POST /jobs/{job_id}/cancel"]);
+    const bar = await screen.findByRole("progressbar");
+    expect(bar).toHaveAttribute("aria-valuenow", "50");
+    expect(screen.getByText("running")).toBeInTheDocument();
+    expect(screen.getByText(/archive: 512 KiB of 1\.0 MiB/)).toBeInTheDocument();
+    expect(await screen.findByText("plan nightly")).toHaveAttribute("href", `/plans/${PLAN_ID}`);
+    const log = screen.getByRole("list", { name: "Job log" });
+    expect(log.textContent).toMatch(/Requested by oper.*Started on vm/);
+    expect(await screen.findByRole("button", { name: "Cancel" })).toBeInTheDocument();
+  });
+
+  it("shows no Cancel button to a role that may not cancel", async () => {
+    renderDetail([]);
+    await screen.findByRole("progressbar");
+    expect(screen.queryByRole("button", { name: "Cancel" })).not.toBeInTheDocument();
+  });
+});

@@ -1,0 +1,169 @@
+import { describe, expect, it } from "vitest";
+import type { Schemas } from "../../api/client";
+import {
+  bodyFromForm,
+  emptyTargets,
+  errorUnder,
+  formFromPlan,
+  joinArgv,
+  localErrors,
+  newPlanForm,
+  parseLabels,
+  selectorsFromTargets,
+  splitArgv,
+  targetsFromSelectors,
+  withinFromSeconds,
+} from "./planForm";
+
+type Selector = Schemas["TargetSelectorIn"];
+
+describe("targets ⇄ selectors", () => {
+  it("builds one selector per kind for ticked names and one for labels and compose project", () => {
+    const targets = emptyTargets();
+    targets.byKind.volume.names = ["dev-data", "db"];
+    targets.byKind.container.labels = "backup=nightly, tier = db";
+    targets.byKind.container.composeProject = "devproj";
+    targets.byKind.image.composeProject = "";
+    expect(selectorsFromTargets(targets)).toEqual([
+      { kind: "volume", names: ["dev-data", "db"], label_selector: {} },
+      { kind: "container", names: [], label_selector: { backup: "nightly", tier: "db" }, compose_project: "devproj" },
+    ]);
+  });
+
+  it("matches a compose project alone without labels", () => {
+    const targets = emptyTargets();
+    targets.byKind.volume.composeProject = "shop";
+    expect(selectorsFromTargets(targets)).toEqual([{ kind: "volume", names: [], label_selector: {}, compose_project: "shop" }]);
+  });
+
+  it("reads back what it wrote", () => {
+    const selectors: Selector[] = [
+      { kind: "volume", names: ["a", "b"], label_selector: {} },
+      { kind: "container", names: [], label_selector: { app: "db" }, compose_project: "devproj" },
+      { kind: "image", names: [], label_selector: { "org.x": "1" } },
+    ];
+    const targets = targetsFromSelectors(selectors);
+    expect(targets.other).toEqual([]);
+    expect(selectorsFromTargets(targets)).toEqual(selectors);
+  });
+
+  it("keeps selectors the pickers cannot show, as they are", () => {
+    const mixed: Selector = { kind: "volume", names: ["a"], label_selector: { app: "db" } };
+    const second: Selector = { kind: "volume", names: [], label_selector: { tier: "2" } };
+    const comma: Selector = { kind: "container", names: [], label_selector: { note: "a,b" } };
+    const first: Selector = { kind: "volume", names: [], label_selector: { tier: "1" } };
+    const targets = targetsFromSelectors([mixed, first, second, comma]);
+    expect(targets.byKind.volume.labels).toBe("tier=1");
+    expect(targets.other).toEqual([mixed, second, comma]);
+    expect(selectorsFromTargets(targets)).toEqual(expect.arrayContaining([mixed, first, second, comma]));
+  });
+
+  it("parses labels and names a pair without '='", () => {
+    expect(parseLabels("a=1, b=x=y,, ")).toEqual({ labels: { a: "1", b: "x=y" }, error: null });
+    expect(parseLabels("a=1, oops").error).toMatch(/oops/);
+  });
+});
+
+describe("hook commands", () => {
+  it("split into argv with quotes and escapes, and join back the same", () => {
+    expect(splitArgv(`sh -c "pg_dump -f '/b/db.sql' app" ''`)).toEqual(["sh", "-c", "pg_dump -f '/b/db.sql' app", ""]);
+    expect(splitArgv("a\\ b  c")).toEqual(["a b", "c"]);
+    for (const argv of [["sh", "-c", "echo 'hi there' > /x"], ["a b", "", "it's"], ["plain", "--flag=1"]]) {
+      expect(splitArgv(joinArgv(argv))).toEqual(argv);
+    }
+  });
+});
+
+const PLAN: Schemas["PlanOut"] = {
+  id: "p1",
+  name: "nightly",
+  host_id: "vm",
+  enabled: false,
+  cron: "30 2 * * 1-5",
+  timezone: "Europe/Berlin",
+  targets: [
+    { kind: "volume", names: ["dev-data"], label_selector: {}, compose_project: null },
+    { kind: "container", names: [], label_selector: {}, compose_project: "devproj" },
+  ],
+  options: {
+    compression: "gzip",
+    compression_level: 6,
+    stop_containers: true,
+    pre_commands: [{ container: "dev-app", command: ["sh", "-c", "sync && echo ok"], timeout_seconds: 60, on_error: "continue" }],
+    post_commands: [],
+    include_image: true,
+    include_bind_mounts: false,
+  },
+  upload_targets: ["s3-main"],
+  retention: {
+    keep_last: 3,
+    keep_daily: 7,
+    keep_weekly: 4,
+    keep_monthly: 6,
+    keep_yearly: 1,
+    keep_within_seconds: 2 * 86400,
+    keep_minimum: 2,
+  },
+  local_copies: { keep: "last", last: 2 },
+  verify_cron: "0 5 * * 0",
+  missed_run_grace_seconds: 600,
+  revision: 3,
+  created_by: "admin",
+  created_at: "2026-11-01T00:00:00Z",
+  updated_at: "2026-11-02T00:00:00Z",
+  deleted_at: null,
+  next_fire_times: [],
+  last_job: null,
+};
+
+describe("plan ⇄ form ⇄ body", () => {
+  it("saves a plan's fields unchanged when nothing was edited", () => {
+    const body = bodyFromForm(formFromPlan(PLAN));
+    expect(body).toEqual({
+      name: PLAN.name,
+      host_id: PLAN.host_id,
+      cron: PLAN.cron,
+      timezone: PLAN.timezone,
+      enabled: PLAN.enabled,
+      targets: [
+        { kind: "volume", names: ["dev-data"], label_selector: {} },
+        { kind: "container", names: [], label_selector: {}, compose_project: "devproj" },
+      ],
+      options: PLAN.options,
+      upload_targets: PLAN.upload_targets,
+      retention: PLAN.retention,
+      local_copies: PLAN.local_copies,
+      verify_cron: PLAN.verify_cron,
+      missed_run_grace_seconds: PLAN.missed_run_grace_seconds,
+    });
+  });
+
+  it("shows keep_within in the largest unit that states it exactly", () => {
+    expect(withinFromSeconds(2 * 86400)).toEqual({ value: "2", unit: "days" });
+    expect(withinFromSeconds(14 * 86400)).toEqual({ value: "2", unit: "weeks" });
+    expect(withinFromSeconds(7200)).toEqual({ value: "2", unit: "hours" });
+    expect(withinFromSeconds(90)).toEqual({ value: "90", unit: "seconds" });
+  });
+
+  it("sends no verify schedule and the default compression level when left empty", () => {
+    const form = { ...newPlanForm("UTC"), name: " db ", hostId: "vm" };
+    form.targets.byKind.volume.names = ["dev-data"];
+    const body = bodyFromForm(form);
+    expect(body.name).toBe("db");
+    expect(body.verify_cron).toBeNull();
+    expect(body.options?.compression_level).toBeNull();
+    expect(body.retention?.keep_within_seconds).toBe(0);
+  });
+
+  it("names a form without targets or host before asking the API", () => {
+    const errors = localErrors(newPlanForm("UTC"));
+    expect(Object.keys(errors).sort()).toEqual(["host_id", "targets"]);
+  });
+
+  it("finds the API's message for a field or anything under it", () => {
+    const fields = { "targets.0": "a target needs names", cron: "invalid cron" };
+    expect(errorUnder(fields, "cron")).toBe("invalid cron");
+    expect(errorUnder(fields, "targets")).toBe("targets.0: a target needs names");
+    expect(errorUnder(fields, "name")).toBeUndefined();
+  });
+});
