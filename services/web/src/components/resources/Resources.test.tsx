@@ -1,0 +1,144 @@
+import "./pageRequest.test-support";
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { cleanup, render, screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { MemoryRouter } from "react-router-dom";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { SessionProvider } from "../../auth/session";
+import { ResourcesPage } from "../../pages/Resources";
+import { filtersFrom, queryOf } from "./filters";
+
+interface Seen {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  body: unknown;
+}
+
+const HOST = {
+  host_id: "h1",
+  online: true,
+  heartbeat_at: new Date().toISOString(),
+  heartbeat_interval_seconds: 10,
+  executor_version: "0.1.0",
+  running_job_ids: [],
+  inventory_at: null,
+  first_seen_at: new Date().toISOString(),
+  engine: null,
+  containers: 1,
+  running_containers: 1,
+  volumes: 1,
+  images: 0,
+};
+
+const VOLUME = {
+  host_id: "h1",
+  host_online: true,
+  name: "dev-data",
+  driver: "local",
+  labels: {},
+  compose_project: null,
+  size_bytes: 2048,
+  used_by: [],
+  protected: false,
+  protected_by: [],
+  last_backup_at: null,
+  last_verified_at: null,
+};
+
+function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+}
+
+function stubApi(allowed: string[], jobAnswer: () => Response = () => json({ id: "job-1", status: "queued" }, 202)) {
+  const seen: Seen[] = [];
+  vi.stubGlobal(
+    "fetch",
+    vi.fn(async (input: Request) => {
+      const url = new URL(input.url);
+      const text = input.method === "GET" ? "" : await input.clone().text();
+      const path = url.pathname.replace(/^\/api/, "");
+      seen.push({ method: input.method, path, query: url.searchParams, body: text ? JSON.parse(text) : null });
+      if (path === "/auth/permissions") return json({ role: "operator", must_change_password: false, allowed });
+      if (path === "/users/me") return json({ username: "oper", mfa_enabled: false });
+      if (path === "/resources/hosts") return json([HOST]);
+      if (path === "/resources/volumes") return json([VOLUME]);
+      if (path === "/jobs" && input.method === "POST") return jobAnswer();
+      return json({ detail: "not stubbed" }, 404);
+    }),
+  );
+  return seen;
+}
+
+function renderPage(entry = "/resources") {
+  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  render(
+    <QueryClientProvider client={client}>
+      <MemoryRouter initialEntries={[entry]}>
+        <SessionProvider>
+          <ResourcesPage />
+        </SessionProvider>
+      </MemoryRouter>
+    </QueryClientProvider>,
+  );
+}
+
+afterEach(() => {
+  cleanup();
+  vi.unstubAllGlobals();
+});
+
+describe("resources filters", () => {
+  it("send the host, name and protection to the API", async () => {
+    const seen = stubApi(["POST /jobs"]);
+    renderPage();
+    const user = userEvent.setup();
+    await screen.findByText("dev-data");
+    await user.selectOptions(screen.getByLabelText("Host"), "h1");
+    await user.type(screen.getByLabelText("Name"), "dev");
+    await user.selectOptions(screen.getByLabelText("Protection"), "unprotected");
+    await waitFor(() => {
+      const last = seen.filter((s) => s.path === "/resources/volumes").at(-1);
+      expect(last?.query.get("host_id")).toBe("h1");
+      expect(last?.query.get("name")).toBe("dev");
+      expect(last?.query.get("protected")).toBe("false");
+    });
+  });
+
+  it("turn the URL into the query of each tab", () => {
+    const filters = filtersFrom(new URLSearchParams("tab=images&host=h1&name=%20web%20&protection=protected"));
+    expect(queryOf(filters)).toEqual({ host_id: "h1", name: "web" });
+    expect(queryOf({ ...filters, tab: "containers" })).toEqual({ host_id: "h1", name: "web", protected: true });
+    expect(queryOf({ ...filters, tab: "hosts" })).toEqual({ host_id: "h1" });
+  });
+});
+
+describe("back up now", () => {
+  it("starts an ad-hoc backup of the volume and links to its job", async () => {
+    const seen = stubApi(["POST /jobs"]);
+    renderPage();
+    const row = (await screen.findByText("dev-data")).closest("tr") as HTMLElement;
+    await userEvent.setup().click(within(row).getByRole("button", { name: "Back up now" }));
+    const link = await within(row).findByRole("link", { name: "Backup started: view job" });
+    expect(link).toHaveAttribute("href", "/jobs/job-1");
+    expect(seen.find((s) => s.method === "POST")?.body).toEqual({
+      host_id: "h1",
+      resource: { kind: "volume", name: "dev-data" },
+    });
+  });
+
+  it("shows the API's refusal", async () => {
+    stubApi(["POST /jobs"], () => json({ error: "conflict", detail: "host h1 is offline" }, 409));
+    renderPage();
+    const row = (await screen.findByText("dev-data")).closest("tr") as HTMLElement;
+    await userEvent.setup().click(within(row).getByRole("button", { name: "Back up now" }));
+    expect(await within(row).findByRole("alert")).toHaveTextContent("host h1 is offline");
+  });
+
+  it("is not offered to a role that may not run jobs", async () => {
+    stubApi([]);
+    renderPage();
+    await screen.findByText("dev-data");
+    expect(screen.queryByRole("button", { name: "Back up now" })).not.toBeInTheDocument();
+  });
+});
