@@ -32,7 +32,7 @@ export function AuditTable({ entries }: { entries: readonly Entry[] }) {
               <td className="nowrap" title={entry.at}>
                 {formatDateTime(entry.at)}
               </td>
-              <td>{entry.actor ?? <span className="muted">—</span>}</td>
+              <td className="nowrap">{entry.actor ?? <span className="muted">—</span>}</td>
               <td>
                 <code>{entry.action}</code>{" "}
                 {entry.outcome === "success" ? null : <StatusBadge status="failed" label={entry.outcome} />}

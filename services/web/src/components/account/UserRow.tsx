@@ -62,8 +62,10 @@ export function UserRow({
     }
   }
 
-  const saveRole = () =>
-    act(() => api.PATCH("/users/{user_id}", { params: { path }, body: { role } }), `${user.username} is now ${role}.`);
+  const saveRole = async () => {
+    const saved = await act(() => api.PATCH("/users/{user_id}", { params: { path }, body: { role } }), `${user.username} is now ${role}.`);
+    if (!saved) setRole(user.role as Role); // the picker shows the role the user still has
+  };
   const setDisabled = (disabled: boolean) =>
     act(
       () => api.PATCH("/users/{user_id}", { params: { path }, body: { disabled } }),
