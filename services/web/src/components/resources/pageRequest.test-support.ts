@@ -8,3 +8,4 @@ class PageRequest extends NodeRequest {
   }
 }
 globalThis.Request = PageRequest as typeof Request;
+export {}; // a module: its names stay its own

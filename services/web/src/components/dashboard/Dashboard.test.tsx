@@ -1,0 +1,124 @@
+import "../resources/pageRequest.test-support";
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { cleanup, render, screen, within } from "@testing-library/react";
+import { MemoryRouter } from "react-router-dom";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { Schemas } from "../../api/client";
+import { SessionProvider } from "../../auth/session";
+import { DashboardPage } from "../../pages/Dashboard";
+
+const DAYS = Array.from({ length: 30 }, (_, i) => `2026-11-${String(i + 1).padStart(2, "0")}`);
+
+function summary(fields: Partial<Schemas["Dashboard"]> = {}): Schemas["Dashboard"] {
+  return {
+    generated_at: "2026-11-30T12:00:00Z",
+    hosts: { online: 1, offline: 1 },
+    volumes: { protected: 2, unprotected: 3 },
+    containers: { protected: 1, unprotected: 0 },
+    jobs_24h: { succeeded: 7, failed: 2, cancelled: 0, running: 1, queued: 0 },
+    next_runs: [],
+    plans: [],
+    storage: DAYS.map((day, i) => ({ day, total_bytes: i * 1024 ** 2, local_bytes: i * 1024 ** 2, remote_bytes: 0 })),
+    attention: [],
+    attention_total: 0,
+    ...fields,
+  };
+}
+
+function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+}
+
+function renderWith(dashboard: Schemas["Dashboard"], allowed: string[] = ["POST /plans"]) {
+  vi.stubGlobal(
+    "EventSource",
+    class {
+      addEventListener() {}
+      close() {}
+    },
+  );
+  vi.stubGlobal(
+    "fetch",
+    vi.fn(async (input: Request) => {
+      const path = new URL(input.url).pathname.replace(/^\/api/, "");
+      if (path === "/auth/permissions") return json({ role: "operator", must_change_password: false, allowed });
+      if (path === "/users/me") return json({ username: "oper", mfa_enabled: false });
+      if (path === "/dashboard") return json(dashboard);
+      if (path === "/jobs") return json({ items: [], next_cursor: null });
+      return json({ detail: "not stubbed" }, 404);
+    }),
+  );
+  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  render(
+    <QueryClientProvider client={client}>
+      <MemoryRouter>
+        <SessionProvider>
+          <DashboardPage />
+        </SessionProvider>
+      </MemoryRouter>
+    </QueryClientProvider>,
+  );
+}
+
+afterEach(() => {
+  cleanup();
+  vi.unstubAllGlobals();
+});
+
+describe("DashboardPage", () => {
+  it("lists what needs attention with a link to act on each item", async () => {
+    renderWith(
+      summary({
+        attention: [
+          {
+            kind: "failed_job",
+            message: "Backup of plan nightly failed: disk full",
+            at: "2026-11-30T11:00:00Z",
+            host_id: "h1",
+            job_id: "job-9",
+            job_kind: "backup",
+            plan_id: "p1",
+            plan_name: "nightly",
+            resource_kind: null,
+            resource_name: null,
+          },
+          {
+            kind: "unprotected_volume",
+            message: "Volume cache on h1 is not backed up by any enabled plan",
+            at: null,
+            host_id: "h1",
+            job_id: null,
+            job_kind: null,
+            plan_id: null,
+            plan_name: null,
+            resource_kind: "volume",
+            resource_name: "cache",
+          },
+        ],
+        attention_total: 2,
+      }),
+    );
+    const list = await screen.findByRole("list", { name: "Needs attention" });
+    const items = within(list).getAllByRole("listitem");
+    expect(items[0]).toHaveTextContent("disk full");
+    expect(within(items[0]).getByRole("link", { name: "View job" })).toHaveAttribute("href", "/jobs/job-9");
+    expect(within(items[1]).getByRole("link", { name: "Create a plan" })).toHaveAttribute(
+      "href",
+      "/plans/new?host=h1&volume=cache",
+    );
+    expect(screen.getByRole("img", { name: /Storage used over the last 30 days/ })).toBeInTheDocument();
+  });
+
+  it("asks to create a plan when there is none", async () => {
+    renderWith(summary());
+    const empty = await screen.findAllByRole("link", { name: "Create a plan" });
+    expect(empty[0]).toHaveAttribute("href", "/plans/new");
+    expect(screen.getAllByText(/No backup plans yet/).length).toBeGreaterThan(0);
+  });
+
+  it("offers no plan creation to a viewer", async () => {
+    renderWith(summary(), []);
+    await screen.findAllByText(/No backup plans yet/);
+    expect(screen.queryByRole("link", { name: "Create a plan" })).not.toBeInTheDocument();
+  });
+});
