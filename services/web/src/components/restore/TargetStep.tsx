@@ -62,26 +62,29 @@ export function TargetStep({
       ) : (
         <fieldset className="restore-target">
           <legend>Restore to</legend>
-          <label className="choice">
-            <input
-              type="radio"
-              name="restore-target"
-              value="original"
-              checked={mode === "original"}
-              onChange={() => onMode("original")}
-            />
-            Original
+          <div className="choice">
+            <label>
+              <input
+                type="radio"
+                name="restore-target"
+                value="original"
+                checked={mode === "original"}
+                onChange={() => onMode("original")}
+              />{" "}
+              Original
+            </label>
             <span className="muted">
-              {" "}
               — {kind} {originalName(artifact)}, replacing what it holds now
             </span>
-          </label>
+          </div>
           {newLabel ? (
-            <label className="choice">
-              <input type="radio" name="restore-target" value="new" checked={mode === "new"} onChange={() => onMode("new")} />
-              {newLabel}
-              <span className="muted"> — beside the original, which is not touched</span>
-            </label>
+            <div className="choice">
+              <label>
+                <input type="radio" name="restore-target" value="new" checked={mode === "new"} onChange={() => onMode("new")} />{" "}
+                {newLabel}
+              </label>
+              <span className="muted">— beside the original, which is not touched</span>
+            </div>
           ) : null}
           {mode === "new" && newLabel ? (
             <Field

@@ -103,7 +103,7 @@ export function SmtpSection({ smtp }: { smtp: Schemas["SmtpOut"] | null }) {
           {editable ? (
             <div className="row">
               <button type="submit" className="primary" disabled={save.isPending}>
-                {save.isPending ? "Saving…" : "Save"}
+                {save.isPending ? "Saving…" : "Save SMTP settings"}
               </button>
               {smtp && can("DELETE", "/settings/smtp") ? (
                 <button

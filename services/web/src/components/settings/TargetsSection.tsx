@@ -209,7 +209,7 @@ function TargetEditor({ target, onDone }: { target?: Target; onDone: () => void 
       </Field>
       <div className="row">
         <button type="submit" className="primary" disabled={save.isPending}>
-          {save.isPending ? "Saving…" : "Save"}
+          {save.isPending ? "Saving…" : "Save target"}
         </button>
         <button type="button" onClick={onDone}>
           Cancel

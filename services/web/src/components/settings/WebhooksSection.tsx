@@ -186,7 +186,7 @@ function WebhookEditor({ webhook, onDone }: { webhook?: Webhook; onDone: () => v
       </label>
       <div className="row">
         <button type="submit" className="primary" disabled={save.isPending}>
-          {save.isPending ? "Saving…" : "Save"}
+          {save.isPending ? "Saving…" : "Save webhook"}
         </button>
         <button type="button" onClick={onDone}>
           Cancel

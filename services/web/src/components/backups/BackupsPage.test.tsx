@@ -1,0 +1,108 @@
+import "./pageRequest.test-support";
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { cleanup, render, screen } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { MemoryRouter } from "react-router-dom";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { SessionProvider } from "../../auth/session";
+import { BackupsPage } from "../../pages/Backups";
+
+const ARTIFACT = {
+  id: "a1",
+  job_id: "j0",
+  host_id: "vm",
+  plan_id: null,
+  resource: { kind: "volume", name: "dev-data" },
+  role: "dev-data",
+  kind: "volume",
+  path: "volumes/dev-data/x.tar.zst",
+  size_bytes: 53825,
+  raw_bytes: 592896,
+  file_count: 4,
+  sha256: "e94a9b7c1c5f87e4e1859360840b077d9325810542f7d1aea753a43057611eb3",
+  compression: "zstd",
+  created_at: "2026-11-26T19:28:25Z",
+  state: "available",
+  local_present: true,
+  verified: false,
+  verified_at: null,
+  verify_failed_at: null,
+  verify_error: null,
+  pruned_at: null,
+  copies: 1,
+};
+
+function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+}
+
+function stubApi(allowed: string[], items: unknown[] = [ARTIFACT]) {
+  const seen: URL[] = [];
+  vi.stubGlobal(
+    "fetch",
+    vi.fn(async (input: Request) => {
+      const url = new URL(input.url);
+      seen.push(url);
+      const path = url.pathname.replace(/^\/api/, "");
+      if (path === "/auth/permissions") return json({ role: "x", must_change_password: false, allowed });
+      if (path === "/users/me") return json({ username: "u", mfa_enabled: false });
+      if (path === "/resources/hosts") return json([]);
+      if (path === "/plans") return json([]);
+      if (path === "/artifacts") return json({ items, next_cursor: null });
+      if (path === "/artifacts/a1/verify") return json({ job_id: "v1" }, 202);
+      return json({ detail: "not stubbed" }, 404);
+    }),
+  );
+  return seen;
+}
+
+function renderPage(entry = "/backups") {
+  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  render(
+    <QueryClientProvider client={client}>
+      <MemoryRouter initialEntries={[entry]}>
+        <SessionProvider>
+          <BackupsPage />
+        </SessionProvider>
+      </MemoryRouter>
+    </QueryClientProvider>,
+  );
+}
+
+afterEach(() => {
+  cleanup();
+  vi.unstubAllGlobals();
+});
+
+describe("BackupsPage", () => {
+  it("lists archives; verify now links to the verify job; restore links to the wizard", async () => {
+    stubApi(["GET /artifacts", "POST /artifacts/{artifact_id}/verify", "POST /restores/preview"]);
+    const user = userEvent.setup();
+    renderPage();
+    expect(await screen.findByTitle(ARTIFACT.sha256)).toHaveTextContent("e94a9b7c1c5f");
+    expect(screen.getByText("never")).toBeInTheDocument();
+    expect(screen.getByText("1 remote")).toBeInTheDocument();
+    expect(screen.getByRole("link", { name: "Restore" })).toHaveAttribute("href", "/restore?artifact=a1");
+    await user.click(screen.getByRole("button", { name: "Verify now" }));
+    expect(await screen.findByRole("link", { name: "follow the job" })).toHaveAttribute("href", "/jobs/v1");
+  });
+
+  it("shows a viewer no verify or restore action", async () => {
+    stubApi(["GET /artifacts"]);
+    renderPage();
+    await screen.findByTitle(ARTIFACT.sha256);
+    expect(screen.queryByRole("button", { name: "Verify now" })).toBeNull();
+    expect(screen.queryByRole("link", { name: "Restore" })).toBeNull();
+  });
+
+  it("sends the filters from the URL and says what to do when nothing is backed up", async () => {
+    const seen = stubApi(["GET /artifacts"], []);
+    renderPage("/backups?host=vm");
+    expect(await screen.findByText(/No backup matches these filters/)).toBeInTheDocument();
+    expect(seen.find((u) => u.pathname === "/api/artifacts")?.searchParams.get("host_id")).toBe("vm");
+    cleanup();
+    stubApi(["GET /artifacts"], []);
+    renderPage();
+    expect(await screen.findByRole("link", { name: "Go to plans" })).toHaveAttribute("href", "/plans");
+  });
+});

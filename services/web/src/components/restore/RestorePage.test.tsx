@@ -1,0 +1,211 @@
+import "./pageRequest.test-support";
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { cleanup, render, screen, waitFor } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { MemoryRouter } from "react-router-dom";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { SessionProvider } from "../../auth/session";
+import { RestorePage } from "../../pages/Restore";
+
+const ARTIFACT = {
+  id: "a1",
+  job_id: "j0",
+  host_id: "vm",
+  plan_id: null,
+  resource: { kind: "volume", name: "dev-data" },
+  role: "dev-data",
+  kind: "volume",
+  path: "volumes/dev-data/x.tar.zst",
+  size_bytes: 53825,
+  raw_bytes: 592896,
+  file_count: 4,
+  sha256: "e94a9b7c1c5f87e4e1859360840b077d9325810542f7d1aea753a43057611eb3",
+  compression: "zstd",
+  created_at: "2026-11-26T19:28:25Z",
+  state: "available",
+  local_present: true,
+  verified: false,
+  verified_at: null,
+  verify_failed_at: null,
+  verify_error: null,
+  pruned_at: null,
+  copies: 0,
+  remote_copies: [],
+  verifications: [],
+  manifest: {},
+  manifest_path: "x.json",
+  prune_job_id: null,
+};
+
+function preview(name: string) {
+  return {
+    archive: {
+      artifact_id: "a1",
+      host_id: "vm",
+      plan_id: null,
+      resource_kind: "volume",
+      resource_name: "dev-data",
+      role: "dev-data",
+      kind: "volume",
+      created_at: ARTIFACT.created_at,
+      size_bytes: 53825,
+      sha256: ARTIFACT.sha256,
+      verified_at: null,
+    },
+    target: { kind: "volume", name, replace_existing: false, allow_stop: false },
+    target_exists: false,
+    overwrites: false,
+    container: null,
+    volumes: [{ name, exists: false, overwritten: false, used_by: [] }],
+    stops: [],
+    fetch_from: [],
+    summary: `Restore volume '${name}' on host vm as a new object; nothing existing is overwritten.`,
+    warnings: ["this archive has not been verified"],
+    inventory_at: ARTIFACT.created_at,
+    confirm_name: name,
+    token: "tok-1",
+    expires_at: new Date(Date.now() + 300_000).toISOString(),
+  };
+}
+
+const JOB = {
+  id: "job-9",
+  kind: "restore",
+  host_id: "vm",
+  plan_id: null,
+  status: "running",
+  finished: false,
+  phase: "extract",
+  resource_kind: "volume",
+  resource_name: "restored",
+  scheduled_for: null,
+  requested_by: "admin",
+  attempts: 1,
+  republished: 0,
+  bytes_done: 10,
+  bytes_total: 100,
+  error: null,
+  retryable: null,
+  cancel_requested_by: null,
+  created_at: ARTIFACT.created_at,
+  started_at: ARTIFACT.created_at,
+  finished_at: null,
+  last_event_at: null,
+  events: [{ at: ARTIFACT.created_at, type: "job_started.v1", message: "started on vm", data: {} }],
+  artifacts: [],
+};
+
+function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+}
+
+interface Stub {
+  lock?: object;
+  confirm?: () => Response;
+  sent: { path: string; body: unknown }[];
+}
+
+function stubApi(stub: Stub) {
+  vi.stubGlobal(
+    "fetch",
+    vi.fn(async (input: Request) => {
+      const url = new URL(input.url);
+      const path = url.pathname.replace(/^\/api/, "");
+      const text = input.method === "GET" ? "" : await input.clone().text();
+      const body = text ? JSON.parse(text) : null;
+      stub.sent.push({ path, body });
+      if (path === "/auth/permissions")
+        return json({ role: "admin", must_change_password: false, allowed: ["POST /restores/preview", "POST /restores", "PUT /restores/lock"] });
+      if (path === "/users/me") return json({ username: "admin", mfa_enabled: false });
+      if (path === "/restores/lock") return json(stub.lock ?? { locked: false, reason: null, changed_by: null, changed_at: null });
+      if (path === "/artifacts/a1") return json(ARTIFACT);
+      if (path === "/artifacts") return json({ items: [ARTIFACT], next_cursor: null });
+      if (path === "/restores/preview") return json(preview(body.target.name));
+      if (path === "/restores") return stub.confirm ? stub.confirm() : json({ job_id: "job-9", host_id: "vm", status: "queued" }, 202);
+      if (path === "/jobs/job-9") return json(JOB);
+      return json({ detail: "not stubbed" }, 404);
+    }),
+  );
+}
+
+class SilentEventSource {
+  onopen: (() => void) | null = null;
+  onerror: (() => void) | null = null;
+  addEventListener() {}
+  close() {}
+}
+
+function renderAt(entry: string) {
+  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  render(
+    <QueryClientProvider client={client}>
+      <MemoryRouter initialEntries={[entry]}>
+        <SessionProvider>
+          <RestorePage />
+        </SessionProvider>
+      </MemoryRouter>
+    </QueryClientProvider>,
+  );
+}
+
+beforeEach(() => vi.stubGlobal("EventSource", SilentEventSource));
+afterEach(() => {
+  cleanup();
+  vi.unstubAllGlobals();
+});
+
+describe("RestorePage", () => {
+  it("restores into a new volume: target, preview, typed name, follow", async () => {
+    const stub: Stub = { sent: [] };
+    stubApi(stub);
+    const user = userEvent.setup();
+    renderAt("/restore?artifact=a1");
+
+    await user.click(await screen.findByLabelText("New volume"));
+    await user.type(screen.getByLabelText("New name"), "restored");
+    await user.click(screen.getByRole("button", { name: "Preview" }));
+    expect(await screen.findByText(/as a new object; nothing existing is overwritten/)).toBeInTheDocument();
+    expect(stub.sent.find((s) => s.path === "/restores/preview")?.body).toEqual({
+      artifact_id: "a1",
+      target: { kind: "volume", name: "restored", replace_existing: false, allow_stop: false },
+    });
+
+    await user.click(screen.getByRole("button", { name: "Continue" }));
+    const restore = screen.getByRole("button", { name: "Restore" });
+    await user.type(screen.getByLabelText("Type the target name to confirm"), "restore");
+    expect(restore).toBeDisabled();
+    await user.type(screen.getByLabelText("Type the target name to confirm"), "d");
+    expect(restore).toBeEnabled();
+    await user.click(restore);
+
+    expect(await screen.findByText("running")).toBeInTheDocument();
+    expect(screen.getByText("started on vm", { exact: false })).toBeInTheDocument();
+    expect(screen.getByRole("link", { name: "Open the job" })).toHaveAttribute("href", "/jobs/job-9");
+    expect(stub.sent.find((s) => s.path === "/restores")?.body).toEqual({ token: "tok-1", confirm_name: "restored" });
+  });
+
+  it("sends an expired token back to the preview with the API's message", async () => {
+    const stub: Stub = {
+      sent: [],
+      confirm: () => json({ error: "conflict", detail: "this confirmation token expired at 12:00: preview again" }, 409),
+    };
+    stubApi(stub);
+    const user = userEvent.setup();
+    renderAt("/restore?artifact=a1");
+    await user.click(await screen.findByRole("button", { name: "Preview" }));
+    await user.click(await screen.findByRole("button", { name: "Continue" }));
+    await user.type(screen.getByLabelText("Type the target name to confirm"), "dev-data");
+    await user.click(screen.getByRole("button", { name: "Restore" }));
+    expect(await screen.findByText(/token expired at 12:00/)).toBeInTheDocument();
+    await user.click(screen.getByRole("button", { name: "Preview again" }));
+    expect(await screen.findByRole("button", { name: "Continue" })).toBeInTheDocument();
+  });
+
+  it("shows the lock and disables the flow; an admin may lift it", async () => {
+    stubApi({ sent: [], lock: { locked: true, reason: "migration", changed_by: "admin", changed_at: ARTIFACT.created_at } });
+    renderAt("/restore?artifact=a1");
+    expect(await screen.findByText(/Restores are locked by admin since .*: migration/)).toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Lift the lock" })).toBeInTheDocument();
+    await waitFor(() => expect(screen.getByRole("button", { name: "Preview" })).toBeDisabled());
+  });
+});

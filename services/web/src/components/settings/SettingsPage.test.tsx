@@ -1,0 +1,126 @@
+import "./pageRequest.test-support";
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { cleanup, render, screen, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { MemoryRouter } from "react-router-dom";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { SessionProvider } from "../../auth/session";
+import { SettingsPage } from "../../pages/Settings";
+
+const ADMIN = [
+  "GET /settings",
+  "POST /settings/targets",
+  "PUT /settings/targets/{target_id}",
+  "DELETE /settings/targets/{target_id}",
+  "POST /settings/targets/{target_id}/test",
+  "PUT /settings/smtp",
+  "POST /settings/smtp/test",
+  "POST /settings/webhooks",
+  "PUT /settings/defaults",
+  "PUT /restores/lock",
+];
+
+const SETTINGS = {
+  revision: 3,
+  targets: [
+    {
+      target_id: "offsite",
+      endpoint: "minio.lan:9000",
+      secure: false,
+      region: null,
+      bucket: "backups",
+      prefix: "",
+      part_size_bytes: 64 * 1024 * 1024,
+      verify_full_read: false,
+      access_key: { set: true },
+      secret_key: { set: true },
+      updated_at: "2026-11-26T19:00:00Z",
+    },
+  ],
+  smtp: null,
+  webhooks: [],
+  defaults: { default_compression: "zstd", ui_base_url: null, updated_at: null },
+};
+
+function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+}
+
+function stubApi(allowed: string[]) {
+  const sent: { method: string; path: string; body: unknown }[] = [];
+  vi.stubGlobal(
+    "fetch",
+    vi.fn(async (input: Request) => {
+      const path = new URL(input.url).pathname.replace(/^\/api/, "");
+      const text = input.method === "GET" ? "" : await input.clone().text();
+      sent.push({ method: input.method, path, body: text ? JSON.parse(text) : null });
+      if (path === "/auth/permissions") return json({ role: "x", must_change_password: false, allowed });
+      if (path === "/users/me") return json({ username: "u", mfa_enabled: false });
+      if (path === "/settings") return json(SETTINGS);
+      if (path === "/restores/lock") return json({ locked: false, reason: null, changed_by: null, changed_at: null });
+      if (path === "/settings/targets/offsite/test") return json({ error: "no_responder", detail: "no uploader answered" }, 503);
+      if (path === "/settings/targets/offsite" && input.method === "PUT") return json(SETTINGS.targets[0]);
+      return json({ detail: "not stubbed" }, 404);
+    }),
+  );
+  return sent;
+}
+
+function renderPage() {
+  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  render(
+    <QueryClientProvider client={client}>
+      <MemoryRouter initialEntries={["/settings"]}>
+        <SessionProvider>
+          <SettingsPage />
+        </SessionProvider>
+      </MemoryRouter>
+    </QueryClientProvider>,
+  );
+}
+
+afterEach(() => {
+  cleanup();
+  vi.unstubAllGlobals();
+});
+
+describe("SettingsPage", () => {
+  it("shows a readable message when no uploader answers the test", async () => {
+    stubApi(ADMIN);
+    const user = userEvent.setup();
+    renderPage();
+    const table = await screen.findByRole("table", { name: "S3 targets" });
+    await user.click(within(table).getByRole("button", { name: "Test" }));
+    expect(await screen.findByText(/No uploader answered the check/)).toBeInTheDocument();
+  });
+
+  it("keeps stored keys when the edit form leaves them empty", async () => {
+    const sent = stubApi(ADMIN);
+    const user = userEvent.setup();
+    renderPage();
+    await user.click(await screen.findByRole("button", { name: "Edit" }));
+    expect(screen.getByLabelText("Secret key")).toHaveValue("");
+    expect(screen.getAllByText("stored — leave empty to keep").length).toBeGreaterThan(0);
+    await user.click(screen.getByRole("button", { name: "Save target" }));
+    const put = sent.find((s) => s.method === "PUT" && s.path === "/settings/targets/offsite");
+    expect(put?.body).not.toHaveProperty("secret_key");
+    expect(put?.body).not.toHaveProperty("access_key");
+  });
+
+  it("gives an operator no buttons", async () => {
+    stubApi(["GET /settings"]);
+    renderPage();
+    await screen.findByRole("table", { name: "S3 targets" });
+    expect(screen.queryByRole("button")).toBeNull();
+    expect(screen.queryByLabelText("Reason")).toBeNull();
+  });
+
+  it("lets an admin lock restores with a reason", async () => {
+    const sent = stubApi(ADMIN);
+    const user = userEvent.setup();
+    renderPage();
+    await user.type(await screen.findByLabelText("Reason"), "disk swap");
+    await user.click(screen.getByRole("button", { name: "Lock restores" }));
+    expect(sent.find((s) => s.path === "/restores/lock" && s.method === "PUT")?.body).toEqual({ locked: true, reason: "disk swap" });
+  });
+});
