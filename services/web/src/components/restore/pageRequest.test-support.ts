@@ -8,3 +8,4 @@ class PageRequest extends NodeRequest {
   }
 }
 globalThis.Request = PageRequest as typeof Request;
+export {}; // a module, so its names do not clash with other copies
