@@ -4,72 +4,23 @@ and not: no 5xx and no response that violates the documented schema."""
 from __future__ import annotations
 
 import asyncio
-import os
-import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from dockback_gateway.migrate import upgrade
-from harness.processes import free_port
+from harness.gateway_process import GatewayProcess, run_gateway
 
 CHECKS = "not_a_server_error,response_schema_conformance"
-READY = re.compile(r"Uvicorn running on")
-PASSWORD = re.compile(r"log in as 'admin' with password (\S+)")
-
-
-class GatewayProcess:
-    def __init__(self, url: str, admin_password: str, log: Path) -> None:
-        self.url = url
-        self.admin_password = admin_password
-        self.log = log
 
 
 @pytest.fixture
 def gateway_process(database_url: str, nats_url: str, tmp_path: Path) -> Iterator[GatewayProcess]:
-    upgrade(database_url)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "DOCKBACK_DATABASE_URL": database_url,
-        "DOCKBACK_NATS_URL": nats_url,
-        "DOCKBACK_LISTEN_PORT": str(port),
-        "DOCKBACK_BASE_URL": url,
-        "DOCKBACK_SECRET_KEY_FILE": str(tmp_path / "secret.key"),
-        "DOCKBACK_ENCRYPTION_KEY_FILE": str(tmp_path / "encryption.key"),
-        "DOCKBACK_SETTINGS_KEY_FILE": str(tmp_path / "settings.key"),
-    }
-    log = tmp_path / "gateway.log"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dockback_gateway"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    found: dict[str, str] = {}
-    ready = threading.Event()
-
-    def drain() -> None:
-        assert process.stdout is not None
-        with log.open("w") as out:
-            for line in process.stdout:
-                out.write(line)
-                out.flush()
-                if match := PASSWORD.search(line):
-                    found["password"] = match.group(1)
-                if READY.search(line):
-                    ready.set()
-
-    threading.Thread(target=drain, daemon=True).start()
-    try:
-        assert ready.wait(60), f"the gateway did not start:\n{log.read_text()[-3000:]}"
-        yield GatewayProcess(url, found["password"], log)
-    finally:
-        process.terminate()
-        process.wait(30)
+    with run_gateway(database_url, nats_url, tmp_path) as process:
+        yield process
 
 
 # Operations that would end or rotate the fuzzer's own session (or disable its own account),

@@ -14,6 +14,7 @@ import logging
 import socket
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from dockback_gateway.settings import Settings
 
@@ -56,22 +57,44 @@ def _serve(settings: Settings) -> None:
     from dockback_gateway.web import ByPort, WebUi, default_dist
 
     api = create_app(settings)
-    sockets = [_listen(settings.listen_host, settings.listen_port)]
-    app: object = api
+    listening = {"the API": _listen(settings.listen_host, settings.listen_port)}
+    app: ASGIApp = api
     if settings.web_port is not None:
-        sockets.append(_listen(settings.listen_host, settings.web_port))
+        listening["the web UI"] = _listen(settings.listen_host, settings.web_port)
         app = ByPort(api, WebUi(api, settings.web_dir or default_dist()), settings.web_port)
     config = uvicorn.Config(app, log_config=None, proxy_headers=False, lifespan="on")
-    uvicorn.Server(config).run(sockets=sockets)
+    _Server(config, listening).run(sockets=list(listening.values()))
+
+
+class _Server(uvicorn.Server):
+    """uvicorn on sockets we bound, saying where it listens once the app has started."""
+
+    def __init__(self, config: uvicorn.Config, listening: dict[str, socket.socket]) -> None:
+        super().__init__(config)
+        self.listening = listening
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.should_exit:
+            return
+        for what, sock in self.listening.items():
+            host, port = sock.getsockname()[:2]
+            logging.getLogger("uvicorn.error").info("Uvicorn running on http://%s:%d (%s)", host, port, what)
 
 
 def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        return uvicorn.Config(app=None, host=host, port=port).bind_socket()
-    except SystemExit:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
         raise SystemExit(
-            f"cannot listen on {host}:{port}: is another DockBack (or anything) using that port?"
+            f"cannot listen on {host}:{port} ({exc.strerror}): is something else using that port?"
         ) from None
+    sock.set_inheritable(True)
+    return sock
 
 
 async def _audit_verify(settings: Settings) -> int:
