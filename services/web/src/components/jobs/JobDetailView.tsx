@@ -162,6 +162,14 @@ function JobBody({ job }: { job: Detail }) {
             <dd>{formatBytes(job.bytes_done)}</dd>
             <dt>Bytes total</dt>
             <dd>{formatBytes(job.bytes_total)}</dd>
+            {job.artifacts.length ? (
+              <>
+                <dt>Archives written</dt>
+                <dd>
+                  {job.artifacts.length}, {formatBytes(job.artifacts.reduce((sum, a) => sum + a.size_bytes, 0))}
+                </dd>
+              </>
+            ) : null}
             <dt>Attempts</dt>
             <dd>{job.attempts}</dd>
             {job.republished ? (

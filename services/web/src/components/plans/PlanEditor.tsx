@@ -72,6 +72,13 @@ export function PlanEditor({ planId, initial }: { planId: string | null; initial
     queryFn: async () => unwrap(await api.GET("/settings")),
     enabled: mayReadSettings,
   });
+  // A new plan compresses as the settings say new plans do, unless the user chose otherwise.
+  const defaultCompression = settings.data?.defaults.default_compression as PlanForm["compression"] | undefined;
+  useEffect(() => {
+    if (planId === null && defaultCompression && initial.compression === "zstd") {
+      setForm((current) => (current.compression === initial.compression ? { ...current, compression: defaultCompression } : current));
+    }
+  }, [planId, defaultCompression, initial.compression]);
   const { containers } = useHostResources(form.hostId);
   const preview = useSchedulePreview(form.cron, form.timezone);
   const zones = useMemo(timeZones, []);
@@ -96,11 +103,13 @@ export function PlanEditor({ planId, initial }: { planId: string | null; initial
       navigate("/plans");
     },
     onError: (error) => {
-      setServerErrors(
-        error instanceof ApiError
-          ? fieldErrors(error.body, PLAN_FIELDS)
-          : { fields: {}, general: error instanceof Error ? error.message : String(error) },
-      );
+      if (!(error instanceof ApiError)) {
+        setServerErrors({ fields: {}, general: error instanceof Error ? error.message : String(error) });
+      } else if (error.status === 409) {
+        setServerErrors({ fields: { name: error.message }, general: null }); // the one conflict: a name taken
+      } else {
+        setServerErrors(fieldErrors(error.body, PLAN_FIELDS));
+      }
     },
   });
 
