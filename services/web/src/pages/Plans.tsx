@@ -11,6 +11,9 @@ import "../components/plans/plans.css";
 export function PlansPage() {
   const can = useCan();
   const mayCreate = can("POST", "/plans");
+  // A role with no action on plans (viewer) gets no empty Actions column.
+  const mayAct = ["POST /jobs", "POST /plans/{plan_id}/enable", "POST /plans/{plan_id}/disable", "PUT /plans/{plan_id}", "DELETE /plans/{plan_id}"]
+    .some((route) => can(...(route.split(" ") as [string, string])));
   const plans = useQuery({
     queryKey: ["plans"],
     queryFn: async () => unwrap(await api.GET("/plans")),
@@ -49,12 +52,12 @@ export function PlansPage() {
                 <th>State</th>
                 <th>Last run</th>
                 <th>Next run</th>
-                <th>Actions</th>
+                {mayAct ? <th>Actions</th> : null}
               </tr>
             </thead>
             <tbody>
               {plans.data.map((plan) => (
-                <PlanRow key={plan.id} plan={plan} />
+                <PlanRow key={plan.id} plan={plan} showActions={mayAct} />
               ))}
             </tbody>
           </table>

@@ -16,7 +16,7 @@ export function targetsSummary(plan: Pick<Plan, "targets">): string {
   return plan.targets.map(describeSelector).join("; ");
 }
 
-export function PlanRow({ plan }: { plan: Plan }) {
+export function PlanRow({ plan, showActions = true }: { plan: Plan; showActions?: boolean }) {
   const can = useCan();
   const client = useQueryClient();
   const [confirmingDelete, setConfirmingDelete] = useState(false);
@@ -77,51 +77,53 @@ export function PlanRow({ plan }: { plan: Plan }) {
       <td title={next ? formatDateTime(next) : undefined}>
         {next ? formatDateTime(next, plan.timezone) : <span className="hint">{plan.enabled ? "none" : "disabled"}</span>}
       </td>
-      <td>
-        <div className="plan-actions">
-          {can("POST", "/jobs") ? (
-            <button type="button" className="small primary" disabled={run.isPending} onClick={() => run.mutate()}>
-              Run now
-            </button>
-          ) : null}
-          {can("POST", plan.enabled ? "/plans/{plan_id}/disable" : "/plans/{plan_id}/enable") ? (
-            <button type="button" className="small" disabled={toggle.isPending} onClick={() => toggle.mutate()}>
-              {plan.enabled ? "Disable" : "Enable"}
-            </button>
-          ) : null}
-          {can("PUT", "/plans/{plan_id}") ? (
-            <Link className="button small" to={`/plans/${plan.id}`}>
-              Edit
-            </Link>
-          ) : null}
-          {can("DELETE", "/plans/{plan_id}") && !confirmingDelete ? (
-            <button type="button" className="small" onClick={() => setConfirmingDelete(true)}>
-              Delete
-            </button>
-          ) : null}
-          {confirmingDelete ? (
-            <span className="confirm-inline" role="group" aria-label={`Delete plan ${plan.name}?`}>
-              <span>Delete {plan.name}? Its backups stay.</span>
-              <button type="button" className="small danger" disabled={remove.isPending} onClick={() => remove.mutate()}>
-                Yes, delete
+      {showActions ? (
+        <td>
+          <div className="plan-actions">
+            {can("POST", "/jobs") ? (
+              <button type="button" className="small primary" disabled={run.isPending} onClick={() => run.mutate()}>
+                Run now
               </button>
-              <button type="button" className="small" onClick={() => setConfirmingDelete(false)}>
-                Keep it
+            ) : null}
+            {can("POST", plan.enabled ? "/plans/{plan_id}/disable" : "/plans/{plan_id}/enable") ? (
+              <button type="button" className="small" disabled={toggle.isPending} onClick={() => toggle.mutate()}>
+                {plan.enabled ? "Disable" : "Enable"}
               </button>
-            </span>
+            ) : null}
+            {can("PUT", "/plans/{plan_id}") ? (
+              <Link className="button small" to={`/plans/${plan.id}`}>
+                Edit
+              </Link>
+            ) : null}
+            {can("DELETE", "/plans/{plan_id}") && !confirmingDelete ? (
+              <button type="button" className="small" onClick={() => setConfirmingDelete(true)}>
+                Delete
+              </button>
+            ) : null}
+            {confirmingDelete ? (
+              <span className="confirm-inline" role="group" aria-label={`Delete plan ${plan.name}?`}>
+                <span>Delete {plan.name}? Its backups stay.</span>
+                <button type="button" className="small danger" disabled={remove.isPending} onClick={() => remove.mutate()}>
+                  Yes, delete
+                </button>
+                <button type="button" className="small" onClick={() => setConfirmingDelete(false)}>
+                  Keep it
+                </button>
+              </span>
+            ) : null}
+          </div>
+          {run.data ? (
+            <div className="hint" role="status">
+              Run started: <Link to={`/jobs/${run.data.id}`}>view job</Link>
+            </div>
           ) : null}
-        </div>
-        {run.data ? (
-          <div className="hint" role="status">
-            Run started: <Link to={`/jobs/${run.data.id}`}>view job</Link>
-          </div>
-        ) : null}
-        {failure ? (
-          <div className="field-error" role="alert">
-            {failure.message}
-          </div>
-        ) : null}
-      </td>
+          {failure ? (
+            <div className="field-error" role="alert">
+              {failure.message}
+            </div>
+          ) : null}
+        </td>
+      ) : null}
     </tr>
   );
 }
