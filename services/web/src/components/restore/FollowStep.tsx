@@ -1,4 +1,5 @@
 // Step 5: the restore job, live (server-sent news, and a poll every 2 s until it ends).
+import { useEffect } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { Link } from "react-router-dom";
 import { api } from "../../api/client";
@@ -13,7 +14,13 @@ export function FollowStep({ jobId, onRestart }: { jobId: string; onRestart: () 
     queryFn: async () => unwrap(await api.GET("/jobs/{job_id}", { params: { path: { job_id: jobId } } })),
     refetchInterval: (query) => (query.state.data?.finished ? false : 2000),
   });
-  useJobEvents(jobId, !job.data?.finished);
+  const finished = job.data?.finished ?? false;
+  useJobEvents(jobId, !finished);
+  const { refetch } = job;
+  useEffect(() => {
+    // The live news carries the status, not the log lines: read the whole job once it ended.
+    if (finished) void refetch();
+  }, [finished, refetch]);
 
   if (job.isPending) return <Loading what="Loading the restore job" />;
   if (job.error) return <ErrorBanner error={job.error} />;
@@ -35,8 +42,12 @@ export function FollowStep({ jobId, onRestart }: { jobId: string; onRestart: () 
         </dd>
         <dt>Progress</dt>
         <dd>
-          <ProgressBar done={j.finished ? (j.bytes_total ?? j.bytes_done) : j.bytes_done} total={j.finished ? (j.bytes_total ?? j.bytes_done) || 1 : j.bytes_total} />
-          {formatBytes(j.bytes_done)}
+          {j.status === "succeeded" ? (
+            <ProgressBar done={1} total={1} />
+          ) : j.finished ? null : (
+            <ProgressBar done={j.bytes_done} total={j.bytes_total} />
+          )}
+          {j.bytes_done > 0 ? formatBytes(j.bytes_done) : null}
           {j.bytes_total ? ` of ${formatBytes(j.bytes_total)}` : ""}
         </dd>
         <dt>Time</dt>
