@@ -61,7 +61,7 @@ export function RetentionFields({
           hint="Everything younger than this (0: off)"
           error={errorUnder(errors, "retention.keep_within_seconds")}
         >
-          <div className="row">
+          <div className="row within-row">
             <input
               id="retention-keep-within"
               type="number"
