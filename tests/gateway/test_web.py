@@ -131,3 +131,26 @@ async def test_permissions_list_what_the_role_may_do(gateway: Gateway) -> None:
         assert {"POST /jobs", "POST /restores", "POST /plans"} <= allowed
         assert "PUT /restores/lock" not in allowed
         assert "POST /users" not in allowed
+
+
+async def test_only_a_401_about_the_session_asks_for_a_new_one(gateway: Gateway) -> None:
+    """The UI renews the session and repeats a request only for WWW-Authenticate 401s: a wrong
+    password must never be sent twice (it would count twice against the login brake)."""
+    async with gateway.client() as anonymous:
+        no_session = await anonymous.get("/users/me")
+        assert no_session.status_code == 401
+        assert "www-authenticate" in no_session.headers
+    async with logged_in_admin(gateway) as admin:
+        wrong = await admin.post(
+            "/users/me/password", json={"current_password": "not-it-at-all", "new_password": "whatever-else-12345"}
+        )
+        assert wrong.status_code == 401
+        assert "www-authenticate" not in wrong.headers
+        admin.cookies.delete("dockback_access")
+        expired = await admin.get("/users/me")
+        assert expired.status_code == 401
+        assert "www-authenticate" in expired.headers
+    async with gateway.client() as client:
+        failed_login = await client.post("/auth/login", json={"username": "admin", "password": "nope"})
+        assert failed_login.status_code == 401
+        assert "www-authenticate" not in failed_login.headers

@@ -62,7 +62,8 @@ def _serve(settings: Settings) -> None:
     if settings.web_port is not None:
         listening["the web UI"] = _listen(settings.listen_host, settings.web_port)
         app = ByPort(api, WebUi(api, settings.web_dir or default_dist()), settings.web_port)
-    config = uvicorn.Config(app, log_config=None, proxy_headers=False, lifespan="on")
+    # Open event streams (the UI's live job view) never end by themselves: close them after a grace period.
+    config = uvicorn.Config(app, log_config=None, proxy_headers=False, lifespan="on", timeout_graceful_shutdown=5)
     _Server(config, listening).run(sockets=list(listening.values()))
 
 

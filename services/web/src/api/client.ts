@@ -44,14 +44,16 @@ function withCsrf(headers: Headers): Headers {
 
 const NO_RETRY = ["/auth/login", "/auth/login/mfa", "/auth/refresh", "/auth/logout"];
 
-/** fetch with the CSRF header on state-changing requests, and a silent refresh on a 401:
- *  the access token lives minutes, the refresh cookie days, so an open tab keeps working. */
+/** fetch with the CSRF header on state-changing requests, and a silent refresh when the session
+ *  has expired: the access token lives minutes, the refresh cookie days, so an open tab keeps
+ *  working. The gateway marks a 401 about the session with WWW-Authenticate; a 401 for a wrong
+ *  password or code has none and is never sent twice (it would count twice against the limits). */
 export async function sessionFetch(input: Request): Promise<Response> {
   if (UNSAFE.has(input.method)) withCsrf(input.headers);
   const path = new URL(input.url, window.location.href).pathname.slice(API_BASE.length);
   const spare = NO_RETRY.includes(path) ? null : input.clone(); // a body can be sent only once
   const response = await fetch(input);
-  if (response.status !== 401 || spare === null) return response;
+  if (response.status !== 401 || spare === null || !response.headers.has("WWW-Authenticate")) return response;
   if (await refreshSession()) {
     withCsrf(spare.headers); // the refresh rotated the CSRF cookie
     return fetch(spare);

@@ -28,7 +28,20 @@ def origin_of(request: Request) -> Origin:
     return Origin(ip=request.client.host if request.client else None, user_agent=request.headers.get("user-agent"))
 
 
+# A 401 about the session itself (not about a password or code in the body) says so in the
+# standard header: the UI then renews the session with the refresh cookie and tries once more,
+# and never repeats a request whose credentials were simply wrong.
+SESSION_CHALLENGE = {"WWW-Authenticate": 'Cookie realm="DockBack"'}
+
+
 async def _principal(request: Request, db: DbSession) -> Principal:
+    try:
+        return await _session_principal(request, db)
+    except NotAuthenticated as exc:
+        raise NotAuthenticated(exc.detail, headers=SESSION_CHALLENGE) from None
+
+
+async def _session_principal(request: Request, db: DbSession) -> Principal:
     token = request.cookies.get(request.app.state.cookies.access)
     if not token:
         raise NotAuthenticated("log in first")
@@ -67,7 +80,7 @@ async def enforce_policy(request: Request, db: DbSession) -> Principal | None:
 
 async def current_principal(principal: Annotated[Principal | None, Depends(enforce_policy)]) -> Principal:
     if principal is None:
-        raise NotAuthenticated("log in first")
+        raise NotAuthenticated("log in first", headers=SESSION_CHALLENGE)
     return principal
 
 

@@ -5,7 +5,6 @@ import { api, type Schemas } from "../../api/client";
 import { errorMessage, unwrap } from "../../api/errors";
 import { useCan, useSession } from "../../auth/session";
 import { ErrorBanner, Field, Loading, Notice } from "../ui";
-import { credentialApi } from "./credentialClient";
 import { CurrentPasswordStep } from "./CurrentPasswordStep";
 import { RecoveryCodesOnce } from "./RecoveryCodesOnce";
 import { svgDataUrl } from "./svgImage";
@@ -57,7 +56,7 @@ export function MfaSection() {
 
   const startEnrolment = (password: string) =>
     attempt(async () => {
-      const { data, error: refused, response } = await credentialApi.POST("/users/me/mfa/enrolment", {
+      const { data, error: refused, response } = await api.POST("/users/me/mfa/enrolment", {
         body: { current_password: password },
       });
       if (!data) return setError(errorMessage(refused, `Refused (${response.status}).`));
@@ -66,7 +65,7 @@ export function MfaSection() {
 
   const confirm = (code: string) =>
     attempt(async () => {
-      const { data, error: refused, response } = await credentialApi.POST("/users/me/mfa/confirm", { body: { code } });
+      const { data, error: refused, response } = await api.POST("/users/me/mfa/confirm", { body: { code } });
       if (data) {
         go({ kind: "codes", codes: data.recovery_codes }, "Two-factor authentication is on. Your other sessions were logged out.");
         await refresh();
@@ -85,7 +84,7 @@ export function MfaSection() {
 
   const renewCodes = (password: string) =>
     attempt(async () => {
-      const { data, error: refused, response } = await credentialApi.POST("/users/me/mfa/recovery-codes", {
+      const { data, error: refused, response } = await api.POST("/users/me/mfa/recovery-codes", {
         body: { current_password: password },
       });
       if (!data) return setError(errorMessage(refused, `Refused (${response.status}).`));
@@ -95,7 +94,7 @@ export function MfaSection() {
 
   const turnOff = (password: string) =>
     attempt(async () => {
-      const { error: refused, response } = await credentialApi.POST("/users/me/mfa/disable", {
+      const { error: refused, response } = await api.POST("/users/me/mfa/disable", {
         body: { current_password: password },
       });
       if (!response.ok) return setError(errorMessage(refused, `Refused (${response.status}).`));

@@ -1,7 +1,7 @@
 // Change one's own password (needs the current one). Used by the forced change and the account page.
 import { useState, type FormEvent, type ReactNode } from "react";
 import { Field } from "../ui";
-import { credentialApi } from "./credentialClient";
+import { api } from "../../api/client";
 import { checkNewPasswords, passwordChangeErrors, type PasswordChangeErrors } from "./passwordErrors";
 
 export const PASSWORD_RULES = "At least 12 characters; not a common password and not your username.";
@@ -29,7 +29,7 @@ export function PasswordChangeForm({
     if (Object.keys(mismatch).length) return;
     setBusy(true);
     try {
-      const { error, response } = await credentialApi.POST("/users/me/password", {
+      const { error, response } = await api.POST("/users/me/password", {
         body: { current_password: current, new_password: next },
       });
       if (!response.ok) {
