@@ -51,7 +51,11 @@ export function previewErrors(error: unknown): Pick<SchedulePreviewState, "cronE
 
 export function useSchedulePreview(cron: string, timezone: string): SchedulePreviewState {
   // Debounce the text (a fresh object each render would restart the timer for nothing).
-  const settled = useDebouncedValue(JSON.stringify(schedulePreviewParams(cron, timezone)));
+  const typed = JSON.stringify(schedulePreviewParams(cron, timezone));
+  const settled = useDebouncedValue(typed);
+  // While the typing has not settled, the last answer is about another expression or zone:
+  // showing it (formatted in the new zone) would show times that will not happen.
+  const stale = typed !== settled;
   const params = JSON.parse(settled) as ReturnType<typeof schedulePreviewParams>;
   const query = useQuery({
     queryKey: ["schedule-preview", params?.cron ?? "", params?.timezone ?? ""],
@@ -62,8 +66,8 @@ export function useSchedulePreview(cron: string, timezone: string): SchedulePrev
     staleTime: 30_000,
   });
   return {
-    fireTimes: query.data ?? [],
-    pending: params !== null && query.isFetching,
+    fireTimes: stale ? [] : (query.data ?? []),
+    pending: params !== null && (stale || query.isFetching),
     ...previewErrors(query.error),
   };
 }

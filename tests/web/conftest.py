@@ -1,0 +1,130 @@
+"""The web UI in a real headless Chromium (Debian's, driven by Playwright; no browser is
+downloaded) against the real stack: the gateway process serving the built UI and the API under
+/api, the scheduler, and an executor on the local Docker Engine."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pyotp
+import pytest
+import pytest_asyncio
+from e2e.conftest import (
+    HOST_ID,
+    Services,
+    services,  # noqa: F401 - the executor and scheduler processes
+)
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+
+from harness.gateway_process import GatewayProcess, run_gateway
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD = ROOT / "services" / "web" / "dist"
+CHROMIUM = Path("/usr/bin/chromium")
+# Where a reviewer finds a picture of every main page after a run.
+SCREENSHOTS = ROOT / "test-results" / "screenshots"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+ADMIN_PASSWORD = "browser-admin-passphrase-1"
+expect.set_options(timeout=15_000)
+
+__all__ = ["HOST_ID", "Services"]
+
+
+@dataclass
+class Stack:
+    gateway: GatewayProcess
+    services: Services
+
+    @property
+    def url(self) -> str:
+        assert self.gateway.web_url
+        return self.gateway.web_url
+
+
+@pytest.fixture
+def stack(database_url: str, nats_url: str, tmp_path: Path, services: Services) -> Iterator[Stack]:  # noqa: F811
+    if not (BUILD / "index.html").is_file():
+        pytest.fail(f"the web UI is not built ({BUILD} has no index.html): run `make web` (make test does)")
+    with run_gateway(database_url, nats_url, tmp_path, web_dir=BUILD) as gateway:
+        services.executor()
+        services.start("scheduler", "dockback_scheduler")
+        yield Stack(gateway, services)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    if not CHROMIUM.exists():  # noqa: ASYNC240 - one stat, before anything runs
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make test does)")
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        yield launched
+        await launched.close()
+
+
+@pytest_asyncio.fixture
+async def context(browser: Browser, stack: Stack) -> AsyncIterator[BrowserContext]:
+    context = await browser.new_context(base_url=stack.url, viewport={"width": 1400, "height": 900})
+    yield context
+    await context.close()
+
+
+@pytest_asyncio.fixture
+async def page(context: BrowserContext) -> AsyncIterator[Page]:
+    page = await context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
+    yield page
+    assert not problems, f"the page threw: {problems}"
+
+
+async def screenshot(page: Page, name: str) -> None:
+    """A full-page picture under test-results/screenshots/ for a reviewer."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.wait_for_load_state("networkidle")
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+async def log_in(page: Page, username: str, password: str, totp_secret: str | None = None) -> None:
+    await page.goto("/login")
+    await page.get_by_label("Username").fill(username)
+    await page.get_by_label("Password", exact=True).fill(password)
+    await page.get_by_role("button", name="Log in").click()
+    if totp_secret:
+        await page.get_by_label("Authentication code").fill(pyotp.TOTP(totp_secret).now())
+        await page.get_by_role("button", name="Verify").click()
+    await expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+
+async def change_forced_password(page: Page, current: str, new: str) -> None:
+    await expect(page).to_have_url(re.compile(r"/change-password$"))
+    await page.get_by_label("Current password").fill(current)
+    await page.get_by_label("New password", exact=True).fill(new)
+    await page.get_by_label("Repeat new password").fill(new)
+    await page.get_by_role("button", name="Change password").click()
+
+
+async def api_admin(stack: Stack) -> httpx.AsyncClient:
+    """An API client logged in as the first admin (past the forced change), over the web port."""
+    client = httpx.AsyncClient(base_url=f"{stack.url}/api", headers={"Origin": stack.url})
+    first = await client.post("/auth/login", json={"username": "admin", "password": stack.gateway.admin_password})
+    assert first.status_code == 200, first.text
+    client.headers["X-CSRF-Token"] = first.json()["csrf_token"]
+    changed = await client.post(
+        "/users/me/password", json={"current_password": stack.gateway.admin_password, "new_password": ADMIN_PASSWORD}
+    )
+    assert changed.status_code == 204, changed.text
+    again = await client.post("/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD})
+    client.headers["X-CSRF-Token"] = again.json()["csrf_token"]
+    return client
