@@ -1,4 +1,4 @@
-import { answer, stubFetch, type SeenRequest } from "../components/account/testSupport";
+import { answer, stubFetch, type SeenRequest } from "../lib/testSupport";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { cleanup, render, screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";

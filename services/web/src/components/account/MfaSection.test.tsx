@@ -1,4 +1,4 @@
-import { answer, stubFetch, type SeenRequest } from "./testSupport";
+import { answer, stubFetch, type SeenRequest } from "../../lib/testSupport";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { cleanup, render, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";

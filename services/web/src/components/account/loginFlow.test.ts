@@ -1,4 +1,4 @@
-import { answer, inOrder, stubFetch } from "./testSupport";
+import { answer, inOrder, stubFetch } from "../../lib/testSupport";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { PASSWORD_STEP, submitPassword, submitSecondFactor, toggleRecovery } from "./loginFlow";
 

@@ -1,4 +1,4 @@
-import "../restore/pageRequest.test-support";
+import "../../lib/testSupport";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { cleanup, render, screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";

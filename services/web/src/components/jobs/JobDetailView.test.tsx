@@ -1,11 +1,11 @@
-import "./testSupport";
+import "../../lib/testSupport";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { cleanup, render, screen } from "@testing-library/react";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { MemoryRouter } from "react-router-dom";
 import { SessionProvider } from "../../auth/session";
 import { JobDetailView } from "./JobDetailView";
-import { json, SilentEventSource, stubApi } from "./testSupport";
+import { json, SilentEventSource, stubApi } from "../../lib/testSupport";
 
 const JOB_ID = "4d7c1f0e-1111-4222-8333-444455556666";
 const PLAN_ID = "9a9a9a9a-1111-4222-8333-444455556666";
