@@ -36,7 +36,7 @@ function Summary({ data, canCreatePlan }: { data: Dashboard; canCreatePlan: bool
   const noHosts = data.hosts.online + data.hosts.offline === 0;
   return (
     <>
-      <Attention data={data} />
+      <Attention data={data} canCreatePlan={canCreatePlan} />
       <div className="grid">
         <Card title="Hosts">
           {noHosts ? (
@@ -69,8 +69,12 @@ function Summary({ data, canCreatePlan }: { data: Dashboard; canCreatePlan: bool
           {data.next_runs.length === 0 ? (
             <EmptyState action={newPlan}>
               {data.plans.length === 0
-                ? "No backup plans yet. Create a plan to back up your volumes on a schedule."
-                : "No enabled plan is scheduled: enable a plan to have it run."}
+                ? canCreatePlan
+                  ? "No backup plans yet. Create a plan to back up your volumes on a schedule."
+                  : "No backup plans yet. An operator or admin can create one to back up your volumes on a schedule."
+                : canCreatePlan
+                  ? "No enabled plan is scheduled: enable a plan to have it run."
+                  : "No enabled plan is scheduled: an operator or admin can enable one."}
             </EmptyState>
           ) : (
             <div className="table-wrap">
@@ -104,7 +108,11 @@ function Summary({ data, canCreatePlan }: { data: Dashboard; canCreatePlan: bool
         </Card>
         <Card title="Last verified backup per plan">
           {data.plans.length === 0 ? (
-            <EmptyState action={newPlan}>No backup plans yet. Create a plan, then its backups are checked here.</EmptyState>
+            <EmptyState action={newPlan}>
+              {canCreatePlan
+                ? "No backup plans yet. Create a plan, then its backups are checked here."
+                : "No backup plans yet. Once an operator or admin creates one, its backups are checked here."}
+            </EmptyState>
           ) : (
             <div className="table-wrap">
               <table>
@@ -126,7 +134,7 @@ function Summary({ data, canCreatePlan }: { data: Dashboard; canCreatePlan: bool
                       <td>
                         {plan.last_verified_at ? (
                           <Link
-                            to={`/backups?plan_id=${plan.plan_id}`}
+                            to={`/backups?plan=${encodeURIComponent(plan.plan_id)}`}
                             title={formatDateTime(plan.last_verified_at)}
                           >
                             {formatRelative(plan.last_verified_at)}
@@ -156,7 +164,7 @@ function Summary({ data, canCreatePlan }: { data: Dashboard; canCreatePlan: bool
   );
 }
 
-function Attention({ data }: { data: Dashboard }) {
+function Attention({ data, canCreatePlan }: { data: Dashboard; canCreatePlan: boolean }) {
   return (
     <Card title="Needs attention">
       {data.attention.length === 0 ? (
@@ -165,7 +173,7 @@ function Attention({ data }: { data: Dashboard }) {
         <>
           <ul className="attention-list" aria-label="Needs attention">
             {data.attention.map((item, index) => {
-              const action = attentionAction(item);
+              const action = attentionAction(item, canCreatePlan);
               return (
                 <li key={`${item.kind}-${item.job_id ?? item.plan_id ?? item.host_id}-${item.resource_name ?? index}`}>
                   <StatusBadge

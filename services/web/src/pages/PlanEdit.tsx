@@ -1,14 +1,15 @@
 import { useQuery } from "@tanstack/react-query";
-import { useParams } from "react-router-dom";
+import { useParams, useSearchParams } from "react-router-dom";
 import { api } from "../api/client";
 import { unwrap } from "../api/errors";
 import { PlanEditor } from "../components/plans/PlanEditor";
-import { formFromPlan, newPlanForm } from "../components/plans/planForm";
+import { formFromPlan, newPlanFormFromSearch } from "../components/plans/planForm";
 import { ErrorBanner, Loading, Notice, Page } from "../components/ui";
 
-/** /plans/new and /plans/:planId: create or edit a plan (read-only for a role that cannot change it). */
+/** /plans/new (?host=…&volume=… or &container=… to start with that resource) and /plans/:planId: create or edit a plan (read-only for a role that cannot change it). */
 export function PlanEditPage() {
   const { planId } = useParams();
+  const [search] = useSearchParams();
   const existing = planId !== undefined && planId !== "new";
   const plan = useQuery({
     queryKey: ["plan", planId],
@@ -19,7 +20,7 @@ export function PlanEditPage() {
   if (!existing) {
     return (
       <Page title="New plan">
-        <PlanEditor planId={null} initial={newPlanForm()} />
+        <PlanEditor planId={null} initial={newPlanFormFromSearch(search)} />
       </Page>
     );
   }

@@ -28,6 +28,11 @@ describe("attentionAction", () => {
     expect(action.label).toBe("Create a plan");
   });
 
+  it("sends an unprotected volume to its row on Resources for a role that cannot create plans", () => {
+    const action = attentionAction(item({ kind: "unprotected_volume", resource_name: "dev data" }), false);
+    expect(action).toEqual({ to: "/resources?host=h1&name=dev+data", label: "View volume" });
+  });
+
   it("sends an offline host to its resources and a missed run to its plan", () => {
     expect(attentionAction(item({ kind: "offline_host", host_id: "edge-1" })).to).toBe("/resources?host=edge-1");
     expect(attentionAction(item({ kind: "missed_run", plan_id: "p-1" })).to).toBe("/plans/p-1");

@@ -20,8 +20,9 @@ export function attentionLabel(item: AttentionItem): string {
 }
 
 /** The page where the item can be dealt with: the failed job, the plan that missed a run, the
- *  host's resources, or a new plan for an unprotected volume. */
-export function attentionAction(item: AttentionItem): AttentionAction {
+ *  host's resources, or a new plan for an unprotected volume (its row on Resources for a role
+ *  that cannot create plans). */
+export function attentionAction(item: AttentionItem, canCreatePlan = true): AttentionAction {
   switch (item.kind) {
     case "failed_job":
       return { to: `/jobs/${item.job_id}`, label: "View job" };
@@ -30,6 +31,10 @@ export function attentionAction(item: AttentionItem): AttentionAction {
     case "offline_host":
       return { to: `/resources?host=${encodeURIComponent(item.host_id)}`, label: "View host" };
     case "unprotected_volume": {
+      if (!canCreatePlan) {
+        const where = new URLSearchParams({ host: item.host_id, name: item.resource_name ?? "" });
+        return { to: `/resources?${where}`, label: "View volume" };
+      }
       const query = new URLSearchParams({ host: item.host_id, volume: item.resource_name ?? "" });
       return { to: `/plans/new?${query}`, label: "Create a plan" };
     }

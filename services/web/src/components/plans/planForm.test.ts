@@ -8,6 +8,7 @@ import {
   joinArgv,
   localErrors,
   newPlanForm,
+  newPlanFormFromSearch,
   parseLabels,
   selectorsFromTargets,
   splitArgv,
@@ -165,5 +166,19 @@ describe("plan ⇄ form ⇄ body", () => {
     expect(errorUnder(fields, "cron")).toBe("invalid cron");
     expect(errorUnder(fields, "targets")).toBe("targets.0: a target needs names");
     expect(errorUnder(fields, "name")).toBeUndefined();
+  });
+});
+
+describe("newPlanFormFromSearch", () => {
+  it("chooses the host and ticks the resource a link names", () => {
+    const form = newPlanFormFromSearch(new URLSearchParams("host=vm&volume=dev+data"), "UTC");
+    expect(form.hostId).toBe("vm");
+    expect(form.targets.byKind.volume.names).toEqual(["dev data"]);
+    expect(form.targets.byKind.container.names).toEqual([]);
+  });
+
+  it("ticks a container too, and ignores a resource without its host", () => {
+    expect(newPlanFormFromSearch(new URLSearchParams("host=vm&container=app"), "UTC").targets.byKind.container.names).toEqual(["app"]);
+    expect(newPlanFormFromSearch(new URLSearchParams("volume=data"), "UTC")).toEqual(newPlanForm("UTC"));
   });
 });

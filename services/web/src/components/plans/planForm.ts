@@ -111,6 +111,20 @@ export function newPlanForm(timezone: string = browserTimeZone()): PlanForm {
   };
 }
 
+/** A new plan started from a link (/plans/new?host=h1&volume=data or &container=app): the host
+ *  chosen and that resource ticked, so "Create a plan" on an unprotected volume means it. */
+export function newPlanFormFromSearch(search: URLSearchParams, timezone: string = browserTimeZone()): PlanForm {
+  const form = newPlanForm(timezone);
+  const host = search.get("host")?.trim();
+  if (!host) return form;
+  form.hostId = host;
+  for (const kind of RESOURCE_KINDS) {
+    const name = search.get(kind)?.trim();
+    if (name) form.targets.byKind[kind].names = [name];
+  }
+  return form;
+}
+
 // ---- labels -------------------------------------------------------------------------------
 
 /** "a=1, b=2" → {a: "1", b: "2"}; an error sentence for a pair without "=" or a key. */
