@@ -1,5 +1,6 @@
 // Recovery codes, shown only once: copy them, download them, then confirm they are saved.
 import { useState } from "react";
+import { copyText } from "../../lib/clipboard";
 import { Notice } from "../ui";
 
 function download(codes: readonly string[], username: string) {
@@ -32,12 +33,7 @@ export function RecoveryCodesOnce({
   const [copied, setCopied] = useState<"yes" | "failed" | null>(null);
 
   async function copy() {
-    try {
-      await navigator.clipboard.writeText(codes.join("\n"));
-      setCopied("yes");
-    } catch {
-      setCopied("failed");
-    }
+    setCopied((await copyText(codes.join("\n"))) ? "yes" : "failed");
   }
 
   return (

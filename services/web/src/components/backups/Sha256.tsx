@@ -1,5 +1,6 @@
 // A checksum people can compare: shortened in the table, in full on hover, copied with a click.
 import { useState } from "react";
+import { copyText } from "../../lib/clipboard";
 
 export function shortSha(sha256: string): string {
   return sha256.slice(0, 12);
@@ -8,12 +9,11 @@ export function shortSha(sha256: string): string {
 export function Sha256({ value }: { value: string }) {
   const [copied, setCopied] = useState(false);
   const copy = async () => {
-    try {
-      await navigator.clipboard.writeText(value);
+    if (await copyText(value)) {
       setCopied(true);
       setTimeout(() => setCopied(false), 1500);
-    } catch {
-      // no clipboard (plain http): the full value stays selectable in the title
+    } else {
+      // no clipboard (plain http): show the full value, selectable
       window.prompt("sha256", value);
     }
   };

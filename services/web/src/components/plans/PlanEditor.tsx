@@ -282,8 +282,14 @@ export function PlanEditor({ planId, initial }: { planId: string | null; initial
             <p className="hint">Loading the S3 targets…</p>
           ) : targets.length === 0 && form.uploadTargets.length === 0 ? (
             <p className="hint">
-              No S3 targets yet: backups stay on the host only. <Link to="/settings">Add an S3 target in Settings</Link>{" "}
-              to copy them off the host.
+              No S3 targets yet: backups stay on the host only.{" "}
+              {can("POST", "/settings/targets") ? (
+                <>
+                  <Link to="/settings">Add an S3 target in Settings</Link> to copy them off the host.
+                </>
+              ) : (
+                "An admin can add one in Settings to copy them off the host."
+              )}
             </p>
           ) : (
             <ul className="check-list">
