@@ -87,12 +87,12 @@ export function BackupsPage() {
 
 function Filters({ params, onChange }: { params: URLSearchParams; onChange: (name: string, value: string) => void }) {
   const hosts = useQuery({
-    queryKey: ["backups", "hosts"],
+    queryKey: ["resources", "hosts"],
     queryFn: async () => unwrap(await api.GET("/resources/hosts")),
     staleTime: 60_000,
   });
   const plans = useQuery({
-    queryKey: ["backups", "plans"],
+    queryKey: ["plans"],
     queryFn: async () => unwrap(await api.GET("/plans")),
     staleTime: 60_000,
   });

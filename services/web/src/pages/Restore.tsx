@@ -15,6 +15,7 @@ import { RESTORE_LOCK_KEY, RestoreLockBanner, useRestoreLock } from "../componen
 import { STEPS, initialWizard, restoreTarget, wizardReducer, type Step } from "../components/restore/wizard";
 import { ErrorBanner, Loading, Notice, Page } from "../components/ui";
 import "../components/restore/restore.css";
+import { afterJobStarted } from "../lib/invalidate";
 
 export function RestorePage() {
   const [params] = useSearchParams();
@@ -73,6 +74,7 @@ function RestoreWizard({ artifact, job }: { artifact: string | null; job: string
     mutationFn: async (body: Schemas["RestoreConfirm"]) => unwrap(await api.POST("/restores", { body })),
     onSuccess: (accepted) => {
       dispatch({ type: "confirmed", jobId: accepted.job_id });
+      void afterJobStarted(client);
       setParams({ job: accepted.job_id });
     },
     onError: (error) => {

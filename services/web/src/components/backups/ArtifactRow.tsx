@@ -1,11 +1,12 @@
 // One archive in the catalog, with its actions and (on demand) its remote copies and checks.
 import { Fragment, useState } from "react";
-import { useMutation, useQuery } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link } from "react-router-dom";
 import { api, type Schemas } from "../../api/client";
 import { unwrap } from "../../api/errors";
 import { useCan } from "../../auth/session";
 import { formatBytes, formatDateTime } from "../../lib/format";
+import { afterJobStarted } from "../../lib/invalidate";
 import { ErrorBanner, Loading, StatusBadge } from "../ui";
 import { Copies } from "./Copies";
 import { Sha256 } from "./Sha256";
@@ -15,10 +16,12 @@ const COLUMNS = 7;
 
 export function ArtifactRow({ artifact, onResource }: { artifact: Artifact; onResource: (name: string) => void }) {
   const can = useCan();
+  const client = useQueryClient();
   const [open, setOpen] = useState(false);
   const verify = useMutation({
     mutationFn: async () =>
       unwrap(await api.POST("/artifacts/{artifact_id}/verify", { params: { path: { artifact_id: artifact.id } } })),
+    onSuccess: () => afterJobStarted(client),
   });
   const restorable = artifact.state === "available" && artifact.kind !== "bind";
   return (

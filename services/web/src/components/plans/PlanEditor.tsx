@@ -7,6 +7,7 @@ import { api, type Schemas } from "../../api/client";
 import { ApiError, fieldErrors, unwrap } from "../../api/errors";
 import { useCan } from "../../auth/session";
 import { formatDateTime } from "../../lib/format";
+import { afterPlanChange } from "../../lib/invalidate";
 import { Field } from "../ui";
 import { Check, ConsistencyFields } from "./ConsistencyFields";
 import { RetentionFields, RetentionPreviewPanel } from "./RetentionFields";
@@ -99,7 +100,7 @@ export function PlanEditor({ planId, initial }: { planId: string | null; initial
     },
     onSuccess: async (plan) => {
       client.setQueryData(["plan", plan.id], plan);
-      await client.invalidateQueries({ queryKey: ["plans"] });
+      await afterPlanChange(client, plan.id);
       navigate("/plans");
     },
     onError: (error) => {

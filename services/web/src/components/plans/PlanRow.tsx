@@ -8,6 +8,7 @@ import { useCan } from "../../auth/session";
 import { formatDateTime, formatRelative } from "../../lib/format";
 import { StatusBadge } from "../ui";
 import { describeSelector } from "./planForm";
+import { afterJobStarted, afterPlanChange } from "../../lib/invalidate";
 
 type Plan = Schemas["PlanOut"];
 
@@ -20,14 +21,14 @@ export function PlanRow({ plan, showActions = true }: { plan: Plan; showActions?
   const can = useCan();
   const client = useQueryClient();
   const [confirmingDelete, setConfirmingDelete] = useState(false);
-  const refresh = () => client.invalidateQueries({ queryKey: ["plans"] });
+  const refresh = () => afterPlanChange(client, plan.id);
   const path = { params: { path: { plan_id: plan.id } } };
 
   const run = useMutation({
     mutationFn: async () => unwrap(await api.POST("/jobs", { body: { plan_id: plan.id } })),
     onSuccess: () => {
       void refresh();
-      void client.invalidateQueries({ queryKey: ["jobs"] });
+      void afterJobStarted(client);
     },
   });
   const toggle = useMutation({

@@ -4,6 +4,7 @@ import { Link } from "react-router-dom";
 import { api } from "../../api/client";
 import { ApiError, unwrap } from "../../api/errors";
 import { useCan } from "../../auth/session";
+import { afterJobStarted } from "../../lib/invalidate";
 
 export interface ResourceToBackUp {
   hostId: string;
@@ -21,10 +22,7 @@ export function BackUpNow({ resource }: { resource: ResourceToBackUp }) {
           body: { host_id: resource.hostId, resource: { kind: resource.kind, name: resource.name } },
         }),
       ),
-    onSuccess: () => {
-      void client.invalidateQueries({ queryKey: ["jobs"] });
-      void client.invalidateQueries({ queryKey: ["dashboard"] });
-    },
+    onSuccess: () => afterJobStarted(client),
   });
   if (!can("POST", "/jobs")) return null;
   return (
