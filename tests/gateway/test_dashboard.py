@@ -9,6 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from dockback_gateway.catalog.models import Artifact, ArtifactCopy, ArtifactState
 from dockback_gateway.dashboard.repository import KeptArchive
@@ -21,8 +22,17 @@ from gateway.conftest import Gateway, logged_in_admin
 from gateway.test_resources import inventory, logged_in_as, volume
 
 NOW = datetime.now(UTC)
-# days ago of a time between midnight (UTC) and now: today whenever the test runs
-EARLIER_TODAY = (NOW - datetime.combine(NOW.date(), time(), UTC)) / 2 / timedelta(days=1)
+EARLIER_TODAY = 0.0
+
+
+@pytest.fixture(autouse=True)
+def _now() -> None:
+    """ "Now" as each test starts, not when the module was imported: in a full run that can be
+    many minutes earlier, and a host whose heartbeat is that old counts as offline."""
+    global NOW, EARLIER_TODAY
+    NOW = datetime.now(UTC)
+    # days ago of a time between midnight (UTC) and now: today whenever the test runs
+    EARLIER_TODAY = (NOW - datetime.combine(NOW.date(), time(), UTC)) / 2 / timedelta(days=1)
 
 
 def host_row(host_id: str, *, online: bool, volumes: list[str]) -> Host:
