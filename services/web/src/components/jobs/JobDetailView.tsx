@@ -1,6 +1,6 @@
 // One job: status and phase, live progress, timings, sizes, why it failed, its log and the
 // archives it produced; cancel while it runs, restore from what it made.
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useRef } from "react";
 import { Link } from "react-router-dom";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, type Schemas } from "../../api/client";
@@ -10,6 +10,7 @@ import { formatBytes, formatDateTime, formatDuration, shortId } from "../../lib/
 import { jobKey, useJobEvents } from "../../lib/jobEvents";
 import { Card, ErrorBanner, Loading, Notice, Page, StatusBadge } from "../ui";
 import { JobProgress } from "./JobProgress";
+import { ConfirmInline } from "../ConfirmInline";
 import "./jobs.css";
 
 type Detail = Schemas["JobDetail"];
@@ -55,7 +56,6 @@ export function JobDetailView({ jobId }: { jobId: string }) {
 function JobBody({ job }: { job: Detail }) {
   const can = useCan();
   const client = useQueryClient();
-  const [confirming, setConfirming] = useState(false);
   const plan = useQuery({
     queryKey: ["plan", job.plan_id],
     queryFn: async () => unwrap(await api.GET("/plans/{plan_id}", { params: { path: { plan_id: job.plan_id! } } })),
@@ -65,7 +65,6 @@ function JobBody({ job }: { job: Detail }) {
     mutationFn: async () => unwrap(await api.POST("/jobs/{job_id}/cancel", { params: { path: { job_id: job.id } } })),
     onSuccess: (fresh) => {
       client.setQueryData<Detail>(jobKey(job.id), (old) => (old ? { ...old, ...fresh } : old));
-      setConfirming(false);
       void client.invalidateQueries({ queryKey: jobKey(job.id) });
     },
   });
@@ -83,21 +82,17 @@ function JobBody({ job }: { job: Detail }) {
       actions={
         mayCancel ? (
           <div className="job-actions">
-            {confirming ? (
-              <span className="confirm-inline" role="group" aria-label="Cancel this job?">
-                <span>Stop this {job.kind}?</span>
-                <button type="button" className="danger small" disabled={cancel.isPending} onClick={() => cancel.mutate()}>
-                  Yes, cancel the job
-                </button>
-                <button type="button" className="small" onClick={() => setConfirming(false)}>
-                  Keep it running
-                </button>
-              </span>
-            ) : (
-              <button type="button" className="danger" disabled={Boolean(job.cancel_requested_by)} onClick={() => setConfirming(true)}>
-                Cancel
-              </button>
-            )}
+            <ConfirmInline
+              label="Cancel"
+              className="danger"
+              disabled={Boolean(job.cancel_requested_by)}
+              question={`Stop this ${job.kind}?`}
+              groupLabel="Cancel this job?"
+              confirmLabel="Yes, cancel the job"
+              keepLabel="Keep it running"
+              busy={cancel.isPending}
+              onConfirm={() => cancel.mutate()}
+            />
           </div>
         ) : null
       }

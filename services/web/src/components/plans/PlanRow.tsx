@@ -1,5 +1,4 @@
 // One plan in the list, with the actions the caller's role allows.
-import { useState } from "react";
 import { Link } from "react-router-dom";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { api, type Schemas } from "../../api/client";
@@ -9,6 +8,7 @@ import { formatDateTime, formatRelative } from "../../lib/format";
 import { StatusBadge } from "../ui";
 import { describeSelector } from "./planForm";
 import { afterJobStarted, afterPlanChange } from "../../lib/invalidate";
+import { ConfirmInline } from "../ConfirmInline";
 
 type Plan = Schemas["PlanOut"];
 
@@ -20,7 +20,6 @@ export function targetsSummary(plan: Pick<Plan, "targets">): string {
 export function PlanRow({ plan, showActions = true }: { plan: Plan; showActions?: boolean }) {
   const can = useCan();
   const client = useQueryClient();
-  const [confirmingDelete, setConfirmingDelete] = useState(false);
   const refresh = () => afterPlanChange(client, plan.id);
   const path = { params: { path: { plan_id: plan.id } } };
 
@@ -96,21 +95,16 @@ export function PlanRow({ plan, showActions = true }: { plan: Plan; showActions?
                 Edit
               </Link>
             ) : null}
-            {can("DELETE", "/plans/{plan_id}") && !confirmingDelete ? (
-              <button type="button" className="small" onClick={() => setConfirmingDelete(true)}>
-                Delete
-              </button>
-            ) : null}
-            {confirmingDelete ? (
-              <span className="confirm-inline" role="group" aria-label={`Delete plan ${plan.name}?`}>
-                <span>Delete {plan.name}? Its backups stay.</span>
-                <button type="button" className="small danger" disabled={remove.isPending} onClick={() => remove.mutate()}>
-                  Yes, delete
-                </button>
-                <button type="button" className="small" onClick={() => setConfirmingDelete(false)}>
-                  Keep it
-                </button>
-              </span>
+            {can("DELETE", "/plans/{plan_id}") ? (
+              <ConfirmInline
+                label="Delete"
+                question={`Delete ${plan.name}? Its backups stay.`}
+                groupLabel={`Delete plan ${plan.name}?`}
+                confirmLabel="Yes, delete"
+                keepLabel="Keep it"
+                busy={remove.isPending}
+                onConfirm={() => remove.mutate()}
+              />
             ) : null}
           </div>
           {run.data ? (

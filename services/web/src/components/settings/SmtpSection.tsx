@@ -7,6 +7,7 @@ import { useCan } from "../../auth/session";
 import { Card, ErrorBanner, Field, Notice } from "../ui";
 import { smtpBody, smtpForm, type SmtpForm } from "./bodies";
 import { CheckResult, SETTINGS_KEY, errorFor, formErrors, generalError, secretHint } from "./common";
+import { ConfirmInline } from "../ConfirmInline";
 
 const FIELDS = ["host", "port", "security", "username", "password", "from_address", "recipients", "succeeded_digest"];
 
@@ -106,16 +107,16 @@ export function SmtpSection({ smtp }: { smtp: Schemas["SmtpOut"] | null }) {
                 {save.isPending ? "Saving…" : "Save SMTP settings"}
               </button>
               {smtp && can("DELETE", "/settings/smtp") ? (
-                <button
-                  type="button"
+                <ConfirmInline
+                  label="Remove"
                   className="danger"
-                  disabled={remove.isPending}
-                  onClick={() => {
-                    if (window.confirm("Stop sending alerts by email?")) remove.mutate();
-                  }}
-                >
-                  Remove
-                </button>
+                  question="Stop sending alerts by email?"
+                  groupLabel="Remove the SMTP settings?"
+                  confirmLabel="Yes, remove them"
+                  keepLabel="Keep them"
+                  busy={remove.isPending}
+                  onConfirm={() => remove.mutate()}
+                />
               ) : null}
             </div>
           ) : null}

@@ -8,6 +8,7 @@ import { formatBytes } from "../../lib/format";
 import { Card, EmptyState, ErrorBanner, Field, StatusBadge } from "../ui";
 import { targetCreateBody, targetForm, targetUpdateBody, type TargetForm } from "./bodies";
 import { CheckResult, SETTINGS_KEY, errorFor, formErrors, generalError, secretHint } from "./common";
+import { ConfirmInline } from "../ConfirmInline";
 
 type Target = Schemas["S3TargetOut"];
 const FIELDS = ["target_id", "endpoint", "secure", "region", "bucket", "prefix", "part_size_bytes", "verify_full_read", "access_key", "secret_key"];
@@ -99,16 +100,16 @@ function TargetRow({ target, onEdit }: { target: Target; onEdit: () => void }) {
             </button>
           ) : null}
           {can("DELETE", "/settings/targets/{target_id}") ? (
-            <button
-              type="button"
+            <ConfirmInline
+              label="Delete"
               className="small danger"
-              disabled={remove.isPending}
-              onClick={() => {
-                if (window.confirm(`Remove the S3 target ${target.target_id}? Plans that upload to it will fail their upload.`)) remove.mutate();
-              }}
-            >
-              Delete
-            </button>
+              question={`Remove the S3 target ${target.target_id}? Plans that upload to it will fail their upload.`}
+              groupLabel={`Delete S3 target ${target.target_id}?`}
+              confirmLabel="Yes, remove it"
+              keepLabel="Keep it"
+              busy={remove.isPending}
+              onConfirm={() => remove.mutate()}
+            />
           ) : null}
         </td>
       </tr>

@@ -7,6 +7,7 @@ import { useCan } from "../../auth/session";
 import { Card, EmptyState, ErrorBanner, Field, StatusBadge } from "../ui";
 import { webhookCreateBody, webhookForm, webhookUpdateBody, type WebhookForm } from "./bodies";
 import { CheckResult, SETTINGS_KEY, errorFor, formErrors, generalError, secretHint } from "./common";
+import { ConfirmInline } from "../ConfirmInline";
 
 type Webhook = Schemas["WebhookOut"];
 const FIELDS = ["webhook_id", "url", "slack_format", "succeeded_digest", "signing_secret"];
@@ -89,16 +90,16 @@ function WebhookRow({ webhook, onEdit }: { webhook: Webhook; onEdit: () => void 
             </button>
           ) : null}
           {can("DELETE", "/settings/webhooks/{webhook_id}") ? (
-            <button
-              type="button"
+            <ConfirmInline
+              label="Delete"
               className="small danger"
-              disabled={remove.isPending}
-              onClick={() => {
-                if (window.confirm(`Remove the webhook ${webhook.webhook_id}?`)) remove.mutate();
-              }}
-            >
-              Delete
-            </button>
+              question={`Remove the webhook ${webhook.webhook_id}?`}
+              groupLabel={`Delete webhook ${webhook.webhook_id}?`}
+              confirmLabel="Yes, remove it"
+              keepLabel="Keep it"
+              busy={remove.isPending}
+              onConfirm={() => remove.mutate()}
+            />
           ) : null}
         </td>
       </tr>
