@@ -15,6 +15,7 @@ import { RESTORE_LOCK_KEY, RestoreLockBanner, useRestoreLock } from "../componen
 import { STEPS, initialWizard, restoreTarget, wizardReducer, type Step } from "../components/restore/wizard";
 import { ErrorBanner, Loading, Notice, Page } from "../components/ui";
 import "../components/restore/restore.css";
+import { unplacedMessages } from "../lib/fieldMessages";
 import { afterJobStarted } from "../lib/invalidate";
 
 export function RestorePage() {
@@ -31,10 +32,7 @@ export function RestorePage() {
 
 /** The preview's refusals that have no field on the target step, as one sentence ("" for none). */
 function otherFieldErrors(fields: Record<string, string>, nameShown: boolean): string {
-  return Object.entries(fields)
-    .filter(([field]) => !(nameShown && field === "target.name"))
-    .map(([field, message]) => `${field}: ${message}`)
-    .join("; ");
+  return unplacedMessages(fields, nameShown ? ["target.name"] : []).join("; ");
 }
 
 function StepList({ current }: { current: Step }) {

@@ -7,6 +7,7 @@ import { api, type Schemas } from "../../api/client";
 import { ApiError, fieldErrors, unwrap } from "../../api/errors";
 import { useCan } from "../../auth/session";
 import { formatDateTime } from "../../lib/format";
+import { unplacedMessages } from "../../lib/fieldMessages";
 import { afterPlanChange } from "../../lib/invalidate";
 import { Field } from "../ui";
 import { Check, ConsistencyFields } from "./ConsistencyFields";
@@ -86,9 +87,7 @@ export function PlanEditor({ planId, initial }: { planId: string | null; initial
 
   const local = checked ? localErrors(form) : {};
   const errors = { ...serverErrors.fields, ...local };
-  const unplaced = Object.entries(serverErrors.fields)
-    .filter(([key]) => !PLACED.some((prefix) => key === prefix || key.startsWith(`${prefix}.`)))
-    .map(([key, message]) => `${key}: ${message}`);
+  const unplaced = unplacedMessages(serverErrors.fields, PLACED);
   const general = [serverErrors.general, ...unplaced].filter(Boolean).join("; ");
 
   const save = useMutation({

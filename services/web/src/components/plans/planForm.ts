@@ -1,6 +1,7 @@
 // The plan editor's state and its translation to and from the API's plan body. Pure, so the
 // round trip (plan → form → body) can be tested without a browser.
 import type { Schemas } from "../../api/client";
+import { entryUnder } from "../../lib/fieldMessages";
 
 export type ResourceKind = "volume" | "container" | "image";
 export const RESOURCE_KINDS: readonly ResourceKind[] = ["volume", "container", "image"];
@@ -359,9 +360,10 @@ export function localErrors(form: PlanForm): Record<string, string> {
 
 /** The first message for a field or anything under it ("targets" finds "targets.0.names"). */
 export function errorUnder(fields: Record<string, string>, prefix: string): string | undefined {
-  if (fields[prefix]) return fields[prefix];
-  const key = Object.keys(fields).find((k) => k.startsWith(`${prefix}.`) || k.startsWith(`${prefix}[`));
-  return key ? `${key.slice(prefix.length + 1) ? `${key}: ` : ""}${fields[key]}` : undefined;
+  const entry = entryUnder(fields, prefix);
+  if (!entry) return undefined;
+  const [path, message] = entry;
+  return path === prefix ? message : `${path}: ${message}`;
 }
 
 /** Field paths the API may name, so an "Invalid" sentence lands next to its field. */

@@ -3,6 +3,7 @@ import { useQuery } from "@tanstack/react-query";
 import { api, type Schemas } from "../../api/client";
 import { ApiError, fieldErrors, type FieldErrors, unwrap } from "../../api/errors";
 import { formatDateTime } from "../../lib/format";
+import { entryUnder, unplacedMessages } from "../../lib/fieldMessages";
 
 export const SETTINGS_KEY = ["settings"] as const;
 
@@ -20,18 +21,13 @@ export function formErrors(error: unknown, known: readonly string[]): FieldError
 /** A field's message, including those for its items ("recipients.1"). */
 export function errorFor(errors: FieldErrors | null, field: string): string | null {
   if (!errors) return null;
-  if (errors.fields[field]) return errors.fields[field];
-  const item = Object.entries(errors.fields).find(([name]) => name.startsWith(`${field}.`));
-  return item ? item[1] : null;
+  return entryUnder(errors.fields, field)?.[1] ?? null;
 }
 
 /** Field messages the form has no field for, and the general message: for the top of the form. */
 export function generalError(errors: FieldErrors | null, shown: readonly string[]): string | null {
   if (!errors) return null;
-  const loose = Object.entries(errors.fields)
-    .filter(([name]) => !shown.some((f) => name === f || name.startsWith(`${f}.`)))
-    .map(([name, message]) => `${name}: ${message}`);
-  const parts = [errors.general, ...loose].filter(Boolean);
+  const parts = [errors.general, ...unplacedMessages(errors.fields, shown)].filter(Boolean);
   return parts.length ? parts.join("; ") : null;
 }
 
