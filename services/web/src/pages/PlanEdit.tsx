@@ -1,7 +1,8 @@
 import { useQuery } from "@tanstack/react-query";
-import { useParams, useSearchParams } from "react-router-dom";
+import { Link, useParams, useSearchParams } from "react-router-dom";
 import { api } from "../api/client";
 import { unwrap } from "../api/errors";
+import { useCan } from "../auth/session";
 import { PlanEditor } from "../components/plans/PlanEditor";
 import { formFromPlan, newPlanFormFromSearch } from "../components/plans/planForm";
 import { ErrorBanner, Loading, Notice, Page } from "../components/ui";
@@ -10,6 +11,7 @@ import { ErrorBanner, Loading, Notice, Page } from "../components/ui";
 export function PlanEditPage() {
   const { planId } = useParams();
   const [search] = useSearchParams();
+  const can = useCan();
   const existing = planId !== undefined && planId !== "new";
   const plan = useQuery({
     queryKey: ["plan", planId],
@@ -17,6 +19,16 @@ export function PlanEditPage() {
     enabled: existing,
   });
 
+  if (!existing && !can("POST", "/plans")) {
+    // An empty form nobody can save helps no one: say so and who can.
+    return (
+      <Page title="New plan">
+        <Notice kind="info">
+          Your role cannot create plans; an operator or admin can. <Link to="/plans">Back to plans</Link>
+        </Notice>
+      </Page>
+    );
+  }
   if (!existing) {
     return (
       <Page title="New plan">
