@@ -1,21 +1,44 @@
 """Entry point of the executor.
 
 `dockback-executor`, `python -m dockback_executor`: backs up and restores on this Docker host.
+`dockback-executor ping` is the container healthcheck (exit 0 when NATS and the engine answer).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 
+from dockback_contracts.health import PingFailed, nats_check, run_ping
 from dockback_executor.app import serve
 from dockback_executor.settings import Settings
 
 
 def main() -> None:
     settings = Settings()
+    if sys.argv[1:] == ["ping"]:
+        raise SystemExit(ping(settings))
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     asyncio.run(serve(settings))
+
+
+def ping(settings: Settings) -> int:
+    """`dockback-executor ping`: exit 0 when NATS (own credentials) and the Docker engine answer."""
+    from dockback_executor.docker_api import DockerEngine
+
+    async def engine() -> str:
+        docker = DockerEngine(settings.docker_url)
+        try:
+            version = await docker.version()
+        except Exception as exc:  # one line for the healthcheck
+            raise PingFailed(f"Docker engine: {exc}") from None
+        finally:
+            await docker.close()
+        return f"Docker engine {version.get('Version', '?')}"
+
+    servers = settings.nats_url.split(",")
+    return run_ping([nats_check(servers, settings.nats_credentials_file, "dockback-executor-ping"), engine])
 
 
 if __name__ == "__main__":

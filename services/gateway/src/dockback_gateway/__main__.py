@@ -4,6 +4,7 @@ dockback-gateway                      serve the API (default)
 dockback-gateway migrate              bring the database schema up to date
 dockback-gateway audit verify         check the audit log's hash chain (exit 1 when broken)
 dockback-gateway settings rotate-key  re-encrypt every stored secret under a new key (stop the gateways first)
+dockback-gateway ping                 healthcheck: GET /health on the API port (exit 1 unless 200)
 """
 
 from __future__ import annotations
@@ -18,22 +19,28 @@ from starlette.types import ASGIApp
 
 from dockback_gateway.settings import Settings
 
-COMMANDS = ("serve", "migrate", "audit-verify", "settings-rotate-key")
+COMMANDS = ("serve", "migrate", "audit-verify", "settings-rotate-key", "ping")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="dockback-gateway")
     parser.add_argument(
-        "command", nargs="*", default=["serve"], help="serve | migrate | audit verify | settings rotate-key"
+        "command", nargs="*", default=["serve"], help="serve | migrate | audit verify | settings rotate-key | ping"
     )
     args = parser.parse_args()
     args.command = "-".join(args.command)  # "audit verify" and "audit-verify" are the same command
     if args.command not in COMMANDS:
         parser.error(
             f"unknown command {args.command.replace('-', ' ')!r}; one of: serve, migrate, audit verify, "
-            "settings rotate-key"
+            "settings rotate-key, ping"
         )
     settings = Settings()
+    if args.command == "ping":
+        from dockback_contracts.health import http_check, run_ping
+
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(settings.listen_host, settings.listen_host)  # noqa: S104
+        netloc = f"[{host}]" if ":" in host else host
+        raise SystemExit(run_ping([http_check(f"http://{netloc}:{settings.listen_port}/health")]))
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "migrate":
         from dockback_gateway.migrate import upgrade
