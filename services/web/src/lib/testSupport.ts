@@ -22,6 +22,11 @@ export function json(status: number, body: unknown): Response {
   return answer(status, body);
 }
 
+/** A JSON answer, body first (200 unless told). */
+export function jsonBody(body: unknown, status = 200): Response {
+  return answer(status, body);
+}
+
 export interface SeenRequest {
   method: string;
   path: string;

@@ -1,4 +1,4 @@
-import "../../lib/testSupport";
+import { jsonBody as json } from "../../lib/testSupport";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { cleanup, render, screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
@@ -32,9 +32,6 @@ const ARTIFACT = {
   copies: 1,
 };
 
-function json(body: unknown, status = 200): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
-}
 
 function stubApi(allowed: string[], items: unknown[] = [ARTIFACT]) {
   const seen: URL[] = [];

@@ -1,4 +1,4 @@
-import "../../lib/testSupport";
+import { jsonBody as json } from "../../lib/testSupport";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { cleanup, render, screen, within } from "@testing-library/react";
 import { MemoryRouter } from "react-router-dom";
@@ -25,9 +25,6 @@ function summary(fields: Partial<Schemas["Dashboard"]> = {}): Schemas["Dashboard
   };
 }
 
-function json(body: unknown, status = 200): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
-}
 
 function renderWith(dashboard: Schemas["Dashboard"], allowed: string[] = ["POST /plans"]) {
   vi.stubGlobal(

@@ -1,4 +1,4 @@
-import "../../lib/testSupport";
+import { jsonBody as json } from "../../lib/testSupport";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { cleanup, render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
@@ -46,9 +46,6 @@ const VOLUME = {
   last_verified_at: null,
 };
 
-function json(body: unknown, status = 200): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
-}
 
 function stubApi(allowed: string[], jobAnswer: () => Response = () => json({ id: "job-1", status: "queued" }, 202)) {
   const seen: Seen[] = [];

@@ -1,4 +1,4 @@
-import "../../lib/testSupport";
+import { jsonBody as json } from "../../lib/testSupport";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { cleanup, render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
@@ -95,9 +95,6 @@ const JOB = {
   artifacts: [],
 };
 
-function json(body: unknown, status = 200): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
-}
 
 interface Stub {
   lock?: object;

@@ -1,4 +1,4 @@
-import "../../lib/testSupport";
+import { jsonBody as json } from "../../lib/testSupport";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { cleanup, render, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
@@ -42,9 +42,6 @@ const SETTINGS = {
   defaults: { default_compression: "zstd", ui_base_url: null, updated_at: null },
 };
 
-function json(body: unknown, status = 200): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
-}
 
 function stubApi(allowed: string[]) {
   const sent: { method: string; path: string; body: unknown }[] = [];
