@@ -126,6 +126,10 @@ function Filters({ params, onChange }: { params: URLSearchParams; onChange: (nam
               {h.host_id}
             </option>
           ))}
+          {/* a host from a link that no longer reports: still shown, so the filter is visible */}
+          {params.get("host") && hosts.data && !hosts.data.some((h) => h.host_id === params.get("host")) ? (
+            <option value={params.get("host")!}>{params.get("host")}</option>
+          ) : null}
         </select>
       </Field>
       <Field label="Kind" htmlFor="backups-kind">
@@ -153,6 +157,10 @@ function Filters({ params, onChange }: { params: URLSearchParams; onChange: (nam
               {p.name}
             </option>
           ))}
+          {/* a deleted plan (from a job's or the dashboard's link): its backups stay, so does the filter */}
+          {params.get("plan") && plans.data && !plans.data.some((p) => p.id === params.get("plan")) ? (
+            <option value={params.get("plan")!}>plan {params.get("plan")!.slice(0, 8)} (not listed)</option>
+          ) : null}
         </select>
       </Field>
       <Field label="Verified" htmlFor="backups-verified">
