@@ -49,7 +49,8 @@ async def ping_nats(
                 tls=tls,
                 name=name,
                 allow_reconnect=False,
-                max_reconnect_attempts=0,
+                max_reconnect_attempts=1,  # 0 would mean "no limit" on the first connect
+                reconnect_time_wait=0.1,
                 connect_timeout=timeout,
                 error_cb=on_error,
             ),
@@ -58,7 +59,8 @@ async def ping_nats(
         await nc.flush(timeout=max(1, int(timeout)))
         return float(await nc.rtt())
     except TimeoutError:
-        raise PingFailed(f"NATS at {','.join(servers)}: no answer within {timeout:.0f}s") from None
+        detail = errors[-1] if errors else f"no answer within {timeout:.0f}s"
+        raise PingFailed(f"NATS at {','.join(servers)}: {detail}") from None
     except Exception as exc:  # every failure becomes one line for the healthcheck
         detail = errors[-1] if errors else _reason(exc)
         raise PingFailed(f"NATS at {','.join(servers)}: {detail}") from None
