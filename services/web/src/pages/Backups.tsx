@@ -4,6 +4,7 @@ import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { useSearchParams } from "react-router-dom";
 import { api } from "../api/client";
 import { unwrap } from "../api/errors";
+import { useCan } from "../auth/session";
 import { ArtifactRow } from "../components/backups/ArtifactRow";
 import { artifactQuery, withFilter } from "../components/backups/filters";
 import { EmptyState, ErrorBanner, Field, Loading, MoreButton, Page } from "../components/ui";
@@ -12,6 +13,7 @@ import "../components/backups/backups.css";
 const PAGE_SIZE = 50;
 
 export function BackupsPage() {
+  const mayBackUp = useCan()("POST", "/plans");
   const [params, setParams] = useSearchParams();
   const filters = artifactQuery(params);
   const setFilter = useCallback(
@@ -49,7 +51,9 @@ export function BackupsPage() {
           </EmptyState>
         ) : (
           <EmptyState action={{ to: "/plans", label: "Go to plans" }}>
-            No backups yet. Create a plan (or use "back up now" on a resource) and its archives appear here.
+            {mayBackUp
+              ? 'No backups yet. Create a plan (or use "back up now" on a resource) and its archives appear here.'
+              : "No backups yet. Once an operator or admin creates a plan, its archives appear here."}
           </EmptyState>
         )
       ) : (

@@ -2,6 +2,7 @@ import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { useSearchParams } from "react-router-dom";
 import { api } from "../api/client";
 import { unwrap } from "../api/errors";
+import { useCan } from "../auth/session";
 import { JobFiltersBar } from "../components/jobs/JobFiltersBar";
 import { JobRow } from "../components/jobs/JobRow";
 import { filtersFromSearch, jobQueryParams, searchFromFilters } from "../components/jobs/jobFilters";
@@ -11,6 +12,7 @@ import "../components/jobs/jobs.css";
 
 /** /jobs: every job, newest first, filtered, with live progress from the gateway's job news. */
 export function JobsPage() {
+  const mayRun = useCan()("POST", "/jobs");
   const [search, setSearch] = useSearchParams();
   const filters = filtersFromSearch(search);
   useJobEvents();
@@ -46,7 +48,9 @@ export function JobsPage() {
           <EmptyState action={{ to: "/jobs", label: "Show all jobs" }}>No job matches these filters.</EmptyState>
         ) : (
           <EmptyState action={{ to: "/plans", label: "Go to plans" }}>
-            No jobs yet: run a plan now, or wait for its schedule.
+            {mayRun
+              ? "No jobs yet: run a plan now, or wait for its schedule."
+              : "No jobs yet: they appear here when a plan's schedule fires or an operator runs one."}
           </EmptyState>
         )
       ) : (

@@ -45,7 +45,7 @@ export function PickStep({ locked, onPick }: { locked: boolean; onPick: (artifac
   if (recent.error) return <ErrorBanner error={recent.error} />;
   if (choices.length === 0) {
     return (
-      <EmptyState action={{ to: "/plans", label: "Create a plan" }}>
+      <EmptyState action={{ to: "/plans/new", label: "Create a plan" }}>
         There is no backup to restore yet. Back up a resource first (a plan, or "back up now" on Resources).
       </EmptyState>
     );
