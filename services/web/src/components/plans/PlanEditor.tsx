@@ -15,6 +15,7 @@ import { RetentionFields, RetentionPreviewPanel } from "./RetentionFields";
 import { TargetsPicker, useHostResources } from "./TargetsPicker";
 import {
   bodyFromForm,
+  emptyTargets,
   errorUnder,
   localErrors,
   PLAN_FIELDS,
@@ -153,7 +154,15 @@ export function PlanEditor({ planId, initial }: { planId: string | null; initial
           value={form.hostId}
           disabled={readOnly || planId !== null}
           onChange={(event) =>
-            change({ hostId: event.target.value, targets: { ...form.targets, byKind: initial.targets.byKind } })
+            // Names ticked on one host mean nothing on another: only the host the form came with
+            // (a link from a volume) keeps its ticked resource.
+            change({
+              hostId: event.target.value,
+              targets: {
+                ...form.targets,
+                byKind: event.target.value === initial.hostId ? initial.targets.byKind : emptyTargets().byKind,
+              },
+            })
           }
         >
           <option value="">{hosts.isPending ? "Loading hosts…" : "Choose a host"}</option>
