@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ssl
 import sys
 import urllib.error
 import urllib.request
 from collections.abc import Awaitable, Callable, Sequence
-from pathlib import Path
+from typing import Any
 
 import nats
 from nats.aio.client import Client
@@ -27,15 +26,14 @@ class PingFailed(Exception):
 
 
 async def ping_nats(
-    servers: Sequence[str],
-    credentials_file: Path | None = None,
+    connect_kwargs: dict[str, Any],
     *,
-    tls: ssl.SSLContext | None = None,
     timeout: float = PING_TIMEOUT_SECONDS,  # noqa: ASYNC109 - passed on to connect and flush as well
     name: str = "dockback-ping",
 ) -> float:
-    """Connect, flush and measure the round trip; return the RTT in seconds."""
+    """Connect with `nats.connect(**connect_kwargs)`, flush and measure the round trip (seconds)."""
     errors: list[str] = []
+    servers = ",".join(connect_kwargs.get("servers", []))
 
     async def on_error(exc: Exception) -> None:
         errors.append(_reason(exc))
@@ -44,9 +42,7 @@ async def ping_nats(
     try:
         nc = await asyncio.wait_for(
             nats.connect(
-                list(servers),
-                user_credentials=str(credentials_file) if credentials_file else None,
-                tls=tls,
+                **connect_kwargs,
                 name=name,
                 allow_reconnect=False,
                 max_reconnect_attempts=1,  # 0 would mean "no limit" on the first connect
@@ -60,14 +56,24 @@ async def ping_nats(
         return float(await nc.rtt())
     except TimeoutError:
         detail = errors[-1] if errors else f"no answer within {timeout:.0f}s"
-        raise PingFailed(f"NATS at {','.join(servers)}: {detail}") from None
+        raise PingFailed(f"NATS at {servers}: {detail}") from None
     except Exception as exc:  # every failure becomes one line for the healthcheck
         detail = errors[-1] if errors else _reason(exc)
-        raise PingFailed(f"NATS at {','.join(servers)}: {detail}") from None
+        raise PingFailed(f"NATS at {servers}: {detail}") from None
     finally:
         if nc is not None and not nc.is_closed:
             with contextlib.suppress(Exception):  # closing a probe connection: nothing to report
                 await asyncio.wait_for(nc.close(), 2)
+
+
+def service_connect_kwargs(settings: Any) -> dict[str, Any]:
+    """The service's own NATS connection options: servers, credentials, TLS (connection.py)."""
+    try:
+        from dockback_contracts.connection import connect_options
+    except ImportError:  # before the shared NATS settings: URL and .creds file only
+        creds = getattr(settings, "nats_credentials_file", None)
+        return {"servers": settings.nats_url.split(","), "user_credentials": str(creds) if creds else None}
+    return connect_options(settings)
 
 
 def _reason(exc: BaseException) -> str:
@@ -102,11 +108,11 @@ def run_ping(checks: Sequence[Callable[[], Awaitable[str]]], timeout: float = PI
     return 0
 
 
-def nats_check(
-    servers: Sequence[str], credentials_file: Path | None, name: str, tls: ssl.SSLContext | None = None
-) -> Callable[[], Awaitable[str]]:
+def nats_check(settings: Any, name: str) -> Callable[[], Awaitable[str]]:
+    """The check of a service's NATS connection, with its own settings and credentials."""
+
     async def check() -> str:
-        rtt = await ping_nats(servers, credentials_file, tls=tls, name=name)
+        rtt = await ping_nats(service_connect_kwargs(settings), name=name)
         return f"NATS round trip {rtt * 1000:.1f} ms"
 
     return check

@@ -7,10 +7,10 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 
 from dockback_contracts.health import PingFailed, nats_check, run_ping
+from dockback_contracts.logs import setup_logging
 from dockback_executor.app import serve
 from dockback_executor.settings import Settings
 
@@ -19,7 +19,7 @@ def main() -> None:
     settings = Settings()
     if sys.argv[1:] == ["ping"]:
         raise SystemExit(ping(settings))
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging("executor", settings.log_level, host_id=settings.host_id)
     asyncio.run(serve(settings))
 
 
@@ -37,8 +37,7 @@ def ping(settings: Settings) -> int:
             await docker.close()
         return f"Docker engine {version.get('Version', '?')}"
 
-    servers = settings.nats_url.split(",")
-    return run_ping([nats_check(servers, settings.nats_credentials_file, "dockback-executor-ping"), engine])
+    return run_ping([nats_check(settings, "dockback-executor-ping"), engine])
 
 
 if __name__ == "__main__":

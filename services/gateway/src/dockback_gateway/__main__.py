@@ -17,6 +17,7 @@ import socket
 import uvicorn
 from starlette.types import ASGIApp
 
+from dockback_contracts.logs import setup_logging
 from dockback_gateway.settings import Settings
 
 COMMANDS = ("serve", "migrate", "audit-verify", "settings-rotate-key", "ping")
@@ -41,7 +42,7 @@ def main() -> None:
         host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(settings.listen_host, settings.listen_host)  # noqa: S104
         netloc = f"[{host}]" if ":" in host else host
         raise SystemExit(run_ping([http_check(f"http://{netloc}:{settings.listen_port}/health")]))
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging("gateway", settings.log_level)
     if args.command == "migrate":
         from dockback_gateway.migrate import upgrade
 

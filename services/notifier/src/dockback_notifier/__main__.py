@@ -7,10 +7,10 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 
 from dockback_contracts.health import nats_check, run_ping
+from dockback_contracts.logs import setup_logging
 from dockback_notifier.app import serve
 from dockback_notifier.settings import Settings
 
@@ -19,14 +19,13 @@ def main() -> None:
     settings = Settings()
     if sys.argv[1:] == ["ping"]:
         raise SystemExit(ping(settings))
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging("notifier", settings.log_level)
     asyncio.run(serve(settings))
 
 
 def ping(settings: Settings) -> int:
     """`dockback-notifier ping`: exit 0 when NATS answers with this service's settings and credentials."""
-    servers = settings.nats_url.split(",")
-    return run_ping([nats_check(servers, settings.nats_credentials_file, "dockback-notifier-ping")])
+    return run_ping([nats_check(settings, "dockback-notifier-ping")])
 
 
 if __name__ == "__main__":

@@ -7,10 +7,10 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 
 from dockback_contracts.health import nats_check, run_ping
+from dockback_contracts.logs import setup_logging
 from dockback_scheduler.app import run
 from dockback_scheduler.settings import Settings
 
@@ -19,14 +19,13 @@ def main() -> None:
     settings = Settings()
     if sys.argv[1:] == ["ping"]:
         raise SystemExit(ping(settings))
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging("scheduler", settings.log_level)
     asyncio.run(run(settings))
 
 
 def ping(settings: Settings) -> int:
     """`dockback-scheduler ping`: exit 0 when NATS answers with this service's settings and credentials."""
-    servers = settings.nats_url.split(",")
-    return run_ping([nats_check(servers, settings.nats_credentials_file, "dockback-scheduler-ping")])
+    return run_ping([nats_check(settings, "dockback-scheduler-ping")])
 
 
 if __name__ == "__main__":

@@ -8,10 +8,10 @@ copies them to S3-compatible storage).
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 
 from dockback_contracts.health import nats_check, run_ping
+from dockback_contracts.logs import setup_logging
 from dockback_uploader.app import serve
 from dockback_uploader.settings import Settings
 
@@ -20,14 +20,13 @@ def main() -> None:
     settings = Settings()
     if sys.argv[1:] == ["ping"]:
         raise SystemExit(ping(settings))
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging("uploader", settings.log_level, host_id=settings.host_id)
     asyncio.run(serve(settings))
 
 
 def ping(settings: Settings) -> int:
     """`dockback-uploader ping`: exit 0 when NATS answers with this service's settings and credentials."""
-    servers = settings.nats_url.split(",")
-    return run_ping([nats_check(servers, settings.nats_credentials_file, "dockback-uploader-ping")])
+    return run_ping([nats_check(settings, "dockback-uploader-ping")])
 
 
 if __name__ == "__main__":
