@@ -11,6 +11,7 @@ import signal
 from faststream.nats import NatsBroker
 
 from dockback_contracts import inventory as inv
+from dockback_contracts.connection import broker_options, own_inbox_for_pull_consumers
 from dockback_contracts.delivery import create_or_update_consumer
 from dockback_contracts.streams import RetryPolicy
 from dockback_executor.announce import Announcer
@@ -53,8 +54,7 @@ class Executor:
             },
         )
         self.broker = NatsBroker(
-            settings.nats_url.split(","),
-            user_credentials=str(settings.nats_credentials_file) if settings.nats_credentials_file else None,
+            **broker_options(settings),
             max_reconnect_attempts=-1,
             graceful_timeout=10.0,
             logger=logging.getLogger("dockback.executor.broker"),
@@ -128,6 +128,7 @@ class Executor:
             if not await create_or_update_consumer(js, spec, self.stopped):
                 await self.engine.close()
                 return  # asked to stop while waiting for the streams
+        own_inbox_for_pull_consumers(self.broker, self.settings)
         await self.broker.start()
         discovery = Discovery(
             self.engine,

@@ -8,16 +8,15 @@ from typing import Annotated, Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dockback_contracts.connection import NatsClientSettings
 from dockback_contracts.streams import RetryPolicy
 
 
-class Settings(BaseSettings):
+class Settings(BaseSettings, NatsClientSettings):
     """Environment variables: DOCKBACK_<FIELD>, e.g. DOCKBACK_DATA_DIR."""
 
     model_config = SettingsConfigDict(env_prefix="DOCKBACK_", extra="ignore")
 
-    nats_url: str = Field(default="nats://127.0.0.1:4222", description="NATS server(s), comma-separated")
-    nats_credentials_file: Path | None = Field(default=None, description="NATS .creds file for this host")
     log_level: str = "INFO"
     host_id: str | None = Field(
         default=None,

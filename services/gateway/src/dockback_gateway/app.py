@@ -14,6 +14,7 @@ from faststream.nats import NatsBroker
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from dockback_contracts.connection import broker_options, own_inbox_for_pull_consumers
 from dockback_gateway import recording
 from dockback_gateway.audit import routes as audit_routes
 from dockback_gateway.auth import routes as auth_routes
@@ -104,8 +105,7 @@ def create_app(settings: Settings) -> FastAPI:
             log.warning("FIRST START: log in as 'admin' with password %s (you must change it at first login)", password)
             log.warning("=" * 72)
         broker = NatsBroker(
-            settings.nats_url.split(","),
-            user_credentials=str(settings.nats_credentials_file) if settings.nats_credentials_file else None,
+            **broker_options(settings),
             max_reconnect_attempts=-1,
         )
         runtime = Runtime(settings, sessions, broker, cipher, OutboxRelay(sessions, broker))
@@ -118,6 +118,7 @@ def create_app(settings: Settings) -> FastAPI:
         await declare_streams(js, settings.stream_replicas)
         for spec in specs:
             await js.add_consumer(spec.stream, spec.config)  # create, or update a changed config
+        own_inbox_for_pull_consumers(broker, settings)
         await broker.start()
         background = [asyncio.create_task(runtime.relay.run(), name="outbox-relay")]
         background += [asyncio.create_task(w.run(runtime), name=w.__name__) for w in WORKERS]

@@ -11,6 +11,7 @@ import signal
 from faststream.nats import NatsBroker
 
 from dockback_contracts import sealed
+from dockback_contracts.connection import broker_options, own_inbox_for_pull_consumers
 from dockback_contracts.delivery import create_or_update_consumer
 from dockback_notifier.channels import ChannelSettings, PlanNames
 from dockback_notifier.check import ChannelCheck
@@ -27,8 +28,7 @@ class Notifier:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.broker = NatsBroker(
-            settings.nats_url.split(","),
-            user_credentials=str(settings.nats_credentials_file) if settings.nats_credentials_file else None,
+            **broker_options(settings),
             max_reconnect_attempts=-1,
             graceful_timeout=10.0,
             logger=logging.getLogger("dockback.notifier.broker"),
@@ -83,6 +83,7 @@ class Notifier:
                     return
             dispatcher.start()
             digests.start()
+            own_inbox_for_pull_consumers(self.broker, self.settings)
             await self.broker.start()
             self.ready.set()
             log.info("notifier ready (channels: %s)", ", ".join(channels.channel_names()) or "none")

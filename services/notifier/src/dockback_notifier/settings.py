@@ -8,14 +8,14 @@ from typing import Annotated
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dockback_contracts.connection import NatsClientSettings
 
-class Settings(BaseSettings):
+
+class Settings(BaseSettings, NatsClientSettings):
     """Environment variables: DOCKBACK_<FIELD>, e.g. DOCKBACK_NATS_URL."""
 
     model_config = SettingsConfigDict(env_prefix="DOCKBACK_", extra="ignore")
 
-    nats_url: str = Field(default="nats://127.0.0.1:4222", description="NATS server(s), comma-separated")
-    nats_credentials_file: Path | None = Field(default=None, description="NATS .creds file for this service")
     log_level: str = "INFO"
     settings_key_file: Path = Field(description="File with the 32-byte settings key (hex or base64)")
     instance_name: str = Field(default="notifier", description="How this instance names itself in check replies")

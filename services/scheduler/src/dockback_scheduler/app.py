@@ -13,6 +13,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import BucketNotFoundError
 
 from dockback_contracts import streams
+from dockback_contracts.connection import connect_options
 from dockback_scheduler.publisher import TRANSIENT, Backoff
 from dockback_scheduler.service import Scheduler
 from dockback_scheduler.settings import Settings
@@ -43,8 +44,7 @@ async def connect(
         attempt += 1
         try:
             return await nats.connect(
-                settings.nats_url.split(","),
-                user_credentials=str(settings.nats_credentials_file) if settings.nats_credentials_file else None,
+                **connect_options(settings),
                 name="dockback-scheduler",
                 max_reconnect_attempts=-1,
                 error_cb=on_error,

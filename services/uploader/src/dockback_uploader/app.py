@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from faststream.nats import NatsBroker
 
+from dockback_contracts.connection import broker_options, own_inbox_for_pull_consumers
 from dockback_contracts.delivery import create_or_update_consumer
 from dockback_contracts.streams import RetryPolicy
 from dockback_uploader.announce import Announcer
@@ -37,8 +38,7 @@ class Uploader:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.broker = NatsBroker(
-            settings.nats_url.split(","),
-            user_credentials=str(settings.nats_credentials_file) if settings.nats_credentials_file else None,
+            **broker_options(settings),
             max_reconnect_attempts=-1,
             graceful_timeout=10.0,
             logger=logging.getLogger("dockback.uploader.broker"),
@@ -78,6 +78,7 @@ class Uploader:
             for spec in specs:
                 if not await create_or_update_consumer(js, spec, self.stopped):
                     return  # asked to stop while waiting for the streams
+            own_inbox_for_pull_consumers(self.broker, self.settings)
             await self.broker.start()
             self.ready.set()
             log.info("uploader for host %s ready (data dir %s)", self.settings.host_id, self.settings.data_dir)

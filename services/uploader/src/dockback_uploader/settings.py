@@ -12,16 +12,15 @@ from typing import Annotated
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dockback_contracts.connection import NatsClientSettings
 from dockback_contracts.streams import RetryPolicy
 
 
-class Settings(BaseSettings):
+class Settings(BaseSettings, NatsClientSettings):
     """Environment variables: DOCKBACK_<FIELD>, e.g. DOCKBACK_NATS_URL."""
 
     model_config = SettingsConfigDict(env_prefix="DOCKBACK_", extra="ignore")
 
-    nats_url: str = Field(default="nats://127.0.0.1:4222", description="NATS server(s), comma-separated")
-    nats_credentials_file: Path | None = Field(default=None, description="NATS .creds file for this service")
     log_level: str = "INFO"
     host_id: str = Field(
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$",

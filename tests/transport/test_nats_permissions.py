@@ -1,0 +1,597 @@
+"""NATS security: nats-server runs with the authorization config `dockback-nats-auth` generates,
+every client connects with its own role's credentials, and the server enforces who may
+publish and subscribe what.
+
+Host A's executor consumes host A's requests, but cannot read host B's (core subscriptions,
+JetStream consumers, fetches and message gets are refused), cannot publish as host B, and
+cannot read another user's replies; the notifier cannot publish a request; and a whole
+backup runs with every service on its own credentials without a single permission violation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import ipaddress
+import json
+import os
+import re
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+import pytest
+import pytest_asyncio
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from executor.volumes import create_volume, populate
+from gateway.conftest import Gateway, gateway, logged_in_admin, settings_for  # noqa: F401 - the gateway fixture
+from gateway.eventually import eventually
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import ConsumerConfig
+from nats.js.errors import NotFoundError
+
+from dockback_contracts import events as ev
+from dockback_contracts import permissions, streams, subjects
+from dockback_contracts.connection import NatsClientSettings, connect_options, read_credentials
+from dockback_contracts.nats_auth import generate, main
+from dockback_gateway.settings import Settings as GatewaySettings
+from dockback_gateway.streams import declare_streams
+from harness.nats_server import nats_server_binary
+from harness.processes import free_port, start_and_wait, stop
+
+HOST_A = "host-a"
+HOST_B = "host-b"
+REFUSAL_SECONDS = 1.0
+"""How long a request the server refuses is waited for: the refusal is logged, no reply comes."""
+
+
+@dataclass
+class SecuredNats:
+    """A nats-server whose users are exactly the generated ones."""
+
+    url: str
+    auth_dir: Path
+    log_path: Path
+
+    def credentials_file(self, role: str) -> Path:
+        return self.auth_dir / "creds" / f"{role}.creds"
+
+    def settings(self, role: str, **tls: Path) -> NatsClientSettings:
+        return NatsClientSettings(nats_url=self.url, nats_credentials_file=self.credentials_file(role), **tls)
+
+    def violations(self) -> list[str]:
+        """The server's log lines about refused publishes and subscriptions."""
+        return [
+            line
+            for line in self.log_path.read_text().splitlines()
+            if re.search(r"(Publish|Subscription) Violation", line)
+        ]
+
+
+def _start_server(directory: Path, extra_config: str = "") -> tuple[subprocess.Popen[str], int, Path]:
+    port = free_port()
+    config = directory / "nats.conf"
+    config.write_text(
+        f"listen: 127.0.0.1:{port}\n"
+        f'jetstream {{ store_dir: "{directory / "jetstream"}" }}\n'
+        "include auth.conf\n"  # include paths are relative to this file
+        f"{extra_config}"
+    )
+    log_path = directory / "nats-server.log"
+    process = start_and_wait(
+        [nats_server_binary(), "-c", str(config)], ready_marker="Server is ready", log_path=log_path
+    )
+    return process, port, log_path
+
+
+@pytest.fixture
+def secured_nats(tmp_path: Path) -> Iterator[SecuredNats]:
+    auth_dir = tmp_path / "nats-auth"
+    generate(auth_dir, [HOST_A, HOST_B])
+    process, port, log_path = _start_server(auth_dir)
+    try:
+        yield SecuredNats(url=f"nats://127.0.0.1:{port}", auth_dir=auth_dir, log_path=log_path)
+    finally:
+        stop(process)
+
+
+@dataclass
+class Connection:
+    """A client connected as one role, with the asynchronous errors the server sent it."""
+
+    nc: Client
+    errors: list[str] = field(default_factory=list)
+    _news: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def js(self) -> JetStreamContext:
+        return self.nc.jetstream(timeout=REFUSAL_SECONDS)
+
+    async def refused(self, what: str, subject: str) -> None:
+        """Wait for the server's permissions violation for `what` ('Publish' or 'Subscription') to `subject`."""
+        expected = f'permissions violation for {what.lower()} to "{subject.lower()}"'
+        async with asyncio.timeout(10):
+            while not any(expected in error.lower() for error in self.errors):
+                self._news.clear()
+                await self._news.wait()
+
+
+@asynccontextmanager
+async def connected(settings: NatsClientSettings) -> AsyncIterator[Connection]:
+    connection: Connection
+
+    async def on_error(exc: Exception) -> None:
+        connection.errors.append(str(exc))
+        connection._news.set()
+
+    nc = await nats.connect(**connect_options(settings), error_cb=on_error, allow_reconnect=False)
+    connection = Connection(nc)
+    try:
+        yield connection
+    finally:
+        await nc.close()
+
+
+@pytest_asyncio.fixture
+async def gateway_connection(secured_nats: SecuredNats) -> AsyncIterator[Connection]:
+    """The gateway's connection, with the streams and buckets declared as the gateway does at start."""
+    async with connected(secured_nats.settings(permissions.GATEWAY)) as gateway:
+        await declare_streams(gateway.nc.jetstream())
+        yield gateway
+
+
+def _backup_request(host_id: str) -> ev.BackupRequested:
+    return ev.BackupRequested.model_validate(
+        {
+            "job_id": str(uuid.uuid4()),
+            "host_id": host_id,
+            "resource": {"kind": "volume", "name": "data"},
+            "requested_by": "test",
+        }
+    )
+
+
+async def _request_backup(gateway: Connection, host_id: str) -> ev.BackupRequested:
+    request = _backup_request(host_id)
+    await gateway.js.publish(
+        subjects.subject_for(request), request.model_dump_json().encode(), stream=streams.JOBS_STREAM
+    )
+    return request
+
+
+async def _stored(gateway: Connection, stream: str, subject: str) -> bool:
+    try:
+        await gateway.js.get_last_msg(stream, subject)
+    except NotFoundError:
+        return False
+    return True
+
+
+# -- the generator ---------------------------------------------------------------------------------
+
+
+def test_generator_keeps_existing_seeds_when_a_host_is_added(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    auth_dir = tmp_path / "auth"
+    assert main(["--dir", str(auth_dir), "--host", HOST_A]) == 0
+    before = {path.name: path.read_text() for path in (auth_dir / "creds").iterdir()}
+    assert sorted(before) == sorted(
+        f"{role}.creds" for role in ["gateway", "scheduler", "notifier", "executor-host-a", "uploader-host-a"]
+    )
+    assert all(((auth_dir / "creds" / name).stat().st_mode & 0o777) == 0o600 for name in before)
+
+    assert main(["--dir", str(auth_dir), "--host", HOST_B]) == 0
+    after = {path.name: path.read_text() for path in (auth_dir / "creds").iterdir()}
+    assert {name: after[name] for name in before} == before, "adding a host changes no other role's seed"
+    assert set(after) - set(before) == {"executor-host-b.creds", "uploader-host-b.creds"}
+    config = (auth_dir / "auth.conf").read_text()
+    for name in after:
+        public_key = read_credentials(auth_dir / "creds" / name).public_key()
+        assert config.count(public_key) == 1
+        assert read_credentials(auth_dir / "creds" / name).seed not in config, "no seed on the server"
+    assert "new  executor-host-b" in capsys.readouterr().out
+
+
+def test_generator_removes_a_host_and_rotates_a_role(tmp_path: Path) -> None:
+    auth_dir = tmp_path / "auth"
+    generate(auth_dir, [HOST_A, HOST_B])
+    old_seed = read_credentials(auth_dir / "creds" / "notifier.creds").seed
+    result = generate(auth_dir, remove_hosts=[HOST_B], rotate=["notifier"])
+    assert sorted(result.removed) == ["executor-host-b", "uploader-host-b"]
+    assert not (auth_dir / "creds" / "executor-host-b.creds").exists()
+    assert "executor-host-b" not in (auth_dir / "auth.conf").read_text()
+    assert read_credentials(auth_dir / "creds" / "notifier.creds").seed != old_seed
+    assert result.created == ["notifier"]
+    with pytest.raises(ValueError, match="one NATS subject token"):
+        generate(auth_dir, ["bad.host"])
+
+
+# -- what the server enforces ----------------------------------------------------------------------
+
+
+async def test_an_executor_consumes_its_own_hosts_requests(
+    secured_nats: SecuredNats, gateway_connection: Connection
+) -> None:
+    request = await _request_backup(gateway_connection, HOST_A)
+    async with connected(secured_nats.settings(f"executor-{HOST_A}")) as executor:
+        spec = streams.executor_consumer(HOST_A, ev.BackupRequested)
+        await executor.js.add_consumer(spec.stream, spec.config)
+        subscription = await executor.js.pull_subscribe_bind(spec.durable, spec.stream)
+        [message] = await subscription.fetch(1, timeout=5)
+        assert ev.BackupRequested.model_validate_json(message.data).job_id == request.job_id
+        await message.in_progress()
+        await message.ack_sync()
+        # and it announces facts about its own host
+        started = ev.JobStarted.model_validate(
+            {"job_id": str(request.job_id), "host_id": HOST_A, "kind": "backup", "attempt": 1}
+        )
+        await executor.js.publish(subjects.subject_for(started), started.model_dump_json().encode())
+        assert executor.errors == []
+    assert not await _stored(gateway_connection, streams.JOBS_STREAM, subjects.subject_for(request)), "acked: removed"
+    assert secured_nats.violations() == []
+
+
+async def test_an_executor_cannot_read_another_hosts_requests(
+    secured_nats: SecuredNats, gateway_connection: Connection
+) -> None:
+    async with connected(secured_nats.settings(f"executor-{HOST_B}")) as executor_b:
+        own = streams.executor_consumer(HOST_B, ev.BackupRequested)
+        await executor_b.js.add_consumer(own.stream, own.config)
+    request = await _request_backup(gateway_connection, HOST_B)
+
+    async with connected(secured_nats.settings(f"executor-{HOST_A}")) as executor_a:
+        # core subscriptions to B's requests, to every request, and to other users' replies
+        for subject in (
+            subjects.request(ev.BackupRequested, HOST_B),
+            f"{subjects.JOBS_PREFIX}.>",
+            ">",
+            "_INBOX.>",
+            f"_INBOX.executor-{HOST_B}.>",
+        ):
+            await executor_a.nc.subscribe(subject)
+            await executor_a.refused("Subscription", subject)
+
+        # a consumer on B's subjects, under B's name or its own
+        theirs = streams.executor_consumer(HOST_B, ev.BackupRequested)
+        disguised = ConsumerConfig(**{**theirs.config.as_dict(), "name": None, "durable_name": None})
+        disguised.name = disguised.durable_name = f"executor-{HOST_A}-backup"
+        disguised.filter_subject = theirs.filter_subject
+        for config in (theirs.config, disguised):
+            with pytest.raises(nats.errors.TimeoutError):
+                await executor_a.js.add_consumer(theirs.stream, config)
+        await executor_a.refused(
+            "Publish",
+            f"$JS.API.CONSUMER.CREATE.{theirs.stream}.executor-{HOST_A}-backup.{theirs.filter_subject}",
+        )
+        # the short create form carries the filter only in its body: never allowed
+        body = json.dumps({"stream_name": theirs.stream, "config": disguised.as_dict()}).encode()
+        short = f"$JS.API.CONSUMER.CREATE.{theirs.stream}.executor-{HOST_A}-backup"
+        with pytest.raises(nats.errors.TimeoutError):
+            await executor_a.nc.request(short, body, timeout=REFUSAL_SECONDS)
+        await executor_a.refused("Publish", short)
+
+        # fetching from B's consumer, or reading the stream's messages directly
+        stolen = await executor_a.js.pull_subscribe_bind(theirs.durable, theirs.stream)
+        with pytest.raises(nats.errors.TimeoutError):
+            await stolen.fetch(1, timeout=REFUSAL_SECONDS)
+        await executor_a.refused("Publish", f"$JS.API.CONSUMER.MSG.NEXT.{theirs.stream}.{theirs.durable}")
+        with pytest.raises(nats.errors.TimeoutError):
+            await executor_a.js.get_last_msg(streams.JOBS_STREAM, subjects.subject_for(request))
+        await executor_a.refused("Publish", f"$JS.API.STREAM.MSG.GET.{streams.JOBS_STREAM}")
+
+    assert any(
+        f'Subject "{subjects.request(ev.BackupRequested, HOST_B)}"' in line for line in secured_nats.violations()
+    )
+    # B's request is still there for B
+    async with connected(secured_nats.settings(f"executor-{HOST_B}")) as executor_b:
+        subscription = await executor_b.js.pull_subscribe_bind(own.durable, own.stream)
+        [message] = await subscription.fetch(1, timeout=5)
+        assert ev.BackupRequested.model_validate_json(message.data).job_id == request.job_id
+        assert executor_b.errors == []
+
+
+async def test_an_executor_cannot_publish_as_another_host(
+    secured_nats: SecuredNats, gateway_connection: Connection
+) -> None:
+    job_id = uuid.uuid4()
+    forged: list[ev.Event] = [
+        ev.JobStarted.model_validate({"job_id": str(job_id), "host_id": HOST_B, "kind": "backup", "attempt": 1}),
+        ev.JobFailed.model_validate(
+            {
+                "job_id": str(job_id),
+                "host_id": HOST_B,
+                "kind": "backup",
+                "phase": "archive",
+                "reason": "forged",
+                "retryable": False,
+            }
+        ),
+    ]
+    async with connected(secured_nats.settings(f"executor-{HOST_A}")) as executor_a:
+        for event in forged:
+            subject = subjects.subject_for(event)
+            with pytest.raises(nats.errors.TimeoutError):
+                await executor_a.js.publish(subject, event.model_dump_json().encode())
+            await executor_a.refused("Publish", subject)
+            assert not await _stored(gateway_connection, streams.EVENTS_STREAM, subject)
+        # nor request work, for its own host or another
+        for host_id in (HOST_A, HOST_B):
+            subject = subjects.request(ev.BackupRequested, host_id)
+            with pytest.raises(nats.errors.TimeoutError):
+                await executor_a.js.publish(subject, _backup_request(host_id).model_dump_json().encode())
+            await executor_a.refused("Publish", subject)
+        # nor another host's progress or inventory
+        for subject in (subjects.progress(HOST_B, job_id), f"{subjects.HOSTS_PREFIX}.{HOST_B}.heartbeat"):
+            await executor_a.nc.publish(subject, b"{}")
+            await executor_a.refused("Publish", subject)
+
+
+async def test_the_notifier_cannot_publish_a_request(secured_nats: SecuredNats, gateway_connection: Connection) -> None:
+    async with connected(secured_nats.settings(permissions.NOTIFIER)) as notifier:
+        requests: tuple[type[ev.Event], ...] = (*permissions.EXECUTOR_REQUESTS, ev.PruneRequested)
+        for event_type in requests:
+            subject = subjects.request(event_type, HOST_A)
+            with pytest.raises(nats.errors.TimeoutError):
+                await notifier.js.publish(subject, _backup_request(HOST_A).model_dump_json().encode())
+            await notifier.refused("Publish", subject)
+            assert not await _stored(gateway_connection, streams.JOBS_STREAM, subject)
+        # nor write the buckets it reads
+        with pytest.raises(nats.errors.TimeoutError):
+            await notifier.js.publish(f"$KV.{streams.CANCELS_BUCKET}.x", b"{}")
+        await notifier.refused("Publish", f"$KV.{streams.CANCELS_BUCKET}.x")
+
+
+async def test_an_unknown_key_cannot_connect(secured_nats: SecuredNats, tmp_path: Path) -> None:
+    stranger = generate(tmp_path / "elsewhere", [HOST_A]).creds[f"executor-{HOST_A}"]
+    with pytest.raises(Exception, match=r"(?i)authorization"):
+        await nats.connect(
+            **connect_options(NatsClientSettings(nats_url=secured_nats.url, nats_credentials_file=stranger)),
+            allow_reconnect=False,
+            max_reconnect_attempts=1,
+        )
+
+
+# -- TLS -------------------------------------------------------------------------------------------
+
+
+def _certificate_authority(directory: Path) -> dict[str, Path]:
+    """A CA, a server certificate for 127.0.0.1 and a client certificate, all made here."""
+    now = dt.datetime.now(dt.UTC)
+
+    def issue(
+        subject: str,
+        key: ec.EllipticCurvePrivateKey,
+        issuer: x509.Name,
+        issuer_key: ec.EllipticCurvePrivateKey,
+        *,
+        ca: bool,
+    ) -> x509.Certificate:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(issuer)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
+            )
+        return builder.sign(issuer_key, hashes.SHA256())
+
+    files: dict[str, Path] = {}
+
+    def save(name: str, key: ec.EllipticCurvePrivateKey, certificate: x509.Certificate) -> None:
+        files[f"{name}_key"] = directory / f"{name}.key"
+        files[f"{name}_cert"] = directory / f"{name}.pem"
+        files[f"{name}_key"].write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+        os.chmod(files[f"{name}_key"], 0o600)
+        files[f"{name}_cert"].write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "DockBack test CA")])
+    save("ca", ca_key, issue("DockBack test CA", ca_key, ca_name, ca_key, ca=True))
+    for name in ("server", "client"):
+        key = ec.generate_private_key(ec.SECP256R1())
+        save(name, key, issue(f"dockback-{name}", key, ca_name, ca_key, ca=False))
+    return files
+
+
+async def test_services_connect_with_tls_and_their_credentials(tmp_path: Path) -> None:
+    auth_dir = tmp_path / "nats-auth"
+    generate(auth_dir, [HOST_A])
+    pki = _certificate_authority(tmp_path)
+    process, port, log_path = _start_server(
+        auth_dir,
+        "tls {\n"
+        f'  cert_file: "{pki["server_cert"]}"\n'
+        f'  key_file: "{pki["server_key"]}"\n'
+        f'  ca_file: "{pki["ca_cert"]}"\n'
+        "  verify: true\n"  # clients must show a certificate from the CA too
+        "}\n",
+    )
+    try:
+        server = SecuredNats(url=f"tls://127.0.0.1:{port}", auth_dir=auth_dir, log_path=log_path)
+        tls = {
+            "nats_tls_ca_file": pki["ca_cert"],
+            "nats_tls_cert_file": pki["client_cert"],
+            "nats_tls_key_file": pki["client_key"],
+        }
+        async with connected(server.settings(permissions.GATEWAY, **tls)) as gateway:
+            await declare_streams(gateway.nc.jetstream())
+            assert gateway.nc.connected_url is not None
+            assert gateway.nc.connected_url.scheme == "tls"
+            request = await _request_backup(gateway, HOST_A)
+        async with connected(server.settings(f"executor-{HOST_A}", **tls)) as executor:
+            spec = streams.executor_consumer(HOST_A, ev.BackupRequested)
+            await executor.js.add_consumer(spec.stream, spec.config)
+            [message] = await (await executor.js.pull_subscribe_bind(spec.durable, spec.stream)).fetch(1, timeout=5)
+            assert ev.BackupRequested.model_validate_json(message.data).job_id == request.job_id
+        # without a client certificate, or without the CA, the handshake fails
+        for partial in (
+            {"nats_tls_ca_file": pki["ca_cert"]},
+            {k: v for k, v in tls.items() if k != "nats_tls_ca_file"},
+        ):
+            with pytest.raises(Exception):  # noqa: B017, PT011 - ssl and nats wrap it differently
+                await nats.connect(
+                    **connect_options(server.settings(f"executor-{HOST_A}", **partial)),
+                    allow_reconnect=False,
+                    max_reconnect_attempts=1,
+                    connect_timeout=3,
+                )
+        assert server.violations() == []
+    finally:
+        stop(process)
+
+
+# -- the whole flow, every service on its own credentials -------------------------------------------
+
+
+@pytest.fixture
+def gateway_settings(database_url: str, secured_nats: SecuredNats, tmp_path: Path) -> GatewaySettings:
+    """The in-process gateway on the secured server, as the `gateway` user."""
+    return settings_for(
+        database_url,
+        secured_nats.url,
+        tmp_path,
+        nats_credentials_file=secured_nats.credentials_file(permissions.GATEWAY),
+        reconcile_interval_seconds=1.0,
+        progress_write_seconds=0.5,
+    )
+
+
+@dataclass
+class HostServices:
+    """The executor, uploader, scheduler and notifier as processes, each with its own credentials."""
+
+    server: SecuredNats
+    workdir: Path
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def start(self, name: str, module: str, role: str, **env: str) -> None:
+        log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
+        self.processes[name] = subprocess.Popen(
+            [sys.executable, "-m", module],
+            env={
+                **os.environ,
+                "DOCKBACK_NATS_URL": self.server.url,
+                "DOCKBACK_NATS_CREDENTIALS_FILE": str(self.server.credentials_file(role)),
+                "DOCKBACK_HOST_ID": HOST_A,
+                "DOCKBACK_DATA_DIR": str(self.workdir / "data"),
+                "DOCKBACK_SETTINGS_KEY_FILE": str(self.workdir / "settings.key"),
+                "DOCKBACK_JOB_ACK_WAIT_SECONDS": "3",
+                "DOCKBACK_HEARTBEAT_INTERVAL_SECONDS": "1",
+                "DOCKBACK_STOP_TIMEOUT_SECONDS": "1",
+                **env,
+            },
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in self.workdir.glob("*.log"))
+
+
+@pytest.fixture
+def host_services(secured_nats: SecuredNats, tmp_path: Path) -> Iterator[HostServices]:
+    running = HostServices(secured_nats, tmp_path)
+    try:
+        yield running
+    finally:
+        for process in running.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in running.processes.values():
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+async def _jobs(client: httpx.AsyncClient, **filters: str) -> list[dict[str, Any]]:
+    response = await client.get("/jobs", params=filters)
+    assert response.status_code == 200, response.text
+    return list(response.json()["items"])
+
+
+async def test_a_scheduled_backup_succeeds_with_every_service_on_its_own_credentials(
+    gateway: Gateway,
+    secured_nats: SecuredNats,
+    host_services: HostServices,
+    busybox_image: str,
+    docker_labels: dict[str, str],
+    unique_name: str,
+) -> None:
+    volume = unique_name
+    await create_volume(volume, {**docker_labels, "nats.perm": volume})
+    await populate(busybox_image, volume, docker_labels, small_files=20)
+    host_services.start("executor", "dockback_executor", f"executor-{HOST_A}")
+    host_services.start("uploader", "dockback_uploader", f"uploader-{HOST_A}")
+    host_services.start("scheduler", "dockback_scheduler", permissions.SCHEDULER)
+    host_services.start("notifier", "dockback_notifier", permissions.NOTIFIER)
+    async with logged_in_admin(gateway) as client:
+
+        async def host_online() -> bool:
+            hosts = (await client.get("/resources/hosts")).json()
+            items = hosts["items"] if isinstance(hosts, dict) else hosts
+            return any(h["host_id"] == HOST_A and h["online"] for h in items)
+
+        await eventually(host_online, timeout=60)
+        created = await client.post(
+            "/plans",
+            json={
+                "name": f"secured {volume}",
+                "host_id": HOST_A,
+                "targets": [{"kind": "volume", "label_selector": {"nats.perm": volume}}],
+                "cron": "* * * * * */2",
+                "timezone": "UTC",
+                "retention": {"keep_last": 5, "keep_minimum": 1},
+            },
+        )
+        assert created.status_code == 201, created.text
+        plan = created.json()
+
+        async def succeeded() -> list[dict[str, Any]]:
+            return [j for j in await _jobs(client, plan_id=plan["id"]) if j["status"] == "succeeded"]
+
+        try:
+            done = await eventually(succeeded, timeout=120, interval=0.5)
+        except AssertionError:
+            raise AssertionError(host_services.logs()) from None
+        assert (await client.post(f"/plans/{plan['id']}/disable")).status_code == 200
+        detail = (await client.get(f"/jobs/{done[0]['id']}")).json()
+        assert [line["type"] for line in detail["events"]][:3] == [
+            "job_queued.v1",
+            "job_started.v1",
+            "archive_created.v1",
+        ]
+    assert all(p.poll() is None for p in host_services.processes.values()), host_services.logs()
+    assert secured_nats.violations() == [], "\n".join(secured_nats.violations())
+
+
+def test_every_permission_subject_is_a_valid_nats_subject() -> None:
+    token = re.compile(r"^[^\s.]+$")
+    for role in permissions.all_roles([HOST_A, HOST_B]):
+        for subject in (*role.permissions.publish, *role.permissions.subscribe):
+            assert all(token.match(part) for part in subject.split(".")), (role.name, subject)
+            assert ">" not in subject.split(".")[:-1], (role.name, subject)
