@@ -6,6 +6,7 @@ import { Field, StatusBadge } from "../ui";
 import { ROLES, type Role } from "./NewUserForm";
 import { PASSWORD_RULES } from "./PasswordChangeForm";
 import { temporaryPassword } from "./temporaryPassword";
+import { ConfirmInline } from "../ConfirmInline";
 
 type User = Schemas["UserOut"];
 type Panel = "none" | "password" | "mfa";
@@ -123,9 +124,15 @@ export function UserRow({
                     Enable
                   </button>
                 ) : isSelf ? null : (
-                  <button type="button" className="small" onClick={() => void setDisabled(true)} disabled={busy}>
-                    Disable
-                  </button>
+                  <ConfirmInline
+                    label="Disable"
+                    question={`Disable ${user.username}? They are logged out and cannot log in until enabled again.`}
+                    groupLabel={`Disable ${user.username}?`}
+                    confirmLabel="Yes, disable"
+                    keepLabel="Keep enabled"
+                    busy={busy}
+                    onConfirm={() => void setDisabled(true)}
+                  />
                 )}
               </>
             ) : null}
