@@ -146,8 +146,28 @@ def observe_published(event: ev.Event) -> None:
     if isinstance(event, ev.ArchiveCreated):
         ARCHIVED_BYTES.inc(event.archive.size_bytes)
         if event.last_of_job and event.plan_id is not None:
-            LAST_BACKUP.labels(str(event.plan_id)).set(time.time())
+            mark_backup_succeeded(str(event.plan_id), time.time())
     elif isinstance(event, ev.UploadCompleted):
         UPLOADED_BYTES.inc(event.size_bytes)
-    elif isinstance(event, ev.JobSucceeded) and event.kind == "backup" and event.plan_id is not None:
-        LAST_BACKUP.labels(str(event.plan_id)).set(event.finished_at.timestamp())
+
+
+_last_backup: dict[str, float] = {}
+
+
+def mark_backup_succeeded(plan_id: str, at: float) -> None:
+    """Move a plan's last-success time forward (a fact replayed out of order never moves it back)."""
+    if at > _last_backup.get(plan_id, 0.0):
+        _last_backup[plan_id] = at
+        LAST_BACKUP.labels(plan_id).set(at)
+
+
+def observe_recorded(event: ev.Event) -> None:
+    """The gateway recorder's view: every job's end, once, whichever host ran it."""
+    if isinstance(event, ev.JobSucceeded):
+        JOBS.labels("gateway", event.kind, "succeeded").inc()
+        if event.kind == "backup" and event.plan_id is not None:
+            mark_backup_succeeded(str(event.plan_id), event.finished_at.timestamp())
+    elif isinstance(event, ev.JobFailed):
+        JOBS.labels("gateway", event.kind, "failed").inc()
+    elif isinstance(event, ev.JobCancelled):
+        JOBS.labels("gateway", event.kind, "cancelled").inc()

@@ -11,6 +11,7 @@ import sys
 
 from dockback_contracts.health import PingFailed, nats_check, run_ping
 from dockback_contracts.logs import setup_logging
+from dockback_contracts.metrics import serve_metrics
 from dockback_executor.app import serve
 from dockback_executor.settings import Settings
 
@@ -20,6 +21,7 @@ def main() -> None:
     if sys.argv[1:] == ["ping"]:
         raise SystemExit(ping(settings))
     setup_logging("executor", settings.log_level, host_id=settings.host_id)
+    serve_metrics()
     asyncio.run(serve(settings))
 
 

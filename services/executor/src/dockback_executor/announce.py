@@ -12,6 +12,7 @@ from faststream.nats import NatsBroker
 from dockback_contracts import events as ev
 from dockback_contracts import streams, subjects
 from dockback_contracts.base import JobPhase
+from dockback_contracts.metrics import observe_published
 from dockback_executor.errors import TransientError
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ class Announcer:
             )
         except Exception as exc:
             raise TransientError(f"could not publish {type(event).__name__}: {exc}") from exc
+        observe_published(event)
 
     def progress_reporter(self, job_id: UUID, phase: JobPhase, total: int | None = None) -> ProgressReporter:
         return ProgressReporter(self, job_id, phase, total)

@@ -13,6 +13,8 @@ from faststream.nats import NatsBroker
 from dockback_contracts import inventory as inv
 from dockback_contracts.connection import broker_options, own_inbox_for_pull_consumers
 from dockback_contracts.delivery import create_or_update_consumer
+from dockback_contracts.logs import set_host_id
+from dockback_contracts.metrics import sample_consumer_lag
 from dockback_contracts.streams import RetryPolicy
 from dockback_executor.announce import Announcer
 from dockback_executor.backup import BackupConfig, BackupService
@@ -65,6 +67,7 @@ class Executor:
         info = await self.engine.info()
         version = await self.engine.version()
         host_id = self.settings.host_id or host_id_from_engine(info.get("ID", ""))
+        set_host_id(host_id)  # on every log line from now on
         engine_info = inv.EngineInfo(
             engine_id=info.get("ID", ""),
             version=version.get("Version", ""),
@@ -141,6 +144,7 @@ class Executor:
         )
         discovering = asyncio.create_task(discovery.run())
         watching = asyncio.create_task(cancellations.watch(jobs.cancel))
+        lagging = asyncio.create_task(sample_consumer_lag(js, specs))
         log.info(
             "executor for host %s ready (engine %s, data dir %s, strategy %s)",
             host_id,
@@ -154,11 +158,12 @@ class Executor:
             log.info("stopping: giving running jobs %.0fs to finish", self.settings.shutdown_grace_seconds)
             discovering.cancel()
             watching.cancel()
+            lagging.cancel()
             # Our own cancellation first, before the broker's: its anyio cancel scope would also
             # cancel the awaits in a job's cleanup (restarting the containers it stopped).
             await jobs.finish_or_cancel(self.settings.shutdown_grace_seconds)
             await self.broker.stop()
-            await asyncio.gather(discovering, watching, return_exceptions=True)
+            await asyncio.gather(discovering, watching, lagging, return_exceptions=True)
             await self.engine.close()
             self.instance.release()
 

@@ -26,6 +26,8 @@ from dockback_contracts import events as ev
 from dockback_contracts import streams
 from dockback_contracts.base import JobKind, JobPhase
 from dockback_contracts.delivery import keep_alive
+from dockback_contracts.logs import bind_job
+from dockback_contracts.metrics import job_metrics
 from dockback_contracts.snapshots import JobCancellation
 from dockback_contracts.streams import ConsumerSpec
 from dockback_executor.announce import Announcer
@@ -57,6 +59,20 @@ class JobRunner:
         phase: JobPhase,
         job: Callable[[Request, int], Awaitable[Any]],
     ) -> None:
+        bind_job(str(request.job_id))  # every line logged from here on in this task carries the job id
+        with job_metrics("executor", kind) as result:
+            result.outcome = await self._settle(request, msg, spec, kind, phase, job)
+
+    async def _settle(
+        self,
+        request: Request,
+        msg: NatsMessage,
+        spec: ConsumerSpec,
+        kind: JobKind,
+        phase: JobPhase,
+        job: Callable[[Request, int], Awaitable[Any]],
+    ) -> str:
+        """Run the job and settle its message; return the attempt's outcome (metrics)."""
         attempt = msg.raw_message.metadata.num_delivered
         # Registered before the lookup: a cancellation put from now on reaches the job through the watch.
         with self.jobs.running(request.job_id, kind) as running:
@@ -65,10 +81,11 @@ class JobRunner:
                 if cancellation is not None:
                     running.cancellable = False
                     await self._cancelled(request, kind, "queued", cancellation, spec)
-                    return
+                    return "cancelled"
                 async with keep_alive(msg.in_progress, spec.keep_alive_interval):
                     await job(request, attempt)
                     running.cancellable = False  # done: a cancellation arriving now changes nothing
+                return "succeeded"
             except asyncio.CancelledError:
                 task = asyncio.current_task()
                 assert task is not None
@@ -76,6 +93,7 @@ class JobRunner:
                     raise  # shutdown: no answer, the job is redone elsewhere
                 running.cancellable = False
                 await self._cancelled(request, kind, running.phase, running.cancelled_by, spec)
+                return "cancelled"
             except TransientError as exc:
                 running.cancellable = False
                 await self._retry_or_fail(request, msg, spec, kind, phase, exc, attempt)
@@ -87,6 +105,7 @@ class JobRunner:
                 running.cancellable = False
                 log.exception("%s job %s raised unexpectedly", kind, request.job_id)
                 await self._retry_or_fail(request, msg, spec, kind, phase, exc, attempt)
+        return "failed"  # JobFailed published (a retry leaves by NackMessage)
 
     def cancel(self, cancellation: JobCancellation) -> None:
         """A user cancelled a job: stop it if it runs here (its cleanup runs, then its message is acked)."""

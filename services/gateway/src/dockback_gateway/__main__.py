@@ -18,6 +18,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from dockback_contracts.logs import setup_logging
+from dockback_contracts.metrics import serve_metrics
 from dockback_gateway.settings import Settings
 
 COMMANDS = ("serve", "migrate", "audit-verify", "settings-rotate-key", "ping")
@@ -65,6 +66,7 @@ def _serve(settings: Settings) -> None:
     from dockback_gateway.web import ByPort, WebUi, default_dist
 
     api = create_app(settings)
+    serve_metrics()  # on DOCKBACK_METRICS_PORT, never on the public API port
     listening = {"the API": _listen(settings.listen_host, settings.listen_port)}
     app: ASGIApp = api
     if settings.web_port is not None:

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from dockback_contracts.connection import broker_options, own_inbox_for_pull_consumers
+from dockback_contracts.metrics import sample_consumer_lag
 from dockback_gateway import recording
 from dockback_gateway.audit import routes as audit_routes
 from dockback_gateway.auth import routes as auth_routes
@@ -28,6 +29,7 @@ from dockback_gateway.catalog import worker as catalog_worker
 from dockback_gateway.dashboard import routes as dashboard_routes
 from dockback_gateway.db import make_engine, make_sessions
 from dockback_gateway.errors import install_error_handlers
+from dockback_gateway.http_metrics import http_metrics
 from dockback_gateway.jobs import recording as jobs_recording
 from dockback_gateway.jobs import routes as jobs_routes
 from dockback_gateway.jobs import worker as jobs_worker
@@ -122,6 +124,7 @@ def create_app(settings: Settings) -> FastAPI:
         await broker.start()
         background = [asyncio.create_task(runtime.relay.run(), name="outbox-relay")]
         background += [asyncio.create_task(w.run(runtime), name=w.__name__) for w in WORKERS]
+        background.append(asyncio.create_task(sample_consumer_lag(js, specs), name="consumer-lag"))
         app.state.engine, app.state.sessions, app.state.broker = engine, sessions, broker
         app.state.runtime = runtime
         app.state.secret_key = secret
@@ -147,6 +150,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="DockBack", version="0.1.0", lifespan=lifespan)
     app.state.cookies = cookies
     app.middleware("http")(csrf_middleware(settings.base_url, cookies))
+    app.middleware("http")(http_metrics)
     install_error_handlers(app)
 
     system = APIRouter(tags=["system"], dependencies=[Depends(enforce_policy)])

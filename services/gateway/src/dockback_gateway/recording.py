@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dockback_contracts import events as ev
 from dockback_contracts import streams
+from dockback_contracts.logs import bind_job
+from dockback_contracts.metrics import observe_recorded
 from dockback_contracts.streams import ConsumerSpec
 from dockback_gateway.consuming import FactParser, subscribe_facts
 
@@ -45,9 +47,12 @@ class Recorder:
 
     async def record(self, event: ev.Event) -> None:
         """Record `event` with every handler of its type, in one transaction."""
+        job_id = getattr(event, "job_id", None)
+        bind_job(str(job_id) if job_id else None)  # every line logged while recording it carries the job id
         async with self.sessions.begin() as db:
             for handler in self.handlers.get(type(event), ()):
                 await handler(db, event)
+        observe_recorded(event)
 
 
 def register(broker: NatsBroker, recorder: Recorder) -> ConsumerSpec:

@@ -11,6 +11,7 @@ import sys
 
 from dockback_contracts.health import nats_check, run_ping
 from dockback_contracts.logs import setup_logging
+from dockback_contracts.metrics import serve_metrics
 from dockback_notifier.app import serve
 from dockback_notifier.settings import Settings
 
@@ -20,6 +21,7 @@ def main() -> None:
     if sys.argv[1:] == ["ping"]:
         raise SystemExit(ping(settings))
     setup_logging("notifier", settings.log_level)
+    serve_metrics()
     asyncio.run(serve(settings))
 
 

@@ -13,6 +13,7 @@ from faststream.nats import NatsBroker
 from dockback_contracts import sealed
 from dockback_contracts.connection import broker_options, own_inbox_for_pull_consumers
 from dockback_contracts.delivery import create_or_update_consumer
+from dockback_contracts.metrics import sample_consumer_lag
 from dockback_notifier.channels import ChannelSettings, PlanNames
 from dockback_notifier.check import ChannelCheck
 from dockback_notifier.dispatch import Dispatcher
@@ -87,7 +88,11 @@ class Notifier:
             await self.broker.start()
             self.ready.set()
             log.info("notifier ready (channels: %s)", ", ".join(channels.channel_names()) or "none")
-            await self.stopped.wait()
+            lagging = asyncio.create_task(sample_consumer_lag(js, specs))
+            try:
+                await self.stopped.wait()
+            finally:
+                lagging.cancel()
         finally:
             # while connected: acks and nacks need the connection
             await asyncio.gather(dispatcher.close(), digests.close())

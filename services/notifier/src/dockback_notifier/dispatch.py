@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from dockback_contracts.delivery import wait_until_set
+from dockback_contracts.metrics import NOTIFICATIONS
 from dockback_notifier.alerts import Alert
 from dockback_notifier.channels import Channel, ChannelSettings
 from dockback_notifier.errors import DeliveryError
@@ -165,6 +166,7 @@ class ChannelGate:
                     return True
                 await channel.send(alerts)
                 log.info("sent %s on %s", what, self.name)
+                NOTIFICATIONS.labels(self.name.split(":", 1)[0], "sent").inc()
                 return True
             except DeliveryError as exc:
                 error: str = str(exc)
@@ -177,9 +179,11 @@ class ChannelGate:
                 return False
             if permanent or attempt > len(self.retry_delays):
                 log.error("giving up on %s on %s after %d attempts: %s", what, self.name, attempt, error)
+                NOTIFICATIONS.labels(self.name.split(":", 1)[0], "failed").inc()
                 return True
             delay = self.retry_delays[attempt - 1]
             log.warning("sending %s on %s failed (%s); retrying in %.1fs", what, self.name, error, delay)
+            NOTIFICATIONS.labels(self.name.split(":", 1)[0], "retried").inc()
             await wait_until_set(self.closing, delay)
             if self.closing.is_set():
                 return False

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from dockback_contracts import events as ev
 from dockback_contracts import streams, subjects
 from dockback_contracts.control import CheckChannel, CheckResult
+from dockback_contracts.logs import bind_job
 from dockback_contracts.streams import ConsumerSpec
 from dockback_notifier import alerts
 from dockback_notifier.channels import ChannelSettings, PlanNames
@@ -57,6 +58,7 @@ def register(
 
     async def on_job_failed(event: ev.JobFailed, msg: NatsMessage) -> None:
         """Alert every channel that a job failed (a failed verification is a failed job of kind verify)."""
+        bind_job(str(event.job_id))
         plan_name = await plan_names.name_of(event.plan_id)
         await dispatcher.submit(alerts.job_failed(event, plan_name, channels.ui_base_url), msg)
 
@@ -67,6 +69,7 @@ def register(
 
     async def on_job_succeeded(event: ev.JobSucceeded, msg: NatsMessage) -> None:
         """Collect a succeeded job for the digests of the channels that want them (never a failure alert)."""
+        bind_job(str(event.job_id))
         plan_name = await plan_names.name_of(event.plan_id)
         await succeeded_digests.submit(alerts.job_succeeded(event, plan_name, channels.ui_base_url), msg)
 

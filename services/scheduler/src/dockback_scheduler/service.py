@@ -43,6 +43,7 @@ from dockback_contracts import streams
 from dockback_contracts.base import utc_now
 from dockback_contracts.delivery import wait_until_set
 from dockback_contracts.events import BackupRequested, JobQueued, RunMissed, scheduled_job_id
+from dockback_contracts.metrics import FIRE_LAG
 from dockback_contracts.schedule import next_fire_times
 from dockback_contracts.snapshots import PlanSnapshot
 from dockback_scheduler.catchup import Settlement, settle
@@ -404,12 +405,14 @@ class Scheduler:
         requests = [d.request for d in decided if d.settlement.fire is not None and d.request is not None]
         missed = [self._missed_report(d) for d in decided if d.settlement.missed is not None]
         await self._publisher.publish_all([*requests, *missed])
+        published_at = self._now()
         assert self._watermarks is not None
         fired_slots = []
         for d in decided:
             plan_id, fired, handled = d.plan.plan_id, d.settlement.fire, d.settlement.handled_upto
             if fired is not None and d.request is not None:
                 fired_slots.append(fired)
+                FIRE_LAG.observe(max(0.0, (published_at - fired).total_seconds()))
                 log.debug("fired plan %r (%s) for %s: job %s", d.plan.name, plan_id, fired, d.request.job_id)
             if handled is not None and plan_id in self._after:
                 self._after[plan_id] = max(self._after[plan_id], handled)

@@ -12,6 +12,7 @@ import sys
 
 from dockback_contracts.health import nats_check, run_ping
 from dockback_contracts.logs import setup_logging
+from dockback_contracts.metrics import serve_metrics
 from dockback_uploader.app import serve
 from dockback_uploader.settings import Settings
 
@@ -21,6 +22,7 @@ def main() -> None:
     if sys.argv[1:] == ["ping"]:
         raise SystemExit(ping(settings))
     setup_logging("uploader", settings.log_level, host_id=settings.host_id)
+    serve_metrics()
     asyncio.run(serve(settings))
 
 

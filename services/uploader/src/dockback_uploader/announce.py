@@ -6,6 +6,7 @@ from faststream.nats import NatsBroker
 
 from dockback_contracts import events as ev
 from dockback_contracts import streams, subjects
+from dockback_contracts.metrics import observe_published
 from dockback_uploader.errors import TransientError
 
 
@@ -25,3 +26,4 @@ class Announcer:
             )
         except Exception as exc:
             raise TransientError(f"could not publish {type(event).__name__}: {exc}") from exc
+        observe_published(event)

@@ -16,6 +16,7 @@ from faststream.nats import NatsBroker
 
 from dockback_contracts.connection import broker_options, own_inbox_for_pull_consumers
 from dockback_contracts.delivery import create_or_update_consumer
+from dockback_contracts.metrics import sample_consumer_lag
 from dockback_contracts.streams import RetryPolicy
 from dockback_uploader.announce import Announcer
 from dockback_uploader.check import TargetCheck
@@ -82,7 +83,11 @@ class Uploader:
             await self.broker.start()
             self.ready.set()
             log.info("uploader for host %s ready (data dir %s)", self.settings.host_id, self.settings.data_dir)
-            await self.stopped.wait()
+            lagging = asyncio.create_task(sample_consumer_lag(js, specs))
+            try:
+                await self.stopped.wait()
+            finally:
+                lagging.cancel()
         finally:
             await self.broker.stop()
 

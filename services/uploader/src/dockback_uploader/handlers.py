@@ -25,6 +25,8 @@ from dockback_contracts import streams, subjects
 from dockback_contracts.base import JobKind, JobPhase
 from dockback_contracts.control import CheckResult, CheckTarget
 from dockback_contracts.delivery import keep_alive
+from dockback_contracts.logs import bind_job
+from dockback_contracts.metrics import job_metrics
 from dockback_contracts.streams import ConsumerSpec
 from dockback_uploader.announce import Announcer
 from dockback_uploader.check import TargetCheck
@@ -53,18 +55,23 @@ class JobRunner:
         phase: JobPhase,
         job: Callable[[Request], Awaitable[None]],
     ) -> None:
+        bind_job(str(request.job_id))  # every line logged from here on in this task carries the job id
         attempt = msg.raw_message.metadata.num_delivered
-        try:
-            async with keep_alive(msg.in_progress, spec.keep_alive_interval):
-                await job(request)
-        except TransientError as exc:
-            await self._retry_or_fail(request, spec, kind, phase, exc, attempt)
-        except JobError as exc:
-            log.warning("%s job %s failed: %s", kind, request.job_id, exc)
-            await self._fail(request, kind, phase, str(exc), retryable=False, spec=spec)
-        except Exception as exc:  # a bug or an OS error we did not foresee: retry, then fail with what we know
-            log.exception("%s job %s raised unexpectedly", kind, request.job_id)
-            await self._retry_or_fail(request, spec, kind, phase, exc, attempt)
+        with job_metrics("uploader", kind) as result:
+            try:
+                async with keep_alive(msg.in_progress, spec.keep_alive_interval):
+                    await job(request)
+            except TransientError as exc:
+                result.outcome = "failed"  # unless the retry below leaves by NackMessage
+                await self._retry_or_fail(request, spec, kind, phase, exc, attempt)
+            except JobError as exc:
+                result.outcome = "failed"
+                log.warning("%s job %s failed: %s", kind, request.job_id, exc)
+                await self._fail(request, kind, phase, str(exc), retryable=False, spec=spec)
+            except Exception as exc:  # a bug or an OS error we did not foresee: retry, then fail with what we know
+                result.outcome = "failed"
+                log.exception("%s job %s raised unexpectedly", kind, request.job_id)
+                await self._retry_or_fail(request, spec, kind, phase, exc, attempt)
 
     async def _retry_or_fail(
         self, request: ev.JobEvent, spec: ConsumerSpec, kind: JobKind, phase: JobPhase, exc: Exception, attempt: int
