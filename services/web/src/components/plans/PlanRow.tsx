@@ -74,8 +74,14 @@ export function PlanRow({ plan, showActions = true }: { plan: Plan; showActions?
           <span className="hint">never run</span>
         )}
       </td>
-      <td title={next ? formatDateTime(next) : undefined}>
-        {next ? formatDateTime(next, plan.timezone) : <span className="hint">{plan.enabled ? "none" : "disabled"}</span>}
+      <td title={next ? `Your time: ${formatDateTime(next)}` : undefined}>
+        {next ? (
+          <>
+            {formatDateTime(next, plan.timezone)} <span className="hint">({plan.timezone})</span>
+          </>
+        ) : (
+          <span className="hint">{plan.enabled ? "none" : "disabled"}</span>
+        )}
       </td>
       {showActions ? (
         <td>
