@@ -11,6 +11,7 @@ backup runs with every service on its own credentials without a single permissio
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import ipaddress
 import json
@@ -37,6 +38,7 @@ from executor.volumes import create_volume, populate
 from gateway.conftest import Gateway, gateway, logged_in_admin, settings_for  # noqa: F401 - the gateway fixture
 from gateway.eventually import eventually
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
 from nats.js.errors import NotFoundError
@@ -146,9 +148,9 @@ async def connected(settings: NatsClientSettings) -> AsyncIterator[Connection]:
 @pytest_asyncio.fixture
 async def gateway_connection(secured_nats: SecuredNats) -> AsyncIterator[Connection]:
     """The gateway's connection, with the streams and buckets declared as the gateway does at start."""
-    async with connected(secured_nats.settings(permissions.GATEWAY)) as gateway:
-        await declare_streams(gateway.nc.jetstream())
-        yield gateway
+    async with connected(secured_nats.settings(permissions.GATEWAY)) as connection:
+        await declare_streams(connection.nc.jetstream())
+        yield connection
 
 
 def _backup_request(host_id: str) -> ev.BackupRequested:
@@ -162,17 +164,17 @@ def _backup_request(host_id: str) -> ev.BackupRequested:
     )
 
 
-async def _request_backup(gateway: Connection, host_id: str) -> ev.BackupRequested:
+async def _request_backup(publisher: Connection, host_id: str) -> ev.BackupRequested:
     request = _backup_request(host_id)
-    await gateway.js.publish(
+    await publisher.js.publish(
         subjects.subject_for(request), request.model_dump_json().encode(), stream=streams.JOBS_STREAM
     )
     return request
 
 
-async def _stored(gateway: Connection, stream: str, subject: str) -> bool:
+async def _stored(reader: Connection, stream: str, subject: str) -> bool:
     try:
-        await gateway.js.get_last_msg(stream, subject)
+        await reader.js.get_last_msg(stream, subject)
     except NotFoundError:
         return False
     return True
@@ -338,6 +340,91 @@ async def test_an_executor_cannot_publish_as_another_host(
             await executor_a.refused("Publish", subject)
 
 
+# What each service publishes (the payload does not matter to the server): allowed, and
+# the neighbouring subjects it has no business with: refused.
+ALLOWED: list[tuple[str, str]] = [
+    *[
+        (f"executor-{HOST_A}", subjects.fact(kind, HOST_A))
+        for kind in (
+            ev.JobStarted,
+            ev.ArchiveCreated,
+            ev.RestoreCompleted,
+            ev.ArchiveVerified,
+            ev.JobFailed,
+            ev.JobCancelled,
+        )
+    ],
+    (f"executor-{HOST_A}", subjects.host_state(ev.HostInventory, HOST_A)),
+    (f"executor-{HOST_A}", subjects.host_state(ev.HostHeartbeat, HOST_A)),
+    *[
+        (f"uploader-{HOST_A}", subjects.fact(kind, HOST_A))
+        for kind in (ev.UploadCompleted, ev.ArtifactsPruned, ev.LocalCopiesRemoved, ev.JobFailed)
+    ],
+    (f"uploader-{HOST_A}", subjects.request(ev.RestoreRequested, HOST_A)),  # a fetched archive's restore
+    (permissions.SCHEDULER, subjects.request(ev.BackupRequested, HOST_B)),
+    (permissions.SCHEDULER, subjects.fact(ev.JobQueued, HOST_B)),
+    (permissions.SCHEDULER, subjects.fact(ev.RunMissed, HOST_B)),
+    *[
+        (permissions.GATEWAY, subjects.request(kind, HOST_B))
+        for kind in (ev.BackupRequested, ev.RestoreRequested, ev.VerifyRequested, ev.PruneRequested, ev.FetchRequested)
+    ],
+    (permissions.GATEWAY, subjects.fact(ev.JobFailed, HOST_B)),
+]
+REFUSED: list[tuple[str, str]] = [
+    (f"uploader-{HOST_A}", subjects.request(ev.RestoreRequested, HOST_B)),
+    (f"uploader-{HOST_A}", subjects.request(ev.BackupRequested, HOST_A)),
+    (f"uploader-{HOST_A}", subjects.fact(ev.UploadCompleted, HOST_B)),
+    (f"executor-{HOST_A}", subjects.request(ev.RestoreRequested, HOST_A)),
+    (permissions.SCHEDULER, subjects.request(ev.RestoreRequested, HOST_A)),
+    (permissions.SCHEDULER, subjects.request(ev.PruneRequested, HOST_A)),
+    (permissions.SCHEDULER, subjects.fact(ev.JobSucceeded, HOST_A)),
+    (permissions.NOTIFIER, subjects.fact(ev.JobFailed, HOST_A)),
+]
+
+
+async def test_each_role_publishes_what_its_service_publishes_and_nothing_beside(
+    secured_nats: SecuredNats, gateway_connection: Connection
+) -> None:
+    roles = sorted({role for role, _ in ALLOWED + REFUSED})
+    async with contextlib.AsyncExitStack() as stack:
+        clients = {role: await stack.enter_async_context(connected(secured_nats.settings(role))) for role in roles}
+        for role, subject in ALLOWED:
+            ack = await clients[role].js.publish(subject, b"{}")
+            assert ack.seq > 0, (role, subject)
+
+        async def refused(role: str, subject: str) -> None:
+            with pytest.raises(nats.errors.TimeoutError):
+                await clients[role].js.publish(subject, b"{}")
+            await clients[role].refused("Publish", subject)
+
+        await asyncio.gather(*(refused(role, subject) for role, subject in REFUSED))
+        assert all(clients[role].errors == [] for role in roles if role not in {r for r, _ in REFUSED})
+
+
+async def test_only_the_uploaders_answer_target_checks_and_only_to_the_asker(
+    secured_nats: SecuredNats, gateway_connection: Connection
+) -> None:
+    async with (
+        connected(secured_nats.settings(f"uploader-{HOST_A}")) as uploader,
+        connected(secured_nats.settings(f"executor-{HOST_A}")) as executor,
+    ):
+
+        async def answer(message: Msg) -> None:
+            await message.respond(b"reachable")
+
+        await uploader.nc.subscribe(subjects.CHECK_TARGET, queue="uploaders", cb=answer)
+        await uploader.nc.flush()
+        reply = await gateway_connection.nc.request(subjects.CHECK_TARGET, b"{}", timeout=5)
+        assert reply.data == b"reachable"
+        assert reply.subject.startswith(f"{permissions.inbox_prefix(permissions.GATEWAY)}.")
+
+        await executor.nc.subscribe(subjects.CHECK_TARGET)
+        await executor.refused("Subscription", subjects.CHECK_TARGET)
+        unsolicited = f"{permissions.inbox_prefix(permissions.GATEWAY)}.forged.1"
+        await uploader.nc.publish(unsolicited, b"not asked")
+        await uploader.refused("Publish", unsolicited)
+
+
 async def test_the_notifier_cannot_publish_a_request(secured_nats: SecuredNats, gateway_connection: Connection) -> None:
     async with connected(secured_nats.settings(permissions.NOTIFIER)) as notifier:
         requests: tuple[type[ev.Event], ...] = (*permissions.EXECUTOR_REQUESTS, ev.PruneRequested)
@@ -436,11 +523,11 @@ async def test_services_connect_with_tls_and_their_credentials(tmp_path: Path) -
             "nats_tls_cert_file": pki["client_cert"],
             "nats_tls_key_file": pki["client_key"],
         }
-        async with connected(server.settings(permissions.GATEWAY, **tls)) as gateway:
-            await declare_streams(gateway.nc.jetstream())
-            assert gateway.nc.connected_url is not None
-            assert gateway.nc.connected_url.scheme == "tls"
-            request = await _request_backup(gateway, HOST_A)
+        async with connected(server.settings(permissions.GATEWAY, **tls)) as control:
+            await declare_streams(control.nc.jetstream())
+            assert control.nc.connected_url is not None
+            assert control.nc.connected_url.scheme == "tls"
+            request = await _request_backup(control, HOST_A)
         async with connected(server.settings(f"executor-{HOST_A}", **tls)) as executor:
             spec = streams.executor_consumer(HOST_A, ev.BackupRequested)
             await executor.js.add_consumer(spec.stream, spec.config)
@@ -535,7 +622,7 @@ async def _jobs(client: httpx.AsyncClient, **filters: str) -> list[dict[str, Any
 
 
 async def test_a_scheduled_backup_succeeds_with_every_service_on_its_own_credentials(
-    gateway: Gateway,
+    gateway: Gateway,  # noqa: F811 - the fixture imported above
     secured_nats: SecuredNats,
     host_services: HostServices,
     busybox_image: str,
