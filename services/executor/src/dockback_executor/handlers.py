@@ -5,7 +5,8 @@ Every handler turns the outcome of a job into exactly one of:
   cancelled it (before it started, or while it ran: its cleanup has run) and
   `JobCancelled` was published, so it never runs again;
 - nack with a delay (RetryPolicy): a transient error, while the retry budget lasts;
-- no answer: the executor is shutting down mid-job; the message is redelivered after ack_wait.
+- nack after HAND_BACK_SECONDS: the executor is shutting down and the job did not finish within
+  the grace period (its cleanup has run), or it arrived during the shutdown and never started.
 While a job runs, an in-progress ack every ack_wait/3 keeps it from being redelivered.
 Malformed messages never reach a handler: validation fails before it and the subscriber's
 REJECT_ON_ERROR policy terminates them (logged), since no retry can fix them.
@@ -39,6 +40,10 @@ from dockback_executor.running_jobs import RunningJobs
 
 log = logging.getLogger(__name__)
 
+HAND_BACK_SECONDS = 5.0
+"""Delay of a job handed back at shutdown: long enough for this process to stop fetching, so the
+next executor (or this one, restarted) takes it, not the one going away."""
+
 Request = TypeVar("Request", bound=ev.JobEvent)
 
 
@@ -49,6 +54,7 @@ class JobRunner:
         self.announcer = announcer
         self.cancellations = cancellations
         self.jobs = RunningJobs()
+        self.stopping = False
 
     async def settle(
         self,
@@ -74,6 +80,9 @@ class JobRunner:
     ) -> str:
         """Run the job and settle its message; return the attempt's outcome (metrics)."""
         attempt = msg.raw_message.metadata.num_delivered
+        if self.stopping:  # fetched while shutting down: not ours to start
+            await self._hand_back(request, msg, kind, "the executor is stopping")
+            return "handed_back"
         # Registered before the lookup: a cancellation put from now on reaches the job through the watch.
         with self.jobs.running(request.job_id, kind) as running:
             try:
@@ -90,7 +99,9 @@ class JobRunner:
                 task = asyncio.current_task()
                 assert task is not None
                 if running.cancelled_by is None or task.uncancel() > 0:
-                    raise  # shutdown: no answer, the job is redone elsewhere
+                    # shutdown: the job's cleanup has run; hand it back to be redone
+                    await self._hand_back(request, msg, kind, "the shutdown grace period ended")
+                    raise
                 running.cancellable = False
                 await self._cancelled(request, kind, running.phase, running.cancelled_by, spec)
                 return "cancelled"
@@ -113,14 +124,23 @@ class JobRunner:
 
     async def finish_or_cancel(self, grace_seconds: float) -> None:
         """Shutdown: let running jobs finish for a while, then cancel the rest. A cancelled job
-        restarts what it stopped (in its `finally`) and leaves its message unacked, so another
-        executor does it again after the ack wait."""
+        restarts what it stopped (in its `finally`), removes its partial archive and hands its
+        message back (a nack after HAND_BACK_SECONDS), so the next executor does it again.
+        Jobs fetched from now on are handed back without starting."""
+        self.stopping = True
         if self.jobs.tasks():
             await asyncio.wait(self.jobs.tasks(), timeout=grace_seconds)
         tasks = self.jobs.tasks()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _hand_back(self, request: ev.JobEvent, msg: NatsMessage, kind: JobKind, why: str) -> None:
+        log.warning("%s job %s handed back (%s): redelivered in %.0fs", kind, request.job_id, why, HAND_BACK_SECONDS)
+        try:
+            await asyncio.wait_for(msg.nack(delay=HAND_BACK_SECONDS), 5)
+        except Exception:  # no connection: the message comes back after its ack wait anyway
+            log.warning("could not hand back %s job %s", kind, request.job_id, exc_info=True)
 
     async def _cancelled(
         self, request: ev.JobEvent, kind: JobKind, phase: JobPhase, cancellation: JobCancellation, spec: ConsumerSpec

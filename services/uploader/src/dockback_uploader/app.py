@@ -65,10 +65,11 @@ class Uploader:
             fetches=FetchService(archives, targets, announcer, host_id),
             checks=TargetCheck(targets, host_id),
         )
+        runner = JobRunner(announcer)
         specs = register(
             self.broker,
             host_id,
-            JobRunner(announcer),
+            runner,
             services,
             self.settings.job_ack_wait_seconds,
             RetryPolicy(delays=tuple(self.settings.job_retry_delays_seconds)),
@@ -89,6 +90,8 @@ class Uploader:
             finally:
                 lagging.cancel()
         finally:
+            # Before the broker's own stop, which would cancel the jobs without handing them back.
+            await runner.finish_or_hand_back(self.settings.shutdown_grace_seconds)
             await self.broker.stop()
 
 

@@ -4,13 +4,15 @@ A handler settles its message in exactly one way:
 - ack: the job succeeded, or failed permanently and `JobFailed` was published;
 - nack with a delay (RetryPolicy): a transient error, while the retry budget lasts; after
   it, `JobFailed(retryable=True)` and ack;
-- no answer: the uploader stopped mid-job; the message is redelivered after ack_wait.
+- nack after HAND_BACK_SECONDS: the uploader is shutting down and the job did not finish within
+  the grace period, or it arrived during the shutdown (no answer at all if the process dies).
 Malformed messages never reach a handler: validation fails before it and the subscriber's
 REJECT_ON_ERROR policy terminates them (logged), since no retry can fix them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -39,12 +41,36 @@ log = logging.getLogger(__name__)
 
 Request = TypeVar("Request", bound=ev.JobEvent)
 
+HAND_BACK_SECONDS = 5.0
+"""Delay of a job handed back at shutdown: long enough for this process to stop fetching."""
+
 
 class JobRunner:
     """Runs one job for a handler and settles its message."""
 
     def __init__(self, announcer: Announcer) -> None:
         self.announcer = announcer
+        self.stopping = False
+        self._running: set[asyncio.Task[Any]] = set()
+
+    async def finish_or_hand_back(self, grace_seconds: float) -> None:
+        """Shutdown: let running jobs finish for `grace_seconds`, then cancel the rest, which hand
+        their messages back (a nack after HAND_BACK_SECONDS). Jobs fetched from now on are handed
+        back without starting."""
+        self.stopping = True
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=grace_seconds)
+        late = set(self._running)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+
+    async def _hand_back(self, request: ev.JobEvent, msg: NatsMessage, kind: JobKind, why: str) -> None:
+        log.warning("%s job %s handed back (%s): redelivered in %.0fs", kind, request.job_id, why, HAND_BACK_SECONDS)
+        try:
+            await asyncio.wait_for(msg.nack(delay=HAND_BACK_SECONDS), 5)
+        except Exception:  # no connection: the message comes back after its ack wait anyway
+            log.warning("could not hand back %s job %s", kind, request.job_id, exc_info=True)
 
     async def settle(
         self,
@@ -57,10 +83,20 @@ class JobRunner:
     ) -> None:
         bind_job(str(request.job_id))  # every line logged from here on in this task carries the job id
         attempt = msg.raw_message.metadata.num_delivered
+        if self.stopping:  # fetched while shutting down: not ours to start
+            await self._hand_back(request, msg, kind, "the uploader is stopping")
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        self._running.add(task)
         with job_metrics("uploader", kind) as result:
             try:
                 async with keep_alive(msg.in_progress, spec.keep_alive_interval):
                     await job(request)
+            except asyncio.CancelledError:
+                if self.stopping:  # the grace period ended: the job's cleanup has run, hand it back
+                    await self._hand_back(request, msg, kind, "the shutdown grace period ended")
+                raise
             except TransientError as exc:
                 result.outcome = "failed"  # unless the retry below leaves by NackMessage
                 await self._retry_or_fail(request, spec, kind, phase, exc, attempt)
@@ -72,6 +108,8 @@ class JobRunner:
                 result.outcome = "failed"
                 log.exception("%s job %s raised unexpectedly", kind, request.job_id)
                 await self._retry_or_fail(request, spec, kind, phase, exc, attempt)
+            finally:
+                self._running.discard(task)
 
     async def _retry_or_fail(
         self, request: ev.JobEvent, spec: ConsumerSpec, kind: JobKind, phase: JobPhase, exc: Exception, attempt: int

@@ -32,6 +32,12 @@ class Settings(BaseSettings, NatsClientSettings):
     job_ack_wait_seconds: float = Field(
         default=60, ge=1, description="How long a job may go without an in-progress ack before it is redelivered"
     )
+    shutdown_grace_seconds: float = Field(
+        default=10,
+        ge=0,
+        description="On SIGTERM, how long running jobs may go on before they are cancelled and handed back "
+        "(a nack: the next uploader redoes them; a cancelled upload leaves no multipart upload behind)",
+    )
     stale_upload_seconds: float = Field(
         default=86400,
         ge=0,

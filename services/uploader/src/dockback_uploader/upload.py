@@ -85,7 +85,7 @@ class UploadService:
                 await self._abort_stale_uploads(bucket, target.prefix, event.host_id)
                 try:
                     await bucket.upload_file(key, archive, expected.sha256, expected.size_bytes)
-                except Exception:
+                except BaseException:  # a failure, or a cancellation at shutdown
                     # Leave no half-written multipart upload behind (miniopy aborts too, but
                     # its abort fails when the connection is what failed).
                     with contextlib.suppress(Exception):
