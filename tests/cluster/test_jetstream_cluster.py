@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -25,9 +27,12 @@ from nats.js.errors import NotFoundError
 from cluster.conftest import Executors, archives_in, fill_volumes, parse_event, stored_events
 from dockback_contracts import events as ev
 from dockback_contracts import streams
+from dockback_contracts.delivery import wait_until_set
 from dockback_scheduler.publisher import TRANSIENT, Publisher
 from harness.gateway_process import GatewayProcess, run_gateway
 from harness.nats_cluster import NatsCluster, connected_nodes
+
+log = logging.getLogger(__name__)
 
 HOST_ID = "cluster-host"
 JOBS = 24
@@ -42,6 +47,16 @@ async def within(seconds: float, what: str, condition: Callable[[], Awaitable[bo
         if time.monotonic() > deadline:
             pytest.fail(f"{what} within {seconds}s\n{logs()}")
         await asyncio.sleep(0.1)  # leader elections and consumer state have no event to await
+
+
+@asynccontextmanager
+async def stage(seconds: float, what: str, logs: Callable[[], str]) -> AsyncIterator[None]:
+    """Fail saying what did not happen in time, with the logs, rather than a bare TimeoutError."""
+    try:
+        async with asyncio.timeout(seconds):
+            yield
+    except TimeoutError:
+        pytest.fail(f"{what}: not done within {seconds}s\n{logs()}")
 
 
 async def _holds(condition: Callable[[], Awaitable[bool]]) -> bool:
@@ -95,7 +110,7 @@ async def step_down_to(client: Client, api_subject: str, node: str) -> None:
 
 
 @pytest.fixture
-def gateway(nats_cluster: NatsCluster, database_url: str, tmp_path: Path) -> Iterator[GatewayProcess]:
+def cluster_gateway(nats_cluster: NatsCluster, database_url: str, tmp_path: Path) -> Iterator[GatewayProcess]:
     """The gateway on the cluster: it declares the streams and buckets with 3 replicas."""
     with run_gateway(database_url, nats_cluster.urls, tmp_path, DOCKBACK_STREAM_REPLICAS="3") as process:
         yield process
@@ -103,7 +118,7 @@ def gateway(nats_cluster: NatsCluster, database_url: str, tmp_path: Path) -> Ite
 
 async def test_every_backup_ends_exactly_once_when_the_node_leading_the_streams_and_serving_the_executor_is_killed(
     nats_cluster: NatsCluster,
-    gateway: GatewayProcess,
+    cluster_gateway: GatewayProcess,
     executors: Executors,
     busybox_image: str,
     docker_labels: dict[str, str],
@@ -116,7 +131,7 @@ async def test_every_backup_ends_exactly_once_when_the_node_leading_the_streams_
     consumer = streams.executor_consumer(HOST_ID, ev.BackupRequested).durable
 
     def logs() -> str:
-        return f"{executors.logs()}\n--- gateway\n{gateway.log.read_text()[-4000:]}\n{nats_cluster.logs()}"
+        return f"{executors.logs()}\n--- gateway\n{cluster_gateway.log.read_text()[-4000:]}\n{nats_cluster.logs()}"
 
     client = await nats.connect(nats_cluster.urls.split(","), max_reconnect_attempts=-1, reconnect_time_wait=0.2)
     js = client.jetstream(timeout=3)
@@ -172,12 +187,13 @@ async def test_every_backup_ends_exactly_once_when_the_node_leading_the_streams_
         async def publish(wave: list[ev.BackupRequested]) -> None:
             """As the gateway and scheduler do: JobQueued first, then the request, each retried
             until stored, deduplicated by its Nats-Msg-Id."""
-            async with asyncio.timeout(60):
+            async with stage(60, f"publishing {len(wave)} jobs", logs):
                 await publisher.publish_all(
                     [ev.JobQueued(job_id=r.job_id, host_id=HOST_ID, kind="backup", request=r) for r in wave]
                 )
                 await publisher.publish_all(wave)
 
+        log.info("%s serves the executor and leads the jobs and events streams and the consumer", victim.name)
         await publish(requests[:FIRST_WAVE])
 
         def archived() -> set[uuid.UUID]:
@@ -186,26 +202,32 @@ async def test_every_backup_ends_exactly_once_when_the_node_leading_the_streams_
         def started() -> set[uuid.UUID]:
             return {e.job_id for e in heard if isinstance(e, ev.JobStarted) and e.job_id}
 
-        async with asyncio.timeout(60):  # some jobs done, one running: the moment to kill
+        async with stage(60, "three jobs done and one running", logs):  # the moment to kill
             while not (len(archived()) >= 3 and started() - archived()):
                 arrived.clear()
                 await arrived.wait()
         in_flight = started() - archived()
         done_before_kill = len(archived())
         nats_cluster.kill(victim)
+        killed_at = time.monotonic()
+        log.info("killed %s with %d job(s) done and %d running", victim.name, done_before_kill, len(in_flight))
 
         await publish(requests[FIRST_WAVE:])
+        log.info("second wave stored %.1fs after the kill", time.monotonic() - killed_at)
         job_ids = {r.job_id for r in requests}
 
         def terminal() -> set[uuid.UUID]:
             return {e.job_id for e in heard if isinstance(e, ev.JobSucceeded | ev.JobFailed) and e.job_id}
 
-        async def quiet() -> bool:
-            """Every job ended, no job message is left or held, and the gateway read every fact."""
-            if not job_ids <= terminal():
-                heard[:] = [e for _, e in await stored_events(js, streams.EVENTS_STREAM)]  # missed in the failover?
-                if not job_ids <= terminal():
-                    return False
+        async with stage(120, "every job ended", logs):
+            while not job_ids <= terminal():
+                arrived.clear()
+                if not await wait_until_set(arrived, 2.0):  # quiet: read what the failover kept from us
+                    heard[:] = [e for _, e in await stored_events(js, streams.EVENTS_STREAM)]
+        log.info("every job ended %.1fs after the kill", time.monotonic() - killed_at)
+
+        async def settled() -> bool:
+            """No job message is left or held, and the gateway has read every fact."""
             jobs = await js.stream_info(streams.JOBS_STREAM)
             executor_consumer = await js.consumer_info(streams.JOBS_STREAM, consumer)
             recorder = await js.consumer_info(streams.EVENTS_STREAM, streams.gateway_recorder_consumer().durable)
@@ -216,7 +238,7 @@ async def test_every_backup_ends_exactly_once_when_the_node_leading_the_streams_
                 and recorder.num_ack_pending == 0
             )
 
-        await within(120, "every job ended and nothing was left pending", quiet, logs)
+        await within(30, "nothing left pending", settled, logs)
         stored = [e for _, e in await stored_events(js, streams.EVENTS_STREAM)]
         leader_after = await stream_leader(js, streams.JOBS_STREAM)
     finally:

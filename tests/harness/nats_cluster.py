@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
+import socket
 import subprocess
 import time
 import urllib.error
@@ -23,7 +25,7 @@ from typing import Any
 import pytest
 
 from harness.nats_server import nats_server_binary
-from harness.processes import free_port, start_and_wait, stop
+from harness.processes import start_and_wait, stop
 
 CLUSTER_NAME = "dockback-test"
 
@@ -122,14 +124,36 @@ class NatsCluster:
         )
 
 
+def quiet_ports(count: int) -> list[int]:
+    """`count` distinct loopback ports that nothing listens on, below the kernel's ephemeral range.
+
+    Ports from `free_port` lie inside that range: while the first node starts, its outgoing route
+    connections to the others get ephemeral source ports, and one may be a port meant for a
+    node not started yet (`bind: address already in use`). Below the range nothing takes them.
+    """
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    chosen: list[int] = []
+    while len(chosen) < count:
+        port = random.randrange(max(1024, low - 12000), low)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        if port not in chosen:
+            chosen.append(port)
+    return chosen
+
+
 def start_cluster(workdir: Path, size: int = 3) -> NatsCluster:
     """Start `size` JetStream nodes routed to each other and wait for a meta leader."""
+    ports = iter(quiet_ports(3 * size))
     nodes = [
         ClusterNode(
             name=f"n{i + 1}",
-            client_port=free_port(),
-            cluster_port=free_port(),
-            monitor_port=free_port(),
+            client_port=next(ports),
+            cluster_port=next(ports),
+            monitor_port=next(ports),
             store_dir=workdir / f"n{i + 1}" / "jetstream",
             log_path=workdir / f"n{i + 1}.log",
         )
