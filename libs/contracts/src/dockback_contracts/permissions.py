@@ -25,6 +25,7 @@ What each JetStream operation needs (nats-py, nats-server >= 2.9):
 - ack, nak, in-progress: `$JS.ACK.<stream>.<name>.>`.
 - read a KV bucket: `$JS.API.STREAM.INFO.KV_<bucket>`, direct or stream message get, and an
   ordered consumer for watches (`CONSUMER.CREATE.KV_<bucket>`, flow control on `$JS.FC.KV_<bucket>.>`).
+  Nobody but the gateway may delete a consumer.
 - write a KV bucket: publish on `$KV.<bucket>.>`.
 - replies (JetStream API answers, publish acks, fetched messages, request/reply) arrive on the
   user's own inbox prefix `_INBOX.<role>.>` (`inbox_prefix`), so no user can read another's.
@@ -128,11 +129,11 @@ def kv_read_subjects(bucket: str) -> list[str]:
         f"{JS_API}.DIRECT.GET.{stream}",
         f"{JS_API}.DIRECT.GET.{stream}.>",
         f"{JS_API}.STREAM.MSG.GET.{stream}",
-        # watches: an ordered (ephemeral) consumer, its info, flow control, and its removal
+        # watches: an ordered consumer (ephemeral, unnamed: it lapses by itself), its info, flow control.
+        # Its body may name any deliver subject: JetStream stores nothing delivered there, and the
+        # bucket's content is what this role may read anyway.
         f"{JS_API}.CONSUMER.CREATE.{stream}",
-        f"{JS_API}.CONSUMER.CREATE.{stream}.>",
         f"{JS_API}.CONSUMER.INFO.{stream}.*",
-        f"{JS_API}.CONSUMER.DELETE.{stream}.*",
         f"$JS.FC.{stream}.>",
     ]
 
