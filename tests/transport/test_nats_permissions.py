@@ -17,6 +17,7 @@ import ipaddress
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import uuid
@@ -65,6 +66,7 @@ class SecuredNats:
     url: str
     auth_dir: Path
     log_path: Path
+    process: subprocess.Popen[str] | None = None
 
     def credentials_file(self, role: str) -> Path:
         return self.auth_dir / "creds" / f"{role}.creds"
@@ -103,7 +105,7 @@ def secured_nats(tmp_path: Path) -> Iterator[SecuredNats]:
     generate(auth_dir, [HOST_A, HOST_B])
     process, port, log_path = _start_server(auth_dir)
     try:
-        yield SecuredNats(url=f"nats://127.0.0.1:{port}", auth_dir=auth_dir, log_path=log_path)
+        yield SecuredNats(url=f"nats://127.0.0.1:{port}", auth_dir=auth_dir, log_path=log_path, process=process)
     finally:
         stop(process)
 
@@ -438,6 +440,31 @@ async def test_the_notifier_cannot_publish_a_request(secured_nats: SecuredNats, 
         with pytest.raises(nats.errors.TimeoutError):
             await notifier.js.publish(f"$KV.{streams.CANCELS_BUCKET}.x", b"{}")
         await notifier.refused("Publish", f"$KV.{streams.CANCELS_BUCKET}.x")
+
+
+async def test_a_host_added_later_connects_after_a_reload_and_the_others_keep_theirs(
+    secured_nats: SecuredNats, gateway_connection: Connection
+) -> None:
+    host_c = "host-c"
+    result = generate(secured_nats.auth_dir, [host_c])
+    assert sorted(result.created) == [f"executor-{host_c}", f"uploader-{host_c}"]
+    with pytest.raises(Exception, match=r"(?i)authorization"):
+        await nats.connect(
+            **connect_options(secured_nats.settings(f"executor-{host_c}")),
+            allow_reconnect=False,
+            max_reconnect_attempts=1,
+        )
+    assert secured_nats.process is not None
+    secured_nats.process.send_signal(signal.SIGHUP)  # what `nats-server --signal reload` sends
+    await eventually(lambda: "Reloaded server configuration" in secured_nats.log_path.read_text(), timeout=10)
+    async with connected(secured_nats.settings(f"executor-{host_c}")) as executor_c:
+        spec = streams.executor_consumer(host_c, ev.BackupRequested)
+        await executor_c.js.add_consumer(spec.stream, spec.config)
+        request = await _request_backup(gateway_connection, host_c)  # the gateway's connection lives on
+        [message] = await (await executor_c.js.pull_subscribe_bind(spec.durable, spec.stream)).fetch(1, timeout=5)
+        assert ev.BackupRequested.model_validate_json(message.data).job_id == request.job_id
+    async with connected(secured_nats.settings(f"executor-{HOST_A}")) as executor_a:
+        assert executor_a.nc.is_connected
 
 
 async def test_an_unknown_key_cannot_connect(secured_nats: SecuredNats, tmp_path: Path) -> None:

@@ -1,11 +1,12 @@
 """`dockback-nats-auth`: generate the NATS users of a DockBack installation.
 
-    dockback-nats-auth --dir deploy/nats/auth --host h1 --host h2
+    dockback-nats-auth --dir secrets/nats --auth-conf deploy/nats/auth.conf --host h1 --host h2
 
 writes
 
-    <dir>/auth.conf                     the server's `authorization { users = [...] }` block
-                                        (public keys and permissions only): `include` it in nats.conf
+    <dir>/auth.conf (or --auth-conf)    the server's `authorization { users = [...] }` block
+                                        (public keys and permissions only): `include` it in the
+                                        server's config (include paths are relative to that file)
     <dir>/creds/gateway.creds           one credentials file per role, mode 0600, for
     <dir>/creds/scheduler.creds         DOCKBACK_NATS_CREDENTIALS_FILE
     <dir>/creds/notifier.creds
@@ -69,9 +70,15 @@ def known_hosts(directory: Path) -> list[str]:
 
 
 def generate(
-    directory: Path, hosts: Sequence[str] = (), *, remove_hosts: Sequence[str] = (), rotate: Sequence[str] = ()
+    directory: Path,
+    hosts: Sequence[str] = (),
+    *,
+    remove_hosts: Sequence[str] = (),
+    rotate: Sequence[str] = (),
+    auth_conf: Path | None = None,
 ) -> Generated:
-    """Create the missing credentials (keeping every existing seed) and write auth.conf."""
+    """Create the missing credentials (keeping every existing seed) and write the server's config
+    (`<directory>/auth.conf` unless `auth_conf` says where)."""
     for host_id in (*hosts, *remove_hosts):
         permissions.check_host_id(host_id)
     removed: list[str] = []
@@ -103,7 +110,7 @@ def generate(
         users.append((role, credentials.public_key()))
         paths[role.name] = path
 
-    auth_conf = directory / AUTH_CONF
+    auth_conf = auth_conf or directory / AUTH_CONF
     _write_text(auth_conf, permissions.authorization_config(users))
     return Generated(auth_conf=auth_conf, creds=paths, created=created, removed=removed)
 
@@ -133,9 +140,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--host", action="append", default=[], help="a Docker host id to add (repeatable)")
     parser.add_argument("--remove-host", action="append", default=[], help="a host id to remove (repeatable)")
     parser.add_argument("--rotate", action="append", default=[], help="give this role a new seed (repeatable)")
+    parser.add_argument(
+        "--auth-conf",
+        type=Path,
+        default=None,
+        help="where to write the server's config (default: <dir>/auth.conf), e.g. beside nats-server.conf",
+    )
     args = parser.parse_args(argv)
     try:
-        result = generate(args.dir, args.host, remove_hosts=args.remove_host, rotate=args.rotate)
+        result = generate(
+            args.dir, args.host, remove_hosts=args.remove_host, rotate=args.rotate, auth_conf=args.auth_conf
+        )
     except ValueError as exc:
         print(f"dockback-nats-auth: {exc}", file=sys.stderr)
         return 2
