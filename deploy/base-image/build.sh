@@ -6,7 +6,8 @@
 #      override with DEBIAN_MIRROR), and `docker import` it as $DEBIAN_IMAGE;
 #   2. `docker build` $PYTHON_IMAGE on it: python3 (3.11), venv and pip from Debian's packages;
 #   3. `docker build` $NODE_IMAGE on $PYTHON_IMAGE with this machine's Node.js (>= 20.19, which
-#      Vite needs; Debian bookworm's nodejs is 18): /usr/bin/node and /usr/lib/node_modules/npm.
+#      Vite needs; Debian bookworm's nodejs is 18): /usr/bin/node and /usr/lib/node_modules/npm;
+#   4. `docker build` $POSTGRES_IMAGE: Debian's postgresql-15 with the official image's interface.
 #
 # Each image is made only when missing (FORCE=1 remakes them), so a second run takes a second.
 # Needs root (debootstrap) and a Docker Engine.
@@ -16,6 +17,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 DEBIAN_IMAGE=${DEBIAN_IMAGE:-dockback-local/debian:bookworm}
 PYTHON_IMAGE=${PYTHON_IMAGE:-dockback-local/python:3.11}
 NODE_IMAGE=${NODE_IMAGE:-dockback-local/node:20}
+POSTGRES_IMAGE=${POSTGRES_IMAGE:-dockback-local/postgres:15}
 SUITE=${SUITE:-bookworm}
 FORCE=${FORCE:-0}
 export DOCKER_BUILDKIT=${DOCKER_BUILDKIT:-0}
@@ -84,4 +86,10 @@ else
   rm -rf "$ctx"
   trap - EXIT
 fi
-log "ready: $PYTHON_IMAGE $NODE_IMAGE"
+if have_image "$POSTGRES_IMAGE"; then
+  log "$POSTGRES_IMAGE exists"
+else
+  log "docker build $POSTGRES_IMAGE (postgresql-15 from Debian)"
+  docker build -q -t "$POSTGRES_IMAGE" --build-arg DEBIAN_IMAGE="$DEBIAN_IMAGE" -f "$here/postgres.Dockerfile" "$here" >/dev/null
+fi
+log "ready: $PYTHON_IMAGE $NODE_IMAGE $POSTGRES_IMAGE"
