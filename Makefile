@@ -68,3 +68,26 @@ contracts-docs: install
 
 clean:
 	rm -rf $(VENV)
+
+# -- containers (deploy/): images built locally, the compose stack's smoke test ----------------
+.PHONY: images images-clean compose-secrets smoke
+
+# The base images (debootstrapped Debian, Python, Node.js, PostgreSQL) and dockback:local on them;
+# no registry needed. A second run reuses everything that did not change.
+images:
+	deploy/dev/ensure-docker
+	deploy/smoke/ensure-tools
+	deploy/smoke/images.sh
+
+# deploy/secrets/ for compose: creates the missing keys and passwords, never changes one.
+compose-secrets:
+	deploy/compose-secrets.sh
+
+# deploy/compose.yaml from the local images: every healthcheck, a login, a backup, torn down.
+smoke: images compose-secrets
+	python3 deploy/smoke/smoke.py
+
+# Remove the images `make images` built (the next `make images` starts cold).
+images-clean:
+	-docker image rm dockback:local dockback-local/postgres:15 dockback-local/node:20 \
+	  dockback-local/python:3.11 dockback-local/debian:bookworm
