@@ -116,7 +116,22 @@ def setup_logging(service: str, level: str | int = "INFO", host_id: str | None =
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    if logging.getLevelName(level) != "DEBUG" and root.level > logging.DEBUG:
-        # FastStream logs every message it receives and processes at INFO: keep them for DEBUG.
-        for name in ("faststream", "faststream.access", f"dockback.{service}.broker"):
-            logging.getLogger(name).setLevel(logging.WARNING)
+    _quiet_brokers[:] = ["faststream", f"dockback.{service}.broker"] if root.level > logging.DEBUG else []
+    for name in _quiet_brokers:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    adopt_faststream_loggers()
+
+
+_quiet_brokers: list[str] = []
+
+
+def adopt_faststream_loggers() -> None:
+    """Route FastStream's own default loggers (`faststream.access.*`, made when a broker without a
+    `logger=` starts: colored text on stdout, not propagated) through our handler, and keep its
+    per-message lines ("Received", "Processed", at INFO) for DEBUG. Call after such a broker starts."""
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if isinstance(logger, logging.Logger) and name.startswith("faststream"):
+            for old in list(logger.handlers):
+                logger.removeHandler(old)
+            logger.propagate = True
+            logger.setLevel(logging.WARNING if _quiet_brokers else logging.NOTSET)

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from dockback_contracts.connection import broker_options, own_inbox_for_pull_consumers
+from dockback_contracts.logs import adopt_faststream_loggers
 from dockback_contracts.metrics import sample_consumer_lag
 from dockback_gateway import recording
 from dockback_gateway.audit import routes as audit_routes
@@ -121,6 +122,7 @@ def create_app(settings: Settings) -> FastAPI:
         for spec in specs:
             await js.add_consumer(spec.stream, spec.config)  # create, or update a changed config
         own_inbox_for_pull_consumers(broker, settings)
+        adopt_faststream_loggers()  # its default logger: JSON lines like ours, per-message lines only at DEBUG
         await broker.start()
         background = [asyncio.create_task(runtime.relay.run(), name="outbox-relay")]
         background += [asyncio.create_task(w.run(runtime), name=w.__name__) for w in WORKERS]
