@@ -709,3 +709,35 @@ def test_every_permission_subject_is_a_valid_nats_subject() -> None:
         for subject in (*role.permissions.publish, *role.permissions.subscribe):
             assert all(token.match(part) for part in subject.split(".")), (role.name, subject)
             assert ">" not in subject.split(".")[:-1], (role.name, subject)
+
+
+# -- the connection options every service builds ----------------------------------------------------
+
+
+def test_without_credentials_a_service_connects_as_before(tmp_path: Path) -> None:
+    options = connect_options(NatsClientSettings(nats_url="nats://a:4222, nats://b:4222"))
+    assert options == {"servers": ["nats://a:4222", "nats://b:4222"], "inbox_prefix": "_INBOX"}
+
+
+def test_credentials_give_the_seed_and_the_roles_own_inbox(tmp_path: Path) -> None:
+    creds = generate(tmp_path, [HOST_A]).creds[f"uploader-{HOST_A}"]
+    options = connect_options(NatsClientSettings(nats_credentials_file=creds))
+    assert options["inbox_prefix"] == f"_INBOX.uploader-{HOST_A}"
+    assert options["nkeys_seed_str"] == read_credentials(creds).seed
+    assert "user_credentials" not in options
+
+
+def test_a_nats_jwt_creds_file_is_passed_on_as_is(tmp_path: Path) -> None:
+    creds = tmp_path / "user.creds"
+    creds.write_text("-----BEGIN NATS USER JWT-----\neyJ0eXAi\n------END NATS USER JWT------\n")
+    options = connect_options(NatsClientSettings(nats_credentials_file=creds))
+    assert options["user_credentials"] == str(creds)
+    assert options["inbox_prefix"] == "_INBOX"
+
+
+def test_a_client_certificate_needs_its_key(tmp_path: Path) -> None:
+    pki = _certificate_authority(tmp_path)
+    with pytest.raises(ValueError, match="go together"):
+        connect_options(NatsClientSettings(nats_tls_ca_file=pki["ca_cert"], nats_tls_cert_file=pki["client_cert"]))
+    assert "tls" in connect_options(NatsClientSettings(nats_tls_ca_file=pki["ca_cert"]))
+    assert "tls" in connect_options(NatsClientSettings(nats_url="tls://nats.example:4222"))
