@@ -9,7 +9,10 @@ if [ -n "${DOCKBACK_DATABASE_URL_FILE:-}" ] && [ -z "${DOCKBACK_DATABASE_URL:-}"
   DOCKBACK_DATABASE_URL=$(cat "$DOCKBACK_DATABASE_URL_FILE")
   export DOCKBACK_DATABASE_URL
 fi
-if [ "${DOCKBACK_MIGRATE_ON_START:-0}" = 1 ] && [ "$1" = dockback-gateway ] && { [ $# -eq 1 ] || [ "$2" = serve ]; }; then
+# The command, without the dev override's `dockback-reload` in front.
+service=$1 subcommand=${2:-}
+if [ "$service" = dockback-reload ]; then service=${2:-} subcommand=${3:-}; fi
+if [ "${DOCKBACK_MIGRATE_ON_START:-0}" = 1 ] && [ "$service" = dockback-gateway ] && { [ -z "$subcommand" ] || [ "$subcommand" = serve ]; }; then
   dockback-gateway migrate
 fi
 exec "$@"

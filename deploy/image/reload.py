@@ -4,6 +4,7 @@
 The dev override (deploy/compose.dev.yaml) mounts the sources and puts them on PYTHONPATH; this
 polls the directories in DOCKBACK_RELOAD_DIRS (colon-separated) once a second (no inotify across
 bind mounts on every platform) and restarts the service with SIGTERM, then SIGKILL after 10 s.
+A crashed service is started again after the next change or 5 s, whichever comes first.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+CRASH_PAUSE = 5.0
 
 
 def snapshot(roots: list[Path]) -> dict[str, float]:
@@ -57,8 +60,10 @@ def main() -> None:
         if stopping:
             sys.exit(child.returncode or 0)
         if child.returncode not in (None, 0, -signal.SIGTERM):
-            # Crashed by itself: wait for the next change instead of spinning.
-            while not stopping and snapshot(roots) == before:
+            # Crashed by itself: again after the next change, or after CRASH_PAUSE seconds.
+            print(f"dockback-reload: exited with {child.returncode}; restarting", file=sys.stderr, flush=True)
+            deadline = time.monotonic() + CRASH_PAUSE
+            while not stopping and snapshot(roots) == before and time.monotonic() < deadline:
                 time.sleep(1)
 
 
