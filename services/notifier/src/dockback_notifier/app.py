@@ -95,7 +95,8 @@ class Notifier:
                 lagging.cancel()
         finally:
             # while connected: acks and nacks need the connection
-            await asyncio.gather(dispatcher.close(), digests.close())
+            grace = self.settings.shutdown_grace_seconds
+            await asyncio.gather(dispatcher.close(grace), digests.close(grace))
             if watch is not None:
                 watch.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -47,3 +47,9 @@ class Settings(BaseSettings, NatsClientSettings):
     event_ack_wait_seconds: float = Field(
         default=60, ge=1, description="How long an alert's message may go without an in-progress ack"
     )
+    shutdown_grace_seconds: float = Field(
+        default=10,
+        ge=0,
+        description="On SIGTERM, how long sends in progress may go on; then they stop and their alerts' "
+        "messages are nacked (redelivered to the next notifier)",
+    )
