@@ -96,10 +96,8 @@ async def leads_stream(js: JetStreamContext, stream: str, node: str) -> bool:
     return await stream_leader(js, stream) == node
 
 
-async def leads_consumer(js: JetStreamContext, consumer: str, node: str | None) -> bool:
-    """Whether `node` leads the jobs stream's `consumer` (None: any node, once it exists)."""
-    leader = await consumer_leader(js, streams.JOBS_STREAM, consumer)
-    return leader is not None and node in (None, leader)
+async def leads_consumer(js: JetStreamContext, consumer: str, node: str) -> bool:
+    return await consumer_leader(js, streams.JOBS_STREAM, consumer) == node
 
 
 async def step_down_to(client: Client, api_subject: str, node: str) -> None:
@@ -144,16 +142,24 @@ async def test_every_backup_ends_exactly_once_when_the_node_leading_the_streams_
 
     try:
         await client.subscribe(f"dockback.events.{HOST_ID}.>", cb=on_event)
+        await client.subscribe(f"dockback.hosts.{HOST_ID}.heartbeat", cb=on_event)
         for stream in (streams.JOBS_STREAM, streams.EVENTS_STREAM, streams.HOSTS_STREAM):
             await within(30, f"the gateway declared {stream} with 3 replicas", partial(replicated, js, stream), logs)
 
-        executor = executors.start("executor", nats_url=nats_cluster.urls, host_id=HOST_ID, data_dir=data_dir)
-        await within(
-            30,
-            "the executor created its consumer",
-            partial(leads_consumer, js, consumer, None),
-            logs,
+        # A publish that fails while leaders are elected (JobStarted, ArchiveCreated) is a transient
+        # error: the job is retried and the attempt counts. Short delays keep the test fast; their
+        # sum (32 s) outlasts an election (4-9 s in nats-server) several times over.
+        executor = executors.start(
+            "executor",
+            nats_url=nats_cluster.urls,
+            host_id=HOST_ID,
+            data_dir=data_dir,
+            DOCKBACK_JOB_RETRY_DELAYS_SECONDS="[1, 2, 3, 5, 8, 13]",
         )
+        async with stage(30, "the executor's first heartbeat (it runs once the executor subscribed)", logs):
+            while not any(isinstance(e, ev.HostHeartbeat) for e in heard):
+                arrived.clear()
+                await arrived.wait()
         # The hardest node to lose: the executor's own connection, and the leader of the jobs
         # stream, of the executor's consumer and of the events stream it publishes to.
         [victim] = connected_nodes(nats_cluster, executor.pid)
