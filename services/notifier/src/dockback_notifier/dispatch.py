@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine
@@ -117,7 +118,10 @@ class ChannelGate:
         while len(self.taken) > self.capacity:
             self.taken.popitem(last=False)
         if self.window is None:
-            self.window = asyncio.create_task(self._run_window(), name=f"digest-window-{self.name}")
+            # A context of its own: its digests are of many jobs, not of the one whose alert opened it.
+            self.window = asyncio.create_task(
+                self._run_window(), name=f"digest-window-{self.name}", context=contextvars.Context()
+            )
             self._spawn(self._deliver([part]))
         else:
             self.pending.append(part)
@@ -220,7 +224,9 @@ class DigestGate(ChannelGate):
             self.taken.popitem(last=False)
         self.pending.append(part)
         if self.window is None:
-            self.window = asyncio.create_task(self._run_window(), name=f"succeeded-digest-{self.name}")
+            self.window = asyncio.create_task(
+                self._run_window(), name=f"succeeded-digest-{self.name}", context=contextvars.Context()
+            )
 
     def _channel(self) -> Channel | None:
         return self.channels.channel(self.name, window_seconds=self.window_seconds)
