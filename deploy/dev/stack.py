@@ -136,7 +136,11 @@ async def wait_for_port(port: int, within: float = 30.0) -> None:
 async def run_stack(socket_dir: str) -> None:
     await ensure_database(socket_dir, "dockback")
     host_id = local_host_id()
-    common = {"DOCKBACK_NATS_URL": f"nats://127.0.0.1:{NATS_PORT}", "PYTHONUNBUFFERED": "1"}
+    common = {
+        "DOCKBACK_NATS_URL": f"nats://127.0.0.1:{NATS_PORT}",
+        "PYTHONUNBUFFERED": "1",
+        "DOCKBACK_LOG_FORMAT": os.environ.get("DOCKBACK_LOG_FORMAT", "text"),  # readable here; JSON in containers
+    }
     nats = Supervised(
         "nats",
         [str(BIN / "nats-server"), "-js", "-a", "127.0.0.1", "-p", str(NATS_PORT), "-sd", str(VAR / "nats")],
