@@ -86,6 +86,9 @@ class Notifier:
             digests.start()
             own_inbox_for_pull_consumers(self.broker, self.settings)
             await self.broker.start()
+            # The server knows our subscriptions before we say we listen (a check sent
+            # right after would otherwise find no responder).
+            await self.broker.connection.flush()
             self.ready.set()
             log.info("notifier ready (channels: %s)", ", ".join(channels.channel_names()) or "none")
             lagging = asyncio.create_task(sample_consumer_lag(js, specs))

@@ -82,6 +82,9 @@ class Uploader:
                     return  # asked to stop while waiting for the streams
             own_inbox_for_pull_consumers(self.broker, self.settings)
             await self.broker.start()
+            # The server knows our subscriptions before we say we listen (a check sent
+            # right after would otherwise find no responder).
+            await self.broker.connection.flush()
             self.ready.set()
             log.info("uploader for host %s ready (data dir %s)", self.settings.host_id, self.settings.data_dir)
             lagging = asyncio.create_task(sample_consumer_lag(js, specs))
