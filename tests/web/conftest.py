@@ -117,7 +117,8 @@ async def change_forced_password(page: Page, current: str, new: str) -> None:
 
 async def api_admin(stack: Stack) -> httpx.AsyncClient:
     """An API client logged in as the first admin (past the forced change), over the web port."""
-    client = httpx.AsyncClient(base_url=f"{stack.url}/api", headers={"Origin": stack.url})
+    # Password hashing (Argon2id, 64 MiB) takes seconds on a loaded machine: a generous timeout.
+    client = httpx.AsyncClient(base_url=f"{stack.url}/api", headers={"Origin": stack.url}, timeout=60)
     first = await client.post("/auth/login", json={"username": "admin", "password": stack.gateway.admin_password})
     assert first.status_code == 200, first.text
     client.headers["X-CSRF-Token"] = first.json()["csrf_token"]
