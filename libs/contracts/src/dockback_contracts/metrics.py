@@ -34,7 +34,7 @@ JOB_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400)
 JOBS = Counter(
     "dockback_jobs_total",
     "Jobs handled, by service, kind (backup, restore, verify, prune) and outcome "
-    "(succeeded, failed, retried, cancelled, interrupted)",
+    "(succeeded, failed, retried, cancelled, interrupted, handed_back)",
     ["service", "kind", "outcome"],
 )
 JOB_DURATION = Histogram(
