@@ -1,6 +1,6 @@
 """Prometheus metrics of every service, served at /metrics on DOCKBACK_METRICS_PORT.
 
-Off unless DOCKBACK_METRICS_PORT is set (compose sets 9100 for every service); listens on
+Off unless DOCKBACK_METRICS_PORT is set (suggested in containers: 9100 for every service); listens on
 DOCKBACK_METRICS_HOST (default 0.0.0.0, so the Prometheus container can scrape it). The gateway's
 metrics are on this port too, never on its public API port: they name plans and hosts by id.
 
