@@ -1,10 +1,8 @@
 import { answer, stubFetch, type SeenRequest } from "../../lib/testSupport";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { cleanup, render, screen, within } from "@testing-library/react";
+import { cleanup, screen, within } from "@testing-library/react";
+import { renderWithApp } from "../../lib/renderWithApp";
 import userEvent from "@testing-library/user-event";
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { MemoryRouter } from "react-router-dom";
-import { SessionProvider } from "../../auth/session";
 import { MfaSection } from "./MfaSection";
 
 const CODES = Array.from({ length: 10 }, (_, i) => `code${i}-abcde`);
@@ -42,16 +40,7 @@ function fakeGateway() {
 }
 
 function renderSection() {
-  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-  render(
-    <QueryClientProvider client={client}>
-      <MemoryRouter>
-        <SessionProvider>
-          <MfaSection />
-        </SessionProvider>
-      </MemoryRouter>
-    </QueryClientProvider>,
-  );
+  renderWithApp(<MfaSection />);
 }
 
 afterEach(() => {

@@ -1,36 +1,12 @@
 import { jsonBody as json } from "../../lib/testSupport";
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { cleanup, render, screen } from "@testing-library/react";
+import { cleanup, screen } from "@testing-library/react";
+import { renderWithApp } from "../../lib/renderWithApp";
+import { artifactOut } from "../../lib/testFixtures";
 import userEvent from "@testing-library/user-event";
-import { MemoryRouter } from "react-router-dom";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { SessionProvider } from "../../auth/session";
 import { BackupsPage } from "../../pages/Backups";
 
-const ARTIFACT = {
-  id: "a1",
-  job_id: "j0",
-  host_id: "vm",
-  plan_id: null,
-  resource: { kind: "volume", name: "dev-data" },
-  role: "dev-data",
-  kind: "volume",
-  path: "volumes/dev-data/x.tar.zst",
-  size_bytes: 53825,
-  raw_bytes: 592896,
-  file_count: 4,
-  sha256: "e94a9b7c1c5f87e4e1859360840b077d9325810542f7d1aea753a43057611eb3",
-  compression: "zstd",
-  created_at: "2026-11-26T19:28:25Z",
-  state: "available",
-  local_present: true,
-  verified: false,
-  verified_at: null,
-  verify_failed_at: null,
-  verify_error: null,
-  pruned_at: null,
-  copies: 1,
-};
+const ARTIFACT = artifactOut();
 
 
 function stubApi(allowed: string[], items: unknown[] = [ARTIFACT]) {
@@ -54,16 +30,7 @@ function stubApi(allowed: string[], items: unknown[] = [ARTIFACT]) {
 }
 
 function renderPage(entry = "/backups") {
-  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-  render(
-    <QueryClientProvider client={client}>
-      <MemoryRouter initialEntries={[entry]}>
-        <SessionProvider>
-          <BackupsPage />
-        </SessionProvider>
-      </MemoryRouter>
-    </QueryClientProvider>,
-  );
+  renderWithApp(<BackupsPage />, entry);
 }
 
 afterEach(() => {

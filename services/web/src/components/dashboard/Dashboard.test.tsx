@@ -1,10 +1,8 @@
-import { jsonBody as json } from "../../lib/testSupport";
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { cleanup, render, screen, within } from "@testing-library/react";
-import { MemoryRouter } from "react-router-dom";
+import { jsonBody as json, SilentEventSource } from "../../lib/testSupport";
+import { cleanup, screen, within } from "@testing-library/react";
+import { renderWithApp } from "../../lib/renderWithApp";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Schemas } from "../../api/client";
-import { SessionProvider } from "../../auth/session";
 import { DashboardPage } from "../../pages/Dashboard";
 
 const DAYS = Array.from({ length: 30 }, (_, i) => `2026-11-${String(i + 1).padStart(2, "0")}`);
@@ -27,13 +25,7 @@ function summary(fields: Partial<Schemas["Dashboard"]> = {}): Schemas["Dashboard
 
 
 function renderWith(dashboard: Schemas["Dashboard"], allowed: string[] = ["POST /plans"]) {
-  vi.stubGlobal(
-    "EventSource",
-    class {
-      addEventListener() {}
-      close() {}
-    },
-  );
+  vi.stubGlobal("EventSource", SilentEventSource);
   vi.stubGlobal(
     "fetch",
     vi.fn(async (input: Request) => {
@@ -45,16 +37,7 @@ function renderWith(dashboard: Schemas["Dashboard"], allowed: string[] = ["POST 
       return json({ detail: "not stubbed" }, 404);
     }),
   );
-  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-  render(
-    <QueryClientProvider client={client}>
-      <MemoryRouter>
-        <SessionProvider>
-          <DashboardPage />
-        </SessionProvider>
-      </MemoryRouter>
-    </QueryClientProvider>,
-  );
+  renderWithApp(<DashboardPage />);
 }
 
 afterEach(() => {

@@ -1,9 +1,7 @@
 import "../../lib/testSupport";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { cleanup, render, screen } from "@testing-library/react";
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { MemoryRouter } from "react-router-dom";
-import { SessionProvider } from "../../auth/session";
+import { cleanup, screen } from "@testing-library/react";
+import { renderWithApp } from "../../lib/renderWithApp";
 import { JobDetailView } from "./JobDetailView";
 import { json, SilentEventSource, stubApi } from "../../lib/testSupport";
 
@@ -51,16 +49,7 @@ function renderDetail(allowed: string[]) {
     return undefined;
   });
   vi.stubGlobal("EventSource", SilentEventSource);
-  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-  return render(
-    <QueryClientProvider client={client}>
-      <MemoryRouter>
-        <SessionProvider>
-          <JobDetailView jobId={JOB_ID} />
-        </SessionProvider>
-      </MemoryRouter>
-    </QueryClientProvider>,
-  );
+  return renderWithApp(<JobDetailView jobId={JOB_ID} />);
 }
 
 afterEach(() => {

@@ -1,10 +1,8 @@
 import { jsonBody as json } from "../../lib/testSupport";
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { cleanup, render, screen, waitFor, within } from "@testing-library/react";
+import { cleanup, screen, waitFor, within } from "@testing-library/react";
+import { renderWithApp } from "../../lib/renderWithApp";
 import userEvent from "@testing-library/user-event";
-import { MemoryRouter } from "react-router-dom";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { SessionProvider } from "../../auth/session";
 import { ResourcesPage } from "../../pages/Resources";
 import { filtersFrom, queryOf } from "./filters";
 
@@ -68,16 +66,7 @@ function stubApi(allowed: string[], jobAnswer: () => Response = () => json({ id:
 }
 
 function renderPage(entry = "/resources") {
-  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-  render(
-    <QueryClientProvider client={client}>
-      <MemoryRouter initialEntries={[entry]}>
-        <SessionProvider>
-          <ResourcesPage />
-        </SessionProvider>
-      </MemoryRouter>
-    </QueryClientProvider>,
-  );
+  renderWithApp(<ResourcesPage />, entry);
 }
 
 afterEach(() => {

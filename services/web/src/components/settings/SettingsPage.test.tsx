@@ -1,10 +1,8 @@
 import { jsonBody as json } from "../../lib/testSupport";
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { cleanup, render, screen, within } from "@testing-library/react";
+import { cleanup, screen, within } from "@testing-library/react";
+import { renderWithApp } from "../../lib/renderWithApp";
 import userEvent from "@testing-library/user-event";
-import { MemoryRouter } from "react-router-dom";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { SessionProvider } from "../../auth/session";
 import { SettingsPage } from "../../pages/Settings";
 
 const ADMIN = [
@@ -64,16 +62,7 @@ function stubApi(allowed: string[]) {
 }
 
 function renderPage() {
-  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-  render(
-    <QueryClientProvider client={client}>
-      <MemoryRouter initialEntries={["/settings"]}>
-        <SessionProvider>
-          <SettingsPage />
-        </SessionProvider>
-      </MemoryRouter>
-    </QueryClientProvider>,
-  );
+  renderWithApp(<SettingsPage />, "/settings");
 }
 
 afterEach(() => {
