@@ -3,12 +3,15 @@ the processes `make up` runs, requests published as the scheduler publishes them
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +21,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from dockback_contracts import events as ev
+from dockback_scheduler.publisher import TRANSIENT
 from harness.nats_cluster import nats_cluster  # noqa: F401 - the fixture, for this package's tests
 
 ARCHIVE_NAME = re.compile(r"\d{8}T\d{6}Z-([0-9a-f-]{36})-.+\.tar(\.zst|\.gz)?")
@@ -117,3 +121,29 @@ def archives_in(data_dir: Path) -> dict[str, list[Path]]:
         if match := ARCHIVE_NAME.fullmatch(path.name):
             found.setdefault(match.group(1), []).append(path)
     return found
+
+
+async def within(seconds: float, what: str, condition: Callable[[], Awaitable[bool]], logs: Callable[[], str]) -> None:
+    """Re-check `condition` until it holds; fail saying `what` did not happen, with the logs."""
+    deadline = time.monotonic() + seconds
+    while not await _holds(condition):
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} within {seconds}s\n{logs()}")
+        await asyncio.sleep(0.1)  # leader elections and consumer state have no event to await
+
+
+@asynccontextmanager
+async def stage(seconds: float, what: str, logs: Callable[[], str]) -> AsyncIterator[None]:
+    """Fail saying what did not happen in time, with the logs, rather than a bare TimeoutError."""
+    try:
+        async with asyncio.timeout(seconds):
+            yield
+    except TimeoutError:
+        pytest.fail(f"{what}: not done within {seconds}s\n{logs()}")
+
+
+async def _holds(condition: Callable[[], Awaitable[bool]]) -> bool:
+    try:
+        return await condition()
+    except TRANSIENT:  # a leader is being elected: ask again
+        return False
