@@ -1,4 +1,5 @@
 // What the settings sections share: the settings query, API errors per field, test results.
+import { useState } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { api, type Schemas } from "../../api/client";
 import { ApiError, fieldErrors, type FieldErrors, unwrap } from "../../api/errors";
@@ -79,4 +80,11 @@ export function CheckResult({
 /** The hint under a write-only field. */
 export function secretHint(stored: boolean | undefined): string {
   return stored ? "stored — leave empty to keep" : "not set";
+}
+
+/** A form's values and a setter for one field at a time. */
+export function useFormFields<F>(initial: () => F): [F, <K extends keyof F>(key: K, value: F[K]) => void] {
+  const [form, setForm] = useState<F>(initial);
+  const set = <K extends keyof F>(key: K, value: F[K]) => setForm((f) => ({ ...f, [key]: value }));
+  return [form, set];
 }
