@@ -70,7 +70,7 @@ clean:
 	rm -rf $(VENV)
 
 # -- containers (deploy/): images built locally, the compose stack's smoke test ----------------
-.PHONY: images images-clean compose-secrets smoke
+.PHONY: images images-clean compose-secrets compose-nats-auth smoke
 
 # The base images (debootstrapped Debian, Python, Node.js, PostgreSQL) and dockback:local on them;
 # no registry needed. A second run reuses everything that did not change.
@@ -83,8 +83,13 @@ images:
 compose-secrets:
 	deploy/compose-secrets.sh
 
-# deploy/compose.yaml from the local images: every healthcheck, a login, a backup, torn down.
-smoke: images compose-secrets
+# NATS users for compose.auth.yaml (HOSTS="main h2": the Docker hosts' ids; keeps existing ones).
+compose-nats-auth:
+	deploy/nats-auth.sh $(HOSTS)
+
+# deploy/compose.yaml (+ NATS credentials, + a second host from compose.agent.yaml) from the local
+# images: every healthcheck, a login, a backup on each host, torn down. Own secrets, own projects.
+smoke: images
 	python3 deploy/smoke/smoke.py
 
 # Remove the images `make images` built (the next `make images` starts cold).

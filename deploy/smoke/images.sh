@@ -13,6 +13,7 @@ DOCKBACK_IMAGE=${DOCKBACK_IMAGE:-dockback:local}
 PYTHON_IMAGE=${PYTHON_IMAGE:-dockback-local/python:3.11}
 NODE_IMAGE=${NODE_IMAGE:-dockback-local/node:20}
 CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
+NO_CACHE=${NO_CACHE:-0}  # 1: build DockBack's image without the layer cache (a cold build)
 export DOCKER_BUILDKIT=${DOCKER_BUILDKIT:-0}  # no buildx plugin here; the Dockerfile needs no BuildKit
 
 PYTHON_IMAGE=$PYTHON_IMAGE NODE_IMAGE=$NODE_IMAGE "$root/deploy/base-image/build.sh"
@@ -24,7 +25,9 @@ if [ -r "$CA_BUNDLE" ]; then
 fi
 echo "images: docker build $DOCKBACK_IMAGE (deploy/Dockerfile)"
 log=$(mktemp /tmp/dockback-build.XXXXXX.log)
-if ! docker build -f "$root/deploy/Dockerfile" -t "$DOCKBACK_IMAGE" \
+cache=()
+[ "$NO_CACHE" = 1 ] && cache=(--no-cache)
+if ! docker build "${cache[@]}" -f "$root/deploy/Dockerfile" -t "$DOCKBACK_IMAGE" \
     --build-arg BASE_IMAGE="$PYTHON_IMAGE" --build-arg NODE_IMAGE="$NODE_IMAGE" "$root" >"$log" 2>&1; then
   tail -n 40 "$log" >&2
   echo "images: docker build failed (whole log: $log)" >&2

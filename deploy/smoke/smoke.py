@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """The compose smoke test (`make smoke`): DockBack from deploy/compose.yaml, end to end.
 
-With local images only (`make images` built them; nothing is pulled or built by compose):
-1. creates a Docker volume holding a file, and the compose secrets that are missing;
-2. `docker-compose up -d --no-build` under its own project name and free ports, and waits until
-   every service's healthcheck passes;
+With local images only (`make images` built them; nothing is pulled or built by compose), in a
+copy of deploy/'s compose files with its own secrets (deploy/secrets/ is not touched):
+1. creates a Docker volume holding a file, the compose secrets and the NATS users (nats-auth.sh);
+2. `docker-compose up -d --no-build` of compose.yaml + compose.auth.yaml (NATS with per-service
+   credentials) under its own project name and free ports, and of compose.agent.yaml as a second
+   host ("smoke2": its own project, network and credentials, NATS through the host's port);
+   waits until every service's healthcheck passes;
 3. reads the first admin's password from the gateway's log, logs in through the API, changes the
    password as the first login must, logs in again;
-4. backs the volume up ad hoc (POST /jobs), waits for the job to succeed, and checks the artifact:
-   the archive in the data volume has the announced size and sha256 and holds the file;
+4. backs the volume up ad hoc (POST /jobs) on each host, waits for the jobs to succeed, and
+   checks the artifacts: each archive in its host's data volume has the announced size and
+   sha256 and holds the file;
 5. tears everything down (`down -v`, the volume), also when a step failed, after printing the
    state and logs of the services.
 
@@ -25,9 +29,11 @@ import os
 import re
 import secrets
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -35,14 +41,17 @@ from pathlib import Path
 from typing import Any
 
 DEPLOY = Path(__file__).resolve().parents[1]
-COMPOSE_FILE = DEPLOY / "compose.yaml"
 PROJECT = os.environ.get("SMOKE_PROJECT", "dockback-smoke")
 DOCKBACK_IMAGE = os.environ.get("DOCKBACK_IMAGE", "dockback:local")
 POSTGRES_IMAGE = os.environ.get("POSTGRES_IMAGE", "dockback-local/postgres:15")
 HELPER_IMAGE = os.environ.get("SMOKE_HELPER_IMAGE", "dockback-local/debian:bookworm")
 TIMEOUT = float(os.environ.get("SMOKE_TIMEOUT", "180"))
 HOST_ID = "smoke"
+AGENT_HOST_ID = "smoke2"
 SERVICES = ("postgres", "nats", "gateway", "scheduler", "executor", "uploader", "notifier")
+AGENT_SERVICES = ("executor", "uploader")
+COPIED = ("compose.yaml", "compose.auth.yaml", "compose.agent.yaml", ".env", "nats/nats-server.conf",
+          "nats/nats-server-auth.conf")  # fmt: skip
 STARTED = time.monotonic()
 
 
@@ -69,22 +78,13 @@ def free_port() -> int:
 
 
 class Compose:
-    def __init__(self) -> None:
-        gid = os.stat("/var/run/docker.sock").st_gid if os.path.exists("/var/run/docker.sock") else 0
-        self.api_port, self.ui_port, self.nats_port = free_port(), free_port(), free_port()
-        self.env = {
-            **os.environ,
-            "COMPOSE_PROJECT_NAME": PROJECT,
-            "DOCKBACK_IMAGE": DOCKBACK_IMAGE,
-            "POSTGRES_IMAGE": POSTGRES_IMAGE,
-            "DOCKER_GID": str(gid),
-            "DOCKBACK_HOST_ID": HOST_ID,
-            "DOCKBACK_API_PORT": str(self.api_port),
-            "DOCKBACK_UI_PORT": str(self.ui_port),
-            "DOCKBACK_NATS_PORT": str(self.nats_port),
-            "DOCKBACK_BASE_URL": f"http://localhost:{self.ui_port}",
-        }
-        self.base = [*shlex.split(os.environ.get("COMPOSE", "docker-compose")), "-p", PROJECT, "-f", str(COMPOSE_FILE)]
+    """docker-compose for one project of the copied compose files."""
+
+    def __init__(self, workdir: Path, project: str, files: list[str], env: dict[str, str]) -> None:
+        self.project = project
+        self.env = {**os.environ, "COMPOSE_PROJECT_NAME": project, "DOCKBACK_IMAGE": DOCKBACK_IMAGE, **env}
+        tool = shlex.split(os.environ.get("COMPOSE", "docker-compose"))
+        self.base = [*tool, "-p", project, *(a for f in files for a in ("-f", str(workdir / f)))]
 
     def __call__(self, *args: str, check: bool = True, capture: bool = True) -> str:
         return run([*self.base, *args], check=check, capture=capture, env=self.env)
@@ -162,15 +162,15 @@ def make_volume(name: str, content: str) -> None:
          "sh", "-c", f"printf %s {shlex.quote(content)} > /v/hello.txt"])  # fmt: skip
 
 
-def wait_healthy(compose: Compose) -> None:
+def wait_healthy(compose: Compose, services: tuple[str, ...]) -> None:
     def all_healthy() -> bool:
-        states = {s: compose.health(s) for s in SERVICES}
+        states = {s: compose.health(s) for s in services}
         bad = [s for s, h in states.items() if h in ("unhealthy", "exited", "dead", "missing")]
         if bad:
             raise SmokeFailed(f"services not running or unhealthy: {', '.join(f'{s}={states[s]}' for s in bad)}")
         return all(h == "healthy" for h in states.values())
 
-    wait_for("every service to be healthy", all_healthy)
+    wait_for(f"every service of {compose.project} to be healthy", all_healthy)
 
 
 def first_admin_password(compose: Compose) -> str:
@@ -205,38 +205,78 @@ def check_artifact(compose: Compose, artifact: dict[str, Any], content: str) -> 
         raise SmokeFailed(f"archive {artifact['path']} does not hold hello.txt with the content: {found['files']}")
 
 
-def report_failure(compose: Compose) -> None:
-    print("smoke: FAILED; the services' state and the logs of those not healthy:", flush=True)
-    for service in SERVICES:
+def report_failure(compose: Compose, services: tuple[str, ...]) -> None:
+    print(f"smoke: the state of {compose.project}'s services and the logs of those not healthy:", flush=True)
+    for service in services:
         try:
             state = compose.health(service)
         except SmokeFailed as exc:
             state = f"? ({exc})"
         print(f"  {service:<10} {state}", flush=True)
         if state != "healthy":
-            print(f"----- logs of {service} (last 80 lines) -----", flush=True)
+            print(f"----- logs of {compose.project} {service} (last 80 lines) -----", flush=True)
             compose("logs", "--no-color", "--tail", "80", service, check=False, capture=False)
 
 
-def smoke(compose: Compose, volume: str) -> None:
+def prepare(workdir: Path) -> None:
+    """A copy of the compose files with its own secrets and NATS users (hosts smoke and smoke2)."""
+    for name in COPIED:
+        (workdir / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(DEPLOY / name, workdir / name)
+    run([str(DEPLOY / "compose-secrets.sh"), str(workdir / "secrets")])
+    env = {**os.environ, "DEPLOY_DIR": str(workdir), "DOCKBACK_IMAGE": DOCKBACK_IMAGE}
+    run([str(DEPLOY / "nats-auth.sh"), HOST_ID, AGENT_HOST_ID], env=env)
+    creds = workdir / "secrets" / "nats" / "creds"
+    for role in ("executor", "uploader"):  # what an operator copies to the second host
+        shutil.copy2(creds / f"{role}-{AGENT_HOST_ID}.creds", workdir / "secrets" / f"{role}.creds")
+        st = (creds / f"{role}-{AGENT_HOST_ID}.creds").stat()
+        os.chown(workdir / "secrets" / f"{role}.creds", st.st_uid, st.st_gid)
+
+
+def backup(api: Api, compose: Compose, host_id: str, volume: str, content: str) -> None:
+    job = api.call("POST", "/jobs", {"host_id": host_id, "resource": {"kind": "volume", "name": volume}}, (202,))
+    job_id = job["id"]
+
+    def ended() -> dict[str, Any] | None:
+        detail: dict[str, Any] = api.call("GET", f"/jobs/{job_id}")
+        return detail if detail["status"] in ("succeeded", "failed", "cancelled") else None
+
+    detail = wait_for(f"job {job_id} on {host_id} to end", ended)
+    if detail["status"] != "succeeded":
+        raise SmokeFailed(f"job {job_id} ended {detail['status']}: {json.dumps(detail.get('events', []))[:2000]}")
+    artifacts = [a for a in detail["artifacts"] if a["resource_name"] == volume]
+    if not artifacts:
+        raise SmokeFailed(f"job {job_id} succeeded without an artifact for {volume}: {detail['artifacts']}")
+    say(f"{host_id}: job {job_id} succeeded: {artifacts[0]['path']} ({artifacts[0]['size_bytes']} bytes)")
+    check_artifact(compose, artifacts[0], content)
+    say(f"{host_id}: the archive in its data volume matches its size and sha256 and holds hello.txt")
+
+
+def smoke(main: Compose, agent: Compose, ports: dict[str, int], volume: str) -> None:
     content = f"DockBack smoke {secrets.token_hex(8)}\n"
     say(f"creating volume {volume} with hello.txt")
     make_volume(volume, content)
-    run([str(DEPLOY / "compose-secrets.sh")])
     say(
-        f"docker-compose up (project {PROJECT}; API :{compose.api_port}, UI :{compose.ui_port}, "
-        f"NATS :{compose.nats_port}; images {DOCKBACK_IMAGE}, {POSTGRES_IMAGE})"
+        f"docker-compose up {main.project} (compose.yaml + compose.auth.yaml; API :{ports['api']}, "
+        f"UI :{ports['ui']}, NATS :{ports['nats']}; images {DOCKBACK_IMAGE}, {POSTGRES_IMAGE})"
     )
-    compose("up", "-d", "--no-build", *SERVICES)
+    main("up", "-d", "--no-build", *SERVICES)
     say("waiting for every healthcheck")
-    wait_healthy(compose)
+    wait_healthy(main, SERVICES)
     say(f"all healthy: {', '.join(SERVICES)}")
+    say(
+        f"docker-compose up {agent.project} (compose.agent.yaml, host {AGENT_HOST_ID}, "
+        f"{agent.env['DOCKBACK_NATS_URL']})"
+    )
+    agent("up", "-d", "--no-build")
+    wait_healthy(agent, AGENT_SERVICES)
+    say(f"agent healthy: {', '.join(AGENT_SERVICES)}")
 
-    ui = urllib.request.urlopen(f"http://127.0.0.1:{compose.ui_port}/", timeout=10).read().decode()
-    if "<div id=" not in ui and "<script" not in ui:
+    ui = urllib.request.urlopen(f"http://127.0.0.1:{ports['ui']}/", timeout=10).read().decode()
+    if "<script" not in ui:
         raise SmokeFailed(f"the web UI's / is not the app: {ui[:200]}")
-    api = Api(f"http://127.0.0.1:{compose.api_port}")
-    password = first_admin_password(compose)
+    api = Api(f"http://127.0.0.1:{ports['api']}")
+    password = first_admin_password(main)
     say("logging in as admin with the printed password")
     if api.login("admin", password).get("must_change_password"):
         new_password = "smoke-" + secrets.token_urlsafe(18)
@@ -244,29 +284,20 @@ def smoke(compose: Compose, volume: str) -> None:
         api.login("admin", new_password)
         say("changed the first password and logged in again")
 
-    def host_reported() -> bool:
-        hosts = api.call("GET", "/resources/hosts")
-        items = hosts.get("items", hosts) if isinstance(hosts, dict) else hosts
-        return any(h.get("host_id", h.get("id")) == HOST_ID for h in items)
+    def hosts_reported() -> bool:
+        online = {h["host_id"] for h in api.call("GET", "/resources/hosts") if h.get("online")}
+        return {HOST_ID, AGENT_HOST_ID} <= online
 
-    wait_for(f"host {HOST_ID} to report", host_reported)
-    say(f"host {HOST_ID} reported; backing up volume {volume}")
-    job = api.call("POST", "/jobs", {"host_id": HOST_ID, "resource": {"kind": "volume", "name": volume}}, expect=(202,))
-    job_id = job["id"]
+    wait_for(f"hosts {HOST_ID} and {AGENT_HOST_ID} to report", hosts_reported)
+    say(f"hosts {HOST_ID} and {AGENT_HOST_ID} online; backing up volume {volume} on each")
+    backup(api, main, HOST_ID, volume, content)
+    backup(api, agent, AGENT_HOST_ID, volume, content)
 
-    def ended() -> dict[str, Any] | None:
-        detail: dict[str, Any] = api.call("GET", f"/jobs/{job_id}")
-        return detail if detail["status"] in ("succeeded", "failed", "cancelled") else None
 
-    detail = wait_for(f"job {job_id} to end", ended)
-    if detail["status"] != "succeeded":
-        raise SmokeFailed(f"job {job_id} ended {detail['status']}: {json.dumps(detail.get('events', []))[:2000]}")
-    artifacts = [a for a in detail["artifacts"] if a["resource_name"] == volume]
-    if not artifacts:
-        raise SmokeFailed(f"job {job_id} succeeded without an artifact for {volume}: {detail['artifacts']}")
-    say(f"job {job_id} succeeded: {artifacts[0]['path']} ({artifacts[0]['size_bytes']} bytes)")
-    check_artifact(compose, artifacts[0], content)
-    say("the archive matches its size and sha256 and holds hello.txt")
+def bridge_gateway() -> str:
+    """Where a container on another network reaches this machine's published ports."""
+    out = run(["docker", "network", "inspect", "bridge", "-f", "{{range .IPAM.Config}}{{.Gateway}} {{end}}"])
+    return out.split()[0] if out.split() else "172.17.0.1"
 
 
 def main() -> int:
@@ -275,26 +306,59 @@ def main() -> int:
     except SmokeFailed as exc:
         print(f"smoke: {exc}", file=sys.stderr)
         return 1
-    compose = Compose()
+    workdir = Path(tempfile.mkdtemp(prefix="dockback-smoke."))
+    gid = os.stat("/var/run/docker.sock").st_gid if os.path.exists("/var/run/docker.sock") else 0
+    ports = {"api": free_port(), "ui": free_port(), "nats": free_port()}
+    common = {"DOCKER_GID": str(gid), "DOCKBACK_LOG_LEVEL": "INFO"}
+    main_stack = Compose(
+        workdir,
+        PROJECT,
+        ["compose.yaml", "compose.auth.yaml"],
+        {
+            **common,
+            "POSTGRES_IMAGE": POSTGRES_IMAGE,
+            "DOCKBACK_HOST_ID": HOST_ID,
+            "DOCKBACK_API_PORT": str(ports["api"]),
+            "DOCKBACK_UI_PORT": str(ports["ui"]),
+            "DOCKBACK_NATS_BIND": "0.0.0.0",  # noqa: S104 - the agent's network reaches it through the host; auth is on
+            "DOCKBACK_NATS_PORT": str(ports["nats"]),
+            "DOCKBACK_BASE_URL": f"http://localhost:{ports['ui']}",
+        },
+    )
+    agent = Compose(
+        workdir,
+        f"{PROJECT}-agent",
+        ["compose.agent.yaml"],
+        {
+            **common,
+            "DOCKBACK_HOST_ID": AGENT_HOST_ID,
+            "DOCKBACK_NATS_URL": f"nats://{bridge_gateway()}:{ports['nats']}",
+        },
+    )
     volume = f"dockback-smoke-{secrets.token_hex(4)}"
     failed = False
     try:
-        smoke(compose, volume)
+        prepare(workdir)
+        smoke(main_stack, agent, ports, volume)
     except (SmokeFailed, OSError) as exc:
         failed = True
-        print(f"smoke: {exc}", file=sys.stderr, flush=True)
-        report_failure(compose)
+        print(f"smoke: FAILED: {exc}", file=sys.stderr, flush=True)
+        report_failure(main_stack, SERVICES)
+        report_failure(agent, AGENT_SERVICES)
     except BaseException:
         failed = True
-        report_failure(compose)
+        report_failure(main_stack, SERVICES)
+        report_failure(agent, AGENT_SERVICES)
         raise
     finally:
         if os.environ.get("SMOKE_KEEP") == "1":
-            say(f"SMOKE_KEEP=1: leaving project {PROJECT} up (docker-compose -p {PROJECT} down -v to remove)")
+            say(f"SMOKE_KEEP=1: leaving {PROJECT} and {agent.project} up (files in {workdir})")
         else:
             say("tearing down (down -v)")
-            compose("down", "-v", "--remove-orphans", "--timeout", "20", check=False)
+            agent("down", "-v", "--remove-orphans", "--timeout", "20", check=False)
+            main_stack("down", "-v", "--remove-orphans", "--timeout", "20", check=False)
             run(["docker", "volume", "rm", "-f", volume], check=False)
+            shutil.rmtree(workdir, ignore_errors=True)
     say("FAILED" if failed else "PASSED")
     return 1 if failed else 0
 
