@@ -122,7 +122,7 @@ async def test_every_backup_ends_exactly_once_when_the_node_leading_the_streams_
 
         # A publish that fails while leaders are elected (JobStarted, ArchiveCreated) is a transient
         # error: the job is retried and the attempt counts. Short delays keep the test fast; their
-        # sum (32 s) outlasts an election (4-9 s in nats-server) several times over.
+        # sum (32 s) outlasts a leader election (seconds) several times over.
         executor = executors.start(
             "executor",
             nats_url=nats_cluster.urls,
@@ -174,7 +174,11 @@ async def test_every_backup_ends_exactly_once_when_the_node_leading_the_streams_
                 )
                 await publisher.publish_all(wave)
 
-        log.info("%s serves the executor and leads the jobs and events streams and the consumer", victim.name)
+        log.info(
+            "%s serves the executor and leads the jobs and events streams and the consumer; meta leader: %s",
+            victim.name,
+            nats_cluster.meta_leader(),
+        )
         await publish(requests[:FIRST_WAVE])
 
         def archived() -> set[uuid.UUID]:
