@@ -3,7 +3,7 @@ import { useState, type FormEvent } from "react";
 import { api, type Schemas } from "../../api/client";
 import { Field, Notice } from "../ui";
 import { PASSWORD_RULES } from "./PasswordChangeForm";
-import { temporaryPassword } from "./temporaryPassword";
+import { TemporaryPasswordField } from "./TemporaryPasswordField";
 import { newUserErrors, type FormErrors } from "./userErrors";
 
 export type Role = Schemas["Role"];
@@ -81,26 +81,14 @@ export function NewUserForm({ onCreated, onCancel }: { onCreated: () => Promise<
           ))}
         </select>
       </Field>
-      <Field
+      <TemporaryPasswordField
+        id="new-user-password"
         label="Initial password"
-        htmlFor="new-user-password"
-        error={errors.fields.password}
         hint={`${PASSWORD_RULES} The user must change it at first login.`}
-      >
-        <div className="row">
-          <input
-            id="new-user-password"
-            autoComplete="off"
-            spellCheck={false}
-            required
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-          />
-          <button type="button" onClick={() => setPassword(temporaryPassword())}>
-            Generate
-          </button>
-        </div>
-      </Field>
+        error={errors.fields.password}
+        value={password}
+        onChange={setPassword}
+      />
       <div className="form-actions">
         <button type="submit" className="primary" disabled={busy}>
           {busy ? "Creating…" : "Create user"}

@@ -2,10 +2,10 @@
 import { useState, type FormEvent } from "react";
 import { api, type Schemas } from "../../api/client";
 import { errorMessage, fieldErrors } from "../../api/errors";
-import { Field, StatusBadge } from "../ui";
+import { StatusBadge } from "../ui";
 import { ROLES, type Role } from "./NewUserForm";
 import { PASSWORD_RULES } from "./PasswordChangeForm";
-import { temporaryPassword } from "./temporaryPassword";
+import { TemporaryPasswordField } from "./TemporaryPasswordField";
 import { ConfirmInline } from "../ConfirmInline";
 
 type User = Schemas["UserOut"];
@@ -215,7 +215,6 @@ function ResetPasswordForm({
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const id = `reset-password-${user.id}`;
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -246,22 +245,15 @@ function ResetPasswordForm({
         Give <strong>{user.username}</strong> a temporary password. Their sessions end, and they must choose a new
         password when they next log in.
       </p>
-      <Field label="Temporary password" htmlFor={id} error={error} hint={PASSWORD_RULES}>
-        <div className="row">
-          <input
-            id={id}
-            autoComplete="off"
-            spellCheck={false}
-            required
-            autoFocus
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-          />
-          <button type="button" onClick={() => setPassword(temporaryPassword())}>
-            Generate
-          </button>
-        </div>
-      </Field>
+      <TemporaryPasswordField
+        id={`reset-password-${user.id}`}
+        label="Temporary password"
+        hint={PASSWORD_RULES}
+        error={error}
+        value={password}
+        onChange={setPassword}
+        autoFocus
+      />
       <div className="form-actions">
         <button type="submit" className="primary" disabled={busy}>
           {busy ? "Saving…" : "Set temporary password"}
