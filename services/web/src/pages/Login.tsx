@@ -12,6 +12,7 @@ import {
   type LoginStep,
 } from "../components/account/loginFlow";
 import { safeNextPath } from "../components/account/nextPath";
+import { AuthCodeField, PasswordField } from "../components/account/credentialFields";
 import "../components/account/account.css";
 
 export function LoginPage() {
@@ -115,17 +116,7 @@ function PasswordStep({
           onChange={(e) => setUsername(e.target.value)}
         />
       </Field>
-      <Field label="Password" htmlFor="login-password">
-        <input
-          id="login-password"
-          name="password"
-          type="password"
-          autoComplete="current-password"
-          required
-          value={password}
-          onChange={(e) => setPassword(e.target.value)}
-        />
-      </Field>
+      <PasswordField id="login-password" name="password" label="Password" autoComplete="current-password" value={password} onChange={setPassword} />
       <button type="submit" className="primary wide" disabled={busy}>
         {busy ? "Logging in…" : "Log in"}
       </button>
@@ -173,20 +164,15 @@ function SecondFactorStep({
           />
         </Field>
       ) : (
-        <Field label="Authentication code" htmlFor="login-code" hint="The 6-digit code your authenticator app shows now.">
-          <input
-            id="login-code"
-            name="code"
-            inputMode="numeric"
-            autoComplete="one-time-code"
-            pattern="[0-9 ]{6,7}"
-            maxLength={7}
-            autoFocus
-            required
-            value={value}
-            onChange={(e) => setValue(e.target.value)}
-          />
-        </Field>
+        <AuthCodeField
+          id="login-code"
+          name="code"
+          label="Authentication code"
+          hint="The 6-digit code your authenticator app shows now."
+          value={value}
+          onChange={setValue}
+          autoFocus
+        />
       )}
       <button type="submit" className="primary wide" disabled={busy}>
         {busy ? "Checking…" : "Verify"}

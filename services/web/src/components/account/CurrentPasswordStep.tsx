@@ -1,6 +1,6 @@
 // "Confirm it is you": the current password before a change to the second factor.
 import { useState, type FormEvent, type ReactNode } from "react";
-import { Field } from "../ui";
+import { PasswordField } from "./credentialFields";
 
 export function CurrentPasswordStep({
   id,
@@ -29,17 +29,7 @@ export function CurrentPasswordStep({
   return (
     <form className="form" onSubmit={submit}>
       <p>{intro}</p>
-      <Field label="Current password" htmlFor={id} error={error}>
-        <input
-          id={id}
-          type="password"
-          autoComplete="current-password"
-          autoFocus
-          required
-          value={password}
-          onChange={(e) => setPassword(e.target.value)}
-        />
-      </Field>
+      <PasswordField id={id} label="Current password" autoComplete="current-password" error={error} value={password} onChange={setPassword} autoFocus />
       <div className="form-actions">
         <button type="submit" className={danger ? "danger" : "primary"} disabled={busy}>
           {busy ? "Checking…" : submitLabel}

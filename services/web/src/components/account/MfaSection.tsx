@@ -4,8 +4,9 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, type Schemas } from "../../api/client";
 import { errorMessage, unwrap } from "../../api/errors";
 import { useCan, useSession } from "../../auth/session";
-import { ErrorBanner, Field, Loading, Notice } from "../ui";
+import { ErrorBanner, Loading, Notice } from "../ui";
 import { CurrentPasswordStep } from "./CurrentPasswordStep";
+import { AuthCodeField } from "./credentialFields";
 import { RecoveryCodesOnce } from "./RecoveryCodesOnce";
 import { svgDataUrl } from "./svgImage";
 
@@ -240,19 +241,7 @@ function EnrolmentStep({
           </code>
         </p>
         <p>2. Enter the 6-digit code the app shows, to check that it works.</p>
-        <Field label="Authentication code" htmlFor="mfa-confirm-code" error={error}>
-          <input
-            id="mfa-confirm-code"
-            inputMode="numeric"
-            autoComplete="one-time-code"
-            pattern="[0-9 ]{6,7}"
-            maxLength={7}
-            autoFocus
-            required
-            value={code}
-            onChange={(e) => setCode(e.target.value)}
-          />
-        </Field>
+        <AuthCodeField id="mfa-confirm-code" label="Authentication code" error={error} value={code} onChange={setCode} autoFocus />
         <div className="form-actions">
           <button type="submit" className="primary" disabled={busy}>
             {busy ? "Checking…" : "Turn on"}

@@ -1,6 +1,6 @@
 // Change one's own password (needs the current one). Used by the forced change and the account page.
 import { useState, type FormEvent, type ReactNode } from "react";
-import { Field } from "../ui";
+import { PasswordField } from "./credentialFields";
 import { api } from "../../api/client";
 import { checkNewPasswords, passwordChangeErrors, type PasswordChangeErrors } from "./passwordErrors";
 
@@ -54,36 +54,31 @@ export function PasswordChangeForm({
           {errors.general}
         </div>
       ) : null}
-      <Field label="Current password" htmlFor={`${idPrefix}-current`} error={errors.current}>
-        <input
-          id={`${idPrefix}-current`}
-          type="password"
-          autoComplete="current-password"
-          required
-          value={current}
-          onChange={(e) => setCurrent(e.target.value)}
-        />
-      </Field>
-      <Field label="New password" htmlFor={`${idPrefix}-new`} error={errors.next} hint={PASSWORD_RULES}>
-        <input
-          id={`${idPrefix}-new`}
-          type="password"
-          autoComplete="new-password"
-          required
-          value={next}
-          onChange={(e) => setNext(e.target.value)}
-        />
-      </Field>
-      <Field label="Repeat new password" htmlFor={`${idPrefix}-repeat`} error={errors.repeat}>
-        <input
-          id={`${idPrefix}-repeat`}
-          type="password"
-          autoComplete="new-password"
-          required
-          value={repeat}
-          onChange={(e) => setRepeat(e.target.value)}
-        />
-      </Field>
+      <PasswordField
+        id={`${idPrefix}-current`}
+        label="Current password"
+        autoComplete="current-password"
+        error={errors.current}
+        value={current}
+        onChange={setCurrent}
+      />
+      <PasswordField
+        id={`${idPrefix}-new`}
+        label="New password"
+        autoComplete="new-password"
+        error={errors.next}
+        hint={PASSWORD_RULES}
+        value={next}
+        onChange={setNext}
+      />
+      <PasswordField
+        id={`${idPrefix}-repeat`}
+        label="Repeat new password"
+        autoComplete="new-password"
+        error={errors.repeat}
+        value={repeat}
+        onChange={setRepeat}
+      />
       <div className="form-actions">
         <button type="submit" className="primary" disabled={busy}>
           {busy ? "Changing…" : "Change password"}
