@@ -5,6 +5,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useCan } from "../../auth/session";
 import { Card, EmptyState, ErrorBanner } from "../ui";
 import { ConfirmInline } from "../ConfirmInline";
+import { DataTable } from "../DataTable";
 import { CheckResult, SETTINGS_KEY, errorFor, formErrors, generalError, type CheckOut } from "./common";
 
 /** The collection's API route, e.g. "/settings/targets"; an entry's routes hang below it. */
@@ -36,7 +37,7 @@ export function EntryListSection<T>({
   empty: string;
   /** What to do next, for a user who may add one. */
   emptyAction: string;
-  /** Column headings (an empty one for the actions column is added). */
+  /** Column headings; an empty one is added for the actions column. */
   headers: string[];
   addLabel: string;
   row: (entry: T, onEdit: () => void) => ReactNode;
@@ -53,19 +54,11 @@ export function EntryListSection<T>({
           {empty} {can("POST", routes.collection) ? emptyAction : "An admin can add one."}
         </EmptyState>
       ) : (
-        <div className="table-wrap">
-          <table aria-label={title}>
-            <thead>
-              <tr>
-                {headers.map((h) => (
-                  <th key={h}>{h}</th>
-                ))}
-                <th />
-              </tr>
-            </thead>
-            <tbody>{entries.map((entry) => <Fragment key={idOf(entry)}>{row(entry, () => setEditing(entry))}</Fragment>)}</tbody>
-          </table>
-        </div>
+        <DataTable label={title} headers={[...headers, ""]}>
+          {entries.map((entry) => (
+            <Fragment key={idOf(entry)}>{row(entry, () => setEditing(entry))}</Fragment>
+          ))}
+        </DataTable>
       )}
       {editing ? (
         <Fragment key={editing === "new" ? "new" : idOf(editing)}>{editor(editing === "new" ? undefined : editing, done)}</Fragment>
