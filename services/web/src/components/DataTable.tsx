@@ -1,7 +1,7 @@
 // A labelled table in its scrolling wrapper, with a header row; the caller gives the body rows.
 import type { ReactNode } from "react";
 
-export function DataTable({ label, headers, children }: { label: string; headers: string[]; children: ReactNode }) {
+export function DataTable({ label, headers, children }: { label?: string; headers: string[]; children: ReactNode }) {
   return (
     <div className="table-wrap">
       <table aria-label={label}>

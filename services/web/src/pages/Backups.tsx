@@ -9,6 +9,7 @@ import { ArtifactRow } from "../components/backups/ArtifactRow";
 import { artifactQuery, withFilter } from "../components/backups/filters";
 import { EmptyState, ErrorBanner, Field, Loading, MoreButton, Page } from "../components/ui";
 import "../components/backups/backups.css";
+import { DataTable } from "../components/DataTable";
 
 const PAGE_SIZE = 50;
 
@@ -58,26 +59,11 @@ export function BackupsPage() {
         )
       ) : (
         <>
-          <div className="table-wrap">
-            <table aria-label="Backups">
-              <thead>
-                <tr>
-                  <th>Resource</th>
-                  <th>Created</th>
-                  <th>Size</th>
-                  <th>sha256</th>
-                  <th>Copies</th>
-                  <th>Verified at</th>
-                  <th>Actions</th>
-                </tr>
-              </thead>
-              <tbody>
-                {items.map((artifact) => (
-                  <ArtifactRow key={artifact.id} artifact={artifact} onResource={(name) => setFilter("resource", name)} />
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable label="Backups" headers={["Resource", "Created", "Size", "sha256", "Copies", "Verified at", "Actions"]}>
+            {items.map((artifact) => (
+              <ArtifactRow key={artifact.id} artifact={artifact} onResource={(name) => setFilter("resource", name)} />
+            ))}
+          </DataTable>
           <MoreButton
             hasMore={artifacts.hasNextPage}
             loading={artifacts.isFetchingNextPage}

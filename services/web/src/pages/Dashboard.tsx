@@ -11,6 +11,7 @@ import "../components/dashboard/dashboard.css";
 import { Card, EmptyState, ErrorBanner, Loading, Page, ProgressBar, StatusBadge } from "../components/ui";
 import { formatBytes, formatDateTime, formatRelative, shortId } from "../lib/format";
 import { useJobEvents } from "../lib/jobEvents";
+import { DataTable } from "../components/DataTable";
 
 type Dashboard = Schemas["Dashboard"];
 
@@ -77,33 +78,22 @@ function Summary({ data, canCreatePlan }: { data: Dashboard; canCreatePlan: bool
                   : "No enabled plan is scheduled: an operator or admin can enable one."}
             </EmptyState>
           ) : (
-            <div className="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th>Plan</th>
-                    <th>Host</th>
-                    <th>Runs</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.next_runs.map((run) => (
-                    <tr key={run.plan_id}>
-                      <td>
-                        <Link to={`/plans/${run.plan_id}`}>{run.plan_name}</Link>
-                      </td>
-                      <td>{run.host_id}</td>
-                      <td>
-                        {formatRelative(run.fires_at)}{" "}
-                        <span className="hint">
-                          ({formatDateTime(run.fires_at, run.timezone)} {run.timezone})
-                        </span>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable headers={["Plan", "Host", "Runs"]}>
+              {data.next_runs.map((run) => (
+                <tr key={run.plan_id}>
+                  <td>
+                    <Link to={`/plans/${run.plan_id}`}>{run.plan_name}</Link>
+                  </td>
+                  <td>{run.host_id}</td>
+                  <td>
+                    {formatRelative(run.fires_at)}{" "}
+                    <span className="hint">
+                      ({formatDateTime(run.fires_at, run.timezone)} {run.timezone})
+                    </span>
+                  </td>
+                </tr>
+              ))}
+            </DataTable>
           )}
         </Card>
         <Card title="Last verified backup per plan">
@@ -114,40 +104,29 @@ function Summary({ data, canCreatePlan }: { data: Dashboard; canCreatePlan: bool
                 : "No backup plans yet. Once an operator or admin creates one, its backups are checked here."}
             </EmptyState>
           ) : (
-            <div className="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th>Plan</th>
-                    <th>Last backup</th>
-                    <th>Last verified</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.plans.map((plan) => (
-                    <tr key={plan.plan_id}>
-                      <td>
-                        <Link to={`/plans/${plan.plan_id}`}>{plan.plan_name}</Link>
-                        {plan.enabled ? null : <StatusBadge status="disabled" />}
-                      </td>
-                      <td title={formatDateTime(plan.last_backup_at)}>{formatRelative(plan.last_backup_at)}</td>
-                      <td>
-                        {plan.last_verified_at ? (
-                          <Link
-                            to={`/backups?plan=${encodeURIComponent(plan.plan_id)}`}
-                            title={formatDateTime(plan.last_verified_at)}
-                          >
-                            {formatRelative(plan.last_verified_at)}
-                          </Link>
-                        ) : (
-                          <StatusBadge status="unprotected" label="never verified" />
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable headers={["Plan", "Last backup", "Last verified"]}>
+              {data.plans.map((plan) => (
+                <tr key={plan.plan_id}>
+                  <td>
+                    <Link to={`/plans/${plan.plan_id}`}>{plan.plan_name}</Link>
+                    {plan.enabled ? null : <StatusBadge status="disabled" />}
+                  </td>
+                  <td title={formatDateTime(plan.last_backup_at)}>{formatRelative(plan.last_backup_at)}</td>
+                  <td>
+                    {plan.last_verified_at ? (
+                      <Link
+                        to={`/backups?plan=${encodeURIComponent(plan.plan_id)}`}
+                        title={formatDateTime(plan.last_verified_at)}
+                      >
+                        {formatRelative(plan.last_verified_at)}
+                      </Link>
+                    ) : (
+                      <StatusBadge status="unprotected" label="never verified" />
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </DataTable>
           )}
         </Card>
       </div>

@@ -9,6 +9,7 @@ import { filtersFromSearch, jobQueryParams, searchFromFilters } from "../compone
 import { EmptyState, ErrorBanner, Loading, MoreButton, Page } from "../components/ui";
 import { useJobEvents } from "../lib/jobEvents";
 import "../components/jobs/jobs.css";
+import { DataTable } from "../components/DataTable";
 
 /** /jobs: every job, newest first, filtered, with live progress from the gateway's job news. */
 export function JobsPage() {
@@ -55,27 +56,11 @@ export function JobsPage() {
         )
       ) : (
         <>
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>Job</th>
-                  <th>Status</th>
-                  <th>Kind</th>
-                  <th>Resource or plan</th>
-                  <th>Host</th>
-                  <th>Started</th>
-                  <th>Duration</th>
-                  <th>Progress</th>
-                </tr>
-              </thead>
-              <tbody>
-                {items.map((job) => (
-                  <JobRow key={job.id} job={job} planNames={planNames} />
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable headers={["Job", "Status", "Kind", "Resource or plan", "Host", "Started", "Duration", "Progress"]}>
+            {items.map((job) => (
+              <JobRow key={job.id} job={job} planNames={planNames} />
+            ))}
+          </DataTable>
           <MoreButton hasMore={jobs.hasNextPage} loading={jobs.isFetchingNextPage} onMore={() => void jobs.fetchNextPage()} />
         </>
       )}

@@ -8,6 +8,7 @@ import { Card, EmptyState, ErrorBanner, Loading, Notice, Page } from "../compone
 import { NewUserForm } from "../components/account/NewUserForm";
 import { UserRow } from "../components/account/UserRow";
 import "../components/account/account.css";
+import { DataTable } from "../components/DataTable";
 
 export const USERS_KEY = ["users"] as const;
 
@@ -61,31 +62,17 @@ export function UsersPage() {
         <EmptyState>No accounts yet. Create one with “New user”.</EmptyState>
       ) : null}
       {users.data && users.data.length > 0 ? (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th>Username</th>
-                <th>Role</th>
-                <th>MFA</th>
-                <th>Status</th>
-                <th>Must change password</th>
-                <th>Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {users.data.map((user) => (
-                <UserRow
-                  key={user.id}
-                  user={user}
-                  isSelf={user.username === session?.username}
-                  may={may}
-                  onChanged={refresh}
-                />
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable headers={["Username", "Role", "MFA", "Status", "Must change password", "Actions"]}>
+          {users.data.map((user) => (
+            <UserRow
+              key={user.id}
+              user={user}
+              isSelf={user.username === session?.username}
+              may={may}
+              onChanged={refresh}
+            />
+          ))}
+        </DataTable>
       ) : null}
     </Page>
   );

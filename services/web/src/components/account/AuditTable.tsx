@@ -2,6 +2,7 @@
 import type { Schemas } from "../../api/client";
 import { formatDateTime } from "../../lib/format";
 import { StatusBadge } from "../ui";
+import { DataTable } from "../DataTable";
 
 type Entry = Schemas["AuditEntryOut"];
 
@@ -15,39 +16,26 @@ export function detailsText(details: Record<string, unknown>): string {
 
 export function AuditTable({ entries }: { entries: readonly Entry[] }) {
   return (
-    <div className="table-wrap">
-      <table>
-        <thead>
-          <tr>
-            <th>Time</th>
-            <th>Actor</th>
-            <th>Action</th>
-            <th>Target / details</th>
-            <th>Origin IP</th>
-          </tr>
-        </thead>
-        <tbody>
-          {entries.map((entry) => (
-            <tr key={entry.id}>
-              <td className="nowrap" title={entry.at}>
-                {formatDateTime(entry.at)}
-              </td>
-              <td className="nowrap">{entry.actor ?? <span className="muted">—</span>}</td>
-              <td>
-                <code>{entry.action}</code>{" "}
-                {entry.outcome === "success" ? null : <StatusBadge status="failed" label={entry.outcome} />}
-              </td>
-              <td>
-                {entry.target ? <div className="audit-target">{entry.target}</div> : null}
-                {Object.keys(entry.details).length ? <div className="audit-details">{detailsText(entry.details)}</div> : null}
-              </td>
-              <td className="nowrap" title={entry.user_agent ?? undefined}>
-                {entry.ip ?? <span className="muted">—</span>}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable headers={["Time", "Actor", "Action", "Target / details", "Origin IP"]}>
+      {entries.map((entry) => (
+        <tr key={entry.id}>
+          <td className="nowrap" title={entry.at}>
+            {formatDateTime(entry.at)}
+          </td>
+          <td className="nowrap">{entry.actor ?? <span className="muted">—</span>}</td>
+          <td>
+            <code>{entry.action}</code>{" "}
+            {entry.outcome === "success" ? null : <StatusBadge status="failed" label={entry.outcome} />}
+          </td>
+          <td>
+            {entry.target ? <div className="audit-target">{entry.target}</div> : null}
+            {Object.keys(entry.details).length ? <div className="audit-details">{detailsText(entry.details)}</div> : null}
+          </td>
+          <td className="nowrap" title={entry.user_agent ?? undefined}>
+            {entry.ip ?? <span className="muted">—</span>}
+          </td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }

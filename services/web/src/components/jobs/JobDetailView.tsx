@@ -12,6 +12,7 @@ import { Card, ErrorBanner, Loading, Notice, Page, StatusBadge } from "../ui";
 import { JobProgress } from "./JobProgress";
 import { ConfirmInline } from "../ConfirmInline";
 import "./jobs.css";
+import { DataTable } from "../DataTable";
 
 type Detail = Schemas["JobDetail"];
 
@@ -183,48 +184,34 @@ function JobBody({ job }: { job: Detail }) {
         {job.artifacts.length === 0 ? (
           <p className="hint">{job.finished ? "This job produced no archives." : "Archives appear here as the job completes them."}</p>
         ) : (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>Archive</th>
-                  <th>Size</th>
-                  <th>sha256</th>
-                  <th>State</th>
-                  <th>Copies</th>
-                  <th />
-                </tr>
-              </thead>
-              <tbody>
-                {job.artifacts.map((artifact) => (
-                  <tr key={artifact.id}>
-                    <td>
-                      <Link to="/backups">
-                        {artifact.resource_kind} {artifact.resource_name}
-                      </Link>{" "}
-                      <span className="hint">{artifact.role}</span>
-                    </td>
-                    <td>{formatBytes(artifact.size_bytes)}</td>
-                    <td className="sha" title={artifact.sha256}>
-                      {artifact.sha256}
-                    </td>
-                    <td>
-                      {artifact.state}
-                      {artifact.verified_at ? <span className="hint"> (verified {formatDateTime(artifact.verified_at)})</span> : null}
-                    </td>
-                    <td>{artifact.copies.length ? artifact.copies.map((c) => c.target_id).join(", ") : "local only"}</td>
-                    <td>
-                      {mayRestore && artifact.state === "available" ? (
-                        <Link className="button small" to={`/restore?artifact=${artifact.id}`}>
-                          Restore from this backup
-                        </Link>
-                      ) : null}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable headers={["Archive", "Size", "sha256", "State", "Copies", ""]}>
+            {job.artifacts.map((artifact) => (
+              <tr key={artifact.id}>
+                <td>
+                  <Link to="/backups">
+                    {artifact.resource_kind} {artifact.resource_name}
+                  </Link>{" "}
+                  <span className="hint">{artifact.role}</span>
+                </td>
+                <td>{formatBytes(artifact.size_bytes)}</td>
+                <td className="sha" title={artifact.sha256}>
+                  {artifact.sha256}
+                </td>
+                <td>
+                  {artifact.state}
+                  {artifact.verified_at ? <span className="hint"> (verified {formatDateTime(artifact.verified_at)})</span> : null}
+                </td>
+                <td>{artifact.copies.length ? artifact.copies.map((c) => c.target_id).join(", ") : "local only"}</td>
+                <td>
+                  {mayRestore && artifact.state === "available" ? (
+                    <Link className="button small" to={`/restore?artifact=${artifact.id}`}>
+                      Restore from this backup
+                    </Link>
+                  ) : null}
+                </td>
+              </tr>
+            ))}
+          </DataTable>
         )}
       </Card>
 

@@ -7,6 +7,7 @@ import { formatBytes, formatDateTime } from "../../lib/format";
 import { Field, Notice } from "../ui";
 import { DEFAULT_RETENTION, errorUnder, UNIT_SECONDS, type PlanForm, type WithinUnit } from "./planForm";
 import { useDebouncedValue } from "./schedulePreview";
+import { DataTable } from "../DataTable";
 
 type Counts = PlanForm["retention"];
 const COUNT_FIELDS: { key: keyof Counts; label: string; hint?: string }[] = [
@@ -132,43 +133,31 @@ export function RetentionPreviewPanel({
         Keeps {kept} backup{kept === 1 ? "" : "s"}, deletes {result.delete_count} (
         {formatBytes(result.delete_bytes)}), counting days in {result.timezone}.
       </p>
-      <div className="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th>Resource</th>
-              <th>Part</th>
-              <th>Keeps</th>
-              <th>Deletes</th>
-            </tr>
-          </thead>
-          <tbody>
-            {result.scopes.map((scope) => (
-              <tr key={`${scope.resource.kind}/${scope.resource.name}/${scope.role}`}>
-                <td>
-                  {scope.resource.kind} {scope.resource.name}
-                </td>
-                <td>{scope.role}</td>
-                <td>{scope.keep.length}</td>
-                <td>
-                  {scope.delete.length === 0 ? (
-                    "nothing"
-                  ) : (
-                    <ul className="plain-list">
-                      {scope.delete.map((verdict) => (
-                        <li key={verdict.artifact_id}>
-                          {formatDateTime(verdict.created_at)}, {formatBytes(verdict.size_bytes)}
-                          {verdict.reasons.length ? <span className="hint"> ({verdict.reasons.join("; ")})</span> : null}
-                        </li>
-                      ))}
-                    </ul>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable headers={["Resource", "Part", "Keeps", "Deletes"]}>
+        {result.scopes.map((scope) => (
+          <tr key={`${scope.resource.kind}/${scope.resource.name}/${scope.role}`}>
+            <td>
+              {scope.resource.kind} {scope.resource.name}
+            </td>
+            <td>{scope.role}</td>
+            <td>{scope.keep.length}</td>
+            <td>
+              {scope.delete.length === 0 ? (
+                "nothing"
+              ) : (
+                <ul className="plain-list">
+                  {scope.delete.map((verdict) => (
+                    <li key={verdict.artifact_id}>
+                      {formatDateTime(verdict.created_at)}, {formatBytes(verdict.size_bytes)}
+                      {verdict.reasons.length ? <span className="hint"> ({verdict.reasons.join("; ")})</span> : null}
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </td>
+          </tr>
+        ))}
+      </DataTable>
     </div>
   );
 }

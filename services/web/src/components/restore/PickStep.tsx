@@ -7,6 +7,7 @@ import { formatBytes, formatDateTime } from "../../lib/format";
 import { Copies } from "../backups/Copies";
 import { EmptyState, ErrorBanner, Field, Loading, StatusBadge } from "../ui";
 import { targetKind } from "./wizard";
+import { DataTable } from "../DataTable";
 
 type Artifact = Schemas["ArtifactOut"];
 
@@ -85,43 +86,29 @@ function ArtifactsOf({ resource, locked, onPick }: { resource: ResourceChoice; l
   if (list.error) return <ErrorBanner error={list.error} />;
   if (list.data.items.length === 0) return <EmptyState>This resource has no restorable backup left.</EmptyState>;
   return (
-    <div className="table-wrap">
-      <table aria-label="Backups of the resource">
-        <thead>
-          <tr>
-            <th>Created</th>
-            <th>Part</th>
-            <th>Size</th>
-            <th>Copies</th>
-            <th>Verified</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {list.data.items.map((a) => (
-            <tr key={a.id}>
-              <td>{formatDateTime(a.created_at)}</td>
-              <td>
-                {a.kind} {a.role !== a.resource.name ? <span className="muted">({a.role})</span> : null}
-              </td>
-              <td>{formatBytes(a.size_bytes)}</td>
-              <td>
-                <Copies artifact={a} />
-              </td>
-              <td>{a.verified_at ? formatDateTime(a.verified_at) : <StatusBadge status="unprotected" label="never" />}</td>
-              <td>
-                {targetKind(a) ? (
-                  <button type="button" className="primary small" disabled={locked} onClick={() => onPick(a.id)}>
-                    Restore this
-                  </button>
-                ) : (
-                  <span className="muted">not restorable here</span>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable label="Backups of the resource" headers={["Created", "Part", "Size", "Copies", "Verified", ""]}>
+      {list.data.items.map((a) => (
+        <tr key={a.id}>
+          <td>{formatDateTime(a.created_at)}</td>
+          <td>
+            {a.kind} {a.role !== a.resource.name ? <span className="muted">({a.role})</span> : null}
+          </td>
+          <td>{formatBytes(a.size_bytes)}</td>
+          <td>
+            <Copies artifact={a} />
+          </td>
+          <td>{a.verified_at ? formatDateTime(a.verified_at) : <StatusBadge status="unprotected" label="never" />}</td>
+          <td>
+            {targetKind(a) ? (
+              <button type="button" className="primary small" disabled={locked} onClick={() => onPick(a.id)}>
+                Restore this
+              </button>
+            ) : (
+              <span className="muted">not restorable here</span>
+            )}
+          </td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }
