@@ -10,6 +10,7 @@ import { formatDateTime } from "../../lib/format";
 import { unplacedMessages } from "../../lib/fieldMessages";
 import { afterPlanChange } from "../../lib/invalidate";
 import { Field } from "../ui";
+import { InputField } from "../InputField";
 import { Check, ConsistencyFields } from "./ConsistencyFields";
 import { RetentionFields, RetentionPreviewPanel } from "./RetentionFields";
 import { TargetsPicker, useHostResources } from "./TargetsPicker";
@@ -134,15 +135,15 @@ export function PlanEditor({ planId, initial }: { planId: string | null; initial
         </div>
       ) : null}
       {readOnly ? <p className="hint">You can look at this plan; your role cannot change it.</p> : null}
-      <Field label="Name" htmlFor="plan-name" error={errorUnder(errors, "name")}>
-        <input
-          id="plan-name"
-          value={form.name}
-          readOnly={readOnly}
-          required
-          onChange={(event) => change({ name: event.target.value })}
-        />
-      </Field>
+      <InputField
+        id="plan-name"
+        label="Name"
+        error={errorUnder(errors, "name")}
+        value={form.name}
+        onValue={(name) => change({ name })}
+        readOnly={readOnly}
+        required
+      />
       <Field
         label="Host"
         htmlFor="plan-host"
@@ -183,20 +184,16 @@ export function PlanEditor({ planId, initial }: { planId: string | null; initial
       <fieldset className="plan-section">
         <legend>Schedule</legend>
         <div className="row">
-          <Field
+          <InputField
+            id="plan-cron"
             label="Cron schedule"
-            htmlFor="plan-cron"
-            error={cronError}
             hint="minute hour day-of-month month day-of-week, e.g. 0 3 * * * for 03:00 every day"
-          >
-            <input
-              id="plan-cron"
-              value={form.cron}
-              readOnly={readOnly}
-              spellCheck={false}
-              onChange={(event) => change({ cron: event.target.value })}
-            />
-          </Field>
+            error={cronError}
+            value={form.cron}
+            onValue={(cron) => change({ cron })}
+            readOnly={readOnly}
+            spellCheck={false}
+          />
           <Field label="Time zone" htmlFor="plan-timezone" error={zoneError}>
             <input
               id="plan-timezone"
@@ -227,34 +224,26 @@ export function PlanEditor({ planId, initial }: { planId: string | null; initial
           ) : null}
           {preview.otherError ? <span className="hint">{preview.otherError}</span> : null}
         </div>
-        <Field
+        <InputField
+          id="plan-verify-cron"
           label="Verify schedule (cron, optional)"
-          htmlFor="plan-verify-cron"
           hint="When to check the newest backups by reading them back; empty: never"
           error={errorUnder(errors, "verify_cron")}
-        >
-          <input
-            id="plan-verify-cron"
-            value={form.verifyCron}
-            readOnly={readOnly}
-            onChange={(event) => change({ verifyCron: event.target.value })}
-          />
-        </Field>
-        <Field
+          value={form.verifyCron}
+          onValue={(verifyCron) => change({ verifyCron })}
+          readOnly={readOnly}
+        />
+        <InputField
+          id="plan-grace"
           label="Missed-run grace (seconds)"
-          htmlFor="plan-grace"
           hint="A run missed by less than this while the scheduler was down still fires once"
           error={errorUnder(errors, "missed_run_grace_seconds")}
-        >
-          <input
-            id="plan-grace"
-            type="number"
-            min={0}
-            value={form.missedRunGraceSeconds}
-            readOnly={readOnly}
-            onChange={(event) => change({ missedRunGraceSeconds: event.target.value })}
-          />
-        </Field>
+          value={form.missedRunGraceSeconds}
+          onValue={(missedRunGraceSeconds) => change({ missedRunGraceSeconds })}
+          readOnly={readOnly}
+          type="number"
+          min={0}
+        />
       </fieldset>
 
       <TargetsPicker
@@ -348,16 +337,16 @@ export function PlanEditor({ planId, initial }: { planId: string | null; initial
             </select>
           </Field>
           {form.localKeep === "last" ? (
-            <Field label="Newest archives kept on the host" htmlFor="plan-local-last" error={errorUnder(errors, "local_copies.last")}>
-              <input
-                id="plan-local-last"
-                type="number"
-                min={1}
-                value={form.localLast}
-                readOnly={readOnly}
-                onChange={(event) => change({ localLast: event.target.value })}
-              />
-            </Field>
+            <InputField
+              id="plan-local-last"
+              label="Newest archives kept on the host"
+              error={errorUnder(errors, "local_copies.last")}
+              value={form.localLast}
+              onValue={(localLast) => change({ localLast })}
+              readOnly={readOnly}
+              type="number"
+              min={1}
+            />
           ) : null}
         </div>
       </fieldset>
