@@ -18,7 +18,7 @@ export function InputField({
   label: string;
   hint?: string;
   error?: string | null;
-  value: string;
+  value: string | number;
   /** The new text, on each change. */
   onValue: (value: string) => void;
 }) {

@@ -2,6 +2,7 @@
 // (a database dump before, for instance).
 import { Field } from "../ui";
 import { emptyHook, errorUnder, type HookForm, type PlanForm } from "./planForm";
+import { InputField } from "../InputField";
 
 export function ConsistencyFields({
   form,
@@ -38,22 +39,18 @@ export function ConsistencyFields({
             <option value="none">none</option>
           </select>
         </Field>
-        <Field
+        <InputField
+          id="plan-compression-level"
           label="Compression level"
-          htmlFor="plan-compression-level"
           hint="Empty: the compressor's default"
           error={errorUnder(errors, "options.compression_level")}
-        >
-          <input
-            id="plan-compression-level"
-            type="number"
-            min={-7}
-            max={22}
-            value={form.compressionLevel}
-            readOnly={readOnly}
-            onChange={(event) => onChange({ compressionLevel: event.target.value })}
-          />
-        </Field>
+          value={form.compressionLevel}
+          onValue={(compressionLevel) => onChange({ compressionLevel })}
+          readOnly={readOnly}
+          type="number"
+          min={-7}
+          max={22}
+        />
       </div>
       <Check
         id="plan-stop-containers"
@@ -175,39 +172,35 @@ function HookList({
         const base = `hook-${which.toLowerCase()}-${index}`;
         return (
           <div className="row hook" key={index}>
-            <Field label={`${which} ${n}: container`} htmlFor={`${base}-container`} error={errorUnder(errors, `${prefix}.container`)}>
-              <input
-                id={`${base}-container`}
-                list="plan-hook-containers"
-                value={hook.container}
-                readOnly={readOnly}
-                onChange={(event) => update(index, { container: event.target.value })}
-              />
-            </Field>
-            <Field
+            <InputField
+              id={`${base}-container`}
+              label={`${which} ${n}: container`}
+              error={errorUnder(errors, `${prefix}.container`)}
+              value={hook.container}
+              onValue={(container) => update(index, { container })}
+              readOnly={readOnly}
+              list="plan-hook-containers"
+            />
+            <InputField
+              id={`${base}-command`}
               label={`${which} ${n}: command`}
-              htmlFor={`${base}-command`}
               hint="Run with docker exec, not a shell: quote arguments with spaces"
               error={errorUnder(errors, `${prefix}.command`)}
-            >
-              <input
-                id={`${base}-command`}
-                value={hook.command}
-                placeholder="pg_dump -f /backup/db.sql app"
-                readOnly={readOnly}
-                onChange={(event) => update(index, { command: event.target.value })}
-              />
-            </Field>
-            <Field label={`${which} ${n}: timeout (s)`} htmlFor={`${base}-timeout`} error={errorUnder(errors, `${prefix}.timeout_seconds`)}>
-              <input
-                id={`${base}-timeout`}
-                type="number"
-                min={1}
-                value={hook.timeoutSeconds}
-                readOnly={readOnly}
-                onChange={(event) => update(index, { timeoutSeconds: event.target.value })}
-              />
-            </Field>
+              value={hook.command}
+              onValue={(command) => update(index, { command })}
+              readOnly={readOnly}
+              placeholder="pg_dump -f /backup/db.sql app"
+            />
+            <InputField
+              id={`${base}-timeout`}
+              label={`${which} ${n}: timeout (s)`}
+              error={errorUnder(errors, `${prefix}.timeout_seconds`)}
+              value={hook.timeoutSeconds}
+              onValue={(timeoutSeconds) => update(index, { timeoutSeconds })}
+              readOnly={readOnly}
+              type="number"
+              min={1}
+            />
             <Field label={`${which} ${n}: on error`} htmlFor={`${base}-on-error`} error={errorUnder(errors, `${prefix}.on_error`)}>
               <select
                 id={`${base}-on-error`}

@@ -8,6 +8,7 @@ import { Field, Notice } from "../ui";
 import { DEFAULT_RETENTION, errorUnder, UNIT_SECONDS, type PlanForm, type WithinUnit } from "./planForm";
 import { useDebouncedValue } from "./schedulePreview";
 import { DataTable } from "../DataTable";
+import { InputField } from "../InputField";
 
 type Counts = PlanForm["retention"];
 const COUNT_FIELDS: { key: keyof Counts; label: string; hint?: string }[] = [
@@ -45,16 +46,18 @@ export function RetentionFields({
       ) : null}
       <div className="retention-grid">
         {COUNT_FIELDS.map(({ key, label, hint }) => (
-          <Field key={key} label={label} htmlFor={`retention-${key}`} hint={hint} error={errorUnder(errors, `retention.${key}`)}>
-            <input
-              id={`retention-${key}`}
-              type="number"
-              min={key === "keep_minimum" ? 1 : 0}
-              value={form.retention[key]}
-              readOnly={readOnly}
-              onChange={(event) => setCount(key, event.target.value)}
-            />
-          </Field>
+          <InputField
+            key={key}
+            id={`retention-${key}`}
+            label={label}
+            hint={hint}
+            error={errorUnder(errors, `retention.${key}`)}
+            value={form.retention[key]}
+            onValue={(count) => setCount(key, count)}
+            readOnly={readOnly}
+            type="number"
+            min={key === "keep_minimum" ? 1 : 0}
+          />
         ))}
         <Field
           label="Keep within"
