@@ -1,6 +1,7 @@
 // "Confirm it is you": the current password before a change to the second factor.
 import { useState, type FormEvent, type ReactNode } from "react";
 import { PasswordField } from "./credentialFields";
+import { SubmitOrCancel } from "./SubmitOrCancel";
 
 export function CurrentPasswordStep({
   id,
@@ -30,14 +31,7 @@ export function CurrentPasswordStep({
     <form className="form" onSubmit={submit}>
       <p>{intro}</p>
       <PasswordField id={id} label="Current password" autoComplete="current-password" error={error} value={password} onChange={setPassword} autoFocus />
-      <div className="form-actions">
-        <button type="submit" className={danger ? "danger" : "primary"} disabled={busy}>
-          {busy ? "Checking…" : submitLabel}
-        </button>
-        <button type="button" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
+      <SubmitOrCancel label={submitLabel} busyLabel="Checking…" busy={busy} danger={danger} onCancel={onCancel} />
     </form>
   );
 }

@@ -9,6 +9,7 @@ import { CurrentPasswordStep } from "./CurrentPasswordStep";
 import { AuthCodeField } from "./credentialFields";
 import { RecoveryCodesOnce } from "./RecoveryCodesOnce";
 import { svgDataUrl } from "./svgImage";
+import { SubmitOrCancel } from "./SubmitOrCancel";
 
 export const MFA_KEY = ["mfa"] as const;
 
@@ -242,14 +243,7 @@ function EnrolmentStep({
         </p>
         <p>2. Enter the 6-digit code the app shows, to check that it works.</p>
         <AuthCodeField id="mfa-confirm-code" label="Authentication code" error={error} value={code} onChange={setCode} autoFocus />
-        <div className="form-actions">
-          <button type="submit" className="primary" disabled={busy}>
-            {busy ? "Checking…" : "Turn on"}
-          </button>
-          <button type="button" onClick={onCancel}>
-            Cancel
-          </button>
-        </div>
+        <SubmitOrCancel label="Turn on" busyLabel="Checking…" busy={busy} onCancel={onCancel} />
       </form>
     </div>
   );

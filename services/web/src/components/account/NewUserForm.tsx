@@ -5,6 +5,7 @@ import { Field, Notice } from "../ui";
 import { PASSWORD_RULES } from "./PasswordChangeForm";
 import { TemporaryPasswordField } from "./TemporaryPasswordField";
 import { newUserErrors, type FormErrors } from "./userErrors";
+import { SubmitOrCancel } from "./SubmitOrCancel";
 
 export type Role = Schemas["Role"];
 export const ROLES: { value: Role; label: string; hint: string }[] = [
@@ -89,14 +90,7 @@ export function NewUserForm({ onCreated, onCancel }: { onCreated: () => Promise<
         value={password}
         onChange={setPassword}
       />
-      <div className="form-actions">
-        <button type="submit" className="primary" disabled={busy}>
-          {busy ? "Creating…" : "Create user"}
-        </button>
-        <button type="button" onClick={onCancel}>
-          Close
-        </button>
-      </div>
+      <SubmitOrCancel label="Create user" busyLabel="Creating…" busy={busy} cancelLabel="Close" onCancel={onCancel} />
     </form>
   );
 }

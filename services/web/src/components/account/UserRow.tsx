@@ -7,6 +7,7 @@ import { ROLES, type Role } from "./NewUserForm";
 import { PASSWORD_RULES } from "./PasswordChangeForm";
 import { TemporaryPasswordField } from "./TemporaryPasswordField";
 import { ConfirmInline } from "../ConfirmInline";
+import { SubmitOrCancel } from "./SubmitOrCancel";
 
 type User = Schemas["UserOut"];
 type Panel = "none" | "password" | "mfa";
@@ -254,14 +255,7 @@ function ResetPasswordForm({
         onChange={setPassword}
         autoFocus
       />
-      <div className="form-actions">
-        <button type="submit" className="primary" disabled={busy}>
-          {busy ? "Saving…" : "Set temporary password"}
-        </button>
-        <button type="button" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
+      <SubmitOrCancel label="Set temporary password" busyLabel="Saving…" busy={busy} onCancel={onCancel} />
     </form>
   );
 }
