@@ -137,7 +137,9 @@ describe("RestorePage", () => {
     expect(restore).toBeEnabled();
     await user.click(restore);
 
-    expect(await screen.findByText("running")).toBeInTheDocument();
+    // waitFor, not findBy: under load the follow step can render the badge twice, and the first
+    // element findBy returned may already be gone when the expectation reads it.
+    await waitFor(() => expect(screen.getByText("running")).toBeInTheDocument());
     expect(screen.getByText("started on vm", { exact: false })).toBeInTheDocument();
     expect(screen.getByRole("link", { name: "Open the job" })).toHaveAttribute("href", "/jobs/job-9");
     expect(stub.sent.find((s) => s.path === "/restores")?.body).toEqual({ token: "tok-1", confirm_name: "restored" });
