@@ -11,8 +11,9 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import nats.errors
 from nats.js import JetStreamContext
-from nats.js.errors import NotFoundError
+from nats.js.errors import NotFoundError, ServiceUnavailableError
 
 from dockback_contracts.streams import ConsumerSpec
 
@@ -67,5 +68,10 @@ async def create_or_update_consumer(js: JetStreamContext, spec: ConsumerSpec, st
             return True
         except NotFoundError:
             log.warning("stream %s does not exist yet (the gateway declares it); retrying", spec.stream)
+            await wait_until_set(stopped, 2.0)
+        except (nats.errors.TimeoutError, nats.errors.NoRespondersError, ServiceUnavailableError, TimeoutError) as exc:
+            # A JetStream cluster electing a leader answers nothing for a few seconds: wait it out
+            # instead of exiting at start.
+            log.warning("JetStream did not answer creating consumer %s (%r); retrying", spec.config.durable_name, exc)
             await wait_until_set(stopped, 2.0)
     return False
