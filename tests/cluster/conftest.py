@@ -23,6 +23,7 @@ from nats.js.errors import NotFoundError
 from dockback_contracts import events as ev
 from dockback_scheduler.publisher import TRANSIENT
 from harness.nats_cluster import nats_cluster  # noqa: F401 - the fixture, for this package's tests
+from harness.processes import stop_all
 
 ARCHIVE_NAME = re.compile(r"\d{8}T\d{6}Z-([0-9a-f-]{36})-.+\.tar(\.zst|\.gz)?")
 EVENT_TYPES: dict[str, type[ev.Event]] = {t.model_fields["type"].default: t for t in ev.ALL_EVENTS}
@@ -89,15 +90,7 @@ def executors(tmp_path: Path) -> Iterator[Executors]:
     try:
         yield running
     finally:
-        for process in running.processes.values():
-            if process.poll() is None:
-                process.terminate()
-        for process in running.processes.values():
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_all(running.processes.values())
 
 
 async def fill_volumes(image: str, volumes: list[str], labels: dict[str, str], kib: int) -> None:

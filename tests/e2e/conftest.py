@@ -15,6 +15,7 @@ import pytest
 from gateway.conftest import gateway, settings_for  # noqa: F401 - the gateway fixture, on these settings
 
 from dockback_gateway.settings import Settings
+from harness.processes import stop_all
 
 HOST_ID = "e2e-host"
 
@@ -78,12 +79,4 @@ def services(nats_url: str, tmp_path: Path) -> Iterator[Services]:
     try:
         yield running
     finally:
-        for process in running.processes.values():
-            if process.poll() is None:
-                process.terminate()
-        for process in running.processes.values():
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_all(running.processes.values())

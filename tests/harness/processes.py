@@ -5,7 +5,9 @@ from __future__ import annotations
 import socket
 import subprocess
 import threading
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,6 +53,21 @@ def stop(process: subprocess.Popen[str], timeout: float = 10.0) -> None:
     """Stop a server by its PID: SIGTERM, then SIGKILL if it lingers."""
     if process.poll() is None:
         process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def stop_all(processes: Iterable[subprocess.Popen[Any]], timeout: float = 15.0) -> None:
+    """Stop several at once: SIGTERM to all first (they shut down in parallel), then wait for
+    each and SIGKILL the ones that linger."""
+    processes = list(processes)
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
         try:
             process.wait(timeout)
         except subprocess.TimeoutExpired:

@@ -51,7 +51,7 @@ from dockback_contracts.nats_auth import generate, main
 from dockback_gateway.settings import Settings as GatewaySettings
 from dockback_gateway.streams import declare_streams
 from harness.nats_server import nats_server_binary
-from harness.processes import free_port, start_and_wait, stop
+from harness.processes import free_port, start_and_wait, stop, stop_all
 
 HOST_A = "host-a"
 HOST_B = "host-b"
@@ -631,15 +631,7 @@ def host_services(secured_nats: SecuredNats, tmp_path: Path) -> Iterator[HostSer
     try:
         yield running
     finally:
-        for process in running.processes.values():
-            if process.poll() is None:
-                process.terminate()
-        for process in running.processes.values():
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_all(running.processes.values())
 
 
 async def _jobs(client: httpx.AsyncClient, **filters: str) -> list[dict[str, Any]]:
