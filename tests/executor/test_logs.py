@@ -12,8 +12,9 @@ from executor.test_app import publish
 from executor.test_backup import backup_of
 from executor.volumes import create_volume, docker_cli
 
-# Tasks that run beside the job (the host's inventory and heartbeat): their lines are not the job's.
-BACKGROUND = ("dockback_executor.discovery", "asyncio")
+# Tasks that run beside the job (the host's inventory and heartbeat, the process's start and
+# stop — the test stops it as soon as the archive is announced): their lines are not the job's.
+BACKGROUND = ("dockback_executor.discovery", "dockback_executor.app", "asyncio")
 
 
 async def test_every_line_of_a_job_is_json_and_carries_its_job_id(

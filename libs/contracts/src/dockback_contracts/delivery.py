@@ -16,6 +16,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError, ServiceUnavailableError
 
 from dockback_contracts.streams import ConsumerSpec
+from dockback_contracts.tasks import stop_loops
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +39,7 @@ async def keep_alive(in_progress: Callable[[], Awaitable[None]], interval: float
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop_loops(task)
 
 
 async def wait_until_set(event: asyncio.Event, seconds: float) -> bool:

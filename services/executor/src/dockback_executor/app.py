@@ -16,6 +16,7 @@ from dockback_contracts.delivery import create_or_update_consumer
 from dockback_contracts.logs import set_host_id
 from dockback_contracts.metrics import sample_consumer_lag
 from dockback_contracts.streams import RetryPolicy
+from dockback_contracts.tasks import stop_loops
 from dockback_executor.announce import Announcer
 from dockback_executor.backup import BackupConfig, BackupService
 from dockback_executor.cancels import Cancellations
@@ -156,14 +157,13 @@ class Executor:
             await self.stopped.wait()
         finally:
             log.info("stopping: giving running jobs %.0fs to finish", self.settings.shutdown_grace_seconds)
-            discovering.cancel()
-            watching.cancel()
-            lagging.cancel()
+            # Heartbeats and the cancellation watch go on meanwhile: the host is alive and a
+            # user can still cancel a job that is finishing.
             # Our own cancellation first, before the broker's: its anyio cancel scope would also
             # cancel the awaits in a job's cleanup (restarting the containers it stopped).
             await jobs.finish_or_cancel(self.settings.shutdown_grace_seconds)
+            await stop_loops(discovering, watching, lagging)
             await self.broker.stop()
-            await asyncio.gather(discovering, watching, lagging, return_exceptions=True)
             await self.engine.close()
             self.instance.release()
 

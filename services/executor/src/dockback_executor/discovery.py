@@ -11,6 +11,7 @@ from typing import Any
 from dockback_contracts import events as ev
 from dockback_contracts import inventory as inv
 from dockback_contracts.delivery import wait_until_set
+from dockback_contracts.tasks import stop_loops
 from dockback_executor import __version__
 from dockback_executor.announce import Announcer
 from dockback_executor.docker_api import RUNNER_LABEL, DockerEngine
@@ -156,9 +157,7 @@ class Discovery:
         try:
             await asyncio.gather(*tasks)
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await stop_loops(*tasks)
 
     async def publish_inventory(self) -> ev.HostInventory:
         inventory = await host_inventory(self.engine, self.host_id, self.engine_info)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from dockback_contracts.connection import broker_options, own_inbox_for_pull_consumers
 from dockback_contracts.logs import adopt_faststream_loggers
 from dockback_contracts.metrics import sample_consumer_lag
+from dockback_contracts.tasks import stop_loops
 from dockback_gateway import recording
 from dockback_gateway.audit import routes as audit_routes
 from dockback_gateway.auth import routes as auth_routes
@@ -140,11 +141,7 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
-            for task in background:
-                task.cancel()
-            _, stuck = await asyncio.wait(background, timeout=_STOP_SECONDS)
-            for task in stuck:  # a loop that ignores its cancellation must not hang the shutdown
-                log.error("background task %s did not stop within %.0fs", task.get_name(), _STOP_SECONDS)
+            await stop_loops(*background, within=_STOP_SECONDS)
             await app.state.settings_publisher.drain()
             await broker.stop()
             await engine.dispose()

@@ -4,7 +4,6 @@ run until stopped, then hand back or send what it holds."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 
@@ -14,6 +13,7 @@ from dockback_contracts import sealed
 from dockback_contracts.connection import broker_options, own_inbox_for_pull_consumers
 from dockback_contracts.delivery import create_or_update_consumer
 from dockback_contracts.metrics import sample_consumer_lag
+from dockback_contracts.tasks import stop_loops
 from dockback_notifier.channels import ChannelSettings, PlanNames
 from dockback_notifier.check import ChannelCheck
 from dockback_notifier.dispatch import Dispatcher
@@ -95,15 +95,12 @@ class Notifier:
             try:
                 await self.stopped.wait()
             finally:
-                lagging.cancel()
+                await stop_loops(lagging)
         finally:
             # while connected: acks and nacks need the connection
             grace = self.settings.shutdown_grace_seconds
             await asyncio.gather(dispatcher.close(grace), digests.close(grace))
-            if watch is not None:
-                watch.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watch
+            await stop_loops(watch)
             await self.broker.stop()
 
     async def _until(self, event: asyncio.Event) -> bool:

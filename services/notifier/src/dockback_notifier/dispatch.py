@@ -22,7 +22,6 @@ comes back, to another notifier or to this one after its restart.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import logging
 from collections import OrderedDict
@@ -32,6 +31,7 @@ from typing import Any, Protocol
 
 from dockback_contracts.delivery import wait_until_set
 from dockback_contracts.metrics import NOTIFICATIONS
+from dockback_contracts.tasks import stop_loops
 from dockback_notifier.alerts import Alert
 from dockback_notifier.channels import Channel, ChannelSettings
 from dockback_notifier.errors import DeliveryError
@@ -313,7 +313,4 @@ class Dispatcher:
     async def close(self, grace: float = 10.0) -> None:
         self.closing = True
         await asyncio.gather(*(gate.close(grace) for gate in self.gates.values()))
-        if self._keep_alive is not None:
-            self._keep_alive.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._keep_alive
+        await stop_loops(self._keep_alive)

@@ -46,6 +46,7 @@ from dockback_contracts.events import BackupRequested, JobQueued, RunMissed, sch
 from dockback_contracts.metrics import FIRE_LAG
 from dockback_contracts.schedule import next_fire_times
 from dockback_contracts.snapshots import PlanSnapshot
+from dockback_contracts.tasks import stop_loops
 from dockback_scheduler.catchup import Settlement, settle
 from dockback_scheduler.plans import Change, PlanBook
 from dockback_scheduler.publisher import DEFAULT_BACKOFF, TRANSIENT, Backoff, Publisher
@@ -168,10 +169,7 @@ class Scheduler:
         the grace) or reports it.
         """
         self._stopping = True
-        tasks = [*self._tasks, *([self._watch] if self._watch else [])]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_loops(*self._tasks, self._watch)
         self._watch = None
         if self._inflight:
             _, pending = await asyncio.wait(set(self._inflight), timeout=self._stop_timeout)

@@ -18,6 +18,7 @@ from dockback_contracts.connection import broker_options, own_inbox_for_pull_con
 from dockback_contracts.delivery import create_or_update_consumer
 from dockback_contracts.metrics import sample_consumer_lag
 from dockback_contracts.streams import RetryPolicy
+from dockback_contracts.tasks import stop_loops
 from dockback_uploader.announce import Announcer
 from dockback_uploader.check import TargetCheck
 from dockback_uploader.fetch import FetchService
@@ -91,7 +92,7 @@ class Uploader:
             try:
                 await self.stopped.wait()
             finally:
-                lagging.cancel()
+                await stop_loops(lagging)
         finally:
             # Before the broker's own stop, which would cancel the jobs without handing them back.
             await runner.finish_or_hand_back(self.settings.shutdown_grace_seconds)
