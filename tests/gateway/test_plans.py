@@ -175,7 +175,7 @@ async def test_an_existing_upload_target_is_accepted(gateway: Gateway) -> None:
         ({"verify_cron": "every sunday"}, "verify_cron", "invalid cron expression"),
         ({"timezone": "Europe/Atlantis"}, "timezone", "not a known IANA time zone"),
         ({"host_id": "nobody-reported-me"}, "host_id", f"known hosts: {HOST}"),
-        ({"host_id": "has spaces"}, "host_id", "pattern"),
+        ({"host_id": "has spaces"}, "host_id", "letters, digits, '-' or '_'"),
         ({"upload_targets": ["nowhere"]}, "upload_targets", "no S3 target 'nowhere'"),
         ({"targets": []}, "targets", "at least 1 item"),
         ({"targets": [{"kind": "volume"}]}, "targets.0", "needs names, a label selector or a compose project"),
@@ -186,7 +186,7 @@ async def test_an_existing_upload_target_is_accepted(gateway: Gateway) -> None:
         ({"retention": {"keep_daily": "7"}}, "retention.keep_daily", "valid integer"),
         ({"options": {"compression": "lz4"}}, "options.compression", "zstd"),
         ({"missed_run_grace_seconds": -5}, "missed_run_grace_seconds", "greater than or equal to 0"),
-        ({"name": "bad\nname"}, "name", "pattern"),
+        ({"name": "bad\nname"}, "name", "control characters such as line breaks"),
     ],
 )
 async def test_an_invalid_plan_is_refused_naming_the_field_and_the_reason(

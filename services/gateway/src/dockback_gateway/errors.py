@@ -9,6 +9,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from dockback_gateway.patterns import describe
+
 
 class DomainError(Exception):
     """An expected failure: the client gets the status and the message, never a stack trace."""
@@ -100,7 +102,16 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def on_invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         fields: list[dict[str, Any]] = [
-            {"field": ".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]), "message": e["msg"]}
+            {"field": ".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]), "message": _message(e)}
             for e in exc.errors()
         ]
         return JSONResponse({"error": "validation_error", "detail": fields}, status_code=422)
+
+
+def _message(error: dict[str, Any]) -> str:
+    """Pydantic's message, in words a person can act on: a format in a sentence rather than its
+    regular expression, a validator's reason without pydantic's "Value error, " in front."""
+    if error["type"] == "string_pattern_mismatch":
+        return describe(str(error.get("ctx", {}).get("pattern", ""))) or "Has a format that is not accepted here"
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dockback_gateway import patterns
+
 
 class LoginRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    username: str = Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")
-    password: str = Field(min_length=1, max_length=1024, pattern=r"^[^\x00]+$")
+    username: str = Field(min_length=1, max_length=64, pattern=patterns.SOME_TEXT)
+    password: str = Field(min_length=1, max_length=1024, pattern=patterns.NO_NUL)
 
 
 class MfaRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     mfa_token: str = Field(min_length=1, max_length=128)
-    code: str | None = Field(default=None, pattern=r"^[0-9]{6}$", description="The current TOTP code")
+    code: str | None = Field(default=None, pattern=patterns.TOTP_CODE, description="The current TOTP code")
     recovery_code: str | None = Field(default=None, min_length=8, max_length=32)
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from dockback_gateway import patterns
 from dockback_gateway.auth.dependencies import CurrentPrincipal, enforce_policy, origin_of
 from dockback_gateway.catalog.repository import ArtifactFilter
 from dockback_gateway.catalog.schemas import (
@@ -28,8 +29,6 @@ router = APIRouter(
     dependencies=[Depends(enforce_policy)],
     responses={401: {"model": Problem}, 403: {"model": Problem}},
 )
-HOST_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"  # the contracts' HostId
-NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
 MISSING: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "description": "No such artifact"}}
 
 
@@ -43,13 +42,14 @@ Service = Annotated[CatalogService, Depends(_service)]
 @router.get("")
 async def list_artifacts(
     catalog: Service,
-    host_id: Annotated[str | None, Query(pattern=HOST_ID_PATTERN, description="Only this host's artifacts.")] = None,
+    host_id: Annotated[str | None, Query(pattern=patterns.SAFE_ID, description="Only this host's artifacts.")] = None,
     plan_id: Annotated[uuid.UUID | None, Query(description="Only this plan's artifacts.")] = None,
     resource_kind: Annotated[
         ResourceKindName | None, Query(description="Only backups of this kind of resource.")
     ] = None,
     resource_name: Annotated[
-        str | None, Query(max_length=255, pattern=NO_CONTROL_CHARACTERS, description="Only backups of this resource.")
+        str | None,
+        Query(max_length=255, pattern=patterns.NO_CONTROL_CHARACTERS, description="Only backups of this resource."),
     ] = None,
     state: Annotated[ArtifactStateName | None, Query(description="Only artifacts in this state.")] = None,
     verified: Annotated[bool | None, Query(description="Only verified (true) or unverified (false) ones.")] = None,

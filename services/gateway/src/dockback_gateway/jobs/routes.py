@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
+from dockback_gateway import patterns
 from dockback_gateway.auth.dependencies import CurrentPrincipal, enforce_policy, origin_of
 from dockback_gateway.db import DbSession
 from dockback_gateway.errors import DomainError, Invalid
@@ -24,7 +25,6 @@ from dockback_gateway.jobs.worker import state_of
 router = APIRouter(prefix="/jobs", tags=["jobs"], dependencies=[Depends(enforce_policy)])
 
 EVENT_STREAM = "text/event-stream"
-HOST_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"  # the contracts' HostId
 
 
 def _storable(field: str, value: datetime | None) -> datetime | None:
@@ -47,7 +47,7 @@ async def list_jobs(
     db: DbSession,
     status: Annotated[JobStatusName | None, Query(description="Only jobs in this status")] = None,
     kind: Annotated[JobKindName | None, Query(description="Only jobs of this kind")] = None,
-    host_id: Annotated[str | None, Query(pattern=HOST_ID_PATTERN, description="Only jobs on this host")] = None,
+    host_id: Annotated[str | None, Query(pattern=patterns.SAFE_ID, description="Only jobs on this host")] = None,
     plan_id: Annotated[uuid.UUID | None, Query(description="Only runs of this plan")] = None,
     since: Annotated[datetime | None, Query(description="Created at or after this time")] = None,
     until: Annotated[datetime | None, Query(description="Created before this time")] = None,

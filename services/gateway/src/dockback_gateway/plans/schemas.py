@@ -18,8 +18,8 @@ from dockback_contracts.base import HostId, Seq
 from dockback_contracts.events import BackupOptions, HookCommand, TargetSelector
 from dockback_contracts.schedule import parse_zone, validate_cron
 from dockback_contracts.snapshots import LocalCopies, RetentionPolicy
+from dockback_gateway import patterns
 
-NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
 MAX_GRACE_SECONDS = 30 * 86400.0
 PREVIEW_COUNT = 5
 _STRICT_INPUT = ConfigDict(frozen=True, strict=True, extra="forbid")
@@ -37,7 +37,7 @@ def _zone(value: str) -> str:
 
 Cron = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=255, pattern=NO_CONTROL_CHARACTERS),
+    StringConstraints(min_length=1, max_length=255, pattern=patterns.NO_CONTROL_CHARACTERS),
     AfterValidator(_cron),
     Field(
         description="Five fields (minute hour day-of-month month day-of-week), or six with seconds last; "
@@ -47,13 +47,13 @@ Cron = Annotated[
 ]
 TimeZone = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=64, pattern=NO_CONTROL_CHARACTERS),
+    StringConstraints(min_length=1, max_length=64, pattern=patterns.NO_CONTROL_CHARACTERS),
     AfterValidator(_zone),
     Field(description="IANA time zone name", examples=["Europe/Berlin"]),
 ]
 PlanName = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=255, pattern=NO_CONTROL_CHARACTERS),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=255, pattern=patterns.NO_CONTROL_CHARACTERS),
     Field(description="Unique among the plans that exist (whatever its case)"),
 ]
 

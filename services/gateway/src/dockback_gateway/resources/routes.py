@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import StringConstraints
 
 from dockback_contracts.base import HostId
+from dockback_gateway import patterns
 from dockback_gateway.auth.dependencies import enforce_policy
 from dockback_gateway.db import DbSession
 from dockback_gateway.resources.schemas import ContainerOut, Coverage, HostOut, ImageOut, VolumeOut
@@ -21,18 +22,22 @@ router = APIRouter(
     responses={401: {"model": Problem}, 403: {"model": Problem}},
 )
 
-_TEXT = r"^[^\x00-\x1f\x7f]*$"
 HostFilter = Annotated[HostId | None, Query(description="Only this host's resources")]
 LabelFilter = Annotated[
-    list[Annotated[str, StringConstraints(max_length=512, pattern=r"^[^=\x00-\x1f\x7f]+=[^\x00-\x1f\x7f]*$")]],
+    list[Annotated[str, StringConstraints(max_length=512, pattern=patterns.LABEL)]],
     Query(description="key=value; repeat for several (all must match)", examples=["backup=nightly"]),
 ]
 ProjectFilter = Annotated[
     str | None,
-    Query(max_length=255, pattern=_TEXT, description="Only resources of this compose project"),
+    Query(max_length=255, pattern=patterns.NO_CONTROL_CHARACTERS, description="Only resources of this compose project"),
 ]
 NameFilter = Annotated[
-    str | None, Query(max_length=255, pattern=_TEXT, description="Names containing this text (whatever its case)")
+    str | None,
+    Query(
+        max_length=255,
+        pattern=patterns.NO_CONTROL_CHARACTERS,
+        description="Names containing this text (whatever its case)",
+    ),
 ]
 ProtectedFilter = Annotated[bool | None, Query(description="Only protected (true) or unprotected (false) resources")]
 

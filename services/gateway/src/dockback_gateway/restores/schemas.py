@@ -8,8 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-DOCKER_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/@-]{0,254}$"
-NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
+from dockback_gateway import patterns
 
 
 class RestoreTargetIn(BaseModel):
@@ -21,7 +20,7 @@ class RestoreTargetIn(BaseModel):
         description="volume for a volume archive, container for a container's config, image for an image."
     )
     name: str = Field(
-        pattern=DOCKER_NAME_PATTERN,
+        pattern=patterns.DOCKER_NAME,
         description="The original name, or a new one (restoring to a new name never touches the original).",
     )
     replace_existing: bool = Field(
@@ -126,6 +125,6 @@ class RestoreLockUpdate(BaseModel):
         default=None,
         min_length=1,
         max_length=500,
-        pattern=NO_CONTROL_CHARACTERS,
+        pattern=patterns.NO_CONTROL_CHARACTERS,
         description="Why restores are locked (shown to whoever tries one).",
     )

@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
+from dockback_gateway import patterns
 from dockback_gateway.auth.dependencies import CurrentPrincipal, enforce_policy, origin_of
 from dockback_gateway.db import DbSession
 from dockback_gateway.settings.schemas import (
-    SETTING_ID_PATTERN,
     CheckOut,
     DefaultsOut,
     DefaultsUpdate,
@@ -57,8 +57,8 @@ def _checks(request: Request, db: DbSession, principal: CurrentPrincipal) -> Set
 
 Service = Annotated[SettingsService, Depends(_service)]
 Checks = Annotated[SettingsChecks, Depends(_checks)]
-TargetId = Annotated[str, Path(pattern=SETTING_ID_PATTERN)]
-WebhookId = Annotated[str, Path(pattern=SETTING_ID_PATTERN)]
+TargetId = Annotated[str, Path(pattern=patterns.SAFE_ID)]
+WebhookId = Annotated[str, Path(pattern=patterns.SAFE_ID)]
 
 
 @router.get("", responses=UNREADABLE)

@@ -13,21 +13,18 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from dockback_gateway.settings.models import ID_LENGTH, SmtpSecurity
+from dockback_gateway import patterns
+from dockback_gateway.settings.models import SmtpSecurity
 
-SETTING_ID_PATTERN = rf"^[A-Za-z0-9][A-Za-z0-9_-]{{0,{ID_LENGTH - 1}}}$"
 SettingId = Annotated[
     str,
-    StringConstraints(pattern=SETTING_ID_PATTERN),
+    StringConstraints(pattern=patterns.SAFE_ID),
     Field(description="Letters, digits, '-' and '_' (it names the target in plans and in alerts)"),
 ]
 SECRET_MAX_LENGTH = 4096
-NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
 EmailAddress = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True, max_length=254, pattern=r"^[^@ <>,;\x00-\x1f\x7f-\x9f]+@[^@ <>,;\x00-\x1f\x7f-\x9f]+$"
-    ),
+    StringConstraints(strip_whitespace=True, max_length=254, pattern=patterns.EMAIL_ADDRESS),
 ]
 Compression = Literal["zstd", "gzip", "none"]
 MiB = 1024 * 1024
@@ -55,16 +52,14 @@ Secret = Annotated[
 
 def _text(max_length: int) -> StringConstraints:
     """Free text without control characters (PostgreSQL refuses NUL, and no setting needs them)."""
-    return StringConstraints(min_length=1, max_length=max_length, pattern=NO_CONTROL_CHARACTERS)
+    return StringConstraints(min_length=1, max_length=max_length, pattern=patterns.NO_CONTROL_CHARACTERS)
 
 
 HttpUrl = Annotated[
     str,
     StringConstraints(
         max_length=2048,
-        # http(s), a host name or IPv4 address, an optional port, then anything printable (explicit
-        # classes, not \s: the JSON Schema and pydantic regex dialects differ on it)
-        pattern=r"^https?://[A-Za-z0-9][A-Za-z0-9.-]*(:[0-9]{1,5})?([/?#][^ \x00-\x1f\x7f-\x9f]*)?$",
+        pattern=patterns.HTTP_URL,
     ),
     Field(examples=["https://hooks.example.net/dockback"]),
 ]
@@ -91,17 +86,17 @@ class S3TargetFields(BaseModel):
 
     endpoint: str = Field(
         max_length=255,
-        pattern=r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$",
+        pattern=patterns.S3_ENDPOINT,
         description="host[:port], without a scheme (`secure` chooses https or http)",
         examples=["s3.eu-central-1.amazonaws.com", "minio.lan:9000"],
     )
     secure: bool = Field(default=True, description="https (true) or http (false)")
     region: Annotated[str, _text(64)] | None = None
-    bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", description="An S3 bucket name")
+    bucket: str = Field(pattern=patterns.S3_BUCKET, description="An S3 bucket name")
     prefix: str = Field(
         default="",
         max_length=512,
-        pattern=NO_CONTROL_CHARACTERS,
+        pattern=patterns.NO_CONTROL_CHARACTERS,
         description="Key prefix of every archive, e.g. `dockback/`",
     )
     part_size_bytes: int = Field(default=64 * MiB, ge=5 * MiB, le=5 * 1024 * MiB)
@@ -153,7 +148,7 @@ class SmtpUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    host: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9.:\[\]-]+$")
+    host: str = Field(min_length=1, max_length=255, pattern=patterns.MAIL_HOST)
     port: int = Field(default=587, ge=1, le=65535)
     security: SmtpSecurity = Field(
         default="starttls", description="starttls (usually port 587), tls (465) or none (plain text)"

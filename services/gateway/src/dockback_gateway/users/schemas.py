@@ -7,11 +7,10 @@ import uuid
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from dockback_gateway import patterns
 from dockback_gateway.auth.passwords import MAX_LENGTH, MIN_LENGTH, check_policy
 from dockback_gateway.errors import Invalid
 from dockback_gateway.users.models import Role
-
-USERNAME_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 
 
 def _password_policy(password: str, username: str | None = None) -> str:
@@ -67,7 +66,7 @@ class MfaEnrolment(BaseModel):
 class MfaConfirmation(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    code: str = Field(pattern=r"^[0-9]{6}$", description="The current code shown by the authenticator app")
+    code: str = Field(pattern=patterns.TOTP_CODE, description="The current code shown by the authenticator app")
 
 
 class RecoveryCodes(BaseModel):
@@ -82,7 +81,7 @@ class RecoveryCodes(BaseModel):
 class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    username: str = Field(pattern=USERNAME_PATTERN, description="1-64 characters: letters, digits, '.', '_', '-'")
+    username: str = Field(pattern=patterns.USERNAME, description="1-64 characters: letters, digits, '.', '_', '-'")
     role: Role
     password: str = Field(
         min_length=MIN_LENGTH,

@@ -14,12 +14,12 @@ describe("newUserErrors", () => {
       error: "validation_error",
       detail: [
         { field: "password", message: "String should have at least 12 characters" },
-        { field: "username", message: "String should match pattern" },
+        { field: "username", message: "Use 1-64 letters, digits, '.', '_' or '-'" },
       ],
     };
     expect(newUserErrors(422, body).fields).toEqual({
       password: "String should have at least 12 characters",
-      username: "String should match pattern",
+      username: "Use 1-64 letters, digits, '.', '_' or '-'",
     });
   });
 

@@ -20,8 +20,8 @@ describe("previewErrors", () => {
     const error = new ApiError(422, {
       error: "validation_error",
       detail: [
-        { field: "cron", message: "Value error, invalid cron expression '0 99 * * *'" },
-        { field: "timezone", message: "Value error, invalid time zone 'Mars/X'" },
+        { field: "cron", message: "invalid cron expression '0 99 * * *'" },
+        { field: "timezone", message: "invalid time zone 'Mars/X'" },
       ],
     });
     expect(previewErrors(error)).toEqual({

@@ -34,17 +34,15 @@ export interface SchedulePreviewState {
   pending: boolean;
 }
 
-/** Messages of a 422 from the preview, per field: "Value error, invalid cron…" reads better
- *  without pydantic's prefix. */
+/** Messages of a 422 from the preview, per field. */
 export function previewErrors(error: unknown): Pick<SchedulePreviewState, "cronError" | "timezoneError" | "otherError"> {
   if (!(error instanceof ApiError)) {
     return { cronError: null, timezoneError: null, otherError: error ? String((error as Error).message ?? error) : null };
   }
   const { fields, general } = fieldErrors(error.body, ["cron", "timezone"]);
-  const tidy = (message: string | undefined) => (message ? message.replace(/^Value error, /, "") : null);
   return {
-    cronError: tidy(fields.cron ?? fields["query.cron"]),
-    timezoneError: tidy(fields.timezone ?? fields["query.timezone"]),
+    cronError: fields.cron ?? fields["query.cron"] ?? null,
+    timezoneError: fields.timezone ?? fields["query.timezone"] ?? null,
     otherError: general,
   };
 }
