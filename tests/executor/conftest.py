@@ -40,6 +40,8 @@ class Heard:
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     def of(self, event_type: type[ev.Event]) -> list[Any]:
+        """What arrived so far. An event published just now (the JetStream ack is in) may still be
+        on its way to this subscription: to see it, use `wait_for`."""
         return [e for e in self.events if isinstance(e, event_type)]
 
     async def wait_for(self, event_type: type[ev.Event], count: int = 1, within: float = 60.0) -> list[Any]:

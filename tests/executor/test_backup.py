@@ -42,7 +42,7 @@ async def test_a_volume_with_every_kind_of_entry_round_trips_exactly(
     await populate(busybox_image, unique_name, docker_labels, small_files=3000 if compression == "zstd" else 300)
 
     [manifest] = await host.backups.run(backup_of("volume", unique_name, compression=compression), attempt=1)
-    [created] = host.heard.of(ev.ArchiveCreated)
+    [created] = await host.heard.wait_for(ev.ArchiveCreated)
     await host.restores.run(restore_of(created, "volume", f"{unique_name}-copy"), attempt=1)
 
     original = await describe(busybox_image, unique_name, docker_labels)
@@ -64,7 +64,7 @@ async def test_the_archive_on_disk_matches_its_manifest_and_announcement(
 
     [manifest] = await host.backups.run(backup_of("volume", unique_name), attempt=1)
 
-    [created] = host.heard.of(ev.ArchiveCreated)
+    [created] = await host.heard.wait_for(ev.ArchiveCreated)
     archive = host.store.root / created.archive.path
     on_disk = json.loads((host.store.root / created.manifest_path).read_text())
     assert archive.stat().st_size == manifest.size_bytes == created.archive.size_bytes
@@ -120,7 +120,7 @@ async def test_a_container_backup_stores_its_config_and_each_volume_it_mounts(
     assert sorted(m.role for m in manifests) == sorted(["config", f"{unique_name}-a", f"{unique_name}-b"])
     config = next(m for m in manifests if m.kind == "config")
     assert config.source["Name"] == f"/{unique_name}"
-    created = host.heard.of(ev.ArchiveCreated)
+    created = await host.heard.wait_for(ev.ArchiveCreated, 3)
     assert len(created) == 3
     assert [c.last_of_job for c in created] == [False, False, True]
     assert len({c.archive.artifact_id for c in created}) == 3
@@ -132,7 +132,7 @@ async def test_an_image_is_saved_and_loads_back(host: Host, busybox_image: str, 
     [manifest] = await host.backups.run(backup_of("image", tag), attempt=1)
     await docker_cli("rmi", tag)
 
-    [created] = host.heard.of(ev.ArchiveCreated)
+    [created] = await host.heard.wait_for(ev.ArchiveCreated)
     await host.restores.run(restore_of(created, "image", tag), attempt=1)
 
     inspected = json.loads(await docker_cli("image", "inspect", tag))

@@ -236,7 +236,7 @@ async def test_a_container_is_recreated_beside_the_original_with_copies_of_its_v
         "3600",
     )
     await host.backups.run(backup_of("container", unique_name), attempt=1)
-    config = next(c for c in host.heard.of(ev.ArchiveCreated) if c.role == "config")
+    config = next(c for c in await host.heard.wait_for(ev.ArchiveCreated, 2) if c.role == "config")
 
     copy = f"{unique_name}-copy"
     completed = await host.restores.run(restore_of(config, "container", copy), attempt=1)
@@ -259,7 +259,7 @@ async def test_verify_confirms_a_good_archive_and_reports_its_entries(
 
     await host.restores.verify(request, attempt=1)
 
-    [verified] = host.heard.of(ev.ArchiveVerified)
+    [verified] = await host.heard.wait_for(ev.ArchiveVerified)
     assert verified.artifact_id == created.archive.artifact_id
     assert verified.file_count == created.file_count
 

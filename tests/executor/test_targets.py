@@ -45,12 +45,12 @@ async def test_a_label_selector_backs_up_every_labelled_volume_and_marks_only_th
 
     manifests = await host.backups.run(request, attempt=1)
 
-    created = host.heard.of(ev.ArchiveCreated)
+    created = await host.heard.wait_for(ev.ArchiveCreated, 2)
     assert [c.resource.name for c in created] == chosen
     assert [c.last_of_job for c in created] == [False, True]
     assert len({c.archive.artifact_id for c in created}) == 2
     assert [m.resource.name for m in manifests] == chosen
-    [started] = host.heard.of(ev.JobStarted)
+    [started] = await host.heard.wait_for(ev.JobStarted)
     assert started.resource is None
 
 
@@ -62,7 +62,7 @@ async def test_a_compose_project_selector_backs_up_the_projects_volumes_only(
 
     await host.backups.run(plan_backup({"kind": "volume", "compose_project": unique_name}), attempt=1)
 
-    created = host.heard.of(ev.ArchiveCreated)
+    created = await host.heard.wait_for(ev.ArchiveCreated, 2)
     assert sorted(c.resource.name for c in created) == chosen
     assert [c.last_of_job for c in created] == [False, True]
     assert created[0].archive.artifact_id != created[1].archive.artifact_id
@@ -78,7 +78,7 @@ async def test_a_resource_selected_twice_is_backed_up_once(
 
     await host.backups.run(request, attempt=1)
 
-    assert [c.resource.name for c in host.heard.of(ev.ArchiveCreated)] == [chosen[1], chosen[0]]
+    assert [c.resource.name for c in await host.heard.wait_for(ev.ArchiveCreated, 2)] == [chosen[1], chosen[0]]
 
 
 async def test_two_containers_of_one_job_get_their_own_config_archives(
@@ -97,7 +97,7 @@ async def test_two_containers_of_one_job_get_their_own_config_archives(
 
     await host.backups.run(plan_backup({"kind": "container", "label_selector": {"backup": unique_name}}), attempt=1)
 
-    created = host.heard.of(ev.ArchiveCreated)
+    created = await host.heard.wait_for(ev.ArchiveCreated, 2)
     assert sorted((c.resource.name, c.role) for c in created) == [
         (f"{unique_name}-db", "config"),
         (f"{unique_name}-web", "config"),
@@ -115,7 +115,7 @@ async def test_named_resources_that_are_missing_fail_the_job_after_the_others_ar
     with pytest.raises(PermanentError, match=f"volume '{unique_name}-gone' does not exist on host {HOST_ID}"):
         await host.backups.run(request, attempt=1)
 
-    [created] = host.heard.of(ev.ArchiveCreated)
+    [created] = await host.heard.wait_for(ev.ArchiveCreated)
     assert created.resource.name == unique_name
     assert created.last_of_job
 
@@ -148,7 +148,7 @@ async def test_one_failing_resource_does_not_stop_the_others_and_is_named(
     with pytest.raises(PermanentError, match=f"volume '{chosen[0]}' failed: the disk said no"):
         await host.backups.run(plan_backup({"kind": "volume", "label_selector": {"backup": unique_name}}), attempt=1)
 
-    [created] = host.heard.of(ev.ArchiveCreated)
+    [created] = await host.heard.wait_for(ev.ArchiveCreated)
     assert created.resource.name == chosen[1]
     assert created.last_of_job
 
@@ -175,7 +175,7 @@ async def test_an_attempt_cut_short_is_resumed_without_redoing_the_archives_alre
     await host.backups.run(request, attempt=2)
 
     assert made == [chosen[0], chosen[1], chosen[1]]
-    created = host.heard.of(ev.ArchiveCreated)
+    created = await host.heard.wait_for(ev.ArchiveCreated, 2)
     assert [(c.resource.name, c.last_of_job) for c in created] == [(chosen[0], False), (chosen[1], True)]
     assert len(list(host.store.root.rglob("*.tar.zst"))) == 2
 
@@ -190,7 +190,7 @@ async def test_through_the_executor_a_missing_named_volume_ends_in_one_job_faile
 
     [failed] = await heard.wait_for(ev.JobFailed)
 
-    [created] = heard.of(ev.ArchiveCreated)
+    [created] = await heard.wait_for(ev.ArchiveCreated)
     assert created.resource.name == unique_name
     assert created.last_of_job
     assert heard.events.index(created) < heard.events.index(failed)

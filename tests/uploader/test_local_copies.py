@@ -74,6 +74,6 @@ async def test_a_job_delivered_again_after_its_local_copy_went_completes_without
     await asyncio.sleep(1.0)
 
     assert heard.of(ev.JobFailed) == []
-    first, again = heard.of(ev.UploadCompleted)  # announced again, with the same Nats-Msg-Id: stored once
+    first, again = await heard.wait_for(ev.UploadCompleted, 2)  # announced again, with the same Nats-Msg-Id: stored once
     assert subjects.message_id(first) == subjects.message_id(again)
     assert again.key == first.key

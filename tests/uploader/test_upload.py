@@ -147,7 +147,7 @@ async def test_an_archive_announced_twice_is_uploaded_once_and_completed_once(
     await publish(nc, event, message_id="delivered-again")  # a redelivery the dedup window did not catch
     await asyncio.sleep(1.0)
 
-    first, again = heard.of(ev.UploadCompleted)  # announced again, with the same Nats-Msg-Id: stored once
+    first, again = await heard.wait_for(ev.UploadCompleted, 2)  # announced again, with the same Nats-Msg-Id: stored once
     assert subjects.message_id(first) == subjects.message_id(again)
     assert again.key == first.key
     assert heard.of(ev.JobFailed) == []
