@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-MEMBERS := libs/contracts services/gateway services/scheduler services/executor services/uploader services/notifier
+MEMBERS := libs/contracts libs/runtime tools/ops services/gateway services/scheduler services/executor services/uploader services/notifier
 INSTALLED := $(VENV)/.installed
 
 WEB := services/web

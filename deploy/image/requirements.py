@@ -1,6 +1,6 @@
 """Print the third-party dependencies of the chosen members (used by deploy/Dockerfile).
 
-    python requirements.py gateway executor ...   # services; libs/contracts is always included
+    python requirements.py gateway executor ...   # services; the libraries and tools/ops are always included
 
 Members' own names (dockback-*) are left out: they are installed from the sources afterwards.
 """
@@ -13,7 +13,8 @@ from pathlib import Path
 
 
 def main() -> None:
-    members = [Path("libs/contracts")] + [Path("services") / name for name in sys.argv[1:]]
+    always = [Path("libs/contracts"), Path("libs/runtime"), Path("tools/ops")]
+    members = always + [Path("services") / name for name in sys.argv[1:]]
     seen: set[str] = set()
     for member in members:
         project = tomllib.loads((member / "pyproject.toml").read_text())["project"]

@@ -26,7 +26,7 @@ from nats.js.errors import NotFoundError
 from cluster.conftest import Executors, archives_in, fill_volumes, parse_event, stage, stored_events, within
 from dockback_contracts import events as ev
 from dockback_contracts import streams
-from dockback_contracts.delivery import wait_until_set
+from dockback_runtime.delivery import wait_until_set
 from dockback_scheduler.publisher import Publisher
 from harness.gateway_process import GatewayProcess, run_gateway
 from harness.nats_cluster import NatsCluster, connected_nodes

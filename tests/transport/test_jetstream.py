@@ -32,8 +32,8 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from dockback_contracts import events, streams, subjects
-from dockback_contracts.delivery import keep_alive
 from dockback_contracts.streams import ConsumerSpec, RetryPolicy
+from dockback_runtime.delivery import keep_alive
 
 HOST = "host-a"
 WAIT = 20.0  # upper bound for anything awaited; tests finish as soon as the event arrives

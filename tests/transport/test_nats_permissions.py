@@ -46,10 +46,10 @@ from nats.js.errors import NotFoundError
 
 from dockback_contracts import events as ev
 from dockback_contracts import permissions, streams, subjects
-from dockback_contracts.connection import NatsClientSettings, connect_options, read_credentials
-from dockback_contracts.nats_auth import generate, main
 from dockback_gateway.settings import Settings as GatewaySettings
 from dockback_gateway.streams import declare_streams
+from dockback_ops.nats_auth import generate, main
+from dockback_runtime.connection import NatsClientSettings, connect_options, read_credentials
 from harness.nats_server import nats_server_binary
 from harness.processes import free_port, start_and_wait, stop, stop_all
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from dockback_contracts.health import PingFailed, nats_check, run_ping
-from dockback_contracts.logs import setup_logging
-from dockback_contracts.metrics import serve_metrics
 from dockback_executor.app import serve
 from dockback_executor.settings import Settings
+from dockback_runtime.health import PingFailed, nats_check, run_ping
+from dockback_runtime.logs import setup_logging
+from dockback_runtime.metrics import serve_metrics
 
 
 def main() -> None:

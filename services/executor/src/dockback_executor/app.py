@@ -11,12 +11,7 @@ import signal
 from faststream.nats import NatsBroker
 
 from dockback_contracts import inventory as inv
-from dockback_contracts.connection import broker_options, own_inbox_for_pull_consumers
-from dockback_contracts.delivery import create_or_update_consumer
-from dockback_contracts.logs import set_host_id
-from dockback_contracts.metrics import sample_consumer_lag
 from dockback_contracts.streams import RetryPolicy
-from dockback_contracts.tasks import stop_loops
 from dockback_executor.announce import Announcer
 from dockback_executor.backup import BackupConfig, BackupService
 from dockback_executor.cancels import Cancellations
@@ -30,6 +25,11 @@ from dockback_executor.runner_strategy import RunnerStrategy
 from dockback_executor.settings import Settings
 from dockback_executor.store import ArchiveStore
 from dockback_executor.tar_inspect import ArchiveLimits
+from dockback_runtime.connection import broker_options, own_inbox_for_pull_consumers
+from dockback_runtime.delivery import create_or_update_consumer
+from dockback_runtime.logs import set_host_id
+from dockback_runtime.metrics import sample_consumer_lag
+from dockback_runtime.tasks import stop_loops
 
 log = logging.getLogger(__name__)
 

@@ -26,9 +26,6 @@ from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
 from dockback_contracts import events as ev
 from dockback_contracts import streams
 from dockback_contracts.base import JobKind, JobPhase
-from dockback_contracts.delivery import keep_alive
-from dockback_contracts.logs import bind_job
-from dockback_contracts.metrics import job_metrics
 from dockback_contracts.snapshots import JobCancellation
 from dockback_contracts.streams import ConsumerSpec
 from dockback_executor.announce import Announcer
@@ -37,6 +34,9 @@ from dockback_executor.cancels import Cancellations
 from dockback_executor.errors import JobError, TransientError
 from dockback_executor.restore import RestoreService
 from dockback_executor.running_jobs import RunningJobs
+from dockback_runtime.delivery import keep_alive
+from dockback_runtime.logs import bind_job
+from dockback_runtime.metrics import job_metrics
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from dockback_contracts.connection import NatsClientSettings
 from dockback_contracts.streams import RetryPolicy
+from dockback_runtime.connection import NatsClientSettings
 
 
 class Settings(BaseSettings, NatsClientSettings):

@@ -17,9 +17,9 @@ import socket
 import uvicorn
 from starlette.types import ASGIApp
 
-from dockback_contracts.logs import setup_logging
-from dockback_contracts.metrics import serve_metrics
 from dockback_gateway.settings import Settings
+from dockback_runtime.logs import setup_logging
+from dockback_runtime.metrics import serve_metrics
 
 COMMANDS = ("serve", "migrate", "audit-verify", "settings-rotate-key", "ping")
 
@@ -38,7 +38,7 @@ def main() -> None:
         )
     settings = Settings()
     if args.command == "ping":
-        from dockback_contracts.health import http_check, run_ping
+        from dockback_runtime.health import http_check, run_ping
 
         host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(settings.listen_host, settings.listen_host)  # noqa: S104
         netloc = f"[{host}]" if ":" in host else host

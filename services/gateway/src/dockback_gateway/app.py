@@ -14,10 +14,6 @@ from faststream.nats import NatsBroker
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from dockback_contracts.connection import broker_options, own_inbox_for_pull_consumers
-from dockback_contracts.logs import adopt_faststream_loggers
-from dockback_contracts.metrics import sample_consumer_lag
-from dockback_contracts.tasks import stop_loops
 from dockback_gateway import recording
 from dockback_gateway.audit import routes as audit_routes
 from dockback_gateway.auth import routes as auth_routes
@@ -31,11 +27,11 @@ from dockback_gateway.catalog import worker as catalog_worker
 from dockback_gateway.dashboard import routes as dashboard_routes
 from dockback_gateway.db import make_engine, make_sessions
 from dockback_gateway.errors import install_error_handlers
-from dockback_gateway.http_metrics import http_metrics
 from dockback_gateway.jobs import recording as jobs_recording
 from dockback_gateway.jobs import routes as jobs_routes
 from dockback_gateway.jobs import worker as jobs_worker
 from dockback_gateway.keys import Cipher, KeyProblem, check_secret_key, parse_aes_key, read_or_create
+from dockback_gateway.metrics import http_metrics
 from dockback_gateway.outbox.relay import OutboxRelay
 from dockback_gateway.plans import routes as plans_routes
 from dockback_gateway.plans import worker as plans_worker
@@ -49,6 +45,10 @@ from dockback_gateway.settings.snapshot import SnapshotPublisher
 from dockback_gateway.streams import declare_streams
 from dockback_gateway.users import routes as users_routes
 from dockback_gateway.users.service import ensure_first_admin
+from dockback_runtime.connection import broker_options, own_inbox_for_pull_consumers
+from dockback_runtime.logs import adopt_faststream_loggers
+from dockback_runtime.metrics import sample_consumer_lag
+from dockback_runtime.tasks import stop_loops
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dockback_contracts import events as ev
 from dockback_contracts import streams
-from dockback_contracts.logs import bind_job
-from dockback_contracts.metrics import observe_recorded
 from dockback_contracts.streams import ConsumerSpec
 from dockback_gateway.consuming import FactParser, subscribe_facts
+from dockback_gateway.metrics import observe_recorded
+from dockback_runtime.logs import bind_job
 
 log = logging.getLogger(__name__)
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from dockback_contracts.health import nats_check, run_ping
-from dockback_contracts.logs import setup_logging
-from dockback_contracts.metrics import serve_metrics
 from dockback_notifier.app import serve
 from dockback_notifier.settings import Settings
+from dockback_runtime.health import nats_check, run_ping
+from dockback_runtime.logs import setup_logging
+from dockback_runtime.metrics import serve_metrics
 
 
 def main() -> None:

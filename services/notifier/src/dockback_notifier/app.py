@@ -10,15 +10,15 @@ import signal
 from faststream.nats import NatsBroker
 
 from dockback_contracts import sealed
-from dockback_contracts.connection import broker_options, own_inbox_for_pull_consumers
-from dockback_contracts.delivery import create_or_update_consumer
-from dockback_contracts.metrics import sample_consumer_lag
-from dockback_contracts.tasks import stop_loops
 from dockback_notifier.channels import ChannelSettings, PlanNames
 from dockback_notifier.check import ChannelCheck
 from dockback_notifier.dispatch import Dispatcher
 from dockback_notifier.handlers import register
 from dockback_notifier.settings import Settings
+from dockback_runtime.connection import broker_options, own_inbox_for_pull_consumers
+from dockback_runtime.delivery import create_or_update_consumer
+from dockback_runtime.metrics import sample_consumer_lag
+from dockback_runtime.tasks import stop_loops
 
 log = logging.getLogger(__name__)
 

@@ -18,11 +18,11 @@ from nats.js.kv import KV_DEL, KV_PURGE
 from pydantic import ValidationError
 
 from dockback_contracts import sealed, snapshots, streams
-from dockback_contracts.delivery import wait_until_set
 from dockback_notifier import alerts as al
 from dockback_notifier.errors import DeliveryError
 from dockback_notifier.mail import SmtpChannel
 from dockback_notifier.webhooks import WebhookChannel
+from dockback_runtime.delivery import wait_until_set
 
 log = logging.getLogger(__name__)
 

@@ -29,12 +29,12 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from dockback_contracts.delivery import wait_until_set
-from dockback_contracts.metrics import NOTIFICATIONS
-from dockback_contracts.tasks import stop_loops
 from dockback_notifier.alerts import Alert
 from dockback_notifier.channels import Channel, ChannelSettings
 from dockback_notifier.errors import DeliveryError
+from dockback_notifier.metrics import NOTIFICATIONS
+from dockback_runtime.delivery import wait_until_set
+from dockback_runtime.tasks import stop_loops
 
 log = logging.getLogger(__name__)
 

@@ -20,12 +20,12 @@ from pydantic import ValidationError
 from dockback_contracts import events as ev
 from dockback_contracts import streams, subjects
 from dockback_contracts.control import CheckChannel, CheckResult
-from dockback_contracts.logs import bind_job
 from dockback_contracts.streams import ConsumerSpec
 from dockback_notifier import alerts
 from dockback_notifier.channels import ChannelSettings, PlanNames
 from dockback_notifier.check import ChannelCheck
 from dockback_notifier.dispatch import Dispatcher
+from dockback_runtime.logs import bind_job
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from dockback_contracts.connection import NatsClientSettings
+from dockback_runtime.connection import NatsClientSettings
 
 
 class Settings(BaseSettings, NatsClientSettings):

@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from dockback_contracts.health import nats_check, run_ping
-from dockback_contracts.logs import setup_logging
-from dockback_contracts.metrics import serve_metrics
+from dockback_runtime.health import nats_check, run_ping
+from dockback_runtime.logs import setup_logging
+from dockback_runtime.metrics import serve_metrics
 from dockback_scheduler.app import run
 from dockback_scheduler.settings import Settings
 

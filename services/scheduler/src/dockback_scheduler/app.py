@@ -13,7 +13,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import BucketNotFoundError
 
 from dockback_contracts import streams
-from dockback_contracts.connection import connect_options
+from dockback_runtime.connection import connect_options
 from dockback_scheduler.publisher import TRANSIENT, Backoff
 from dockback_scheduler.service import Scheduler
 from dockback_scheduler.settings import Settings

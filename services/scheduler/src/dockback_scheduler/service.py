@@ -41,13 +41,13 @@ from pydantic import ValidationError
 
 from dockback_contracts import streams
 from dockback_contracts.base import utc_now
-from dockback_contracts.delivery import wait_until_set
 from dockback_contracts.events import BackupRequested, JobQueued, RunMissed, scheduled_job_id
-from dockback_contracts.metrics import FIRE_LAG
 from dockback_contracts.schedule import next_fire_times
 from dockback_contracts.snapshots import PlanSnapshot
-from dockback_contracts.tasks import stop_loops
+from dockback_runtime.delivery import wait_until_set
+from dockback_runtime.tasks import stop_loops
 from dockback_scheduler.catchup import Settlement, settle
+from dockback_scheduler.metrics import FIRE_LAG
 from dockback_scheduler.plans import Change, PlanBook
 from dockback_scheduler.publisher import DEFAULT_BACKOFF, TRANSIENT, Backoff, Publisher
 from dockback_scheduler.timetable import Timetable

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from dockback_contracts.connection import NatsClientSettings
+from dockback_runtime.connection import NatsClientSettings
 
 
 class Settings(BaseSettings, NatsClientSettings):

@@ -6,8 +6,8 @@ from faststream.nats import NatsBroker
 
 from dockback_contracts import events as ev
 from dockback_contracts import streams, subjects
-from dockback_contracts.metrics import observe_published
 from dockback_uploader.errors import TransientError
+from dockback_uploader.metrics import observe_published
 
 
 class Announcer:

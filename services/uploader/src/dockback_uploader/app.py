@@ -14,11 +14,11 @@ from datetime import timedelta
 
 from faststream.nats import NatsBroker
 
-from dockback_contracts.connection import broker_options, own_inbox_for_pull_consumers
-from dockback_contracts.delivery import create_or_update_consumer
-from dockback_contracts.metrics import sample_consumer_lag
 from dockback_contracts.streams import RetryPolicy
-from dockback_contracts.tasks import stop_loops
+from dockback_runtime.connection import broker_options, own_inbox_for_pull_consumers
+from dockback_runtime.delivery import create_or_update_consumer
+from dockback_runtime.metrics import sample_consumer_lag
+from dockback_runtime.tasks import stop_loops
 from dockback_uploader.announce import Announcer
 from dockback_uploader.check import TargetCheck
 from dockback_uploader.fetch import FetchService

@@ -26,10 +26,10 @@ from dockback_contracts import events as ev
 from dockback_contracts import streams, subjects
 from dockback_contracts.base import JobKind, JobPhase
 from dockback_contracts.control import CheckResult, CheckTarget
-from dockback_contracts.delivery import keep_alive
-from dockback_contracts.logs import bind_job
-from dockback_contracts.metrics import job_metrics
 from dockback_contracts.streams import ConsumerSpec
+from dockback_runtime.delivery import keep_alive
+from dockback_runtime.logs import bind_job
+from dockback_runtime.metrics import job_metrics
 from dockback_uploader.announce import Announcer
 from dockback_uploader.check import TargetCheck
 from dockback_uploader.errors import JobError, TransientError

@@ -18,9 +18,9 @@ from faststream.nats import NatsBroker
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dockback_contracts.delivery import wait_until_set
 from dockback_gateway.outbox.models import OutboxMessage
 from dockback_gateway.outbox.service import on_commit_wake
+from dockback_runtime.delivery import wait_until_set
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from dockback_contracts.connection import NatsClientSettings
+from dockback_runtime.connection import NatsClientSettings
 
 
 class Settings(BaseSettings, NatsClientSettings):

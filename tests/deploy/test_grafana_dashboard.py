@@ -8,7 +8,21 @@ from pathlib import Path
 
 from prometheus_client import REGISTRY
 
-import dockback_contracts.metrics  # noqa: F401 - registers every DockBack metric
+import dockback_executor.metrics
+import dockback_gateway.metrics
+import dockback_notifier.metrics
+import dockback_runtime.metrics
+import dockback_scheduler.metrics
+import dockback_uploader.metrics
+
+SERVICE_METRICS = (  # importing them registers every DockBack metric
+    dockback_runtime.metrics,
+    dockback_executor.metrics,
+    dockback_gateway.metrics,
+    dockback_notifier.metrics,
+    dockback_scheduler.metrics,
+    dockback_uploader.metrics,
+)
 
 DASHBOARD = Path(__file__).parents[2] / "deploy" / "grafana" / "dockback.json"
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dockback_contracts import permissions
-from dockback_contracts.connection import NatsCredentials, read_credentials, write_credentials
+from dockback_runtime.connection import NatsCredentials, read_credentials, write_credentials
 
 AUTH_CONF = "auth.conf"
 CREDS_DIR = "creds"

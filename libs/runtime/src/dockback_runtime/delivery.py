@@ -16,7 +16,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError, ServiceUnavailableError
 
 from dockback_contracts.streams import ConsumerSpec
-from dockback_contracts.tasks import stop_loops
+from dockback_runtime.tasks import stop_loops
 
 log = logging.getLogger(__name__)
 

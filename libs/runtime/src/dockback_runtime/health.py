@@ -69,7 +69,7 @@ async def ping_nats(
 def service_connect_kwargs(settings: Any) -> dict[str, Any]:
     """The service's own NATS connection options: servers, credentials, TLS (connection.py)."""
     try:
-        from dockback_contracts.connection import connect_options
+        from dockback_runtime.connection import connect_options
     except ImportError:  # before the shared NATS settings: URL and .creds file only
         creds = getattr(settings, "nats_credentials_file", None)
         return {"servers": settings.nats_url.split(","), "user_credentials": str(creds) if creds else None}

@@ -1,11 +1,12 @@
-"""Prometheus metrics of every service, served at /metrics on DOCKBACK_METRICS_PORT.
+"""The /metrics server of every service (DOCKBACK_METRICS_PORT) and the metrics every job-running
+service shares: jobs by outcome, their duration, consumer lag, the last successful backup.
 
 Off unless DOCKBACK_METRICS_PORT is set (suggested in containers: 9100 for every service); listens on
 DOCKBACK_METRICS_HOST (default 0.0.0.0, so the Prometheus container can scrape it). The gateway's
 metrics are on this port too, never on its public API port: they name plans and hosts by id.
 
-Every metric is defined here once, so names and labels stay the same across services; each
-service records only the ones that concern it. Label values are ids and enums, never free text.
+A metric only one service records lives in that service's own `metrics` module. Label values are
+ids and enums, never free text.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from collections.abc import Iterable, Iterator
 from nats.js import JetStreamContext
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
-from dockback_contracts import events as ev
 from dockback_contracts.streams import ConsumerSpec
 
 log = logging.getLogger(__name__)
@@ -43,8 +43,6 @@ JOB_DURATION = Histogram(
     ["service", "kind", "outcome"],
     buckets=JOB_BUCKETS,
 )
-ARCHIVED_BYTES = Counter("dockback_archived_bytes_total", "Bytes of archives written by the executor")
-UPLOADED_BYTES = Counter("dockback_uploaded_bytes_total", "Bytes copied to remote targets by the uploader")
 LAST_BACKUP = Gauge(
     "dockback_last_successful_backup_timestamp_seconds",
     "Unix time of the last successful backup of a plan (plan_id; 'none' for one-off backups)",
@@ -59,22 +57,6 @@ CONSUMER_ACK_PENDING = Gauge(
     "dockback_consumer_ack_pending_messages",
     "Messages of a JetStream consumer delivered but not yet acknowledged (num_ack_pending)",
     ["stream", "consumer"],
-)
-HTTP_DURATION = Histogram(
-    "dockback_http_request_duration_seconds",
-    "Gateway HTTP requests, by method, route template and status code",
-    ["method", "route", "status"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-)
-NOTIFICATIONS = Counter(
-    "dockback_notifications_total",
-    "Alerts and digests the notifier sent, by channel kind (smtp, webhook) and outcome (sent, failed)",
-    ["channel", "outcome"],
-)
-FIRE_LAG = Histogram(
-    "dockback_scheduler_fire_lag_seconds",
-    "How late the scheduler published a due plan's BackupRequested, after its scheduled time",
-    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600),
 )
 
 
@@ -141,16 +123,6 @@ def job_metrics(service: str, kind: str) -> Iterator[JobResult]:
         JOB_DURATION.labels(service, kind, result.outcome).observe(time.monotonic() - started)
 
 
-def observe_published(event: ev.Event) -> None:
-    """Count what an announced fact says was written (executor) or uploaded (uploader)."""
-    if isinstance(event, ev.ArchiveCreated):
-        ARCHIVED_BYTES.inc(event.archive.size_bytes)
-        if event.last_of_job and event.plan_id is not None:
-            mark_backup_succeeded(str(event.plan_id), time.time())
-    elif isinstance(event, ev.UploadCompleted):
-        UPLOADED_BYTES.inc(event.size_bytes)
-
-
 _last_backup: dict[str, float] = {}
 
 
@@ -159,15 +131,3 @@ def mark_backup_succeeded(plan_id: str, at: float) -> None:
     if at > _last_backup.get(plan_id, 0.0):
         _last_backup[plan_id] = at
         LAST_BACKUP.labels(plan_id).set(at)
-
-
-def observe_recorded(event: ev.Event) -> None:
-    """The gateway recorder's view: every job's end, once, whichever host ran it."""
-    if isinstance(event, ev.JobSucceeded):
-        JOBS.labels("gateway", event.kind, "succeeded").inc()
-        if event.kind == "backup" and event.plan_id is not None:
-            mark_backup_succeeded(str(event.plan_id), event.finished_at.timestamp())
-    elif isinstance(event, ev.JobFailed):
-        JOBS.labels("gateway", event.kind, "failed").inc()
-    elif isinstance(event, ev.JobCancelled):
-        JOBS.labels("gateway", event.kind, "cancelled").inc()

@@ -9,7 +9,7 @@ import logging
 
 import pytest
 
-from dockback_contracts.tasks import stop_loops
+from dockback_runtime.tasks import stop_loops
 
 
 async def test_a_loop_that_swallowed_its_cancellation_is_cancelled_again_until_it_ends() -> None:
@@ -43,7 +43,7 @@ async def test_a_loop_that_never_ends_is_named_and_left_after_the_time_allowed(
 
     task = asyncio.create_task(stubborn(), name="stubborn-loop")
     await asyncio.sleep(0)
-    with caplog.at_level(logging.ERROR, logger="dockback_contracts.tasks"):
+    with caplog.at_level(logging.ERROR, logger="dockback_runtime.tasks"):
         await stop_loops(task, within=1)
     assert not task.done()
     assert "background task stubborn-loop did not stop within 1s" in caplog.text
@@ -61,7 +61,7 @@ async def test_tasks_already_ended_or_absent_are_fine_and_their_errors_are_repor
     failed = asyncio.create_task(fails(), name="failed-loop")
     finished = asyncio.create_task(asyncio.sleep(0))
     await asyncio.wait([failed, finished])
-    with caplog.at_level(logging.WARNING, logger="dockback_contracts.tasks"):
+    with caplog.at_level(logging.WARNING, logger="dockback_runtime.tasks"):
         await stop_loops(failed, finished, None)
     assert "background task failed-loop had ended with an error" in caplog.text
     assert "broken pipe" in caplog.text

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from dockback_contracts import logs
+from dockback_runtime import logs
 
 
 @pytest.fixture

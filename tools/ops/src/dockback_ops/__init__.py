@@ -1,0 +1,1 @@
+"""DockBack operations tools (they run; libraries do not)."""
