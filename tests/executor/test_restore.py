@@ -15,7 +15,8 @@ import zstandard
 
 from dockback_contracts import events as ev
 from dockback_contracts.manifest import ArchiveManifest
-from dockback_executor.errors import ChecksumMismatch, PermanentError, RestoreRefused
+from dockback_executor.errors import ChecksumMismatch, RestoreRefused
+from dockback_runtime.jobs.errors import PermanentError
 from executor.conftest import HOST_ID, Host
 from executor.test_backup import backup_of, restore_of
 from executor.volumes import create_volume, describe, docker_cli, populate

@@ -22,8 +22,8 @@ from dockback_contracts.base import Compression
 from dockback_contracts.manifest import ArchiveManifest
 from dockback_executor.archive import READ_BYTES, open_decompressed
 from dockback_executor.backup import BackupService
-from dockback_executor.errors import PermanentError
 from dockback_executor.runner_strategy import RunnerStrategy
+from dockback_runtime.jobs.errors import PermanentError
 from executor.conftest import Host
 from executor.test_backup import backup_of, restore_of
 from executor.volumes import create_volume, describe, docker_cli, populate

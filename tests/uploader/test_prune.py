@@ -10,9 +10,9 @@ from nats.aio.client import Client
 
 from dockback_contracts import events as ev
 from dockback_contracts import streams, subjects
+from dockback_runtime.jobs.errors import TransientError
 from dockback_uploader.announce import Announcer
 from dockback_uploader.app import Uploader
-from dockback_uploader.errors import TransientError
 from uploader.conftest import HOST_ID, PGDATA, PLAN_ID, DataDir, Heard, prune_of, publish
 
 OTHER_PLAN = UUID("00000000-0000-4000-8000-00000000000b")

@@ -12,8 +12,8 @@ from faststream.nats import NatsBroker
 from dockback_contracts import events as ev
 from dockback_contracts import streams, subjects
 from dockback_contracts.base import JobPhase
-from dockback_executor.errors import TransientError
 from dockback_executor.metrics import observe_published
+from dockback_runtime.jobs.errors import TransientError
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,8 @@ from uuid import UUID
 
 from dockback_contracts.events import HookCommand
 from dockback_executor.docker_api import DockerEngine, finish_even_if_cancelled
-from dockback_executor.errors import HookFailed, JobError, PermanentError, ResourceMissing
+from dockback_executor.errors import HookFailed, ResourceMissing
+from dockback_runtime.jobs.errors import JobError, PermanentError
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,8 @@ import aiohttp
 from aiodocker.exceptions import DockerError
 
 from dockback_executor import __version__
-from dockback_executor.errors import EngineRefused, EngineUnavailable, JobError, ResourceMissing
+from dockback_executor.errors import EngineRefused, EngineUnavailable, ResourceMissing
+from dockback_runtime.jobs.errors import JobError
 
 log = logging.getLogger(__name__)
 

@@ -1,27 +1,9 @@
-"""How a job can fail, and whether trying again may help.
-
-Transient errors are retried through JetStream redelivery (a nack with a delay); permanent
-ones end the job with `JobFailed` at once. The message says what is wrong in words a person
-can act on; it ends up in the UI and in the alert mail.
-"""
+"""The executor's ways for a job to fail (the kinds, transient or permanent, are the job-worker kit's:
+dockback_runtime.jobs.errors)."""
 
 from __future__ import annotations
 
-
-class JobError(Exception):
-    """A job cannot go on. `retryable` says whether running it again may succeed."""
-
-    retryable = False
-
-
-class TransientError(JobError):
-    """Worth trying again later: the engine is unreachable, the resource is busy."""
-
-    retryable = True
-
-
-class PermanentError(JobError):
-    """Will fail again the same way: fix the cause first."""
+from dockback_runtime.jobs.errors import PermanentError, TransientError
 
 
 class EngineUnavailable(TransientError):

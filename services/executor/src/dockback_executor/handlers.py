@@ -31,10 +31,10 @@ from dockback_contracts.streams import ConsumerSpec
 from dockback_executor.announce import Announcer
 from dockback_executor.backup import BackupService
 from dockback_executor.cancels import Cancellations
-from dockback_executor.errors import JobError, TransientError
 from dockback_executor.restore import RestoreService
 from dockback_executor.running_jobs import RunningJobs
 from dockback_runtime.delivery import keep_alive
+from dockback_runtime.jobs.errors import JobError, TransientError
 from dockback_runtime.logs import bind_job
 from dockback_runtime.metrics import job_metrics
 

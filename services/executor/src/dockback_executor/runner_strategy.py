@@ -18,8 +18,8 @@ from uuid import UUID
 from dockback_contracts.base import Compression
 from dockback_executor.archive import READ_BYTES, WrittenArchive, fsync_dir, open_decompressed
 from dockback_executor.docker_api import RUNNER_LABEL, RUNNER_MOUNT, DockerEngine, finish_even_if_cancelled
-from dockback_executor.errors import PermanentError
 from dockback_executor.tar_inspect import TarStreamCounter
+from dockback_runtime.jobs.errors import PermanentError
 
 _COMPRESSORS = {"zstd": "zstd -q -T0 -{level}", "gzip": "gzip -{level}", "none": "cat"}
 _DEFAULT_LEVEL = {"zstd": 3, "gzip": 6, "none": 0}

@@ -22,7 +22,7 @@ from uuid import UUID
 from dockback_contracts.events import ResourceRef
 from dockback_contracts.manifest import ArchiveManifest
 from dockback_executor.archive import fsync_dir
-from dockback_executor.errors import PermanentError
+from dockback_runtime.jobs.errors import PermanentError
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from faststream.nats import NatsBroker
 
 from dockback_contracts import events as ev
 from dockback_contracts import streams, subjects
-from dockback_uploader.errors import TransientError
+from dockback_runtime.jobs.errors import TransientError
 from dockback_uploader.metrics import observe_published
 
 

@@ -7,7 +7,7 @@ import logging
 from datetime import UTC, datetime
 
 from dockback_contracts.control import CheckResult, CheckTarget
-from dockback_uploader.errors import JobError
+from dockback_runtime.jobs.errors import JobError
 from dockback_uploader.s3 import S3Bucket
 from dockback_uploader.targets import TargetSettings
 

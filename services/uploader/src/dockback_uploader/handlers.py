@@ -28,11 +28,11 @@ from dockback_contracts.base import JobKind, JobPhase
 from dockback_contracts.control import CheckResult, CheckTarget
 from dockback_contracts.streams import ConsumerSpec
 from dockback_runtime.delivery import keep_alive
+from dockback_runtime.jobs.errors import JobError, TransientError
 from dockback_runtime.logs import bind_job
 from dockback_runtime.metrics import job_metrics
 from dockback_uploader.announce import Announcer
 from dockback_uploader.check import TargetCheck
-from dockback_uploader.errors import JobError, TransientError
 from dockback_uploader.fetch import FetchService
 from dockback_uploader.prune import PruneService
 from dockback_uploader.upload import UploadService

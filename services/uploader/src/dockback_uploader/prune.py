@@ -15,8 +15,9 @@ import logging
 from typing import Protocol
 
 from dockback_contracts import events as ev
+from dockback_runtime.jobs.errors import PermanentError, TransientError
 from dockback_uploader.announce import Announcer
-from dockback_uploader.errors import OutOfScope, PermanentError, TransientError
+from dockback_uploader.errors import OutOfScope
 from dockback_uploader.local_archives import LocalArchives, LocatedArchive
 
 log = logging.getLogger(__name__)

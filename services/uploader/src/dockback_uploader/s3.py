@@ -32,7 +32,7 @@ from miniopy_async.api import Minio
 from miniopy_async.error import InvalidResponseError, MinioException, S3Error, ServerError
 
 from dockback_contracts.snapshots import S3Target
-from dockback_uploader.errors import PermanentError, TransientError
+from dockback_runtime.jobs.errors import PermanentError, TransientError
 from dockback_uploader.targets import Credentials
 
 log = logging.getLogger(__name__)

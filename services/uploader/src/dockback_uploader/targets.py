@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from dockback_contracts import sealed, streams
 from dockback_contracts.snapshots import SETTINGS_SNAPSHOT_KEY, PlanSnapshot, S3Target, SettingsSnapshot, target_secret
-from dockback_uploader.errors import PermanentError, TransientError
+from dockback_runtime.jobs.errors import PermanentError, TransientError
 
 
 @dataclass(frozen=True)
