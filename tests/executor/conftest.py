@@ -18,7 +18,6 @@ import pytest_asyncio
 from faststream.nats import NatsBroker
 
 from dockback_contracts import events as ev
-from dockback_executor.announce import Announcer
 from dockback_executor.backup import BackupConfig, BackupService
 from dockback_executor.consistency import ContainerStopper
 from dockback_executor.docker_api import DockerEngine
@@ -26,6 +25,7 @@ from dockback_executor.locks import ResourceLocks
 from dockback_executor.restore import RestoreConfig, RestoreService
 from dockback_executor.store import ArchiveStore
 from dockback_gateway.streams import declare_streams
+from dockback_runtime.jobs.announcer import Announcer
 from executor.engine_proxy import EngineProxy, engine_socket
 
 HOST_ID = "test-host"

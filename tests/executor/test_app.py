@@ -15,24 +15,11 @@ from faststream.nats import NatsBroker
 from dockback_contracts import events as ev
 from dockback_contracts import streams, subjects
 from executor.conftest import HOST_ID, Heard, StartExecutor
-from executor.test_backup import backup_of
+from executor.requests import backup_of
 from executor.volumes import create_volume, docker_cli, run_in
+from harness.bus import publish
 
 Start = StartExecutor
-
-
-async def publish(nats_url: str, event: ev.Event) -> None:
-    broker = NatsBroker(nats_url)
-    await broker.start()
-    try:
-        await broker.publish(
-            event,
-            subjects.subject_for(event),
-            stream=streams.stream_for(event),
-            headers={"Nats-Msg-Id": subjects.message_id(event)},
-        )
-    finally:
-        await broker.stop()
 
 
 async def test_a_requested_backup_is_archived_and_announced_and_the_host_reports_its_inventory(

@@ -11,27 +11,9 @@ import pytest
 
 from dockback_contracts import events as ev
 from dockback_executor.errors import NotAllowed, ResourceMissing
-from executor.conftest import HOST_ID, Host
+from executor.conftest import Host
+from executor.requests import backup_of, restore_of
 from executor.volumes import create_volume, describe, docker_cli, populate
-
-
-def backup_of(kind: str, name: str, **options: object) -> ev.BackupRequested:
-    return ev.BackupRequested(
-        job_id=uuid.uuid4(),
-        host_id=HOST_ID,
-        resource=ev.ResourceRef(kind=kind, name=name),
-        options=ev.BackupOptions.model_validate(options),
-    )
-
-
-def restore_of(created: ev.ArchiveCreated, kind: str, name: str, **target: object) -> ev.RestoreRequested:
-    return ev.RestoreRequested(
-        job_id=uuid.uuid4(),
-        host_id=HOST_ID,
-        archive=created.archive,
-        target=ev.RestoreTarget(kind=kind, name=name, **target),
-        requested_by="test",
-    )
 
 
 @pytest.mark.parametrize("compression", ["zstd", "gzip", "none"])

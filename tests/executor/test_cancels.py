@@ -17,27 +17,16 @@ import nats
 
 from dockback_contracts import events as ev
 from dockback_contracts import streams
-from dockback_contracts.base import utc_now
 from dockback_contracts.snapshots import JobCancellation
-from dockback_executor.cancels import Cancellations
+from dockback_runtime.jobs.cancellations import Cancellations
 from executor.conftest import Heard, StartExecutor
 from executor.engine_proxy import EngineProxy
-from executor.test_app import publish
-from executor.test_backup import backup_of, restore_of
+from executor.requests import backup_of, restore_of
 from executor.volumes import create_volume, docker_cli, run_in
+from harness.bus import publish
+from harness.cancellations import cancel
 
 WAIT_FOR_GO = "touch /tmp/waiting; until [ -f /tmp/go ]; do sleep 0.1; done"
-
-
-async def cancel(nats_url: str, job_id: uuid.UUID, user: str = "alice") -> None:
-    """What the gateway does when a user cancels a job."""
-    client = await nats.connect(nats_url)
-    try:
-        bucket = await client.jetstream().key_value(streams.CANCELS_BUCKET)
-        cancellation = JobCancellation(job_id=job_id, requested_by=user, requested_at=utc_now())
-        await bucket.put(str(job_id), cancellation.model_dump_json().encode())
-    finally:
-        await client.close()
 
 
 async def until_no_job_is_queued(nats_url: str, within: float = 30.0) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from dockback_executor.errors import HookFailed
 from executor.conftest import Host
-from executor.test_backup import backup_of
+from executor.requests import backup_of
 from executor.volumes import create_volume, docker_cli
 
 

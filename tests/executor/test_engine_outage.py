@@ -17,9 +17,9 @@ import pytest_asyncio
 from dockback_contracts import events as ev
 from executor.conftest import Heard, StartExecutor
 from executor.engine_proxy import EngineProxy
-from executor.test_app import publish
-from executor.test_backup import backup_of
+from executor.requests import backup_of
 from executor.volumes import create_volume, docker_cli, run_in
+from harness.bus import publish
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from dockback_contracts import events as ev
 from executor.conftest import HOST_ID, Heard, StartExecutor
-from executor.test_app import publish
-from executor.test_backup import backup_of
+from executor.requests import backup_of
 from executor.volumes import create_volume, docker_cli
+from harness.bus import publish
 
 # Tasks that run beside the job (the host's inventory and heartbeat, the process's start and
 # stop — the test stops it as soon as the archive is announced): their lines are not the job's.

@@ -7,8 +7,8 @@ import uuid
 from dockback_contracts import events as ev
 from dockback_contracts import streams
 from executor.conftest import HOST_ID, Heard, StartExecutor
-from executor.test_app import publish
 from executor.volumes import create_volume, populate
+from harness.bus import publish
 from harness.processes import free_port
 from harness.scrape import until_scraped, value
 

@@ -18,7 +18,7 @@ from dockback_contracts.manifest import ArchiveManifest
 from dockback_executor.errors import ChecksumMismatch, RestoreRefused
 from dockback_runtime.jobs.errors import PermanentError
 from executor.conftest import HOST_ID, Host
-from executor.test_backup import backup_of, restore_of
+from executor.requests import backup_of, restore_of
 from executor.volumes import create_volume, describe, docker_cli, populate
 
 

@@ -25,7 +25,7 @@ from dockback_executor.backup import BackupService
 from dockback_executor.runner_strategy import RunnerStrategy
 from dockback_runtime.jobs.errors import PermanentError
 from executor.conftest import Host
-from executor.test_backup import backup_of, restore_of
+from executor.requests import backup_of, restore_of
 from executor.volumes import create_volume, describe, docker_cli, populate
 from harness.docker_engine import BUSYBOX_APPLETS, SESSION, TEST_LABEL
 

@@ -14,9 +14,9 @@ import nats
 from dockback_contracts import events as ev
 from dockback_contracts import streams
 from executor.conftest import HOST_ID, Heard, StartExecutor
-from executor.test_app import publish
-from executor.test_backup import backup_of
+from executor.requests import backup_of
 from executor.volumes import create_volume, run_in
+from harness.bus import publish
 
 # Far longer than the test may take: a redelivery before it can only be the hand-back's nack.
 ACK_WAIT = "120"

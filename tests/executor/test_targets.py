@@ -13,8 +13,8 @@ from dockback_executor.backup import BackupService
 from dockback_executor.errors import EngineUnavailable, NothingSelected
 from dockback_runtime.jobs.errors import PermanentError
 from executor.conftest import HOST_ID, Heard, Host, StartExecutor
-from executor.test_app import publish
 from executor.volumes import create_volume, docker_cli
+from harness.bus import publish
 
 PLAN = uuid.uuid4()
 

@@ -12,6 +12,7 @@ from typing import Protocol
 
 import nats
 import pytest
+from nats.aio.client import Client
 
 from dockback_contracts import streams
 from uploader.conftest import HOST_ID, DataDir
@@ -57,8 +58,12 @@ async def until_ready(log: Path) -> None:
             await asyncio.sleep(0.05)
 
 
-async def archive_consumer_settled(nats_url: str) -> None:
-    """Until the uploader's archive consumer holds no message: every delivery was acked."""
+async def archive_consumer_settled(nats_url: str, heard_on: Client | None = None) -> None:
+    """Until the uploader's archive consumer holds no message: every delivery was acked.
+
+    With `heard_on` (the test's connection that hears the facts), also every fact the jobs
+    published is delivered to it: a job publishes (and the server fans out) before it acks, and
+    a round trip on that connection comes back after what the server sent it before."""
     client = await nats.connect(nats_url)
     try:
         spec = streams.uploader_archive_consumer(HOST_ID)
@@ -66,7 +71,9 @@ async def archive_consumer_settled(nats_url: str) -> None:
             while True:
                 info = await client.jetstream().consumer_info(spec.stream, spec.durable)
                 if info.num_ack_pending == 0 and info.num_pending == 0:
-                    return
+                    break
                 await asyncio.sleep(0.1)  # server state: polled
     finally:
         await client.close()
+    if heard_on is not None:
+        await heard_on.flush()

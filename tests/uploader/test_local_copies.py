@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from nats.aio.client import Client
 
 from dockback_contracts import events as ev
@@ -12,6 +10,7 @@ from dockback_contracts.snapshots import LocalCopies, S3Target
 from dockback_uploader.app import Uploader
 from harness.s3_server import S3Bucket
 from uploader.conftest import DataDir, Heard, archive_created, publish, put_plan, upload_end
+from uploader.processes import archive_consumer_settled
 
 
 async def test_keep_none_removes_the_uploaded_archive_but_not_one_never_uploaded(
@@ -63,7 +62,7 @@ async def test_keep_all_is_the_default_without_a_plan_snapshot(
 
 
 async def test_a_job_delivered_again_after_its_local_copy_went_completes_without_it(
-    nc: Client, heard: Heard, data_dir: DataDir, s3: S3Bucket, target: S3Target, uploader: Uploader
+    nats_url: str, nc: Client, heard: Heard, data_dir: DataDir, s3: S3Bucket, target: S3Target, uploader: Uploader
 ) -> None:
     await put_plan(nc, LocalCopies(keep="none"))
     event = archive_created(data_dir.archive())
@@ -71,9 +70,10 @@ async def test_a_job_delivered_again_after_its_local_copy_went_completes_without
     await heard.wait_for(ev.LocalCopiesRemoved)
 
     await publish(nc, event, message_id="delivered-again")
-    await asyncio.sleep(1.0)
+    await archive_consumer_settled(nats_url, heard_on=nc)  # every fact of every delivery heard
 
     assert heard.of(ev.JobFailed) == []
-    first, again = await heard.wait_for(ev.UploadCompleted, 2)  # announced again, with the same Nats-Msg-Id: stored once
+    # announced again, with the same Nats-Msg-Id: stored once
+    first, again = await heard.wait_for(ev.UploadCompleted, 2)
     assert subjects.message_id(first) == subjects.message_id(again)
     assert again.key == first.key

@@ -10,8 +10,8 @@ from nats.aio.client import Client
 
 from dockback_contracts import events as ev
 from dockback_contracts import streams, subjects
+from dockback_runtime.jobs.announcer import Announcer
 from dockback_runtime.jobs.errors import TransientError
-from dockback_uploader.announce import Announcer
 from dockback_uploader.app import Uploader
 from uploader.conftest import HOST_ID, PGDATA, PLAN_ID, DataDir, Heard, prune_of, publish
 

@@ -13,10 +13,9 @@ from nats.aio.client import Client
 from dockback_contracts import events as ev
 from dockback_contracts.snapshots import S3Target
 from harness.s3_server import S3Bucket
+from uploader.big_archives import wait_for_an_unfinished_upload, write_big_archive
 from uploader.conftest import DataDir, Heard, archive_created, publish, put_settings, upload_end
 from uploader.processes import StartUploader, archive_consumer_settled, start_uploader, until_ready
-from uploader.test_upload_memory import write_big_archive
-from uploader.test_upload_outages import wait_for_an_unfinished_upload
 
 __all__ = ["start_uploader"]  # the fixture
 

@@ -26,6 +26,7 @@ from uploader.conftest import (
     upload_end,
     uploader_settings,
 )
+from uploader.processes import archive_consumer_settled
 
 KEY_PREFIX = f"backups/{HOST_ID}/{PLAN_ID}/volume-pgdata/"
 
@@ -138,16 +139,17 @@ async def test_a_target_missing_from_the_settings_fails_the_job_naming_it(
 
 
 async def test_an_archive_announced_twice_is_uploaded_once_and_completed_once(
-    nc: Client, heard: Heard, data_dir: DataDir, s3: S3Bucket, target: S3Target, uploader: Uploader
+    nats_url: str, nc: Client, heard: Heard, data_dir: DataDir, s3: S3Bucket, target: S3Target, uploader: Uploader
 ) -> None:
     event = archive_created(data_dir.archive())
 
     await publish(nc, event)
     await upload_end(heard, event.job_id)
     await publish(nc, event, message_id="delivered-again")  # a redelivery the dedup window did not catch
-    await asyncio.sleep(1.0)
+    await archive_consumer_settled(nats_url, heard_on=nc)  # every fact of every delivery heard
 
-    first, again = await heard.wait_for(ev.UploadCompleted, 2)  # announced again, with the same Nats-Msg-Id: stored once
+    # announced again, with the same Nats-Msg-Id: stored once
+    first, again = await heard.wait_for(ev.UploadCompleted, 2)
     assert subjects.message_id(first) == subjects.message_id(again)
     assert again.key == first.key
     assert heard.of(ev.JobFailed) == []

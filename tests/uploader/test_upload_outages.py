@@ -15,7 +15,9 @@ from dockback_contracts import events as ev
 from dockback_contracts.snapshots import S3Target
 from dockback_uploader.app import Uploader
 from harness.s3_server import S3Bucket
+from uploader.big_archives import wait_for_an_unfinished_upload
 from uploader.conftest import DataDir, Heard, archive_created, publish, upload_end, uploader_settings
+from uploader.processes import archive_consumer_settled
 
 
 @pytest_asyncio.fixture
@@ -33,12 +35,6 @@ async def patient_uploader(nats_url: str, nc: Client, data_dir: DataDir, tmp_pat
     finally:
         running.stopped.set()
         await task
-
-
-async def wait_for_an_unfinished_upload(s3: S3Bucket) -> None:
-    async with asyncio.timeout(20):
-        while not await asyncio.to_thread(s3.incomplete_uploads):  # noqa: ASYNC110 - server state: polled
-            await asyncio.sleep(0.02)
 
 
 async def test_an_upload_cut_by_an_outage_is_retried_and_completed_leaving_no_unfinished_upload(
@@ -64,14 +60,14 @@ async def test_an_upload_cut_by_an_outage_is_retried_and_completed_leaving_no_un
 
 
 async def test_a_server_down_past_the_retry_budget_fails_the_job_once(
-    nc: Client, heard: Heard, data_dir: DataDir, s3: S3Bucket, target: S3Target, uploader: Uploader
+    nats_url: str, nc: Client, heard: Heard, data_dir: DataDir, s3: S3Bucket, target: S3Target, uploader: Uploader
 ) -> None:
     event = archive_created(data_dir.archive())
     s3.server.stop()
 
     await publish(nc, event)
     failed = await upload_end(heard, event.job_id)
-    await asyncio.sleep(1.0)  # room for a second JobFailed, were there one
+    await archive_consumer_settled(nats_url, heard_on=nc)  # every fact of every delivery heard
 
     assert isinstance(failed, ev.JobFailed)
     assert (failed.phase, failed.retryable) == ("upload", True)

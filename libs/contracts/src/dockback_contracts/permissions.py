@@ -14,7 +14,7 @@ allow-lists cannot drift from what the code does. Roles:
   its host's facts, host state and progress; reads the cancellations bucket.
 - `uploader-<host>`: consumes only its host's ArchiveCreated, prune and fetch requests;
   publishes its host's facts and hands a fetched archive's restore to its host's executor;
-  reads plans and settings; answers target checks.
+  reads plans, settings and the cancellations bucket; answers target checks.
 
 What each JetStream operation needs (nats-py, nats-server >= 2.9):
 - create-or-update a durable consumer: `$JS.API.CONSUMER.CREATE.<stream>.<name>.<filter>`.
@@ -256,6 +256,7 @@ def uploader(host_id: str) -> Role:
             subjects.request(ev.RestoreRequested, host_id),  # a fetched archive's restore, for its executor
             *kv_read_subjects(streams.SETTINGS_BUCKET),
             *kv_read_subjects(streams.PLANS_BUCKET),
+            *kv_read_subjects(streams.CANCELS_BUCKET),  # users' cancellations of its jobs
         ],
         subscribe=[subjects.CHECK_TARGET],
         responds=True,

@@ -19,19 +19,18 @@ own inbox prefix (`_INBOX.<role>`), the only reply subjects the user may subscri
 
 from __future__ import annotations
 
+import logging
 import os
 import ssl
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from faststream.nats import NatsBroker
 from pydantic import BaseModel, Field
 
 from dockback_contracts.permissions import inbox_prefix
-
-if TYPE_CHECKING:
-    from faststream.nats import NatsBroker
 
 JWT_MARKER = "BEGIN NATS USER JWT"
 DEFAULT_INBOX_PREFIX = "_INBOX"
@@ -214,3 +213,14 @@ def own_inbox_for_pull_consumers(broker: NatsBroker, settings: NatsClientSetting
         extra = getattr(subscriber, "extra_options", None)
         if isinstance(extra, dict) and "inbox_prefix" in extra:
             extra["inbox_prefix"] = prefix
+
+
+def service_broker(settings: NatsClientSettings, service: str) -> NatsBroker:
+    """The FastStream broker of a long-running service: reconnects for ever, lets handlers finish
+    for 10 s at stop, logs as `dockback.<service>.broker`."""
+    return NatsBroker(
+        **broker_options(settings),
+        max_reconnect_attempts=-1,
+        graceful_timeout=10.0,
+        logger=logging.getLogger(f"dockback.{service}.broker"),
+    )

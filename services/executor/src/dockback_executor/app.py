@@ -8,25 +8,24 @@ import logging
 import re
 import signal
 
-from faststream.nats import NatsBroker
-
 from dockback_contracts import inventory as inv
-from dockback_contracts.streams import RetryPolicy
-from dockback_executor.announce import Announcer
 from dockback_executor.backup import BackupConfig, BackupService
-from dockback_executor.cancels import Cancellations
 from dockback_executor.consistency import ContainerStopper
 from dockback_executor.discovery import Discovery
 from dockback_executor.docker_api import DockerEngine
-from dockback_executor.handlers import JobRunner, register
+from dockback_executor.handlers import register
 from dockback_executor.locks import InstanceLock, ResourceLocks
+from dockback_executor.metrics import observe_published
 from dockback_executor.restore import RestoreConfig, RestoreService
 from dockback_executor.runner_strategy import RunnerStrategy
 from dockback_executor.settings import Settings
 from dockback_executor.store import ArchiveStore
 from dockback_executor.tar_inspect import ArchiveLimits
-from dockback_runtime.connection import broker_options, own_inbox_for_pull_consumers
-from dockback_runtime.delivery import create_or_update_consumer
+from dockback_runtime.connection import service_broker
+from dockback_runtime.jobs.announcer import Announcer
+from dockback_runtime.jobs.cancellations import Cancellations
+from dockback_runtime.jobs.runner import JobRunner
+from dockback_runtime.jobs.worker import start_consumers
 from dockback_runtime.logs import set_host_id
 from dockback_runtime.metrics import sample_consumer_lag
 from dockback_runtime.tasks import stop_loops
@@ -56,12 +55,7 @@ class Executor:
                 DATA_DIR_LABEL: str(settings.data_dir.resolve()),
             },
         )
-        self.broker = NatsBroker(
-            **broker_options(settings),
-            max_reconnect_attempts=-1,
-            graceful_timeout=10.0,
-            logger=logging.getLogger("dockback.executor.broker"),
-        )
+        self.broker = service_broker(settings, "executor")
         self.stopped = asyncio.Event()
 
     async def run(self) -> None:
@@ -82,7 +76,7 @@ class Executor:
         stopper = ContainerStopper(self.engine, self.settings.data_dir / ".stopped", self.settings.stop_timeout_seconds)
         await stopper.repair()
         await self._remove_orphan_runners()
-        announcer = Announcer(self.broker, host_id)
+        announcer = Announcer(self.broker, host_id, observe_published)
         runner_strategy = None
         if self.settings.strategy == "runner":
             if not self.settings.runner_image:
@@ -114,26 +108,14 @@ class Executor:
             ),
         )
         cancellations = Cancellations(lambda: self.broker.connection.jetstream())
-        jobs = JobRunner(announcer, cancellations)
+        jobs = JobRunner("executor", announcer, cancellations)
         specs = register(
-            self.broker,
-            host_id,
-            jobs,
-            backups,
-            restores,
-            self.settings.max_concurrent_jobs,
-            self.settings.job_ack_wait_seconds,
-            RetryPolicy(delays=tuple(self.settings.job_retry_delays_seconds)),
+            self.broker, host_id, jobs, backups, restores, self.settings, self.settings.max_concurrent_jobs
         )
-
-        await self.broker.connect()
+        if not await start_consumers(self.broker, self.settings, specs, self.stopped):
+            await self.engine.close()
+            return  # asked to stop while waiting for the streams
         js = self.broker.connection.jetstream()
-        for spec in specs:
-            if not await create_or_update_consumer(js, spec, self.stopped):
-                await self.engine.close()
-                return  # asked to stop while waiting for the streams
-        own_inbox_for_pull_consumers(self.broker, self.settings)
-        await self.broker.start()
         discovery = Discovery(
             self.engine,
             announcer,
@@ -161,7 +143,7 @@ class Executor:
             # user can still cancel a job that is finishing.
             # Our own cancellation first, before the broker's: its anyio cancel scope would also
             # cancel the awaits in a job's cleanup (restarting the containers it stopped).
-            await jobs.finish_or_cancel(self.settings.shutdown_grace_seconds)
+            await jobs.finish_or_hand_back(self.settings.shutdown_grace_seconds)
             await stop_loops(discovering, watching, lagging)
             await self.broker.stop()
             await self.engine.close()

@@ -20,17 +20,17 @@ from typing import Any
 from dockback_contracts import events as ev
 from dockback_contracts.base import utc_now
 from dockback_contracts.manifest import ArchiveManifest, ArtifactKind
-from dockback_executor.announce import Announcer
 from dockback_executor.archive import SUFFIXES, ArchiveWriter, WrittenArchive, write_stream
 from dockback_executor.consistency import ContainerStopper, run_hooks
 from dockback_executor.docker_api import RUNNER_MOUNT, DockerEngine, finish_even_if_cancelled
 from dockback_executor.errors import NotAllowed, NothingSelected
 from dockback_executor.locks import ResourceLocks
 from dockback_executor.runner_strategy import RunnerStrategy
-from dockback_executor.running_jobs import cancelled_by_user, enter_phase
 from dockback_executor.store import ArchiveStore
 from dockback_executor.targets import nothing_matched, resolve
+from dockback_runtime.jobs.announcer import Announcer
 from dockback_runtime.jobs.errors import JobError, PermanentError
+from dockback_runtime.jobs.running import cancelled_by_user, enter_phase
 
 log = logging.getLogger(__name__)
 

@@ -11,11 +11,11 @@ from typing import Any
 from dockback_contracts import events as ev
 from dockback_contracts import inventory as inv
 from dockback_executor import __version__
-from dockback_executor.announce import Announcer
 from dockback_executor.docker_api import RUNNER_LABEL, DockerEngine
 from dockback_executor.errors import EngineUnavailable
-from dockback_executor.running_jobs import RunningJobs
 from dockback_runtime.delivery import wait_until_set
+from dockback_runtime.jobs.announcer import Announcer
+from dockback_runtime.jobs.running import RunningJobs
 from dockback_runtime.tasks import stop_loops
 
 log = logging.getLogger(__name__)

@@ -29,15 +29,15 @@ import zstandard
 from dockback_contracts import events as ev
 from dockback_contracts.base import Compression, ResourceKind
 from dockback_contracts.manifest import ArchiveManifest
-from dockback_executor.announce import Announcer
 from dockback_executor.archive import HashingReader, decompressing, open_decompressed, read_decompressed
 from dockback_executor.docker_api import RUNNER_MOUNT, DockerEngine, finish_even_if_cancelled
 from dockback_executor.errors import ChecksumMismatch, ResourceMissing, RestoreRefused
 from dockback_executor.locks import ResourceLocks
-from dockback_executor.running_jobs import enter_phase, point_of_no_return
 from dockback_executor.store import MANIFEST_SUFFIX, ArchiveStore
 from dockback_executor.tar_inspect import ArchiveLimits, ArchiveSummary, HostileArchive, scan_archive
+from dockback_runtime.jobs.announcer import Announcer
 from dockback_runtime.jobs.errors import PermanentError
+from dockback_runtime.jobs.running import enter_phase, point_of_no_return
 
 log = logging.getLogger(__name__)
 

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from dockback_contracts.streams import RetryPolicy
 from dockback_runtime.connection import NatsClientSettings
+from dockback_runtime.jobs.settings import JobWorkerSettings
 
 
-class Settings(BaseSettings, NatsClientSettings):
+class Settings(BaseSettings, NatsClientSettings, JobWorkerSettings):
     """Environment variables: DOCKBACK_<FIELD>, e.g. DOCKBACK_DATA_DIR."""
 
     model_config = SettingsConfigDict(env_prefix="DOCKBACK_", extra="ignore")
@@ -31,23 +31,6 @@ class Settings(BaseSettings, NatsClientSettings):
         "container with tar and zstd that writes into the data dir (local engine, needs runner_image)",
     )
     runner_image: str | None = Field(default=None, description="Image with sh, tar, zstd and gzip (runner strategy)")
-    job_ack_wait_seconds: float = Field(
-        default=60,
-        ge=1,
-        description="How long a job may go without an in-progress ack before it is redelivered "
-        "to another executor (a crashed executor's jobs resume after this)",
-    )
-    job_retry_delays_seconds: list[Annotated[float, Field(ge=0)]] = Field(
-        default_factory=lambda: list(RetryPolicy().delays),
-        description="Delays between the attempts of a job that failed transiently (JSON list); after the "
-        "last one the job fails with JobFailed(retryable=true). Default: 5 s, 30 s, 2 min, 10 min, 30 min",
-    )
-    shutdown_grace_seconds: float = Field(
-        default=10,
-        ge=0,
-        description="On SIGTERM, how long running jobs may go on before they are cancelled "
-        "(what they stopped is restarted; the job is redone later)",
-    )
     max_concurrent_jobs: int = Field(default=2, ge=1, le=64)
     stop_timeout_seconds: int = Field(default=30, ge=0, description="Grace period when stopping containers")
     allowed_bind_roots: list[Path] = Field(

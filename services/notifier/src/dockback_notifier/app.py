@@ -7,15 +7,13 @@ import asyncio
 import logging
 import signal
 
-from faststream.nats import NatsBroker
-
 from dockback_contracts import sealed
 from dockback_notifier.channels import ChannelSettings, PlanNames
 from dockback_notifier.check import ChannelCheck
 from dockback_notifier.dispatch import Dispatcher
 from dockback_notifier.handlers import register
 from dockback_notifier.settings import Settings
-from dockback_runtime.connection import broker_options, own_inbox_for_pull_consumers
+from dockback_runtime.connection import own_inbox_for_pull_consumers, service_broker
 from dockback_runtime.delivery import create_or_update_consumer
 from dockback_runtime.metrics import sample_consumer_lag
 from dockback_runtime.tasks import stop_loops
@@ -28,12 +26,7 @@ class Notifier:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.broker = NatsBroker(
-            **broker_options(settings),
-            max_reconnect_attempts=-1,
-            graceful_timeout=10.0,
-            logger=logging.getLogger("dockback.notifier.broker"),
-        )
+        self.broker = service_broker(settings, "notifier")
         self.stopped = asyncio.Event()
         self.ready = asyncio.Event()
 

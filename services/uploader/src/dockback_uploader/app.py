@@ -12,19 +12,19 @@ import logging
 import signal
 from datetime import timedelta
 
-from faststream.nats import NatsBroker
-
-from dockback_contracts.streams import RetryPolicy
-from dockback_runtime.connection import broker_options, own_inbox_for_pull_consumers
-from dockback_runtime.delivery import create_or_update_consumer
+from dockback_runtime.connection import service_broker
+from dockback_runtime.jobs.announcer import Announcer
+from dockback_runtime.jobs.cancellations import Cancellations
+from dockback_runtime.jobs.runner import JobRunner
+from dockback_runtime.jobs.worker import start_consumers
 from dockback_runtime.metrics import sample_consumer_lag
 from dockback_runtime.tasks import stop_loops
-from dockback_uploader.announce import Announcer
 from dockback_uploader.check import TargetCheck
 from dockback_uploader.fetch import FetchService
-from dockback_uploader.handlers import JobRunner, Services, register
+from dockback_uploader.handlers import Services, register
 from dockback_uploader.local_archives import LocalArchives
 from dockback_uploader.local_copies import LocalCopiesPolicy
+from dockback_uploader.metrics import observe_published
 from dockback_uploader.prune import PruneService
 from dockback_uploader.remote_prune import S3RemoteCopies
 from dockback_uploader.settings import Settings
@@ -39,18 +39,13 @@ class Uploader:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.broker = NatsBroker(
-            **broker_options(settings),
-            max_reconnect_attempts=-1,
-            graceful_timeout=10.0,
-            logger=logging.getLogger("dockback.uploader.broker"),
-        )
+        self.broker = service_broker(settings, "uploader")
         self.stopped = asyncio.Event()
         self.ready = asyncio.Event()
 
     async def run(self) -> None:
-        announcer = Announcer(self.broker)
         host_id = self.settings.host_id
+        announcer = Announcer(self.broker, host_id, observe_published)
         archives = LocalArchives(self.settings.data_dir)
         targets = TargetSettings(lambda: self.broker.connection.jetstream(), self.settings.settings_key_file)
         services = Services(
@@ -66,35 +61,25 @@ class Uploader:
             fetches=FetchService(archives, targets, announcer, host_id),
             checks=TargetCheck(targets, host_id),
         )
-        runner = JobRunner(announcer)
-        specs = register(
-            self.broker,
-            host_id,
-            runner,
-            services,
-            self.settings.job_ack_wait_seconds,
-            RetryPolicy(delays=tuple(self.settings.job_retry_delays_seconds)),
-        )
-        await self.broker.connect()
+        cancellations = Cancellations(lambda: self.broker.connection.jetstream())
+        runner = JobRunner("uploader", announcer, cancellations)
+        specs = register(self.broker, host_id, runner, services, self.settings)
         try:
-            js = self.broker.connection.jetstream()
-            for spec in specs:
-                if not await create_or_update_consumer(js, spec, self.stopped):
-                    return  # asked to stop while waiting for the streams
-            own_inbox_for_pull_consumers(self.broker, self.settings)
-            await self.broker.start()
-            # The server knows our subscriptions before we say we listen (a check sent
-            # right after would otherwise find no responder).
-            await self.broker.connection.flush()
+            if not await start_consumers(self.broker, self.settings, specs, self.stopped):
+                return  # asked to stop while waiting for the streams
             self.ready.set()
             log.info("uploader for host %s ready (data dir %s)", self.settings.host_id, self.settings.data_dir)
-            lagging = asyncio.create_task(sample_consumer_lag(js, specs))
+            watching = asyncio.create_task(cancellations.watch(runner.cancel))
+            lagging = asyncio.create_task(sample_consumer_lag(self.broker.connection.jetstream(), specs))
             try:
                 await self.stopped.wait()
             finally:
-                await stop_loops(lagging)
+                # The cancellation watch goes on while running jobs finish: a user can still cancel one.
+                await runner.finish_or_hand_back(self.settings.shutdown_grace_seconds)
+                await stop_loops(watching, lagging)
         finally:
-            # Before the broker's own stop, which would cancel the jobs without handing them back.
+            # Before the broker's own stop, which would cancel the jobs without handing them back
+            # (a no-op when they are already done).
             await runner.finish_or_hand_back(self.settings.shutdown_grace_seconds)
             await self.broker.stop()
 

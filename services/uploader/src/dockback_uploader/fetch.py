@@ -19,8 +19,8 @@ from pydantic import ValidationError
 
 from dockback_contracts import events as ev
 from dockback_contracts.manifest import ArchiveManifest
+from dockback_runtime.jobs.announcer import Announcer
 from dockback_runtime.jobs.errors import PermanentError, TransientError
-from dockback_uploader.announce import Announcer
 from dockback_uploader.errors import OutOfScope
 from dockback_uploader.local_archives import LocalArchives, _fsync_dir
 from dockback_uploader.remote_keys import host_prefix, manifest_key, parse_location

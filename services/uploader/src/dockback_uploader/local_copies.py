@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from dockback_contracts import events as ev
 from dockback_contracts.manifest import ArchiveManifest
 from dockback_contracts.snapshots import LocalCopies
-from dockback_uploader.announce import Announcer
+from dockback_runtime.jobs.announcer import Announcer
 from dockback_uploader.local_archives import MANIFEST_SUFFIX, LocalArchives, LocatedArchive, manifest_path_of
 from dockback_uploader.remote_keys import archive_key
 from dockback_uploader.s3 import S3Bucket

@@ -15,8 +15,9 @@ import logging
 from typing import Protocol
 
 from dockback_contracts import events as ev
+from dockback_runtime.jobs.announcer import Announcer
 from dockback_runtime.jobs.errors import PermanentError, TransientError
-from dockback_uploader.announce import Announcer
+from dockback_runtime.jobs.running import point_of_no_return
 from dockback_uploader.errors import OutOfScope
 from dockback_uploader.local_archives import LocalArchives, LocatedArchive
 
@@ -63,6 +64,8 @@ class PruneService:
         if not self.archives.exists():
             raise TransientError(f"the data dir {self.archives.root} does not exist (yet): is it the executor's?")
         located = await asyncio.to_thread(self._locate_all, request)
+        # A cancellation after this would leave the catalog listing copies that are half gone.
+        point_of_no_return()
         await self._delete_remote_copies(request)
         for archive in located:
             await asyncio.to_thread(self.archives.delete, archive)

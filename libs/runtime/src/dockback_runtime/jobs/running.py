@@ -1,4 +1,4 @@
-"""The jobs this executor process is working on now: for heartbeats, cancellation and shutdown.
+"""The jobs this worker process is working on now: for heartbeats, cancellation and shutdown.
 
 A job registers itself for as long as its handler holds the message. The job's own code
 reports how far it got with `enter_phase` and marks where stopping would do harm with

@@ -1,7 +1,8 @@
 """Users' cancellations, read from the cancellations bucket (streams.CANCELS_BUCKET).
 
 The gateway puts a `JobCancellation` under the job's id. A job looks its id up before it
-starts; while jobs run, a watch on the bucket cancels the matching one. The watch begins
+starts; while jobs run, a watch on the bucket cancels the matching one (every worker that runs
+jobs, executors and uploaders, watches it). The watch begins
 with the bucket's current entries, so a cancellation put while it was down (reconnecting,
 or before the bucket existed) still reaches a job that is running when it comes back.
 Neither a missing bucket nor a broken connection stops a job: without a cancellation it

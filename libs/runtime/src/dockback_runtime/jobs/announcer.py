@@ -1,10 +1,12 @@
-"""Publishing the executor's facts: JetStream for what must not be lost, core NATS for progress."""
+"""Publishing a worker's facts: JetStream for what must not be lost (deduplicated by the event's
+natural `Nats-Msg-Id`), core NATS for progress."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from uuid import UUID
 
 from faststream.nats import NatsBroker
@@ -12,18 +14,22 @@ from faststream.nats import NatsBroker
 from dockback_contracts import events as ev
 from dockback_contracts import streams, subjects
 from dockback_contracts.base import JobPhase
-from dockback_executor.metrics import observe_published
 from dockback_runtime.jobs.errors import TransientError
 
 log = logging.getLogger(__name__)
 
 
 class Announcer:
-    """Publishes events with their natural `Nats-Msg-Id`, so announcing twice stores once."""
+    """Publishes events with their natural `Nats-Msg-Id`, so announcing twice stores once.
 
-    def __init__(self, broker: NatsBroker, host_id: str) -> None:
+    `observe` sees every event once it is stored (the service's own metrics)."""
+
+    def __init__(
+        self, broker: NatsBroker, host_id: str, observe: Callable[[ev.Event], None] = lambda _event: None
+    ) -> None:
         self.broker = broker
         self.host_id = host_id
+        self.observe = observe
         self._background: set[asyncio.Task[None]] = set()
 
     async def publish(self, event: ev.Event) -> None:
@@ -34,12 +40,14 @@ class Announcer:
             )
         except Exception as exc:
             raise TransientError(f"could not publish {type(event).__name__}: {exc}") from exc
-        observe_published(event)
+        self.observe(event)
 
     def progress_reporter(self, job_id: UUID, phase: JobPhase, total: int | None = None) -> ProgressReporter:
         return ProgressReporter(self, job_id, phase, total)
 
     def fire_and_forget(self, event: ev.Event) -> None:
+        """Publish on core NATS in the background; losing it is harmless (progress)."""
+
         async def send() -> None:
             try:
                 await self.broker.publish(event, subjects.subject_for(event))
