@@ -2,8 +2,8 @@
 
 How it holds 10,000 plans:
 
-- A KV watch on `dockback_plans` (the current values, then every change) feeds the
-  `PlanBook`; a change recomputes the next fire time of that plan only and wakes the loop,
+- A KV watch on `dockback_plans` (`PlanWatch`: the current values, then every change) feeds
+  the `PlanBook`; a change recomputes the next fire time of that plan only and wakes the loop,
   so edits take effect within milliseconds.
 - A `Timetable` (heap) holds each enabled plan's next fire time. The loop sleeps until the
   earliest one or a change (an `asyncio.Event`), pops what is due and hands it out in batches
@@ -36,8 +36,6 @@ from typing import NamedTuple
 from uuid import UUID
 
 from nats.js import JetStreamContext
-from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
-from pydantic import ValidationError
 
 from dockback_contracts import streams
 from dockback_contracts.base import utc_now
@@ -47,9 +45,10 @@ from dockback_contracts.snapshots import PlanSnapshot
 from dockback_runtime.delivery import wait_until_set
 from dockback_runtime.tasks import stop_loops
 from dockback_scheduler.catchup import Settlement, settle
+from dockback_scheduler.handlers import PlanWatch
 from dockback_scheduler.metrics import FIRE_LAG
 from dockback_scheduler.plans import Change, PlanBook
-from dockback_scheduler.publisher import DEFAULT_BACKOFF, TRANSIENT, Backoff, Publisher
+from dockback_scheduler.publisher import DEFAULT_BACKOFF, Backoff, Publisher
 from dockback_scheduler.timetable import Timetable
 from dockback_scheduler.watermarks import Watermarks
 
@@ -67,8 +66,6 @@ BATCH = 128
 """Plans handled by one task (fewer if `publish_concurrency` is lower): enough that acks are
 awaited in bulk, few enough that batches overlap (one publishes while another waits for its
 acks) and a slow one holds up few plans."""
-
-_YIELD_EVERY = 256  # plan changes applied between two yields to the event loop
 
 
 @functools.lru_cache(maxsize=16_384)
@@ -129,9 +126,8 @@ class Scheduler:
         self._tasks: list[asyncio.Task[None]] = []
         self._inflight: set[asyncio.Task[None]] = set()
         self._watermarks: Watermarks | None = None
-        self._plans_kv: KeyValue | None = None
         self._stopping = False
-        self._watch: asyncio.Task[None] | None = None
+        self._watch: PlanWatch | None = None
 
     @property
     def plan_count(self) -> int:
@@ -147,14 +143,14 @@ class Scheduler:
             self._js, await self._js.key_value(streams.SCHEDULER_BUCKET), backoff=self._backoff
         )
         await self._watermarks.load()
-        self._plans_kv = plans_kv
-        self._watch = asyncio.create_task(self._watch_plans(plans_kv), name="scheduler: plan watch")
+        self._watch = PlanWatch(plans_kv, self, self._ready, self._backoff)
+        watching = self._watch.start()
         self._tasks = [
             asyncio.create_task(self._run_loop(), name="scheduler: loop"),
             asyncio.create_task(self._watermarks.run(), name="scheduler: watermarks"),
         ]
         ready = asyncio.create_task(self._ready.wait())
-        done, _ = await asyncio.wait([ready, self._watch, *self._tasks], return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait([ready, watching, *self._tasks], return_when=asyncio.FIRST_COMPLETED)
         if ready not in done:  # a task died before the plans were loaded: say why
             ready.cancel()
             await self.stop()
@@ -169,8 +165,10 @@ class Scheduler:
         the grace) or reports it.
         """
         self._stopping = True
-        await stop_loops(*self._tasks, self._watch)
-        self._watch = None
+        if self._watch is not None:
+            await self._watch.stop()
+            self._watch = None
+        await stop_loops(*self._tasks)
         if self._inflight:
             _, pending = await asyncio.wait(set(self._inflight), timeout=self._stop_timeout)
             for task in pending:
@@ -184,64 +182,19 @@ class Scheduler:
     # -- plans ---------------------------------------------------------------------------
 
     def resync_plans(self) -> None:
-        """Watch the plans afresh, e.g. right after NATS reconnected.
+        """Watch the plans afresh, e.g. right after NATS reconnected (see `PlanWatch.resync`)."""
+        if self._watch is not None:
+            self._watch.resync()
 
-        The KV watch (an ordered consumer) notices a lost server only after missing its
-        heartbeats, 10-20 s; a new watch replays the bucket at once, and replaying is
-        harmless: revisions already seen are ignored, deletes made meanwhile are applied.
-        """
-        if self._watch is None or self._plans_kv is None:
-            return
-        self._watch.cancel()
-        self._watch = asyncio.create_task(self._watch_plans(self._plans_kv), name="scheduler: plan watch")
+    def plan_removed(self, plan_id: UUID) -> None:
+        """A plan's key was deleted or purged: it no longer fires."""
+        if self._book.remove(plan_id) is Change.REMOVED:
+            log.info("plan %s deleted: it no longer fires", plan_id)
+            self._forget(plan_id)
 
-    async def _watch_plans(self, kv: KeyValue) -> None:
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                # With the history, an older revision that is the key's current value (written
-                # late by a retrying relay) still loses to the newer one before it.
-                watcher = await kv.watchall(include_history=True)
-            except TRANSIENT as exc:
-                delay = self._backoff.delay(attempt)
-                log.warning("cannot watch the plans (%r); retrying in %.1fs", exc, delay)
-                await asyncio.sleep(delay)
-                continue
-            try:
-                applied = 0
-                async for entry in watcher:
-                    if entry is None:
-                        self._ready.set()
-                        continue
-                    self._apply(entry.key, entry.operation, entry.value)
-                    applied += 1
-                    if applied % _YIELD_EVERY == 0:
-                        await asyncio.sleep(0)  # a queue that is never empty would not yield
-            finally:
-                with contextlib.suppress(Exception):
-                    await watcher.stop()  # type: ignore[no-untyped-call]
-            return
-
-    def _apply(self, key: str, operation: str | None, value: bytes | None) -> None:
-        try:
-            plan_id = UUID(key)
-        except ValueError:
-            log.warning("ignored key %r in %s: not a plan id", key, streams.PLANS_BUCKET)
-            return
-        if operation in (KV_DEL, KV_PURGE):
-            if self._book.remove(plan_id) is Change.REMOVED:
-                log.info("plan %s deleted: it no longer fires", plan_id)
-                self._forget(plan_id)
-            return
-        try:
-            plan = PlanSnapshot.model_validate_json(value or b"")
-        except ValidationError as exc:
-            log.error("ignored an invalid snapshot of plan %s: %s", plan_id, exc.errors(include_input=False))
-            return
-        if plan.plan_id != plan_id:
-            log.error("ignored the snapshot under key %s: it is plan %s", plan_id, plan.plan_id)
-            return
+    def plan_changed(self, plan: PlanSnapshot) -> None:
+        """A plan's snapshot arrived: kept if it is newer than what we have, and rescheduled."""
+        plan_id = plan.plan_id
         current = self._book.get(plan_id)
         change = self._book.put(plan)
         if change is Change.STALE:
