@@ -139,19 +139,18 @@ async def settled(nc: Client, fact_type: type[ev.Event], last_seq: int, within: 
 StartNotifier = Callable[..., Awaitable[Notifier]]
 
 
-@pytest_asyncio.fixture
-async def start_notifier(
-    nats_url: str, nc: Client, settings_key: bytes, tmp_path: Path
-) -> AsyncIterator[StartNotifier]:
-    """Start the notifier in this process (after the test put its settings); stopped after the test."""
-    key_file = tmp_path / "settings.key"
-    key_file.write_text(settings_key.hex())
-    running: list[tuple[Notifier, asyncio.Task[None]]] = []
+class NotifierRunner:
+    """Starts notifiers in this process (call it); `stop` ends one and waits until it has."""
 
-    async def start(smtp: SmtpServer | None = None, **overrides: Any) -> Notifier:
+    def __init__(self, nats_url: str, key_file: Path) -> None:
+        self.nats_url = nats_url
+        self.key_file = key_file
+        self.running: dict[int, tuple[Notifier, asyncio.Task[None]]] = {}
+
+    async def __call__(self, smtp: SmtpServer | None = None, **overrides: Any) -> Notifier:
         values: dict[str, Any] = {
-            "nats_url": nats_url,
-            "settings_key_file": key_file,
+            "nats_url": self.nats_url,
+            "settings_key_file": self.key_file,
             "digest_window_seconds": 1.0,
             "delivery_retry_delays_seconds": [0.2, 0.4, 0.8, 1.6, 3.2],
             "smtp_timeout_seconds": 5,
@@ -161,7 +160,7 @@ async def start_notifier(
         values.update(overrides)
         notifier = Notifier(Settings(**values))
         task = asyncio.create_task(notifier.run())
-        running.append((notifier, task))
+        self.running[id(notifier)] = (notifier, task)
         ready = asyncio.create_task(notifier.ready.wait())
         await asyncio.wait([task, ready], timeout=20, return_when=asyncio.FIRST_COMPLETED)
         ready.cancel()
@@ -170,12 +169,28 @@ async def start_notifier(
         assert notifier.ready.is_set(), "the notifier did not get ready within 20 s"
         return notifier
 
+    async def stop(self, notifier: Notifier) -> None:
+        _, task = self.running.pop(id(notifier))
+        notifier.stopped.set()
+        await task
+
+    async def stop_all(self) -> None:
+        for notifier, _ in list(self.running.values()):
+            await self.stop(notifier)
+
+
+@pytest_asyncio.fixture
+async def start_notifier(
+    nats_url: str, nc: Client, settings_key: bytes, tmp_path: Path
+) -> AsyncIterator[NotifierRunner]:
+    """Start the notifier in this process (after the test put its settings); stopped after the test."""
+    key_file = tmp_path / "settings.key"
+    key_file.write_text(settings_key.hex())
+    runner = NotifierRunner(nats_url, key_file)
     try:
-        yield start
+        yield runner
     finally:
-        for notifier, task in running:
-            notifier.stopped.set()
-            await task
+        await runner.stop_all()
 
 
 @dataclass

@@ -4,7 +4,8 @@ publish and subscribe what.
 
 Host A's executor consumes host A's requests, but cannot read host B's (core subscriptions,
 JetStream consumers, fetches and message gets are refused), cannot publish as host B, and
-cannot read another user's replies; the notifier cannot publish a request; and a whole
+cannot read another user's replies; the notifier cannot publish a request and writes no
+bucket but its record of sent alerts; and a whole
 backup runs with every service on its own credentials without a single permission violation.
 """
 
@@ -42,7 +43,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
-from nats.js.errors import NotFoundError
+from nats.js.errors import KeyWrongLastSequenceError, NotFoundError
 
 from dockback_contracts import events as ev
 from dockback_contracts import permissions, streams, subjects
@@ -440,6 +441,39 @@ async def test_the_notifier_cannot_publish_a_request(secured_nats: SecuredNats, 
         with pytest.raises(nats.errors.TimeoutError):
             await notifier.js.publish(f"$KV.{streams.CANCELS_BUCKET}.x", b"{}")
         await notifier.refused("Publish", f"$KV.{streams.CANCELS_BUCKET}.x")
+
+
+async def test_the_notifier_reads_and_writes_the_bucket_of_sent_alerts_and_no_other(
+    secured_nats: SecuredNats, gateway_connection: Connection
+) -> None:
+    async with connected(secured_nats.settings(permissions.NOTIFIER)) as notifier:
+        # what dockback_notifier.sent does: create-only, read, compare-and-set, put, delete
+        kv = await notifier.js.key_value(streams.ALERTS_SENT_BUCKET)
+        revision = await kv.create("alert", b"sending")
+        with pytest.raises(KeyWrongLastSequenceError):
+            await kv.create("alert", b"sending")
+        assert (await kv.get("alert")).value == b"sending"
+        revision = await kv.update("alert", b"sending", last=revision)
+        await kv.put("alert", b"done")
+        await kv.delete("alert")
+        assert notifier.errors == []
+
+        others = [
+            streams.CANCELS_BUCKET,
+            streams.SCHEDULER_BUCKET,
+            streams.PLANS_BUCKET,
+            streams.SETTINGS_BUCKET,
+        ]
+        for bucket in others:
+            subject = f"$KV.{bucket}.x"
+            with pytest.raises(nats.errors.TimeoutError):
+                await notifier.js.publish(subject, b"{}")
+            await notifier.refused("Publish", subject)
+        # the buckets it has no business with cannot even be opened
+        for bucket in (streams.CANCELS_BUCKET, streams.SCHEDULER_BUCKET):
+            with pytest.raises(nats.errors.TimeoutError):
+                await notifier.js.key_value(bucket)
+            await notifier.refused("Publish", f"$JS.API.STREAM.INFO.{permissions.kv_stream(bucket)}")
 
 
 async def test_a_host_added_later_connects_after_a_reload_and_the_others_keep_theirs(

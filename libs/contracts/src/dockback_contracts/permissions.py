@@ -8,7 +8,8 @@ allow-lists cannot drift from what the code does. Roles:
   API; publishes requests for any host (outbox) and reads every fact.
 - `scheduler`: publishes backup requests for any host and the facts it reports (JobQueued,
   RunMissed); reads plans; keeps its watermarks.
-- `notifier`: reads alert-worthy facts, plans and settings; answers channel checks.
+- `notifier`: reads alert-worthy facts, plans and settings; answers channel checks; reads and
+  writes the bucket of the alerts it sent (and no other bucket).
   It publishes nothing on `dockback.>`: it cannot request a job.
 - `executor-<host>`: consumes only its host's backup/restore/verify requests; publishes only
   its host's facts, host state and progress; reads the cancellations bucket.
@@ -221,13 +222,16 @@ def scheduler() -> Role:
 
 
 def notifier() -> Role:
-    """Reads the facts it alerts on, plans and settings; answers channel checks. Requests nothing."""
+    """Reads the facts it alerts on, plans and settings; answers channel checks; records the alerts
+    it sent. Requests nothing."""
     return _role(
         NOTIFIER,
         publish=[
             *[subject for spec in notifier_consumers() for subject in consumer_subjects(spec)],
             *kv_read_subjects(streams.SETTINGS_BUCKET),
             *kv_read_subjects(streams.PLANS_BUCKET),
+            *kv_read_subjects(streams.ALERTS_SENT_BUCKET),
+            *kv_write_subjects(streams.ALERTS_SENT_BUCKET),
         ],
         subscribe=[subjects.CHECK_CHANNEL],
         responds=True,

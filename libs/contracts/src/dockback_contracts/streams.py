@@ -39,6 +39,11 @@ PLANS_BUCKET = "dockback_plans"
 SETTINGS_BUCKET = "dockback_settings"
 CANCELS_BUCKET = "dockback_cancels"
 SCHEDULER_BUCKET = "dockback_scheduler"
+ALERTS_SENT_BUCKET = "dockback_alerts_sent"
+
+EVENTS_MAX_AGE = 30 * DAY
+"""How long facts stay in the events stream; also how long the notifier remembers an alert it sent,
+so even a consumer replaying the whole stream sends no alert twice."""
 
 DUPLICATE_WINDOW = 2 * 3600.0
 """How long a `Nats-Msg-Id` is remembered. Longer than any scheduler restart or publisher retry."""
@@ -65,7 +70,7 @@ def stream_configs(replicas: int = 1) -> list[StreamConfig]:
             retention=RetentionPolicy.LIMITS,
             storage=StorageType.FILE,
             discard=DiscardPolicy.OLD,
-            max_age=30 * DAY,
+            max_age=EVENTS_MAX_AGE,
             duplicate_window=DUPLICATE_WINDOW,
             num_replicas=replicas,
         ),
@@ -85,7 +90,8 @@ def stream_configs(replicas: int = 1) -> list[StreamConfig]:
 
 
 def kv_configs(replicas: int = 1) -> list[KeyValueConfig]:
-    """The KV buckets the gateway publishes snapshots into."""
+    """The KV buckets: the gateway's snapshots and cancellations, the scheduler's watermarks,
+    the notifier's record of the alerts it sent."""
     return [
         KeyValueConfig(
             bucket=PLANS_BUCKET,
@@ -114,6 +120,15 @@ def kv_configs(replicas: int = 1) -> list[KeyValueConfig]:
             description="The scheduler's watermarks: the last slot handled, by plan id, "
             "so a restarted scheduler knows which runs it missed",
             history=1,
+            storage=StorageType.FILE,
+            replicas=replicas,
+        ),
+        KeyValueConfig(
+            bucket=ALERTS_SENT_BUCKET,
+            description="The alerts the notifiers took, by channel and alert key (create-only, "
+            "so two notifiers send an alert once); kept as long as the facts they came from",
+            history=1,
+            ttl=EVENTS_MAX_AGE,
             storage=StorageType.FILE,
             replicas=replicas,
         ),

@@ -12,6 +12,7 @@ from dockback_notifier.channels import ChannelSettings, PlanNames
 from dockback_notifier.check import ChannelCheck
 from dockback_notifier.dispatch import Dispatcher
 from dockback_notifier.handlers import register
+from dockback_notifier.sent import SentAlerts
 from dockback_notifier.settings import Settings
 from dockback_runtime.connection import own_inbox_for_pull_consumers, service_broker
 from dockback_runtime.delivery import create_or_update_consumer
@@ -37,8 +38,11 @@ class Notifier:
             smtp_ca_file=settings.smtp_ca_file,
             webhook_timeout=settings.webhook_timeout_seconds,
         )
+        # one record of sent alerts shared by both dispatchers; bound to the connection once it is up
+        self.sent = SentAlerts(lambda: self.broker.connection.jetstream(), instance_name=settings.instance_name)
         self.dispatcher = Dispatcher(
             self.channels,
+            self.sent,
             window_seconds=settings.digest_window_seconds,
             retry_delays=tuple(settings.delivery_retry_delays_seconds),
             capacity=settings.dedup_capacity,
@@ -46,6 +50,7 @@ class Notifier:
         )
         self.succeeded_digests = Dispatcher(
             self.channels,
+            self.sent,
             window_seconds=settings.succeeded_digest_seconds,
             retry_delays=tuple(settings.delivery_retry_delays_seconds),
             capacity=settings.dedup_capacity,

@@ -3,8 +3,11 @@ failed deliveries retried, and each message acked only once every channel has it
 
 Per channel (the SMTP server, each webhook):
 - an alert whose key the channel already took (sent, or being sent) is a duplicate: dropped.
-  The record is in memory (a bounded LRU), so a redelivery after a crash between sending
-  and acking repeats that one alert: the residual risk of keeping nothing persistent;
+  Taken keys are remembered in process (a bounded LRU, the quick answer) and in the KV bucket
+  of sent alerts (`sent.SentAlerts`), which survives a restart and is shared by every
+  notifier: a create-only write there decides which notifier sends. A redelivery after a
+  crash between sending and recording it as done may repeat that one alert; a bucket that
+  cannot be reached lets alerts through unchecked (logged): sending twice beats never sending;
 - a channel that is quiet sends the alert at once and opens a window; alerts arriving while
   the window is open are collected and sent as one digest when it ends (which opens the next
   window, so a long flood gives one digest per window);
@@ -26,13 +29,14 @@ import contextvars
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from dockback_notifier.alerts import Alert
 from dockback_notifier.channels import Channel, ChannelSettings
 from dockback_notifier.errors import DeliveryError
 from dockback_notifier.metrics import NOTIFICATIONS
+from dockback_notifier.sent import Delivery, SentAlerts, Ticket
 from dockback_runtime.delivery import wait_until_set
 from dockback_runtime.tasks import stop_loops
 
@@ -78,10 +82,13 @@ class Held:
 
 @dataclass(frozen=True)
 class Part:
-    """One alert for one channel, and the message it came from."""
+    """One alert for one channel, the message it came from (and which delivery of it), and once
+    this notifier has taken it, its record in the bucket of sent alerts."""
 
     alert: Alert
     held: Held
+    delivery: Delivery | None
+    ticket: Ticket | None = None
 
 
 class ChannelGate:
@@ -91,6 +98,7 @@ class ChannelGate:
         self,
         name: str,
         channels: ChannelSettings,
+        sent: SentAlerts,
         *,
         window_seconds: float,
         retry_delays: tuple[float, ...],
@@ -98,6 +106,7 @@ class ChannelGate:
     ) -> None:
         self.name = name
         self.channels = channels
+        self.sent = sent
         self.window_seconds = window_seconds
         self.retry_delays = retry_delays
         self.capacity = capacity
@@ -107,16 +116,35 @@ class ChannelGate:
         self.deliveries: set[asyncio.Task[None]] = set()
         self.closing = asyncio.Event()
 
-    async def submit(self, part: Part) -> None:
+    async def _take(self, part: Part, what: str) -> Part | None:
+        """The part with its ticket when this notifier is to send it; None (and the part done)
+        when the channel already took its alert, here or in another notifier."""
         key = part.alert.key
         if key in self.taken:
             self.taken.move_to_end(key)
-            log.info("alert %s already sent on %s: dropping the duplicate", key, self.name)
+            log.info("%s %s already taken on %s: dropping the duplicate", what, key, self.name)
             await part.held.done()
-            return
-        self.taken[key] = None
+            return None
+        self.taken[key] = None  # before the bucket's answer: a copy arriving meanwhile is dropped here
         while len(self.taken) > self.capacity:
             self.taken.popitem(last=False)
+        ticket = await self.sent.claim(self.name, key, part.delivery)
+        if ticket is None:
+            log.info("%s %s already taken on %s by a notifier: dropping the duplicate", what, key, self.name)
+            await part.held.done()
+            return None
+        if self.closing.is_set():  # closed while the bucket answered: nothing would send it
+            self.taken.pop(key, None)
+            await self.sent.release(ticket)
+            await part.held.done(interrupted=True)
+            return None
+        return replace(part, ticket=ticket)
+
+    async def submit(self, part: Part) -> None:
+        taken = await self._take(part, "alert")
+        if taken is None:
+            return
+        part = taken
         if self.window is None:
             # A context of its own: its digests are of many jobs, not of the one whose alert opened it.
             self.window = asyncio.create_task(
@@ -152,9 +180,11 @@ class ChannelGate:
             interrupted = True
             raise
         finally:
-            if interrupted:
-                for part in batch:
+            for part in batch:
+                if interrupted:
                     self.taken.pop(part.alert.key, None)  # not sent: let it be sent when it comes back
+                if part.ticket is not None:
+                    await (self.sent.release if interrupted else self.sent.settle)(part.ticket)
             for part in batch:
                 await part.held.done(interrupted=interrupted)
 
@@ -213,16 +243,10 @@ class DigestGate(ChannelGate):
     """The succeeded jobs of one channel: all collected, one digest at the end of each window."""
 
     async def submit(self, part: Part) -> None:
-        key = part.alert.key
-        if key in self.taken:
-            self.taken.move_to_end(key)
-            log.info("succeeded job %s already collected on %s: dropping the duplicate", key, self.name)
-            await part.held.done()
+        taken = await self._take(part, "succeeded job")
+        if taken is None:
             return
-        self.taken[key] = None
-        while len(self.taken) > self.capacity:
-            self.taken.popitem(last=False)
-        self.pending.append(part)
+        self.pending.append(taken)
         if self.window is None:
             self.window = asyncio.create_task(
                 self._run_window(), name=f"succeeded-digest-{self.name}", context=contextvars.Context()
@@ -242,6 +266,7 @@ class Dispatcher:
     def __init__(
         self,
         channels: ChannelSettings,
+        sent: SentAlerts,
         *,
         window_seconds: float,
         retry_delays: tuple[float, ...],
@@ -250,6 +275,7 @@ class Dispatcher:
         succeeded_digests: bool = False,
     ) -> None:
         self.channels = channels
+        self.sent = sent
         self.succeeded_digests = succeeded_digests
         self.gate_type = DigestGate if succeeded_digests else ChannelGate
         self.window_seconds = window_seconds
@@ -268,7 +294,8 @@ class Dispatcher:
             name="held-succeeded-keep-alive" if self.succeeded_digests else "held-alerts-keep-alive",
         )
 
-    async def submit(self, alert: Alert, msg: Settleable) -> None:
+    async def submit(self, alert: Alert, msg: Settleable, delivery: Delivery | None) -> None:
+        """Hand the alert of `msg` (which `delivery` carried) to every channel's gate."""
         if self.closing:
             await msg.nack(delay=REDELIVER_AFTER_SHUTDOWN)
             return
@@ -295,11 +322,12 @@ class Dispatcher:
                 gate = self.gates[name] = self.gate_type(
                     name,
                     self.channels,
+                    self.sent,
                     window_seconds=self.window_seconds,
                     retry_delays=self.retry_delays,
                     capacity=self.capacity,
                 )
-            await gate.submit(Part(alert, held))
+            await gate.submit(Part(alert, held, delivery))
 
     async def _keep_held_alive(self) -> None:
         while True:

@@ -25,6 +25,7 @@ from dockback_notifier import alerts
 from dockback_notifier.channels import ChannelSettings, PlanNames
 from dockback_notifier.check import ChannelCheck
 from dockback_notifier.dispatch import Dispatcher
+from dockback_notifier.sent import Delivery
 from dockback_runtime.logs import bind_job
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,15 @@ class TerminateMalformed(BaseMiddleware):
             log.error("terminating a malformed message (%d validation errors)", exc.error_count())
             await msg.reject()
             return None
+
+
+def delivery_of(msg: NatsMessage) -> Delivery | None:
+    """The message's stream sequence and delivery count: tell a redelivery from another copy of a fact."""
+    try:
+        metadata = msg.raw_message.metadata
+        return Delivery(seq=metadata.sequence.stream, number=metadata.num_delivered)
+    except (ValueError, AttributeError, TypeError):  # not a JetStream delivery: nothing to compare
+        return None
 
 
 def register(
@@ -60,18 +70,19 @@ def register(
         """Alert every channel that a job failed (a failed verification is a failed job of kind verify)."""
         bind_job(str(event.job_id))
         plan_name = await plan_names.name_of(event.plan_id)
-        await dispatcher.submit(alerts.job_failed(event, plan_name, channels.ui_base_url), msg)
+        await dispatcher.submit(alerts.job_failed(event, plan_name, channels.ui_base_url), msg, delivery_of(msg))
 
     async def on_run_missed(event: ev.RunMissed, msg: NatsMessage) -> None:
         """Alert every channel that a plan's scheduled run did not happen."""
         plan_name = event.plan_name or await plan_names.name_of(event.plan_id)
-        await dispatcher.submit(alerts.run_missed(event, plan_name, channels.ui_base_url), msg)
+        await dispatcher.submit(alerts.run_missed(event, plan_name, channels.ui_base_url), msg, delivery_of(msg))
 
     async def on_job_succeeded(event: ev.JobSucceeded, msg: NatsMessage) -> None:
         """Collect a succeeded job for the digests of the channels that want them (never a failure alert)."""
         bind_job(str(event.job_id))
         plan_name = await plan_names.name_of(event.plan_id)
-        await succeeded_digests.submit(alerts.job_succeeded(event, plan_name, channels.ui_base_url), msg)
+        alert = alerts.job_succeeded(event, plan_name, channels.ui_base_url)
+        await succeeded_digests.submit(alert, msg, delivery_of(msg))
 
     facts = NatsRouter(middlewares=[TerminateMalformed])
     for spec, handler in (

@@ -42,7 +42,10 @@ class Settings(BaseSettings, NatsClientSettings):
     )
     webhook_timeout_seconds: float = Field(default=10, gt=0, description="Timeout of one webhook POST")
     dedup_capacity: int = Field(
-        default=10_000, ge=1, description="How many alert keys per channel are remembered to drop duplicates"
+        default=10_000,
+        ge=1,
+        description="How many alert keys per channel this process remembers to drop duplicates "
+        "without asking the bucket of sent alerts (which remembers them all)",
     )
     event_ack_wait_seconds: float = Field(
         default=60, ge=1, description="How long an alert's message may go without an in-progress ack"
