@@ -20,7 +20,10 @@ from dockback_contracts import events as ev
 from dockback_contracts import subjects
 from dockback_contracts.snapshots import JobCancellation
 from dockback_contracts.streams import CANCELS_BUCKET, JOBS_STREAM
+from dockback_gateway import recording
 from dockback_gateway.audit.models import AuditEntry
+from dockback_gateway.catalog import recording as catalog_recording
+from dockback_gateway.jobs import recording as jobs_recording
 from dockback_gateway.jobs.models import Job, JobLogEntry
 from dockback_gateway.plans.models import Plan
 from dockback_gateway.resources.models import Host
@@ -198,6 +201,42 @@ async def test_a_backup_with_uploads_succeeds_once_every_target_has_a_copy(gatew
             assert job is not None
             assert job.status == "running", "one of two targets is not done"
     await eventually(lambda: job_in(gateway, job_id, "succeeded"))
+
+
+async def test_a_backup_is_settled_from_what_is_stored_whatever_order_the_domains_record_in(
+    gateway: Gateway,
+) -> None:
+    # The jobs and catalog handlers of a fact may run in either order: the backup is settled
+    # after both, from the archives and copies the catalog really stored.
+    orders = {
+        "jobs first": recording.merge(jobs_recording.HANDLERS, catalog_recording.HANDLERS),
+        "catalog first": recording.merge(catalog_recording.HANDLERS, jobs_recording.HANDLERS),
+    }
+    for order, handlers in orders.items():
+        recorder = recording.Recorder(gateway.app.state.sessions, handlers, jobs_recording.SETTLE)
+        job_id = uuid.uuid4()
+        archive = archived(job_id, upload_targets=("s3-a",))
+        await recorder.record(queued(job_id, upload_targets=("s3-a",)))
+        await recorder.record(archive)
+        job = await job_of(gateway, job_id)
+        assert job is not None
+        assert (job.status, job.phase) == ("running", "upload"), order
+        await recorder.record(
+            ev.UploadCompleted(
+                job_id=job_id,
+                host_id=HOST,
+                artifact_id=archive.archive.artifact_id,
+                target_id="s3-a",
+                bucket="backups",
+                key=f"{HOST}/{archive.archive.artifact_id}",
+                size_bytes=archive.archive.size_bytes,
+                sha256=SHA,
+                verified_by="metadata",
+            )
+        )
+        job = await job_of(gateway, job_id)
+        assert job is not None
+        assert (job.status, job.phase) == ("succeeded", "upload"), order
 
 
 async def _phase(gateway: Gateway, job_id: uuid.UUID, phase: str) -> Job | None:

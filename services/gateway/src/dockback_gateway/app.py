@@ -113,7 +113,9 @@ def create_app(settings: Settings) -> FastAPI:
             max_reconnect_attempts=-1,
         )
         runtime = Runtime(settings, sessions, broker, cipher, OutboxRelay(sessions, broker))
-        recorder = recording.Recorder(sessions, recording.merge(jobs_recording.HANDLERS, catalog_recording.HANDLERS))
+        recorder = recording.Recorder(
+            sessions, recording.merge(jobs_recording.HANDLERS, catalog_recording.HANDLERS), jobs_recording.SETTLE
+        )
         specs = [recording.register(broker, recorder)]
         for worker in WORKERS:
             specs += worker.register(broker, runtime)

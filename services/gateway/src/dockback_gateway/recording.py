@@ -1,8 +1,11 @@
 """The recorder: one durable consumer of every fact, handing each to the domains that record it.
 
-Each fact is recorded in one transaction by every handler registered for its type (jobs
-first, then the catalog), then acked. Handlers are idempotent: a fact can arrive twice or
-out of order. The ack policy is `consuming.subscribe_facts`'s.
+Each fact is recorded in one transaction by every handler registered for its type, then by
+its settle steps, then acked. The handlers write what the fact says, each domain its own
+rows, in any order; a settle step runs after all of them and decides from what is stored (a
+backup succeeds once the catalog holds its archives and their copies). Handlers and settle
+steps are idempotent: a fact can arrive twice or out of order. The ack policy is
+`consuming.subscribe_facts`'s.
 """
 
 from __future__ import annotations
@@ -41,17 +44,20 @@ def merge(*tables: Handlers) -> dict[type[ev.Event], list[Handler]]:
 
 
 class Recorder:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], handlers: Handlers) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], handlers: Handlers, settle: Handlers) -> None:
         self.sessions = sessions
         self.handlers = handlers
+        self.settle = settle
 
     async def record(self, event: ev.Event) -> None:
-        """Record `event` with every handler of its type, in one transaction."""
+        """Record `event` with every handler of its type, then settle it, in one transaction."""
         job_id = getattr(event, "job_id", None)
         bind_job(str(job_id) if job_id else None)  # every line logged while recording it carries the job id
         async with self.sessions.begin() as db:
             for handler in self.handlers.get(type(event), ()):
                 await handler(db, event)
+            for step in self.settle.get(type(event), ()):
+                await step(db, event)
         observe_recorded(event)
 
 

@@ -92,7 +92,7 @@ async def apply_retention(db: AsyncSession, artifact: Artifact, now: datetime) -
         return None
     doomed.sort(key=lambda a: (a.created_at, a.id))
     copies = await repository.copies_of(db, (a.id for a in doomed))
-    request = request_prune(db, doomed, copies)
+    request = await request_prune(db, doomed, copies)
     log.info(
         "retention of plan %s on %s (%s %s, %s): pruning %d artifact(s) as job %s",
         plan.id,

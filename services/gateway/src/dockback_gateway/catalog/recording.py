@@ -1,5 +1,5 @@
 """How the catalog domain records facts (see `dockback_gateway.recording`): idempotent handlers
-that run in the recorder's transaction, after the jobs domain's handlers of the same fact.
+that run in the recorder's transaction, beside the jobs domain's handlers of the same fact.
 
 Facts can come twice or out of order: an archive is inserted once (its id is the
 contracts' deterministic artifact id); a check's outcome counts only when it is newer than

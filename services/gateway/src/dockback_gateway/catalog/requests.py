@@ -1,5 +1,5 @@
 """Work the catalog sends to a host: verify an artifact, prune artifacts. Each request is a job
-row and an outbox message written in the caller's transaction, the job id as `Nats-Msg-Id`."""
+queued by `jobs.queue.queue_job` in the caller's transaction."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockback_contracts import events as ev
 from dockback_gateway.catalog.models import Artifact, ArtifactCopy, ArtifactState, ArtifactVerification
-from dockback_gateway.jobs.models import Job, JobStatus
-from dockback_gateway.outbox.service import enqueue
+from dockback_gateway.jobs.queue import queue_job
 
 
 def archive_ref(artifact: Artifact, copies: Sequence[ArtifactCopy] = ()) -> ev.ArchiveRef:
@@ -30,24 +29,7 @@ def resource_of(artifact: Artifact) -> ev.ResourceRef:
     return ev.ResourceRef.model_validate({"kind": artifact.resource_kind, "name": artifact.resource_name}, strict=False)
 
 
-def _job(request: ev.JobEvent, kind: str, *, plan_id: uuid.UUID | None, resource: ev.ResourceRef | None) -> Job:
-    return Job(
-        id=request.job_id,
-        kind=kind,
-        host_id=request.host_id,
-        plan_id=plan_id,
-        status=JobStatus.QUEUED,
-        phase="queued",
-        resource_kind=resource.kind if resource else None,
-        resource_name=resource.name if resource else None,
-        request=request.model_dump(mode="json"),
-        attempts=0,
-        republished=0,
-        bytes_done=0,
-    )
-
-
-def request_verification(
+async def request_verification(
     db: AsyncSession,
     artifact: Artifact,
     copies: Sequence[ArtifactCopy],
@@ -56,15 +38,13 @@ def request_verification(
     requested_by: str | None = None,
     scheduled_for: datetime | None = None,
 ) -> ev.VerifyRequested:
-    """A verify job for `artifact`: the job row, the job→artifact mapping, the outbox message.
+    """A verify job for `artifact`, and the job→artifact mapping.
 
     The caller makes sure the job id is new (a scheduled check's id is deterministic)."""
     request = ev.VerifyRequested(
         job_id=job_id, host_id=artifact.host_id, plan_id=artifact.plan_id, archive=archive_ref(artifact, copies)
     )
-    job = _job(request, "verify", plan_id=artifact.plan_id, resource=resource_of(artifact))
-    job.requested_by, job.scheduled_for = requested_by, scheduled_for
-    db.add(job)
+    await queue_job(db, request, resource=resource_of(artifact), requested_by=requested_by, scheduled_for=scheduled_for)
     db.add(
         ArtifactVerification(
             job_id=job_id,
@@ -74,11 +54,10 @@ def request_verification(
             scheduled_for=scheduled_for,
         )
     )
-    enqueue(db, request, message_id=job_id)
     return request
 
 
-def request_prune(
+async def request_prune(
     db: AsyncSession, doomed: Sequence[Artifact], copies: dict[uuid.UUID, list[ArtifactCopy]]
 ) -> ev.PruneRequested:
     """One prune job for artifacts of ONE scope: marked `pruning` until the host confirms."""
@@ -97,9 +76,8 @@ def request_prune(
         resource=resource_of(first),
         archives=tuple(archive_ref(a, copies.get(a.id, ())) for a in doomed),
     )
-    db.add(_job(request, "prune", plan_id=first.plan_id, resource=request.resource))
+    await queue_job(db, request)
     for artifact in doomed:
         artifact.state = ArtifactState.PRUNING
         artifact.prune_job_id = job_id
-    enqueue(db, request, message_id=job_id)
     return request

@@ -84,7 +84,7 @@ class CatalogService:
             raise Conflict(f"artifact {artifact.id} has no copy on host {artifact.host_id} to verify")
         copies = (await repository.copies_of(self.db, [artifact.id])).get(artifact.id, [])
         job_id = uuid.uuid4()
-        request_verification(self.db, artifact, copies, job_id, requested_by=self.actor)
+        await request_verification(self.db, artifact, copies, job_id, requested_by=self.actor)
         await record(
             self.db,
             action="artifact.verify",

@@ -92,7 +92,7 @@ async def schedule_verifications(sessions: async_sessionmaker[AsyncSession], now
                 job_id = verify_job_id(plan.id, slot, artifact.id)
                 if await db.get(Job, job_id) is not None:
                     continue
-                request_verification(db, artifact, copies.get(artifact.id, []), job_id, scheduled_for=slot)
+                await request_verification(db, artifact, copies.get(artifact.id, []), job_id, scheduled_for=slot)
                 issued.append(job_id)
     if issued:
         log.info("scheduled verification: %d verify job(s) issued", len(issued))

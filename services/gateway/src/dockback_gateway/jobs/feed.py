@@ -55,7 +55,9 @@ class JobFeed:
             queue.put_nowait(news)
 
     def publish_after_commit(self, db: AsyncSession, news: News) -> None:
-        """Publish `news` once `db`'s transaction commits; never if it rolls back."""
+        """Publish `news` once `db`'s transaction commits; never if it rolls back. A job's status
+        news replaces the one already pending for that job: the listener hears the state the
+        transaction committed, not the steps on the way to it."""
         pending: list[News] | None = db.info.get(_PENDING)
         if pending is None:
             pending = db.info[_PENDING] = []
@@ -69,6 +71,8 @@ class JobFeed:
 
             sa_event.listen(db.sync_session, "after_commit", committed, once=True)
             sa_event.listen(db.sync_session, "after_rollback", rolled_back, once=True)
+        if news.kind == "job":
+            pending[:] = [item for item in pending if (item.kind, item.job_id) != ("job", news.job_id)]
         pending.append(news)
 
 

@@ -40,9 +40,9 @@ from dockback_contracts import events as ev
 from dockback_contracts.base import JobPhase
 from dockback_contracts.schedule import next_fire_times
 from dockback_gateway.jobs.cancels import Cancellations
+from dockback_gateway.jobs.journal import announce, log_line
 from dockback_gateway.jobs.liveness import host_online, last_heard_of
 from dockback_gateway.jobs.models import Job, JobStatus, MissedRun
-from dockback_gateway.jobs.recording import announce, log_line
 from dockback_gateway.outbox.service import enqueue
 from dockback_gateway.plans.models import Plan
 from dockback_gateway.resources.models import Host

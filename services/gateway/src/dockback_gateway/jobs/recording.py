@@ -1,5 +1,6 @@
 """How the jobs domain records facts (see `dockback_gateway.recording`): idempotent handlers
-that run in the recorder's transaction.
+that run in the recorder's transaction, and the step that settles a backup once every handler
+of its fact has run. Which status a fact moves a job to is `jobs.states`'s rules.
 
 Facts can come twice or out of order, and the first fact about a job may not be its
 `JobQueued` (that one may have been lost). So every handler:
@@ -9,14 +10,13 @@ Facts can come twice or out of order, and the first fact about a job may not be 
 - moves the status only forward: a finished job (succeeded, failed, cancelled) is never
   reopened by a late fact, which is logged and otherwise ignored.
 
-The catalog's handlers run after these in the same transaction (for `ArchiveCreated` and
-`UploadCompleted` they write the artifact and its copies), which is why the upload check
-counts the fact's own artifact and copy besides those already stored.
+A backup ends when the catalog holds every archive of it with a copy on each upload target.
+The catalog's handlers write those archives and copies, so `settle` decides it after them,
+from what is stored.
 """
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -26,9 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockback_contracts import events as ev
 from dockback_gateway.catalog.models import Artifact, ArtifactCopy, ArtifactState
-from dockback_gateway.jobs.feed import FEED, News
-from dockback_gateway.jobs.models import Job, JobLogEntry, JobStatus, MissedRun
-from dockback_gateway.jobs.schemas import JobOut
+from dockback_gateway.jobs import states
+from dockback_gateway.jobs.journal import announce, locked_job, log_line
+from dockback_gateway.jobs.models import Job, JobStatus, MissedRun
 from dockback_gateway.outbox.service import enqueue
 from dockback_gateway.recording import Handler
 
@@ -55,13 +55,6 @@ def _short(sha256: str) -> str:
     return f"{sha256[:8]}…"
 
 
-async def locked_job(db: AsyncSession, job_id: uuid.UUID) -> Job | None:
-    """The job row, locked until the transaction ends (the recorder and the reconciler take turns)."""
-    return await db.scalar(
-        select(Job).where(Job.id == job_id).with_for_update().execution_options(populate_existing=True)
-    )
-
-
 async def _job_for(db: AsyncSession, event: ev.JobEvent, **known: Any) -> Job:
     """The event's job, created from what the event says if there is none yet, and locked."""
     kind = getattr(event, "kind", None) or _KIND_OF.get(type(event), "backup")
@@ -83,26 +76,6 @@ async def _job_for(db: AsyncSession, event: ev.JobEvent, **known: Any) -> Job:
     return job
 
 
-async def log_line(
-    db: AsyncSession,
-    job_id: uuid.UUID,
-    *,
-    event_id: uuid.UUID,
-    type_: str,
-    occurred_at: datetime,
-    message: str,
-    data: dict[str, Any],
-) -> bool:
-    """Append a line to the job's log; False if this event id is there already (a repeat)."""
-    inserted = await db.execute(
-        insert(JobLogEntry)
-        .values(job_id=job_id, event_id=event_id, type=type_, occurred_at=occurred_at, message=message, data=data)
-        .on_conflict_do_nothing(index_elements=[JobLogEntry.event_id])
-        .returning(JobLogEntry.id)
-    )
-    return inserted.scalar_one_or_none() is not None
-
-
 async def _log(db: AsyncSession, job: Job, event: ev.JobEvent, message: str) -> bool:
     first_time = await log_line(
         db,
@@ -113,26 +86,16 @@ async def _log(db: AsyncSession, job: Job, event: ev.JobEvent, message: str) -> 
         message=message,
         data=event.model_dump(mode="json"),
     )
-    if first_time and (job.last_event_at is None or event.occurred_at > job.last_event_at):
-        job.last_event_at = event.occurred_at
+    if first_time:
+        states.heard_at(job, event.occurred_at)
     return first_time
 
 
-def announce(db: AsyncSession, job: Job) -> None:
-    """Tell the live view about the job's new state once this transaction has committed."""
-    FEED.publish_after_commit(db, News("job", job.id, JobOut.of(job).model_dump(mode="json")))
-
-
-def _finish(job: Job, status: JobStatus, at: datetime) -> None:
-    job.status = status
-    job.finished_at = at
-
-
-def _succeed_job(db: AsyncSession, job: Job, at: datetime) -> None:
-    """Move an unfinished job to succeeded and tell the bus, through the outbox in this
-    transaction; callers check that it was not finished, so this happens once per job."""
-    assert not JobStatus(job.status).finished
-    _finish(job, JobStatus.SUCCEEDED, at)
+def _succeed(db: AsyncSession, job: Job, at: datetime, *, phase: str | None = None) -> None:
+    """Move an open job to succeeded and tell the bus, through the outbox in this transaction;
+    `states.succeed` moves a job once, so this happens once per job."""
+    if not states.succeed(job, at, phase=phase):
+        return
     resource = (
         ev.ResourceRef(kind=job.resource_kind, name=job.resource_name)  # type: ignore[arg-type]
         if job.resource_kind and job.resource_name
@@ -151,14 +114,6 @@ def _succeed_job(db: AsyncSession, job: Job, at: datetime) -> None:
             finished_at=at,
         ),
     )
-
-
-def _start_running(job: Job, event: ev.JobEvent) -> None:
-    """Any sign of work moves a queued job to running (its JobStarted may come later or never)."""
-    if job.status == JobStatus.QUEUED:
-        job.status = JobStatus.RUNNING
-        if job.started_at is None:
-            job.started_at = event.occurred_at
 
 
 class _Change:
@@ -201,8 +156,7 @@ async def on_job_queued(db: AsyncSession, event: ev.JobQueued) -> None:
     job.requested_by = job.requested_by or getattr(request, "requested_by", None)
     if job.upload_targets is None:
         job.upload_targets = upload_targets
-    if job.resource_kind is None and resource is not None:
-        job.resource_kind, job.resource_name = resource.kind, resource.name
+    states.learn_resource(job, resource)
 
 
 async def on_job_started(db: AsyncSession, event: ev.JobStarted) -> None:
@@ -210,41 +164,9 @@ async def on_job_started(db: AsyncSession, event: ev.JobStarted) -> None:
     if not await _log(db, job, event, f"attempt {event.attempt} started"):
         return
     change = _Change(job)
-    job.attempts = max(job.attempts, event.attempt)
-    if job.resource_kind is None and event.resource is not None:
-        job.resource_kind, job.resource_name = event.resource.kind, event.resource.name
-    if not JobStatus(job.status).finished:
-        job.status = JobStatus.RUNNING
-        job.started_at = min(job.started_at or event.occurred_at, event.occurred_at)
-        if job.phase == "queued":
-            job.phase = "prepare"
+    states.learn_resource(job, event.resource)
+    states.started(job, event.attempt, event.occurred_at)
     change.announce_if_moved(db)
-
-
-async def _uploads_complete(
-    db: AsyncSession, job: Job, *, artifact: uuid.UUID | None = None, copy: tuple[uuid.UUID, str] | None = None
-) -> bool:
-    """Whether every archive of the job has a copy on every upload target (the fact being
-    recorded counted in: its artifact or copy reaches the catalog right after this handler)."""
-    if job.archives_done_at is None:
-        return False
-    targets = set(job.upload_targets or ())
-    artifacts = set(
-        await db.scalars(select(Artifact.id).where(Artifact.job_id == job.id, Artifact.state != ArtifactState.PRUNED))
-    )
-    if artifact is not None:
-        artifacts.add(artifact)
-    if not artifacts:
-        return False
-    copies = {
-        (row.artifact_id, row.target_id)
-        for row in await db.execute(
-            select(ArtifactCopy.artifact_id, ArtifactCopy.target_id).where(ArtifactCopy.artifact_id.in_(artifacts))
-        )
-    }
-    if copy is not None:
-        copies.add(copy)
-    return all((a, t) in copies for a in artifacts for t in targets)
 
 
 async def on_archive_created(db: AsyncSession, event: ev.ArchiveCreated) -> None:
@@ -254,21 +176,7 @@ async def on_archive_created(db: AsyncSession, event: ev.ArchiveCreated) -> None
     if not await _log(db, job, event, message):
         return
     change = _Change(job)
-    if job.upload_targets is None:
-        job.upload_targets = list(event.upload_targets)
-    if event.last_of_job and job.archives_done_at is None:
-        job.archives_done_at = event.occurred_at
-    if not JobStatus(job.status).finished:
-        _start_running(job, event)
-        job.phase = "archive"
-        if event.last_of_job:
-            if not job.upload_targets:
-                _succeed_job(db, job, event.occurred_at)
-            elif await _uploads_complete(db, job, artifact=event.archive.artifact_id):
-                _succeed_job(db, job, event.occurred_at)  # the uploads got here first
-                job.phase = "upload"
-            else:
-                job.phase = "upload"
+    states.archive_written(job, event.occurred_at, last_of_job=event.last_of_job, upload_targets=event.upload_targets)
     change.announce_if_moved(db)
 
 
@@ -281,60 +189,66 @@ async def on_upload_completed(db: AsyncSession, event: ev.UploadCompleted) -> No
     if not await _log(db, job, event, message):
         return
     change = _Change(job)
-    if not JobStatus(job.status).finished:
-        _start_running(job, event)
-        if job.archives_done_at is not None:
-            job.phase = "upload"
-        if await _uploads_complete(db, job, artifact=event.artifact_id, copy=(event.artifact_id, event.target_id)):
-            _succeed_job(db, job, event.occurred_at)
+    states.copy_uploaded(job, event.occurred_at)
     change.announce_if_moved(db)
 
 
-async def _succeed(db: AsyncSession, event: ev.JobEvent, message: str, phase: str) -> None:
+async def settle_backup(db: AsyncSession, event: ev.ArchiveCreated | ev.UploadCompleted) -> None:
+    """After every handler of an archive or upload fact: the backup succeeds once the catalog
+    holds every archive of it (not pruned) with a copy on each of its upload targets."""
+    job = await locked_job(db, event.job_id)
+    if job is None or states.finished(job) or job.archives_done_at is None:
+        return
+    artifacts = set(
+        await db.scalars(select(Artifact.id).where(Artifact.job_id == job.id, Artifact.state != ArtifactState.PRUNED))
+    )
+    copies = {
+        (row.artifact_id, row.target_id)
+        for row in await db.execute(
+            select(ArtifactCopy.artifact_id, ArtifactCopy.target_id).where(ArtifactCopy.artifact_id.in_(artifacts))
+        )
+    }
+    if states.backup_complete(job, artifacts, copies):
+        _succeed(db, job, event.occurred_at)
+        announce(db, job)
+
+
+async def _finish_with_success(db: AsyncSession, event: ev.JobEvent, message: str, phase: str) -> None:
     job = await _job_for(db, event)
-    if JobStatus(job.status).finished and job.status != JobStatus.SUCCEEDED:
-        message += f" (after the job had {'been ' if job.status == JobStatus.CANCELLED else ''}{job.status}; ignored)"
+    if job.status != JobStatus.SUCCEEDED:
+        message += states.late_note(job)
     if not await _log(db, job, event, message):
         return
     change = _Change(job)
-    if not JobStatus(job.status).finished:
-        _start_running(job, event)
-        job.phase = phase
-        _succeed_job(db, job, event.occurred_at)
+    _succeed(db, job, event.occurred_at, phase=phase)
     change.announce_if_moved(db)
 
 
 async def on_restore_completed(db: AsyncSession, event: ev.RestoreCompleted) -> None:
     how = "replacing the existing one" if event.replaced_existing else "as a new object"
     restarted = f"; restarted {', '.join(event.restarted_containers)}" if event.restarted_containers else ""
-    await _succeed(db, event, f"restored into {event.target.kind} {event.target.name} {how}{restarted}", "restore")
+    message = f"restored into {event.target.kind} {event.target.name} {how}{restarted}"
+    await _finish_with_success(db, event, message, "restore")
 
 
 async def on_archive_verified(db: AsyncSession, event: ev.ArchiveVerified) -> None:
     message = f"archive verified: sha256 {_short(event.sha256)} matches, {event.file_count} files read back"
-    await _succeed(db, event, message, "verify")
+    await _finish_with_success(db, event, message, "verify")
 
 
 async def on_artifacts_pruned(db: AsyncSession, event: ev.ArtifactsPruned) -> None:
-    await _succeed(db, event, f"pruned {len(event.artifact_ids)} artifact(s)", "prune")
+    await _finish_with_success(db, event, f"pruned {len(event.artifact_ids)} artifact(s)", "prune")
 
 
 async def on_job_failed(db: AsyncSession, event: ev.JobFailed) -> None:
     job = await _job_for(db, event, **_resource_fields(event.resource))
-    message = f"failed in phase {event.phase}: {event.reason}"
-    already = JobStatus(job.status).finished
-    if already:
-        message += f" (reported after the job had {'been ' if job.status == JobStatus.CANCELLED else ''}{job.status})"
+    message = f"failed in phase {event.phase}: {event.reason}" + states.late_note(
+        job, verb="reported after", ignored=False
+    )
     if not await _log(db, job, event, message):
         return
-    if already:
-        return
     change = _Change(job)
-    job.status = JobStatus.FAILED
-    job.phase = event.phase
-    job.error = event.reason
-    job.retryable = event.retryable
-    job.finished_at = event.occurred_at
+    states.fail(job, event.occurred_at, phase=event.phase, reason=event.reason, retryable=event.retryable)
     change.announce_if_moved(db)
 
 
@@ -342,13 +256,8 @@ async def on_job_cancelled(db: AsyncSession, event: ev.JobCancelled) -> None:
     job = await _job_for(db, event)
     if not await _log(db, job, event, f"cancelled in phase {event.phase}: {event.reason}"):
         return
-    if JobStatus(job.status).finished:
-        return
     change = _Change(job)
-    job.status = JobStatus.CANCELLED
-    job.phase = event.phase
-    job.error = event.reason
-    job.finished_at = event.occurred_at
+    states.cancel(job, event.occurred_at, phase=event.phase, reason=event.reason)
     change.announce_if_moved(db)
 
 
@@ -381,3 +290,9 @@ HANDLERS: dict[type[ev.Event], list[Handler]] = {
     ev.JobCancelled: [on_job_cancelled],
     ev.RunMissed: [on_run_missed],
 }
+
+SETTLE: dict[type[ev.Event], list[Handler]] = {
+    ev.ArchiveCreated: [settle_backup],
+    ev.UploadCompleted: [settle_backup],
+}
+"""Run after every handler of the fact (the catalog's too), in the same transaction."""

@@ -14,9 +14,10 @@ from dockback_gateway.audit.service import Origin, record
 from dockback_gateway.errors import Conflict, Invalid, NotFound
 from dockback_gateway.jobs import repository
 from dockback_gateway.jobs.cancels import Cancellations
+from dockback_gateway.jobs.journal import announce, log_line
 from dockback_gateway.jobs.liveness import host_online, last_heard_of
 from dockback_gateway.jobs.models import Job, JobStatus
-from dockback_gateway.jobs.recording import announce, log_line
+from dockback_gateway.jobs.queue import queue_job
 from dockback_gateway.jobs.schemas import (
     ArtifactCopyOut,
     JobArtifact,
@@ -26,7 +27,6 @@ from dockback_gateway.jobs.schemas import (
     JobPage,
     RunJob,
 )
-from dockback_gateway.outbox.service import enqueue
 from dockback_gateway.plans import convert
 from dockback_gateway.plans.models import Plan
 
@@ -92,42 +92,11 @@ async def _request_for(db: AsyncSession, body: RunJob, job_id: uuid.UUID, userna
 
 
 async def run_job(db: AsyncSession, body: RunJob, username: str, origin: Origin) -> Job:
-    """Queue a backup: the job row and its request (through the outbox, with the job id as its
-    Nats-Msg-Id) in the caller's transaction, so either both exist or neither does."""
+    """Queue a backup (see `queue_job`) and audit it."""
     job_id = uuid.uuid4()
     request = await _request_for(db, body, job_id, username)
-    now = datetime.now(UTC)
+    job = await queue_job(db, request)
     resource = request.resource
-    job = Job(
-        id=job_id,
-        kind="backup",
-        host_id=request.host_id,
-        plan_id=request.plan_id,
-        status=JobStatus.QUEUED,
-        phase="queued",
-        resource_kind=resource.kind if resource else None,
-        resource_name=resource.name if resource else None,
-        request=request.model_dump(mode="json"),
-        requested_by=username,
-        upload_targets=list(request.upload_targets),
-        attempts=0,
-        republished=0,
-        bytes_done=0,
-        created_at=now,
-    )
-    db.add(job)
-    enqueue(db, request, message_id=job_id)
-    what = f"backup of {resource.kind} {resource.name}" if resource else "plan run"
-    await db.flush()
-    await log_line(
-        db,
-        job_id,
-        event_id=uuid.uuid4(),
-        type_="gateway.queued",
-        occurred_at=now,
-        message=f"queued by {username} ({what})",
-        data={"requested_by": username},
-    )
     await record(
         db,
         action="job.run",
@@ -141,7 +110,6 @@ async def run_job(db: AsyncSession, body: RunJob, username: str, origin: Origin)
             "resource": resource.model_dump() if resource else None,
         },
     )
-    announce(db, job)
     return job
 
 

@@ -25,8 +25,7 @@ from dockback_gateway.catalog import repository as catalog_repository
 from dockback_gateway.catalog.models import Artifact, ArtifactCopy, ArtifactKind, ArtifactState
 from dockback_gateway.catalog.requests import archive_ref
 from dockback_gateway.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
-from dockback_gateway.jobs.models import Job, JobStatus
-from dockback_gateway.outbox.service import enqueue
+from dockback_gateway.jobs.queue import queue_job
 from dockback_gateway.restores import repository
 from dockback_gateway.restores.impact import Impact, RestoreRefusal, assess, describe
 from dockback_gateway.restores.models import RestoreConfirmation
@@ -154,8 +153,8 @@ class RestoreService:
     # -- confirm -------------------------------------------------------------------------------
 
     async def confirm(self, body: RestoreConfirm) -> RestoreAccepted:
-        """Issue the restore the token stands for, once: the job row, the request in the outbox
-        and the audit row, in one transaction.
+        """Issue the restore the token stands for, once: the job (`queue_job`) and the audit
+        row, in one transaction.
 
         The request is `RestoreRequested` for the host's executors when the host holds the
         archive; when only remote copies are left it is `FetchRequested` for the host's
@@ -217,24 +216,7 @@ class RestoreService:
         if not artifact.local_present:
             request = ev.FetchRequested(job_id=job_id, host_id=artifact.host_id, archive=archive, restore=restore)
         confirmation.used_at, confirmation.job_id = now, job_id
-        self.db.add(
-            Job(
-                id=job_id,
-                kind="restore",
-                host_id=artifact.host_id,
-                plan_id=artifact.plan_id,
-                status=JobStatus.QUEUED,
-                phase="queued",
-                resource_kind=target.kind,
-                resource_name=target.name,
-                request=request.model_dump(mode="json"),
-                requested_by=self.user.username,
-                attempts=0,
-                republished=0,
-                bytes_done=0,
-            )
-        )
-        enqueue(self.db, request, message_id=job_id)
+        await queue_job(self.db, request, plan_id=artifact.plan_id)
         details: dict[str, Any] = {"job_id": str(job_id)}
         if isinstance(request, ev.FetchRequested):
             details["fetch_from"] = [c.target_id for c in copies]
