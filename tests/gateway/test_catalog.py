@@ -507,6 +507,24 @@ async def test_a_failed_prune_gives_its_artifacts_back_for_the_next_run(gateway:
     assert await states(gateway, *ids, third) == ["pruning", "pruning", "available"]
 
 
+async def test_a_prune_its_uploader_reports_cancelled_gives_its_artifacts_back(gateway: Gateway) -> None:
+    plan_id = await add_plan(gateway, "db", "host-a", keep_last=1)
+    ids = [await catalogued(gateway, archive_created("host-a", plan_id, "pgdata", hours(i))) for i in range(2)]
+    prune = ev.PruneRequested.model_validate(
+        (await exactly_one(gateway, "dockback.jobs.host-a.prune")).body, strict=False
+    )
+    assert await states(gateway, *ids) == ["pruning", "available"]
+
+    await publish(
+        gateway,
+        ev.JobCancelled(
+            job_id=prune.job_id, host_id="host-a", kind="prune", phase="queued", reason="cancelled by olga"
+        ),
+    )
+
+    await eventually(lambda: states_are(gateway, ids, ["available", "available"]))
+
+
 async def test_an_artifact_an_open_restore_or_verify_reads_is_not_pruned_until_it_ends(gateway: Gateway) -> None:
     plan_id = await add_plan(gateway, "db", "host-a", keep_last=1)
     restoring = await catalogued(gateway, archive_created("host-a", plan_id, "pgdata", hours(0)))

@@ -544,20 +544,20 @@ async def test_a_queued_job_on_an_offline_host_is_cancelled_at_once_and_a_finish
         assert (await admin.post(f"/jobs/{uuid.uuid4()}/cancel")).status_code == 404
 
 
-async def test_a_prune_cannot_be_cancelled_because_its_uploader_never_hears_of_it(gateway: Gateway) -> None:
-    # The uploader does not watch the cancellations bucket: a prune "cancelled" here would still
-    # delete its archives, while the catalog gave them back as available (restorable).
-    await add_host(gateway, online=False)
+async def test_a_prune_is_cancelled_through_the_bucket_its_uploader_watches(gateway: Gateway) -> None:
+    await add_host(gateway, online=True)
     job_id = uuid.uuid4()
     async with gateway.app.state.sessions.begin() as db:
         db.add(Job(id=job_id, kind="prune", host_id=HOST, status="queued", phase="queued"))
     async with logged_in_admin(gateway) as admin:
         response = await admin.post(f"/jobs/{job_id}/cancel")
-    assert response.status_code == 409, response.text
-    assert "prune" in response.json()["detail"]
+    assert response.status_code == 200, response.text
     job = await job_of(gateway, job_id)
     assert job is not None
-    assert (job.status, job.cancel_requested_by) == ("queued", None)
+    assert (job.status, job.cancel_requested_by) == ("queued", "admin")  # until its uploader reports it
+    kv = await gateway.app.state.broker.connection.jetstream().key_value(CANCELS_BUCKET)
+    entry = await eventually(lambda: kv.get(str(job_id)))
+    assert JobCancellation.model_validate_json(entry.value).requested_by == "admin"
 
 
 # -- GET /jobs/events ----------------------------------------------------------------------------

@@ -105,6 +105,14 @@ async def on_job_failed(db: AsyncSession, event: ev.JobFailed) -> None:
             pruning.release(artifact)
 
 
+async def on_job_cancelled(db: AsyncSession, event: ev.JobCancelled) -> None:
+    """A prune cancelled before it deleted anything gives its artifacts back (once its uploader has
+    passed the point of no return it runs to its end and reports ArtifactsPruned instead)."""
+    if event.kind == "prune":
+        for artifact in await repository.of_prune_job(db, event.job_id):
+            pruning.release(artifact)
+
+
 async def _verification_failed(db: AsyncSession, event: ev.JobFailed) -> None:
     at = event.occurred_at
     check = await repository.verification(db, event.job_id)
@@ -179,6 +187,7 @@ HANDLERS: dict[type[ev.Event], list[Handler]] = {
     ev.UploadCompleted: [on_upload_completed],
     ev.ArchiveVerified: [on_archive_verified],
     ev.JobFailed: [on_job_failed],
+    ev.JobCancelled: [on_job_cancelled],
     ev.ArtifactsPruned: [on_artifacts_pruned],
     ev.LocalCopiesRemoved: [on_local_copies_removed],
 }

@@ -116,20 +116,17 @@ async def run_job(db: AsyncSession, body: RunJob, username: str, origin: Origin)
 async def cancel_job(
     db: AsyncSession, job_id: uuid.UUID, username: str, origin: Origin, cancellations: Cancellations
 ) -> Job:
-    """Ask the executors to stop the job (through the cancellations bucket, after the commit).
+    """Ask the host's workers (executors and uploaders) to stop the job, through the cancellations
+    bucket after the commit; the job ends when its worker reports it cancelled (or finished).
 
     A queued job whose host is offline cannot hear the request: it is cancelled at once (if
-    the host comes back, its executor finds the cancellation before starting the job).
+    the host comes back, its worker finds the cancellation before starting the job).
     """
     job = await repository.job_for_update(db, job_id)
     if job is None:
         raise NotFound(f"there is no job {job_id}")
     if JobStatus(job.status).finished:
         raise Conflict(f"job {job_id} has already {job.status}; there is nothing to cancel")
-    if job.kind == "prune":
-        # The uploader runs prunes and does not watch the cancellations bucket: the prune would
-        # still delete its archives after the job was shown cancelled and its artifacts given back.
-        raise Conflict(f"job {job_id} is a prune, which cannot be cancelled; it ends when the host reports it")
     now = datetime.now(UTC)
     job.cancel_requested_by = username
     line = f"cancellation requested by {username}"

@@ -69,7 +69,7 @@ function JobBody({ job }: { job: Detail }) {
       void client.invalidateQueries({ queryKey: jobKey(job.id) });
     },
   });
-  const mayCancel = can("POST", "/jobs/{job_id}/cancel") && !job.finished && job.kind !== "prune";
+  const mayCancel = can("POST", "/jobs/{job_id}/cancel") && !job.finished;
   const mayRestore = can("POST", "/restores/preview");
   const subject = job.resource_name
     ? `${job.resource_kind ?? "resource"} ${job.resource_name}`
