@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
@@ -46,7 +45,7 @@ async def test_two_succeeded_jobs_within_the_window_make_one_digest_mail_naming_
 ) -> None:
     smtp = smtp_server_factory("none")
     await put_settings(nc, smtp=smtp_settings(smtp, settings_key, succeeded_digest=True))
-    await start_notifier(smtp, succeeded_digest_seconds=1.0)
+    notifier = await start_notifier(smtp, succeeded_digest_seconds=1.0)
     first = job_succeeded()
     second = job_succeeded(resource=ev.ResourceRef(kind="volume", name="uploads"), bytes=2048)
 
@@ -54,7 +53,7 @@ async def test_two_succeeded_jobs_within_the_window_make_one_digest_mail_naming_
     seq = await publish(nc, second)
     [mail] = await smtp.wait_for(1)
     await settled(nc, ev.JobSucceeded, seq)
-    await asyncio.sleep(1.5)  # the next window passes without a second mail
+    await notifier.succeeded_digests.quiet()  # the next window passed without a second mail
 
     assert len(smtp.messages) == 1
     assert mail.message["Subject"] == "[DockBack] 2 jobs succeeded in the last second"
@@ -78,7 +77,7 @@ async def test_a_channel_without_the_flag_gets_no_digest_and_failures_stay_apart
         smtp=smtp_settings(smtp, settings_key, succeeded_digest=True),
         webhooks=(webhook("ops", receiver.url, settings_key),),
     )
-    await start_notifier(smtp, succeeded_digest_seconds=1.0)
+    notifier = await start_notifier(smtp, succeeded_digest_seconds=1.0)
 
     succeeded_seq = await publish(nc, job_succeeded())
     failed_seq = await publish(nc, job_failed())
@@ -86,7 +85,8 @@ async def test_a_channel_without_the_flag_gets_no_digest_and_failures_stay_apart
     mails = await smtp.wait_for(2)
     await settled(nc, ev.JobSucceeded, succeeded_seq)
     await settled(nc, ev.JobFailed, failed_seq)
-    await asyncio.sleep(1.5)
+    await notifier.succeeded_digests.quiet()
+    await notifier.dispatcher.quiet()
 
     [hook] = receiver.requests
     assert b"succeeded" not in hook.body
@@ -103,10 +103,10 @@ async def test_no_digest_goes_out_when_no_channel_asked_for_one(
 ) -> None:
     smtp = smtp_server_factory("none")
     await put_settings(nc, smtp=smtp_settings(smtp, settings_key))
-    await start_notifier(smtp, succeeded_digest_seconds=0.5)
+    notifier = await start_notifier(smtp, succeeded_digest_seconds=0.5)
 
     seq = await publish(nc, job_succeeded())
-    await settled(nc, ev.JobSucceeded, seq)
-    await asyncio.sleep(1.0)
+    await settled(nc, ev.JobSucceeded, seq)  # acked: nothing is held for a digest
 
+    assert notifier.succeeded_digests.gates == {}  # no window was opened
     assert smtp.messages == []

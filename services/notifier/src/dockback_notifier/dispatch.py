@@ -329,6 +329,12 @@ class Dispatcher:
                 )
             await gate.submit(Part(alert, held, delivery))
 
+    async def quiet(self) -> None:
+        """Until every channel's window has closed: a window closes once a whole window passes with
+        nothing collected, so from then on nothing more goes out for what was submitted before."""
+        while windows := [gate.window for gate in self.gates.values() if gate.window is not None]:
+            await asyncio.wait(windows)
+
     async def _keep_held_alive(self) -> None:
         while True:
             await asyncio.sleep(self.keep_alive_interval)
