@@ -7,14 +7,16 @@ import io
 import json
 import tarfile
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
+import pytest_asyncio
 import zstandard
 
 from dockback_contracts import events as ev
-from dockback_contracts.manifest import ArchiveManifest
+from dockback_contracts.manifest import ArchiveManifest, ArtifactKind
 from dockback_executor.errors import ChecksumMismatch, RestoreRefused
 from dockback_runtime.jobs.errors import PermanentError
 from executor.conftest import HOST_ID, Host
@@ -145,29 +147,43 @@ def place_archive(host: Host, entries: list[tuple[tarfile.TarInfo, bytes]], volu
         tar.addfile(root)
         for info, data in entries:
             tar.addfile(info, io.BytesIO(data) if data else None)
-    compressed = zstandard.ZstdCompressor().compress(raw.getvalue())
-    directory = host.store.directory_for(ev.ResourceRef(kind="volume", name=volume))
+    return place_tar(host, raw.getvalue(), ev.ResourceRef(kind="volume", name=volume), "volume", len(entries) + 1)
+
+
+def place_tar(
+    host: Host,
+    tar: bytes,
+    resource: ev.ResourceRef,
+    kind: ArtifactKind,
+    file_count: int,
+    source: dict[str, object] | None = None,
+) -> ev.ArchiveRef:
+    """Put `tar`, zstd-compressed, with an honest manifest into the store, as if a backup had made it."""
+    compressed = zstandard.ZstdCompressor().compress(tar)
+    directory = host.store.directory_for(resource)
     job_id = uuid.uuid4()
-    stem = host.store.stem(datetime.now(UTC), job_id, volume)
+    role = "image" if kind == "image" else resource.name
+    stem = host.store.stem(datetime.now(UTC), job_id, role)
     (directory / f"{stem}.tar.zst").write_bytes(compressed)
     sha = hashlib.sha256(compressed).hexdigest()
     now = datetime.now(UTC)
     manifest = ArchiveManifest(
-        artifact_id=ev.artifact_id_for(job_id, ev.ResourceRef(kind="volume", name=volume), volume),
+        artifact_id=ev.artifact_id_for(job_id, resource, role),
         job_id=job_id,
         host_id=HOST_ID,
-        resource=ev.ResourceRef(kind="volume", name=volume),
-        role=volume,
-        kind="volume",
+        resource=resource,
+        role=role,
+        kind=kind,
         archive_file=f"{stem}.tar.zst",
         compression="zstd",
         sha256=sha,
         size_bytes=len(compressed),
-        raw_bytes=len(raw.getvalue()),
-        file_count=len(entries) + 1,
+        raw_bytes=len(tar),
+        file_count=file_count,
         started_at=now,
         finished_at=now,
         engine_version="test",
+        source=source or {},
     )
     host.store.write_manifest(directory, stem, manifest)
     return ev.ArchiveRef(
@@ -279,3 +295,77 @@ async def test_verify_reports_a_corrupt_archive(
             ev.VerifyRequested(job_id=uuid.uuid4(), host_id=HOST_ID, archive=created.archive), attempt=1
         )
     assert host.heard.of(ev.ArchiveVerified) == []
+
+
+@dataclass
+class SavedImage:
+    """An image archive made by a backup of `tag` (a tag of the busybox image), that tag removed again
+    so that restoring it shows; restore it under `repository`'s names, which are removed afterwards."""
+
+    tag: str
+    created: ev.ArchiveCreated
+    repository: str
+
+
+@pytest_asyncio.fixture
+async def saved_image(host: Host, busybox_image: str) -> AsyncIterator[SavedImage]:
+    suffix = uuid.uuid4().hex[:8]
+    tag = f"dockback-test/saved:{suffix}"
+    await docker_cli("tag", busybox_image, tag)
+    await host.backups.run(backup_of("image", tag), attempt=1)
+    [created] = await host.heard.wait_for(ev.ArchiveCreated)
+    await docker_cli("rmi", tag)
+    saved = SavedImage(tag, created, f"dockback-test/restored-{suffix}")
+    try:
+        yield saved
+    finally:
+        made = (await docker_cli("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", saved.repository)).split()
+        if await image_id_of(saved.tag) is not None:
+            made.append(saved.tag)
+        if made:
+            await docker_cli("rmi", *made)
+
+
+async def image_id_of(reference: str) -> str | None:
+    found = json.loads(await docker_cli("image", "ls", "--no-trunc", "--format", "{{json .}}", reference) or b"null")
+    return None if found is None else str(found["ID"])
+
+
+async def test_an_image_restored_under_a_new_name_is_there_under_that_name(
+    host: Host, busybox_image: str, saved_image: SavedImage
+) -> None:
+    new_name = f"{saved_image.repository}:newtag"
+
+    completed = await host.restores.run(restore_of(saved_image.created, "image", new_name), attempt=1)
+
+    assert await image_id_of(new_name) == await image_id_of(busybox_image)
+    assert completed.target == ev.ResourceRef(kind="image", name=new_name)
+    assert not completed.replaced_existing
+
+
+async def test_an_image_restore_under_a_name_that_cannot_be_a_tag_is_refused_before_loading(
+    host: Host, saved_image: SavedImage
+) -> None:
+    with pytest.raises(RestoreRefused, match="'Not' is not a repository name"):
+        await host.restores.run(restore_of(saved_image.created, "image", "Not:valid"), attempt=1)
+    assert await image_id_of(saved_image.tag) is None  # nothing was loaded
+
+
+async def test_an_image_archive_that_loads_no_image_fails_and_says_so(host: Host, unique_name: str) -> None:
+    empty = io.BytesIO()
+    with tarfile.open(fileobj=empty, mode="w") as tar:
+        info = tarfile.TarInfo("manifest.json")
+        info.size = 2
+        tar.addfile(info, io.BytesIO(b"[]"))  # `docker load` takes it, and loads nothing
+    archive = place_tar(host, empty.getvalue(), ev.ResourceRef(kind="image", name=unique_name), "image", 1)
+    request = ev.RestoreRequested(
+        job_id=uuid.uuid4(),
+        host_id=HOST_ID,
+        archive=archive,
+        target=ev.RestoreTarget(kind="image", name=f"{unique_name}:restored"),
+        requested_by="test",
+    )
+
+    with pytest.raises(PermanentError, match="loaded no image"):
+        await host.restores.run(request, attempt=1)
+    assert await image_id_of(f"{unique_name}:restored") is None
