@@ -14,8 +14,9 @@ from faststream.nats import NatsBroker
 
 from dockback_contracts import events as ev
 from dockback_contracts import streams, subjects
-from executor.conftest import HOST_ID, Heard, StartExecutor
+from executor.conftest import HOST_ID, Heard, Host, StartExecutor
 from executor.test_backup import backup_of
+from executor.test_restore import restore_of_a_file_name_too_long
 from executor.volumes import create_volume, docker_cli, run_in
 
 Start = StartExecutor
@@ -242,3 +243,20 @@ async def test_a_truncated_archive_fails_verification_saying_it_is_truncated(
     assert (failed.kind, failed.phase, failed.retryable) == ("verify", "verify", False)
     assert f"truncated: {created.archive.size_bytes // 2} bytes of {created.archive.size_bytes}" in failed.reason
     assert heard.of(ev.ArchiveVerified) == []
+
+
+async def test_a_restore_the_engine_cannot_write_fails_once_with_the_engines_reason_and_is_not_retried(
+    nats_url: str, heard: Heard, start_executor: Start, host: Host, unique_name: str
+) -> None:
+    start_executor(DOCKBACK_JOB_RETRY_DELAYS_SECONDS="[0.1, 0.1, 0.1]")  # a retry would come at once
+    request = restore_of_a_file_name_too_long(host, unique_name)
+    await publish(nats_url, request)
+
+    [failed] = await heard.wait_for(ev.JobFailed)
+
+    assert failed.job_id == request.job_id
+    assert not failed.retryable
+    assert "file name too long" in failed.reason
+    assert "(4000 characters)" in failed.reason  # the engine's reason, with the name shortened
+    assert len(failed.reason) < 1000
+    assert [s.attempt for s in heard.of(ev.JobStarted)] == [1]

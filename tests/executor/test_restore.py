@@ -17,7 +17,7 @@ import zstandard
 
 from dockback_contracts import events as ev
 from dockback_contracts.manifest import ArchiveManifest, ArtifactKind
-from dockback_executor.errors import ChecksumMismatch, RestoreRefused
+from dockback_executor.errors import ChecksumMismatch, EngineFailed, RestoreRefused
 from dockback_runtime.jobs.errors import PermanentError
 from executor.conftest import HOST_ID, Host
 from executor.test_backup import backup_of, restore_of
@@ -369,3 +369,19 @@ async def test_an_image_archive_that_loads_no_image_fails_and_says_so(host: Host
     with pytest.raises(PermanentError, match="loaded no image"):
         await host.restores.run(request, attempt=1)
     assert await image_id_of(f"{unique_name}:restored") is None
+
+
+def restore_of_a_file_name_too_long(host: Host, volume: str) -> ev.RestoreRequested:
+    """A restore of an archive holding a 4,000-character file name: the engine cannot create it."""
+    archive = place_archive(host, [_entry("./" + "n" * 4000, size=1)], volume)
+    return restore_into_new_volume(archive, volume)
+
+
+async def test_a_restore_the_engine_cannot_write_fails_at_once_with_the_engines_reason(
+    host: Host, unique_name: str
+) -> None:
+    with pytest.raises(EngineFailed, match="file name too long") as failed:
+        await host.restores.run(restore_of_a_file_name_too_long(host, unique_name), attempt=1)
+
+    assert not failed.value.retryable
+    assert not await volume_exists(unique_name)

@@ -88,16 +88,28 @@ def engine_failure_is_permanent(message: str) -> bool:
     return any(failure in lowered for failure in PERMANENT_ENGINE_FAILURES)
 
 
+_LONG_WORD = re.compile(r"[^\s/:]{81,}")
+
+
+def brief(message: str) -> str:
+    """An engine message short enough for a job's reason: the engine quotes the paths it failed on,
+    and a path component of thousands of characters (the very cause of "file name too long") would
+    fill the UI and the alert mail."""
+    shortened = _LONG_WORD.sub(lambda m: f"{m.group()[:40]}...({len(m.group())} characters)", message)
+    return shortened if len(shortened) <= 1000 else shortened[:1000] + "..."
+
+
 def _translate(exc: DockerError, what: str) -> JobError:
     """An engine error as a job error: 404 is permanent, 5xx and unreachable (900) are transient
     unless the engine's message names a failure that cannot heal (a name too long, a full disk)."""
+    message = brief(str(exc.message))
     if exc.status == 404:
         return ResourceMissing(f"{what} does not exist on this Docker host")
-    if exc.status >= 500 and engine_failure_is_permanent(str(exc.message)):
-        return EngineFailed(f"the Docker Engine failed on {what}: {exc.message}")
+    if exc.status >= 500 and engine_failure_is_permanent(message):
+        return EngineFailed(f"the Docker Engine failed on {what}: {message}")
     if exc.status >= 500:
-        return EngineUnavailable(f"Docker Engine error on {what}: {exc.message}")
-    return EngineRefused(f"the Docker Engine refused {what}: {exc.message}")
+        return EngineUnavailable(f"Docker Engine error on {what}: {message}")
+    return EngineRefused(f"the Docker Engine refused {what}: {message}")
 
 
 async def finish_even_if_cancelled(awaitable: Awaitable[T]) -> T:
@@ -416,10 +428,10 @@ class DockerEngine:
             except ValueError:
                 raise EngineUnavailable(f"docker load answered what is not JSON: {line[:200]!r}") from None
             if message.get("error"):
-                error = str(message["error"])
+                error = brief(str(message["error"]))
                 if engine_failure_is_permanent(error):
-                    raise EngineFailed(f"docker load failed: {error[:500]}")
-                raise EngineUnavailable(f"docker load failed: {error[:500]}")
+                    raise EngineFailed(f"docker load failed: {error}")
+                raise EngineUnavailable(f"docker load failed: {error}")
             for said in str(message.get("stream") or "").splitlines():
                 for prefix in ("Loaded image ID: ", "Loaded image: "):
                     if said.startswith(prefix):
