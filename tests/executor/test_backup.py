@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -10,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from dockback_contracts import events as ev
-from dockback_executor.errors import NotAllowed, ResourceMissing
-from executor.conftest import HOST_ID, Host
-from executor.volumes import create_volume, describe, docker_cli, populate
+from dockback_executor.errors import DataDirFull, NotAllowed, ResourceMissing
+from executor.conftest import HOST_ID, Host, on_small_data_dir
+from executor.volumes import create_volume, describe, docker_cli, populate, run_in
 
 
 def backup_of(kind: str, name: str, **options: object) -> ev.BackupRequested:
@@ -185,3 +187,38 @@ async def test_without_include_bind_mounts_a_container_backup_leaves_binds_alone
     )
     manifests = await host.backups.run(backup_of("container", unique_name), attempt=1)
     assert [m.kind for m in manifests] == ["config"]
+
+
+def partial_files(data_dir: Path) -> list[Path]:
+    return list(data_dir.rglob(".partial-*"))
+
+
+async def volume_of_random_bytes(image: str, name: str, labels: dict[str, str], megabytes: int) -> None:
+    """A volume of `megabytes` MiB that no compression makes smaller."""
+    await create_volume(name, labels)
+    await run_in(image, name, f"dd if=/dev/urandom of=/data/big bs=1M count={megabytes} 2>/dev/null", labels)
+
+
+@pytest.mark.parametrize("compression", ["zstd", "gzip", "none"])
+async def test_a_full_data_dir_fails_the_backup_at_once_naming_it_and_leaves_no_partial_file(
+    host: Host,
+    busybox_image: str,
+    docker_labels: dict[str, str],
+    unique_name: str,
+    small_data_dir: Path,
+    compression: str,
+) -> None:
+    await volume_of_random_bytes(busybox_image, unique_name, docker_labels, megabytes=16)
+    backups = on_small_data_dir(host.backups, small_data_dir)
+
+    with pytest.raises(DataDirFull) as failed:
+        await backups.run(backup_of("volume", unique_name, compression=compression), attempt=1)
+
+    reason = str(failed.value)
+    assert not failed.value.retryable
+    assert f"data dir {small_data_dir}" in reason
+    assert "no space left" in reason.lower()
+    assert re.search(r"had written \d+(\.\d)? MiB", reason), reason
+    assert partial_files(small_data_dir) == []
+    assert shutil.disk_usage(small_data_dir).used < 2**20  # the space is free again
+    assert host.heard.of(ev.ArchiveCreated) == []
