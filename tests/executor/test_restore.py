@@ -327,8 +327,11 @@ async def saved_image(host: Host, busybox_image: str) -> AsyncIterator[SavedImag
 
 
 async def image_id_of(reference: str) -> str | None:
-    found = json.loads(await docker_cli("image", "ls", "--no-trunc", "--format", "{{json .}}", reference) or b"null")
-    return None if found is None else str(found["ID"])
+    """The id of the image `reference` (a tag or an id) names on the engine, or None."""
+    try:
+        return (await docker_cli("image", "inspect", "--format", "{{.Id}}", reference)).decode().strip()
+    except AssertionError:  # docker_cli's way of saying the command failed: no such image
+        return None
 
 
 async def test_an_image_restored_under_a_new_name_is_there_under_that_name(
@@ -385,3 +388,30 @@ async def test_a_restore_the_engine_cannot_write_fails_at_once_with_the_engines_
 
     assert not failed.value.retryable
     assert not await volume_exists(unique_name)
+
+
+async def test_an_untagged_image_restores_under_its_id_and_under_a_new_name(
+    host: Host, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    rootfs = io.BytesIO()
+    with tarfile.open(fileobj=rootfs, mode="w") as tar:
+        info = tarfile.TarInfo("marker")
+        info.size = len(unique_name)
+        tar.addfile(info, io.BytesIO(unique_name.encode()))  # an image of its own: its id is this test's
+    changes = [f"--change=LABEL {k}={v}" for k, v in docker_labels.items()]
+    image_id = (await docker_cli("import", *changes, "-", stdin=rootfs.getvalue())).decode().strip()
+    await host.backups.run(backup_of("image", image_id), attempt=1)
+    [created] = await host.heard.wait_for(ev.ArchiveCreated)
+    await docker_cli("rmi", image_id)
+
+    by_id = await host.restores.run(restore_of(created, "image", image_id), attempt=1)
+    assert await image_id_of(image_id) == image_id
+    short_id = image_id.removeprefix("sha256:")[:12]
+    await host.restores.run(restore_of(created, "image", short_id), attempt=1)
+    tags = await docker_cli("image", "inspect", "--format", "{{json .RepoTags}}", image_id)
+    assert json.loads(tags) == []  # its own short id is no name to tag it with
+    by_name = await host.restores.run(restore_of(created, "image", f"{unique_name}:restored"), attempt=1)
+    assert await image_id_of(f"{unique_name}:restored") == image_id
+
+    assert by_id.target.name == image_id
+    assert by_name.target.name == f"{unique_name}:restored"  # the image carries the case's labels: removed after

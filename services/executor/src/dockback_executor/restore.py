@@ -306,7 +306,10 @@ class RestoreService:
         loaded = await self.engine.load_image(read_decompressed(path, manifest.compression))
         log.info("docker load of %s: %s", path.name, ", ".join(loaded) or "nothing")
         image_id = await self._loaded_image_id(loaded, manifest, path)
-        if reference is not None and name not in loaded:
+        names_loaded_id = len(name.removeprefix("sha256:")) >= 12 and image_id.removeprefix("sha256:").startswith(
+            name.removeprefix("sha256:")
+        )  # a restore under the image's own (short) id, as a backup of an untagged image names it
+        if reference is not None and name not in loaded and not names_loaded_id:
             await self.engine.tag_image(image_id, *reference)
         restored = await self._image_or_none(name)
         if restored is None or restored["Id"] != image_id:
