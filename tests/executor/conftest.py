@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -157,3 +158,24 @@ async def engine_proxy(docker_engine: str, tmp_path: Path) -> AsyncIterator[Engi
         yield proxy
     finally:
         await proxy.close()
+
+
+@pytest.fixture
+def small_data_dir(tmp_path: Path) -> Iterator[Path]:
+    """A data dir on a 4 MiB filesystem of its own (tmpfs; the tests run as root): a backup of a
+    bigger volume fills it."""
+    directory = tmp_path / "small-data"
+    directory.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(directory)], check=True)
+    try:
+        assert shutil.disk_usage(directory).total == 4 * 2**20
+        yield directory
+    finally:
+        subprocess.run(["umount", str(directory)], check=True)
+
+
+def on_small_data_dir(backups: BackupService, data_dir: Path) -> BackupService:
+    """`backups` with its archive store in `data_dir`."""
+    store = ArchiveStore(data_dir)
+    store.prepare()
+    return BackupService(backups.engine, store, backups.locks, backups.stopper, backups.announcer, backups.config)

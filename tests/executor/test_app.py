@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 import os
+import shutil
 import signal
 import uuid
 from pathlib import Path
@@ -14,9 +15,10 @@ from faststream.nats import NatsBroker
 
 from dockback_contracts import events as ev
 from dockback_contracts import streams, subjects
-from executor.conftest import HOST_ID, Heard, StartExecutor
+from executor.conftest import HOST_ID, Heard, Host, StartExecutor
+from executor.crafted_archives import restore_of_a_file_name_too_long
 from executor.requests import backup_of
-from executor.volumes import create_volume, docker_cli, run_in
+from executor.volumes import create_volume, docker_cli, partial_files, run_in, volume_of_random_bytes
 from harness.bus import publish
 
 Start = StartExecutor
@@ -229,3 +231,46 @@ async def test_a_truncated_archive_fails_verification_saying_it_is_truncated(
     assert (failed.kind, failed.phase, failed.retryable) == ("verify", "verify", False)
     assert f"truncated: {created.archive.size_bytes // 2} bytes of {created.archive.size_bytes}" in failed.reason
     assert heard.of(ev.ArchiveVerified) == []
+
+
+async def test_a_restore_the_engine_cannot_write_fails_once_with_the_engines_reason_and_is_not_retried(
+    nats_url: str, heard: Heard, start_executor: Start, host: Host, unique_name: str
+) -> None:
+    start_executor(DOCKBACK_JOB_RETRY_DELAYS_SECONDS="[0.1, 0.1, 0.1]")  # a retry would come at once
+    request = restore_of_a_file_name_too_long(host, unique_name)
+    await publish(nats_url, request)
+
+    [failed] = await heard.wait_for(ev.JobFailed)
+
+    assert failed.job_id == request.job_id
+    assert not failed.retryable
+    assert "file name too long" in failed.reason
+    assert "(4000 characters)" in failed.reason  # the engine's reason, with the name shortened
+    assert len(failed.reason) < 1000
+    assert [s.attempt for s in heard.of(ev.JobStarted)] == [1]
+
+
+async def test_a_backup_that_fills_the_data_dir_fails_once_naming_it_and_leaves_the_space_free(
+    small_data_dir: Path,  # first: unmounted after the executor using it has stopped
+    nats_url: str,
+    heard: Heard,
+    start_executor: Start,
+    busybox_image: str,
+    docker_labels: dict[str, str],
+    unique_name: str,
+    tmp_path: Path,
+) -> None:
+    await volume_of_random_bytes(busybox_image, unique_name, docker_labels, megabytes=16)
+    start_executor(DOCKBACK_DATA_DIR=str(small_data_dir), DOCKBACK_JOB_RETRY_DELAYS_SECONDS="[0.1, 0.1, 0.1]")
+    request = backup_of("volume", unique_name)
+    await publish(nats_url, request)
+
+    [failed] = await heard.wait_for(ev.JobFailed)
+
+    assert failed.job_id == request.job_id
+    assert not failed.retryable
+    assert f"no space left on device on the filesystem of the data dir {small_data_dir}" in failed.reason
+    assert [s.attempt for s in heard.of(ev.JobStarted)] == [1]
+    assert partial_files(small_data_dir) == []
+    assert shutil.disk_usage(small_data_dir).used < 2**20
+    assert b"raised unexpectedly" not in (tmp_path / "executor-0.log").read_bytes()

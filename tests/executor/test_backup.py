@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -10,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from dockback_contracts import events as ev
-from dockback_executor.errors import NotAllowed, ResourceMissing
-from executor.conftest import Host
+from dockback_executor.errors import DataDirFull, NotAllowed, ResourceMissing
+from executor.conftest import Host, on_small_data_dir
 from executor.requests import backup_of, restore_of
-from executor.volumes import create_volume, describe, docker_cli, populate
+from executor.volumes import create_volume, describe, docker_cli, partial_files, populate, volume_of_random_bytes
 
 
 @pytest.mark.parametrize("compression", ["zstd", "gzip", "none"])
@@ -167,3 +169,28 @@ async def test_without_include_bind_mounts_a_container_backup_leaves_binds_alone
     )
     manifests = await host.backups.run(backup_of("container", unique_name), attempt=1)
     assert [m.kind for m in manifests] == ["config"]
+
+
+@pytest.mark.parametrize("compression", ["zstd", "gzip", "none"])
+async def test_a_full_data_dir_fails_the_backup_at_once_naming_it_and_leaves_no_partial_file(
+    host: Host,
+    busybox_image: str,
+    docker_labels: dict[str, str],
+    unique_name: str,
+    small_data_dir: Path,
+    compression: str,
+) -> None:
+    await volume_of_random_bytes(busybox_image, unique_name, docker_labels, megabytes=16)
+    backups = on_small_data_dir(host.backups, small_data_dir)
+
+    with pytest.raises(DataDirFull) as failed:
+        await backups.run(backup_of("volume", unique_name, compression=compression), attempt=1)
+
+    reason = str(failed.value)
+    assert not failed.value.retryable
+    assert f"data dir {small_data_dir}" in reason
+    assert "no space left" in reason.lower()
+    assert re.search(r"had written \d+(\.\d)? MiB", reason), reason
+    assert partial_files(small_data_dir) == []
+    assert shutil.disk_usage(small_data_dir).used < 2**20  # the space is free again
+    assert host.heard.of(ev.ArchiveCreated) == []

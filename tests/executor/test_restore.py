@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import tarfile
 import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 
 import pytest
-import zstandard
+import pytest_asyncio
 
 from dockback_contracts import events as ev
-from dockback_contracts.manifest import ArchiveManifest
-from dockback_executor.errors import ChecksumMismatch, RestoreRefused
+from dockback_executor.errors import ChecksumMismatch, EngineFailed, RestoreRefused
 from dockback_runtime.jobs.errors import PermanentError
 from executor.conftest import HOST_ID, Host
+from executor.crafted_archives import (
+    place_archive,
+    place_tar,
+    restore_into_new_volume,
+    restore_of_a_file_name_too_long,
+    tar_entry,
+)
 from executor.requests import backup_of, restore_of
 from executor.volumes import create_volume, describe, docker_cli, populate
 
@@ -118,74 +123,14 @@ async def test_a_corrupt_archive_is_refused_before_anything_is_written(
     assert not await volume_exists(f"{unique_name}-copy")
 
 
-def _entry(name: str, **fields: object) -> tuple[tarfile.TarInfo, bytes]:
-    info = tarfile.TarInfo(name)
-    for key, value in fields.items():
-        setattr(info, key, value)
-    data = b"x" * info.size if info.type == tarfile.REGTYPE else b""
-    return info, data
-
-
 HOSTILE: dict[str, Callable[[], list[tuple[tarfile.TarInfo, bytes]]]] = {
-    "absolute path": lambda: [_entry("/etc/evil", size=1)],
-    "dot-dot component": lambda: [_entry("./a/../../evil", size=1)],
-    "symlink out of the target": lambda: [_entry("./escape", type=tarfile.SYMTYPE, linkname="../../../etc")],
-    "hard link out of the target": lambda: [_entry("./hl", type=tarfile.LNKTYPE, linkname="../../etc/passwd")],
-    "character device": lambda: [_entry("./dev", type=tarfile.CHRTYPE, devmajor=1, devminor=3)],
-    "block device": lambda: [_entry("./blk", type=tarfile.BLKTYPE, devmajor=8, devminor=0)],
+    "absolute path": lambda: [tar_entry("/etc/evil", size=1)],
+    "dot-dot component": lambda: [tar_entry("./a/../../evil", size=1)],
+    "symlink out of the target": lambda: [tar_entry("./escape", type=tarfile.SYMTYPE, linkname="../../../etc")],
+    "hard link out of the target": lambda: [tar_entry("./hl", type=tarfile.LNKTYPE, linkname="../../etc/passwd")],
+    "character device": lambda: [tar_entry("./dev", type=tarfile.CHRTYPE, devmajor=1, devminor=3)],
+    "block device": lambda: [tar_entry("./blk", type=tarfile.BLKTYPE, devmajor=8, devminor=0)],
 }
-
-
-def place_archive(host: Host, entries: list[tuple[tarfile.TarInfo, bytes]], volume: str) -> ev.ArchiveRef:
-    """Put a crafted archive with an honest manifest into the store, as if a backup had made it."""
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
-        root = tarfile.TarInfo("./")
-        root.type = tarfile.DIRTYPE
-        tar.addfile(root)
-        for info, data in entries:
-            tar.addfile(info, io.BytesIO(data) if data else None)
-    compressed = zstandard.ZstdCompressor().compress(raw.getvalue())
-    directory = host.store.directory_for(ev.ResourceRef(kind="volume", name=volume))
-    job_id = uuid.uuid4()
-    stem = host.store.stem(datetime.now(UTC), job_id, volume)
-    (directory / f"{stem}.tar.zst").write_bytes(compressed)
-    sha = hashlib.sha256(compressed).hexdigest()
-    now = datetime.now(UTC)
-    manifest = ArchiveManifest(
-        artifact_id=ev.artifact_id_for(job_id, ev.ResourceRef(kind="volume", name=volume), volume),
-        job_id=job_id,
-        host_id=HOST_ID,
-        resource=ev.ResourceRef(kind="volume", name=volume),
-        role=volume,
-        kind="volume",
-        archive_file=f"{stem}.tar.zst",
-        compression="zstd",
-        sha256=sha,
-        size_bytes=len(compressed),
-        raw_bytes=len(raw.getvalue()),
-        file_count=len(entries) + 1,
-        started_at=now,
-        finished_at=now,
-        engine_version="test",
-    )
-    host.store.write_manifest(directory, stem, manifest)
-    return ev.ArchiveRef(
-        artifact_id=manifest.artifact_id,
-        path=host.store.relative(directory / f"{stem}.tar.zst"),
-        sha256=sha,
-        size_bytes=len(compressed),
-    )
-
-
-def restore_into_new_volume(archive: ev.ArchiveRef, volume: str) -> ev.RestoreRequested:
-    return ev.RestoreRequested(
-        job_id=uuid.uuid4(),
-        host_id=HOST_ID,
-        archive=archive,
-        target=ev.RestoreTarget(kind="volume", name=volume),
-        requested_by="test",
-    )
 
 
 @pytest.mark.parametrize("kind", sorted(HOSTILE))
@@ -205,7 +150,7 @@ async def test_an_archive_past_the_entry_limit_is_refused(host: Host, unique_nam
     from dockback_executor.tar_inspect import ArchiveLimits
 
     host.restores.config = RestoreConfig(host_id=HOST_ID, limits=ArchiveLimits(max_entries=5))
-    archive = place_archive(host, [_entry(f"./f{i}", size=1) for i in range(10)], unique_name)
+    archive = place_archive(host, [tar_entry(f"./f{i}", size=1) for i in range(10)], unique_name)
     request = restore_into_new_volume(archive, unique_name)
     with pytest.raises(PermanentError, match="refused"):
         await host.restores.run(request, attempt=1)
@@ -279,3 +224,117 @@ async def test_verify_reports_a_corrupt_archive(
             ev.VerifyRequested(job_id=uuid.uuid4(), host_id=HOST_ID, archive=created.archive), attempt=1
         )
     assert host.heard.of(ev.ArchiveVerified) == []
+
+
+@dataclass
+class SavedImage:
+    """An image archive made by a backup of `tag` (a tag of the busybox image), that tag removed again
+    so that restoring it shows; restore it under `repository`'s names, which are removed afterwards."""
+
+    tag: str
+    created: ev.ArchiveCreated
+    repository: str
+
+
+@pytest_asyncio.fixture
+async def saved_image(host: Host, busybox_image: str) -> AsyncIterator[SavedImage]:
+    suffix = uuid.uuid4().hex[:8]
+    tag = f"dockback-test/saved:{suffix}"
+    await docker_cli("tag", busybox_image, tag)
+    await host.backups.run(backup_of("image", tag), attempt=1)
+    [created] = await host.heard.wait_for(ev.ArchiveCreated)
+    await docker_cli("rmi", tag)
+    saved = SavedImage(tag, created, f"dockback-test/restored-{suffix}")
+    try:
+        yield saved
+    finally:
+        made = (await docker_cli("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", saved.repository)).split()
+        if await image_id_of(saved.tag) is not None:
+            made.append(saved.tag)
+        if made:
+            await docker_cli("rmi", *made)
+
+
+async def image_id_of(reference: str) -> str | None:
+    """The id of the image `reference` (a tag or an id) names on the engine, or None."""
+    try:
+        return (await docker_cli("image", "inspect", "--format", "{{.Id}}", reference)).decode().strip()
+    except AssertionError:  # docker_cli's way of saying the command failed: no such image
+        return None
+
+
+async def test_an_image_restored_under_a_new_name_is_there_under_that_name(
+    host: Host, busybox_image: str, saved_image: SavedImage
+) -> None:
+    new_name = f"{saved_image.repository}:newtag"
+
+    completed = await host.restores.run(restore_of(saved_image.created, "image", new_name), attempt=1)
+
+    assert await image_id_of(new_name) == await image_id_of(busybox_image)
+    assert completed.target == ev.ResourceRef(kind="image", name=new_name)
+    assert not completed.replaced_existing
+
+
+async def test_an_image_restore_under_a_name_that_cannot_be_a_tag_is_refused_before_loading(
+    host: Host, saved_image: SavedImage
+) -> None:
+    with pytest.raises(RestoreRefused, match="'Not' is not a repository name"):
+        await host.restores.run(restore_of(saved_image.created, "image", "Not:valid"), attempt=1)
+    assert await image_id_of(saved_image.tag) is None  # nothing was loaded
+
+
+async def test_an_image_archive_that_loads_no_image_fails_and_says_so(host: Host, unique_name: str) -> None:
+    empty = io.BytesIO()
+    with tarfile.open(fileobj=empty, mode="w") as tar:
+        info = tarfile.TarInfo("manifest.json")
+        info.size = 2
+        tar.addfile(info, io.BytesIO(b"[]"))  # `docker load` takes it, and loads nothing
+    archive = place_tar(host, empty.getvalue(), ev.ResourceRef(kind="image", name=unique_name), "image", 1)
+    request = ev.RestoreRequested(
+        job_id=uuid.uuid4(),
+        host_id=HOST_ID,
+        archive=archive,
+        target=ev.RestoreTarget(kind="image", name=f"{unique_name}:restored"),
+        requested_by="test",
+    )
+
+    with pytest.raises(PermanentError, match="loaded no image"):
+        await host.restores.run(request, attempt=1)
+    assert await image_id_of(f"{unique_name}:restored") is None
+
+
+async def test_a_restore_the_engine_cannot_write_fails_at_once_with_the_engines_reason(
+    host: Host, unique_name: str
+) -> None:
+    with pytest.raises(EngineFailed, match="file name too long") as failed:
+        await host.restores.run(restore_of_a_file_name_too_long(host, unique_name), attempt=1)
+
+    assert not failed.value.retryable
+    assert not await volume_exists(unique_name)
+
+
+async def test_an_untagged_image_restores_under_its_id_and_under_a_new_name(
+    host: Host, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    rootfs = io.BytesIO()
+    with tarfile.open(fileobj=rootfs, mode="w") as tar:
+        info = tarfile.TarInfo("marker")
+        info.size = len(unique_name)
+        tar.addfile(info, io.BytesIO(unique_name.encode()))  # an image of its own: its id is this test's
+    changes = [f"--change=LABEL {k}={v}" for k, v in docker_labels.items()]
+    image_id = (await docker_cli("import", *changes, "-", stdin=rootfs.getvalue())).decode().strip()
+    await host.backups.run(backup_of("image", image_id), attempt=1)
+    [created] = await host.heard.wait_for(ev.ArchiveCreated)
+    await docker_cli("rmi", image_id)
+
+    by_id = await host.restores.run(restore_of(created, "image", image_id), attempt=1)
+    assert await image_id_of(image_id) == image_id
+    short_id = image_id.removeprefix("sha256:")[:12]
+    await host.restores.run(restore_of(created, "image", short_id), attempt=1)
+    tags = await docker_cli("image", "inspect", "--format", "{{json .RepoTags}}", image_id)
+    assert json.loads(tags) == []  # its own short id is no name to tag it with
+    by_name = await host.restores.run(restore_of(created, "image", f"{unique_name}:restored"), attempt=1)
+    assert await image_id_of(f"{unique_name}:restored") == image_id
+
+    assert by_id.target.name == image_id
+    assert by_name.target.name == f"{unique_name}:restored"  # the image carries the case's labels: removed after

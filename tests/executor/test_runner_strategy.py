@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import io
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -22,11 +23,12 @@ from dockback_contracts.base import Compression
 from dockback_contracts.manifest import ArchiveManifest
 from dockback_executor.archive import READ_BYTES, open_decompressed
 from dockback_executor.backup import BackupService
+from dockback_executor.errors import DataDirFull
 from dockback_executor.runner_strategy import RunnerStrategy
 from dockback_runtime.jobs.errors import PermanentError
-from executor.conftest import Host
+from executor.conftest import Host, on_small_data_dir
 from executor.requests import backup_of, restore_of
-from executor.volumes import create_volume, describe, docker_cli, populate
+from executor.volumes import create_volume, describe, docker_cli, partial_files, populate, volume_of_random_bytes
 from harness.docker_engine import BUSYBOX_APPLETS, SESSION, TEST_LABEL
 
 
@@ -199,3 +201,24 @@ async def test_a_runner_that_exits_non_zero_fails_the_job_with_its_exit_code_and
     runners = await docker_cli("ps", "-aq", "--filter", f"label=dockback.job={request.job_id}")
     assert runners.split() == []
     assert host.heard.of(ev.ArchiveCreated) == []
+
+
+async def test_a_runner_that_fills_the_data_dir_fails_the_job_at_once_naming_it_and_leaves_no_partial_file(
+    host: Host,
+    runner_backups: BackupService,
+    busybox_image: str,
+    docker_labels: dict[str, str],
+    unique_name: str,
+    small_data_dir: Path,
+) -> None:
+    await volume_of_random_bytes(busybox_image, unique_name, docker_labels, megabytes=16)
+    backups = on_small_data_dir(runner_backups, small_data_dir)
+
+    with pytest.raises(DataDirFull) as failed:
+        await backups.run(backup_of("volume", unique_name), attempt=1)
+
+    reason = str(failed.value)
+    assert f"data dir {small_data_dir}" in reason
+    assert re.search(r"had written \d+(\.\d)? MiB", reason), reason
+    assert partial_files(small_data_dir) == []
+    assert shutil.disk_usage(small_data_dir).used < 2**20

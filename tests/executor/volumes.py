@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 POPULATE = r"""
 set -e
@@ -76,3 +77,13 @@ async def populate(image: str, volume: str, labels: dict[str, str], small_files:
 async def describe(image: str, volume: str, labels: dict[str, str]) -> bytes:
     """Every path's type, mode, owner, size, link count, content hash and link target."""
     return await run_in(image, volume, LISTING, labels, read_only=True)
+
+
+def partial_files(data_dir: Path) -> list[Path]:
+    return list(data_dir.rglob(".partial-*"))
+
+
+async def volume_of_random_bytes(image: str, name: str, labels: dict[str, str], megabytes: int) -> None:
+    """A volume of `megabytes` MiB that no compression makes smaller."""
+    await create_volume(name, labels)
+    await run_in(image, name, f"dd if=/dev/urandom of=/data/big bs=1M count={megabytes} 2>/dev/null", labels)

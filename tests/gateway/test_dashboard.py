@@ -35,7 +35,9 @@ def _now() -> None:
     EARLIER_TODAY = (NOW - datetime.combine(NOW.date(), time(), UTC)) / 2 / timedelta(days=1)
 
 
-def host_row(host_id: str, *, online: bool, volumes: list[str]) -> Host:
+def host_row(
+    host_id: str, *, online: bool, volumes: list[str], free: int | None = None, total: int | None = None
+) -> Host:
     beat = NOW - (timedelta(seconds=5) if online else timedelta(hours=2))
     facts = inventory(host_id, volumes=[volume(v) for v in volumes])
     return Host(
@@ -46,6 +48,8 @@ def host_row(host_id: str, *, online: bool, volumes: list[str]) -> Host:
         heartbeat_interval_seconds=10.0,
         executor_version="0.1.0",
         running_job_ids=[],
+        data_dir_free_bytes=free,
+        data_dir_total_bytes=total,
         first_seen_at=NOW - timedelta(days=40),
     )
 
@@ -313,6 +317,24 @@ async def test_needs_attention_lists_unfixed_failures_first_then_missed_runs_off
     assert found["attention_total"] == 5
     assert attention[1]["plan_id"] == str(broken.id)
     assert "disk full" in attention[1]["message"]
+
+
+async def test_a_host_whose_data_dir_is_nearly_full_needs_attention_saying_how_much_is_free(
+    gateway: Gateway,
+) -> None:
+    await add(
+        gateway,
+        host_row("roomy", online=True, volumes=[], free=60 * 2**30, total=100 * 2**30),
+        host_row("cramped", online=True, volumes=[], free=3 * 2**30, total=100 * 2**30),
+    )
+    async with logged_in_as(gateway, Role.VIEWER) as client:
+        found = await dashboard(client)
+
+    [low] = [a for a in found["attention"] if a["kind"] == "low_space"]
+    assert low["host_id"] == "cramped"
+    assert low["message"] == (
+        "Free space low on host cramped: its data dir has 3.0 GiB free of 100.0 GiB (3%); backups fail when it is full"
+    )
 
 
 async def test_an_empty_installation_answers_with_zeros(gateway: Gateway) -> None:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from dockback_contracts import events as ev
 from dockback_contracts import subjects
@@ -83,6 +84,8 @@ def heartbeat(
     occurred_at: datetime | None = None,
     version: str = "0.1.0",
     running: Sequence[uuid.UUID] = (),
+    free: int | None = None,
+    total: int | None = None,
 ) -> ev.HostHeartbeat:
     return ev.HostHeartbeat(
         host_id=host_id,
@@ -90,6 +93,8 @@ def heartbeat(
         executor_version=version,
         running_jobs=len(running),
         running_job_ids=tuple(running),
+        data_dir_free_bytes=free,
+        data_dir_total_bytes=total,
         occurred_at=occurred_at or datetime.now(UTC),
     )
 
@@ -200,6 +205,28 @@ async def test_a_host_whose_last_heartbeat_is_older_than_three_intervals_is_offl
 
         await publish(gateway, heartbeat("quiet-host", interval=10))
         assert await eventually(lambda: _online(client, "quiet-host"))
+
+
+@pytest.mark.parametrize(
+    ("free", "total", "low"),
+    [
+        (50 * 2**30, 100 * 2**30, False),
+        (5 * 2**30, 100 * 2**30, True),  # under 10 %
+        (512 * 2**20, 2 * 2**30, True),  # 25 %, but under 1 GiB
+        (None, None, False),  # an executor that does not measure it
+    ],
+)
+async def test_a_hosts_data_dir_free_space_is_recorded_from_its_heartbeat_and_flagged_when_low(
+    gateway: Gateway, free: int | None, total: int | None, low: bool
+) -> None:
+    async with logged_in_admin(gateway) as client:
+        host = await report_host(
+            gateway, client, inventory("disk-host"), heartbeat("disk-host", free=free, total=total)
+        )
+
+    assert host["data_dir_free_bytes"] == free
+    assert host["data_dir_total_bytes"] == total
+    assert host["data_dir_space_low"] is low
 
 
 async def test_a_tiny_heartbeat_interval_makes_a_host_offline_soon_after(gateway: Gateway) -> None:

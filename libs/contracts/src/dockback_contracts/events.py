@@ -366,6 +366,14 @@ class HostHeartbeat(HostEvent):
     executor_version: str
     running_jobs: ByteCount = 0
     running_job_ids: Seq[Id] = Field(default=(), description="The jobs this executor is working on now.")
+    data_dir_free_bytes: ByteCount | None = Field(
+        default=None,
+        description="Free bytes on the filesystem of the executor's data dir, where archives are written "
+        "(none when it could not be measured, or from an older executor).",
+    )
+    data_dir_total_bytes: ByteCount | None = Field(
+        default=None, description="The size of that filesystem in bytes (none when not measured)."
+    )
 
     @model_validator(mode="after")
     def _no_job(self) -> HostHeartbeat:

@@ -124,6 +124,7 @@ class Executor:
             jobs.jobs,
             self.settings.inventory_interval_seconds,
             self.settings.heartbeat_interval_seconds,
+            data_dir=self.settings.data_dir,
         )
         discovering = asyncio.create_task(discovery.run())
         watching = asyncio.create_task(cancellations.watch(jobs.cancel))

@@ -8,6 +8,7 @@ previous one. Nothing is ever held in memory beyond a few chunks.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import hashlib
 import io
@@ -39,9 +40,10 @@ class _HashingFile:
         self.size = 0
 
     def write(self, data: bytes | memoryview) -> int:
+        written = self.target.write(data)
         self.sha256.update(data)
         self.size += len(data)
-        return self.target.write(data)
+        return written
 
     def flush(self) -> None:
         self.target.flush()
@@ -77,6 +79,7 @@ class ArchiveWriter:
         self._counter = TarStreamCounter() if count_tar else None
         self._raw = 0
         self._lock = threading.Lock()
+        self.abandoned_bytes = 0  # how long the temporary file was when abort() removed it
         level = DEFAULT_LEVELS[compression] if level is None else level
         self._sink: IO[bytes] | _HashingFile
         if compression == "zstd":
@@ -94,6 +97,7 @@ class ArchiveWriter:
 
     @property
     def raw_bytes(self) -> int:
+        """Bytes of the tar stream taken in so far."""
         return self._raw
 
     def write(self, chunk: bytes) -> None:
@@ -123,11 +127,20 @@ class ArchiveWriter:
         )
 
     def abort(self) -> None:
+        """Remove the temporary file, whatever state the writing ended in."""
         # The lock waits for a write still running in a worker thread (the job may have been
         # cancelled while it ran) before the file goes away under it.
         with self._lock:
-            if not self._file.closed:
+            # Closing flushes what is still buffered, which fails again on a full disk; the file
+            # is closed all the same, and removing it is what gives the space back. The
+            # compressor is closed now rather than when it is garbage-collected.
+            if self._sink is not self._hashing:
+                with contextlib.suppress(OSError, ValueError, zstandard.ZstdError):
+                    self._sink.close()  # type: ignore[union-attr]
+            with contextlib.suppress(OSError):
                 self._file.close()
+            with contextlib.suppress(OSError):
+                self.abandoned_bytes = self.temporary.stat().st_size
             self.temporary.unlink(missing_ok=True)
 
 

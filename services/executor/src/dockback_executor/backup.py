@@ -25,11 +25,11 @@ from dockback_executor.consistency import ContainerStopper, run_hooks
 from dockback_executor.docker_api import RUNNER_MOUNT, DockerEngine, finish_even_if_cancelled
 from dockback_executor.errors import NotAllowed, NothingSelected
 from dockback_executor.locks import ResourceLocks
-from dockback_executor.runner_strategy import RunnerStrategy
+from dockback_executor.runner_strategy import RunnerArchiveFailed, RunnerStrategy
 from dockback_executor.store import ArchiveStore
 from dockback_executor.targets import nothing_matched, resolve
 from dockback_runtime.jobs.announcer import Announcer
-from dockback_runtime.jobs.errors import JobError, PermanentError
+from dockback_runtime.jobs.errors import JobError, PermanentError, os_error_is_permanent
 from dockback_runtime.jobs.running import cancelled_by_user, enter_phase
 
 log = logging.getLogger(__name__)
@@ -207,15 +207,22 @@ class BackupService:
         progress = self.announcer.progress_reporter(request.job_id, "archive")
         strategy = "stream"
 
-        if part.kind == "config":
-            written = await asyncio.to_thread(_write_config, final, part.source_info)
-        elif part.kind == "volume" and self.config.runner is not None:
-            strategy = "runner"
-            written = await self.config.runner.archive_volume(
-                part.source, final, compression, options.compression_level, request.job_id
-            )
-        else:
-            written = await self._stream(request, part, final, compression, options.compression_level, progress)
+        try:
+            if part.kind == "config":
+                written = await asyncio.to_thread(_write_config, final, part.source_info)
+            elif part.kind == "volume" and self.config.runner is not None:
+                strategy = "runner"
+                written = await self.config.runner.archive_volume(
+                    part.source, final, compression, options.compression_level, request.job_id
+                )
+            else:
+                written = await self._stream(request, part, final, compression, options.compression_level, progress)
+        except RunnerArchiveFailed as exc:
+            raise self.store.cannot_write(exc.cause, final, exc.written_bytes, None) from exc
+        except OSError as exc:
+            if os_error_is_permanent(exc):  # a full disk, a name too long: every attempt would fail the same way
+                raise self.store.cannot_write(exc, final, None, None) from exc
+            raise
 
         manifest = ArchiveManifest(
             artifact_id=ev.artifact_id_for(request.job_id, resource, part.role),
@@ -239,7 +246,14 @@ class BackupService:
             labels=_labels_of(part),
             source=part.source_info,
         )
-        await asyncio.to_thread(self.store.write_manifest, directory, stem, manifest)
+        try:
+            await asyncio.to_thread(self.store.write_manifest, directory, stem, manifest)
+        except BaseException as exc:
+            # An archive without its manifest is not a backup: the next attempt makes it again.
+            await finish_even_if_cancelled(asyncio.to_thread(final.unlink, missing_ok=True))
+            if isinstance(exc, OSError) and os_error_is_permanent(exc):
+                raise self.store.cannot_write(exc, self.store.manifest_path_of(final), None, None) from exc
+            raise
         log.info(
             "archived %s %s: %d bytes (%d raw, %d entries) -> %s",
             part.kind,
@@ -269,8 +283,10 @@ class BackupService:
                 ):
                     await write_stream(chunks, writer, progress)
             return await asyncio.to_thread(writer.commit)
-        except BaseException:
+        except BaseException as exc:
             await finish_even_if_cancelled(asyncio.to_thread(writer.abort))
+            if isinstance(exc, OSError) and os_error_is_permanent(exc):
+                raise self.store.cannot_write(exc, final, writer.abandoned_bytes, writer.raw_bytes) from exc
             raise
 
     def _created(self, request: ev.BackupRequested, manifest: ArchiveManifest, last: bool) -> ev.ArchiveCreated:

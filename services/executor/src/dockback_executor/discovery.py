@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
+from pathlib import Path
 from typing import Any
 
 from dockback_contracts import events as ev
@@ -137,8 +139,10 @@ class Discovery:
         running: RunningJobs,
         inventory_interval: float,
         heartbeat_interval: float,
+        data_dir: Path | None = None,
     ) -> None:
         self.engine = engine
+        self.data_dir = data_dir  # its filesystem's free space goes out with every heartbeat
         self.announcer = announcer
         self.host_id = host_id
         self.engine_info = engine_info
@@ -174,19 +178,35 @@ class Discovery:
             self._changed.clear()
             await asyncio.sleep(_DEBOUNCE_SECONDS)  # one inventory for a burst of events
 
+    async def heartbeat(self) -> ev.HostHeartbeat:
+        """This executor's sign of life: the jobs it runs, and the room left in its data dir."""
+        running = self.running.ids()
+        free, total = await self._data_dir_space()
+        return ev.HostHeartbeat(
+            host_id=self.host_id,
+            interval_seconds=self.heartbeat_interval,
+            executor_version=__version__,
+            running_jobs=len(running),
+            running_job_ids=running,
+            data_dir_free_bytes=free,
+            data_dir_total_bytes=total,
+        )
+
+    async def _data_dir_space(self) -> tuple[int | None, int | None]:
+        if self.data_dir is None:
+            return None, None
+        try:
+            # statvfs can block on a hung network filesystem: not on the event loop
+            usage = await asyncio.to_thread(shutil.disk_usage, self.data_dir)
+        except OSError as exc:
+            log.warning("cannot measure the free space of the data dir %s: %s", self.data_dir, exc)
+            return None, None
+        return usage.free, usage.total
+
     async def _heartbeat_loop(self) -> None:
         while True:
             try:
-                running = self.running.ids()
-                await self.announcer.publish(
-                    ev.HostHeartbeat(
-                        host_id=self.host_id,
-                        interval_seconds=self.heartbeat_interval,
-                        executor_version=__version__,
-                        running_jobs=len(running),
-                        running_job_ids=running,
-                    )
-                )
+                await self.announcer.publish(await self.heartbeat())
             except Exception:
                 log.warning("could not publish the heartbeat", exc_info=True)
             await asyncio.sleep(self.heartbeat_interval)

@@ -12,6 +12,7 @@ import asyncio
 import io
 import json
 import logging
+import re
 import tarfile
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
@@ -22,7 +23,7 @@ import aiohttp
 from aiodocker.exceptions import DockerError
 
 from dockback_executor import __version__
-from dockback_executor.errors import EngineRefused, EngineUnavailable, ResourceMissing
+from dockback_executor.errors import EngineFailed, EngineRefused, EngineUnavailable, ResourceMissing
 from dockback_runtime.jobs.errors import JobError
 
 log = logging.getLogger(__name__)
@@ -37,13 +38,78 @@ _NO_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_read=None, sock_connect=30)
 _IDENTITY = {"Accept-Encoding": "identity"}
 
 
+PERMANENT_ENGINE_FAILURES = (
+    "file name too long",
+    "no space left on device",
+    "disk quota exceeded",
+    "file too large",
+    "invalid argument",
+    "read-only file system",
+    "invalid reference format",
+    "invalid tag format",
+)
+"""What the engine says (inside a 500, or in the body of a `docker load`) when its own system call or
+parser failed in a way that fails again on every attempt: retrying only delays the failure."""
+
+
+_DOMAIN_PART = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_PATH_PART = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_REPOSITORY = re.compile(rf"(?:{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*(?::[0-9]+)?/)?{_PATH_PART}(?:/{_PATH_PART})*")
+_TAG = re.compile(r"[\w][\w.-]{0,127}", re.ASCII)
+_IMAGE_ID = re.compile(r"sha256:[0-9a-f]{64}|[0-9a-f]{64}")
+
+
+def image_id_named(name: str) -> bool:
+    """Whether `name` is a full image id (`sha256:<hex>` or its 64 hex digits) rather than a tag."""
+    return _IMAGE_ID.fullmatch(name) is not None
+
+
+def split_image_reference(name: str) -> tuple[str, str]:
+    """`repository[:tag]` as (repository, tag), by the engine's reference grammar; ValueError saying
+    what is wrong when `name` cannot be a tag (a digest, upper case, a bad character)."""
+    if "@" in name:
+        raise ValueError("a reference with a digest (@sha256:...) cannot be given to an image as its name")
+    repository, _, tag = name.rpartition(":") if ":" in name.rsplit("/", 1)[-1] else (name, "", "latest")
+    if not _REPOSITORY.fullmatch(repository):
+        raise ValueError(
+            f"{repository!r} is not a repository name (lower-case letters, digits and . _ - separators, "
+            "parts joined by /, an optional registry host first)"
+        )
+    if not _TAG.fullmatch(tag):
+        raise ValueError(f"{tag!r} is not a tag (letters, digits, _ . -, at most 128, not starting with . or -)")
+    if len(repository) > 255:
+        raise ValueError(f"the repository name is {len(repository)} characters long; at most 255 are allowed")
+    return repository, tag
+
+
+def engine_failure_is_permanent(message: str) -> bool:
+    """Whether an engine error message names a failure no retry can heal."""
+    lowered = message.lower()
+    return any(failure in lowered for failure in PERMANENT_ENGINE_FAILURES)
+
+
+_LONG_WORD = re.compile(r"[^\s/:]{81,}")
+
+
+def brief(message: str) -> str:
+    """An engine message short enough for a job's reason: the engine quotes the paths it failed on,
+    and a path component of thousands of characters (the very cause of "file name too long") would
+    fill the UI and the alert mail."""
+    shortened = _LONG_WORD.sub(lambda m: f"{m.group()[:40]}...({len(m.group())} characters)", message)
+    return shortened if len(shortened) <= 1000 else shortened[:1000] + "..."
+
+
 def _translate(exc: DockerError, what: str) -> JobError:
-    """An engine error as a job error: 404 is permanent, 5xx and unreachable (900) are transient."""
+    """An engine error as a job error: 404 is permanent, 5xx and unreachable (900) are transient
+    unless the engine's message names a failure that cannot heal (a name too long, a full disk)."""
+    message = brief(str(exc.message))
     if exc.status == 404:
         return ResourceMissing(f"{what} does not exist on this Docker host")
+    if exc.status >= 500 and engine_failure_is_permanent(message):
+        return EngineFailed(f"the Docker Engine failed on {what}: {message}")
     if exc.status >= 500:
-        return EngineUnavailable(f"Docker Engine error on {what}: {exc.message}")
-    return EngineRefused(f"the Docker Engine refused {what}: {exc.message}")
+        return EngineUnavailable(f"Docker Engine error on {what}: {message}")
+    return EngineRefused(f"the Docker Engine refused {what}: {message}")
 
 
 async def finish_even_if_cancelled(awaitable: Awaitable[T]) -> T:
@@ -336,8 +402,9 @@ class DockerEngine:
         except DockerError as exc:
             raise _translate(exc, f"image {reference!r}") from exc
 
-    async def load_image(self, chunks: AsyncIterator[bytes]) -> str:
-        """`docker load`; returns what the engine said it loaded."""
+    async def load_image(self, chunks: AsyncIterator[bytes]) -> list[str]:
+        """`docker load`; returns what the engine said it loaded: tags ("repo:tag") and, for images
+        saved without one, ids ("sha256:...")."""
         try:
             async with self._request(
                 "images/load",
@@ -350,9 +417,36 @@ class DockerEngine:
                 body = (await response.read()).decode(errors="replace")
         except DockerError as exc:
             raise _translate(exc, "image load") from exc
-        if '"error"' in body:
-            raise EngineUnavailable(f"docker load failed: {body.strip()[:500]}")
-        return body
+        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
+            raise EngineUnavailable(f"the Docker Engine stream broke: {exc}") from exc
+        loaded: list[str] = []
+        for line in body.splitlines():
+            if not line.strip():
+                continue
+            try:
+                message = json.loads(line)
+            except ValueError:
+                raise EngineUnavailable(f"docker load answered what is not JSON: {line[:200]!r}") from None
+            if message.get("error"):
+                error = brief(str(message["error"]))
+                if engine_failure_is_permanent(error):
+                    raise EngineFailed(f"docker load failed: {error}")
+                raise EngineUnavailable(f"docker load failed: {error}")
+            for said in str(message.get("stream") or "").splitlines():
+                for prefix in ("Loaded image ID: ", "Loaded image: "):
+                    if said.startswith(prefix):
+                        loaded.append(said.removeprefix(prefix).strip())
+                        break
+        return loaded
+
+    async def tag_image(self, image: str, repository: str, tag: str) -> None:
+        """`docker tag image repository:tag` (an existing tag of that name moves to `image`)."""
+        await self._json(
+            f"images/{image}/tag",
+            "POST",
+            params={"repo": repository, "tag": tag},
+            what=f"tag {repository}:{tag} of image {image!r}",
+        )
 
     # -- exec ----------------------------------------------------------------------------------
 

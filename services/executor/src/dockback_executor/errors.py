@@ -40,3 +40,11 @@ class HookFailed(PermanentError):
 
 class NotAllowed(PermanentError):
     """The request asks for something this executor's configuration forbids."""
+
+
+class EngineFailed(PermanentError):
+    """The Docker Engine failed in a way no retry can heal: a file name too long, no space left, an invalid argument."""
+
+
+class DataDirFull(PermanentError):
+    """The data dir's filesystem has no room left for an archive."""

@@ -30,7 +30,13 @@ from dockback_contracts import events as ev
 from dockback_contracts.base import Compression, ResourceKind
 from dockback_contracts.manifest import ArchiveManifest
 from dockback_executor.archive import HashingReader, decompressing, open_decompressed, read_decompressed
-from dockback_executor.docker_api import RUNNER_MOUNT, DockerEngine, finish_even_if_cancelled
+from dockback_executor.docker_api import (
+    RUNNER_MOUNT,
+    DockerEngine,
+    finish_even_if_cancelled,
+    image_id_named,
+    split_image_reference,
+)
 from dockback_executor.errors import ChecksumMismatch, ResourceMissing, RestoreRefused
 from dockback_executor.locks import ResourceLocks
 from dockback_executor.store import MANIFEST_SUFFIX, ArchiveStore
@@ -283,9 +289,54 @@ class RestoreService:
     async def _restore_image(
         self, request: ev.RestoreRequested, manifest: ArchiveManifest, path: Path
     ) -> ev.RestoreCompleted:
+        """`docker load` the archive, then give the loaded image the name the user chose.
+
+        `docker load` restores an image under the tags it was saved with, so a restore under
+        another name tags the loaded image with it. The job reports success only once the
+        engine shows that name on the loaded image.
+        """
+        name = request.target.name
+        reference: tuple[str, str] | None = None
+        if not image_id_named(name):
+            try:
+                reference = split_image_reference(name)
+            except ValueError as exc:
+                raise RestoreRefused(f"cannot restore an image as {name!r}: {exc}. Nothing was loaded.") from None
+        before = await self._image_or_none(name)
         loaded = await self.engine.load_image(read_decompressed(path, manifest.compression))
-        log.info("docker load: %s", loaded.strip()[:200])
-        return self._completed(request, manifest, request.target.name, False, [])
+        log.info("docker load of %s: %s", path.name, ", ".join(loaded) or "nothing")
+        image_id = await self._loaded_image_id(loaded, manifest, path)
+        names_loaded_id = len(name.removeprefix("sha256:")) >= 12 and image_id.removeprefix("sha256:").startswith(
+            name.removeprefix("sha256:")
+        )  # a restore under the image's own (short) id, as a backup of an untagged image names it
+        if reference is not None and name not in loaded and not names_loaded_id:
+            await self.engine.tag_image(image_id, *reference)
+        restored = await self._image_or_none(name)
+        if restored is None or restored["Id"] != image_id:
+            now = "does not exist" if restored is None else f"is image {restored['Id']}"
+            raise PermanentError(
+                f"the archive loaded image {image_id}, but {name!r} {now} on this host afterwards; "
+                "the image was not restored under that name"
+            )
+        replaced = before is not None and before["Id"] != image_id
+        return self._completed(request, manifest, name, replaced, [])
+
+    async def _loaded_image_id(self, loaded: list[str], manifest: ArchiveManifest, path: Path) -> str:
+        """The id of the one image `docker load` reported loading from `path`."""
+        ids = set()
+        for said in loaded:
+            ids.add(said if said.startswith("sha256:") else (await self.engine.inspect_image(said))["Id"])
+        if not ids:
+            raise PermanentError(f"docker load of archive {path.name} loaded no image; nothing was restored")
+        if len(ids) > 1:
+            saved = manifest.source.get("Id")
+            if saved not in ids:
+                raise PermanentError(
+                    f"archive {path.name} loaded {len(ids)} images ({', '.join(sorted(ids))}) and its manifest "
+                    "names none of them; cannot tell which to restore"
+                )
+            return str(saved)
+        return ids.pop()
 
     def _siblings(self, config_manifest: ArchiveManifest, config_path: Path) -> list[tuple[ArchiveManifest, Path]]:
         """The volume archives made by the same job as a container's config."""
@@ -335,6 +386,12 @@ class RestoreService:
     async def _volume_or_none(self, name: str) -> dict[str, Any] | None:
         try:
             return await self.engine.volume(name)
+        except ResourceMissing:
+            return None
+
+    async def _image_or_none(self, name: str) -> dict[str, Any] | None:
+        try:
+            return await self.engine.inspect_image(name)
         except ResourceMissing:
             return None
 

@@ -10,6 +10,7 @@ counts it afterwards.
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import os
 from pathlib import Path
@@ -23,6 +24,19 @@ from dockback_runtime.jobs.errors import PermanentError
 
 _COMPRESSORS = {"zstd": "zstd -q -T0 -{level}", "gzip": "gzip -{level}", "none": "cat"}
 _DEFAULT_LEVEL = {"zstd": 3, "gzip": 6, "none": 0}
+
+
+_NO_SPACE = {"no space left on device": errno.ENOSPC, "disk quota exceeded": errno.EDQUOT}
+
+
+class RunnerArchiveFailed(Exception):
+    """The runner could not write the archive for a reason no retry heals (`cause`: the data dir is
+    full); its partial file, `written_bytes` long when the runner stopped, is removed."""
+
+    def __init__(self, cause: OSError, written_bytes: int) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+        self.written_bytes = written_bytes
 
 
 class RunnerStrategy:
@@ -64,6 +78,12 @@ class RunnerStrategy:
             await self.engine.start_container(container_id)
             code, logs = await self.engine.wait_container(container_id)
             if code != 0:
+                for words, number in _NO_SPACE.items():
+                    if words in logs.lower():
+                        written = await asyncio.to_thread(_size_of, temporary)
+                        temporary.unlink(missing_ok=True)
+                        cause = OSError(number, os.strerror(number), str(temporary))
+                        raise RunnerArchiveFailed(cause, written)
                 raise PermanentError(f"runner for volume {volume!r} exited with {code}: {logs.strip()[-500:]}")
             return await asyncio.to_thread(_seal, temporary, final, compression)
         except BaseException:
@@ -74,6 +94,13 @@ class RunnerStrategy:
                 await finish_even_if_cancelled(self.engine.remove_container(container_id, force=True))
             except Exception:
                 self.engine.remove_runner_later(container_id)
+
+
+def _size_of(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def _seal(temporary: Path, final: Path, compression: Compression) -> WrittenArchive:

@@ -12,9 +12,11 @@ partial files of a crashed run are removed at start.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
+import shutil
 from datetime import datetime
 from pathlib import Path
 from uuid import UUID
@@ -22,7 +24,8 @@ from uuid import UUID
 from dockback_contracts.events import ResourceRef
 from dockback_contracts.manifest import ArchiveManifest
 from dockback_executor.archive import fsync_dir
-from dockback_runtime.jobs.errors import PermanentError
+from dockback_executor.errors import DataDirFull
+from dockback_runtime.jobs.errors import PermanentError, describe_os_error
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +51,39 @@ class ArchiveStore:
         self.root.mkdir(parents=True, exist_ok=True)
         removed = []
         for partial in self.root.rglob(".partial-*"):
+            try:
+                size = partial.stat().st_size
+            except FileNotFoundError:
+                continue
             partial.unlink(missing_ok=True)
             removed.append(partial)
-        for path in removed:
-            log.warning("removed the incomplete file %s left by an interrupted job", path)
+            log.warning("removed the incomplete file %s (%s) left by an interrupted job", partial, byte_count(size))
         return removed
+
+    def cannot_write(self, exc: OSError, archive: Path, written: int | None, read: int | None) -> PermanentError:
+        """The job error for an OS error no retry heals while `archive` was written into the store
+        (its partial file already removed): for a full disk, which filesystem and how far it got."""
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            return PermanentError(
+                f"cannot write archive {archive.name} in the data dir {self.root}: {describe_os_error(exc)}"
+            )
+        progress = []
+        if written is not None:
+            progress.append(f"had written {byte_count(written)} of the archive")
+        if read is not None:
+            progress.append(f"read {byte_count(read)} of its source")
+        so_far = f" when it {' and '.join(progress)}, so it needs more than that" if progress else ""
+        full = "no space left on device" if exc.errno == errno.ENOSPC else "disk quota exceeded"
+        try:
+            usage = shutil.disk_usage(self.root)
+            size, now = f" ({byte_count(usage.total)} in all)", f"; {byte_count(usage.free)} are free now"
+        except OSError:
+            size, now = "", ""
+        return DataDirFull(
+            f"{full} on the filesystem of the data dir {self.root}{size}: archive {archive.name} stopped{so_far}. "
+            f"Its partial file was removed{now}. Free space there or move the data dir to a bigger filesystem, "
+            "then run the backup again"
+        )
 
     def directory_for(self, resource: ResourceRef) -> Path:
         directory = self.root / f"{resource.kind}s" / safe_name(resource.name)
@@ -72,11 +103,15 @@ class ArchiveStore:
     def write_manifest(self, directory: Path, stem: str, manifest: ArchiveManifest) -> Path:
         final = directory / f"{stem}{MANIFEST_SUFFIX}"
         temporary = directory / f".partial-{stem}{MANIFEST_SUFFIX}"
-        with open(temporary, "wb") as f:
-            f.write(manifest.model_dump_json(indent=2).encode())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, final)
+        try:
+            with open(temporary, "wb") as f:
+                f.write(manifest.model_dump_json(indent=2).encode())
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(temporary, final)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
         fsync_dir(directory)
         return final
 
@@ -103,3 +138,13 @@ class ArchiveStore:
         if not path.exists():
             raise PermanentError(f"no manifest beside {self.relative(archive)}")
         return ArchiveManifest.model_validate_json(path.read_bytes())
+
+
+def byte_count(size: int) -> str:
+    """A byte count as a person reads it: 512 B, 12.3 MiB."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")

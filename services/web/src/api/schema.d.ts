@@ -1392,10 +1392,10 @@ export interface components {
         AttentionItem: {
             /**
              * Kind
-             * @description failed_job: a job whose failure no later success of the same plan or resource followed; missed_run: a plan slot that produced no job and no success since; offline_host; unprotected_volume: no live, enabled plan backs it up
+             * @description failed_job: a job whose failure no later success of the same plan or resource followed; missed_run: a plan slot that produced no job and no success since; offline_host; low_space: the filesystem of the host's data dir is nearly full (free space low); unprotected_volume: no live, enabled plan backs it up
              * @enum {string}
              */
-            kind: "failed_job" | "missed_run" | "offline_host" | "unprotected_volume";
+            kind: "failed_job" | "missed_run" | "offline_host" | "low_space" | "unprotected_volume";
             /**
              * Message
              * @description What happened, in a sentence
@@ -1403,7 +1403,7 @@ export interface components {
             message: string;
             /**
              * At
-             * @description When it happened (the failure, the missed slot, the last heartbeat)
+             * @description When it happened (the failure, the missed slot, the last heartbeat; for low_space the heartbeat that measured it)
              */
             at: string | null;
             /** Host Id */
@@ -1728,7 +1728,7 @@ export interface components {
             storage: components["schemas"]["StorageDay"][];
             /**
              * Attention
-             * @description Failed jobs (newest first), then missed runs, offline hosts and unprotected volumes
+             * @description Failed jobs (newest first), then missed runs, offline hosts, hosts low on free space and unprotected volumes
              */
             attention: components["schemas"]["AttentionItem"][];
             /**
@@ -1882,6 +1882,22 @@ export interface components {
              * @description The jobs its executor was working on at the last heartbeat
              */
             running_job_ids: string[];
+            /**
+             * Data Dir Free Bytes
+             * @description Free bytes on the filesystem of its executor's data dir, where archives are written, at the last heartbeat (null: not reported)
+             */
+            data_dir_free_bytes?: number | null;
+            /**
+             * Data Dir Total Bytes
+             * @description The size of that filesystem in bytes
+             */
+            data_dir_total_bytes?: number | null;
+            /**
+             * Data Dir Space Low
+             * @description Less than 10% of the data dir's filesystem, or less than 1 GiB, is free: backups will soon fail for want of space
+             * @default false
+             */
+            data_dir_space_low: boolean;
             /**
              * Inventory At
              * @description When the inventory shown was taken

@@ -147,7 +147,10 @@ function Attention({ data, canCreatePlan }: { data: Dashboard; canCreatePlan: bo
   return (
     <Card title="Needs attention">
       {data.attention.length === 0 ? (
-        <p role="status">Nothing needs attention: no unfixed failures, missed runs, offline hosts or unprotected volumes.</p>
+        <p role="status">
+          Nothing needs attention: no unfixed failures, missed runs, offline hosts, hosts low on free space or
+          unprotected volumes.
+        </p>
       ) : (
         <>
           <ul className="attention-list" aria-label="Needs attention">
@@ -156,7 +159,7 @@ function Attention({ data, canCreatePlan }: { data: Dashboard; canCreatePlan: bo
               return (
                 <li key={`${item.kind}-${item.job_id ?? item.plan_id ?? item.host_id}-${item.resource_name ?? index}`}>
                   <StatusBadge
-                    status={item.kind === "unprotected_volume" ? "unprotected" : "failed"}
+                    status={item.kind === "unprotected_volume" || item.kind === "low_space" ? "unprotected" : "failed"}
                     label={attentionLabel(item)}
                   />
                   <span className="attention-message">{item.message}</span>

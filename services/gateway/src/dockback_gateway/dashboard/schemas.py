@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from dockback_gateway.resources.schemas import CoverageCount
 
-AttentionKind = Literal["failed_job", "missed_run", "offline_host", "unprotected_volume"]
+AttentionKind = Literal["failed_job", "missed_run", "offline_host", "low_space", "unprotected_volume"]
 
 
 class HostCounts(BaseModel):
@@ -69,10 +69,14 @@ class AttentionItem(BaseModel):
     kind: AttentionKind = Field(
         description="failed_job: a job whose failure no later success of the same plan or resource followed; "
         "missed_run: a plan slot that produced no job and no success since; offline_host; "
+        "low_space: the filesystem of the host's data dir is nearly full (free space low); "
         "unprotected_volume: no live, enabled plan backs it up"
     )
     message: str = Field(description="What happened, in a sentence")
-    at: datetime | None = Field(description="When it happened (the failure, the missed slot, the last heartbeat)")
+    at: datetime | None = Field(
+        description="When it happened (the failure, the missed slot, the last heartbeat; for low_space the "
+        "heartbeat that measured it)"
+    )
     host_id: str
     job_id: uuid.UUID | None = Field(default=None, description="For failed_job")
     job_kind: str | None = Field(default=None, description="For failed_job: backup, restore, verify or prune")
@@ -94,6 +98,7 @@ class Dashboard(BaseModel):
     plans: list[PlanVerification] = Field(description="Every live plan, by name")
     storage: list[StorageDay] = Field(description="The last 30 days, oldest first, today last")
     attention: list[AttentionItem] = Field(
-        description="Failed jobs (newest first), then missed runs, offline hosts and unprotected volumes"
+        description="Failed jobs (newest first), then missed runs, offline hosts, hosts low on free space and "
+        "unprotected volumes"
     )
     attention_total: int = Field(description="How many items there are in all (the list is cut)")

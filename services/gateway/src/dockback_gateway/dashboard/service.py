@@ -19,6 +19,7 @@ from dockback_gateway.dashboard.schemas import (
     PlanVerification,
     StorageDay,
 )
+from dockback_gateway.jobs.recording import size_text
 from dockback_gateway.plans import repository as plans_repository
 from dockback_gateway.plans.models import Plan
 from dockback_gateway.plans.service import fire_times_in_zone
@@ -84,8 +85,9 @@ class DashboardService:
         ]
 
     async def _attention(self, now: datetime, hosts: Sequence[HostOut], coverage: Coverage) -> list[AttentionItem]:
-        """Most important first: failures nobody has fixed, missed runs, offline hosts, then
-        data no plan backs up. Failures and missed runs are capped at the list's length."""
+        """Most important first: failures nobody has fixed, missed runs, offline hosts, hosts
+        whose data dir is nearly full, then data no plan backs up. Failures and missed runs are
+        capped at the list's length."""
         since = now - ATTENTION_WINDOW
         items = [
             AttentionItem(
@@ -126,6 +128,11 @@ class DashboardService:
             if not host.online
         ]
         items += [
+            AttentionItem(kind="low_space", message=low_space_message(host), at=host.heartbeat_at, host_id=host.host_id)
+            for host in hosts
+            if host.data_dir_space_low
+        ]
+        items += [
             AttentionItem(
                 kind="unprotected_volume",
                 message=f"Volume {item.name} on {item.host_id} is not backed up by any enabled plan",
@@ -138,6 +145,15 @@ class DashboardService:
             if item.kind == "volume"
         ]
         return items
+
+
+def low_space_message(host: HostOut) -> str:
+    free, total = host.data_dir_free_bytes or 0, host.data_dir_total_bytes
+    of_total = f" of {size_text(total)} ({free / total:.0%})" if total else ""
+    return (
+        f"Free space low on host {host.host_id}: its data dir has {size_text(free)} free{of_total}; "
+        "backups fail when it is full"
+    )
 
 
 def next_runs(plans: Iterable[Plan], now: datetime, count: int) -> list[NextRun]:

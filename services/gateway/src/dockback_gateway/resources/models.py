@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON, BigInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dockback_gateway.db import Base
@@ -27,4 +27,6 @@ class Host(Base):
     heartbeat_interval_seconds: Mapped[float | None] = mapped_column()
     executor_version: Mapped[str | None] = mapped_column(String(64))
     running_job_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    data_dir_free_bytes: Mapped[int | None] = mapped_column(BigInteger)  # at the last heartbeat
+    data_dir_total_bytes: Mapped[int | None] = mapped_column(BigInteger)
     first_seen_at: Mapped[datetime] = mapped_column()

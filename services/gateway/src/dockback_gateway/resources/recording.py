@@ -47,6 +47,8 @@ async def record_heartbeat(db: AsyncSession, event: ev.HostHeartbeat) -> None:
         heartbeat_interval_seconds=event.interval_seconds,
         executor_version=event.executor_version,
         running_job_ids=[str(job_id) for job_id in event.running_job_ids],
+        data_dir_free_bytes=event.data_dir_free_bytes,
+        data_dir_total_bytes=event.data_dir_total_bytes,
         first_seen_at=func.now(),
     )
     excluded = statement.excluded
@@ -58,6 +60,8 @@ async def record_heartbeat(db: AsyncSession, event: ev.HostHeartbeat) -> None:
                 "heartbeat_interval_seconds": excluded.heartbeat_interval_seconds,
                 "executor_version": excluded.executor_version,
                 "running_job_ids": excluded.running_job_ids,
+                "data_dir_free_bytes": excluded.data_dir_free_bytes,
+                "data_dir_total_bytes": excluded.data_dir_total_bytes,
             },
             where=or_(Host.heartbeat_at.is_(None), Host.heartbeat_at < excluded.heartbeat_at),
         )

@@ -10,6 +10,8 @@ from pydantic import BaseModel, Field
 from dockback_contracts.inventory import EngineInfo, MountInfo, VolumeUser
 
 ONLINE_HEARTBEATS = 3
+LOW_SPACE_FRACTION = 0.10
+LOW_SPACE_BYTES = 2**30
 
 
 class HostOut(BaseModel):
@@ -19,6 +21,17 @@ class HostOut(BaseModel):
     heartbeat_interval_seconds: float | None
     executor_version: str | None
     running_job_ids: list[str] = Field(description="The jobs its executor was working on at the last heartbeat")
+    data_dir_free_bytes: int | None = Field(
+        default=None,
+        description="Free bytes on the filesystem of its executor's data dir, where archives are written, at the "
+        "last heartbeat (null: not reported)",
+    )
+    data_dir_total_bytes: int | None = Field(default=None, description="The size of that filesystem in bytes")
+    data_dir_space_low: bool = Field(
+        default=False,
+        description=f"Less than {LOW_SPACE_FRACTION:.0%} of the data dir's filesystem, or less than "
+        f"{LOW_SPACE_BYTES // 2**30} GiB, is free: backups will soon fail for want of space",
+    )
     inventory_at: datetime | None = Field(description="When the inventory shown was taken")
     first_seen_at: datetime
     engine: EngineInfo | None = Field(description="The Docker Engine, from the last inventory")

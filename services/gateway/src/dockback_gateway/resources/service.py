@@ -17,6 +17,8 @@ from dockback_gateway.resources.models import Host
 from dockback_gateway.resources.protection import HostProtection, PlanTargets, Protection, protection_of
 from dockback_gateway.resources.repository import ArchiveTimes
 from dockback_gateway.resources.schemas import (
+    LOW_SPACE_BYTES,
+    LOW_SPACE_FRACTION,
     ONLINE_HEARTBEATS,
     ContainerOut,
     Coverage,
@@ -55,6 +57,14 @@ class ResourceFilter:
         if self.protected is not None and protected != self.protected:
             return False
         return all(labels.get(key) == value for key, value in self.labels.items())
+
+
+def space_is_low(free: int | None, total: int | None) -> bool:
+    """Whether a data dir's filesystem is nearly full: under 10 % or under 1 GiB free (a large
+    filesystem's 10 % is plenty; a small one's 1 GiB can be all of it)."""
+    if free is None:
+        return False
+    return free < LOW_SPACE_BYTES or (total is not None and free < total * LOW_SPACE_FRACTION)
 
 
 def is_online(host: Host, now: datetime) -> bool:
@@ -101,6 +111,9 @@ class ResourceViews:
                     heartbeat_interval_seconds=host.heartbeat_interval_seconds,
                     executor_version=host.executor_version,
                     running_job_ids=list(host.running_job_ids or ()),
+                    data_dir_free_bytes=host.data_dir_free_bytes,
+                    data_dir_total_bytes=host.data_dir_total_bytes,
+                    data_dir_space_low=space_is_low(host.data_dir_free_bytes, host.data_dir_total_bytes),
                     inventory_at=host.inventory_at,
                     first_seen_at=host.first_seen_at,
                     engine=inventory.engine if inventory else None,

@@ -10,7 +10,8 @@ executor would refuse, and says what it would overwrite and stop:
   container and its volumes (with `replace_existing`; a running one only with
   `allow_stop`); under a new name it runs beside the original on volumes named
   `<new name>-<volume>`;
-- an image archive is loaded (`docker load`) under the tags it was saved with.
+- an image archive is loaded (`docker load`) under the tags it was saved with, and tagged
+  with the target's name when that is another one.
 
 The inventory can be a little old; the executor checks again before it writes.
 """
@@ -158,7 +159,10 @@ def _container(
 def _image(target: ev.RestoreTarget, inventory: ev.HostInventory) -> Impact:
     exists = any(target.name in image.tags or image.id == target.name for image in inventory.images)
     impact = Impact(target_exists=exists, overwrites=exists)
-    impact.notes.append("docker load restores the image under the tags it was saved with")
+    impact.notes.append(
+        "docker load restores the image under the tags it was saved with; under another name it is also tagged"
+        " with that name"
+    )
     return impact
 
 

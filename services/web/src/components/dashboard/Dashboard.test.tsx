@@ -89,6 +89,33 @@ describe("DashboardPage", () => {
     expect(screen.getByRole("img", { name: /Storage used over the last 30 days/ })).toBeInTheDocument();
   });
 
+  it("warns of a host whose data dir is low on free space", async () => {
+    renderWith(
+      summary({
+        attention: [
+          {
+            kind: "low_space",
+            message: "Free space low on host h1: its data dir has 3.0 GiB free of 100.0 GiB (3%); backups fail when it is full",
+            at: "2026-11-30T11:00:00Z",
+            host_id: "h1",
+            job_id: null,
+            job_kind: null,
+            plan_id: null,
+            plan_name: null,
+            resource_kind: null,
+            resource_name: null,
+          },
+        ],
+        attention_total: 1,
+      }),
+    );
+    const list = await screen.findByRole("list", { name: "Needs attention" });
+    const [low] = within(list).getAllByRole("listitem");
+    expect(low).toHaveTextContent("Free space low");
+    expect(low).toHaveTextContent("3.0 GiB free of 100.0 GiB");
+    expect(within(low).getByRole("link", { name: "View host" })).toHaveAttribute("href", "/resources?host=h1");
+  });
+
   it("asks to create a plan when there is none", async () => {
     renderWith(summary());
     const empty = await screen.findAllByRole("link", { name: "Create a plan" });

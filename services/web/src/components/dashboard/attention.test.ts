@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { attentionAction, type AttentionItem } from "./attention";
+import { attentionAction, attentionLabel, type AttentionItem } from "./attention";
 
 function item(fields: Partial<AttentionItem>): AttentionItem {
   return {
@@ -31,6 +31,12 @@ describe("attentionAction", () => {
   it("sends an unprotected volume to its row on Resources for a role that cannot create plans", () => {
     const action = attentionAction(item({ kind: "unprotected_volume", resource_name: "dev data" }), false);
     expect(action).toEqual({ to: "/resources?host=h1&name=dev+data", label: "View volume" });
+  });
+
+  it("sends a host whose data dir is nearly full to its resources", () => {
+    const low = item({ kind: "low_space", host_id: "edge-1" });
+    expect(attentionAction(low)).toEqual({ to: "/resources?host=edge-1", label: "View host" });
+    expect(attentionLabel(low)).toBe("Free space low");
   });
 
   it("sends an offline host to its resources and a missed run to its plan", () => {

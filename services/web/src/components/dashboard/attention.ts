@@ -12,6 +12,7 @@ const KIND_LABEL: Record<AttentionItem["kind"], string> = {
   failed_job: "Failed",
   missed_run: "Missed run",
   offline_host: "Offline",
+  low_space: "Free space low",
   unprotected_volume: "Unprotected",
 };
 
@@ -20,7 +21,7 @@ export function attentionLabel(item: AttentionItem): string {
 }
 
 /** The page where the item can be dealt with: the failed job, the plan that missed a run, the
- *  host's resources, or a new plan for an unprotected volume (its row on Resources for a role
+ *  host's resources (offline, or its data dir nearly full), or a new plan for an unprotected volume (its row on Resources for a role
  *  that cannot create plans). */
 export function attentionAction(item: AttentionItem, canCreatePlan = true): AttentionAction {
   switch (item.kind) {
@@ -29,6 +30,7 @@ export function attentionAction(item: AttentionItem, canCreatePlan = true): Atte
     case "missed_run":
       return item.plan_id ? { to: `/plans/${item.plan_id}`, label: "View plan" } : { to: "/plans", label: "View plans" };
     case "offline_host":
+    case "low_space":
       return { to: `/resources?host=${encodeURIComponent(item.host_id)}`, label: "View host" };
     case "unprotected_volume": {
       if (!canCreatePlan) {

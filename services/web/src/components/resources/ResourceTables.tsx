@@ -38,7 +38,7 @@ function BackupCells({
 
 export function HostsTable({ hosts }: { hosts: Schemas["HostOut"][] }) {
   return (
-    <DataTable label="Hosts" headers={["Host", "Status", "Last heartbeat", "Docker Engine", "Executor", "Containers", "Volumes", "Images", "Jobs running"]}>
+    <DataTable label="Hosts" headers={["Host", "Status", "Last heartbeat", "Docker Engine", "Executor", "Data dir free", "Containers", "Volumes", "Images", "Jobs running"]}>
       {hosts.map((host) => (
         <tr key={host.host_id}>
           <td className="resource-name">{host.host_id}</td>
@@ -48,6 +48,9 @@ export function HostsTable({ hosts }: { hosts: Schemas["HostOut"][] }) {
           <td title={formatDateTime(host.heartbeat_at)}>{formatRelative(host.heartbeat_at)}</td>
           <td>{host.engine ? `${host.engine.version} (${host.engine.os})` : "—"}</td>
           <td>{host.executor_version ?? "—"}</td>
+          <td>
+            <DataDirSpace host={host} />
+          </td>
           <td>
             <Link to={`/resources?tab=containers&host=${encodeURIComponent(host.host_id)}`}>
               {host.running_containers} running of {host.containers}
@@ -63,6 +66,24 @@ export function HostsTable({ hosts }: { hosts: Schemas["HostOut"][] }) {
         </tr>
       ))}
     </DataTable>
+  );
+}
+
+/** Free space where the host's archives are written, with a warning when it is nearly full. */
+export function DataDirSpace({ host }: { host: Schemas["HostOut"] }) {
+  if (host.data_dir_free_bytes === null || host.data_dir_free_bytes === undefined) return <>—</>;
+  const total = host.data_dir_total_bytes ? ` of ${formatBytes(host.data_dir_total_bytes)}` : "";
+  return (
+    <>
+      {formatBytes(host.data_dir_free_bytes)}
+      {total}
+      {host.data_dir_space_low ? (
+        <>
+          {" "}
+          <StatusBadge status="unprotected" label="Free space low" />
+        </>
+      ) : null}
+    </>
   );
 }
 

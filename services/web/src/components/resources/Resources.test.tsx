@@ -1,10 +1,11 @@
 import { jsonBody as json } from "../../lib/testSupport";
-import { cleanup, screen, waitFor, within } from "@testing-library/react";
+import { cleanup, render, screen, waitFor, within } from "@testing-library/react";
 import { renderWithApp } from "../../lib/renderWithApp";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ResourcesPage } from "../../pages/Resources";
 import { filtersFrom, queryOf } from "./filters";
+import { DataDirSpace } from "./ResourceTables";
 
 interface Seen {
   method: string;
@@ -20,6 +21,9 @@ const HOST = {
   heartbeat_interval_seconds: 10,
   executor_version: "0.1.0",
   running_job_ids: [],
+  data_dir_free_bytes: null,
+  data_dir_total_bytes: null,
+  data_dir_space_low: false,
   inventory_at: null,
   first_seen_at: new Date().toISOString(),
   engine: null,
@@ -126,5 +130,30 @@ describe("back up now", () => {
     renderPage();
     await screen.findByText("dev-data");
     expect(screen.queryByRole("button", { name: "Back up now" })).not.toBeInTheDocument();
+  });
+});
+
+describe("data dir free space", () => {
+  it("shows a host's free space, with a warning when it is low", () => {
+    render(
+      <DataDirSpace
+        host={{ ...HOST, data_dir_free_bytes: 512 * 2 ** 20, data_dir_total_bytes: 2 * 2 ** 30, data_dir_space_low: true }}
+      />,
+    );
+    expect(screen.getByText(/512 MiB of 2\.0 GiB/)).toBeInTheDocument();
+    expect(screen.getByText("Free space low")).toBeInTheDocument();
+  });
+
+  it("shows no warning when there is room, and a dash when the host does not report it", () => {
+    const { container } = render(
+      <DataDirSpace
+        host={{ ...HOST, data_dir_free_bytes: 50 * 2 ** 30, data_dir_total_bytes: 100 * 2 ** 30, data_dir_space_low: false }}
+      />,
+    );
+    expect(container).toHaveTextContent("50 GiB of 100 GiB");
+    expect(screen.queryByText("Free space low")).not.toBeInTheDocument();
+    cleanup();
+    render(<DataDirSpace host={HOST} />);
+    expect(screen.getByText("—")).toBeInTheDocument();
   });
 });

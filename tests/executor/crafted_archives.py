@@ -1,0 +1,96 @@
+"""Archives made by hand and put into the store with an honest manifest, as if a backup had made
+them: hostile entries, names the engine cannot write."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tarfile
+import uuid
+from datetime import UTC, datetime
+
+import zstandard
+
+from dockback_contracts import events as ev
+from dockback_contracts.manifest import ArchiveManifest, ArtifactKind
+from executor.conftest import HOST_ID, Host
+
+
+def tar_entry(name: str, **fields: object) -> tuple[tarfile.TarInfo, bytes]:
+    info = tarfile.TarInfo(name)
+    for key, value in fields.items():
+        setattr(info, key, value)
+    data = b"x" * info.size if info.type == tarfile.REGTYPE else b""
+    return info, data
+
+
+def place_archive(host: Host, entries: list[tuple[tarfile.TarInfo, bytes]], volume: str) -> ev.ArchiveRef:
+    """Put a crafted archive with an honest manifest into the store, as if a backup had made it."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        root = tarfile.TarInfo("./")
+        root.type = tarfile.DIRTYPE
+        tar.addfile(root)
+        for info, data in entries:
+            tar.addfile(info, io.BytesIO(data) if data else None)
+    return place_tar(host, raw.getvalue(), ev.ResourceRef(kind="volume", name=volume), "volume", len(entries) + 1)
+
+
+def place_tar(
+    host: Host,
+    tar: bytes,
+    resource: ev.ResourceRef,
+    kind: ArtifactKind,
+    file_count: int,
+    source: dict[str, object] | None = None,
+) -> ev.ArchiveRef:
+    """Put `tar`, zstd-compressed, with an honest manifest into the store, as if a backup had made it."""
+    compressed = zstandard.ZstdCompressor().compress(tar)
+    directory = host.store.directory_for(resource)
+    job_id = uuid.uuid4()
+    role = "image" if kind == "image" else resource.name
+    stem = host.store.stem(datetime.now(UTC), job_id, role)
+    (directory / f"{stem}.tar.zst").write_bytes(compressed)
+    sha = hashlib.sha256(compressed).hexdigest()
+    now = datetime.now(UTC)
+    manifest = ArchiveManifest(
+        artifact_id=ev.artifact_id_for(job_id, resource, role),
+        job_id=job_id,
+        host_id=HOST_ID,
+        resource=resource,
+        role=role,
+        kind=kind,
+        archive_file=f"{stem}.tar.zst",
+        compression="zstd",
+        sha256=sha,
+        size_bytes=len(compressed),
+        raw_bytes=len(tar),
+        file_count=file_count,
+        started_at=now,
+        finished_at=now,
+        engine_version="test",
+        source=source or {},
+    )
+    host.store.write_manifest(directory, stem, manifest)
+    return ev.ArchiveRef(
+        artifact_id=manifest.artifact_id,
+        path=host.store.relative(directory / f"{stem}.tar.zst"),
+        sha256=sha,
+        size_bytes=len(compressed),
+    )
+
+
+def restore_into_new_volume(archive: ev.ArchiveRef, volume: str) -> ev.RestoreRequested:
+    return ev.RestoreRequested(
+        job_id=uuid.uuid4(),
+        host_id=HOST_ID,
+        archive=archive,
+        target=ev.RestoreTarget(kind="volume", name=volume),
+        requested_by="test",
+    )
+
+
+def restore_of_a_file_name_too_long(host: Host, volume: str) -> ev.RestoreRequested:
+    """A restore of an archive holding a 4,000-character file name: the engine cannot create it."""
+    archive = place_archive(host, [tar_entry("./" + "n" * 4000, size=1)], volume)
+    return restore_into_new_volume(archive, volume)
