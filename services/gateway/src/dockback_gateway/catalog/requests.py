@@ -1,5 +1,6 @@
-"""Work the catalog sends to a host: verify an artifact, prune artifacts. Each request is a job
-row and an outbox message written in the caller's transaction, the job id as `Nats-Msg-Id`."""
+"""Work the catalog sends to a host: verify an artifact, prune artifacts, delete one artifact.
+Each request is a job row and an outbox message written in the caller's transaction, the job id
+as `Nats-Msg-Id`."""
 
 from __future__ import annotations
 
@@ -101,5 +102,33 @@ def request_prune(
     for artifact in doomed:
         artifact.state = ArtifactState.PRUNING
         artifact.prune_job_id = job_id
+    enqueue(db, request, message_id=job_id)
+    return request
+
+
+def request_deletion(
+    db: AsyncSession, artifact: Artifact, copies: Sequence[ArtifactCopy], *, requested_by: str
+) -> ev.DeleteRequested:
+    """One job that deletes `artifact` on its host and in every target, asked by a person. The
+    artifact is `pruning` (and out of the catalog's list) until the host confirms with
+    `ArtifactsPruned`, and available again if the job fails. The job is of kind `prune`: it is
+    settled, reconciled and (not) cancelled as prunes are.
+
+    The job row and its outbox message are written here and only here (the pattern of
+    `request_prune`), so that this is the one place to switch to the jobs domain's queueing."""
+    job_id = uuid.uuid4()
+    request = ev.DeleteRequested(
+        job_id=job_id,
+        host_id=artifact.host_id,
+        plan_id=artifact.plan_id,
+        resource=resource_of(artifact),
+        archive=archive_ref(artifact, copies),
+        requested_by=requested_by,
+    )
+    job = _job(request, "prune", plan_id=artifact.plan_id, resource=request.resource)
+    job.requested_by = requested_by
+    db.add(job)
+    artifact.state = ArtifactState.PRUNING
+    artifact.prune_job_id = job_id
     enqueue(db, request, message_id=job_id)
     return request
