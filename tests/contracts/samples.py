@@ -55,6 +55,7 @@ def every_event() -> list[ev.Event]:
             ),
         ),
         ev.PruneRequested(job_id=JOB, host_id=HOST, plan_id=PLAN, resource=VOLUME, archives=(ARCHIVE,)),
+        ev.DeleteRequested(job_id=JOB, host_id=HOST, resource=VOLUME, archive=REMOTE_ARCHIVE, requested_by="olga"),
         ev.JobQueued(
             job_id=JOB,
             host_id=HOST,

@@ -666,3 +666,164 @@ async def test_the_catalog_pages_newest_first_with_filters(gateway: Gateway) -> 
     assert bad_state.status_code == 422
     assert bad_state.json()["detail"][0]["field"] == "state"
     assert [b.status_code for b in beyond] == [422, 422, 422], [b.text for b in beyond]
+
+
+# -- deleting a backup ---------------------------------------------------------------------------
+
+
+async def listed_ids(client: httpx.AsyncClient, **params: str) -> list[str]:
+    response = await client.get("/artifacts", params=params)
+    assert response.status_code == 200, response.text
+    return [a["id"] for a in response.json()["items"]]
+
+
+async def test_an_operator_deletes_an_ad_hoc_backup_everywhere_and_it_leaves_the_list(gateway: Gateway) -> None:
+    event = archive_created("host-a", None, "pgdata", hours(0))
+    artifact_id = await catalogued(gateway, event)
+    kept = await catalogued(gateway, archive_created("host-a", None, "pgdata", hours(1)))
+    key = f"host-a/{event.archive.path}"
+    await publish(
+        gateway,
+        ev.UploadCompleted(
+            job_id=event.job_id,
+            host_id="host-a",
+            artifact_id=artifact_id,
+            target_id="offsite",
+            bucket="b",
+            key=key,
+            size_bytes=event.archive.size_bytes,
+            sha256=event.archive.sha256,
+            verified_by="metadata",
+        ),
+    )
+    async with logged_in_as(gateway, "olga", Role.OPERATOR) as client:
+        await eventually(lambda: _has_copy(client, artifact_id))
+        started = await client.delete(f"/artifacts/{artifact_id}")
+        assert started.status_code == 202, started.text
+        job_id = uuid.UUID(started.json()["job_id"])
+
+        request = await exactly_one(gateway, "dockback.jobs.host-a.delete")
+        deletion = ev.DeleteRequested.model_validate(request.body, strict=False)
+        assert request.message_id == str(job_id)
+        assert (deletion.job_id, deletion.plan_id, deletion.requested_by) == (job_id, None, "olga")
+        assert deletion.archive.artifact_id == artifact_id
+        assert deletion.archive.path == event.archive.path
+        assert deletion.archive.remote_locations == (f"offsite:{key}",)
+        assert await listed_ids(client) == [str(kept)]
+        assert await states(gateway, artifact_id, kept) == ["pruning", "available"]
+        async with gateway.app.state.sessions() as db:
+            job = await db.get(Job, job_id)
+        assert job is not None
+        assert (job.kind, job.status, job.requested_by) == ("prune", "queued", "olga")
+
+        await publish(
+            gateway, ev.ArtifactsPruned(job_id=job_id, host_id="host-a", plan_id=None, artifact_ids=[artifact_id])
+        )
+        await eventually(lambda: states_are(gateway, [artifact_id], ["pruned"]))
+        assert await listed_ids(client) == [str(kept)]
+        assert await listed_ids(client, state="pruned") == [str(artifact_id)]
+        finished = (await client.get(f"/jobs/{job_id}")).json()
+        again = await client.delete(f"/artifacts/{artifact_id}")
+    assert finished["status"] == "succeeded"
+    assert again.status_code == 409
+    assert "already deleted by olga" in again.json()["detail"]
+    [audit] = await audit_rows(gateway, "artifact.delete")
+    assert (audit.actor, audit.target, audit.outcome) == ("olga", str(artifact_id), "success")
+    assert audit.details["job_id"] == str(job_id)
+    assert audit.details["remote_copies"] == [f"offsite:{key}"]
+    assert len(await requests_on(gateway, "dockback.jobs.host-a.delete")) == 1
+
+
+async def _has_copy(client: httpx.AsyncClient, artifact_id: uuid.UUID) -> bool:
+    return bool((await client.get(f"/artifacts/{artifact_id}")).json()["remote_copies"])
+
+
+async def test_a_viewer_cannot_delete_a_backup(gateway: Gateway) -> None:
+    artifact_id = await catalogued(gateway, archive_created("host-a", None, "pgdata", hours(0)))
+    async with logged_in_as(gateway, "vera", Role.VIEWER) as viewer:
+        refused = await viewer.delete(f"/artifacts/{artifact_id}")
+        listed = await listed_ids(viewer)
+    assert refused.status_code == 403
+    assert listed == [str(artifact_id)]
+    assert await states(gateway, artifact_id) == ["available"]
+    assert await requests_on(gateway, "dockback.jobs.host-a.delete") == []
+    assert await audit_rows(gateway, "artifact.delete") == []
+
+
+async def test_deleting_is_refused_while_a_restore_or_a_verify_reads_the_backup(gateway: Gateway) -> None:
+    artifact_id = await catalogued(gateway, archive_created("host-a", None, "pgdata", hours(0)))
+    row = await artifact_row(gateway, artifact_id)
+    assert row is not None
+    restore_id = uuid.uuid4()
+    restore = ev.RestoreRequested(
+        job_id=restore_id,
+        host_id="host-a",
+        archive=ev.ArchiveRef(artifact_id=artifact_id, path=row.path, sha256=row.sha256, size_bytes=row.size_bytes),
+        target=ev.RestoreTarget(kind="volume", name="pgdata-restored"),
+        requested_by="olga",
+    )
+    async with gateway.app.state.sessions.begin() as db:
+        db.add(
+            Job(
+                id=restore_id,
+                kind="restore",
+                host_id="host-a",
+                status="running",
+                request=restore.model_dump(mode="json"),
+            )
+        )
+    async with logged_in_admin(gateway) as client:
+        during_restore = await client.delete(f"/artifacts/{artifact_id}")
+        async with gateway.app.state.sessions.begin() as db:
+            await db.execute(update(Job).where(Job.id == restore_id).values(status="succeeded"))
+        verify_id = (await client.post(f"/artifacts/{artifact_id}/verify")).json()["job_id"]
+        during_verify = await client.delete(f"/artifacts/{artifact_id}")
+        still_listed = await listed_ids(client)
+    assert during_restore.status_code == 409
+    assert f"restore job {restore_id} (running)" in during_restore.json()["detail"]
+    assert during_verify.status_code == 409
+    assert f"verify job {verify_id} (queued)" in during_verify.json()["detail"]
+    assert still_listed == [str(artifact_id)]
+    assert await states(gateway, artifact_id) == ["available"]
+    assert await requests_on(gateway, "dockback.jobs.host-a.delete") == []
+    assert await audit_rows(gateway, "artifact.delete") == []
+
+
+async def test_deleting_is_refused_while_the_backup_job_that_made_it_runs(gateway: Gateway) -> None:
+    event = archive_created("host-a", None, "pgdata", hours(0))
+    artifact_id = await catalogued(gateway, event)
+    async with gateway.app.state.sessions.begin() as db:
+        await db.execute(update(Job).where(Job.id == event.job_id).values(status="running", finished_at=None))
+    async with logged_in_admin(gateway) as client:
+        refused = await client.delete(f"/artifacts/{artifact_id}")
+        missing = await client.delete(f"/artifacts/{uuid.uuid4()}")
+    assert refused.status_code == 409
+    assert f"backup job {event.job_id}, which is still running" in refused.json()["detail"]
+    assert missing.status_code == 404
+    assert await states(gateway, artifact_id) == ["available"]
+
+
+async def test_a_deletion_that_fails_gives_the_backup_back(gateway: Gateway) -> None:
+    plan_id = await add_plan(gateway, "db", "host-a", keep_last=5)
+    artifact_id = await catalogued(gateway, archive_created("host-a", plan_id, "pgdata", hours(0)))
+    async with logged_in_admin(gateway) as client:
+        job_id = uuid.UUID((await client.delete(f"/artifacts/{artifact_id}")).json()["job_id"])
+        deletion = ev.DeleteRequested.model_validate(
+            (await exactly_one(gateway, "dockback.jobs.host-a.delete")).body, strict=False
+        )
+        assert deletion.plan_id == plan_id
+        assert await listed_ids(client) == []
+        await publish(
+            gateway,
+            ev.JobFailed(
+                job_id=job_id,
+                host_id="host-a",
+                kind="prune",
+                phase="prune",
+                reason="refused to delete archives not provably of the request's scope, deleted nothing: …",
+                retryable=False,
+            ),
+        )
+        await eventually(lambda: states_are(gateway, [artifact_id], ["available"]))
+        assert await listed_ids(client) == [str(artifact_id)]
+        assert (await client.delete(f"/artifacts/{artifact_id}")).status_code == 202  # and may be tried again

@@ -307,6 +307,53 @@ async def test_an_executor_cannot_read_another_hosts_requests(
         assert executor_b.errors == []
 
 
+def _delete_request(host_id: str) -> ev.DeleteRequested:
+    return ev.DeleteRequested.model_validate(
+        {
+            "job_id": str(uuid.uuid4()),
+            "host_id": host_id,
+            "resource": {"kind": "volume", "name": "data"},
+            "archive": {
+                "artifact_id": str(uuid.uuid4()),
+                "path": "volumes/data/x.tar.zst",
+                "sha256": "0" * 64,
+                "size_bytes": 1,
+            },
+            "requested_by": "olga",
+        }
+    )
+
+
+async def test_only_the_hosts_uploader_consumes_its_delete_requests(
+    secured_nats: SecuredNats, gateway_connection: Connection
+) -> None:
+    request = _delete_request(HOST_A)
+    await gateway_connection.js.publish(
+        subjects.subject_for(request), request.model_dump_json().encode(), stream=streams.JOBS_STREAM
+    )
+    spec = streams.uploader_delete_consumer(HOST_A)
+    # Neither another host's uploader nor the host's own executor may create or read that consumer.
+    for intruder in (f"uploader-{HOST_B}", f"executor-{HOST_A}"):
+        async with connected(secured_nats.settings(intruder)) as other:
+            with pytest.raises(nats.errors.TimeoutError):
+                await other.js.add_consumer(spec.stream, spec.config)
+            await other.refused(
+                "Publish", f"$JS.API.CONSUMER.CREATE.{spec.stream}.{spec.durable}.{spec.filter_subject}"
+            )
+    async with connected(secured_nats.settings(f"uploader-{HOST_A}")) as uploader:
+        await uploader.js.add_consumer(spec.stream, spec.config)
+        subscription = await uploader.js.pull_subscribe_bind(spec.durable, spec.stream)
+        [message] = await subscription.fetch(1, timeout=5)
+        assert ev.DeleteRequested.model_validate_json(message.data).job_id == request.job_id
+        await message.ack_sync()
+        assert uploader.errors == []
+    async with connected(secured_nats.settings(f"uploader-{HOST_B}")) as other:
+        stolen = await other.js.pull_subscribe_bind(spec.durable, spec.stream)
+        with pytest.raises(nats.errors.TimeoutError):
+            await stolen.fetch(1, timeout=REFUSAL_SECONDS)
+        await other.refused("Publish", f"$JS.API.CONSUMER.MSG.NEXT.{spec.stream}.{spec.durable}")
+
+
 async def test_an_executor_cannot_publish_as_another_host(
     secured_nats: SecuredNats, gateway_connection: Connection
 ) -> None:
@@ -369,7 +416,14 @@ ALLOWED: list[tuple[str, str]] = [
     (permissions.SCHEDULER, subjects.fact(ev.RunMissed, HOST_B)),
     *[
         (permissions.GATEWAY, subjects.request(kind, HOST_B))
-        for kind in (ev.BackupRequested, ev.RestoreRequested, ev.VerifyRequested, ev.PruneRequested, ev.FetchRequested)
+        for kind in (
+            ev.BackupRequested,
+            ev.RestoreRequested,
+            ev.VerifyRequested,
+            ev.PruneRequested,
+            ev.FetchRequested,
+            ev.DeleteRequested,
+        )
     ],
     (permissions.GATEWAY, subjects.fact(ev.JobFailed, HOST_B)),
 ]
@@ -380,6 +434,8 @@ REFUSED: list[tuple[str, str]] = [
     (f"executor-{HOST_A}", subjects.request(ev.RestoreRequested, HOST_A)),
     (permissions.SCHEDULER, subjects.request(ev.RestoreRequested, HOST_A)),
     (permissions.SCHEDULER, subjects.request(ev.PruneRequested, HOST_A)),
+    (permissions.SCHEDULER, subjects.request(ev.DeleteRequested, HOST_A)),
+    (f"uploader-{HOST_A}", subjects.request(ev.DeleteRequested, HOST_A)),  # it deletes what it is asked to, never asks
     (permissions.SCHEDULER, subjects.fact(ev.JobSucceeded, HOST_A)),
     (permissions.NOTIFIER, subjects.fact(ev.JobFailed, HOST_A)),
 ]

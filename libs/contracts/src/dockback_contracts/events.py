@@ -206,6 +206,24 @@ class PruneRequested(JobEvent):
     archives: Seq[ArchiveRef] = Field(min_length=1)
 
 
+class DeleteRequested(JobEvent):
+    """Delete ONE artifact a person chose (its local archive and manifest, and every remote
+    copy), whatever its plan: an ad-hoc backup's too. Addressed to the host's uploader.
+
+    Its scope is the artifact itself: the uploader deletes a file only when the manifest beside
+    it names this artifact id (and the host, plan, resource and checksum given here), and a
+    remote copy only under this (host, plan or "adhoc", resource) and with the archive's file
+    name. It runs as a job of kind `prune` and ends with `ArtifactsPruned`, as a prune does."""
+
+    type: Literal["delete_requested.v1"] = "delete_requested.v1"
+    plan_id: Id | None = Field(
+        default=None, description="The artifact's plan as catalogued; None for an ad-hoc backup."
+    )
+    resource: ResourceRef
+    archive: ArchiveRef
+    requested_by: str = Field(min_length=1)
+
+
 class JobQueued(JobEvent):
     """A request was issued: the gateway records the job as queued even before a host takes it.
 
@@ -288,10 +306,10 @@ class ArchiveVerified(JobEvent):
 
 
 class ArtifactsPruned(JobEvent):
-    """A prune job deleted the listed artifacts' copies."""
+    """A prune job (or a person's `DeleteRequested`) deleted the listed artifacts' copies."""
 
     type: Literal["artifacts_pruned.v1"] = "artifacts_pruned.v1"
-    plan_id: Id
+    plan_id: Id | None = Field(default=None, description="None when a person deleted an ad-hoc backup.")
     artifact_ids: Seq[Id]
 
 
@@ -388,6 +406,7 @@ REQUESTS: tuple[type[JobEvent], ...] = (
     VerifyRequested,
     PruneRequested,
     FetchRequested,
+    DeleteRequested,
 )
 FACTS: tuple[type[Event], ...] = (
     JobQueued,
@@ -418,6 +437,7 @@ __all__ = [
     "ArtifactsPruned",
     "BackupOptions",
     "BackupRequested",
+    "DeleteRequested",
     "Event",
     "FetchRequested",
     "HookCommand",

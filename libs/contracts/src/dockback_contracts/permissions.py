@@ -13,7 +13,7 @@ allow-lists cannot drift from what the code does. Roles:
   It publishes nothing on `dockback.>`: it cannot request a job.
 - `executor-<host>`: consumes only its host's backup/restore/verify requests; publishes only
   its host's facts, host state and progress; reads the cancellations bucket.
-- `uploader-<host>`: consumes only its host's ArchiveCreated, prune and fetch requests;
+- `uploader-<host>`: consumes only its host's ArchiveCreated, prune, delete and fetch requests;
   publishes its host's facts and hands a fetched archive's restore to its host's executor;
   reads plans, settings and the cancellations bucket; answers target checks.
 
@@ -175,6 +175,7 @@ def uploader_consumers(host_id: str) -> list[ConsumerSpec]:
         streams.uploader_archive_consumer(host_id),
         streams.uploader_prune_consumer(host_id),
         streams.uploader_fetch_consumer(host_id),
+        streams.uploader_delete_consumer(host_id),
     ]
 
 
@@ -251,7 +252,7 @@ def executor(host_id: str) -> Role:
 
 
 def uploader(host_id: str) -> Role:
-    """A host's uploader: its host's archives, prunes and fetches in, its host's facts out."""
+    """A host's uploader: its host's archives, prunes, deletions and fetches in, its host's facts out."""
     return _role(
         host_role_name(UPLOADER, host_id),
         publish=[

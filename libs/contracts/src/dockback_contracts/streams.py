@@ -256,6 +256,16 @@ def uploader_fetch_consumer(host_id: str) -> ConsumerSpec:
     )
 
 
+def uploader_delete_consumer(host_id: str) -> ConsumerSpec:
+    """The consumer of a host's uploaders for `DeleteRequested` (a person deletes one artifact)."""
+    name = f"uploader-{host_id}-delete"
+    return ConsumerSpec(
+        JOBS_STREAM,
+        _durable(name, subjects.request(ev.DeleteRequested, host_id), ack_wait=60.0, retry=_JOB_RETRY),
+        _JOB_RETRY,
+    )
+
+
 def gateway_recorder_consumer() -> ConsumerSpec:
     """The gateway's consumer of every fact, to record jobs and artifacts in Postgres."""
     name = "gateway-recorder"

@@ -38,6 +38,7 @@ _REQUEST_TOKENS: dict[type[ev.Event], str] = {
     ev.VerifyRequested: "verify",
     ev.PruneRequested: "prune",
     ev.FetchRequested: "fetch",
+    ev.DeleteRequested: "delete",
 }
 _FACT_TOKENS: dict[type[ev.Event], str] = {
     ev.JobQueued: "job_queued",

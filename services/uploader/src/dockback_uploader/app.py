@@ -1,8 +1,9 @@
 """The uploader process: connect to NATS, create its consumers, subscribe, run until stopped.
 
 It copies this host's new archives to S3 (`ArchiveCreated` -> `UploadCompleted`), prunes
-local and remote copies (`PruneRequested`), fetches archives back for a restore
-(`FetchRequested` -> `RestoreRequested`) and answers target checks (`CheckTarget`).
+local and remote copies (`PruneRequested`, and a person's `DeleteRequested` of one artifact),
+fetches archives back for a restore (`FetchRequested` -> `RestoreRequested`) and answers
+target checks (`CheckTarget`).
 """
 
 from __future__ import annotations

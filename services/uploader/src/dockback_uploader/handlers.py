@@ -35,11 +35,18 @@ def register(
     prune_spec = settings.job_consumer(streams.uploader_prune_consumer(host_id))
     archive_spec = settings.job_consumer(streams.uploader_archive_consumer(host_id))
     fetch_spec = settings.job_consumer(streams.uploader_fetch_consumer(host_id))
+    delete_spec = settings.job_consumer(streams.uploader_delete_consumer(host_id))
 
     async def on_prune_requested(event: ev.PruneRequested, msg: NatsMessage) -> None:
         """Delete this host's copies of the listed artifacts, after proving each is in the request's scope."""
         await runner.settle(
             event, msg, prune_spec, "prune", "prune", lambda request, _attempt: services.prunes.run(request)
+        )
+
+    async def on_delete_requested(event: ev.DeleteRequested, msg: NatsMessage) -> None:
+        """Delete this host's copies of the one artifact a person chose, after proving each file is that artifact."""
+        await runner.settle(
+            event, msg, delete_spec, "prune", "prune", lambda request, _attempt: services.prunes.run(request)
         )
 
     async def on_archive_created(event: ev.ArchiveCreated, msg: NatsMessage) -> None:
@@ -57,10 +64,11 @@ def register(
     subscribe_job(broker, prune_spec, on_prune_requested)
     subscribe_job(broker, archive_spec, on_archive_created)
     subscribe_job(broker, fetch_spec, on_fetch_requested)
+    subscribe_job(broker, delete_spec, on_delete_requested)
 
     async def on_check_target(request: CheckTarget) -> CheckResult:
         """Say whether an S3 target is reachable with its credentials and its bucket exists."""
         return await services.checks.run(request)
 
     broker.subscriber(subjects.CHECK_TARGET, queue="uploaders", description=on_check_target.__doc__)(on_check_target)
-    return [prune_spec, archive_spec, fetch_spec]
+    return [prune_spec, archive_spec, fetch_spec, delete_spec]

@@ -20,7 +20,7 @@ from uuid import UUID
 
 from pydantic import ValidationError
 
-from dockback_contracts.events import ArchiveRef, PruneRequested, ResourceRef
+from dockback_contracts.events import ArchiveRef, DeleteRequested, PruneRequested, ResourceRef
 from dockback_contracts.manifest import ArchiveManifest
 from dockback_uploader.errors import OutOfScope
 
@@ -72,13 +72,15 @@ class LocalArchives:
                 raise OutOfScope(f"path {path!r} leads through a symbolic link")
         return archive, manifest
 
-    def locate(self, ref: ArchiveRef, request: PruneRequested) -> LocatedArchive:
+    def locate(self, ref: ArchiveRef, request: PruneRequested | DeleteRequested) -> LocatedArchive:
         """The archive `ref` names, after proving it belongs to the request's scope.
 
         Raises OutOfScope, naming the reason, when the path leaves the data dir (`..`, an
         absolute path, a symbolic link anywhere on the way) or when the manifest beside it
         does not name the same artifact, host, plan and resource. An archive and manifest
-        that are both gone count as already pruned.
+        that are both gone count as already pruned. A prune always names a plan, so the
+        manifest of an ad-hoc backup is out of its scope; a person's `DeleteRequested` names
+        the artifact's own plan, None for an ad-hoc backup, and the artifact id must match.
         """
         archive, manifest = self.paths_of(ref.path)
         if not os.path.lexists(manifest):

@@ -1,4 +1,5 @@
-"""Pruning this host's copies of artifacts the gateway's retention let go.
+"""Pruning this host's copies of artifacts the gateway's retention let go, and deleting the one
+artifact a person chose (`DeleteRequested`: the same work, with the artifact itself as its scope).
 
 All or nothing: every archive of a request is located and proven to belong to the
 request's (host, plan, resource) scope before the first file is deleted. One archive out
@@ -23,6 +24,13 @@ from dockback_uploader.local_archives import LocalArchives, LocatedArchive
 
 log = logging.getLogger(__name__)
 
+Removal = ev.PruneRequested | ev.DeleteRequested
+"""A request to delete artifacts' copies: retention's prune of one series, or a person's deletion of one artifact."""
+
+
+def archives_of(request: Removal) -> tuple[ev.ArchiveRef, ...]:
+    return request.archives if isinstance(request, ev.PruneRequested) else (request.archive,)
+
 
 class RemoteCopies(Protocol):
     """Deletes the request's artifacts' copies in the S3 targets (`ArchiveRef.remote_locations`).
@@ -32,7 +40,7 @@ class RemoteCopies(Protocol):
     stored (and billed) somewhere.
     """
 
-    async def delete(self, request: ev.PruneRequested) -> None:
+    async def delete(self, request: Removal) -> None:
         """Delete every remote copy the request lists, after proving each is in its scope
         (raise PruneRefused otherwise, deleting nothing); a copy already gone is fine."""
         ...
@@ -44,11 +52,11 @@ class PruneRefused(PermanentError):
     def __init__(self, refusals: list[tuple[ev.ArchiveRef, OutOfScope]]) -> None:
         self.artifact_ids = [ref.artifact_id for ref, _ in refusals]
         details = "; ".join(f"artifact {ref.artifact_id}: {why}" for ref, why in refusals)
-        super().__init__(f"refused to prune out-of-scope archives, deleted nothing: {details}")
+        super().__init__(f"refused to delete archives not provably of the request's scope, deleted nothing: {details}")
 
 
 class PruneService:
-    """Deletes the local and remote copies a `PruneRequested` lists."""
+    """Deletes the local and remote copies a `PruneRequested` or a `DeleteRequested` names."""
 
     def __init__(
         self, archives: LocalArchives, announcer: Announcer, host_id: str, remote: RemoteCopies | None = None
@@ -58,7 +66,7 @@ class PruneService:
         self.host_id = host_id
         self.remote = remote
 
-    async def run(self, request: ev.PruneRequested) -> None:
+    async def run(self, request: Removal) -> None:
         if request.host_id != self.host_id:
             raise PermanentError(f"this uploader serves host {self.host_id}, not {request.host_id}")
         if not self.archives.exists():
@@ -71,7 +79,8 @@ class PruneService:
             await asyncio.to_thread(self.archives.delete, archive)
         gone = sum(1 for a in located if not a.present)
         log.info(
-            "prune %s: deleted %d archive(s) of plan %s (%s %s), %d already gone",
+            "%s %s: deleted %d archive(s) of plan %s (%s %s), %d already gone",
+            "prune" if isinstance(request, ev.PruneRequested) else f"deletion by {request.requested_by}",
             request.job_id,
             len(located) - gone,
             request.plan_id,
@@ -88,9 +97,9 @@ class PruneService:
             )
         )
 
-    def _locate_all(self, request: ev.PruneRequested) -> list[LocatedArchive]:
+    def _locate_all(self, request: Removal) -> list[LocatedArchive]:
         located, refusals = [], []
-        for ref in request.archives:
+        for ref in archives_of(request):
             try:
                 located.append(self.archives.locate(ref, request))
             except OutOfScope as exc:
@@ -99,8 +108,8 @@ class PruneService:
             raise PruneRefused(refusals)
         return located
 
-    async def _delete_remote_copies(self, request: ev.PruneRequested) -> None:
-        with_copies = [ref for ref in request.archives if ref.remote_locations]
+    async def _delete_remote_copies(self, request: Removal) -> None:
+        with_copies = [ref for ref in archives_of(request) if ref.remote_locations]
         if not with_copies:
             return
         if self.remote is None:

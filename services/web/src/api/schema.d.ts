@@ -974,7 +974,12 @@ export interface paths {
         get: operations["get_artifact_artifacts__artifact_id__get"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete Artifact
+         * @description Delete one backup for good: it leaves the list at once, and its host deletes the local
+         *     archive, its manifest and every remote copy (a job of kind `prune`). Audited.
+         */
+        delete: operations["delete_artifact_artifacts__artifact_id__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1218,7 +1223,7 @@ export interface components {
             created_at: string;
             /**
              * State
-             * @description available; pruning: retention asked the host to delete it; pruned: the host deleted it.
+             * @description available; pruning: retention (or a person, with DELETE) asked the host to delete it; pruned: the host deleted it.
              * @enum {string}
              */
             state: "available" | "pruning" | "pruned";
@@ -1341,7 +1346,7 @@ export interface components {
             created_at: string;
             /**
              * State
-             * @description available; pruning: retention asked the host to delete it; pruned: the host deleted it.
+             * @description available; pruning: retention (or a person, with DELETE) asked the host to delete it; pruned: the host deleted it.
              * @enum {string}
              */
             state: "available" | "pruning" | "pruned";
@@ -1760,6 +1765,15 @@ export interface components {
              * @description Where links in alerts point; null: DOCKBACK_BASE_URL of the gateway
              */
             ui_base_url?: string | null;
+        };
+        /** DeleteStarted */
+        DeleteStarted: {
+            /**
+             * Job Id
+             * Format: uuid
+             * @description The job deleting the backup on its host and in its targets (kind `prune`); follow it under /jobs/{job_id}. If it fails, the backup is listed again.
+             */
+            job_id: string;
         };
         /**
          * EngineInfo
@@ -5930,7 +5944,7 @@ export interface operations {
                 resource_kind?: ("volume" | "container" | "image") | null;
                 /** @description Only backups of this resource. */
                 resource_name?: string | null;
-                /** @description Only artifacts in this state. */
+                /** @description Only artifacts in this state. Without it, the backups a person deleted are left out. */
                 state?: ("available" | "pruning" | "pruned") | null;
                 /** @description Only verified (true) or unverified (false) ones. */
                 verified?: boolean | null;
@@ -6083,6 +6097,73 @@ export interface operations {
             };
             /** @description No such artifact */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_artifact_artifacts__artifact_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                artifact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeleteStarted"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such artifact */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Already deleted or pruned (or on its way), read by a queued or running restore, fetch or verify, or its backup job has not ended yet */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,7 +1,7 @@
 """Access rules of the /artifacts routes (merged into auth.policy.POLICY).
 
 Everyone may read the catalog and preview retention (a dry run changes nothing);
-operators and admins may start a check, which puts work on a host.
+operators and admins may start a check, which puts work on a host, and delete a backup.
 """
 
 from __future__ import annotations
@@ -13,4 +13,5 @@ ROWS: dict[tuple[str, str], Rule] = {
     ("GET", "/artifacts/{artifact_id}"): ALL_ROLES,
     ("POST", "/artifacts/retention-preview"): ALL_ROLES,
     ("POST", "/artifacts/{artifact_id}/verify"): OPERATORS,
+    ("DELETE", "/artifacts/{artifact_id}"): OPERATORS,
 }

@@ -145,7 +145,8 @@ async def _artifact_of_request(db: AsyncSession, job_id: uuid.UUID) -> uuid.UUID
 
 
 async def on_artifacts_pruned(db: AsyncSession, event: ev.ArtifactsPruned) -> None:
-    """The host deleted these artifacts; only those of that plan on that host are marked."""
+    """The host deleted these artifacts (a prune, or a person's deletion: plan None for an ad-hoc
+    backup); only those of that plan on that host are marked."""
     for artifact_id in event.artifact_ids:
         artifact = await repository.get(db, artifact_id, for_update=True)
         if artifact is None or artifact.host_id != event.host_id or artifact.plan_id != event.plan_id:

@@ -9,10 +9,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, or_, select, text
+from sqlalchemy import ColumnElement, and_, exists, or_, select, text
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dockback_contracts import events as ev
 from dockback_gateway.catalog.models import Artifact, ArtifactCopy, ArtifactState, ArtifactVerification
 from dockback_gateway.jobs.models import Job, JobStatus
 from dockback_gateway.plans.models import Plan
@@ -61,6 +62,14 @@ def verified_clause() -> ColumnElement[bool]:
     )
 
 
+DELETE_REQUEST_TYPE = ev.DeleteRequested.model_fields["type"].default
+
+
+def deleted_by_a_person() -> ColumnElement[bool]:
+    """SQL: a person deleted the artifact (or is deleting it): its prune job is a `DeleteRequested`."""
+    return exists().where(Job.id == Artifact.prune_job_id, Job.request["type"].as_string() == DELETE_REQUEST_TYPE)
+
+
 async def get(db: AsyncSession, artifact_id: uuid.UUID, *, for_update: bool = False) -> Artifact | None:
     query = select(Artifact).where(Artifact.id == artifact_id)
     if for_update:
@@ -71,8 +80,11 @@ async def get(db: AsyncSession, artifact_id: uuid.UUID, *, for_update: bool = Fa
 async def page(
     db: AsyncSession, where: ArtifactFilter, *, before: tuple[datetime, uuid.UUID] | None, limit: int
 ) -> Sequence[Artifact]:
-    """Newest first (created_at, then id), starting after the cursor `before`."""
+    """Newest first (created_at, then id), starting after the cursor `before`. Without a state
+    asked for, the artifacts a person deleted are left out (retention's pruned ones stay listed)."""
     query = select(Artifact)
+    if where.state is None:
+        query = query.where(~deleted_by_a_person())
     for column, value in (
         (Artifact.host_id, where.host_id),
         (Artifact.plan_id, where.plan_id),
@@ -146,6 +158,26 @@ async def read_by_open_jobs(db: AsyncSession, artifact_ids: Iterable[uuid.UUID])
         named.in_(ids),
     )
     return {uuid.UUID(found) for found in (await db.scalars(query)).all()}
+
+
+async def open_jobs_reading(db: AsyncSession, artifact_id: uuid.UUID) -> Sequence[Job]:
+    """The queued or running restore (or fetch, a restore's first part) and verify jobs that are
+    to read `artifact_id`, oldest first."""
+    named = Job.request[("archive", "artifact_id")].as_string()
+    query = (
+        select(Job)
+        .where(
+            Job.kind.in_(("restore", "verify")),
+            Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)),
+            named == str(artifact_id),
+        )
+        .order_by(Job.created_at)
+    )
+    return (await db.scalars(query)).all()
+
+
+async def job(db: AsyncSession, job_id: uuid.UUID | None) -> Job | None:
+    return None if job_id is None else await db.get(Job, job_id)
 
 
 async def of_prune_job(db: AsyncSession, job_id: uuid.UUID) -> Sequence[Artifact]:

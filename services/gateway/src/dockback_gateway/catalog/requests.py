@@ -1,5 +1,5 @@
-"""Work the catalog sends to a host: verify an artifact, prune artifacts. Each request is a job
-queued by `jobs.queue.queue_job` in the caller's transaction."""
+"""Work the catalog sends to a host: verify an artifact, prune artifacts, delete one artifact. Each
+request is a job queued by `jobs.queue.queue_job` in the caller's transaction."""
 
 from __future__ import annotations
 
@@ -80,4 +80,26 @@ async def request_prune(
     for artifact in doomed:
         artifact.state = ArtifactState.PRUNING
         artifact.prune_job_id = job_id
+    return request
+
+
+async def request_deletion(
+    db: AsyncSession, artifact: Artifact, copies: Sequence[ArtifactCopy], *, requested_by: str
+) -> ev.DeleteRequested:
+    """One job that deletes `artifact` on its host and in every target, asked by a person. The
+    artifact is `pruning` (and out of the catalog's list) until the host confirms with
+    `ArtifactsPruned`, and available again if the job fails. The job is of kind `prune`: it is
+    settled, reconciled and cancelled as prunes are."""
+    job_id = uuid.uuid4()
+    request = ev.DeleteRequested(
+        job_id=job_id,
+        host_id=artifact.host_id,
+        plan_id=artifact.plan_id,
+        resource=resource_of(artifact),
+        archive=archive_ref(artifact, copies),
+        requested_by=requested_by,
+    )
+    await queue_job(db, request)
+    artifact.state = ArtifactState.PRUNING
+    artifact.prune_job_id = job_id
     return request

@@ -1,4 +1,4 @@
-"""/artifacts: the artifact catalog, verify now, retention dry runs."""
+"""/artifacts: the artifact catalog, verify now, delete one backup, retention dry runs."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from dockback_gateway.catalog.schemas import (
     ArtifactDetail,
     ArtifactPage,
     ArtifactStateName,
+    DeleteStarted,
     ResourceKindName,
     RetentionPreview,
     RetentionPreviewRequest,
@@ -51,7 +52,10 @@ async def list_artifacts(
         str | None,
         Query(max_length=255, pattern=patterns.NO_CONTROL_CHARACTERS, description="Only backups of this resource."),
     ] = None,
-    state: Annotated[ArtifactStateName | None, Query(description="Only artifacts in this state.")] = None,
+    state: Annotated[
+        ArtifactStateName | None,
+        Query(description="Only artifacts in this state. Without it, the backups a person deleted are left out."),
+    ] = None,
     verified: Annotated[bool | None, Query(description="Only verified (true) or unverified (false) ones.")] = None,
     cursor: Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page.")] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="Page size.")] = 50,
@@ -86,3 +90,21 @@ async def verify_artifact(artifact_id: uuid.UUID, catalog: Service) -> VerifySta
     """Check the archive now: its host re-reads it, compares the sha256 and reads the tar through.
     Returns the verify job; a failure is recorded on the artifact and alerts."""
     return await catalog.verify_now(artifact_id)
+
+
+@router.delete(
+    "/{artifact_id}",
+    status_code=202,
+    responses={
+        **MISSING,
+        409: {
+            "model": Problem,
+            "description": "Already deleted or pruned (or on its way), read by a queued or running restore, "
+            "fetch or verify, or its backup job has not ended yet",
+        },
+    },
+)
+async def delete_artifact(artifact_id: uuid.UUID, catalog: Service) -> DeleteStarted:
+    """Delete one backup for good: it leaves the list at once, and its host deletes the local
+    archive, its manifest and every remote copy (a job of kind `prune`). Audited."""
+    return await catalog.delete(artifact_id)

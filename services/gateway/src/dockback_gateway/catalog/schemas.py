@@ -51,7 +51,8 @@ class ArtifactOut(BaseModel):
     compression: Literal["zstd", "gzip", "none"]
     created_at: datetime = Field(description="When the archive was complete on the host.")
     state: ArtifactStateName = Field(
-        description="available; pruning: retention asked the host to delete it; pruned: the host deleted it."
+        description="available; pruning: retention (or a person, with DELETE) asked the host to delete it; "
+        "pruned: the host deleted it."
     )
     local_present: bool = Field(description="Whether the host's data dir still holds it.")
     verified: bool = Field(description="Checked, and no check has failed since.")
@@ -92,6 +93,13 @@ class ArtifactPage(BaseModel):
 
 class VerifyStarted(BaseModel):
     job_id: uuid.UUID = Field(description="The verify job; follow it under /jobs/{job_id}.")
+
+
+class DeleteStarted(BaseModel):
+    job_id: uuid.UUID = Field(
+        description="The job deleting the backup on its host and in its targets (kind `prune`); "
+        "follow it under /jobs/{job_id}. If it fails, the backup is listed again."
+    )
 
 
 class RetentionPreviewRequest(BaseModel):

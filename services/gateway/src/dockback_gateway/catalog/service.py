@@ -1,5 +1,5 @@
-"""The catalog's rules for people: reading it, checking an artifact now, previewing retention.
-Never commits: the request's session does."""
+"""The catalog's rules for people: reading it, checking an artifact now, deleting one, previewing
+retention. Never commits: the request's session does."""
 
 from __future__ import annotations
 
@@ -16,12 +16,13 @@ from dockback_gateway.audit.service import Origin, record
 from dockback_gateway.catalog import pruning, repository
 from dockback_gateway.catalog.models import Artifact, ArtifactCopy, ArtifactState
 from dockback_gateway.catalog.repository import ArtifactFilter
-from dockback_gateway.catalog.requests import request_verification
+from dockback_gateway.catalog.requests import request_deletion, request_verification
 from dockback_gateway.catalog.schemas import (
     ArtifactDetail,
     ArtifactOut,
     ArtifactPage,
     CopyOut,
+    DeleteStarted,
     ResourceOut,
     RetentionPreview,
     RetentionPreviewRequest,
@@ -31,6 +32,7 @@ from dockback_gateway.catalog.schemas import (
     VerifyStarted,
 )
 from dockback_gateway.errors import Conflict, Invalid, NotFound
+from dockback_gateway.jobs.models import JobStatus
 from dockback_gateway.plans.convert import retention_of
 
 
@@ -95,6 +97,58 @@ class CatalogService:
             details={"job_id": str(job_id), "host_id": artifact.host_id},
         )
         return VerifyStarted(job_id=job_id)
+
+    async def delete(self, artifact_id: uuid.UUID) -> DeleteStarted:
+        """Delete one backup for good (audited): it leaves the catalog's list at once, and its
+        host's uploader removes the local archive, its manifest and every remote copy. Refused
+        while a job reads or still writes it, and when it is already gone or going."""
+        artifact = await self._artifact(artifact_id, for_update=True)
+        await self._refuse_deletion(artifact)
+        copies = (await repository.copies_of(self.db, [artifact.id])).get(artifact.id, [])
+        request = await request_deletion(self.db, artifact, copies, requested_by=self.actor)
+        await record(
+            self.db,
+            action="artifact.delete",
+            outcome="success",
+            actor=self.actor,
+            origin=self.origin,
+            target=str(artifact.id),
+            details={
+                "job_id": str(request.job_id),
+                "host_id": artifact.host_id,
+                "plan_id": str(artifact.plan_id) if artifact.plan_id else None,
+                "resource": f"{artifact.resource_kind} {artifact.resource_name}",
+                "role": artifact.role,
+                "created_at": artifact.created_at.isoformat(),
+                "remote_copies": [f"{c.target_id}:{c.key}" for c in copies],
+            },
+        )
+        return DeleteStarted(job_id=request.job_id)
+
+    async def _refuse_deletion(self, artifact: Artifact) -> None:
+        """Raise Conflict, saying why and what to do, when the artifact cannot be deleted now."""
+        what = f"backup {artifact.id} ({artifact.resource_kind} {artifact.resource_name})"
+        if artifact.state != ArtifactState.AVAILABLE:
+            prune = await repository.job(self.db, artifact.prune_job_id)
+            by = (
+                f"deleted by {prune.requested_by}"
+                if prune is not None and prune.requested_by
+                else "pruned by its plan's retention"
+            )
+            if artifact.state == ArtifactState.PRUNED:
+                when = f" on {artifact.pruned_at:%Y-%m-%d %H:%M} UTC" if artifact.pruned_at else ""
+                raise Conflict(f"{what} was already {by}{when}: there is nothing left to delete")
+            raise Conflict(f"{what} is already being {by} (job {artifact.prune_job_id})")
+        readers = await repository.open_jobs_reading(self.db, artifact.id)
+        if readers:
+            jobs = ", ".join(f"{j.kind} job {j.id} ({j.status})" for j in readers)
+            raise Conflict(f"{what} is being read by {jobs}: delete it once that has ended (or cancel it)")
+        backup = await repository.job(self.db, artifact.job_id)
+        if backup is not None and not JobStatus(backup.status).finished:
+            raise Conflict(
+                f"{what} was made by {backup.kind} job {backup.id}, which is still {backup.status} "
+                "(it may still be uploading this archive): delete it once that job has ended"
+            )
 
     async def retention_preview(self, body: RetentionPreviewRequest, now: datetime | None = None) -> RetentionPreview:
         """What a policy (the plan's, or one given) would keep and delete now. Changes nothing."""

@@ -1,5 +1,5 @@
 """Queueing a job: the one way the gateway issues work to a host (backups run by hand,
-restores, verifications, prunes).
+restores, verifications, prunes, deletions of a backup).
 
 In the caller's transaction, so either all of it exists or none does: the job row, the
 request in the outbox (the job id as its Nats-Msg-Id, so a repeat is dropped by the
@@ -20,7 +20,14 @@ from dockback_gateway.jobs.journal import announce, log_line
 from dockback_gateway.jobs.models import Job, JobStatus
 from dockback_gateway.outbox.service import enqueue
 
-Request = ev.BackupRequested | ev.RestoreRequested | ev.FetchRequested | ev.VerifyRequested | ev.PruneRequested
+Request = (
+    ev.BackupRequested
+    | ev.RestoreRequested
+    | ev.FetchRequested
+    | ev.VerifyRequested
+    | ev.PruneRequested
+    | ev.DeleteRequested
+)
 
 _KIND: dict[type[ev.Event], str] = {
     ev.BackupRequested: "backup",
@@ -28,13 +35,14 @@ _KIND: dict[type[ev.Event], str] = {
     ev.FetchRequested: "restore",  # the uploader fetches the archive, then hands the restore on
     ev.VerifyRequested: "verify",
     ev.PruneRequested: "prune",
+    ev.DeleteRequested: "prune",  # a prune of one artifact a person chose: settled and reconciled as prunes are
 }
 
 
 def resource_of(request: Request) -> ev.ResourceRef | ev.RestoreTarget | None:
     """What the job is about, as its row and the job list show it: a restore's target."""
     match request:
-        case ev.BackupRequested() | ev.PruneRequested():
+        case ev.BackupRequested() | ev.PruneRequested() | ev.DeleteRequested():
             return request.resource
         case ev.RestoreRequested():
             return request.target
@@ -59,6 +67,8 @@ def describe(request: Request, resource: ev.ResourceRef | ev.RestoreTarget | Non
             return f"check of the archive of {named}" if named else f"check of artifact {request.archive.artifact_id}"
         case ev.PruneRequested():
             return f"prune of {len(request.archives)} archive(s) of {named} that the plan's retention drops"
+        case ev.DeleteRequested():
+            return f"deletion of the backup of {named} (artifact {request.archive.artifact_id}) and its copies"
     raise AssertionError(f"not a request: {request!r}")
 
 

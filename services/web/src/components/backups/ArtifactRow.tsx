@@ -7,6 +7,7 @@ import { unwrap } from "../../api/errors";
 import { useCan } from "../../auth/session";
 import { formatBytes, formatDateTime } from "../../lib/format";
 import { afterJobStarted } from "../../lib/invalidate";
+import { ConfirmInline } from "../ConfirmInline";
 import { ErrorBanner, Loading, StatusBadge } from "../ui";
 import { Copies } from "./Copies";
 import { Sha256 } from "./Sha256";
@@ -22,6 +23,12 @@ export function ArtifactRow({ artifact, onResource }: { artifact: Artifact; onRe
     mutationFn: async () =>
       unwrap(await api.POST("/artifacts/{artifact_id}/verify", { params: { path: { artifact_id: artifact.id } } })),
     onSuccess: () => afterJobStarted(client),
+  });
+  // The backup leaves the list once the gateway accepted the deletion; a refusal (409) stays beside it.
+  const remove = useMutation({
+    mutationFn: async () =>
+      unwrap(await api.DELETE("/artifacts/{artifact_id}", { params: { path: { artifact_id: artifact.id } } })),
+    onSuccess: () => Promise.all([afterJobStarted(client), client.invalidateQueries({ queryKey: ["artifacts"] })]),
   });
   const restorable = artifact.state === "available" && artifact.kind !== "bind";
   return (
@@ -60,12 +67,27 @@ export function ArtifactRow({ artifact, onResource }: { artifact: Artifact; onRe
               Restore
             </Link>
           ) : null}
+          {can("DELETE", "/artifacts/{artifact_id}") && artifact.state === "available" ? (
+            <ConfirmInline
+              label="Delete"
+              className="small danger"
+              question={`Delete the backup of ${artifact.resource.kind} ${artifact.resource.name}${
+                artifact.role !== artifact.resource.name ? ` (${artifact.kind}: ${artifact.role})` : ""
+              } from ${formatDateTime(artifact.created_at)} on ${artifact.host_id}? Its archive on the host and every remote copy are deleted for good.`}
+              groupLabel={`Delete the backup of ${artifact.resource.name} from ${formatDateTime(artifact.created_at)}?`}
+              confirmLabel="Yes, delete it"
+              keepLabel="Keep it"
+              busy={remove.isPending}
+              onConfirm={() => remove.mutate()}
+            />
+          ) : null}
           {verify.data ? (
             <div className="small">
               Verify started: <Link to={`/jobs/${verify.data.job_id}`}>follow the job</Link>
             </div>
           ) : null}
           {verify.error ? <ErrorBanner error={verify.error} /> : null}
+          {remove.error ? <ErrorBanner error={remove.error} /> : null}
         </td>
       </tr>
       {open ? (

@@ -5,23 +5,30 @@ import { artifactOut } from "../../lib/testFixtures";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { BackupsPage } from "../../pages/Backups";
+import { formatDateTime } from "../../lib/format";
 
 const ARTIFACT = artifactOut();
 
 
-function stubApi(allowed: string[], items: unknown[] = [ARTIFACT]) {
+function stubApi(allowed: string[], items: unknown[] = [ARTIFACT], onDelete?: () => Response) {
   const seen: URL[] = [];
+  let listed = items;
   vi.stubGlobal(
     "fetch",
     vi.fn(async (input: Request) => {
       const url = new URL(input.url);
       seen.push(url);
       const path = url.pathname.replace(/^\/api/, "");
+      if (input.method === "DELETE" && path === "/artifacts/a1") {
+        const answer = onDelete ? onDelete() : json({ job_id: "d1" }, 202);
+        if (answer.ok) listed = [];
+        return answer;
+      }
       if (path === "/auth/permissions") return json({ role: "x", must_change_password: false, allowed });
       if (path === "/users/me") return json({ username: "u", mfa_enabled: false });
       if (path === "/resources/hosts") return json([]);
       if (path === "/plans") return json([]);
-      if (path === "/artifacts") return json({ items, next_cursor: null });
+      if (path === "/artifacts") return json({ items: listed, next_cursor: null });
       if (path === "/artifacts/a1/verify") return json({ job_id: "v1" }, 202);
       return json({ detail: "not stubbed" }, 404);
     }),
@@ -51,12 +58,41 @@ describe("BackupsPage", () => {
     expect(await screen.findByRole("link", { name: "follow the job" })).toHaveAttribute("href", "/jobs/v1");
   });
 
-  it("shows a viewer no verify or restore action", async () => {
+  it("shows a viewer no verify, restore or delete action", async () => {
     stubApi(["GET /artifacts"]);
     renderPage();
     await screen.findByTitle(ARTIFACT.sha256);
     expect(screen.queryByRole("button", { name: "Verify now" })).toBeNull();
     expect(screen.queryByRole("link", { name: "Restore" })).toBeNull();
+    expect(screen.queryByRole("button", { name: "Delete" })).toBeNull();
+  });
+
+  it("deletes a backup after a confirmation naming it, and it leaves the list", async () => {
+    const seen = stubApi(["GET /artifacts", "DELETE /artifacts/{artifact_id}"]);
+    const user = userEvent.setup();
+    renderPage();
+    await screen.findByTitle(ARTIFACT.sha256);
+    await user.click(screen.getByRole("button", { name: "Delete" }));
+    const question = screen.getByRole("group", { name: /Delete the backup of dev-data/ });
+    expect(question).toHaveTextContent(`volume dev-data from ${formatDateTime(ARTIFACT.created_at)} on vm`);
+    expect(seen.some((u) => u.pathname === "/api/artifacts/a1")).toBe(false); // nothing sent before "yes"
+    await user.click(screen.getByRole("button", { name: "Yes, delete it" }));
+    expect(await screen.findByText(/No backups yet/)).toBeInTheDocument();
+    expect(seen.filter((u) => u.pathname === "/api/artifacts/a1")).toHaveLength(1);
+  });
+
+  it("keeps the backup and shows why when the gateway refuses the deletion", async () => {
+    const detail = "backup a1 (volume dev-data) is being read by restore job r1 (running): delete it once that has ended";
+    stubApi(["GET /artifacts", "DELETE /artifacts/{artifact_id}"], [ARTIFACT], () =>
+      json({ error: "conflict", detail }, 409),
+    );
+    const user = userEvent.setup();
+    renderPage();
+    await screen.findByTitle(ARTIFACT.sha256);
+    await user.click(screen.getByRole("button", { name: "Delete" }));
+    await user.click(screen.getByRole("button", { name: "Yes, delete it" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent(detail);
+    expect(screen.getByTitle(ARTIFACT.sha256)).toBeInTheDocument();
   });
 
   it("sends the filters from the URL and says what to do when nothing is backed up", async () => {
