@@ -13,8 +13,8 @@ from sqlalchemy import func, select, update
 
 from dockback_gateway.app import create_app
 from dockback_gateway.auth.totp import totp_secret_aad
+from dockback_gateway.config import Settings
 from dockback_gateway.migrate import upgrade
-from dockback_gateway.settings import Settings
 from dockback_gateway.users.models import User
 from dockback_gateway.users.service import ensure_first_admin
 from gateway.conftest import ADMIN_PASSWORD, BASE_URL, Gateway, logged_in_admin, login

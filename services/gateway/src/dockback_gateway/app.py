@@ -24,6 +24,7 @@ from dockback_gateway.auth.service import AuthConfig
 from dockback_gateway.catalog import recording as catalog_recording
 from dockback_gateway.catalog import routes as catalog_routes
 from dockback_gateway.catalog import worker as catalog_worker
+from dockback_gateway.config import Settings
 from dockback_gateway.dashboard import routes as dashboard_routes
 from dockback_gateway.db import make_engine, make_sessions
 from dockback_gateway.errors import install_error_handlers
@@ -39,7 +40,7 @@ from dockback_gateway.resources import routes as resources_routes
 from dockback_gateway.resources import worker as resources_worker
 from dockback_gateway.restores import routes as restores_routes
 from dockback_gateway.runtime import Runtime
-from dockback_gateway.settings import Settings, ciphertexts
+from dockback_gateway.settings import ciphertexts
 from dockback_gateway.settings import routes as settings_routes
 from dockback_gateway.settings.snapshot import SnapshotPublisher
 from dockback_gateway.streams import declare_streams
