@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from dockback_gateway import patterns
 from dockback_gateway.auth.dependencies import CurrentPrincipal, enforce_policy, origin_of
 from dockback_gateway.db import DbSession
+from dockback_gateway.settings.checks import SettingsChecks
 from dockback_gateway.settings.schemas import (
     CheckOut,
     DefaultsOut,
@@ -24,7 +25,7 @@ from dockback_gateway.settings.schemas import (
     WebhookOut,
     WebhookUpdate,
 )
-from dockback_gateway.settings.service import SettingsChecks, SettingsService
+from dockback_gateway.settings.service import SettingsService
 
 router = APIRouter(
     prefix="/settings",
