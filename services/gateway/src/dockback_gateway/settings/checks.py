@@ -1,7 +1,9 @@
 """Checks of the stored settings from the settings page: an uploader tries an S3 target
 with its credentials, a notifier sends a test alert through SMTP or a webhook. The gateway
 asks one of them over core-NATS request/reply and passes the answer on; it holds no S3 or
-SMTP client itself. Never commits: the request's session does (it keeps the audit rows).
+SMTP client itself. Each check names the settings revision to test, so the service answering
+waits for the settings the user has just saved instead of checking an older snapshot.
+Never commits: the request's session does (it keeps the audit rows).
 """
 
 from __future__ import annotations
@@ -73,14 +75,15 @@ class SettingsChecks:
         action = "settings.target.test"
         if await self.repo.target(target_id) is None:
             await self._refuse(action, target_id, NotFound(f"there is no S3 target {target_id!r}"))
-        return await self._ask(action, target_id, subjects.CHECK_TARGET, CheckTarget(target_id=target_id), "uploader")
+        check = CheckTarget(target_id=target_id, settings_revision=await self.repo.revision())
+        return await self._ask(action, target_id, subjects.CHECK_TARGET, check, "uploader")
 
     async def check_smtp(self) -> CheckOut:
         """Send a test mail to the SMTP channel's recipients."""
         action = "settings.smtp.test"
         if await self.repo.smtp() is None:
             await self._refuse(action, "smtp", NotFound("no SMTP server is configured: PUT /settings/smtp first"))
-        check = CheckChannel(channel="smtp", requested_by=self.actor)
+        check = CheckChannel(channel="smtp", requested_by=self.actor, settings_revision=await self.repo.revision())
         return await self._ask(action, "smtp", subjects.CHECK_CHANNEL, check, "notifier")
 
     async def check_webhook(self, webhook_id: str) -> CheckOut:
@@ -88,7 +91,12 @@ class SettingsChecks:
         action = "settings.webhook.test"
         if await self.repo.webhook(webhook_id) is None:
             await self._refuse(action, webhook_id, NotFound(f"there is no webhook {webhook_id!r}"))
-        check = CheckChannel(channel="webhook", webhook_id=webhook_id, requested_by=self.actor)
+        check = CheckChannel(
+            channel="webhook",
+            webhook_id=webhook_id,
+            requested_by=self.actor,
+            settings_revision=await self.repo.revision(),
+        )
         return await self._ask(action, webhook_id, subjects.CHECK_CHANNEL, check, "notifier")
 
     async def _ask(
