@@ -16,11 +16,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dockback_gateway.db import after_commit
+
 _QUEUE_SIZE = 256
-_PENDING = "dockback.jobs_feed_pending"
 
 
 @dataclass(frozen=True)
@@ -56,20 +56,7 @@ class JobFeed:
 
     def publish_after_commit(self, db: AsyncSession, news: News) -> None:
         """Publish `news` once `db`'s transaction commits; never if it rolls back."""
-        pending: list[News] | None = db.info.get(_PENDING)
-        if pending is None:
-            pending = db.info[_PENDING] = []
-
-            def committed(_session: object) -> None:
-                for item in db.info.pop(_PENDING, []):
-                    self.publish(item)
-
-            def rolled_back(_session: object) -> None:
-                db.info.pop(_PENDING, None)
-
-            sa_event.listen(db.sync_session, "after_commit", committed, once=True)
-            sa_event.listen(db.sync_session, "after_rollback", rolled_back, once=True)
-        pending.append(news)
+        after_commit(db, lambda: self.publish(news))
 
 
 FEED = JobFeed()
