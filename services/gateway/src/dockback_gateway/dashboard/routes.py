@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from dockback_gateway.auth.dependencies import enforce_policy
+from dockback_gateway.dashboard.policy import ROWS as POLICY  # noqa: F401 - app.py mounts it with the router
 from dockback_gateway.dashboard.schemas import Dashboard
 from dockback_gateway.dashboard.service import DashboardService
 from dockback_gateway.db import DbSession

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from dockback_contracts.base import HostId
 from dockback_gateway.auth.dependencies import CurrentPrincipal, enforce_policy, origin_of
 from dockback_gateway.db import DbSession
+from dockback_gateway.plans.policy import ROWS as POLICY  # noqa: F401 - app.py mounts it with the router
 from dockback_gateway.plans.schemas import (
     Cron,
     PlanCreate,
