@@ -22,7 +22,7 @@ from dockback_gateway.catalog.schemas import (
 )
 from dockback_gateway.catalog.service import CatalogService
 from dockback_gateway.db import DbSession
-from dockback_gateway.settings.schemas import Problem  # one error shape across the API
+from dockback_gateway.errors import Problem  # one error shape across the API
 
 router = APIRouter(
     prefix="/artifacts",
