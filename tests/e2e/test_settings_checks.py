@@ -16,9 +16,14 @@ from harness.s3_server import S3Bucket
 from harness.smtp_server import StartSmtp
 
 
+def says_ready(log: Path) -> bool:
+    return log.exists() and b" ready " in log.read_bytes()
+
+
 async def until_ready(log: Path) -> None:
+    """Until the service's log says it listens (it is a process: its log is all we see)."""
     async with asyncio.timeout(30):
-        while not log.exists() or b" ready " not in await asyncio.to_thread(log.read_bytes):  # noqa: ASYNC110 - a file: polled
+        while not await asyncio.to_thread(says_ready, log):  # noqa: ASYNC110 - a file: polled
             await asyncio.sleep(0.05)
 
 
