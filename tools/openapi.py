@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from dockback_gateway.app import create_app
-from dockback_gateway.settings import Settings
+from dockback_gateway.config import Settings
 
 
 def document() -> str:

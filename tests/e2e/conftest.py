@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from gateway.conftest import gateway, settings_for  # noqa: F401 - the gateway fixture, on these settings
 
-from dockback_gateway.settings import Settings
+from dockback_gateway.config import Settings
 from harness.processes import stop_all
 
 HOST_ID = "e2e-host"

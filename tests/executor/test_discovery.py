@@ -8,7 +8,7 @@ from pathlib import Path
 from dockback_contracts import events as ev
 from dockback_contracts import inventory as inv
 from dockback_executor.discovery import Discovery
-from dockback_executor.running_jobs import RunningJobs
+from dockback_runtime.jobs.running import RunningJobs
 from executor.conftest import HOST_ID, Host
 
 

@@ -17,8 +17,8 @@ import pytest_asyncio
 from fastapi import FastAPI
 
 from dockback_gateway.app import create_app
+from dockback_gateway.config import Settings
 from dockback_gateway.migrate import upgrade
-from dockback_gateway.settings import Settings
 
 BASE_URL = "http://localhost:8080"
 PASSWORD_LINE = re.compile(r"log in as 'admin' with password (\S+)")

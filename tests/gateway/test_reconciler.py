@@ -13,9 +13,9 @@ from dockback_contracts import events as ev
 from dockback_contracts import subjects
 from dockback_contracts.schedule import fire_times
 from dockback_contracts.streams import EVENTS_STREAM, JOBS_STREAM
+from dockback_gateway.config import Settings
 from dockback_gateway.jobs.models import Job, JobLogEntry, MissedRun
 from dockback_gateway.jobs.worker import state_of
-from dockback_gateway.settings import Settings
 from gateway.conftest import Gateway
 from gateway.eventually import eventually
 from gateway.test_jobs import HOST, add_host, add_plan, job_in, job_of, publish, queued, started

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dockback_contracts.snapshots import RetentionPolicy
-from dockback_gateway.retention import (
+from dockback_gateway.catalog.retention import (
     Candidate,
     PlanRetention,
     RetentionDecision,

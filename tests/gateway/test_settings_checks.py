@@ -51,12 +51,14 @@ async def test_a_target_check_returns_the_uploaders_answer_and_is_audited(gatewa
             gateway, subjects.CHECK_TARGET, "uploaders", result(True, "bucket dockback-archives reachable")
         ) as received:
             checked = await client.post("/settings/targets/offsite/test")
+        revision = (await client.get("/settings")).json()["revision"]
     assert checked.status_code == 200, checked.text
     body = checked.json()
     assert body["ok"] is True
     assert body["detail"] == "bucket dockback-archives reachable"
     assert body["answered_by"] == "uploader on host-a"
-    assert [CheckTarget.model_validate_json(r).target_id for r in received] == ["offsite"]
+    asked = [CheckTarget.model_validate_json(r) for r in received]
+    assert [(c.target_id, c.settings_revision) for c in asked] == [("offsite", revision)], "what was saved"
     audits = await audit_rows(gateway, "settings.target.test")
     assert [(a.actor, a.outcome, a.target, a.details["ok"]) for a in audits] == [("admin", "success", "offsite", True)]
 
@@ -104,13 +106,14 @@ async def test_smtp_and_webhook_checks_ask_a_notifier_for_that_channel(gateway: 
         ) as received:
             smtp = await client.post("/settings/smtp/test")
             webhook = await client.post("/settings/webhooks/chat/test")
+        revision = (await client.get("/settings")).json()["revision"]
     assert smtp.status_code == 200, smtp.text
     assert webhook.status_code == 200, webhook.text
     assert webhook.json()["answered_by"] == "notifier"
     asked = [CheckChannel.model_validate_json(r) for r in received]
-    assert [(c.channel, c.webhook_id, c.requested_by) for c in asked] == [
-        ("smtp", None, "admin"),
-        ("webhook", "chat", "admin"),
+    assert [(c.channel, c.webhook_id, c.requested_by, c.settings_revision) for c in asked] == [
+        ("smtp", None, "admin", revision),
+        ("webhook", "chat", "admin", revision),
     ]
     assert [a.outcome for a in await audit_rows(gateway, "settings.smtp.test")] == ["success"]
     assert [a.target for a in await audit_rows(gateway, "settings.webhook.test")] == ["chat"]

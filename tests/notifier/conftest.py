@@ -89,10 +89,14 @@ def webhook(webhook_id: str, url: str, key: bytes, *, signed: bool = True, slack
 
 
 async def put_settings(
-    nc: Client, *, smtp: snapshots.SmtpSettings | None = None, webhooks: tuple[snapshots.Webhook, ...] = ()
+    nc: Client,
+    *,
+    smtp: snapshots.SmtpSettings | None = None,
+    webhooks: tuple[snapshots.Webhook, ...] = (),
+    revision: int = 1,
 ) -> None:
     snapshot = snapshots.SettingsSnapshot(
-        revision=1, smtp=smtp, webhooks=webhooks, ui_base_url=UI, updated_at=datetime.now(UTC)
+        revision=revision, smtp=smtp, webhooks=webhooks, ui_base_url=UI, updated_at=datetime.now(UTC)
     )
     kv = await nc.jetstream().key_value(streams.SETTINGS_BUCKET)
     await kv.put(snapshots.SETTINGS_SNAPSHOT_KEY, snapshot.model_dump_json().encode())

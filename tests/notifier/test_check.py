@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 
 from dockback_contracts import subjects
 from dockback_contracts.control import CheckChannel, CheckResult
+from dockback_notifier.check import ChannelCheck
 from harness.smtp_server import StartSmtp
 from notifier.conftest import (
     SIGNING_SECRET,
@@ -21,6 +27,25 @@ from notifier.conftest import (
 async def check(nc: Client, request: CheckChannel) -> CheckResult:
     reply = await nc.request(subjects.CHECK_CHANNEL, request.model_dump_json().encode(), timeout=15)
     return CheckResult.model_validate_json(reply.data)
+
+
+@asynccontextmanager
+async def check_sent(nc: Client, request: CheckChannel) -> AsyncIterator[asyncio.Task[CheckResult]]:
+    """A check in flight: entered once the nats-server has routed it (to the notifier, and
+    to a listener of our own on the subject); the task gives the answer."""
+    routed = asyncio.Event()
+
+    async def seen(_msg: Msg) -> None:
+        routed.set()
+
+    listener = await nc.subscribe(subjects.CHECK_CHANNEL, cb=seen)
+    try:
+        asked = asyncio.create_task(check(nc, request))
+        async with asyncio.timeout(10):
+            await routed.wait()
+        yield asked
+    finally:
+        await listener.unsubscribe()
 
 
 async def test_checking_smtp_sends_a_test_mail(
@@ -90,3 +115,52 @@ async def test_checking_an_unknown_webhook_says_it_is_not_configured(nc: Client,
 
     assert result.ok is False
     assert "not configured" in result.detail
+
+
+async def test_checking_smtp_saved_just_now_waits_for_those_settings(
+    nc: Client, settings_key: bytes, smtp_server_factory: StartSmtp, start_notifier: StartNotifier
+) -> None:
+    """The gateway publishes settings after saving them: "Test" pressed right after "Save"
+    reaches the notifier first, and must test what was saved."""
+    smtp = smtp_server_factory("starttls", password=SMTP_PASSWORD)
+    await put_settings(nc, revision=1)
+    await start_notifier(smtp)
+
+    async with check_sent(nc, CheckChannel(channel="smtp", requested_by="admin", settings_revision=2)) as asked:
+        await put_settings(nc, smtp=smtp_settings(smtp, settings_key), revision=2)
+        result = await asked
+
+    assert result.ok is True, result.detail
+    [mail] = await smtp.wait_for(1)
+    assert mail.message["Subject"] == "[DockBack] test alert from DockBack"
+
+
+async def test_checking_a_webhook_saved_just_now_waits_for_those_settings(
+    nc: Client, settings_key: bytes, receiver: WebhookReceiver, start_notifier: StartNotifier
+) -> None:
+    await put_settings(nc, revision=4)
+    await start_notifier()
+    request = CheckChannel(channel="webhook", webhook_id="ops", requested_by="admin", settings_revision=5)
+
+    async with check_sent(nc, request) as asked:
+        await put_settings(nc, webhooks=(webhook("ops", receiver.url, settings_key),), revision=5)
+        result = await asked
+
+    assert result.ok is True, result.detail
+    assert len(receiver.requests) == 1
+
+
+async def test_a_revision_that_never_arrives_is_answered_within_the_bound_and_says_so(
+    nc: Client, settings_key: bytes, receiver: WebhookReceiver, start_notifier: StartNotifier
+) -> None:
+    await put_settings(nc, webhooks=(webhook("ops", receiver.url, settings_key),), revision=1)
+    notifier = await start_notifier()
+    checks = ChannelCheck(notifier.channels, answered_by="notifier-1", snapshot_wait=0.5)
+    request = CheckChannel(channel="webhook", webhook_id="ops", requested_by="admin", settings_revision=3)
+
+    async with asyncio.timeout(5):
+        result = await checks.run(request)
+
+    assert result.ok is False
+    assert "revision 3 did not reach this notifier within 0.5 s (it has revision 1)" in result.detail
+    assert receiver.requests == [], "nothing is sent with settings older than those to check"

@@ -47,7 +47,7 @@ from nats.js.errors import KeyWrongLastSequenceError, NotFoundError
 
 from dockback_contracts import events as ev
 from dockback_contracts import permissions, streams, subjects
-from dockback_gateway.settings import Settings as GatewaySettings
+from dockback_gateway.config import Settings as GatewaySettings
 from dockback_gateway.streams import declare_streams
 from dockback_ops.nats_auth import generate, main
 from dockback_runtime.connection import NatsClientSettings, connect_options, read_credentials

@@ -244,9 +244,9 @@ def s3_target(
     )
 
 
-async def put_settings(nc: Client, *targets: S3Target) -> None:
+async def put_settings(nc: Client, *targets: S3Target, revision: int = 1) -> None:
     """Publish a settings snapshot as the gateway does."""
-    snapshot = SettingsSnapshot(revision=1, targets=targets, updated_at=datetime.now(UTC))
+    snapshot = SettingsSnapshot(revision=revision, targets=targets, updated_at=datetime.now(UTC))
     kv = await nc.jetstream().key_value(streams.SETTINGS_BUCKET)
     await kv.put(SETTINGS_SNAPSHOT_KEY, snapshot.model_dump_json().encode())
 

@@ -18,6 +18,12 @@ class CheckTarget(Model):
 
     type: Literal["check_target.v1"] = "check_target.v1"
     target_id: Name
+    settings_revision: int | None = Field(
+        default=None,
+        ge=1,
+        description="The settings revision to check (the gateway's newest, at least what the user just saved): "
+        "the answering service first waits, briefly, until its settings snapshot has it. None: check what it has.",
+    )
 
 
 class CheckChannel(Model):
@@ -27,6 +33,12 @@ class CheckChannel(Model):
     channel: Literal["smtp", "webhook"]
     webhook_id: Name | None = Field(default=None, description="For channel=webhook.")
     requested_by: str
+    settings_revision: int | None = Field(
+        default=None,
+        ge=1,
+        description="The settings revision to check (the gateway's newest, at least what the user just saved): "
+        "the answering service first waits, briefly, until its settings snapshot has it. None: check what it has.",
+    )
 
 
 class CheckResult(Model):

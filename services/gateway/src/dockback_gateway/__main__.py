@@ -17,7 +17,7 @@ import socket
 import uvicorn
 from starlette.types import ASGIApp
 
-from dockback_gateway.settings import Settings
+from dockback_gateway.config import Settings
 from dockback_runtime.logs import setup_logging
 from dockback_runtime.metrics import serve_metrics
 

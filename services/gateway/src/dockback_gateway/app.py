@@ -20,10 +20,12 @@ from dockback_gateway.auth import routes as auth_routes
 from dockback_gateway.auth.cookies import CookiePolicy
 from dockback_gateway.auth.csrf import csrf_middleware
 from dockback_gateway.auth.dependencies import enforce_policy
+from dockback_gateway.auth.policy import PUBLIC, mount
 from dockback_gateway.auth.service import AuthConfig
 from dockback_gateway.catalog import recording as catalog_recording
 from dockback_gateway.catalog import routes as catalog_routes
 from dockback_gateway.catalog import worker as catalog_worker
+from dockback_gateway.config import Settings
 from dockback_gateway.dashboard import routes as dashboard_routes
 from dockback_gateway.db import make_engine, make_sessions
 from dockback_gateway.errors import install_error_handlers
@@ -39,7 +41,7 @@ from dockback_gateway.resources import routes as resources_routes
 from dockback_gateway.resources import worker as resources_worker
 from dockback_gateway.restores import routes as restores_routes
 from dockback_gateway.runtime import Runtime
-from dockback_gateway.settings import Settings, ciphertexts
+from dockback_gateway.settings import ciphertexts
 from dockback_gateway.settings import routes as settings_routes
 from dockback_gateway.settings.snapshot import SnapshotPublisher
 from dockback_gateway.streams import declare_streams
@@ -166,17 +168,20 @@ def create_app(settings: Settings) -> FastAPI:
         healthy = all(checks.values())
         return JSONResponse({"status": "ok" if healthy else "degraded", **checks}, status_code=200 if healthy else 503)
 
-    app.include_router(system)
-    app.include_router(auth_routes.router)
-    app.include_router(users_routes.router)
-    app.include_router(settings_routes.router)
-    app.include_router(audit_routes.router)
-    app.include_router(plans_routes.router)
-    app.include_router(resources_routes.router)
-    app.include_router(jobs_routes.router)
-    app.include_router(catalog_routes.router)
-    app.include_router(restores_routes.router)
-    app.include_router(dashboard_routes.router)
+    mount(app, system, {("GET", "/health"): PUBLIC})
+    for domain in (
+        auth_routes,
+        users_routes,
+        settings_routes,
+        audit_routes,
+        plans_routes,
+        resources_routes,
+        jobs_routes,
+        catalog_routes,
+        restores_routes,
+        dashboard_routes,
+    ):
+        mount(app, domain.router, domain.POLICY)
     return app
 
 

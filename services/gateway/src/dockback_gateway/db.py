@@ -1,21 +1,28 @@
 """The database boundary: the declarative base, the engine, and the request's session.
 
 The session dependency commits when the request handler returns and rolls back when it
-raises; services and repositories never commit.
+raises; services and repositories never commit. What must happen only once a change is
+committed (publishing it, waking the outbox relay) is registered with `after_commit`.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable, Hashable
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 
 from dockback_gateway.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+_PENDING = "dockback.after_commit"  # the open transaction's callbacks, by key
+_LISTENING = "dockback.after_commit_listening"
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -57,3 +64,42 @@ async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 DbSession = Annotated[AsyncSession, Depends(request_session)]
+
+
+def after_commit(
+    db: AsyncSession, callback: Callable[[], None], *, key: Hashable | None = None, latest: bool = False
+) -> None:
+    """Call `callback` once `db`'s current transaction has committed; never if it rolls back.
+
+    Callbacks run in the order registered, on the event loop's thread, inside `commit()`:
+    they must not block (start a task for I/O). One that raises is logged and the others
+    still run: the transaction has committed by then, and the caller's request succeeded.
+    With `key`, a second callback under the same key in the same transaction is dropped
+    (one snapshot publication for several changes); with `latest` too, it replaces the first
+    instead (a job's news: listeners hear the state the transaction committed, not the steps)."""
+    pending: dict[Hashable, Callable[[], None]] = db.info.setdefault(_PENDING, {})
+    if key is None:
+        pending[object()] = callback
+    elif latest:
+        pending.pop(key, None)
+        pending[key] = callback
+    else:
+        pending.setdefault(key, callback)
+    if not db.info.get(_LISTENING):
+        # Listeners for the session's lifetime: each commit runs what its transaction
+        # registered, each rollback forgets it, whichever comes first.
+        db.info[_LISTENING] = True
+        event.listen(db.sync_session, "after_commit", _run_pending)
+        event.listen(db.sync_session, "after_rollback", _drop_pending)
+
+
+def _run_pending(session: Session) -> None:
+    for callback in session.info.pop(_PENDING, {}).values():
+        try:
+            callback()
+        except Exception:
+            log.exception("an after-commit callback failed (the transaction has committed)")
+
+
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)

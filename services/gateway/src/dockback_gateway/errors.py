@@ -8,8 +8,16 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from dockback_gateway.patterns import describe
+
+
+class Problem(BaseModel):
+    """An expected failure, as every domain error is rendered."""
+
+    error: str
+    detail: str
 
 
 class DomainError(Exception):

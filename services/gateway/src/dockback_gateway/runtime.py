@@ -17,8 +17,8 @@ from faststream.nats import NatsBroker
 from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dockback_gateway.config import Settings
 from dockback_gateway.keys import Cipher
-from dockback_gateway.settings import Settings
 
 if TYPE_CHECKING:
     from dockback_gateway.outbox.relay import OutboxRelay

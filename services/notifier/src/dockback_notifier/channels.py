@@ -56,6 +56,7 @@ class ChannelSettings:
         self.webhook_timeout = webhook_timeout
         self.snapshot: snapshots.SettingsSnapshot | None = None
         self.loaded = asyncio.Event()
+        self._applied = asyncio.Event()  # set (and replaced) each time a snapshot is applied
 
     @property
     def ui_base_url(self) -> str:
@@ -131,6 +132,23 @@ class ChannelSettings:
             return
         self.snapshot = snapshot
         log.info("settings revision %d: channels %s", snapshot.revision, ", ".join(self.channel_names()) or "none")
+        applied, self._applied = self._applied, asyncio.Event()
+        applied.set()
+
+    @property
+    def revision(self) -> int | None:
+        """The revision of the settings this notifier has (None: none yet)."""
+        return None if self.snapshot is None else self.snapshot.revision
+
+    async def reach(self, revision: int, within: float) -> bool:
+        """Wait until the snapshot has `revision` or a newer one, at most `within` seconds;
+        whether it has. The gateway publishes a change just after saving it, so a check sent
+        at once can arrive before the watch has brought it."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(within):
+                while self.revision is None or self.revision < revision:
+                    await self._applied.wait()
+        return self.revision is not None and self.revision >= revision
 
     async def watch(self, js: JetStreamContext, stopped: asyncio.Event) -> None:
         """Follow the snapshot until `stopped`; `loaded` is set once the current value is known."""

@@ -13,13 +13,20 @@ from dockback_notifier.errors import DeliveryError
 
 log = logging.getLogger(__name__)
 
+SNAPSHOT_WAIT_SECONDS = 5.0
+"""How long a check waits for the settings it names (the gateway publishes them just after
+saving, well within this; the gateway itself waits longer for the answer)."""
+
 
 class ChannelCheck:
     """Answers CheckChannel: sends at once (no duplicate check, no digest, no retry)."""
 
-    def __init__(self, channels: ChannelSettings, answered_by: str) -> None:
+    def __init__(
+        self, channels: ChannelSettings, answered_by: str, snapshot_wait: float = SNAPSHOT_WAIT_SECONDS
+    ) -> None:
         self.channels = channels
         self.answered_by = answered_by
+        self.snapshot_wait = snapshot_wait
 
     async def run(self, request: CheckChannel) -> CheckResult:
         ok, detail = await self._check(request)
@@ -31,6 +38,15 @@ class ChannelCheck:
             return False, "name the webhook to check (webhook_id)"
         name = "smtp" if request.channel == "smtp" else f"webhook:{request.webhook_id}"
         what = "the SMTP channel" if request.channel == "smtp" else f"webhook {request.webhook_id}"
+        # The settings the user just saved, not whatever snapshot is here yet.
+        wanted = request.settings_revision
+        if wanted is not None and not await self.channels.reach(wanted, self.snapshot_wait):
+            has = self.channels.revision
+            return False, (
+                f"the settings saved as revision {wanted} did not reach this notifier within "
+                f"{self.snapshot_wait:g} s (it has {'none' if has is None else f'revision {has}'}): "
+                "the gateway publishes them after saving, see its log; try again"
+            )
         try:
             channel = self.channels.channel(name)
             if channel is None:

@@ -13,15 +13,23 @@ from dockback_uploader.targets import TargetSettings
 
 log = logging.getLogger(__name__)
 
+SNAPSHOT_WAIT_SECONDS = 5.0
+"""How long a check waits for the settings it names (the gateway publishes them just after
+saving, well within this; the gateway itself waits longer for the answer)."""
+
 
 class TargetCheck:
-    def __init__(self, targets: TargetSettings, host_id: str) -> None:
+    def __init__(self, targets: TargetSettings, host_id: str, snapshot_wait: float = SNAPSHOT_WAIT_SECONDS) -> None:
         self.targets = targets
         self.answered_by = f"uploader on host {host_id}"
+        self.snapshot_wait = snapshot_wait
 
     async def run(self, request: CheckTarget) -> CheckResult:
         try:
-            target, credentials = await self.targets.target(request.target_id)
+            # The settings the user just saved, not whatever snapshot is here yet.
+            target, credentials = await self.targets.target(
+                request.target_id, revision=request.settings_revision, within=self.snapshot_wait
+            )
             async with S3Bucket.open(target, credentials) as bucket:
                 await bucket.check()
         except JobError as exc:

@@ -7,12 +7,15 @@ stays inside the `S3Target`'s client and never reaches a log, an event or a repl
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from nats.js import JetStreamContext
-from nats.js.errors import BucketNotFoundError, KeyNotFoundError
+from nats.js.errors import BucketNotFoundError, KeyNotFoundError, NotFoundError
+from nats.js.kv import KV_DEL, KV_PURGE
 from pydantic import ValidationError
 
 from dockback_contracts import sealed, streams
@@ -49,14 +52,51 @@ class TargetSettings:
             ) from exc
         except Exception as exc:
             raise TransientError(f"could not read the settings snapshot from NATS: {exc}") from exc
-        try:
-            return SettingsSnapshot.model_validate_json(entry.value or b"")
-        except ValidationError as exc:
-            raise PermanentError(f"the settings snapshot cannot be read: {exc.error_count()} invalid field(s)") from exc
+        return _parsed(entry.value)
 
-    async def target(self, target_id: str) -> tuple[S3Target, Credentials]:
-        """The target named `target_id` and its opened credentials."""
-        snapshot = await self.snapshot()
+    async def snapshot_at(self, revision: int, within: float) -> SettingsSnapshot:
+        """The snapshot once it has `revision` or a newer one, waiting at most `within` seconds.
+
+        The gateway publishes a change after it has committed, so a check sent right after a
+        save can arrive first; watching the key (its current value comes first) sees the
+        publication as soon as it lands."""
+        newest: int | None = None
+        try:
+            async with asyncio.timeout(within):
+                try:
+                    bucket = await self.jetstream().key_value(streams.SETTINGS_BUCKET)
+                    watcher = await bucket.watch(SETTINGS_SNAPSHOT_KEY)
+                except (BucketNotFoundError, NotFoundError) as exc:
+                    raise PermanentError(
+                        f"the settings bucket {streams.SETTINGS_BUCKET} does not exist: is the gateway running?"
+                    ) from exc
+                except Exception as exc:
+                    raise TransientError(f"could not read the settings snapshot from NATS: {exc}") from exc
+                try:
+                    async for entry in watcher:
+                        if entry is None or entry.value is None or entry.operation in (KV_DEL, KV_PURGE):
+                            continue  # the end of the current values, or the snapshot removed
+                        snapshot = _parsed(entry.value)
+                        if snapshot.revision >= revision:
+                            return snapshot
+                        newest = snapshot.revision
+                finally:
+                    with contextlib.suppress(Exception):
+                        await watcher.stop()  # type: ignore[no-untyped-call]
+        except TimeoutError:
+            pass
+        seen = "no snapshot at all" if newest is None else f"revision {newest}"
+        raise TransientError(
+            f"the settings saved as revision {revision} did not reach this uploader within {within:g} s "
+            f"(it has {seen}): the gateway publishes them after saving, see its log; try again"
+        )
+
+    async def target(
+        self, target_id: str, *, revision: int | None = None, within: float = 0.0
+    ) -> tuple[S3Target, Credentials]:
+        """The target named `target_id` and its opened credentials; with `revision`, as the
+        settings of that revision or a newer one describe it (waiting up to `within` s for them)."""
+        snapshot = await (self.snapshot() if revision is None else self.snapshot_at(revision, within))
         for target in snapshot.targets:
             if target.target_id == target_id:
                 return target, self._credentials(target)
@@ -96,3 +136,10 @@ class TargetSettings:
                 f"the credentials of S3 target {target.target_id!r} cannot be opened with this uploader's "
                 "settings key: is DOCKBACK_SETTINGS_KEY_FILE the gateway's key?"
             ) from exc
+
+
+def _parsed(raw: bytes | None) -> SettingsSnapshot:
+    try:
+        return SettingsSnapshot.model_validate_json(raw or b"")
+    except ValidationError as exc:
+        raise PermanentError(f"the settings snapshot cannot be read: {exc.error_count()} invalid field(s)") from exc

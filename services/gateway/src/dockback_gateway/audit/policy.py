@@ -1,4 +1,4 @@
-"""Access rules of the /audit routes (merged into auth.policy.POLICY)."""
+"""Access rules of the /audit routes (mounted with its router, see auth.policy.mount)."""
 
 from __future__ import annotations
 

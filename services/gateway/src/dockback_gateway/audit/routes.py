@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 
 from dockback_gateway.audit import repository
+from dockback_gateway.audit.policy import ROWS as POLICY  # noqa: F401 - app.py mounts it with the router
 from dockback_gateway.audit.schemas import AuditEntryOut, AuditPage
 from dockback_gateway.auth.dependencies import CurrentPrincipal, enforce_policy
 from dockback_gateway.db import DbSession

@@ -15,11 +15,10 @@ from typing import NoReturn
 
 import pyotp
 import segno
-from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dockback_gateway.audit.models import AuditEntry
 from dockback_gateway.audit.service import Origin, record
+from dockback_gateway.auth import repository
 from dockback_gateway.auth.dependencies import Principal
 from dockback_gateway.auth.passwords import verify_password
 from dockback_gateway.auth.service import (
@@ -31,7 +30,6 @@ from dockback_gateway.auth.service import (
 )
 from dockback_gateway.auth.totp import accept_totp, totp_secret_aad
 from dockback_gateway.errors import Conflict, DomainError, NotAuthenticated
-from dockback_gateway.users.models import RecoveryCode
 
 ISSUER = "DockBack"
 RECOVERY_CODE_COUNT = 10
@@ -75,11 +73,9 @@ class MfaService:
         self.origin = origin
 
     async def status(self) -> Status:
-        left = await self.db.scalar(
-            select(func.count()).where(RecoveryCode.user_id == self.user.id, RecoveryCode.used_at.is_(None))
-        )
+        left = await repository.unused_recovery_codes(self.db, self.user.id)
         pending = self.user.totp_secret is not None and not self.user.totp_enabled
-        return Status(enabled=self.user.totp_enabled, pending=pending, recovery_codes_left=left or 0)
+        return Status(enabled=self.user.totp_enabled, pending=pending, recovery_codes_left=left)
 
     async def start(self, current_password: str) -> Enrolment:
         """A fresh secret, stored encrypted but not enabled until `confirm` sees a valid code."""
@@ -134,7 +130,7 @@ class MfaService:
         self.user.totp_enabled = False
         self.user.totp_secret = None
         self.user.totp_last_step = None
-        await self.db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == self.user.id))
+        await repository.delete_recovery_codes(self.db, self.user.id)
         await end_other_sessions(self.db, self.user.id, keep=self.principal.session.id, reason="mfa disabled")
         await self._audit(action, "success", was_enabled=was_enabled)
 
@@ -154,32 +150,13 @@ class MfaService:
     async def _wrong_confirmations(self) -> int:
         """Wrong codes since the pending enrolment started, counted from the audit log (the
         rows are written in the same transactions, under the user's row lock)."""
-        started = (
-            select(func.max(AuditEntry.id))
-            .where(
-                AuditEntry.action == "mfa.enrolment_start",
-                AuditEntry.outcome == "success",
-                AuditEntry.target == self.user.username,
-            )
-            .scalar_subquery()
-        )
-        wrong = await self.db.scalar(
-            select(func.count()).where(
-                AuditEntry.action == "mfa.enable",
-                AuditEntry.outcome == "failure",
-                AuditEntry.target == self.user.username,
-                AuditEntry.id > started,
-            )
-        )
-        return wrong or 0
+        return await repository.wrong_confirmations(self.db, self.user.username)
 
     async def _replace_recovery_codes(self) -> list[str]:
-        await self.db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == self.user.id))
+        await repository.delete_recovery_codes(self.db, self.user.id)
         codes = [new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
-        self.db.add_all(
-            RecoveryCode(user_id=self.user.id, code_hash=recovery_code_digest(self.config.secret_key, code))
-            for code in codes
-        )
+        hashes = [recovery_code_digest(self.config.secret_key, code) for code in codes]
+        repository.add_recovery_codes(self.db, self.user.id, hashes)
         return codes
 
     async def _check_password(self, action: str, password: str) -> None:

@@ -1,44 +1,65 @@
-"""Who may call what: one table for every route, each domain contributing its rows. A route
-missing here is refused (and a test walks the OpenAPI document so a new route without a
-policy fails the build)."""
+"""Who may call what: one table per app, each domain mounting its router together with the
+access rows of its routes (`mount`), so auth depends on no domain. A route missing from the
+table is refused (and a test walks the OpenAPI document so a new route without a policy
+fails the build)."""
 
 from __future__ import annotations
 
-from fastapi import Request
+from collections.abc import Mapping
 
-from dockback_gateway.audit.policy import ROWS as AUDIT_ROWS
+from fastapi import APIRouter, FastAPI, Request
+
 from dockback_gateway.auth.rules import ADMIN, ALL_ROLES, AUTHENTICATED, OPERATORS, PUBLIC, Rule
-from dockback_gateway.catalog.policy import ROWS as CATALOG_ROWS
-from dockback_gateway.dashboard.policy import ROWS as DASHBOARD_ROWS
-from dockback_gateway.jobs.policy import ROWS as JOBS_ROWS
-from dockback_gateway.plans.policy import ROWS as PLANS_ROWS
-from dockback_gateway.resources.policy import ROWS as RESOURCES_ROWS
-from dockback_gateway.restores.policy import ROWS as RESTORES_ROWS
-from dockback_gateway.settings.policy import ROWS as SETTINGS_ROWS
-from dockback_gateway.users.policy import ROWS as USERS_ROWS
 
-POLICY: dict[tuple[str, str], Rule] = {
-    ("GET", "/health"): PUBLIC,
+Rows = Mapping[tuple[str, str], Rule]
+"""Access rows: (method, path as the app routes it) -> rule."""
+
+PolicyTable = dict[tuple[str, str], Rule]
+
+ROWS: Rows = {
     ("POST", "/auth/login"): PUBLIC,
     ("POST", "/auth/login/mfa"): PUBLIC,
     ("POST", "/auth/refresh"): PUBLIC,
     ("POST", "/auth/logout"): AUTHENTICATED,
     ("GET", "/auth/permissions"): AUTHENTICATED,
-    **USERS_ROWS,
-    **AUDIT_ROWS,
-    **SETTINGS_ROWS,
-    **PLANS_ROWS,
-    **RESOURCES_ROWS,
-    **JOBS_ROWS,
-    **CATALOG_ROWS,
-    **RESTORES_ROWS,
-    **DASHBOARD_ROWS,
 }
+"""The /auth routes' own rows."""
 
-__all__ = ["ADMIN", "ALL_ROLES", "AUTHENTICATED", "OPERATORS", "POLICY", "PUBLIC", "Rule", "rule_for"]
+__all__ = [
+    "ADMIN",
+    "ALL_ROLES",
+    "AUTHENTICATED",
+    "OPERATORS",
+    "PUBLIC",
+    "ROWS",
+    "PolicyTable",
+    "Rows",
+    "Rule",
+    "mount",
+    "policy_of",
+    "rule_for",
+]
+
+
+def mount(app: FastAPI, router: APIRouter, rows: Rows) -> None:
+    """Include a domain's router in `app`, and its access rows in the app's policy table."""
+    table = policy_of(app)
+    twice = sorted(f"{method} {path}" for method, path in rows.keys() & table.keys())
+    if twice:
+        raise ValueError(f"access rows given twice: {', '.join(twice)}")
+    table.update(rows)
+    app.include_router(router)
+
+
+def policy_of(app: FastAPI) -> PolicyTable:
+    """The app's policy table (empty until routers are mounted)."""
+    table: PolicyTable | None = getattr(app.state, "policy", None)
+    if table is None:
+        table = app.state.policy = {}
+    return table
 
 
 def rule_for(request: Request) -> Rule | None:
     route = request.scope.get("route")
     path = getattr(route, "path", None)
-    return POLICY.get((request.method, path)) if path else None
+    return policy_of(request.app).get((request.method, path)) if path else None

@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 
 from dockback_gateway.auth.dependencies import CurrentPrincipal, enforce_policy, origin_of
+from dockback_gateway.auth.policy import ROWS as POLICY  # noqa: F401 - app.py mounts it with the router
+from dockback_gateway.auth.policy import policy_of
 from dockback_gateway.auth.rules import AUTHENTICATED, PUBLIC
 from dockback_gateway.auth.schemas import LoginRequest, LoginResponse, MfaRequest, Permissions
 from dockback_gateway.auth.service import AuthService, IssuedSession
@@ -61,16 +63,14 @@ async def logout(principal: CurrentPrincipal, request: Request, response: Respon
 
 
 @router.get("/permissions")
-async def permissions(principal: CurrentPrincipal) -> Permissions:
+async def permissions(principal: CurrentPrincipal, request: Request) -> Permissions:
     """The routes the caller's role may use (one table decides, the same one the API enforces).
 
     Until the first password is changed only that change and logging out are allowed."""
-    from dockback_gateway.auth.policy import POLICY  # the policy imports every domain's rows
-
     user = principal.user
     allowed = sorted(
         f"{method} {path}"
-        for (method, path), rule in POLICY.items()
+        for (method, path), rule in policy_of(request.app).items()
         if rule == AUTHENTICATED or (rule != PUBLIC and not user.must_change_password and user.role in rule)
     )
     return Permissions(role=str(user.role), must_change_password=user.must_change_password, allowed=allowed)

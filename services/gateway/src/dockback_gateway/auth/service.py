@@ -8,17 +8,17 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockback_gateway.audit.service import Origin, record
-from dockback_gateway.auth.models import LoginFailure, PendingLogin, Session
+from dockback_gateway.auth import repository
+from dockback_gateway.auth.models import PendingLogin, Session
 from dockback_gateway.auth.passwords import hash_password, needs_rehash, verify_password
 from dockback_gateway.auth.tokens import RefreshToken, digest, issue_access_token, new_secret_token
 from dockback_gateway.auth.totp import accept_totp
 from dockback_gateway.errors import NotAuthenticated, TooManyAttempts
 from dockback_gateway.keys import Cipher
-from dockback_gateway.users.models import RecoveryCode, User
+from dockback_gateway.users.models import User
 
 ACCOUNT_FAILURES_PER_HOUR = 100
 IP_FAILURES_PER_15_MINUTES = 200
@@ -67,13 +67,7 @@ async def brake(db: AsyncSession, account: str, origin: Origin) -> None:
     """
     now = datetime.now(UTC)
     hour_ago = now - timedelta(hours=1)
-    count, last = (
-        await db.execute(
-            select(func.count(), func.max(LoginFailure.at)).where(
-                LoginFailure.account == account, LoginFailure.at > hour_ago
-            )
-        )
-    ).one()
+    count, last = await repository.failures_of_account(db, account, since=hour_ago)
     if count >= ACCOUNT_FAILURES_PER_HOUR:
         raise TooManyAttempts(
             "too many failed logins for this account; try again later", headers={"Retry-After": "3600"}
@@ -87,10 +81,8 @@ async def brake(db: AsyncSession, account: str, origin: Origin) -> None:
                 headers={"Retry-After": str(int(wait) + 1)},
             )
     if origin.ip:
-        by_ip = await db.scalar(
-            select(func.count()).where(LoginFailure.ip == origin.ip, LoginFailure.at > now - timedelta(minutes=15))
-        )
-        if (by_ip or 0) >= IP_FAILURES_PER_15_MINUTES:
+        by_ip = await repository.failures_from_address(db, origin.ip, since=now - timedelta(minutes=15))
+        if by_ip >= IP_FAILURES_PER_15_MINUTES:
             raise TooManyAttempts(
                 "too many failed logins from this address; try again later", headers={"Retry-After": "900"}
             )
@@ -98,7 +90,7 @@ async def brake(db: AsyncSession, account: str, origin: Origin) -> None:
 
 def remember_failure(db: AsyncSession, account: str, origin: Origin) -> None:
     """Count a wrong password against the account and the address (kept even though the request fails)."""
-    db.add(LoginFailure(account=account.lower(), ip=origin.ip or "-"))
+    repository.add_failure(db, account.lower(), origin.ip or "-")
 
 
 class AuthService:
@@ -112,7 +104,7 @@ class AuthService:
     async def login(self, username: str, password: str) -> LoginOutcome:
         account = username.strip().lower()
         await brake(self.db, account, self.origin)
-        user = await self.db.scalar(select(User).where(func.lower(User.username) == account))
+        user = await repository.user_by_login_name(self.db, account)
         ok = verify_password(user.password_hash if user else None, password)
         if user is None or not ok or user.disabled:
             remember_failure(self.db, account, self.origin)
@@ -147,9 +139,7 @@ class AuthService:
     # -- second factor -------------------------------------------------------------------
 
     async def complete_mfa(self, mfa_token: str, code: str | None, recovery_code: str | None) -> IssuedSession:
-        pending = await self.db.scalar(
-            select(PendingLogin).where(PendingLogin.token_hash == digest(mfa_token)).with_for_update()
-        )
+        pending = await repository.pending_login_for_update(self.db, digest(mfa_token))
         if pending is None or pending.expires_at <= datetime.now(UTC):
             raise NotAuthenticated("the login has expired; enter your password again")
         user = await self.db.get(User, pending.user_id, with_for_update=True)
@@ -172,12 +162,7 @@ class AuthService:
 
     async def _use_recovery_code(self, user: User, code: str) -> bool:
         wanted = recovery_code_digest(self.config.secret_key, code)
-        used = await self.db.execute(
-            update(RecoveryCode)
-            .where(RecoveryCode.user_id == user.id, RecoveryCode.code_hash == wanted, RecoveryCode.used_at.is_(None))
-            .values(used_at=datetime.now(UTC))
-        )
-        return bool(used.rowcount)  # type: ignore[attr-defined]
+        return await repository.use_recovery_code(self.db, user.id, wanted, at=datetime.now(UTC))
 
     # -- sessions --------------------------------------------------------------------------
 
@@ -193,7 +178,7 @@ class AuthService:
         )
         self.db.add(session)
         await self.db.flush()
-        await self.db.execute(delete(LoginFailure).where(LoginFailure.account == user.username.lower()))
+        await repository.forget_failures(self.db, user.username.lower())
         await record(
             self.db,
             action="login",
@@ -255,7 +240,4 @@ class AuthService:
 
 async def end_other_sessions(db: AsyncSession, user_id: uuid.UUID, keep: uuid.UUID | None, reason: str) -> None:
     """Revoke every session of a user but `keep` (password or MFA change, role change, disabling)."""
-    query = update(Session).where(Session.user_id == user_id, Session.revoked_at.is_(None))
-    if keep is not None:
-        query = query.where(Session.id != keep)
-    await db.execute(query.values(revoked_at=datetime.now(UTC), revoked_reason=reason))
+    await repository.revoke_sessions(db, user_id, keep, reason, at=datetime.now(UTC))

@@ -1,4 +1,4 @@
-"""Access rules of the /artifacts routes (merged into auth.policy.POLICY).
+"""Access rules of the /artifacts routes (mounted with its router, see auth.policy.mount).
 
 Everyone may read the catalog and preview retention (a dry run changes nothing);
 operators and admins may start a check, which puts work on a host, and delete a backup.

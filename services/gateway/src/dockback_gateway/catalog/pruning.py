@@ -1,5 +1,5 @@
 """Retention applied to the catalog: after a plan's archive is recorded, its series is judged
-by the plan's policy (`dockback_gateway.retention`) and what the policy drops is pruned.
+by the plan's policy (`dockback_gateway.catalog.retention`) and what the policy drops is pruned.
 
 Only one scope at a time, (host, plan, resource, role), the one of the new archive; ad-hoc
 archives (no plan) are never pruned automatically, and neither are the archives of a
@@ -20,8 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockback_contracts import events as ev
 from dockback_contracts.snapshots import RetentionPolicy
-from dockback_gateway import retention
-from dockback_gateway.catalog import repository
+from dockback_gateway.catalog import repository, retention
 from dockback_gateway.catalog.models import Artifact, ArtifactState
 from dockback_gateway.catalog.repository import ScopeKey
 from dockback_gateway.catalog.requests import request_prune

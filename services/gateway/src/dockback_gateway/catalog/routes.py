@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from dockback_gateway import patterns
 from dockback_gateway.auth.dependencies import CurrentPrincipal, enforce_policy, origin_of
+from dockback_gateway.catalog.policy import ROWS as POLICY  # noqa: F401 - app.py mounts it with the router
 from dockback_gateway.catalog.repository import ArtifactFilter
 from dockback_gateway.catalog.schemas import (
     ArtifactDetail,
@@ -22,7 +23,7 @@ from dockback_gateway.catalog.schemas import (
 )
 from dockback_gateway.catalog.service import CatalogService
 from dockback_gateway.db import DbSession
-from dockback_gateway.settings.schemas import Problem  # one error shape across the API
+from dockback_gateway.errors import Problem  # one error shape across the API
 
 router = APIRouter(
     prefix="/artifacts",

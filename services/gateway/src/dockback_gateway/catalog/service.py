@@ -11,9 +11,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dockback_gateway import retention
 from dockback_gateway.audit.service import Origin, record
-from dockback_gateway.catalog import pruning, repository
+from dockback_gateway.catalog import pruning, repository, retention
 from dockback_gateway.catalog.models import Artifact, ArtifactCopy, ArtifactState
 from dockback_gateway.catalog.repository import ArtifactFilter
 from dockback_gateway.catalog.requests import request_deletion, request_verification

@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from dockback_gateway.auth.dependencies import enforce_policy
+from dockback_gateway.dashboard.policy import ROWS as POLICY  # noqa: F401 - app.py mounts it with the router
 from dockback_gateway.dashboard.schemas import Dashboard
 from dockback_gateway.dashboard.service import DashboardService
 from dockback_gateway.db import DbSession
-from dockback_gateway.settings.schemas import Problem
+from dockback_gateway.errors import Problem  # one error shape across the API
 
 router = APIRouter(
     prefix="/dashboard",

@@ -17,17 +17,16 @@ from datetime import datetime
 
 from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError
-from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockback_contracts.snapshots import JobCancellation
 from dockback_contracts.streams import CANCELS_BUCKET
+from dockback_gateway.db import after_commit
 
 log = logging.getLogger(__name__)
 
 _ATTEMPTS = 5
 _RETRY_SECONDS = 1.0
-_PENDING = "dockback.jobs_cancellations_pending"
 
 
 class Cancellations:
@@ -67,22 +66,12 @@ class Cancellations:
 
     def put_after_commit(self, db: AsyncSession, cancellation: JobCancellation) -> None:
         """Write `cancellation` once `db`'s transaction has committed; never if it rolls back."""
-        pending: list[JobCancellation] | None = db.info.get(_PENDING)
-        if pending is None:
-            pending = db.info[_PENDING] = []
+        after_commit(db, lambda: self._put_in_background(cancellation))
 
-            def committed(_session: object) -> None:
-                for item in db.info.pop(_PENDING, []):
-                    task = asyncio.get_running_loop().create_task(self._put_with_retries(item))
-                    self._in_flight.add(task)
-                    task.add_done_callback(self._in_flight.discard)
-
-            def rolled_back(_session: object) -> None:
-                db.info.pop(_PENDING, None)
-
-            sa_event.listen(db.sync_session, "after_commit", committed, once=True)
-            sa_event.listen(db.sync_session, "after_rollback", rolled_back, once=True)
-        pending.append(cancellation)
+    def _put_in_background(self, cancellation: JobCancellation) -> None:
+        task = asyncio.get_running_loop().create_task(self._put_with_retries(cancellation))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
 
     async def drain(self) -> None:
         """Wait for the writes in flight (tests; shutdown)."""

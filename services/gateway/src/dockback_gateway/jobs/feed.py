@@ -16,11 +16,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dockback_gateway.db import after_commit
+
 _QUEUE_SIZE = 256
-_PENDING = "dockback.jobs_feed_pending"
 
 
 @dataclass(frozen=True)
@@ -58,22 +58,8 @@ class JobFeed:
         """Publish `news` once `db`'s transaction commits; never if it rolls back. A job's status
         news replaces the one already pending for that job: the listener hears the state the
         transaction committed, not the steps on the way to it."""
-        pending: list[News] | None = db.info.get(_PENDING)
-        if pending is None:
-            pending = db.info[_PENDING] = []
-
-            def committed(_session: object) -> None:
-                for item in db.info.pop(_PENDING, []):
-                    self.publish(item)
-
-            def rolled_back(_session: object) -> None:
-                db.info.pop(_PENDING, None)
-
-            sa_event.listen(db.sync_session, "after_commit", committed, once=True)
-            sa_event.listen(db.sync_session, "after_rollback", rolled_back, once=True)
-        if news.kind == "job":
-            pending[:] = [item for item in pending if (item.kind, item.job_id) != ("job", news.job_id)]
-        pending.append(news)
+        key = ("job-feed", news.job_id) if news.kind == "job" else None
+        after_commit(db, lambda: self.publish(news), key=key, latest=True)
 
 
 FEED = JobFeed()

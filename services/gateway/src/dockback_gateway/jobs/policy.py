@@ -1,4 +1,4 @@
-"""Access rules of the /jobs routes (merged into auth.policy.POLICY): everyone reads, operators
+"""Access rules of the /jobs routes (mounted with its router, see auth.policy.mount): everyone reads, operators
 and admins run and cancel."""
 
 from __future__ import annotations

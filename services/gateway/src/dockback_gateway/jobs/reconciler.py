@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from dockback_contracts import events as ev
 from dockback_contracts.base import JobPhase
 from dockback_contracts.schedule import next_fire_times
+from dockback_gateway.config import Settings
 from dockback_gateway.jobs.cancels import Cancellations
 from dockback_gateway.jobs.journal import announce, log_line
 from dockback_gateway.jobs.liveness import host_online, last_heard_of
@@ -46,7 +47,6 @@ from dockback_gateway.jobs.models import Job, JobStatus, MissedRun
 from dockback_gateway.outbox.service import enqueue
 from dockback_gateway.plans.models import Plan
 from dockback_gateway.resources.models import Host
-from dockback_gateway.settings import Settings
 
 log = logging.getLogger(__name__)
 

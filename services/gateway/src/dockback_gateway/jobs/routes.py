@@ -18,6 +18,7 @@ from dockback_gateway.db import DbSession
 from dockback_gateway.errors import DomainError, Invalid
 from dockback_gateway.jobs import service
 from dockback_gateway.jobs.feed import FEED
+from dockback_gateway.jobs.policy import ROWS as POLICY  # noqa: F401 - app.py mounts it with the router
 from dockback_gateway.jobs.repository import JobFilter
 from dockback_gateway.jobs.schemas import JobAccepted, JobDetail, JobKindName, JobOut, JobPage, JobStatusName, RunJob
 from dockback_gateway.jobs.worker import state_of

@@ -5,14 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockback_contracts import subjects
 from dockback_contracts.base import Event
+from dockback_gateway.db import after_commit
 from dockback_gateway.outbox.models import OutboxMessage
 
-_WAKE_SCHEDULED = "dockback.outbox_wake_scheduled"
+_WAKE_RELAYS = "outbox wake"
 _wakers: set[Callable[[], None]] = set()
 
 
@@ -30,17 +30,10 @@ def enqueue(db: AsyncSession, event: Event, *, message_id: uuid.UUID | None = No
         id=message_id or uuid.uuid4(), subject=subjects.subject_for(event), payload=event.model_dump(mode="json")
     )
     db.add(row)
-    if not db.info.get(_WAKE_SCHEDULED):
-        db.info[_WAKE_SCHEDULED] = True
-
-        def committed(_session: object) -> None:
-            db.info.pop(_WAKE_SCHEDULED, None)
-            for wake in list(_wakers):
-                wake()
-
-        def rolled_back(_session: object) -> None:
-            db.info.pop(_WAKE_SCHEDULED, None)
-
-        sa_event.listen(db.sync_session, "after_commit", committed, once=True)
-        sa_event.listen(db.sync_session, "after_rollback", rolled_back, once=True)
+    after_commit(db, _wake_relays, key=_WAKE_RELAYS)
     return row
+
+
+def _wake_relays() -> None:
+    for wake in list(_wakers):
+        wake()

@@ -1,4 +1,4 @@
-"""Access rules of the /plans routes (merged into auth.policy.POLICY).
+"""Access rules of the /plans routes (mounted with its router, see auth.policy.mount).
 
 Everyone may read plans (a viewer's dashboard shows what is protected and when it runs);
 operators and admins create, change and delete them.

@@ -10,6 +10,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from dockback_contracts.base import HostId
 from dockback_gateway.auth.dependencies import CurrentPrincipal, enforce_policy, origin_of
 from dockback_gateway.db import DbSession
+from dockback_gateway.errors import Problem  # one error shape across the API
+from dockback_gateway.plans.policy import ROWS as POLICY  # noqa: F401 - app.py mounts it with the router
 from dockback_gateway.plans.schemas import (
     Cron,
     PlanCreate,
@@ -21,7 +23,6 @@ from dockback_gateway.plans.schemas import (
 )
 from dockback_gateway.plans.service import PlanService, schedule_preview
 from dockback_gateway.plans.snapshot import PlanPublisher
-from dockback_gateway.settings.schemas import Problem
 
 router = APIRouter(
     prefix="/plans",

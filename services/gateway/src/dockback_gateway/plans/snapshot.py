@@ -21,10 +21,11 @@ import uuid
 
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NoKeysError
 from nats.js.kv import KeyValue
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockback_contracts.streams import PLANS_BUCKET
+from dockback_gateway.db import after_commit
 from dockback_gateway.kv import revision_of
 from dockback_gateway.plans.convert import snapshot_of
 from dockback_gateway.plans.models import Plan
@@ -32,8 +33,6 @@ from dockback_gateway.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-_PENDING = "dockback.plans_to_publish"
-_LISTENING = "dockback.plans_publish_listening"
 _PUT_ATTEMPTS = 10
 _DRAIN_SECONDS = 10.0
 
@@ -83,23 +82,12 @@ class PlanPublisher:
     def publish_after_commit(self, db: AsyncSession, plan_id: uuid.UUID) -> None:
         """Publish the plan once `db`'s transaction has committed (in the background); never if
         it rolls back."""
-        pending: set[uuid.UUID] = db.info.setdefault(_PENDING, set())
-        pending.add(plan_id)
-        if db.info.get(_LISTENING):
-            return
-        db.info[_LISTENING] = True
+        after_commit(db, lambda: self._publish_in_background(plan_id), key=("plan snapshot", plan_id))
 
-        def committed(_session: object) -> None:
-            for one in db.info.pop(_PENDING, set()):
-                task = asyncio.get_running_loop().create_task(self.publish_or_log(one))
-                self._in_flight.add(task)
-                task.add_done_callback(self._in_flight.discard)
-
-        def rolled_back(_session: object) -> None:
-            db.info.pop(_PENDING, None)
-
-        event.listen(db.sync_session, "after_commit", committed)
-        event.listen(db.sync_session, "after_rollback", rolled_back)
+    def _publish_in_background(self, plan_id: uuid.UUID) -> None:
+        task = asyncio.get_running_loop().create_task(self.publish_or_log(plan_id))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
 
     async def sweep(self) -> int:
         """Bring every key in step with the database; returns how many were published or deleted.

@@ -1,4 +1,4 @@
-"""Access rules of the /resources routes (merged into auth.policy.POLICY): everyone may read."""
+"""Access rules of the /resources routes (mounted with its router, see auth.policy.mount): everyone may read."""
 
 from __future__ import annotations
 

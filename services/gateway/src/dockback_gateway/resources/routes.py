@@ -11,9 +11,10 @@ from dockback_contracts.base import HostId
 from dockback_gateway import patterns
 from dockback_gateway.auth.dependencies import enforce_policy
 from dockback_gateway.db import DbSession
+from dockback_gateway.errors import Problem  # one error shape across the API
+from dockback_gateway.resources.policy import ROWS as POLICY  # noqa: F401 - app.py mounts it with the router
 from dockback_gateway.resources.schemas import ContainerOut, Coverage, HostOut, ImageOut, VolumeOut
 from dockback_gateway.resources.service import ResourceFilter, ResourceViews
-from dockback_gateway.settings.schemas import Problem
 
 router = APIRouter(
     prefix="/resources",

@@ -1,4 +1,4 @@
-"""Access rules of the /restores routes (merged into auth.policy.POLICY).
+"""Access rules of the /restores routes (mounted with its router, see auth.policy.mount).
 
 A restore overwrites data: operators and admins may preview and confirm one. Everyone may
 see whether restores are locked; only admins set or lift the lock.

@@ -8,6 +8,8 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from dockback_gateway.auth.dependencies import CurrentPrincipal, enforce_policy, origin_of
 from dockback_gateway.db import DbSession
+from dockback_gateway.errors import Problem  # one error shape across the API
+from dockback_gateway.restores.policy import ROWS as POLICY  # noqa: F401 - app.py mounts it with the router
 from dockback_gateway.restores.schemas import (
     RestoreAccepted,
     RestoreConfirm,
@@ -17,7 +19,6 @@ from dockback_gateway.restores.schemas import (
     RestorePreviewRequest,
 )
 from dockback_gateway.restores.service import RestoreService
-from dockback_gateway.settings.schemas import Problem  # one error shape across the API
 
 router = APIRouter(
     prefix="/restores",

@@ -1,6 +1,3 @@
-"""Settings: the gateway's own configuration from the environment (`Settings`), and the
-typed, encrypted settings users store through the API (`routes`, `service`, ...)."""
-
-from dockback_gateway.settings.environment import Settings
-
-__all__ = ["Settings"]
+"""Settings users store through the API: typed, encrypted at rest, published as snapshots
+for the uploader and notifier (`routes`, `service`, `checks`, ...). The gateway's own
+configuration from the environment is `dockback_gateway.config`."""

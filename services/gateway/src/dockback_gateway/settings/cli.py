@@ -15,10 +15,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from dockback_gateway.config import Settings
 from dockback_gateway.db import make_engine, make_sessions
 from dockback_gateway.keys import Cipher, KeyProblem, parse_aes_key
 from dockback_gateway.settings.ciphertexts import reencrypt_all
-from dockback_gateway.settings.environment import Settings
 
 
 async def rotate_encryption_key(settings: Settings) -> int:

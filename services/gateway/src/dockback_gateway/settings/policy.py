@@ -1,4 +1,4 @@
-"""Access rules of the /settings routes (merged into auth.policy.POLICY).
+"""Access rules of the /settings routes (mounted with its router, see auth.policy.mount).
 
 Admins change settings. Operators may read them (they choose upload targets for plans);
 viewers may not: settings show where every backup is kept and who is alerted, which a

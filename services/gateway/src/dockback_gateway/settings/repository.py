@@ -32,6 +32,10 @@ class SettingsRepository:
         await self.db.execute(insert(SettingsRevision).values(id=1, revision=1).on_conflict_do_nothing())
         return (await self.db.scalars(select(SettingsRevision).with_for_update())).one()
 
+    async def revision(self) -> int | None:
+        """The committed settings revision (None before the first change)."""
+        return await self.db.scalar(select(SettingsRevision.revision).where(SettingsRevision.id == 1))
+
     async def read_all(self) -> StoredSettings:
         revision = await self.db.get(SettingsRevision, 1)
         return StoredSettings(

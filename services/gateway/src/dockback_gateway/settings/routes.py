@@ -9,11 +9,13 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from dockback_gateway import patterns
 from dockback_gateway.auth.dependencies import CurrentPrincipal, enforce_policy, origin_of
 from dockback_gateway.db import DbSession
+from dockback_gateway.errors import Problem
+from dockback_gateway.settings.checks import SettingsChecks
+from dockback_gateway.settings.policy import ROWS as POLICY  # noqa: F401 - app.py mounts it with the router
 from dockback_gateway.settings.schemas import (
     CheckOut,
     DefaultsOut,
     DefaultsUpdate,
-    Problem,
     S3TargetCreate,
     S3TargetOut,
     S3TargetUpdate,
@@ -24,7 +26,7 @@ from dockback_gateway.settings.schemas import (
     WebhookOut,
     WebhookUpdate,
 )
-from dockback_gateway.settings.service import SettingsChecks, SettingsService
+from dockback_gateway.settings.service import SettingsService
 
 router = APIRouter(
     prefix="/settings",

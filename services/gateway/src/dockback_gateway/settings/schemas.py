@@ -65,13 +65,6 @@ HttpUrl = Annotated[
 ]
 
 
-class Problem(BaseModel):
-    """An expected failure, as every domain error is rendered."""
-
-    error: str
-    detail: str
-
-
 class SecretState(BaseModel):
     """Whether a secret is stored; its value never leaves the gateway through the API."""
 

@@ -12,14 +12,9 @@ import logging
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
-from nats.aio.client import Client as NatsClient
-from nats.errors import NoRespondersError
-from nats.errors import TimeoutError as NatsTimeoutError
-from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic import BaseModel, SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dockback_contracts import subjects
-from dockback_contracts.control import CheckChannel, CheckResult, CheckTarget
 from dockback_contracts.snapshots import SMTP_PASSWORD, target_secret, webhook_signing_secret
 from dockback_gateway.audit.service import Origin, record
 from dockback_gateway.errors import Conflict, DomainError, Invalid, NotFound
@@ -27,7 +22,6 @@ from dockback_gateway.keys import Cipher, KeyProblem
 from dockback_gateway.settings.models import S3Target, SettingsDefaults, SettingsRevision, SmtpServer, Webhook
 from dockback_gateway.settings.repository import SettingsRepository
 from dockback_gateway.settings.schemas import (
-    CheckOut,
     DefaultsOut,
     DefaultsUpdate,
     S3TargetCreate,
@@ -54,25 +48,6 @@ class SecretUnreadable(DomainError):
 
     status_code = 409
     error = "secret_unreadable"
-
-
-CHECK_TIMEOUT_SECONDS = 20.0
-"""How long a check may take: an S3 endpoint or mail server that does not answer takes the
-checking service's own connect timeout (a few seconds) to say so, which still fits."""
-
-
-class NoResponder(DomainError):
-    """No uploader or notifier answered a check: none runs, or none is connected to NATS."""
-
-    status_code = 503
-    error = "no_responder"
-
-
-class UnreadableReply(DomainError):
-    """The service that answered a check sent something that is not a CheckResult."""
-
-    status_code = 502
-    error = "unreadable_reply"
 
 
 class SettingsService:
@@ -338,100 +313,6 @@ class SettingsService:
             slack_format=w.slack_format,
             succeeded_digest=w.succeeded_digest,
             updated_at=w.updated_at,
-        )
-
-
-class SettingsChecks:
-    """Checks of the stored settings, run by the services that use them: an uploader tries an
-    S3 target with its credentials, a notifier sends a test alert through a channel. The
-    gateway asks one of them over core-NATS request/reply (a queue group: exactly one
-    answers) and passes the answer on; it holds no S3 or SMTP client itself.
-
-    Every check is audited with its outcome (a failed check is `failure`, with the answer's
-    detail, which the contract keeps free of secrets). Changes nothing else.
-    """
-
-    def __init__(
-        self,
-        db: AsyncSession,
-        connection: NatsClient,
-        actor: str,
-        origin: Origin,
-        timeout: float = CHECK_TIMEOUT_SECONDS,
-    ) -> None:
-        self.db = db
-        self.repo = SettingsRepository(db)
-        self.connection = connection
-        self.actor = actor
-        self.origin = origin
-        self.timeout = timeout
-
-    async def check_target(self, target_id: str) -> CheckOut:
-        """Can an uploader reach the S3 target with its credentials, and does its bucket exist?"""
-        action = "settings.target.test"
-        if await self.repo.target(target_id) is None:
-            await self._refuse(action, target_id, NotFound(f"there is no S3 target {target_id!r}"))
-        return await self._ask(action, target_id, subjects.CHECK_TARGET, CheckTarget(target_id=target_id), "uploader")
-
-    async def check_smtp(self) -> CheckOut:
-        """Send a test mail to the SMTP channel's recipients."""
-        action = "settings.smtp.test"
-        if await self.repo.smtp() is None:
-            await self._refuse(action, "smtp", NotFound("no SMTP server is configured: PUT /settings/smtp first"))
-        check = CheckChannel(channel="smtp", requested_by=self.actor)
-        return await self._ask(action, "smtp", subjects.CHECK_CHANNEL, check, "notifier")
-
-    async def check_webhook(self, webhook_id: str) -> CheckOut:
-        """POST a test alert to the webhook."""
-        action = "settings.webhook.test"
-        if await self.repo.webhook(webhook_id) is None:
-            await self._refuse(action, webhook_id, NotFound(f"there is no webhook {webhook_id!r}"))
-        check = CheckChannel(channel="webhook", webhook_id=webhook_id, requested_by=self.actor)
-        return await self._ask(action, webhook_id, subjects.CHECK_CHANNEL, check, "notifier")
-
-    async def _ask(
-        self, action: str, target: str, subject: str, check: CheckTarget | CheckChannel, service: str
-    ) -> CheckOut:
-        try:
-            reply = await self.connection.request(subject, check.model_dump_json().encode(), timeout=self.timeout)
-        except NoRespondersError:
-            await self._refuse(action, target, NoResponder(f"no {service} answered: is one running?"))
-        except (NatsTimeoutError, TimeoutError):
-            await self._refuse(
-                action,
-                target,
-                NoResponder(f"no {service} answered within {self.timeout:g} s: is one running and connected to NATS?"),
-            )
-        try:
-            result = CheckResult.model_validate_json(reply.data)
-        except ValidationError:
-            log.warning("the answer to %s on %s is not a CheckResult: %r", action, target, reply.data[:200])
-            await self._refuse(action, target, UnreadableReply(f"the {service} that answered sent an unreadable reply"))
-        await self._audit(
-            action,
-            target,
-            "success" if result.ok else "failure",
-            {"ok": result.ok, "detail": result.detail, "answered_by": result.answered_by},
-        )
-        return CheckOut(
-            ok=result.ok, detail=result.detail, answered_by=result.answered_by, checked_at=result.checked_at
-        )
-
-    async def _refuse(self, action: str, target: str, error: DomainError) -> NoReturn:
-        """Audit the check that could not run and raise; only the audit row is kept."""
-        await self._audit(action, target, "failure", {"reason": error.error, "detail": error.detail})
-        error.keep_changes = True
-        raise error
-
-    async def _audit(self, action: str, target: str, outcome: str, details: dict[str, Any]) -> None:
-        await record(
-            self.db,
-            action=action,
-            outcome=outcome,
-            actor=self.actor,
-            origin=self.origin,
-            target=target,
-            details=details,
         )
 
 

@@ -13,13 +13,13 @@ import logging
 
 from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dockback_contracts import snapshots
 from dockback_contracts.sealed import SealedSecret, seal
 from dockback_contracts.snapshots import SMTP_PASSWORD, target_secret, webhook_signing_secret
 from dockback_contracts.streams import SETTINGS_BUCKET
+from dockback_gateway.db import after_commit
 from dockback_gateway.keys import Cipher, KeyProblem
 from dockback_gateway.kv import revision_of
 from dockback_gateway.settings.repository import SettingsRepository, StoredSettings
@@ -27,7 +27,7 @@ from dockback_gateway.settings.repository import SettingsRepository, StoredSetti
 log = logging.getLogger(__name__)
 
 SNAPSHOT_KEY = snapshots.SETTINGS_SNAPSHOT_KEY
-_PUBLISH_SCHEDULED = "dockback.settings_snapshot_scheduled"
+_PUBLISH_AFTER_COMMIT = "settings snapshot"
 _PUT_ATTEMPTS = 10
 _DRAIN_SECONDS = 10.0
 
@@ -147,18 +147,14 @@ class SnapshotPublisher:
             log.info("published settings snapshot revision %d", snapshot.revision)
 
     def publish_after_commit(self, db: AsyncSession) -> None:
-        """Publish once `db`'s transaction has committed (in the background); never if it rolls back."""
-        if db.info.get(_PUBLISH_SCHEDULED):
-            return
-        db.info[_PUBLISH_SCHEDULED] = True
+        """Publish once `db`'s transaction has committed (in the background, once however many
+        changes it made); never if it rolls back."""
+        after_commit(db, self._publish_in_background, key=_PUBLISH_AFTER_COMMIT)
 
-        def committed(_session: object) -> None:
-            db.info.pop(_PUBLISH_SCHEDULED, None)
-            task = asyncio.get_running_loop().create_task(self.publish_or_log())
-            self._in_flight.add(task)
-            task.add_done_callback(self._in_flight.discard)
-
-        event.listen(db.sync_session, "after_commit", committed, once=True)
+    def _publish_in_background(self) -> None:
+        task = asyncio.get_running_loop().create_task(self.publish_or_log())
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
 
     async def drain(self) -> None:
         """Wait for the publications in flight (at shutdown; tests use it too)."""

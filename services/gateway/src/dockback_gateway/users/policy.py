@@ -1,4 +1,4 @@
-"""Access rules of the /users routes (merged into auth.policy.POLICY)."""
+"""Access rules of the /users routes (mounted with its router, see auth.policy.mount)."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ from dockback_gateway.auth.dependencies import CurrentPrincipal, enforce_policy,
 from dockback_gateway.auth.mfa import MfaService
 from dockback_gateway.db import DbSession
 from dockback_gateway.users import service
+from dockback_gateway.users.policy import ROWS as POLICY  # noqa: F401 - app.py mounts it with the router
 from dockback_gateway.users.schemas import (
     CurrentPassword,
     MfaConfirmation,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dockback_runtime.connection import NatsClientSettings
@@ -15,7 +15,12 @@ class Settings(BaseSettings, NatsClientSettings):
 
     model_config = SettingsConfigDict(env_prefix="DOCKBACK_", extra="ignore")
 
-    database_url: SecretStr = Field(description="SQLAlchemy URL, e.g. postgresql+asyncpg://user:pw@host/db")
+    # An alias replaces the prefixed name, so the prefixed one is listed again, first: it wins when both are set.
+    # DATABASE_URL is what hosting platforms and most Postgres tooling set.
+    database_url: SecretStr = Field(
+        validation_alias=AliasChoices("DOCKBACK_DATABASE_URL", "DATABASE_URL"),
+        description="SQLAlchemy URL, e.g. postgresql+asyncpg://user:pw@host/db (DATABASE_URL is read too)",
+    )
     stream_replicas: int = Field(default=1, ge=1, le=5, description="Copies of each stream (3 on a cluster)")
     base_url: str = Field(
         default="http://localhost:8080",
