@@ -6,10 +6,12 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import jwt
 import pyotp
 import pytest
 from sqlalchemy import func, select, update
+from starlette.types import Message, Receive, Scope, Send
 
 from dockback_gateway.app import create_app
 from dockback_gateway.auth.totp import totp_secret_aad
@@ -163,6 +165,39 @@ async def test_totp_login_accepts_a_code_once_and_refuses_its_replay(gateway: Ga
         again = await login(client, "admin", gateway.admin_password)
         replay = await client.post("/auth/login/mfa", json={"mfa_token": again.json()["mfa_token"], "code": code})
         assert replay.status_code == 401
+
+
+async def test_the_cookies_of_a_second_factor_work_for_the_very_next_request(gateway: Gateway) -> None:
+    """A browser sends its next request the moment the response with the session cookies
+    arrives: the response must leave only after the transaction that made the session
+    committed (else that request is refused and the UI, unable to renew a session that is not
+    there yet, drops back to the login)."""
+    secret = pyotp.random_base32()
+    async with gateway.app.state.sessions.begin() as db:
+        admin = await db.scalar(select(User))
+        assert admin is not None
+        admin.totp_secret = gateway.app.state.auth_config.cipher.encrypt(secret.encode(), totp_secret_aad(admin.id))
+        admin.totp_enabled = True
+    next_request: list[int] = []
+
+    async def browser_like(scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_then_follow(message: Message) -> None:
+            if message["type"] == "http.response.start" and scope["path"] == "/auth/login/mfa":
+                cookies = [v.decode().split(";", 1)[0] for k, v in message["headers"] if k == b"set-cookie"]
+                async with gateway.client() as follower:
+                    follow = await follower.get("/auth/permissions", headers={"Cookie": "; ".join(cookies)})
+                next_request.append(follow.status_code)
+            await send(message)
+
+        await gateway.app(scope, receive, send_then_follow)
+
+    transport = httpx.ASGITransport(app=browser_like)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL, headers={"Origin": BASE_URL}) as client:
+        first = await login(client, "admin", gateway.admin_password)
+        code = pyotp.TOTP(secret).now()
+        done = await client.post("/auth/login/mfa", json={"mfa_token": first.json()["mfa_token"], "code": code})
+        assert done.status_code == 200, done.text
+    assert next_request == [200]
 
 
 async def test_five_wrong_codes_end_the_login_attempt(gateway: Gateway) -> None:

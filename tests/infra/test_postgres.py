@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import stat
+
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,3 +24,21 @@ async def test_each_test_gets_an_empty_database_on_a_real_postgres(db_engine: As
     assert int(version.split(".")[0]) >= 16
     assert tables == 0
     assert note == "written"
+
+
+async def test_the_server_outlives_another_test_session_starting(
+    db_engine: AsyncEngine, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Every pytest session that starts makes /tmp/pytest-of-<user> private (mode 0700); on a
+    machine where test runs overlap, the server of a running session must keep its data."""
+    sessions_root = tmp_path_factory.getbasetemp().parent
+    mode = sessions_root.stat().st_mode
+    sessions_root.chmod(0o700)  # what pytest does when another session starts
+    try:
+        async with db_engine.begin() as connection:
+            await connection.execute(text("CHECKPOINT"))  # the server writes its data files now
+            await connection.execute(text("CREATE TABLE after_another_session (id int)"))
+        async with db_engine.connect() as connection:
+            assert (await connection.execute(text("SELECT count(*) FROM after_another_session"))).scalar_one() == 0
+    finally:
+        sessions_root.chmod(stat.S_IMODE(mode))

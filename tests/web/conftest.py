@@ -5,6 +5,7 @@ downloaded) against the real stack: the gateway process serving the built UI and
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,15 +97,25 @@ async def screenshot(page: Page, name: str) -> None:
     await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
-async def log_in(page: Page, username: str, password: str, totp_secret: str | None = None) -> None:
+async def log_in(page: Page, username: str, password: str) -> None:
     await page.goto("/login")
     await page.get_by_label("Username").fill(username)
     await page.get_by_label("Password", exact=True).fill(password)
     await page.get_by_role("button", name="Log in").click()
-    if totp_secret:
-        await page.get_by_label("Authentication code").fill(pyotp.TOTP(totp_secret).now())
-        await page.get_by_role("button", name="Verify").click()
     await expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+
+TOTP_STEP_SECONDS = 30
+
+
+def unused_totp_code(secret: str, last_used_step: int | None = None) -> tuple[str, int]:
+    """A code the gateway takes now, and its step: the gateway accepts the steps next to its
+    clock's (±1) but each step once, so a second code within the step of the last one is the
+    next step's, never this step's again (it would be "already used")."""
+    step = int(time.time()) // TOTP_STEP_SECONDS
+    if last_used_step is not None:
+        step = max(step, last_used_step + 1)
+    return pyotp.TOTP(secret).at(step * TOTP_STEP_SECONDS), step
 
 
 async def change_forced_password(page: Page, current: str, new: str) -> None:

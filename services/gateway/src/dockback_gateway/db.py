@@ -1,8 +1,9 @@
 """The database boundary: the declarative base, the engine, and the request's session.
 
-The session dependency commits when the request handler returns and rolls back when it
-raises; services and repositories never commit. What must happen only once a change is
-committed (publishing it, waking the outbox relay) is registered with `after_commit`.
+The session dependency commits when the request handler returns (before the response is
+sent, so a client's next request sees the change) and rolls back when it raises; services and
+repositories never commit. What must happen only once a change is committed (publishing it,
+waking the outbox relay) is registered with `after_commit`.
 """
 
 from __future__ import annotations
@@ -49,7 +50,11 @@ def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: committed if the handler returns, rolled back if it raises."""
+    """One transaction per request: committed if the handler returns, rolled back if it raises.
+
+    Committed before the response leaves (the dependency's scope is the handler, not the whole
+    request): a client acts on a response at once, e.g. a browser sends the new session cookies
+    of a login with its next request, which must find that session."""
     sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
     async with sessions() as session:
         try:
@@ -63,7 +68,7 @@ async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
 
 
-DbSession = Annotated[AsyncSession, Depends(request_session)]
+DbSession = Annotated[AsyncSession, Depends(request_session, scope="function")]
 
 
 def after_commit(

@@ -5,7 +5,7 @@ import userEvent from "@testing-library/user-event";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { MemoryRouter, Route, Routes, useLocation } from "react-router-dom";
 import { SessionProvider } from "../auth/session";
-import { LoginPage } from "./Login";
+import { LoginPage, SESSION_UNREADABLE } from "./Login";
 
 function Where() {
   const location = useLocation();
@@ -30,12 +30,13 @@ function renderLogin(entry: string) {
   );
 }
 
-/** A gateway with one account that has MFA: code 123456 is right, anything else wrong. */
-function fakeGateway() {
+/** A gateway with one account that has MFA: code 123456 is right, anything else wrong.
+ *  `sessionReadable: false`: a login goes through, yet the session is not found afterwards. */
+function fakeGateway({ sessionReadable = true } = {}) {
   let loggedIn = false;
   return stubFetch((request: SeenRequest) => {
     if (request.path === "/api/auth/permissions") {
-      return loggedIn
+      return loggedIn && sessionReadable
         ? answer(200, { role: "admin", must_change_password: false, allowed: ["GET /jobs"] })
         : answer(401, { error: "not_authenticated", detail: "log in first" });
     }
@@ -92,6 +93,21 @@ describe("LoginPage", () => {
     await user.click(screen.getByRole("button", { name: "Verify" }));
 
     expect(await screen.findByTestId("where")).toHaveTextContent("/jobs");
+  });
+
+  it("says so, and stays, when the session of an accepted login cannot be read", async () => {
+    fakeGateway({ sessionReadable: false });
+    const user = userEvent.setup();
+    renderLogin("/login?next=%2Fjobs");
+    await user.type(await screen.findByLabelText("Username"), "admin");
+    await user.type(screen.getByLabelText("Password"), "right-password");
+    await user.click(screen.getByRole("button", { name: "Log in" }));
+    await user.type(await screen.findByLabelText("Authentication code"), "123456");
+    await user.click(screen.getByRole("button", { name: "Verify" }));
+
+    expect(await screen.findByRole("alert")).toHaveTextContent(SESSION_UNREADABLE);
+    expect(screen.getByLabelText("Username")).toBeInTheDocument();
+    expect(screen.queryByTestId("where")).not.toBeInTheDocument();
   });
 
   it("ignores a next that leads to another site", async () => {

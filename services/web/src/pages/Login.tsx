@@ -1,7 +1,8 @@
 // Log in: the password, then (for accounts with MFA) the authenticator's code or a recovery code.
 import { useState, type FormEvent } from "react";
+import { useQueryClient } from "@tanstack/react-query";
 import { Navigate, useNavigate, useSearchParams } from "react-router-dom";
-import { useSession } from "../auth/session";
+import { SESSION_KEY, useSession, type Session } from "../auth/session";
 import { Field, Loading } from "../components/ui";
 import {
   PASSWORD_STEP,
@@ -15,8 +16,12 @@ import { safeNextPath } from "../components/account/nextPath";
 import { AuthCodeField, PasswordField } from "../components/account/credentialFields";
 import "../components/account/account.css";
 
+/** Shown when the gateway accepted the login but the new session could not be read back. */
+export const SESSION_UNREADABLE = "You were logged in, but your session could not be read; log in again.";
+
 export function LoginPage() {
   const { session, loading, reload } = useSession();
+  const client = useQueryClient();
   const [params] = useSearchParams();
   const navigate = useNavigate();
   const [step, setStep] = useState<LoginStep>(PASSWORD_STEP);
@@ -37,6 +42,13 @@ export function LoginPage() {
     const to = outcome.mustChangePassword ? "/change-password" : safeNextPath(params.get("next"));
     setDestination(to);
     await reload();
+    if (!client.getQueryData<Session | null>(SESSION_KEY)) {
+      // Going on would land on a page that sends us back here without a word: say it here.
+      setDestination(null);
+      setStep(PASSWORD_STEP);
+      setError(SESSION_UNREADABLE);
+      return;
+    }
     navigate(to, { replace: true });
   }
 
