@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import getpass
 import stat
+import tempfile
+from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -26,12 +28,12 @@ async def test_each_test_gets_an_empty_database_on_a_real_postgres(db_engine: As
     assert note == "written"
 
 
-async def test_the_server_outlives_another_test_session_starting(
-    db_engine: AsyncEngine, tmp_path_factory: pytest.TempPathFactory
-) -> None:
+async def test_the_server_outlives_another_test_session_starting(db_engine: AsyncEngine) -> None:
     """Every pytest session that starts makes /tmp/pytest-of-<user> private (mode 0700); on a
     machine where test runs overlap, the server of a running session must keep its data."""
-    sessions_root = tmp_path_factory.getbasetemp().parent
+    # pytest's own root, whatever --basetemp this session was given (never its parent: /tmp).
+    sessions_root = Path(tempfile.gettempdir()) / f"pytest-of-{getpass.getuser()}"
+    sessions_root.mkdir(mode=0o700, exist_ok=True)
     mode = sessions_root.stat().st_mode
     sessions_root.chmod(0o700)  # what pytest does when another session starts
     try:

@@ -4,7 +4,7 @@ never commits."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,7 +33,9 @@ async def failures_from_address(db: AsyncSession, ip: str, since: datetime) -> i
 
 
 def add_failure(db: AsyncSession, account: str, ip: str) -> None:
-    db.add(LoginFailure(account=account, ip=ip))
+    # Stamped now, when the password was found wrong: the column's default (the transaction's
+    # start, before a slow password check) would end the brake's delay early.
+    db.add(LoginFailure(account=account, ip=ip, at=datetime.now(UTC)))
 
 
 async def forget_failures(db: AsyncSession, account: str) -> None:
