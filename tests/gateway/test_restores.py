@@ -38,6 +38,7 @@ from gateway.test_catalog import (
     publish,
     requests_on,
 )
+from harness.core_nats import server_has_subscriptions
 
 HOST = "host-a"
 RESTORE_SUBJECT = f"dockback.jobs.{HOST}.restore"
@@ -376,7 +377,7 @@ async def host_answering(
 
     try:
         await nc.subscribe(subjects.target_users(HOST), queue="executors", cb=on_question)
-        await nc.flush()  # the server knows the subscription before the gateway asks
+        await server_has_subscriptions(nc)  # before the gateway asks
         yield questions
     finally:
         await nc.close()

@@ -50,6 +50,7 @@ from dockback_gateway.settings import Settings as GatewaySettings
 from dockback_gateway.streams import declare_streams
 from dockback_ops.nats_auth import generate, main
 from dockback_runtime.connection import NatsClientSettings, connect_options, read_credentials
+from harness.core_nats import server_has_subscriptions
 from harness.nats_server import nats_server_binary
 from harness.processes import free_port, start_and_wait, stop, stop_all
 
@@ -415,7 +416,7 @@ async def test_only_the_uploaders_answer_target_checks_and_only_to_the_asker(
             await message.respond(b"reachable")
 
         await uploader.nc.subscribe(subjects.CHECK_TARGET, queue="uploaders", cb=answer)
-        await uploader.nc.flush()
+        await server_has_subscriptions(uploader.nc)
         reply = await gateway_connection.nc.request(subjects.CHECK_TARGET, b"{}", timeout=5)
         assert reply.data == b"reachable"
         assert reply.subject.startswith(f"{permissions.inbox_prefix(permissions.GATEWAY)}.")
@@ -458,7 +459,7 @@ async def test_only_a_hosts_own_executors_answer_the_restore_previews_questions_
         await uploader_a.refused("Subscription", question)
 
         await executor_a.nc.subscribe(question, queue="executors", cb=answering(b"host-a: db uses it"))
-        await executor_a.nc.flush()
+        await server_has_subscriptions(executor_a.nc)
         for _ in range(3):  # every answer is A's: the refused subscriptions took no share of the queue
             reply = await gateway_connection.nc.request(question, b"{}", timeout=5)
             assert reply.data == b"host-a: db uses it"
@@ -473,7 +474,7 @@ async def test_only_a_hosts_own_executors_answer_the_restore_previews_questions_
         # B's executor answers about its own host
         executor_b.errors.clear()
         await executor_b.nc.subscribe(subjects.target_users(HOST_B), queue="executors", cb=answering(b"host-b"))
-        await executor_b.nc.flush()
+        await server_has_subscriptions(executor_b.nc)
         reply = await gateway_connection.nc.request(subjects.target_users(HOST_B), b"{}", timeout=5)
         assert reply.data == b"host-b"
         assert executor_b.errors == []
