@@ -1,6 +1,7 @@
 """A Unix-socket proxy in front of the Docker Engine, for tests that need the engine to misbehave:
-go away and come back (an engine restart), or hold back a backup's tar stream (a job held in its
-archive phase for as long as the test needs)."""
+go away and come back (an engine restart), hold back a backup's tar stream (a job held in its
+archive phase for as long as the test needs), or hold back the event stream (an executor whose
+inventory falls behind what the engine holds)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ class EngineProxy:
         self._cut = False
         self._refused = asyncio.Event()
         self._holding_archive_reads = False
+        self._holding_events = False
         self.archive_read_held = asyncio.Event()
         self._archive_writes_to_let_through: int | None = None
         self.archive_write_held = asyncio.Event()
@@ -70,6 +72,12 @@ class EngineProxy:
         """From now on, the engine's answer to a request for a container's archive (a backup's tar
         stream) is never passed on: the job waits in its archive phase until its connection closes."""
         self._holding_archive_reads = True
+
+    def hold_events(self) -> None:
+        """From now on, the engine's event stream is never passed on: an executor started after this
+        never hears of a container created or removed, so the inventory it reported at its start is
+        the last one until its next periodic report (as when a report is still on its way)."""
+        self._holding_events = True
 
     def hold_archive_write(self, after: int = 0) -> None:
         """Hold back the engine's answer to the archive upload (a restore's extraction) that comes
@@ -111,6 +119,8 @@ class EngineProxy:
 
         def inspect_request(data: bytes) -> None:
             request_line = data.split(b"\r\n", 1)[0]
+            if self._holding_events and request_line.startswith(b"GET ") and b"/events?" in request_line:
+                held.set()
             if b"/archive?" not in request_line:
                 return
             if self._holding_archive_reads and request_line.startswith(b"GET "):

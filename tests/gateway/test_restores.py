@@ -1,4 +1,5 @@
-"""The restore flow on the real gateway: preview against the host's reported inventory,
+"""The restore flow on the real gateway: preview against what the host says now (a stand-in
+executor on its own NATS connection answers), or its reported inventory when it does not answer,
 confirmation with a token bound to one user and one plan of action, exactly one
 RestoreRequested on the host's jobs subject, refusals with their reasons, the safety lock."""
 
@@ -6,13 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import nats
+import pytest
+from nats.aio.msg import Msg
 from sqlalchemy import select, update
 
 from dockback_contracts import events as ev
+from dockback_contracts import subjects
+from dockback_contracts.control import TargetUsers, TargetUsersQuery
 from dockback_contracts.inventory import ContainerInfo, EngineInfo, ImageInfo, MountInfo, VolumeInfo, VolumeUser
 from dockback_gateway.catalog.models import Artifact
 from dockback_gateway.jobs.models import Job
@@ -30,6 +38,7 @@ from gateway.test_catalog import (
     publish,
     requests_on,
 )
+from harness.core_nats import server_has_subscriptions
 
 HOST = "host-a"
 RESTORE_SUBJECT = f"dockback.jobs.{HOST}.restore"
@@ -345,3 +354,129 @@ async def test_a_container_preview_covers_the_volumes_restored_with_it(gateway: 
     assert replace.json()["container"]["will_stop"] is True
     assert [(v["name"], v["overwritten"], v["used_by"]) for v in replace.json()["volumes"]] == [("pgdata", True, [])]
     assert replace.json()["stops"] == ["db"]
+
+
+# -- what the host says now, and the inventory when it does not answer ----------------------------
+
+
+@asynccontextmanager
+async def host_answering(
+    gateway: Gateway, answer: Callable[[TargetUsersQuery], TargetUsers | None]
+) -> AsyncIterator[list[TargetUsersQuery]]:
+    """A stand-in for the host's executor on its own connection, answering the preview's question
+    (None: it hears the question and stays silent); yields the questions it got."""
+    questions: list[TargetUsersQuery] = []
+    nc = await nats.connect(gateway.settings.nats_url)
+
+    async def on_question(msg: Msg) -> None:
+        question = TargetUsersQuery.model_validate_json(msg.data)
+        questions.append(question)
+        reply = answer(question)
+        if reply is not None:
+            await msg.respond(reply.model_dump_json().encode())
+
+    try:
+        await nc.subscribe(subjects.target_users(HOST), queue="executors", cb=on_question)
+        await server_has_subscriptions(nc)  # before the gateway asks
+        yield questions
+    finally:
+        await nc.close()
+
+
+def now_used_by(*users: VolumeUser, host_id: str = HOST, problem: str | None = None) -> TargetUsers:
+    """The host's answer: pgdata exists and these containers use it now."""
+    volume = VolumeInfo(name="pgdata", driver="local", used_by=users)
+    return TargetUsers(
+        host_id=host_id, volumes=() if problem else (volume,), problem=problem, checked_at=datetime.now(UTC)
+    )
+
+
+DB = VolumeUser(container_id="c0ffee", container_name="db", running=True)
+WORKER = VolumeUser(container_id="beef", container_name="worker", running=True)
+
+
+async def test_the_preview_names_the_containers_the_host_says_use_the_target_now(gateway: Gateway) -> None:
+    artifact_id = await backed_up_volume(gateway)
+    replace = new_volume("pgdata", replace_existing=True, allow_stop=True)
+    async with logged_in_admin(gateway) as client, host_answering(gateway, lambda _: now_used_by(DB, WORKER)) as asked:
+        refused = await preview(client, artifact_id, new_volume("pgdata", replace_existing=True))
+        body = (await preview(client, artifact_id, replace)).json()
+    assert [q.volumes for q in asked] == [("pgdata",), ("pgdata",)]
+    assert refused.status_code == 409
+    assert "worker (running)" in refused.json()["detail"], "created after the last inventory"
+    assert body["stops"] == ["db", "worker"]
+    assert body["checked_on_host"] is True
+    assert datetime.fromisoformat(body["checked_at"]) > datetime.fromisoformat(body["inventory_at"])
+    assert body["fallback"] is None
+    assert "'worker'" in body["summary"]
+
+
+async def test_a_container_preview_asks_about_the_container_and_its_volumes(gateway: Gateway) -> None:
+    await known_host(gateway)
+    job_id = uuid.uuid4()
+    config = await catalogued(
+        gateway, archive_created(HOST, None, "db", T0, kind="container", role="config", job_id=job_id)
+    )
+    await catalogued(gateway, archive_created(HOST, None, "db", T0, kind="container", role="pgdata", job_id=job_id))
+    copy = ContainerInfo(id="d00d", name="db-copy", image="postgres:16", image_id="sha256:aa", state="exited")
+
+    def created_since(question: TargetUsersQuery) -> TargetUsers:
+        return TargetUsers(host_id=HOST, containers=(copy,), checked_at=datetime.now(UTC))
+
+    async with logged_in_admin(gateway) as client, host_answering(gateway, created_since) as asked:
+        beside = await preview(client, config, {"kind": "container", "name": "db-copy"})
+    assert [(q.containers, q.volumes) for q in asked] == [(("db-copy",), ("db-copy-pgdata",))]
+    assert beside.status_code == 409, "db-copy exists now, though the inventory does not list it"
+    assert "replace_existing" in beside.json()["detail"]
+
+
+async def test_with_no_executor_connected_the_preview_is_from_the_inventory_and_says_so(gateway: Gateway) -> None:
+    artifact_id = await backed_up_volume(gateway)
+    async with logged_in_admin(gateway) as client:
+        body = (await preview(client, artifact_id, new_volume("pgdata", replace_existing=True, allow_stop=True))).json()
+    assert body["stops"] == ["db"]
+    assert body["checked_on_host"] is False
+    assert body["checked_at"] is None
+    inventory_at = datetime.fromisoformat(body["inventory_at"]).astimezone(UTC)
+    assert body["fallback"] == (
+        f"No executor of host {HOST} is connected: this preview is from the host's inventory of "
+        f"{inventory_at:%Y-%m-%d %H:%M:%S} UTC, so a container created or started since then is not listed. "
+        "The executor checks the target again before it writes."
+    )
+
+
+async def test_a_host_that_does_not_answer_in_time_gets_a_preview_from_its_inventory_that_says_so(
+    gateway: Gateway,
+) -> None:
+    artifact_id = await backed_up_volume(gateway)
+    async with logged_in_admin(gateway) as client, host_answering(gateway, lambda _: None) as asked:
+        started = asyncio.get_running_loop().time()
+        previewed = await preview(client, artifact_id, new_volume("pgdata", replace_existing=True, allow_stop=True))
+        waited = asyncio.get_running_loop().time() - started
+    assert previewed.status_code == 200, previewed.text
+    body = previewed.json()
+    assert len(asked) == 1
+    assert 2 <= waited < 10
+    assert body["checked_on_host"] is False
+    assert body["fallback"].startswith(
+        f"Host {HOST} did not answer within 2 s: this preview is from the host's inventory"
+    )
+    assert body["stops"] == ["db"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "said"),
+    [
+        (now_used_by(problem="Docker Engine error on containers: EOF"), "could not read its Docker Engine"),
+        (now_used_by(DB, WORKER, host_id="host-b"), "Host host-b answered instead of host host-a"),
+    ],
+)
+async def test_an_answer_the_preview_cannot_use_leaves_it_on_the_inventory(
+    gateway: Gateway, answer: TargetUsers, said: str
+) -> None:
+    artifact_id = await backed_up_volume(gateway)
+    async with logged_in_admin(gateway) as client, host_answering(gateway, lambda _: answer):
+        body = (await preview(client, artifact_id, new_volume("pgdata", replace_existing=True, allow_stop=True))).json()
+    assert body["checked_on_host"] is False
+    assert said in body["fallback"]
+    assert body["stops"] == ["db"]

@@ -51,6 +51,7 @@ from dockback_gateway.config import Settings as GatewaySettings
 from dockback_gateway.streams import declare_streams
 from dockback_ops.nats_auth import generate, main
 from dockback_runtime.connection import NatsClientSettings, connect_options, read_credentials
+from harness.core_nats import server_has_subscriptions
 from harness.nats_server import nats_server_binary
 from harness.processes import free_port, start_and_wait, stop, stop_all
 
@@ -472,7 +473,7 @@ async def test_only_the_uploaders_answer_target_checks_and_only_to_the_asker(
             await message.respond(b"reachable")
 
         await uploader.nc.subscribe(subjects.CHECK_TARGET, queue="uploaders", cb=answer)
-        await uploader.nc.flush()
+        await server_has_subscriptions(uploader.nc)
         reply = await gateway_connection.nc.request(subjects.CHECK_TARGET, b"{}", timeout=5)
         assert reply.data == b"reachable"
         assert reply.subject.startswith(f"{permissions.inbox_prefix(permissions.GATEWAY)}.")
@@ -482,6 +483,60 @@ async def test_only_the_uploaders_answer_target_checks_and_only_to_the_asker(
         unsolicited = f"{permissions.inbox_prefix(permissions.GATEWAY)}.forged.1"
         await uploader.nc.publish(unsolicited, b"not asked")
         await uploader.refused("Publish", unsolicited)
+
+
+async def test_only_a_hosts_own_executors_answer_the_restore_previews_questions_about_it(
+    secured_nats: SecuredNats, gateway_connection: Connection
+) -> None:
+    """Host B's executor would otherwise tell a preview of host A that nothing uses the target."""
+    question = subjects.target_users(HOST_A)
+    async with (
+        connected(secured_nats.settings(f"executor-{HOST_A}")) as executor_a,
+        connected(secured_nats.settings(f"executor-{HOST_B}")) as executor_b,
+        connected(secured_nats.settings(f"uploader-{HOST_A}")) as uploader_a,
+    ):
+
+        def answering(says: bytes) -> Any:
+            async def answer(message: Msg) -> None:
+                await message.respond(says)
+
+            return answer
+
+        # B's executor tries to hear A's questions: in A's executors' queue group, alone, or every host's
+        for subject, queue in (
+            (question, "executors"),
+            (question, ""),
+            (subjects.target_users(subjects.ANY), ""),
+            (f"{subjects.CONTROL_PREFIX}.>", ""),
+        ):
+            executor_b.errors.clear()
+            await executor_b.nc.subscribe(subject, queue=queue, cb=answering(b"nothing uses it"))
+            await executor_b.refused("Subscription", subject)
+        await uploader_a.nc.subscribe(question, queue="executors")
+        await uploader_a.refused("Subscription", question)
+
+        await executor_a.nc.subscribe(question, queue="executors", cb=answering(b"host-a: db uses it"))
+        await server_has_subscriptions(executor_a.nc)
+        for _ in range(3):  # every answer is A's: the refused subscriptions took no share of the queue
+            reply = await gateway_connection.nc.request(question, b"{}", timeout=5)
+            assert reply.data == b"host-a: db uses it"
+
+        # nor can B answer unasked into the gateway's inbox, or ask A's executor itself
+        forged = f"{permissions.inbox_prefix(permissions.GATEWAY)}.forged.1"
+        for subject in (forged, question):
+            executor_b.errors.clear()
+            await executor_b.nc.publish(subject, b"nothing uses it")
+            await executor_b.refused("Publish", subject)
+
+        # B's executor answers about its own host
+        executor_b.errors.clear()
+        await executor_b.nc.subscribe(subjects.target_users(HOST_B), queue="executors", cb=answering(b"host-b"))
+        await server_has_subscriptions(executor_b.nc)
+        reply = await gateway_connection.nc.request(subjects.target_users(HOST_B), b"{}", timeout=5)
+        assert reply.data == b"host-b"
+        assert executor_b.errors == []
+        assert executor_a.errors == []
+    assert any(f'Subject "{question}"' in line for line in secured_nats.violations())
 
 
 async def test_the_notifier_cannot_publish_a_request(secured_nats: SecuredNats, gateway_connection: Connection) -> None:
@@ -781,6 +836,13 @@ async def test_a_scheduled_backup_succeeds_with_every_service_on_its_own_credent
             "job_started.v1",
             "archive_created.v1",
         ]
+        # the restore preview asks the host's executor what uses the target, on their own credentials
+        previewed = await client.post(
+            "/restores/preview",
+            json={"artifact_id": detail["artifacts"][0]["id"], "target": {"kind": "volume", "name": f"{volume}-new"}},
+        )
+        assert previewed.status_code == 200, previewed.text
+        assert previewed.json()["checked_on_host"] is True, previewed.json()["fallback"]
     assert all(p.poll() is None for p in host_services.processes.values()), host_services.logs()
     assert secured_nats.violations() == [], "\n".join(secured_nats.violations())
 

@@ -1,7 +1,8 @@
-"""Requests and replies of the checks the API offers, over core NATS (`subjects.CHECK_*`).
+"""Requests and replies of the checks the API offers, over core NATS (`subjects.CHECK_*`), and
+the question the restore preview asks a host (`subjects.target_users`).
 
-The gateway asks; one uploader (or notifier) of the queue group answers. Replies say what
-went wrong in words a person can act on, and never carry a secret.
+The gateway asks; one uploader (or notifier, or the host's executor) of the queue group
+answers. Replies say what went wrong in words a person can act on, and never carry a secret.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from dockback_contracts.base import Model, Name, UtcDatetime
+from dockback_contracts.base import HostId, Model, Name, Seq, UtcDatetime
+from dockback_contracts.inventory import ContainerInfo, ImageInfo, VolumeInfo
 
 
 class CheckTarget(Model):
@@ -48,4 +50,31 @@ class CheckResult(Model):
     ok: bool
     detail: str = Field(description="What was checked, or what went wrong and how to fix it.")
     answered_by: str = Field(description="Which service instance answered (e.g. uploader on host h1).")
+    checked_at: UtcDatetime
+
+
+class TargetUsersQuery(Model):
+    """What the restore preview asks a host's executor, on `subjects.target_users(host)`: which of
+    these volumes, containers and images exist on its Docker Engine now, and which containers
+    use those volumes (the host's last inventory may be minutes old)."""
+
+    type: Literal["target_users_query.v1"] = "target_users_query.v1"
+    volumes: Seq[Name] = Field(default=(), description="Volumes the restore would write.")
+    containers: Seq[Name] = Field(default=(), description="Containers the restore would replace.")
+    images: Seq[Name] = Field(default=(), description="Images (tag or id) the restore would load over.")
+
+
+class TargetUsers(Model):
+    """The executor's answer, read from its Docker Engine when asked. Lists only the asked objects
+    that exist: an asked name that is missing here does not exist on the host."""
+
+    type: Literal["target_users.v1"] = "target_users.v1"
+    host_id: HostId
+    volumes: Seq[VolumeInfo] = Field(default=(), description="With `used_by`: every container that mounts each.")
+    containers: Seq[ContainerInfo] = ()
+    images: Seq[ImageInfo] = ()
+    problem: str | None = Field(
+        default=None,
+        description="Why the engine could not be read (the lists are then empty and mean nothing).",
+    )
     checked_at: UtcDatetime

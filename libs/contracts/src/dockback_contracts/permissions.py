@@ -12,7 +12,9 @@ allow-lists cannot drift from what the code does. Roles:
   writes the bucket of the alerts it sent (and no other bucket).
   It publishes nothing on `dockback.>`: it cannot request a job.
 - `executor-<host>`: consumes only its host's backup/restore/verify requests; publishes only
-  its host's facts, host state and progress; reads the cancellations bucket.
+  its host's facts, host state and progress; reads the cancellations bucket; answers the
+  restore preview's question about its own host (`subjects.target_users(host)`), and no
+  other host's.
 - `uploader-<host>`: consumes only its host's ArchiveCreated, prune, delete and fetch requests;
   publishes its host's facts and hands a fetched archive's restore to its host's executor;
   reads plans, settings and the cancellations bucket; answers target checks.
@@ -240,7 +242,7 @@ def notifier() -> Role:
 
 
 def executor(host_id: str) -> Role:
-    """A host's executor: its host's requests in, its host's facts out."""
+    """A host's executor: its host's requests in, its host's facts out; answers questions about its host."""
     return _role(
         host_role_name(EXECUTOR, host_id),
         publish=[
@@ -248,6 +250,8 @@ def executor(host_id: str) -> Role:
             *_host_publications(host_id),
             *kv_read_subjects(streams.CANCELS_BUCKET),
         ],
+        subscribe=[subjects.target_users(host_id)],  # what uses a restore's target, asked by the preview
+        responds=True,
     )
 
 

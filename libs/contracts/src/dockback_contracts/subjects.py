@@ -8,6 +8,8 @@ The host id sits in a fixed position so a host's NATS credentials can be limited
 - `dockback.hosts.<host>.inventory|heartbeat`: the last value per host, stream `DOCKBACK_HOSTS`.
 - `dockback.progress.<host>.<job>`: job progress, core NATS only (losing one is harmless).
 - `dockback.control.<service>.<action>`: core-NATS request/reply for checks the API offers.
+- `dockback.control.<host>.<question>`: core-NATS request/reply that only that host's
+  executors may answer (the restore preview's `target_users`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,14 @@ CHECK_CHANNEL = f"{CONTROL_PREFIX}.notifiers.check_channel"
 """Core-NATS request/reply (queue group `notifiers`): send a test alert through one channel."""
 
 ANY = "*"
+
+
+def target_users(host_id: str) -> str:
+    """Core-NATS request/reply (queue group `executors`): what exists on the host now, for a
+    restore preview (`control.TargetUsersQuery` -> `control.TargetUsers`). Only that host's
+    executors may subscribe to it (`permissions.executor`)."""
+    return f"{CONTROL_PREFIX}.{host_id}.target_users"
+
 
 # The last token of each request/fact subject, by event class.
 _REQUEST_TOKENS: dict[type[ev.Event], str] = {

@@ -13,7 +13,7 @@ from dockback_executor.backup import BackupConfig, BackupService
 from dockback_executor.consistency import ContainerStopper
 from dockback_executor.discovery import Discovery
 from dockback_executor.docker_api import DockerEngine
-from dockback_executor.handlers import register
+from dockback_executor.handlers import register, register_questions
 from dockback_executor.locks import InstanceLock, ResourceLocks
 from dockback_executor.metrics import observe_published
 from dockback_executor.restore import RestoreConfig, RestoreService
@@ -112,6 +112,7 @@ class Executor:
         specs = register(
             self.broker, host_id, jobs, backups, restores, self.settings, self.settings.max_concurrent_jobs
         )
+        register_questions(self.broker, host_id, self.engine)
         if not await start_consumers(self.broker, self.settings, specs, self.stopped):
             await self.engine.close()
             return  # asked to stop while waiting for the streams

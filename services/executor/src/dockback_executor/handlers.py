@@ -1,15 +1,19 @@
 """The executor's JetStream subscribers: thin, each settling its message through the job-worker
-kit's JobRunner (the ack policy: dockback_runtime.jobs.runner)."""
+kit's JobRunner (the ack policy: dockback_runtime.jobs.runner); the restore preview's question
+about this host answers on request/reply."""
 
 from __future__ import annotations
 
 from faststream.nats import NatsBroker, NatsMessage
 
 from dockback_contracts import events as ev
-from dockback_contracts import streams
+from dockback_contracts import streams, subjects
+from dockback_contracts.control import TargetUsers, TargetUsersQuery
 from dockback_contracts.streams import ConsumerSpec
 from dockback_executor.backup import BackupService
+from dockback_executor.docker_api import DockerEngine
 from dockback_executor.restore import RestoreService
+from dockback_executor.target_users import target_users
 from dockback_runtime.jobs.runner import JobRunner
 from dockback_runtime.jobs.settings import JobWorkerSettings
 from dockback_runtime.jobs.worker import subscribe_job
@@ -45,3 +49,16 @@ def register(
     subscribe_job(broker, restore_spec, on_restore_requested, max_workers=max_workers)
     subscribe_job(broker, verify_spec, on_verify_requested, max_workers=max_workers)
     return [backup_spec, restore_spec, verify_spec]
+
+
+def register_questions(broker: NatsBroker, host_id: str, engine: DockerEngine) -> None:
+    """Answer the questions asked about this host (core request/reply, one executor of the host answers)."""
+
+    async def on_target_users(query: TargetUsersQuery) -> TargetUsers:
+        """Say which of the named volumes, containers and images exist on this host now, and which
+        containers use those volumes (a restore preview asks)."""
+        return await target_users(engine, host_id, query)
+
+    broker.subscriber(subjects.target_users(host_id), queue="executors", description=on_target_users.__doc__)(
+        on_target_users
+    )

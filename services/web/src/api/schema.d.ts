@@ -2837,6 +2837,21 @@ export interface components {
              */
             inventory_at: string | null;
             /**
+             * Checked On Host
+             * @description The host's executor said just now what exists of the target and which containers use it. False: it did not answer in time, and the preview is from the host's last inventory (`fallback` says so).
+             */
+            checked_on_host: boolean;
+            /**
+             * Checked At
+             * @description When the host answered; null when it did not.
+             */
+            checked_at: string | null;
+            /**
+             * Fallback
+             * @description When the host did not answer: why, and that the preview is from its inventory of `inventory_at` (a container created since is not listed). Show it before the person confirms.
+             */
+            fallback: string | null;
+            /**
              * Confirm Name
              * @description Type this name again in POST /restores to confirm.
              */

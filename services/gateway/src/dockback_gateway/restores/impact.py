@@ -13,7 +13,9 @@ executor would refuse, and says what it would overwrite and stop:
 - an image archive is loaded (`docker load`) under the tags it was saved with, and tagged
   with the target's name when that is another one.
 
-The inventory can be a little old; the executor checks again before it writes.
+The inventory can be a little old: the preview asks the host for the current state of the
+objects a restore touches (`touched`) and judges the inventory updated with its answer
+(`with_current`); the executor checks again before it writes.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from dockback_contracts import events as ev
+from dockback_contracts.control import TargetUsers, TargetUsersQuery
 from dockback_gateway.catalog.models import ArtifactKind
 
 TARGET_KIND = {ArtifactKind.VOLUME: "volume", ArtifactKind.CONFIG: "container", ArtifactKind.IMAGE: "image"}
@@ -149,11 +152,17 @@ def _container(
     if beside:
         impact.notes.append(f"the container runs beside {original!r} on its own volumes, named {target.name}-<volume>")
     for volume in sibling_volumes:
-        name = f"{target.name}-{volume}" if beside else volume
+        name = _restored_volume(original, target, volume)
         write = _volume_write(name, target, inventory, leaving=(target.name,))
         impact.volumes.append(write)
         impact.overwrites = impact.overwrites or write.overwritten
     return impact
+
+
+def _restored_volume(original: str, target: ev.RestoreTarget, volume: str) -> str:
+    """The volume a container's sibling volume is restored into: its own name, or beside the
+    original container (restored under a new name) `<new name>-<volume>`."""
+    return volume if target.name == original else f"{target.name}-{volume}"
 
 
 def _image(target: ev.RestoreTarget, inventory: ev.HostInventory) -> Impact:
@@ -164,6 +173,36 @@ def _image(target: ev.RestoreTarget, inventory: ev.HostInventory) -> Impact:
         " with that name"
     )
     return impact
+
+
+def touched(
+    kind: ArtifactKind, original_name: str, target: ev.RestoreTarget, sibling_volumes: Sequence[str] = ()
+) -> TargetUsersQuery:
+    """The objects on the host whose state decides what the restore does: what the preview asks
+    the host about (the names `assess` looks up)."""
+    if kind == ArtifactKind.VOLUME:
+        return TargetUsersQuery(volumes=(target.name,))
+    if kind == ArtifactKind.CONFIG:
+        volumes = tuple(_restored_volume(original_name, target, v) for v in sibling_volumes)
+        return TargetUsersQuery(containers=(target.name,), volumes=volumes)
+    if kind == ArtifactKind.IMAGE:
+        return TargetUsersQuery(images=(target.name,))
+    return TargetUsersQuery()
+
+
+def with_current(inventory: ev.HostInventory, asked: TargetUsersQuery, answer: TargetUsers) -> ev.HostInventory:
+    """The inventory with the asked objects as the host reported them just now: an asked object
+    missing from the answer is gone, one in it is as it says (with its users now)."""
+    images = tuple(
+        image for image in inventory.images if not any(name in image.tags or name == image.id for name in asked.images)
+    )
+    return inventory.model_copy(
+        update={
+            "volumes": tuple(v for v in inventory.volumes if v.name not in asked.volumes) + answer.volumes,
+            "containers": tuple(c for c in inventory.containers if c.name not in asked.containers) + answer.containers,
+            "images": images + answer.images,
+        }
+    )
 
 
 def describe(kind: ArtifactKind, target: ev.RestoreTarget, impact: Impact, host_id: str) -> str:

@@ -29,7 +29,7 @@ router = APIRouter(
 
 
 def _service(request: Request, db: DbSession, principal: CurrentPrincipal) -> RestoreService:
-    return RestoreService(db, principal, origin_of(request))
+    return RestoreService(db, principal, origin_of(request), request.app.state.runtime.broker.connection)
 
 
 Service = Annotated[RestoreService, Depends(_service)]

@@ -90,6 +90,15 @@ class RestorePreview(BaseModel):
     summary: str = Field(description="The plan of action in one sentence.")
     warnings: list[str]
     inventory_at: datetime | None = Field(description="When the host last reported what it holds.")
+    checked_on_host: bool = Field(
+        description="The host's executor said just now what exists of the target and which containers use it. "
+        "False: it did not answer in time, and the preview is from the host's last inventory (`fallback` says so)."
+    )
+    checked_at: datetime | None = Field(description="When the host answered; null when it did not.")
+    fallback: str | None = Field(
+        description="When the host did not answer: why, and that the preview is from its inventory of "
+        "`inventory_at` (a container created since is not listed). Show it before the person confirms."
+    )
     confirm_name: str = Field(description="Type this name again in POST /restores to confirm.")
     token: str = Field(description="The confirmation token: single use, for this user and this plan of action only.")
     expires_at: datetime

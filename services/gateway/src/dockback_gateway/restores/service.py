@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
+from nats.aio.client import Client as NatsClient
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,7 +28,8 @@ from dockback_gateway.catalog.requests import archive_ref
 from dockback_gateway.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from dockback_gateway.jobs.queue import queue_job
 from dockback_gateway.restores import repository
-from dockback_gateway.restores.impact import Impact, RestoreRefusal, assess, describe
+from dockback_gateway.restores.current_state import current_view
+from dockback_gateway.restores.impact import Impact, RestoreRefusal, assess, describe, touched
 from dockback_gateway.restores.models import RestoreConfirmation
 from dockback_gateway.restores.schemas import (
     ArchiveSummary,
@@ -43,7 +45,6 @@ from dockback_gateway.restores.schemas import (
 )
 
 TOKEN_LIFETIME = timedelta(minutes=5)
-STALE_INVENTORY = timedelta(minutes=5)
 
 
 class RestoresLocked(DomainError):
@@ -58,10 +59,11 @@ def token_digest(token: str) -> str:
 
 
 class RestoreService:
-    def __init__(self, db: AsyncSession, principal: Principal, origin: Origin) -> None:
+    def __init__(self, db: AsyncSession, principal: Principal, origin: Origin, nats: NatsClient | None = None) -> None:
         self.db = db
         self.user = principal.user
         self.origin = origin
+        self.nats = nats  # to ask a host what uses a restore's target now (the preview)
 
     # -- preview -------------------------------------------------------------------------------
 
@@ -77,17 +79,14 @@ class RestoreService:
         target = ev.RestoreTarget.model_validate(body.target.model_dump(), strict=False)
         inventory, inventory_at = await self._inventory(artifact.host_id)
         siblings = await repository.sibling_volumes(self.db, artifact) if artifact.kind == ArtifactKind.CONFIG else []
+        asked = touched(artifact.kind, artifact.resource_name, target, siblings)
+        host = await current_view(self.nats, inventory, inventory_at, asked)
         try:
-            impact = assess(artifact.kind, artifact.resource_name, target, inventory, siblings)
+            impact = assess(artifact.kind, artifact.resource_name, target, host.inventory, siblings)
         except RestoreRefusal as refusal:
             error = Conflict if refusal.conflict else Invalid
             raise error(f"{refusal.field}: {refusal.detail}" if refusal.field else refusal.detail) from None
         warnings = list(impact.notes)
-        if inventory_at is not None and now - inventory_at > STALE_INVENTORY:
-            warnings.append(
-                f"host {artifact.host_id} last reported its inventory at {inventory_at.isoformat()}; "
-                "the executor checks the target again before it writes"
-            )
         fetch_from = [] if artifact.local_present else [c.target_id for c in copies]
         summary = describe(artifact.kind, target, impact, artifact.host_id)
         if fetch_from:
@@ -132,6 +131,9 @@ class RestoreService:
             summary=summary,
             warnings=warnings,
             inventory_at=inventory_at,
+            checked_on_host=host.checked_at is not None,
+            checked_at=host.checked_at,
+            fallback=host.fallback,
             confirm_name=target.name,
             token=token,
             expires_at=expires_at,

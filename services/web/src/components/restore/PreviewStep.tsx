@@ -21,6 +21,12 @@ export function PreviewStep({
       <Notice kind={preview.overwrites ? "warning" : "info"}>
         <strong>{preview.summary}</strong>
       </Notice>
+      {preview.fallback ? (
+        // The host did not say what uses the target now: a container created minutes ago may be missing below.
+        <Notice kind="warning">
+          <strong>Not checked on the host.</strong> {preview.fallback}
+        </Notice>
+      ) : null}
       <dl className="facts">
         <dt>Target</dt>
         <dd>
@@ -77,8 +83,12 @@ export function PreviewStep({
             <dd>{preview.fetch_from.join(" or ")}</dd>
           </>
         ) : null}
-        <dt>Host inventory from</dt>
-        <dd>{preview.inventory_at ? formatDateTime(preview.inventory_at) : "unknown"}</dd>
+        <dt>Target and its users as of</dt>
+        <dd>
+          {preview.checked_on_host && preview.checked_at
+            ? `${formatDateTime(preview.checked_at)}, checked on the host`
+            : `${preview.inventory_at ? formatDateTime(preview.inventory_at) : "unknown"}, the host's last inventory`}
+        </dd>
         <dt>Preview expires</dt>
         <dd>
           {formatDateTime(preview.expires_at)} ({formatRelative(preview.expires_at)})

@@ -40,6 +40,9 @@ function preview(name: string) {
     summary: `Restore volume '${name}' on host vm as a new object; nothing existing is overwritten.`,
     warnings: ["this archive has not been verified"],
     inventory_at: ARTIFACT.created_at,
+    checked_on_host: true,
+    checked_at: new Date().toISOString(),
+    fallback: null as string | null,
     confirm_name: name,
     token: "tok-1",
     expires_at: new Date(Date.now() + 300_000).toISOString(),
@@ -76,6 +79,7 @@ const JOB = {
 
 interface Stub {
   lock?: object;
+  preview?: (name: string) => object;
   confirm?: () => Response;
   sent: { path: string; body: unknown }[];
 }
@@ -95,7 +99,7 @@ function stubApi(stub: Stub) {
       if (path === "/restores/lock") return json(stub.lock ?? { locked: false, reason: null, changed_by: null, changed_at: null });
       if (path === "/artifacts/a1") return json(ARTIFACT);
       if (path === "/artifacts") return json({ items: [ARTIFACT], next_cursor: null });
-      if (path === "/restores/preview") return json(preview(body.target.name));
+      if (path === "/restores/preview") return json((stub.preview ?? preview)(body.target.name));
       if (path === "/restores") return stub.confirm ? stub.confirm() : json({ job_id: "job-9", host_id: "vm", status: "queued" }, 202);
       if (path === "/jobs/job-9") return json(JOB);
       return json({ detail: "not stubbed" }, 404);
@@ -160,6 +164,28 @@ describe("RestorePage", () => {
     expect(await screen.findByText(/token expired at 12:00/)).toBeInTheDocument();
     await user.click(screen.getByRole("button", { name: "Preview again" }));
     expect(await screen.findByRole("button", { name: "Continue" })).toBeInTheDocument();
+  });
+
+  it("says when the host did not answer and the preview is from its inventory", async () => {
+    const fallback =
+      "Host vm did not answer within 2 s: this preview is from the host's inventory of 2026-12-06 02:40:00 UTC, " +
+      "so a container created or started since then is not listed. The executor checks the target again before it writes.";
+    stubApi({ sent: [], preview: (name) => ({ ...preview(name), checked_on_host: false, checked_at: null, fallback }) });
+    const user = userEvent.setup();
+    renderAt("/restore?artifact=a1");
+    await user.click(await screen.findByRole("button", { name: "Preview" }));
+    expect(await screen.findByText("Not checked on the host.")).toBeInTheDocument();
+    expect(screen.getByText(fallback, { exact: false })).toBeInTheDocument();
+    expect(screen.getByText(/the host's last inventory$/)).toBeInTheDocument();
+  });
+
+  it("says nothing of a fallback when the host answered", async () => {
+    stubApi({ sent: [] });
+    const user = userEvent.setup();
+    renderAt("/restore?artifact=a1");
+    await user.click(await screen.findByRole("button", { name: "Preview" }));
+    expect(await screen.findByText(/checked on the host$/)).toBeInTheDocument();
+    expect(screen.queryByText("Not checked on the host.")).not.toBeInTheDocument();
   });
 
   it("shows the lock and disables the flow; an admin may lift it", async () => {
