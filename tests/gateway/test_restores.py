@@ -27,6 +27,7 @@ from dockback_gateway.jobs.models import Job
 from dockback_gateway.resources.models import Host
 from dockback_gateway.restores.models import RestoreConfirmation
 from dockback_gateway.users.models import Role
+from dockback_runtime.connection import server_has_subscriptions
 from gateway.conftest import Gateway, logged_in_admin
 from gateway.eventually import eventually
 from gateway.test_catalog import (
@@ -38,7 +39,6 @@ from gateway.test_catalog import (
     publish,
     requests_on,
 )
-from harness.core_nats import server_has_subscriptions
 
 HOST = "host-a"
 RESTORE_SUBJECT = f"dockback.jobs.{HOST}.restore"

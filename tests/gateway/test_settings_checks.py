@@ -15,6 +15,7 @@ from nats.aio.msg import Msg
 from dockback_contracts import subjects
 from dockback_contracts.control import CheckChannel, CheckResult, CheckTarget
 from dockback_gateway.users.models import Role
+from dockback_runtime.connection import server_has_subscriptions
 from gateway.conftest import Gateway, logged_in_admin
 from gateway.test_catalog import audit_rows, logged_in_as
 from gateway.test_settings import SMTP, TARGET, WEBHOOK
@@ -34,7 +35,7 @@ async def responder(gateway: Gateway, subject: str, queue: str, answer: Answer) 
 
     try:
         await nc.subscribe(subject, queue=queue, cb=on_request)
-        await nc.flush()  # the server knows the subscription before the gateway asks
+        await server_has_subscriptions(nc)  # before the gateway asks
         yield received
     finally:
         await nc.close()

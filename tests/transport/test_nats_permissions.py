@@ -50,8 +50,7 @@ from dockback_contracts import permissions, streams, subjects
 from dockback_gateway.config import Settings as GatewaySettings
 from dockback_gateway.streams import declare_streams
 from dockback_ops.nats_auth import generate, main
-from dockback_runtime.connection import NatsClientSettings, connect_options, read_credentials
-from harness.core_nats import server_has_subscriptions
+from dockback_runtime.connection import NatsClientSettings, connect_options, read_credentials, server_has_subscriptions
 from harness.nats_server import nats_server_binary
 from harness.processes import free_port, start_and_wait, stop, stop_all
 

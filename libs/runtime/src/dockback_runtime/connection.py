@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from faststream.nats import NatsBroker
+from nats.aio.client import Client
 from pydantic import BaseModel, Field
 
 from dockback_contracts.permissions import inbox_prefix
@@ -224,3 +225,16 @@ def service_broker(settings: NatsClientSettings, service: str) -> NatsBroker:
         graceful_timeout=10.0,
         logger=logging.getLogger(f"dockback.{service}.broker"),
     )
+
+
+async def server_has_subscriptions(nc: Client) -> None:
+    """Return once the server has every subscription `nc` made so far (before a service says it
+    listens: a request sent right after must find a responder).
+
+    `flush()` alone does not promise it with nats-py 2.16: its PING is written straight to the
+    socket, ahead of a SUB still queued for the client's flusher task, so the PONG can come back
+    before the server has the subscription. Waiting for the flusher to write what is queued
+    first puts the PING behind the SUB.
+    """
+    await nc._flush_pending(force_flush=True)
+    await nc.flush()

@@ -14,7 +14,7 @@ from dockback_notifier.dispatch import Dispatcher
 from dockback_notifier.handlers import register
 from dockback_notifier.sent import SentAlerts
 from dockback_notifier.settings import Settings
-from dockback_runtime.connection import own_inbox_for_pull_consumers, service_broker
+from dockback_runtime.connection import own_inbox_for_pull_consumers, server_has_subscriptions, service_broker
 from dockback_runtime.delivery import create_or_update_consumer
 from dockback_runtime.metrics import sample_consumer_lag
 from dockback_runtime.tasks import stop_loops
@@ -84,9 +84,7 @@ class Notifier:
             digests.start()
             own_inbox_for_pull_consumers(self.broker, self.settings)
             await self.broker.start()
-            # The server knows our subscriptions before we say we listen (a check sent
-            # right after would otherwise find no responder).
-            await self.broker.connection.flush()
+            await server_has_subscriptions(self.broker.connection)  # a check sent next finds us
             self.ready.set()
             log.info("notifier ready (channels: %s)", ", ".join(channels.channel_names()) or "none")
             lagging = asyncio.create_task(sample_consumer_lag(js, specs))

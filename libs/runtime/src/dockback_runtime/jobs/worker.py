@@ -12,7 +12,7 @@ from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
 
 from dockback_contracts.streams import ConsumerSpec
-from dockback_runtime.connection import NatsClientSettings, own_inbox_for_pull_consumers
+from dockback_runtime.connection import NatsClientSettings, own_inbox_for_pull_consumers, server_has_subscriptions
 from dockback_runtime.delivery import create_or_update_consumer
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,5 @@ async def start_consumers(
             return False
     own_inbox_for_pull_consumers(broker, settings)
     await broker.start()
-    # The server knows our subscriptions before we say we listen (a request/reply sent right
-    # after would otherwise find no responder).
-    await broker.connection.flush()
+    await server_has_subscriptions(broker.connection)
     return True
