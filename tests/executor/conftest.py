@@ -25,6 +25,7 @@ from dockback_executor.docker_api import DockerEngine
 from dockback_executor.locks import ResourceLocks
 from dockback_executor.restore import RestoreConfig, RestoreService
 from dockback_executor.store import ArchiveStore
+from dockback_executor.verify import ArchiveVerifier
 from dockback_gateway.streams import declare_streams
 from dockback_runtime.jobs.announcer import Announcer
 from executor.engine_proxy import EngineProxy, engine_socket
@@ -61,6 +62,7 @@ class Host:
     stopper: ContainerStopper
     backups: BackupService
     restores: RestoreService
+    verifier: ArchiveVerifier
     heard: Heard
 
 
@@ -142,9 +144,10 @@ async def host(nats_url: str, heard: Heard, engine: DockerEngine, tmp_path: Path
     backups = BackupService(
         engine, store, locks, stopper, announcer, BackupConfig(host_id=HOST_ID, engine_version=version)
     )
-    restores = RestoreService(engine, store, locks, announcer, RestoreConfig(host_id=HOST_ID))
+    verifier = ArchiveVerifier(store, announcer, HOST_ID)
+    restores = RestoreService(engine, store, locks, announcer, RestoreConfig(host_id=HOST_ID), verifier)
     try:
-        yield Host(engine, store, locks, stopper, backups, restores, heard)
+        yield Host(engine, store, locks, stopper, backups, restores, verifier, heard)
     finally:
         await broker.stop()
 

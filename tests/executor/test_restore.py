@@ -14,6 +14,7 @@ import pytest_asyncio
 
 from dockback_contracts import events as ev
 from dockback_executor.errors import ChecksumMismatch, EngineFailed, RestoreRefused
+from dockback_executor.tar_inspect import ArchiveLimits
 from dockback_runtime.jobs.errors import PermanentError
 from executor.conftest import HOST_ID, Host
 from executor.crafted_archives import (
@@ -146,10 +147,7 @@ async def test_a_hostile_archive_is_refused_and_writes_nothing(
 
 
 async def test_an_archive_past_the_entry_limit_is_refused(host: Host, unique_name: str) -> None:
-    from dockback_executor.restore import RestoreConfig
-    from dockback_executor.tar_inspect import ArchiveLimits
-
-    host.restores.config = RestoreConfig(host_id=HOST_ID, limits=ArchiveLimits(max_entries=5))
+    host.verifier.limits = ArchiveLimits(max_entries=5)
     archive = place_archive(host, [tar_entry(f"./f{i}", size=1) for i in range(10)], unique_name)
     request = restore_into_new_volume(archive, unique_name)
     with pytest.raises(PermanentError, match="refused"):
@@ -203,7 +201,7 @@ async def test_verify_confirms_a_good_archive_and_reports_its_entries(
     created = await backed_up(host, busybox_image, docker_labels, unique_name)
     request = ev.VerifyRequested(job_id=uuid.uuid4(), host_id=HOST_ID, archive=created.archive)
 
-    await host.restores.verify(request, attempt=1)
+    await host.verifier.verify(request, attempt=1)
 
     [verified] = await host.heard.wait_for(ev.ArchiveVerified)
     assert verified.artifact_id == created.archive.artifact_id
@@ -220,7 +218,7 @@ async def test_verify_reports_a_corrupt_archive(
         f.write(b"\0" * 16)
 
     with pytest.raises(ChecksumMismatch):
-        await host.restores.verify(
+        await host.verifier.verify(
             ev.VerifyRequested(job_id=uuid.uuid4(), host_id=HOST_ID, archive=created.archive), attempt=1
         )
     assert host.heard.of(ev.ArchiveVerified) == []

@@ -21,6 +21,7 @@ from dockback_executor.runner_strategy import RunnerStrategy
 from dockback_executor.settings import Settings
 from dockback_executor.store import ArchiveStore
 from dockback_executor.tar_inspect import ArchiveLimits
+from dockback_executor.verify import ArchiveVerifier
 from dockback_runtime.connection import service_broker
 from dockback_runtime.jobs.announcer import Announcer
 from dockback_runtime.jobs.cancellations import Cancellations
@@ -95,22 +96,15 @@ class Executor:
                 runner=runner_strategy,
             ),
         )
-        restores = RestoreService(
-            self.engine,
-            store,
-            locks,
-            announcer,
-            RestoreConfig(
-                host_id=host_id,
-                limits=ArchiveLimits(
-                    max_entries=self.settings.restore_max_entries, max_total_bytes=self.settings.restore_max_bytes
-                ),
-            ),
+        limits = ArchiveLimits(
+            max_entries=self.settings.restore_max_entries, max_total_bytes=self.settings.restore_max_bytes
         )
+        verifier = ArchiveVerifier(store, announcer, host_id, limits)
+        restores = RestoreService(self.engine, store, locks, announcer, RestoreConfig(host_id=host_id), verifier)
         cancellations = Cancellations(lambda: self.broker.connection.jetstream())
         jobs = JobRunner("executor", announcer, cancellations)
         specs = register(
-            self.broker, host_id, jobs, backups, restores, self.settings, self.settings.max_concurrent_jobs
+            self.broker, host_id, jobs, backups, restores, verifier, self.settings, self.settings.max_concurrent_jobs
         )
         register_questions(self.broker, host_id, self.engine)
         if not await start_consumers(self.broker, self.settings, specs, self.stopped):

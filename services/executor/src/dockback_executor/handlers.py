@@ -14,6 +14,7 @@ from dockback_executor.backup import BackupService
 from dockback_executor.docker_api import DockerEngine
 from dockback_executor.restore import RestoreService
 from dockback_executor.target_users import target_users
+from dockback_executor.verify import ArchiveVerifier
 from dockback_runtime.jobs.runner import JobRunner
 from dockback_runtime.jobs.settings import JobWorkerSettings
 from dockback_runtime.jobs.worker import subscribe_job
@@ -25,6 +26,7 @@ def register(
     runner: JobRunner,
     backups: BackupService,
     restores: RestoreService,
+    verifier: ArchiveVerifier,
     settings: JobWorkerSettings,
     max_workers: int,
 ) -> list[ConsumerSpec]:
@@ -43,7 +45,7 @@ def register(
 
     async def on_verify_requested(event: ev.VerifyRequested, msg: NatsMessage) -> None:
         """Check an archive's checksum and structure without restoring it."""
-        await runner.settle(event, msg, verify_spec, "verify", "verify", restores.verify)
+        await runner.settle(event, msg, verify_spec, "verify", "verify", verifier.verify)
 
     subscribe_job(broker, backup_spec, on_backup_requested, max_workers=max_workers)
     subscribe_job(broker, restore_spec, on_restore_requested, max_workers=max_workers)

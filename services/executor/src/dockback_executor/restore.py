@@ -20,16 +20,14 @@ import json
 import logging
 import tarfile
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import zstandard
 
 from dockback_contracts import events as ev
 from dockback_contracts.base import Compression, ResourceKind
 from dockback_contracts.manifest import ArchiveManifest
-from dockback_executor.archive import HashingReader, decompressing, open_decompressed, read_decompressed
+from dockback_executor.archive import open_decompressed, read_decompressed
 from dockback_executor.docker_api import (
     RUNNER_MOUNT,
     DockerEngine,
@@ -37,10 +35,10 @@ from dockback_executor.docker_api import (
     image_id_named,
     split_image_reference,
 )
-from dockback_executor.errors import ChecksumMismatch, ResourceMissing, RestoreRefused
+from dockback_executor.errors import ResourceMissing, RestoreRefused
 from dockback_executor.locks import ResourceLocks
 from dockback_executor.store import MANIFEST_SUFFIX, ArchiveStore
-from dockback_executor.tar_inspect import ArchiveLimits, ArchiveSummary, HostileArchive, scan_archive
+from dockback_executor.verify import ArchiveVerifier
 from dockback_runtime.jobs.announcer import Announcer
 from dockback_runtime.jobs.errors import PermanentError
 from dockback_runtime.jobs.running import enter_phase, point_of_no_return
@@ -53,11 +51,10 @@ RESTORED_FROM_LABEL = "dockback.restored-from"
 @dataclass(frozen=True)
 class RestoreConfig:
     host_id: str
-    limits: ArchiveLimits = field(default_factory=ArchiveLimits)
 
 
 class RestoreService:
-    """Runs `RestoreRequested` and `VerifyRequested` jobs on this host."""
+    """Runs `RestoreRequested` jobs on this host: every archive checked by `verifier` first."""
 
     def __init__(
         self,
@@ -66,83 +63,19 @@ class RestoreService:
         locks: ResourceLocks,
         announcer: Announcer,
         config: RestoreConfig,
+        verifier: ArchiveVerifier,
     ) -> None:
         self.engine = engine
         self.store = store
         self.locks = locks
         self.announcer = announcer
         self.config = config
-
-    # -- verify --------------------------------------------------------------------------------
-
-    async def verify(self, request: ev.VerifyRequested, attempt: int) -> ArchiveSummary:
-        """Check an archive's checksum and that every entry reads back; announce the result."""
-        manifest, path = await self._located(request.archive)
-        await self.announcer.publish(
-            ev.JobStarted(
-                job_id=request.job_id,
-                host_id=self.config.host_id,
-                kind="verify",
-                resource=manifest.resource,
-                attempt=attempt,
-            )
-        )
-        enter_phase("verify")
-        summary = await self.check(path, manifest, request.archive.sha256, consequence="")
-        await self.announcer.publish(
-            ev.ArchiveVerified(
-                job_id=request.job_id,
-                host_id=self.config.host_id,
-                artifact_id=manifest.artifact_id,
-                sha256=manifest.sha256,
-                file_count=summary.entries,
-            )
-        )
-        return summary
-
-    async def check(
-        self,
-        path: Path,
-        manifest: ArchiveManifest,
-        expected_sha256: str,
-        consequence: str = "; nothing was restored",
-    ) -> ArchiveSummary:
-        """sha256 against the request and the manifest, and every tar entry against the safety rules,
-        in one read of the archive. `consequence` ends the message of a failed check."""
-        return await asyncio.to_thread(self._check, path, manifest, expected_sha256, consequence)
-
-    def _check(self, path: Path, manifest: ArchiveManifest, expected_sha256: str, consequence: str) -> ArchiveSummary:
-        summary = ArchiveSummary(entries=manifest.file_count, total_bytes=manifest.raw_bytes)
-        problem: Exception | None = None
-        with open(path, "rb") as raw:
-            hashing = HashingReader(raw)
-            if manifest.kind in ("volume", "bind"):  # images are checked by `docker load`, configs are JSON
-                try:
-                    summary = scan_archive(decompressing(hashing, manifest.compression), self.config.limits)  # type: ignore[arg-type]
-                except (HostileArchive, zstandard.ZstdError, OSError, EOFError) as exc:
-                    problem = exc
-            actual = hashing.drain()
-        size = path.stat().st_size
-        if actual != expected_sha256 or actual != manifest.sha256:
-            expected = (
-                expected_sha256
-                if expected_sha256 == manifest.sha256
-                else (f"{expected_sha256} (the manifest says {manifest.sha256})")
-            )
-            truncated = (
-                f"; it is truncated: {size} bytes of {manifest.size_bytes}" if size < manifest.size_bytes else ""
-            )
-            raise ChecksumMismatch(
-                f"archive {path.name} is corrupt: its sha256 is {actual}, expected {expected}{truncated}{consequence}"
-            )
-        if problem is not None:
-            raise PermanentError(f"archive {path.name} refused: {problem}{consequence}") from problem
-        return summary
+        self.verifier = verifier
 
     # -- restore -------------------------------------------------------------------------------
 
     async def run(self, request: ev.RestoreRequested, attempt: int) -> ev.RestoreCompleted:
-        manifest, path = await self._located(request.archive)
+        manifest, path = await self.verifier.located(request.archive)
         target = request.target
         await self.announcer.publish(
             ev.JobStarted(
@@ -155,7 +88,7 @@ class RestoreService:
         )
         async with self.locks.hold([f"{target.kind}:{target.name}"]):
             enter_phase("verify")
-            await self.check(path, manifest, request.archive.sha256)
+            await self.verifier.check(path, manifest, request.archive.sha256)
             enter_phase("restore")
             if manifest.kind == "image":
                 completed = await self._restore_image(request, manifest, path)
@@ -169,13 +102,6 @@ class RestoreService:
             point_of_no_return()  # restored: a cancellation now would undo nothing
         await self.announcer.publish(completed)
         return completed
-
-    async def _located(self, archive: ev.ArchiveRef) -> tuple[ArchiveManifest, Path]:
-        path = self.store.resolve(archive.path)
-        if not path.exists():
-            raise ResourceMissing(f"archive {archive.path} is not in this host's data dir")
-        manifest = await asyncio.to_thread(self.store.manifest_for, path)
-        return manifest, path
 
     async def _restore_volume(
         self, request: ev.RestoreRequested, manifest: ArchiveManifest, path: Path, name: str
@@ -277,7 +203,7 @@ class RestoreService:
         for sibling, sibling_path in self._siblings(manifest, path):
             volume = sibling.role
             name = f"{target.name}-{volume}" if beside else volume
-            await self.check(sibling_path, sibling, sibling.sha256)
+            await self.verifier.check(sibling_path, sibling, sibling.sha256)
             restored, _, users = await self._restore_volume(request, sibling, sibling_path, name)
             renames[volume] = restored
             restarted.extend(users)
