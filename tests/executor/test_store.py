@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dockback_executor.store import ArchiveStore, byte_count
+from dockback_executor.store import ArchiveStore
 
 
 def test_prepare_removes_the_partial_files_a_crash_left_and_keeps_complete_archives(tmp_path: Path) -> None:
@@ -22,13 +22,3 @@ def test_prepare_removes_the_partial_files_a_crash_left_and_keeps_complete_archi
         ".partial-20260101T000000Z-job-db.tar.zst",
     ]
     assert [p.name for p in volume.iterdir()] == ["20251231T000000Z-job-db.tar.zst"]
-
-
-def test_byte_counts_read_as_a_person_reads_them() -> None:
-    assert [byte_count(n) for n in (0, 1023, 1024, 4 * 2**20, 3 * 2**30 + 2**29)] == [
-        "0 B",
-        "1023 B",
-        "1.0 KiB",
-        "4.0 MiB",
-        "3.5 GiB",
-    ]

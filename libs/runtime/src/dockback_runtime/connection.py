@@ -100,13 +100,18 @@ def read_credentials(path: Path) -> NatsCredentials:
 
 
 def write_credentials(path: Path, credentials: NatsCredentials) -> None:
-    """Write a credentials file readable by its owner only: a temporary name, fsync, rename."""
+    """Write a credentials file readable by its owner only."""
+    write_atomically(path, credentials.render(), 0o600)
+
+
+def write_atomically(path: Path, text: str, mode: int) -> None:
+    """Write `text` to `path` with `mode`: a temporary name, fsync, rename (never half a file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        os.fchmod(fd, 0o600)
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w") as out:
-            out.write(credentials.render())
+            out.write(text)
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, path)

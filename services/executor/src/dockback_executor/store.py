@@ -26,6 +26,7 @@ from dockback_contracts.manifest import ArchiveManifest
 from dockback_executor.archive import fsync_dir
 from dockback_executor.errors import DataDirFull
 from dockback_runtime.jobs.errors import PermanentError, describe_os_error
+from dockback_runtime.words import byte_count
 
 log = logging.getLogger(__name__)
 
@@ -138,13 +139,3 @@ class ArchiveStore:
         if not path.exists():
             raise PermanentError(f"no manifest beside {self.relative(archive)}")
         return ArchiveManifest.model_validate_json(path.read_bytes())
-
-
-def byte_count(size: int) -> str:
-    """A byte count as a person reads it: 512 B, 12.3 MiB."""
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")

@@ -22,15 +22,13 @@ Reload the server afterwards (`nats-server --signal reload`, or SIGHUP) to apply
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from dockback_contracts import permissions
-from dockback_runtime.connection import NatsCredentials, read_credentials, write_credentials
+from dockback_runtime.connection import NatsCredentials, read_credentials, write_atomically, write_credentials
 
 AUTH_CONF = "auth.conf"
 CREDS_DIR = "creds"
@@ -111,23 +109,9 @@ def generate(
         paths[role.name] = path
 
     auth_conf = auth_conf or directory / AUTH_CONF
-    _write_text(auth_conf, permissions.authorization_config(users))
+    # public keys and permissions only: the server's user may read it
+    write_atomically(auth_conf, permissions.authorization_config(users), 0o644)
     return Generated(auth_conf=auth_conf, creds=paths, created=created, removed=removed)
-
-
-def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o644)  # public keys and permissions only: the server's user may read it
-        with os.fdopen(fd, "w") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def main(argv: Sequence[str] | None = None) -> int:

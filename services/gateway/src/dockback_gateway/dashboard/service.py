@@ -19,13 +19,13 @@ from dockback_gateway.dashboard.schemas import (
     PlanVerification,
     StorageDay,
 )
-from dockback_gateway.jobs.recording import size_text
 from dockback_gateway.plans import repository as plans_repository
 from dockback_gateway.plans.models import Plan
 from dockback_gateway.plans.service import fire_times_in_zone
 from dockback_gateway.resources import repository as resources_repository
 from dockback_gateway.resources.schemas import Coverage, HostOut
 from dockback_gateway.resources.service import ResourceViews
+from dockback_runtime.words import byte_count
 
 JOBS_WINDOW = timedelta(hours=24)
 ATTENTION_WINDOW = timedelta(days=7)  # older failures and missed runs are history, not news
@@ -149,9 +149,9 @@ class DashboardService:
 
 def low_space_message(host: HostOut) -> str:
     free, total = host.data_dir_free_bytes or 0, host.data_dir_total_bytes
-    of_total = f" of {size_text(total)} ({free / total:.0%})" if total else ""
+    of_total = f" of {byte_count(total)} ({free / total:.0%})" if total else ""
     return (
-        f"Free space low on host {host.host_id}: its data dir has {size_text(free)} free{of_total}; "
+        f"Free space low on host {host.host_id}: its data dir has {byte_count(free)} free{of_total}; "
         "backups fail when it is full"
     )
 

@@ -31,6 +31,7 @@ from dockback_gateway.jobs.journal import announce, locked_job, log_line
 from dockback_gateway.jobs.models import Job, JobStatus, MissedRun
 from dockback_gateway.outbox.service import enqueue
 from dockback_gateway.recording import Handler
+from dockback_runtime.words import byte_count
 
 _KIND_OF: dict[type[ev.Event], str] = {
     ev.ArchiveCreated: "backup",
@@ -39,16 +40,6 @@ _KIND_OF: dict[type[ev.Event], str] = {
     ev.ArchiveVerified: "verify",
     ev.ArtifactsPruned: "prune",
 }
-
-
-def size_text(size: int) -> str:
-    """A byte count as a person reads it: 512 B, 12.3 MiB."""
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
 
 
 def _short(sha256: str) -> str:
@@ -172,7 +163,7 @@ async def on_job_started(db: AsyncSession, event: ev.JobStarted) -> None:
 async def on_archive_created(db: AsyncSession, event: ev.ArchiveCreated) -> None:
     job = await _job_for(db, event, kind="backup", upload_targets=list(event.upload_targets))
     what = event.role if event.role == event.resource.name else f"{event.resource.name} {event.role}"
-    message = f"archive {what} {size_text(event.archive.size_bytes)} (sha256 {_short(event.archive.sha256)}) written"
+    message = f"archive {what} {byte_count(event.archive.size_bytes)} (sha256 {_short(event.archive.sha256)}) written"
     if not await _log(db, job, event, message):
         return
     change = _Change(job)
@@ -183,7 +174,7 @@ async def on_archive_created(db: AsyncSession, event: ev.ArchiveCreated) -> None
 async def on_upload_completed(db: AsyncSession, event: ev.UploadCompleted) -> None:
     job = await _job_for(db, event, kind="backup")
     message = (
-        f"copy uploaded to {event.target_id} ({event.bucket}/{event.key}, {size_text(event.size_bytes)}), "
+        f"copy uploaded to {event.target_id} ({event.bucket}/{event.key}, {byte_count(event.size_bytes)}), "
         f"verified by {event.verified_by}"
     )
     if not await _log(db, job, event, message):
