@@ -12,9 +12,9 @@ from dockback_contracts import events as ev
 from dockback_contracts import subjects
 from dockback_contracts.streams import EVENTS_STREAM
 from gateway.conftest import Gateway, logged_in_admin
-from gateway.eventually import eventually
-from gateway.test_jobs import HOST, archived, job_in, publish, queued, started
-from gateway.test_settings import SMTP, WEBHOOK, published_snapshot
+from gateway.job_facts import HOST, archived, job_in, publish, queued, started
+from gateway.settings_bodies import SMTP, WEBHOOK, published_snapshot
+from harness.eventually import eventually
 
 
 async def succeeded_on_the_bus(gateway: Gateway) -> list[ev.JobSucceeded]:

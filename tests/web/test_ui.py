@@ -10,9 +10,9 @@ import time
 import httpx
 import pyotp
 from executor.volumes import create_volume, describe, docker_cli, populate
-from gateway.eventually import eventually
 from playwright.async_api import Locator, Page, expect
 
+from harness.eventually import eventually
 from web.conftest import ADMIN_PASSWORD, HOST_ID, Stack, api_admin, change_forced_password, log_in, screenshot
 
 
