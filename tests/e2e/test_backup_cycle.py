@@ -10,15 +10,10 @@ from typing import Any
 import httpx
 from executor.volumes import create_volume, describe, docker_cli, populate
 from gateway.conftest import Gateway, logged_in_admin
-from gateway.eventually import eventually
 
 from e2e.conftest import HOST_ID, Services
-
-
-async def _host_online(client: httpx.AsyncClient) -> bool:
-    hosts = (await client.get("/resources/hosts")).json()
-    items = hosts["items"] if isinstance(hosts, dict) else hosts
-    return any(h["host_id"] == HOST_ID and h["online"] for h in items)
+from e2e.host_status import host_online
+from harness.eventually import eventually
 
 
 async def _jobs(client: httpx.AsyncClient, **filters: str) -> list[dict[str, Any]]:
@@ -51,7 +46,7 @@ async def test_a_plan_fires_its_backup_is_pruned_by_retention_and_restored(
     services.all()
     try:
         async with logged_in_admin(gateway) as client:
-            await eventually(lambda: _host_online(client), timeout=60)
+            await eventually(lambda: host_online(client), timeout=60)
             created = await client.post(
                 "/plans",
                 json={
@@ -130,7 +125,7 @@ async def test_a_job_whose_executor_is_killed_mid_job_still_ends(
     first = services.executor("executor-1")
     try:
         async with logged_in_admin(gateway) as client:
-            await eventually(lambda: _host_online(client), timeout=60)
+            await eventually(lambda: host_online(client), timeout=60)
             hook = ": > /tmp/waiting; until [ -f /tmp/go ]; do sleep 0.1; done"  # shell built-ins only
             run = await client.post(
                 "/jobs",

@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 from executor.volumes import create_volume, populate
 from gateway.conftest import Gateway, logged_in_admin
-from gateway.eventually import eventually
 
 from e2e.conftest import HOST_ID, Services
-from e2e.test_backup_cycle import _host_online
+from e2e.host_status import host_online
+from harness.eventually import eventually
 from harness.s3_server import S3Bucket
 from harness.smtp_server import StartSmtp
 
@@ -64,7 +64,7 @@ async def test_a_backup_is_copied_off_site_and_a_broken_bucket_alerts_by_mail(
                 },
             )
             assert smtp.status_code == 200, smtp.text
-            await eventually(lambda: _host_online(client), timeout=60)
+            await eventually(lambda: host_online(client), timeout=60)
             created = await client.post(
                 "/plans",
                 json={

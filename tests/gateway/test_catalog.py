@@ -5,188 +5,28 @@ retention dry run and the catalog's pages."""
 from __future__ import annotations
 
 import base64
-import json
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from nats.js.errors import NotFoundError
 from sqlalchemy import select, update
 
 from dockback_contracts import events as ev
-from dockback_contracts import subjects
-from dockback_contracts.streams import JOBS_STREAM
-from dockback_gateway.audit.models import AuditEntry
-from dockback_gateway.auth.passwords import hash_password
 from dockback_gateway.catalog import worker
 from dockback_gateway.catalog.models import Artifact
 from dockback_gateway.jobs.models import Job
-from dockback_gateway.plans.models import Plan
-from dockback_gateway.users.models import Role, User
-from gateway.conftest import Gateway, logged_in_admin, login
-from gateway.eventually import eventually
-
-USER_PASSWORD = "catalog-test-passphrase-7"
-
-
-# -- putting facts on the bus --------------------------------------------------------------------
-
-
-async def publish(gateway: Gateway, event: ev.Event, *, message_id: str | None = None) -> None:
-    """Publish a fact as a host would: on its subject, with its natural Nats-Msg-Id."""
-    js = gateway.app.state.broker.connection.jetstream()
-    await js.publish(
-        subjects.subject_for(event),
-        event.model_dump_json().encode(),
-        headers={"Nats-Msg-Id": message_id or subjects.message_id(event)},
-    )
-
-
-def archive_created(
-    host_id: str,
-    plan_id: uuid.UUID | None,
-    name: str,
-    created_at: datetime,
-    *,
-    kind: str = "volume",
-    role: str | None = None,
-    job_id: uuid.UUID | None = None,
-) -> ev.ArchiveCreated:
-    """The ArchiveCreated an executor would announce for one archive of `name`."""
-    job_id = job_id or uuid.uuid4()
-    resource = ev.ResourceRef(kind=kind, name=name)  # type: ignore[arg-type]
-    role = role or name
-    artifact_id = ev.artifact_id_for(job_id, resource, role)
-    stem = f"{created_at:%Y%m%dT%H%M%S}-{job_id}-{role}"
-    return ev.ArchiveCreated(
-        job_id=job_id,
-        host_id=host_id,
-        occurred_at=created_at,
-        plan_id=plan_id,
-        resource=resource,
-        role=role,
-        archive=ev.ArchiveRef(
-            artifact_id=artifact_id,
-            path=f"{kind}s/{name}/{stem}.tar.zst",
-            sha256=uuid.uuid5(artifact_id, "sha").hex * 2,
-            size_bytes=1000 + created_at.minute,
-        ),
-        manifest_path=f"{kind}s/{name}/{stem}.manifest.json",
-        raw_bytes=4096,
-        file_count=3,
-        compression="zstd",
-        last_of_job=True,
-    )
-
-
-async def catalogued(gateway: Gateway, event: ev.ArchiveCreated) -> uuid.UUID:
-    """Publish the archive and wait until the catalog has it."""
-    await publish(gateway, event)
-    artifact_id = event.archive.artifact_id
-    await eventually(lambda: artifact_row(gateway, artifact_id))
-    return artifact_id
-
-
-async def artifact_row(gateway: Gateway, artifact_id: uuid.UUID) -> Artifact | None:
-    async with gateway.app.state.sessions() as db:
-        return await db.get(Artifact, artifact_id)
+from dockback_gateway.users.models import Role
+from gateway.audited_callers import audit_rows, logged_in_as
+from gateway.catalog_facts import add_plan, archive_created, artifact_row, catalogued, hours, publish
+from gateway.conftest import Gateway, logged_in_admin
+from gateway.job_requests import Request, exactly_one, requests_on
+from harness.eventually import eventually
 
 
 async def states(gateway: Gateway, *artifact_ids: uuid.UUID) -> list[str]:
     rows = [await artifact_row(gateway, a) for a in artifact_ids]
     return [row.state if row else "missing" for row in rows]
-
-
-async def add_plan(
-    gateway: Gateway,
-    name: str,
-    host_id: str,
-    *,
-    keep_last: int = 2,
-    verify_cron: str | None = None,
-    created_at: datetime | None = None,
-) -> uuid.UUID:
-    """A plan row (the plans API is another domain's; the catalog only reads plans)."""
-    plan = Plan(
-        id=uuid.uuid4(),
-        name=name,
-        host_id=host_id,
-        enabled=True,
-        cron="0 2 * * *",
-        timezone="Europe/Berlin",
-        targets=[{"kind": "volume", "names": ["pgdata"]}],
-        options={},
-        upload_targets=[],
-        retention={"keep_last": keep_last, "keep_minimum": 1},
-        verify_cron=verify_cron,
-        created_at=created_at or datetime.now(UTC) - timedelta(days=30),
-    )
-    async with gateway.app.state.sessions.begin() as db:
-        db.add(plan)
-    return plan.id
-
-
-# -- reading requests off the jobs stream --------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Request:
-    subject: str
-    message_id: str | None
-    body: dict[str, Any]
-
-
-async def requests_on(gateway: Gateway, subject: str) -> list[Request]:
-    """Every message on `subject` of the jobs stream, read by sequence without a consumer (a
-    consumer on a work-queue stream would compete with the hosts' own)."""
-    js = gateway.app.state.broker.connection.jetstream()
-    found: list[Request] = []
-    seq = 1
-    while True:
-        try:
-            message = await js.get_msg(JOBS_STREAM, seq=seq, subject=subject, next=True)
-        except NotFoundError:
-            return found
-        assert message.data is not None
-        assert message.seq is not None
-        found.append(Request(subject, (message.headers or {}).get("Nats-Msg-Id"), json.loads(message.data)))
-        seq = message.seq + 1
-
-
-async def exactly_one(gateway: Gateway, subject: str) -> Request:
-    """Wait for the first request on `subject`, then make sure no second one follows."""
-    await eventually(lambda: requests_on(gateway, subject), timeout=10)
-    found = await requests_on(gateway, subject)
-    assert len(found) == 1, [r.body for r in found]
-    return found[0]
-
-
-# -- callers -------------------------------------------------------------------------------------
-
-
-@asynccontextmanager
-async def logged_in_as(gateway: Gateway, username: str, role: Role) -> AsyncIterator[httpx.AsyncClient]:
-    async with gateway.app.state.sessions.begin() as db:
-        db.add(User(username=username, password_hash=hash_password(USER_PASSWORD), role=role))
-    async with gateway.client() as client:
-        assert (await login(client, username, USER_PASSWORD)).status_code == 200
-        yield client
-
-
-async def audit_rows(gateway: Gateway, action: str) -> list[AuditEntry]:
-    async with gateway.app.state.sessions() as db:
-        return list((await db.scalars(select(AuditEntry).where(AuditEntry.action == action))).all())
-
-
-T0 = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
-
-
-def hours(n: int) -> datetime:
-    return T0 + timedelta(hours=n)
 
 
 # -- recording -----------------------------------------------------------------------------------

@@ -18,8 +18,9 @@ from dockback_gateway.jobs.models import Job, MissedRun
 from dockback_gateway.plans.models import Plan
 from dockback_gateway.resources.models import Host
 from dockback_gateway.users.models import Role
+from gateway.accounts import logged_in_as
 from gateway.conftest import Gateway, logged_in_admin
-from gateway.test_resources import inventory, logged_in_as, volume
+from gateway.host_reports import inventory, volume
 
 NOW = datetime.now(UTC)
 EARLIER_TODAY = 0.0

@@ -11,10 +11,11 @@ from typing import Any
 
 from dockback_gateway.jobs.feed import FEED, News
 from dockback_gateway.users.models import Role
+from gateway.audited_callers import logged_in_as
+from gateway.catalog_facts import add_plan, archive_created, catalogued, hours
 from gateway.conftest import Gateway, logged_in_admin
-from gateway.test_catalog import add_plan, archive_created, catalogued, hours, logged_in_as
-from gateway.test_jobs import archived, log_of, publish, queued
-from gateway.test_restores import backed_up_volume, confirm, new_volume, preview
+from gateway.job_facts import archived, log_of, publish, queued
+from gateway.restore_steps import backed_up_volume, confirm, new_volume, preview
 
 HOST = "host-a"
 

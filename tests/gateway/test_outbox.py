@@ -26,7 +26,7 @@ from dockback_gateway.outbox.models import OutboxMessage
 from dockback_gateway.outbox.relay import OutboxRelay
 from dockback_gateway.outbox.service import enqueue
 from dockback_gateway.streams import declare_streams
-from gateway.eventually import eventually
+from harness.eventually import eventually
 from harness.nats_server import nats_server_binary
 from harness.processes import free_port, start_and_wait, stop
 

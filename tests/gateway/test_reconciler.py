@@ -17,8 +17,8 @@ from dockback_gateway.config import Settings
 from dockback_gateway.jobs.models import Job, JobLogEntry, MissedRun
 from dockback_gateway.jobs.worker import state_of
 from gateway.conftest import Gateway
-from gateway.eventually import eventually
-from gateway.test_jobs import HOST, add_host, add_plan, job_in, job_of, publish, queued, started
+from gateway.job_facts import HOST, add_host, add_plan, job_in, job_of, publish, queued, recorder_idle, started
+from harness.eventually import eventually
 
 
 @pytest.fixture
@@ -58,12 +58,6 @@ async def messages_on(gateway: Gateway, stream: str, subject: str) -> list[bytes
             bodies.append(message.data or b"")
         seq += 1
     return bodies
-
-
-async def recorder_idle(gateway: Gateway) -> bool:
-    js = gateway.app.state.broker.connection.jetstream()
-    info = await js.consumer_info(EVENTS_STREAM, "gateway-recorder")
-    return info.num_pending == 0 and info.num_ack_pending == 0
 
 
 async def passes_after(gateway: Gateway, more: int) -> None:

@@ -16,22 +16,13 @@ from dockback_gateway.catalog.models import Artifact
 from dockback_gateway.catalog.repository import copies_of
 from dockback_gateway.jobs.models import Job
 from dockback_gateway.users.models import Role
+from gateway.audited_callers import audit_rows, logged_in_as
+from gateway.catalog_facts import add_plan, archive_created, artifact_row, catalogued, hours, publish
 from gateway.conftest import Gateway, logged_in_admin
-from gateway.eventually import eventually
-from gateway.test_catalog import (
-    add_plan,
-    archive_created,
-    artifact_row,
-    audit_rows,
-    catalogued,
-    exactly_one,
-    hours,
-    logged_in_as,
-    publish,
-    requests_on,
-)
-from gateway.test_plans import create, known_host, plan_body, refusal, snapshot
-from gateway.test_restores import HOST, RESTORE_SUBJECT, T0, backed_up_volume, confirm, new_volume, preview
+from gateway.job_requests import exactly_one, requests_on
+from gateway.plan_requests import create, known_host, plan_body, refusal, snapshot
+from gateway.restore_steps import HOST, RESTORE_SUBJECT, T0, backed_up_volume, confirm, new_volume, preview
+from harness.eventually import eventually
 
 FETCH_SUBJECT = f"dockback.jobs.{HOST}.fetch"
 TARGET = {

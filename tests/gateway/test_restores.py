@@ -10,9 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-import httpx
 import nats
 import pytest
 from nats.aio.msg import Msg
@@ -21,85 +19,26 @@ from sqlalchemy import select, update
 from dockback_contracts import events as ev
 from dockback_contracts import subjects
 from dockback_contracts.control import TargetUsers, TargetUsersQuery
-from dockback_contracts.inventory import ContainerInfo, EngineInfo, ImageInfo, MountInfo, VolumeInfo, VolumeUser
+from dockback_contracts.inventory import ContainerInfo, VolumeInfo, VolumeUser
 from dockback_gateway.catalog.models import Artifact
 from dockback_gateway.jobs.models import Job
-from dockback_gateway.resources.models import Host
 from dockback_gateway.restores.models import RestoreConfirmation
 from dockback_gateway.users.models import Role
 from dockback_runtime.connection import server_has_subscriptions
+from gateway.audited_callers import audit_rows, logged_in_as
+from gateway.catalog_facts import archive_created, catalogued
 from gateway.conftest import Gateway, logged_in_admin
-from gateway.eventually import eventually
-from gateway.test_catalog import (
-    archive_created,
-    audit_rows,
-    catalogued,
-    exactly_one,
-    logged_in_as,
-    publish,
-    requests_on,
+from gateway.job_requests import exactly_one, requests_on
+from gateway.restore_steps import (
+    HOST,
+    RESTORE_SUBJECT,
+    T0,
+    backed_up_volume,
+    confirm,
+    known_host,
+    new_volume,
+    preview,
 )
-
-HOST = "host-a"
-RESTORE_SUBJECT = f"dockback.jobs.{HOST}.restore"
-T0 = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
-
-
-def inventory() -> ev.HostInventory:
-    """host-a: volume pgdata used by the running container db, volume spare used by nobody."""
-    return ev.HostInventory(
-        host_id=HOST,
-        engine=EngineInfo(engine_id="e1", version="27.0", api_version="1.46"),
-        containers=(
-            ContainerInfo(
-                id="c0ffee",
-                name="db",
-                image="postgres:16",
-                image_id="sha256:aa",
-                state="running",
-                mounts=(MountInfo(type="volume", source="pgdata", destination="/var/lib/postgresql", read_only=False),),
-            ),
-        ),
-        volumes=(
-            VolumeInfo(
-                name="pgdata",
-                driver="local",
-                used_by=(VolumeUser(container_id="c0ffee", container_name="db", running=True),),
-            ),
-            VolumeInfo(name="spare", driver="local"),
-        ),
-        images=(ImageInfo(id="sha256:aa", tags=("postgres:16",), size_bytes=1),),
-    )
-
-
-async def known_host(gateway: Gateway) -> None:
-    """The host reports its inventory on the hosts stream; wait until the gateway has it."""
-    await publish(gateway, inventory())
-
-    async def recorded() -> bool:
-        async with gateway.app.state.sessions() as db:
-            host = await db.get(Host, HOST)
-            return host is not None and host.inventory is not None
-
-    await eventually(recorded)
-
-
-async def backed_up_volume(gateway: Gateway, name: str = "pgdata") -> uuid.UUID:
-    await known_host(gateway)
-    return await catalogued(gateway, archive_created(HOST, None, name, T0))
-
-
-def new_volume(name: str = "pgdata-restored", **flags: bool) -> dict[str, Any]:
-    return {"kind": "volume", "name": name, **flags}
-
-
-async def preview(client: httpx.AsyncClient, artifact_id: uuid.UUID, target: dict[str, Any]) -> httpx.Response:
-    return await client.post("/restores/preview", json={"artifact_id": str(artifact_id), "target": target})
-
-
-async def confirm(client: httpx.AsyncClient, token: str, name: str) -> httpx.Response:
-    return await client.post("/restores", json={"token": token, "confirm_name": name})
-
 
 # -- the happy path ------------------------------------------------------------------------------
 

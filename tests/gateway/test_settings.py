@@ -19,7 +19,6 @@ import pytest
 from sqlalchemy import select, text
 
 from dockback_contracts.sealed import load_key, unseal
-from dockback_contracts.snapshots import SettingsSnapshot
 from dockback_contracts.streams import SETTINGS_BUCKET
 from dockback_gateway.app import create_app
 from dockback_gateway.audit.models import AuditEntry
@@ -31,37 +30,10 @@ from dockback_gateway.settings.models import S3Target, SmtpServer
 from dockback_gateway.settings.snapshot import SNAPSHOT_KEY
 from dockback_gateway.users.models import Role, User
 from gateway.conftest import ADMIN_PASSWORD, Gateway, logged_in_admin, login
+from gateway.settings_bodies import CANARY, SMTP, TARGET, WEBHOOK, published_snapshot
 
 NEW_PASSWORD = ADMIN_PASSWORD
 OTHER_PASSWORD = "another-users-passphrase-42"
-CANARY = {
-    "access_key": "canary-access-key-7f3a91",
-    "secret_key": "canary-secret-key-9b1c27",
-    "password": "canary-smtp-password-2d4e85",
-    "signing_secret": "canary-webhook-signing-5e6f03",
-}
-TARGET = {
-    "target_id": "offsite",
-    "endpoint": "s3.example.net:9000",
-    "bucket": "dockback-archives",
-    "prefix": "host-a/",
-    "access_key": CANARY["access_key"],
-    "secret_key": CANARY["secret_key"],
-}
-SMTP = {
-    "host": "mail.example.net",
-    "port": 587,
-    "security": "starttls",
-    "username": "alerts",
-    "password": CANARY["password"],
-    "from_address": "dockback@example.net",
-    "recipients": ["ops@example.net"],
-}
-WEBHOOK = {
-    "webhook_id": "chat",
-    "url": "https://hooks.example.net/dockback",
-    "signing_secret": CANARY["signing_secret"],
-}
 
 
 @asynccontextmanager
@@ -81,13 +53,6 @@ async def store_everything(client: httpx.AsyncClient) -> list[httpx.Response]:
     ]
     assert [r.status_code for r in responses] == [201, 200, 201], [r.text for r in responses]
     return responses
-
-
-async def published_snapshot(gateway: Gateway) -> tuple[bytes, SettingsSnapshot]:
-    await gateway.app.state.settings_publisher.drain()
-    kv = await gateway.app.state.broker.connection.jetstream().key_value(SETTINGS_BUCKET)
-    raw = (await kv.get(SNAPSHOT_KEY)).value
-    return raw, SettingsSnapshot.model_validate_json(raw)
 
 
 def cipher_of(gateway: Gateway) -> Cipher:

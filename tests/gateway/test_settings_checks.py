@@ -16,9 +16,9 @@ from dockback_contracts import subjects
 from dockback_contracts.control import CheckChannel, CheckResult, CheckTarget
 from dockback_gateway.users.models import Role
 from dockback_runtime.connection import server_has_subscriptions
+from gateway.audited_callers import audit_rows, logged_in_as
 from gateway.conftest import Gateway, logged_in_admin
-from gateway.test_catalog import audit_rows, logged_in_as
-from gateway.test_settings import SMTP, TARGET, WEBHOOK
+from gateway.settings_bodies import SMTP, TARGET, WEBHOOK
 
 Answer = Callable[[bytes], CheckResult]
 

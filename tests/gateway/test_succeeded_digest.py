@@ -3,18 +3,19 @@ per-channel `succeeded_digest` flag stored, returned and published in the snapsh
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 from nats.errors import TimeoutError as NatsTimeoutError
+from sqlalchemy import func, select
 
 from dockback_contracts import events as ev
 from dockback_contracts import subjects
 from dockback_contracts.streams import EVENTS_STREAM
+from dockback_gateway.outbox.models import OutboxMessage
 from gateway.conftest import Gateway, logged_in_admin
-from gateway.eventually import eventually
-from gateway.test_jobs import HOST, archived, job_in, publish, queued, started
-from gateway.test_settings import SMTP, WEBHOOK, published_snapshot
+from gateway.job_facts import HOST, archived, job_in, publish, queued, recorder_idle, started
+from gateway.settings_bodies import SMTP, WEBHOOK, published_snapshot
+from harness.eventually import eventually
 
 
 async def succeeded_on_the_bus(gateway: Gateway) -> list[ev.JobSucceeded]:
@@ -32,6 +33,14 @@ async def succeeded_on_the_bus(gateway: Gateway) -> list[ev.JobSucceeded]:
         await sub.unsubscribe()
 
 
+async def outbox_relayed(gateway: Gateway) -> bool:
+    """Whether every event the gateway wrote to its outbox is on the bus (a row is marked
+    published in the transaction that took it, after the server acknowledged it)."""
+    async with gateway.app.state.sessions() as db:
+        unpublished = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.published_at.is_(None))
+        return await db.scalar(unpublished) == 0
+
+
 async def test_a_job_reaching_succeeded_puts_exactly_one_job_succeeded_on_the_bus(gateway: Gateway) -> None:
     job_id = uuid.uuid4()
     await publish(gateway, queued(job_id))
@@ -45,7 +54,11 @@ async def test_a_job_reaching_succeeded_puts_exactly_one_job_succeeded_on_the_bu
     await publish(gateway, started(job_id, attempt=2))
 
     [event] = await eventually(lambda: succeeded_on_the_bus(gateway))
-    await asyncio.sleep(1.0)  # time for a second one to show up, if the recorder were wrong
+    # A second JobSucceeded, if the recorder wrote one, would be on the bus once every fact
+    # published so far is recorded (acked after its transaction, outbox row included, committed)
+    # and what those transactions wrote to the outbox has gone out; in that order.
+    await eventually(lambda: recorder_idle(gateway))
+    await eventually(lambda: outbox_relayed(gateway))
     found = await succeeded_on_the_bus(gateway)
 
     assert [e.job_id for e in found] == [job_id]

@@ -3,36 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
-import httpx
 import pyotp
 import pytest
 from sqlalchemy import func, select
 
 from dockback_gateway.audit.models import AuditEntry
 from dockback_gateway.users.models import RecoveryCode, User
+from gateway.accounts import OWN, TEMPORARY, create_user, first_login
 from gateway.conftest import ADMIN_PASSWORD, Gateway, logged_in_admin, login
-
-TEMPORARY = "temporary-passphrase-given-1"
-OWN = "own-passphrase-chosen-later-2"
-
-
-async def create_user(admin: httpx.AsyncClient, username: str, role: str = "operator") -> str:
-    created = await admin.post("/users", json={"username": username, "role": role, "password": TEMPORARY})
-    assert created.status_code == 201, created.text
-    return str(created.json()["id"])
-
-
-@asynccontextmanager
-async def first_login(gateway: Gateway, username: str) -> AsyncIterator[httpx.AsyncClient]:
-    """Log in with the temporary password and replace it, as a new user must."""
-    async with gateway.client() as client:
-        assert (await login(client, username, TEMPORARY)).status_code == 200
-        changed = await client.post("/users/me/password", json={"current_password": TEMPORARY, "new_password": OWN})
-        assert changed.status_code == 204
-        yield client
 
 
 async def test_an_admin_creates_a_user_who_must_change_the_password_at_first_login(gateway: Gateway) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gateway.accounts import TEMPORARY, create_user, first_login
 from gateway.conftest import Gateway, logged_in_admin, login
-from gateway.test_users import TEMPORARY, create_user, first_login
 from harness.gateway_process import GatewayProcess, run_gateway
 
 INDEX = b"<!doctype html><title>DockBack</title><div id=root></div>"

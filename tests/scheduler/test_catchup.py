@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from dockback_contracts.schedule import count_fire_times, due_slots, fire_times, previous_fire_time
 from dockback_scheduler.catchup import MissedSlots, Settlement, settle
 
-from .test_schedule import CRONS, ZONES, any_window
+from .cron_windows import CRONS, ZONES, any_window
 
 graces = st.sampled_from([timedelta(0), timedelta(minutes=20), timedelta(hours=2), timedelta(days=2)])
 

@@ -38,7 +38,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from executor.volumes import create_volume, populate
 from gateway.conftest import Gateway, gateway, logged_in_admin, settings_for  # noqa: F401 - the gateway fixture
-from gateway.eventually import eventually
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -51,6 +50,7 @@ from dockback_gateway.config import Settings as GatewaySettings
 from dockback_gateway.streams import declare_streams
 from dockback_ops.nats_auth import generate, main
 from dockback_runtime.connection import NatsClientSettings, connect_options, read_credentials, server_has_subscriptions
+from harness.eventually import eventually
 from harness.nats_server import nats_server_binary
 from harness.processes import free_port, start_and_wait, stop, stop_all
 

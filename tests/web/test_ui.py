@@ -8,9 +8,9 @@ import re
 
 import httpx
 from executor.volumes import create_volume, describe, docker_cli, populate
-from gateway.eventually import eventually
 from playwright.async_api import Locator, Page, expect
 
+from harness.eventually import eventually
 from web.conftest import (
     ADMIN_PASSWORD,
     HOST_ID,
