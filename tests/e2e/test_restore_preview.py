@@ -16,10 +16,10 @@ from executor.conftest import engine_proxy  # noqa: F401 - the fixture
 from executor.engine_proxy import EngineProxy
 from executor.volumes import create_volume, docker_cli
 from gateway.conftest import Gateway, logged_in_admin
-from gateway.eventually import eventually
 
 from dockback_gateway.resources.models import Host
 from e2e.conftest import HOST_ID, Services
+from harness.eventually import eventually
 
 
 async def _inventory(gateway: Gateway) -> dict[str, Any] | None:

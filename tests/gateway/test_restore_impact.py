@@ -11,7 +11,7 @@ from dockback_contracts.control import TargetUsers, TargetUsersQuery
 from dockback_contracts.inventory import ImageInfo, VolumeInfo, VolumeUser
 from dockback_gateway.catalog.models import ArtifactKind
 from dockback_gateway.restores.impact import touched, with_current
-from gateway.test_restores import HOST, inventory
+from gateway.restore_steps import HOST, inventory
 
 
 def test_each_kind_of_restore_asks_about_what_it_would_write() -> None:
