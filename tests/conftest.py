@@ -10,4 +10,5 @@ pytest_plugins = [
     "harness.docker_engine",
     "harness.s3_server",
     "harness.smtp_server",
+    "harness.secured_nats",
 ]
