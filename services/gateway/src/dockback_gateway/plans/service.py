@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockback_contracts.schedule import next_fire_times, parse_zone
 from dockback_gateway.audit.service import Origin, record
-from dockback_gateway.errors import Conflict, Invalid, NotFound
+from dockback_gateway.errors import Conflict, Forbidden, Invalid, NotFound
 from dockback_gateway.jobs.models import Job
 from dockback_gateway.plans import repository
 from dockback_gateway.plans.convert import local_copies_of, options_of, retention_of, targets_of
@@ -74,6 +74,7 @@ def plan_out(plan: Plan, last_job: Job | None, now: datetime) -> PlanOut:
         local_copies=local_copies_of(plan),
         verify_cron=plan.verify_cron,
         missed_run_grace_seconds=plan.missed_run_grace_seconds,
+        restore_special_bits=plan.restore_special_bits,
         revision=plan.revision,
         created_by=plan.created_by,
         created_at=plan.created_at,
@@ -94,11 +95,14 @@ def plan_out(plan: Plan, last_job: Job | None, now: datetime) -> PlanOut:
 
 
 class PlanService:
-    def __init__(self, db: AsyncSession, publisher: PlanPublisher, actor: str, origin: Origin) -> None:
+    def __init__(
+        self, db: AsyncSession, publisher: PlanPublisher, actor: str, origin: Origin, *, is_admin: bool = False
+    ) -> None:
         self.db = db
         self.publisher = publisher
         self.actor = actor
         self.origin = origin
+        self.is_admin = is_admin
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -119,7 +123,9 @@ class PlanService:
     async def create(self, body: PlanCreate) -> PlanOut:
         if not await repository.host_known(self.db, body.host_id):
             raise Invalid(await self._unknown_host(body.host_id))
+        self._may_set_special_bits(False, body.restore_special_bits)
         values = await self._checked(body)
+        values["restore_special_bits"] = body.restore_special_bits
         if "compression" not in body.options.model_fields_set:
             default = await repository.default_compression(self.db)
             if default is not None:
@@ -149,6 +155,9 @@ class PlanService:
                 "belong to that host; create a new plan for another host"
             )
         values = await self._checked(body)
+        if body.restore_special_bits is not None:
+            self._may_set_special_bits(plan.restore_special_bits, body.restore_special_bits)
+            values["restore_special_bits"] = body.restore_special_bits
         if body.name.lower() != plan.name.lower():
             await self._name_free(body.name, other_than=plan.id)
         changed = sorted(field for field, value in values.items() if getattr(plan, field) != value)
@@ -175,6 +184,15 @@ class PlanService:
         await self._changed("plan.delete", plan, {"name": plan.name})
 
     # -- the parts -------------------------------------------------------------------------
+
+    def _may_set_special_bits(self, now: bool, wanted: bool) -> None:
+        """Only an admin changes whether restores may write setuid/setgid files: a setuid-root
+        program in a volume is root for whoever can run it in a container."""
+        if wanted != now and not self.is_admin:
+            raise Forbidden(
+                "restore_special_bits: only an admin may change whether this plan's restores write setuid "
+                "and setgid files"
+            )
 
     async def _checked(self, body: PlanFields) -> dict[str, Any]:
         """The plan's column values from `body`, after the checks that need the database."""
