@@ -77,6 +77,14 @@ export function ConsistencyFields({
         onChange={(includeBindMounts) => onChange({ includeBindMounts })}
         error={errorUnder(errors, "options.include_bind_mounts")}
       />
+      <Check
+        id="plan-restore-special-bits"
+        label="Restores may write setuid and setgid files (admins only)"
+        checked={form.restoreSpecialBits}
+        readOnly={readOnly}
+        onChange={(restoreSpecialBits) => onChange({ restoreSpecialBits })}
+        error={errorUnder(errors, "restore_special_bits")}
+      />
       <datalist id="plan-hook-containers">
         {containers.map((name) => (
           <option key={name} value={name} />
