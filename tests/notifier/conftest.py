@@ -104,7 +104,8 @@ def webhook(webhook_id: str, url: str, key: bytes, *, signed: bool = True, slack
         if signed
         else None
     )
-    return snapshots.Webhook(webhook_id=webhook_id, url=url, signing_secret=secret, slack_format=slack)
+    sealed_url = sealed.seal_to(notifier_key(key), snapshots.webhook_url(webhook_id), url)
+    return snapshots.Webhook(webhook_id=webhook_id, url=sealed_url, signing_secret=secret, slack_format=slack)
 
 
 async def put_settings(
