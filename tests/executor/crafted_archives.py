@@ -14,6 +14,10 @@ import zstandard
 from dockback_contracts import events as ev
 from dockback_contracts.manifest import ArchiveManifest, ArtifactKind
 from executor.conftest import HOST_ID, Host
+from harness.catalogue import catalogued
+
+# The catalog's record of each archive placed here, by artifact id: what the gateway would send.
+CATALOGUED: dict[uuid.UUID, ev.CataloguedArchive] = {}
 
 
 def tar_entry(name: str, **fields: object) -> tuple[tarfile.TarInfo, bytes]:
@@ -72,6 +76,7 @@ def place_tar(
         source=source or {},
     )
     host.store.write_manifest(directory, stem, manifest)
+    CATALOGUED[manifest.artifact_id] = catalogued(manifest)
     return ev.ArchiveRef(
         artifact_id=manifest.artifact_id,
         path=host.store.relative(directory / f"{stem}.tar.zst"),
@@ -87,6 +92,7 @@ def restore_into_new_volume(archive: ev.ArchiveRef, volume: str) -> ev.RestoreRe
         archive=archive,
         target=ev.RestoreTarget(kind="volume", name=volume),
         requested_by="test",
+        catalogued=CATALOGUED.get(archive.artifact_id),
     )
 
 

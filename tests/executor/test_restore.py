@@ -13,11 +13,13 @@ import pytest
 import pytest_asyncio
 
 from dockback_contracts import events as ev
+from dockback_contracts.storage import VolumeStorage
 from dockback_executor.errors import ChecksumMismatch, EngineFailed, RestoreRefused
 from dockback_executor.tar_inspect import ArchiveLimits
 from dockback_runtime.jobs.errors import PermanentError
 from executor.conftest import HOST_ID, Host
 from executor.crafted_archives import (
+    CATALOGUED,
     place_archive,
     place_tar,
     restore_into_new_volume,
@@ -25,11 +27,7 @@ from executor.crafted_archives import (
     tar_entry,
 )
 from executor.requests import backup_of, restore_of
-from executor.volumes import create_volume, describe, docker_cli, populate
-
-
-async def volume_exists(name: str) -> bool:
-    return name in (await docker_cli("volume", "ls", "-q")).decode().split()
+from executor.volumes import create_volume, describe, docker_cli, populate, volume_exists
 
 
 async def backed_up(host: Host, image: str, labels: dict[str, str], name: str) -> ev.ArchiveCreated:
@@ -294,6 +292,7 @@ async def test_an_image_archive_that_loads_no_image_fails_and_says_so(host: Host
         archive=archive,
         target=ev.RestoreTarget(kind="image", name=f"{unique_name}:restored"),
         requested_by="test",
+        catalogued=CATALOGUED[archive.artifact_id],
     )
 
     with pytest.raises(PermanentError, match="loaded no image"):
@@ -336,3 +335,33 @@ async def test_an_untagged_image_restores_under_its_id_and_under_a_new_name(
 
     assert by_id.target.name == image_id
     assert by_name.target.name == f"{unique_name}:restored"  # the image carries the case's labels: removed after
+
+
+async def test_a_storage_choice_for_a_container_restore_is_refused_before_anything_is_written(
+    host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    created = await backed_up(host, busybox_image, docker_labels, unique_name)
+    storage = VolumeStorage(driver="local", options={"type": "tmpfs", "device": "tmpfs"})
+    with pytest.raises(RestoreRefused, match="only be chosen for a volume restore"):
+        await host.restores.run(restore_of(created, "container", f"{unique_name}-copy", storage=storage), attempt=1)
+    assert not await volume_exists(f"{unique_name}-copy")
+
+
+async def test_a_storage_whose_credentials_stayed_on_the_host_is_refused(
+    host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    created = await backed_up(host, busybox_image, docker_labels, unique_name)
+    storage = VolumeStorage.from_inspect({"Driver": "local", "Options": {"type": "cifs", "o": "password=x"}})
+    with pytest.raises(RestoreRefused, match="credential"):
+        await host.restores.run(restore_of(created, "volume", f"{unique_name}-copy", storage=storage), attempt=1)
+    assert not await volume_exists(f"{unique_name}-copy")
+
+
+async def test_a_new_volume_of_a_plain_volume_is_plain_local(
+    host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    created = await backed_up(host, busybox_image, docker_labels, unique_name)
+    assert created.storage == VolumeStorage()
+    await host.restores.run(restore_of(created, "volume", f"{unique_name}-copy"), attempt=1)
+    copy = json.loads(await docker_cli("volume", "inspect", f"{unique_name}-copy"))[0]
+    assert (copy["Driver"], copy["Options"] or {}) == ("local", {})

@@ -8,6 +8,20 @@ again into a volume of the same name, driver, options and labels, recreates the 
 with their original config and starts those that were running. Until the original is
 replaced, the fresh copy holds the restored data, so a failure midway loses nothing.
 
+What decides where and how to write is the catalog's, carried in the request
+(`RestoreRequested.catalogued`): a manifest that disagrees with it (one fetched back from a
+tampered bucket) is refused before anything is written. Each restore has limits of its own,
+the archive's recorded entry count and tar size plus a margin, checked when the archive is
+scanned and again while it is written; setuid and setgid files are refused unless the plan
+allows them (`restore_special_bits`); device files never restore.
+
+A volume the restore creates writes only where the person pointed: a new volume, and always
+the swap's temporary copy, get the plain `local` driver without options, since the
+archived volume's own options may name a host directory or a share (`type=none,o=bind,
+device=/srv/app`) and a "new" volume with them would be the original. Only a volume restore
+whose request carries `target.storage` (the original's storage from the catalog, chosen in
+the preview) creates the new volume with it. A replaced volume keeps its own driver and options.
+
 A user may cancel a restore until the swap begins (the fresh volume is removed again);
 from then on the restore runs to its end and reports that it completed.
 """
@@ -20,13 +34,14 @@ import json
 import logging
 import tarfile
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from dockback_contracts import events as ev
 from dockback_contracts.base import Compression, ResourceKind
 from dockback_contracts.manifest import ArchiveManifest
+from dockback_contracts.storage import VolumeStorage
 from dockback_executor.archive import open_decompressed, read_decompressed
 from dockback_executor.docker_api import (
     RUNNER_MOUNT,
@@ -38,6 +53,7 @@ from dockback_executor.docker_api import (
 from dockback_executor.errors import ResourceMissing, RestoreRefused
 from dockback_executor.locks import ResourceLocks
 from dockback_executor.store import MANIFEST_SUFFIX, ArchiveStore
+from dockback_executor.tar_inspect import ArchiveLimits, HostileArchive, TarStreamCounter
 from dockback_executor.verify import ArchiveVerifier
 from dockback_runtime.jobs.announcer import Announcer
 from dockback_runtime.jobs.errors import PermanentError
@@ -86,16 +102,28 @@ class RestoreService:
                 attempt=attempt,
             )
         )
+        manifest_bytes = await asyncio.to_thread(self.store.manifest_path_of(path).read_bytes)
+        manifest = ArchiveManifest.model_validate_json(manifest_bytes)  # the very bytes checked next
+        _require_catalogued(request, manifest, manifest_bytes)
+        if target.storage is not None and (target.kind != "volume" or manifest.kind != "volume"):
+            raise RestoreRefused("a storage for the new volume can only be chosen for a volume restore")
+        if target.storage is not None and not target.storage.recreatable:
+            raise RestoreRefused(
+                "the original volume's options hold a credential DockBack does not carry; create the volume "
+                "yourself and restore into it with replace_existing. Nothing was changed."
+            )
         async with self.locks.hold([f"{target.kind}:{target.name}"]):
             enter_phase("verify")
-            await self.verifier.check(path, manifest, request.archive.sha256)
+            await self._check(request, manifest, path, request.archive.sha256)
             enter_phase("restore")
             if manifest.kind == "image":
                 completed = await self._restore_image(request, manifest, path)
             elif manifest.kind == "config":
                 completed = await self._restore_container(request, manifest, path)
             elif manifest.kind == "volume":
-                name, replaced, restarted = await self._restore_volume(request, manifest, path, target.name)
+                name, replaced, restarted = await self._restore_volume(
+                    request, manifest, path, target.name, storage=target.storage
+                )
                 completed = self._completed(request, manifest, name, replaced, restarted)
             else:
                 raise PermanentError(f"restoring {manifest.kind} archives is not supported")
@@ -103,14 +131,39 @@ class RestoreService:
         await self.announcer.publish(completed)
         return completed
 
+    def _limits(self, manifest: ArchiveManifest) -> ArchiveLimits:
+        """This archive's limits: its recorded counts plus a margin, within the host's own limits.
+
+        `manifest` agrees with the catalog (`_require_catalogued`), or is a sibling volume archive
+        that this host's executor wrote beside a container's config and that never left the data dir."""
+        recorded = ArchiveLimits.recorded(manifest.file_count, manifest.raw_bytes)
+        host = self.verifier.limits
+        return replace(
+            host,
+            max_entries=min(recorded.max_entries, host.max_entries),
+            max_total_bytes=min(recorded.max_total_bytes, host.max_total_bytes),
+        )
+
+    async def _check(self, request: ev.RestoreRequested, manifest: ArchiveManifest, path: Path, sha256: str) -> None:
+        await self.verifier.check(
+            path, manifest, sha256, limits=self._limits(manifest), special_bits=request.restore_special_bits
+        )
+
     async def _restore_volume(
-        self, request: ev.RestoreRequested, manifest: ArchiveManifest, path: Path, name: str
+        self,
+        request: ev.RestoreRequested,
+        manifest: ArchiveManifest,
+        path: Path,
+        name: str,
+        storage: VolumeStorage | None = None,
     ) -> tuple[str, bool, list[str]]:
-        """Restore one volume archive to volume `name`; returns (name, replaced existing, restarted)."""
+        """Restore one volume archive to volume `name`; returns (name, replaced existing, restarted).
+
+        `storage`: the driver and options for `name` if it is created (None: plain local)."""
         target = request.target
         existing = await self._volume_or_none(name)
         if existing is None:
-            await self._extract_into_new_volume(request, manifest, path, name)
+            await self._extract_into_new_volume(request, manifest, path, name, storage=storage)
             return name, False, []
         if not target.replace_existing:
             raise RestoreRefused(f"volume {name!r} already exists; restore to a new name or allow replacing it")
@@ -121,7 +174,8 @@ class RestoreService:
                 f"volume {name!r} is used by {in_use}; allow stopping them to replace it. Nothing was changed."
             )
         fresh = f"{name}-restore-{str(request.job_id)[:8]}"
-        await self._extract_into_new_volume(request, manifest, path, fresh)
+        # Always plain local: with the original's options the "fresh" copy would be the original's storage.
+        await self._extract_into_new_volume(request, manifest, path, fresh, storage=None)
         try:
             inspected = [await self.engine.inspect_container(c["Id"]) for c in users]
             # The swap: from here the job runs to its end, even when a user cancels it.
@@ -155,17 +209,28 @@ class RestoreService:
         path: Path,
         name: str,
         like: dict[str, Any] | None = None,
+        storage: VolumeStorage | None = None,
     ) -> None:
-        source = like or manifest.source
-        labels = dict(source.get("Labels") or {})
-        if like is None:  # a new volume says where it came from; a replaced one keeps its labels as they were
-            labels[RESTORED_FROM_LABEL] = str(manifest.artifact_id)
-        await self.engine.create_volume(name, source.get("Driver") or "local", source.get("Options") or {}, labels)
+        """Create volume `name` and extract the archive into it: `like` an existing volume's inspect
+        (the one it replaces: its driver, options and labels), else with `storage` (None: plain local)."""
+        if like is not None:
+            driver, options = like.get("Driver") or "local", like.get("Options") or {}
+            labels = dict(like.get("Labels") or {})  # a replaced volume keeps its labels as they were
+        else:
+            chosen = storage or VolumeStorage()
+            driver, options = chosen.driver, dict(chosen.options)
+            labels = dict(manifest.source.get("Labels") or {})
+            labels[RESTORED_FROM_LABEL] = str(manifest.artifact_id)  # a new volume says where it came from
+        await self.engine.create_volume(name, driver, options, labels)
         try:
             async with self.engine.runner(
                 name, read_only=False, labels={"dockback.job": str(request.job_id)}
             ) as runner:
-                await self.engine.write_archive(runner, RUNNER_MOUNT, read_decompressed(path, manifest.compression))
+                bounded = _BoundedStream(read_decompressed(path, manifest.compression), self._limits(manifest))
+                try:
+                    await self.engine.write_archive(runner, RUNNER_MOUNT, bounded.chunks())
+                finally:
+                    bounded.raise_if_exceeded(path)
                 root = await asyncio.to_thread(_root_entry, path, manifest.compression)
                 if root is not None:
                     # The engine extracts *into* the mount point and skips the archive's `./` entry, so
@@ -203,7 +268,7 @@ class RestoreService:
         for sibling, sibling_path in self._siblings(manifest, path):
             volume = sibling.role
             name = f"{target.name}-{volume}" if beside else volume
-            await self.verifier.check(sibling_path, sibling, sibling.sha256)
+            await self._check(request, sibling, sibling_path, sibling.sha256)
             restored, _, users = await self._restore_volume(request, sibling, sibling_path, name)
             renames[volume] = restored
             restarted.extend(users)
@@ -229,7 +294,11 @@ class RestoreService:
             except ValueError as exc:
                 raise RestoreRefused(f"cannot restore an image as {name!r}: {exc}. Nothing was loaded.") from None
         before = await self._image_or_none(name)
-        loaded = await self.engine.load_image(read_decompressed(path, manifest.compression))
+        bounded = _BoundedStream(read_decompressed(path, manifest.compression), self._limits(manifest))
+        try:
+            loaded = await self.engine.load_image(bounded.chunks())
+        finally:
+            bounded.raise_if_exceeded(path)
         log.info("docker load of %s: %s", path.name, ", ".join(loaded) or "nothing")
         image_id = await self._loaded_image_id(loaded, manifest, path)
         names_loaded_id = len(name.removeprefix("sha256:")) >= 12 and image_id.removeprefix("sha256:").startswith(
@@ -332,6 +401,52 @@ class RestoreService:
             await self.engine.remove_volume(volume)
         except Exception:
             log.warning("could not remove the partly restored volume %s", volume, exc_info=True)
+
+
+def _require_catalogued(request: ev.RestoreRequested, manifest: ArchiveManifest, data: bytes) -> None:
+    """Refuse a restore whose manifest is not the catalog's record of the archive (it may have come
+    back from a bucket anyone with write access to it could change), or whose request carries no record."""
+    if request.catalogued is None:
+        raise RestoreRefused(
+            "the restore request carries no catalog record of the archive (it was issued by an older "
+            "version); preview and confirm the restore again. Nothing was restored."
+        )
+    disagreement = manifest.disagreement_with(request.catalogued, data)
+    if disagreement is not None:
+        raise RestoreRefused(f"{disagreement}; the manifest was refused and nothing was restored")
+
+
+class _BoundedStream:
+    """An archive's tar stream on its way to the engine, cut off past the restore's limits.
+
+    The archive was scanned against the same limits before; this guards the write itself, so a
+    file that changed after the scan cannot write more than the archive recorded. A stream cut
+    off leaves the engine a truncated tar; `raise_if_exceeded` then fails the job whatever the
+    engine said, and the volume being written is removed as after any failed extraction."""
+
+    def __init__(self, chunks: AsyncIterator[bytes], limits: ArchiveLimits) -> None:
+        self._chunks = chunks
+        self._limits = limits
+        self._counter = TarStreamCounter(max_extended_header_bytes=limits.max_extended_header_bytes)
+        self.exceeded: str | None = None
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        async for chunk in self._chunks:
+            self._counter.feed(chunk)
+            if self._counter.file_count > self._limits.max_entries:
+                self.exceeded = f"more than {self._limits.max_entries} entries (max_entries)"
+            elif self._counter.raw_bytes > self._limits.max_total_bytes:
+                self.exceeded = f"more than {self._limits.max_total_bytes} bytes (max_total_bytes)"
+            if self.exceeded is not None:
+                raise HostileArchive(f"the archive grew past its limits while it was written: {self.exceeded}")
+            yield chunk
+
+    def raise_if_exceeded(self, path: Path) -> None:
+        if self.exceeded is not None:
+            raise PermanentError(
+                f"archive {path.name} refused: it holds {self.exceeded} while it was written; "
+                "the restore was stopped and its target removed"
+            )
 
 
 def _root_entry(path: Path, compression: Compression) -> tarfile.TarInfo | None:
