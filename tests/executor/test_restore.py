@@ -13,6 +13,7 @@ import pytest
 import pytest_asyncio
 
 from dockback_contracts import events as ev
+from dockback_contracts.storage import VolumeStorage
 from dockback_executor.errors import ChecksumMismatch, EngineFailed, RestoreRefused
 from dockback_executor.tar_inspect import ArchiveLimits
 from dockback_runtime.jobs.errors import PermanentError
@@ -336,3 +337,33 @@ async def test_an_untagged_image_restores_under_its_id_and_under_a_new_name(
 
     assert by_id.target.name == image_id
     assert by_name.target.name == f"{unique_name}:restored"  # the image carries the case's labels: removed after
+
+
+async def test_a_storage_choice_for_a_container_restore_is_refused_before_anything_is_written(
+    host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    created = await backed_up(host, busybox_image, docker_labels, unique_name)
+    storage = VolumeStorage(driver="local", options={"type": "tmpfs", "device": "tmpfs"})
+    with pytest.raises(RestoreRefused, match="only be chosen for a volume restore"):
+        await host.restores.run(restore_of(created, "container", f"{unique_name}-copy", storage=storage), attempt=1)
+    assert not await volume_exists(f"{unique_name}-copy")
+
+
+async def test_a_storage_whose_credentials_stayed_on_the_host_is_refused(
+    host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    created = await backed_up(host, busybox_image, docker_labels, unique_name)
+    storage = VolumeStorage.from_inspect({"Driver": "local", "Options": {"type": "cifs", "o": "password=x"}})
+    with pytest.raises(RestoreRefused, match="credential"):
+        await host.restores.run(restore_of(created, "volume", f"{unique_name}-copy", storage=storage), attempt=1)
+    assert not await volume_exists(f"{unique_name}-copy")
+
+
+async def test_a_new_volume_of_a_plain_volume_is_plain_local(
+    host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    created = await backed_up(host, busybox_image, docker_labels, unique_name)
+    assert created.storage == VolumeStorage()
+    await host.restores.run(restore_of(created, "volume", f"{unique_name}-copy"), attempt=1)
+    copy = json.loads(await docker_cli("volume", "inspect", f"{unique_name}-copy"))[0]
+    assert (copy["Driver"], copy["Options"] or {}) == ("local", {})

@@ -32,6 +32,7 @@ from dockback_contracts.base import (
     UtcDatetime,
 )
 from dockback_contracts.inventory import ContainerInfo, EngineInfo, ImageInfo, VolumeInfo
+from dockback_contracts.storage import VolumeStorage
 
 COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
 
@@ -161,6 +162,12 @@ class RestoreTarget(Model):
         description="Stop (and afterwards restart) the containers using the target. Without it, "
         "a restore onto an object in use fails and changes nothing.",
     )
+    storage: VolumeStorage | None = Field(
+        default=None,
+        description="The driver and options of a volume the restore creates, chosen explicitly by the person "
+        "(the original's, from the catalog). None: the plain local driver without options. A volume that is "
+        "replaced keeps its own driver and options, and the swap's temporary copy is always plain local.",
+    )
 
 
 class RestoreRequested(JobEvent):
@@ -270,6 +277,9 @@ class ArchiveCreated(JobEvent):
     file_count: ByteCount
     compression: Compression
     upload_targets: Seq[Name] = ()
+    storage: VolumeStorage | None = Field(
+        default=None, description="For a volume's archive: the volume's driver and options (credentials redacted)."
+    )
     last_of_job: bool = Field(description="True on the job's final archive: the job's backup part is done.")
 
 
@@ -468,6 +478,7 @@ __all__ = [
     "TargetSelector",
     "UploadCompleted",
     "VerifyRequested",
+    "VolumeStorage",
     "artifact_id_for",
     "scheduled_job_id",
 ]

@@ -12,11 +12,13 @@ allow-lists cannot drift from what the code does. Roles:
   writes the bucket of the alerts it sent (and no other bucket).
   It publishes nothing on `dockback.>`: it cannot request a job.
 - `executor-<host>`: consumes only its host's backup/restore/verify requests; publishes only
-  its host's facts, host state and progress; reads the cancellations bucket; answers the
+  its host's facts (`EXECUTOR_FACTS`: never JobQueued, RunMissed or JobSucceeded), host state
+  and progress; reads the cancellations bucket; answers the
   restore preview's question about its own host (`subjects.target_users(host)`), and no
   other host's.
 - `uploader-<host>`: consumes only its host's ArchiveCreated, prune, delete and fetch requests;
-  publishes its host's facts and hands a fetched archive's restore to its host's executor;
+  publishes its host's facts (`UPLOADER_FACTS`) and progress and hands a fetched archive's
+  restore to its host's executor;
   reads plans, settings and the cancellations bucket; answers target checks.
 
 What each JetStream operation needs (nats-py, nats-server >= 2.9):
@@ -66,6 +68,23 @@ EXECUTOR_REQUESTS: tuple[type[ev.Event], ...] = (ev.BackupRequested, ev.RestoreR
 SCHEDULER_REQUESTS: tuple[type[ev.Event], ...] = (ev.BackupRequested,)
 SCHEDULER_FACTS: tuple[type[ev.Event], ...] = (ev.JobQueued, ev.RunMissed)
 NOTIFIER_FACTS: tuple[type[ev.Event], ...] = (ev.JobFailed, ev.RunMissed, ev.JobSucceeded)
+EXECUTOR_FACTS: tuple[type[ev.Event], ...] = (
+    ev.JobStarted,
+    ev.ArchiveCreated,
+    ev.RestoreCompleted,
+    ev.ArchiveVerified,
+    ev.JobFailed,
+    ev.JobCancelled,
+)
+UPLOADER_FACTS: tuple[type[ev.Event], ...] = (
+    ev.UploadCompleted,
+    ev.ArtifactsPruned,
+    ev.LocalCopiesRemoved,
+    ev.JobFailed,
+    ev.JobCancelled,
+)
+"""The facts a host's services report. Not JobQueued, RunMissed nor JobSucceeded: only the
+scheduler and the gateway say a job was queued, a run missed or a job done."""
 
 
 @dataclass(frozen=True)
@@ -185,13 +204,10 @@ def notifier_consumers() -> list[ConsumerSpec]:
     return [streams.notifier_consumer(kind) for kind in NOTIFIER_FACTS]
 
 
-def _host_publications(host_id: str) -> list[str]:
-    """A host's facts (JetStream), its inventory and heartbeat, and its jobs' progress (core)."""
-    return [
-        f"{subjects.EVENTS_PREFIX}.{host_id}.*",
-        f"{subjects.HOSTS_PREFIX}.{host_id}.*",
-        subjects.progress(host_id, subjects.ANY),
-    ]
+def _host_publications(host_id: str, facts: Iterable[type[ev.Event]]) -> list[str]:
+    """The facts a host's service reports (JetStream), each on its own subject, and its jobs'
+    progress (core)."""
+    return [*[subjects.fact(kind, host_id) for kind in facts], subjects.progress(host_id, subjects.ANY)]
 
 
 def gateway() -> Role:
@@ -247,7 +263,9 @@ def executor(host_id: str) -> Role:
         host_role_name(EXECUTOR, host_id),
         publish=[
             *[subject for spec in executor_consumers(host_id) for subject in consumer_subjects(spec)],
-            *_host_publications(host_id),
+            *_host_publications(host_id, EXECUTOR_FACTS),
+            subjects.host_state(ev.HostInventory, host_id),
+            subjects.host_state(ev.HostHeartbeat, host_id),
             *kv_read_subjects(streams.CANCELS_BUCKET),
         ],
         subscribe=[subjects.target_users(host_id)],  # what uses a restore's target, asked by the preview
@@ -261,7 +279,7 @@ def uploader(host_id: str) -> Role:
         host_role_name(UPLOADER, host_id),
         publish=[
             *[subject for spec in uploader_consumers(host_id) for subject in consumer_subjects(spec)],
-            *_host_publications(host_id),
+            *_host_publications(host_id, UPLOADER_FACTS),
             subjects.request(ev.RestoreRequested, host_id),  # a fetched archive's restore, for its executor
             *kv_read_subjects(streams.SETTINGS_BUCKET),
             *kv_read_subjects(streams.PLANS_BUCKET),

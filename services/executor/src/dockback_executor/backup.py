@@ -22,6 +22,7 @@ from typing import Any
 from dockback_contracts import events as ev
 from dockback_contracts.base import utc_now
 from dockback_contracts.manifest import ArchiveManifest, ArtifactKind
+from dockback_contracts.storage import VolumeStorage
 from dockback_executor.archive import SUFFIXES, ArchiveWriter, WrittenArchive, write_stream
 from dockback_executor.consistency import ContainerStopper, HookPlaces, check_hook_places, run_hooks
 from dockback_executor.docker_api import RUNNER_MOUNT, SYMLINK_MODE, DockerEngine, finish_even_if_cancelled
@@ -379,6 +380,7 @@ class BackupService:
             file_count=manifest.file_count,
             compression=manifest.compression,
             upload_targets=request.upload_targets,
+            storage=VolumeStorage.from_inspect(manifest.source) if manifest.kind == "volume" else None,
             last_of_job=last,
         )
 

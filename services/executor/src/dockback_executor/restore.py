@@ -8,6 +8,13 @@ again into a volume of the same name, driver, options and labels, recreates the 
 with their original config and starts those that were running. Until the original is
 replaced, the fresh copy holds the restored data, so a failure midway loses nothing.
 
+A volume the restore creates writes only where the person pointed: a new volume, and always
+the swap's temporary copy, get the plain `local` driver without options, since the
+archived volume's own options may name a host directory or a share (`type=none,o=bind,
+device=/srv/app`) and a "new" volume with them would be the original. Only a volume restore
+whose request carries `target.storage` (the original's storage from the catalog, chosen in
+the preview) creates the new volume with it. A replaced volume keeps its own driver and options.
+
 A user may cancel a restore until the swap begins (the fresh volume is removed again);
 from then on the restore runs to its end and reports that it completed.
 """
@@ -27,6 +34,7 @@ from typing import Any
 from dockback_contracts import events as ev
 from dockback_contracts.base import Compression, ResourceKind
 from dockback_contracts.manifest import ArchiveManifest
+from dockback_contracts.storage import VolumeStorage
 from dockback_executor.archive import open_decompressed, read_decompressed
 from dockback_executor.docker_api import (
     RUNNER_MOUNT,
@@ -86,6 +94,13 @@ class RestoreService:
                 attempt=attempt,
             )
         )
+        if target.storage is not None and (target.kind != "volume" or manifest.kind != "volume"):
+            raise RestoreRefused("a storage for the new volume can only be chosen for a volume restore")
+        if target.storage is not None and not target.storage.recreatable:
+            raise RestoreRefused(
+                "the original volume's options hold a credential DockBack does not carry; create the volume "
+                "yourself and restore into it with replace_existing. Nothing was changed."
+            )
         async with self.locks.hold([f"{target.kind}:{target.name}"]):
             enter_phase("verify")
             await self.verifier.check(path, manifest, request.archive.sha256)
@@ -95,7 +110,9 @@ class RestoreService:
             elif manifest.kind == "config":
                 completed = await self._restore_container(request, manifest, path)
             elif manifest.kind == "volume":
-                name, replaced, restarted = await self._restore_volume(request, manifest, path, target.name)
+                name, replaced, restarted = await self._restore_volume(
+                    request, manifest, path, target.name, storage=target.storage
+                )
                 completed = self._completed(request, manifest, name, replaced, restarted)
             else:
                 raise PermanentError(f"restoring {manifest.kind} archives is not supported")
@@ -104,13 +121,20 @@ class RestoreService:
         return completed
 
     async def _restore_volume(
-        self, request: ev.RestoreRequested, manifest: ArchiveManifest, path: Path, name: str
+        self,
+        request: ev.RestoreRequested,
+        manifest: ArchiveManifest,
+        path: Path,
+        name: str,
+        storage: VolumeStorage | None = None,
     ) -> tuple[str, bool, list[str]]:
-        """Restore one volume archive to volume `name`; returns (name, replaced existing, restarted)."""
+        """Restore one volume archive to volume `name`; returns (name, replaced existing, restarted).
+
+        `storage`: the driver and options for `name` if it is created (None: plain local)."""
         target = request.target
         existing = await self._volume_or_none(name)
         if existing is None:
-            await self._extract_into_new_volume(request, manifest, path, name)
+            await self._extract_into_new_volume(request, manifest, path, name, storage=storage)
             return name, False, []
         if not target.replace_existing:
             raise RestoreRefused(f"volume {name!r} already exists; restore to a new name or allow replacing it")
@@ -121,7 +145,8 @@ class RestoreService:
                 f"volume {name!r} is used by {in_use}; allow stopping them to replace it. Nothing was changed."
             )
         fresh = f"{name}-restore-{str(request.job_id)[:8]}"
-        await self._extract_into_new_volume(request, manifest, path, fresh)
+        # Always plain local: with the original's options the "fresh" copy would be the original's storage.
+        await self._extract_into_new_volume(request, manifest, path, fresh, storage=None)
         try:
             inspected = [await self.engine.inspect_container(c["Id"]) for c in users]
             # The swap: from here the job runs to its end, even when a user cancels it.
@@ -155,12 +180,19 @@ class RestoreService:
         path: Path,
         name: str,
         like: dict[str, Any] | None = None,
+        storage: VolumeStorage | None = None,
     ) -> None:
-        source = like or manifest.source
-        labels = dict(source.get("Labels") or {})
-        if like is None:  # a new volume says where it came from; a replaced one keeps its labels as they were
-            labels[RESTORED_FROM_LABEL] = str(manifest.artifact_id)
-        await self.engine.create_volume(name, source.get("Driver") or "local", source.get("Options") or {}, labels)
+        """Create volume `name` and extract the archive into it: `like` an existing volume's inspect
+        (the one it replaces: its driver, options and labels), else with `storage` (None: plain local)."""
+        if like is not None:
+            driver, options = like.get("Driver") or "local", like.get("Options") or {}
+            labels = dict(like.get("Labels") or {})  # a replaced volume keeps its labels as they were
+        else:
+            chosen = storage or VolumeStorage()
+            driver, options = chosen.driver, dict(chosen.options)
+            labels = dict(manifest.source.get("Labels") or {})
+            labels[RESTORED_FROM_LABEL] = str(manifest.artifact_id)  # a new volume says where it came from
+        await self.engine.create_volume(name, driver, options, labels)
         try:
             async with self.engine.runner(
                 name, read_only=False, labels={"dockback.job": str(request.job_id)}
