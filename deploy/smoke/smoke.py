@@ -3,11 +3,13 @@
 
 With local images only (`make images` built them; nothing is pulled or built by compose), in a
 copy of deploy/'s compose files with its own secrets (deploy/secrets/ is not touched):
-1. creates a Docker volume holding a file, the compose secrets and the NATS users (nats-auth.sh);
-2. `docker-compose up -d --no-build` of compose.yaml + compose.auth.yaml (NATS with per-service
-   credentials) under its own project name and free ports, and of compose.agent.yaml as a second
-   host ("smoke2": its own project, network and credentials, NATS through the host's port);
-   waits until every service's healthcheck passes;
+1. creates a Docker volume holding a file and the compose secrets; exports the second host's
+   NATS credentials as its operator would (`run --rm nats-auth --agent smoke2 --export ...`);
+2. `docker-compose up -d --no-build` of compose.yaml (NATS with per-service credentials, made by
+   the one-shot nats-auth service) under its own project name and free ports, and of
+   compose.agent.yaml as a second host ("smoke2": its own project, network and credentials, NATS
+   through the host's port); waits until every service's healthcheck passes; checks that NATS
+   refuses a client without credentials;
 3. reads the first admin's password from the gateway's log, logs in through the API, changes the
    password as the first login must, logs in again;
 4. backs the volume up ad hoc (POST /jobs) on each host, waits for the jobs to succeed, and
@@ -50,8 +52,7 @@ HOST_ID = "smoke"
 AGENT_HOST_ID = "smoke2"
 SERVICES = ("postgres", "nats", "gateway", "scheduler", "executor", "uploader", "notifier")
 AGENT_SERVICES = ("executor", "uploader")
-COPIED = ("compose.yaml", "compose.auth.yaml", "compose.agent.yaml", ".env", "nats/nats-server.conf",
-          "nats/nats-server-auth.conf")  # fmt: skip
+COPIED = ("compose.yaml", "compose.agent.yaml", ".env", "nats/nats-server.conf", "nats/nats-server-auth.conf")
 STARTED = time.monotonic()
 
 
@@ -219,18 +220,35 @@ def report_failure(compose: Compose, services: tuple[str, ...]) -> None:
 
 
 def prepare(workdir: Path) -> None:
-    """A copy of the compose files with its own secrets and NATS users (hosts smoke and smoke2)."""
+    """A copy of the compose files with its own secrets."""
     for name in COPIED:
         (workdir / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(DEPLOY / name, workdir / name)
     run([str(DEPLOY / "compose-secrets.sh"), str(workdir / "secrets")])
-    env = {**os.environ, "DEPLOY_DIR": str(workdir), "DOCKBACK_IMAGE": DOCKBACK_IMAGE}
-    run([str(DEPLOY / "nats-auth.sh"), HOST_ID, AGENT_HOST_ID], env=env)
-    creds = workdir / "secrets" / "nats" / "creds"
-    for role in ("executor", "uploader"):  # what an operator copies to the second host
-        shutil.copy2(creds / f"{role}-{AGENT_HOST_ID}.creds", workdir / "secrets" / f"{role}.creds")
-        st = (creds / f"{role}-{AGENT_HOST_ID}.creds").stat()
-        os.chown(workdir / "secrets" / f"{role}.creds", st.st_uid, st.st_gid)
+
+
+def export_agent_credentials(main: Compose, workdir: Path) -> None:
+    """The second host's NATS credentials, made as compose.agent.yaml tells its operator to, into the
+    secrets directory beside the agent's compose file (executor.creds, uploader.creds)."""
+    main("run", "--rm", "-v", f"{workdir / 'secrets'}:/export", "nats-auth",
+         "--agent", AGENT_HOST_ID, "--export", "/export")  # fmt: skip
+    for role in ("executor", "uploader"):
+        if not (workdir / "secrets" / f"{role}.creds").is_file():
+            raise SmokeFailed(f"nats-auth --agent did not export {role}.creds")
+
+
+def anonymous_nats_refused(port: int) -> None:
+    """A client without credentials on the published NATS port gets an authorization violation."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        stream = conn.makefile("rwb")
+        info = stream.readline()
+        if not info.startswith(b"INFO ") or not json.loads(info[5:]).get("auth_required"):
+            raise SmokeFailed(f"NATS does not require authorization: {info[:300]!r}")
+        stream.write(b'CONNECT {"verbose":false,"pedantic":false,"name":"smoke-anonymous"}\r\nPING\r\n')
+        stream.flush()
+        answer = stream.readline()
+    if b"Authorization Violation" not in answer:
+        raise SmokeFailed(f"NATS answered an anonymous client with {answer[:300]!r}, not an authorization violation")
 
 
 def backup(api: Api, compose: Compose, host_id: str, volume: str, content: str) -> None:
@@ -252,18 +270,22 @@ def backup(api: Api, compose: Compose, host_id: str, volume: str, content: str) 
     say(f"{host_id}: the archive in its data volume matches its size and sha256 and holds hello.txt")
 
 
-def smoke(main: Compose, agent: Compose, ports: dict[str, int], volume: str) -> None:
+def smoke(main: Compose, agent: Compose, workdir: Path, ports: dict[str, int], volume: str) -> None:
     content = f"DockBack smoke {secrets.token_hex(8)}\n"
     say(f"creating volume {volume} with hello.txt")
     make_volume(volume, content)
+    say(f"exporting host {AGENT_HOST_ID}'s NATS credentials (run --rm nats-auth --agent {AGENT_HOST_ID})")
+    export_agent_credentials(main, workdir)
     say(
-        f"docker-compose up {main.project} (compose.yaml + compose.auth.yaml; API :{ports['api']}, "
+        f"docker-compose up {main.project} (compose.yaml; API :{ports['api']}, "
         f"UI :{ports['ui']}, NATS :{ports['nats']}; images {DOCKBACK_IMAGE}, {POSTGRES_IMAGE})"
     )
     main("up", "-d", "--no-build", *SERVICES)
     say("waiting for every healthcheck")
     wait_healthy(main, SERVICES)
     say(f"all healthy: {', '.join(SERVICES)}")
+    anonymous_nats_refused(ports["nats"])
+    say("NATS refuses a client without credentials (Authorization Violation)")
     say(
         f"docker-compose up {agent.project} (compose.agent.yaml, host {AGENT_HOST_ID}, "
         f"{agent.env['DOCKBACK_NATS_URL']})"
@@ -313,7 +335,7 @@ def main() -> int:
     main_stack = Compose(
         workdir,
         PROJECT,
-        ["compose.yaml", "compose.auth.yaml"],
+        ["compose.yaml"],
         {
             **common,
             "POSTGRES_IMAGE": POSTGRES_IMAGE,
@@ -339,11 +361,11 @@ def main() -> int:
     failed = False
     try:
         prepare(workdir)
-        smoke(main_stack, agent, ports, volume)
+        smoke(main_stack, agent, workdir, ports, volume)
     except (SmokeFailed, OSError) as exc:
         failed = True
         print(f"smoke: FAILED: {exc}", file=sys.stderr, flush=True)
-        report_failure(main_stack, SERVICES)
+        report_failure(main_stack, ("nats-auth", *SERVICES))
         report_failure(agent, AGENT_SERVICES)
     except BaseException:
         failed = True

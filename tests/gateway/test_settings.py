@@ -330,7 +330,7 @@ async def test_the_rotate_key_command_runs_from_the_command_line(gateway: Gatewa
     command = [sys.executable, "-m", "dockback_gateway", "settings", "rotate-key"]
     done = await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert "4 values re-encrypted" in done.stdout  # two S3 keys, the SMTP password, a signing secret
+    assert "5 values re-encrypted" in done.stdout  # two S3 keys, the SMTP password, a webhook URL and signing secret
     new = Cipher(parse_aes_key(gateway.settings.encryption_key_file.read_text(), "new key"))
     target = await stored_target(gateway)
     assert new.decrypt(target.access_key, "settings.targets.offsite.access_key").decode() == CANARY["access_key"]
@@ -396,3 +396,20 @@ async def test_an_operator_can_read_settings_but_not_write_them(gateway: Gateway
         read = await client.get("/settings")
     assert write.status_code == 403
     assert read.status_code == 200
+
+
+async def test_a_webhook_url_stored_in_clear_before_is_encrypted_at_start(gateway: Gateway) -> None:
+    url = "https://hooks.example.net/services/T00/B00/clear-canary"
+    async with gateway.app.state.sessions.begin() as db:  # as migration 0011 leaves an older row
+        await db.execute(
+            text(
+                "INSERT INTO settings_webhooks (webhook_id, url_plaintext, url_host, slack_format) "
+                "VALUES ('old', :url, 'hooks.example.net', false)"
+            ),
+            {"url": url},
+        )
+    await start_again(gateway)
+    async with gateway.app.state.sessions() as db:
+        row = (await db.execute(text("SELECT url, url_plaintext FROM settings_webhooks"))).one()
+    assert row.url_plaintext is None
+    assert cipher_of(gateway).decrypt(row.url, "settings.webhooks.old.url").decode() == url

@@ -85,7 +85,8 @@ def smtp_settings(
 
 def webhook(webhook_id: str, url: str, key: bytes, *, signed: bool = True, slack: bool = False) -> snapshots.Webhook:
     secret = sealed.seal(key, snapshots.webhook_signing_secret(webhook_id), SIGNING_SECRET) if signed else None
-    return snapshots.Webhook(webhook_id=webhook_id, url=url, signing_secret=secret, slack_format=slack)
+    sealed_url = sealed.seal(key, snapshots.webhook_url(webhook_id), url)
+    return snapshots.Webhook(webhook_id=webhook_id, url=sealed_url, signing_secret=secret, slack_format=slack)
 
 
 async def put_settings(

@@ -33,6 +33,11 @@ def webhook_signing_secret(webhook_id: str) -> str:
     return f"settings.webhooks.{webhook_id}.signing_secret"
 
 
+def webhook_url(webhook_id: str) -> str:
+    """The name a webhook's URL is sealed under (a Slack-style URL is itself a credential)."""
+    return f"settings.webhooks.{webhook_id}.url"
+
+
 class RetentionPolicy(Model):
     """Which backups a plan keeps, per resource: an artifact is kept when any rule keeps it.
 
@@ -122,10 +127,11 @@ class SmtpSettings(Model):
 
 
 class Webhook(Model):
-    """A URL that receives a JSON POST per alert."""
+    """A URL that receives a JSON POST per alert. The URL travels sealed, like the signing
+    secret: a Slack-style URL carries its token in the path."""
 
     webhook_id: Name
-    url: str = Field(min_length=1)
+    url: SealedSecret
     signing_secret: SealedSecret | None = None
     slack_format: bool = False
     succeeded_digest: bool = Field(default=False, description="Also send a digest of succeeded jobs.")

@@ -105,6 +105,8 @@ def create_app(settings: Settings) -> FastAPI:
         sessions = make_sessions(engine)
         cipher = await _load_cipher(settings, engine)
         async with sessions.begin() as db:
+            if sealed := await ciphertexts.encrypt_clear_webhook_urls(db, cipher):
+                log.info("encrypted %d webhook URLs stored in clear before", sealed)
             password = await ensure_first_admin(db)
         if password is not None:
             log.warning("=" * 72)

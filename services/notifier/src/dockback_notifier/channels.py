@@ -109,7 +109,8 @@ class ChannelSettings:
                     if webhook.signing_secret
                     else None
                 )
-                return WebhookChannel(webhook, secret, window_seconds=window_seconds, timeout=self.webhook_timeout)
+                url = self._open(snapshots.webhook_url(webhook.webhook_id), webhook.url)
+                return WebhookChannel(webhook, url, secret, window_seconds=window_seconds, timeout=self.webhook_timeout)
         return None
 
     def _open(self, field: str, value: sealed.SealedSecret) -> str:

@@ -35,8 +35,11 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 class WebhookChannel:
     """One webhook of the settings."""
 
-    def __init__(self, config: Webhook, signing_secret: str | None, *, window_seconds: float, timeout: float) -> None:
+    def __init__(
+        self, config: Webhook, url: str, signing_secret: str | None, *, window_seconds: float, timeout: float
+    ) -> None:
         self.config = config
+        self._url = url  # opened from the snapshot: a secret, never logged or put in an error
         self._secret = signing_secret
         self.window_seconds = window_seconds
         self.timeout = timeout
@@ -62,7 +65,7 @@ class WebhookChannel:
             headers[SIGNATURE_HEADER] = signature(self._secret, timestamp, body)
         try:
             async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False) as client:
-                response = await client.post(self.config.url, content=body, headers=headers)
+                response = await client.post(self._url, content=body, headers=headers)
         except httpx.HTTPError as exc:
             # the URL may carry a token (Slack's do): name the webhook, not the URL
             raise DeliveryError(f"cannot reach {self.describe()}: {type(exc).__name__}") from None

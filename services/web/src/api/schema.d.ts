@@ -3629,11 +3629,6 @@ export interface components {
          */
         WebhookCreate: {
             /**
-             * Url
-             * @example https://hooks.example.net/dockback
-             */
-            url: string;
-            /**
              * Slack Format
              * @description Post Slack's message format instead of DockBack's
              * @default false
@@ -3650,6 +3645,13 @@ export interface components {
              * @description Letters, digits, '-' and '_' (it names the target in plans and in alerts)
              */
             webhook_id: string;
+            /**
+             * Url
+             * Format: password
+             * @description Write-only (a Slack-style URL is a credential): responses show only its host
+             * @example https://hooks.example.net/dockback
+             */
+            url: string;
             /** Signing Secret */
             signing_secret?: string | null;
         };
@@ -3657,8 +3659,13 @@ export interface components {
         WebhookOut: {
             /** Webhook Id */
             webhook_id: string;
-            /** Url */
-            url: string;
+            /** @description The URL is write-only: whether one is stored */
+            url: components["schemas"]["SecretState"];
+            /**
+             * Url Host
+             * @description The host name of the stored URL (the rest may hold a token)
+             */
+            url_host: string;
             signing_secret: components["schemas"]["SecretState"];
             /** Slack Format */
             slack_format: boolean;
@@ -3675,14 +3682,11 @@ export interface components {
         };
         /**
          * WebhookUpdate
-         * @description Replace a webhook's settings. Leave `signing_secret` out to keep the stored one; null clears it.
+         * @description Replace a webhook's settings. Leave `url` out to keep the stored one (a webhook needs one);
+         *     leave `signing_secret` out to keep it, null clears it. A new URL clears the stored signing
+         *     secret unless one is sent with it (signatures go where the URL points).
          */
         WebhookUpdate: {
-            /**
-             * Url
-             * @example https://hooks.example.net/dockback
-             */
-            url: string;
             /**
              * Slack Format
              * @description Post Slack's message format instead of DockBack's
@@ -3695,6 +3699,13 @@ export interface components {
              * @default false
              */
             succeeded_digest: boolean;
+            /**
+             * Url
+             * Format: password
+             * @description Write-only (a Slack-style URL is a credential): responses show only its host
+             * @example https://hooks.example.net/dockback
+             */
+            url?: string;
             /** Signing Secret */
             signing_secret?: string | null;
         };

@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 # The names are the contracts' (the uploader and notifier open the sealed copies by them).
-from dockback_contracts.snapshots import SMTP_PASSWORD, target_secret, webhook_signing_secret
+from dockback_contracts.snapshots import SMTP_PASSWORD, target_secret, webhook_signing_secret, webhook_url
 from dockback_gateway.auth.totp import totp_secret_aad
 from dockback_gateway.db import Base
 from dockback_gateway.keys import Cipher, KeyProblem
@@ -37,6 +37,7 @@ ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
     EncryptedColumn(S3Target, "access_key", lambda t: target_secret(t.target_id, "access_key")),
     EncryptedColumn(S3Target, "secret_key", lambda t: target_secret(t.target_id, "secret_key")),
     EncryptedColumn(Webhook, "signing_secret", lambda w: webhook_signing_secret(w.webhook_id)),
+    EncryptedColumn(Webhook, "url", lambda w: webhook_url(w.webhook_id)),
     EncryptedColumn(User, "totp_secret", lambda u: totp_secret_aad(u.id)),
 )
 
@@ -87,3 +88,15 @@ async def reencrypt_all(db: AsyncSession, old: Cipher, new: Cipher) -> int:
             count += 1
     await db.flush()
     return count
+
+
+async def encrypt_clear_webhook_urls(db: AsyncSession, cipher: Cipher) -> int:
+    """Encrypt the webhook URLs stored in clear before migration 0011, in the caller's
+    transaction (at start, before anything reads them); how many there were."""
+    rows = list(await db.scalars(select(Webhook).where(Webhook.url_plaintext.is_not(None)).with_for_update()))
+    for webhook in rows:
+        assert webhook.url_plaintext is not None
+        webhook.url = cipher.encrypt(webhook.url_plaintext.encode(), webhook_url(webhook.webhook_id))
+        webhook.url_plaintext = None
+    await db.flush()
+    return len(rows)

@@ -69,12 +69,16 @@ class SmtpServer(Base):
 
 
 class Webhook(Base):
-    """A URL that receives a JSON POST per alert."""
+    """A URL that receives a JSON POST per alert. The URL is a secret (a Slack-style URL is a
+    credential): stored encrypted, shown only by its host name (`url_host`)."""
 
     __tablename__ = "settings_webhooks"
 
     webhook_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
-    url: Mapped[str] = mapped_column(String(2048))
+    url: Mapped[bytes | None] = mapped_column(LargeBinary)  # ciphertext; None only until sealed at start
+    url_host: Mapped[str] = mapped_column(String(255))
+    # The URL in clear as stored before migration 0011; the gateway encrypts it into `url` at start.
+    url_plaintext: Mapped[str | None] = mapped_column(String(2048))
     signing_secret: Mapped[bytes | None] = mapped_column(LargeBinary)  # ciphertext
     slack_format: Mapped[bool]
     succeeded_digest: Mapped[bool] = mapped_column(default=False, server_default=false())

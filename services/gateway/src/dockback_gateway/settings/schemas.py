@@ -7,6 +7,7 @@ value, `null` clears it, a string replaces it. In a response a secret is only
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -62,6 +63,24 @@ HttpUrl = Annotated[
         pattern=patterns.HTTP_URL,
     ),
     Field(examples=["https://hooks.example.net/dockback"]),
+]
+
+
+def _webhook_url(value: SecretStr) -> SecretStr:
+    if re.fullmatch(patterns.HTTP_URL, value.get_secret_value()) is None:
+        raise ValueError(patterns.describe(patterns.HTTP_URL))
+    return value
+
+
+WebhookUrl = Annotated[
+    SecretStr,
+    Field(
+        json_schema_extra={"maxLength": 2048, "pattern": patterns.HTTP_URL},
+        examples=["https://hooks.example.net/dockback"],
+        description="Write-only (a Slack-style URL is a credential): responses show only its host",
+    ),
+    AfterValidator(_secret_text),
+    AfterValidator(_webhook_url),
 ]
 
 
@@ -173,7 +192,6 @@ class SmtpOut(BaseModel):
 class WebhookFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: HttpUrl
     slack_format: bool = Field(default=False, description="Post Slack's message format instead of DockBack's")
     succeeded_digest: bool = Field(
         default=False, description="Also send a digest of succeeded jobs (once a day by default)"
@@ -184,18 +202,30 @@ class WebhookCreate(WebhookFields):
     """A new webhook; with a signing secret, each POST carries an HMAC of its body."""
 
     webhook_id: SettingId
+    url: WebhookUrl
     signing_secret: Secret | None = None
 
 
 class WebhookUpdate(WebhookFields):
-    """Replace a webhook's settings. Leave `signing_secret` out to keep the stored one; null clears it."""
+    """Replace a webhook's settings. Leave `url` out to keep the stored one (a webhook needs one);
+    leave `signing_secret` out to keep it, null clears it. A new URL clears the stored signing
+    secret unless one is sent with it (signatures go where the URL points)."""
 
+    url: WebhookUrl | SkipJsonSchema[None] = None
     signing_secret: Secret | None = None
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _url_cannot_be_cleared(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("a webhook needs it: leave the field out to keep the stored URL")
+        return value
 
 
 class WebhookOut(BaseModel):
     webhook_id: str
-    url: str
+    url: SecretState = Field(description="The URL is write-only: whether one is stored")
+    url_host: str = Field(description="The host name of the stored URL (the rest may hold a token)")
     signing_secret: SecretState
     slack_format: bool
     succeeded_digest: bool = Field(description="Whether a digest of succeeded jobs is sent too")

@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dockback_contracts.snapshots import SMTP_PASSWORD, target_secret, webhook_signing_secret
+from dockback_contracts.snapshots import SMTP_PASSWORD, target_secret, webhook_signing_secret, webhook_url
 from dockback_gateway.audit.service import Origin, record
 from dockback_gateway.errors import Conflict, DomainError, Invalid, NotFound
 from dockback_gateway.keys import Cipher, KeyProblem
@@ -160,14 +161,16 @@ class SettingsService:
         name = webhook_signing_secret(body.webhook_id)
         webhook = Webhook(
             webhook_id=body.webhook_id,
-            url=body.url,
+            url=self._encrypt(body.url, webhook_url(body.webhook_id)),
+            url_host=_url_host(body.url),
             slack_format=body.slack_format,
             succeeded_digest=body.succeeded_digest,
             signing_secret=None if body.signing_secret is None else self._encrypt(body.signing_secret, name),
             updated_at=_now(),
         )
         self.repo.add(webhook)
-        await self._changed({"secrets": {"signing_secret": "set"}} if webhook.signing_secret else {})
+        secrets = {"url": "set", **({"signing_secret": "set"} if webhook.signing_secret else {})}
+        await self._changed({"secrets": secrets})
         return self._webhook_out(webhook)
 
     async def update_webhook(self, webhook_id: str, body: WebhookUpdate) -> WebhookOut:
@@ -175,12 +178,16 @@ class SettingsService:
         webhook = await self.repo.webhook(webhook_id)
         if webhook is None:
             await self._refuse(NotFound(f"there is no webhook {webhook_id!r}"))
+        url, url_outcome = await self._next_secret(webhook.url, body, "url", webhook_url(webhook_id))
+        assert url is not None, "the schema refuses null"
         signing_secret, outcome = await self._next_secret(
             webhook.signing_secret, body, "signing_secret", webhook_signing_secret(webhook_id)
         )
-        changed = _assign(webhook, body.model_dump(exclude={"signing_secret"}))
-        webhook.signing_secret, webhook.updated_at = signing_secret, _now()
-        await self._changed(_details(changed, signing_secret=outcome))
+        changed = _assign(webhook, body.model_dump(exclude={"url", "signing_secret"}))
+        if body.url is not None:
+            webhook.url_host = _url_host(body.url)
+        webhook.url, webhook.signing_secret, webhook.updated_at = url, signing_secret, _now()
+        await self._changed(_details(changed, url=url_outcome, signing_secret=outcome))
         return self._webhook_out(webhook)
 
     async def delete_webhook(self, webhook_id: str) -> None:
@@ -308,7 +315,8 @@ class SettingsService:
     def _webhook_out(self, w: Webhook) -> WebhookOut:
         return WebhookOut(
             webhook_id=w.webhook_id,
-            url=w.url,
+            url=self._state(w.url, webhook_url(w.webhook_id)),
+            url_host=w.url_host,
             signing_secret=self._state(w.signing_secret, webhook_signing_secret(w.webhook_id)),
             slack_format=w.slack_format,
             succeeded_digest=w.succeeded_digest,
@@ -350,6 +358,11 @@ def _details(changed: list[str], **secrets: str | None) -> dict[str, Any]:
     if touched:
         details["secrets"] = touched
     return details
+
+
+def _url_host(url: SecretStr) -> str:
+    """The host name of a URL, the one part of it that is shown."""
+    return (urlsplit(url.get_secret_value()).hostname or "")[:255]
 
 
 def _now() -> datetime:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dockback_contracts import snapshots
 from dockback_contracts.sealed import SealedSecret, seal
-from dockback_contracts.snapshots import SMTP_PASSWORD, target_secret, webhook_signing_secret
+from dockback_contracts.snapshots import SMTP_PASSWORD, target_secret, webhook_signing_secret, webhook_url
 from dockback_contracts.streams import SETTINGS_BUCKET
 from dockback_gateway.db import after_commit
 from dockback_gateway.keys import Cipher, KeyProblem
@@ -74,7 +74,7 @@ def build_snapshot(
         webhooks=tuple(
             snapshots.Webhook(
                 webhook_id=w.webhook_id,
-                url=w.url,
+                url=sealed(_stored(w.url, webhook_url(w.webhook_id)), webhook_url(w.webhook_id)),
                 signing_secret=None
                 if w.signing_secret is None
                 else sealed(w.signing_secret, webhook_signing_secret(w.webhook_id)),
@@ -86,6 +86,12 @@ def build_snapshot(
         ui_base_url=(defaults.ui_base_url if defaults else None) or default_ui_base_url,
         updated_at=stored.revision.updated_at,
     )
+
+
+def _stored(blob: bytes | None, name: str) -> bytes:
+    if blob is None:  # only a URL stored in clear before migration 0011, which the start encrypts first
+        raise KeyProblem(f"{name} is not encrypted yet: start the gateway to encrypt it")
+    return blob
 
 
 class SnapshotPublisher:

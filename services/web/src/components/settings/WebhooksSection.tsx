@@ -1,4 +1,5 @@
-// Webhooks: a JSON (or Slack) POST per alert. The signing secret is write-only.
+// Webhooks: a JSON (or Slack) POST per alert. The URL (a Slack-style URL is a credential) and the
+// signing secret are write-only: the list shows the URL's host only.
 import { api, type Schemas } from "../../api/client";
 import { unwrap } from "../../api/errors";
 import { Field, StatusBadge } from "../ui";
@@ -19,7 +20,7 @@ export function WebhooksSection({ webhooks }: { webhooks: Webhook[] }) {
       idOf={(w) => w.webhook_id}
       empty="No webhook yet."
       emptyAction="Add one to get alerts in chat or another system."
-      headers={["Id", "URL", "Format", "Signed", "Digest"]}
+      headers={["Id", "Host", "Format", "Signed", "Digest"]}
       addLabel="Add a webhook"
       row={(w, onEdit) => <WebhookRow webhook={w} onEdit={onEdit} />}
       editor={(w, onDone) => <WebhookEditor webhook={w} onDone={onDone} />}
@@ -37,7 +38,7 @@ function WebhookRow({ webhook, onEdit }: { webhook: Webhook; onEdit: () => void 
           <strong>{webhook.webhook_id}</strong>
         </td>,
         <td key="url" className="wrap">
-          {webhook.url}
+          {webhook.url_host}
         </td>,
         <td key="format">{webhook.slack_format ? "Slack" : "DockBack JSON"}</td>,
         <td key="signed">
@@ -80,8 +81,25 @@ function WebhookEditor({ webhook, onDone }: { webhook?: Webhook; onDone: () => v
           <Field label="Webhook id" htmlFor="webhook-id" error={err("webhook_id")} hint="Letters, digits, - and _">
             <input id="webhook-id" value={form.webhook_id} readOnly={!!webhook} onChange={(e) => set("webhook_id", e.target.value)} required />
           </Field>
-          <Field label="URL" htmlFor="webhook-url" error={err("url")}>
-            <input id="webhook-url" type="url" value={form.url} onChange={(e) => set("url", e.target.value)} placeholder="https://hooks.example.net/dockback" required />
+          <Field
+            label={webhook ? "New URL" : "URL"}
+            htmlFor="webhook-url"
+            error={err("url")}
+            hint={
+              webhook
+                ? `A URL to ${webhook.url_host} is stored — leave empty to keep it. A new URL drops the stored signing secret unless you enter it again.`
+                : "Kept secret: only its host is shown afterwards"
+            }
+          >
+            <input
+              id="webhook-url"
+              type="url"
+              autoComplete="off"
+              value={form.url}
+              onChange={(e) => set("url", e.target.value)}
+              placeholder={webhook ? "stored — leave empty to keep" : "https://hooks.example.net/dockback"}
+              required={!webhook}
+            />
           </Field>
           <Field label="Format" htmlFor="webhook-format" error={err("slack_format")}>
             <select id="webhook-format" value={form.slack_format ? "slack" : "dockback"} onChange={(e) => set("slack_format", e.target.value === "slack")}>

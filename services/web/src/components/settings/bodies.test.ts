@@ -87,5 +87,7 @@ describe("webhook bodies", () => {
     expect(webhookUpdateBody(form)).not.toHaveProperty("signing_secret");
     expect(webhookUpdateBody({ ...form, clear_secret: true }).signing_secret).toBeNull();
     expect(webhookUpdateBody(form)).not.toHaveProperty("webhook_id");
+    expect(webhookUpdateBody(form).url).toBe("https://h.example/x");
+    expect(webhookUpdateBody({ ...form, url: "" })).not.toHaveProperty("url");
   });
 });

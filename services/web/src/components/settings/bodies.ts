@@ -131,7 +131,7 @@ export interface WebhookForm {
 export function webhookForm(webhook?: Schemas["WebhookOut"]): WebhookForm {
   return {
     webhook_id: webhook?.webhook_id ?? "",
-    url: webhook?.url ?? "",
+    url: "", // write-only: the stored URL never reaches the browser; empty keeps it
     slack_format: webhook?.slack_format ?? false,
     succeeded_digest: webhook?.succeeded_digest ?? false,
     signing_secret: "",
@@ -151,9 +151,9 @@ export function webhookCreateBody(form: WebhookForm): Schemas["WebhookCreate"] {
 
 export function webhookUpdateBody(form: WebhookForm): Schemas["WebhookUpdate"] {
   const body: Schemas["WebhookUpdate"] = {
-    url: form.url.trim(),
     slack_format: form.slack_format,
     succeeded_digest: form.succeeded_digest,
   };
-  return withSecret(body, "signing_secret", { typed: form.signing_secret, clear: form.clear_secret });
+  const withUrl = withSecret(body, "url", { typed: form.url.trim() });
+  return withSecret(withUrl, "signing_secret", { typed: form.signing_secret, clear: form.clear_secret });
 }
