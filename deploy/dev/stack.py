@@ -128,7 +128,7 @@ def warn_nats_open(say: Callable[[str], None]) -> None:
 
 def local_host_id() -> str:
     """This machine's host id for the executor and the uploader: its hostname as a subject token."""
-    return re.sub(r"[^A-Za-z0-9_-]", "-", socket.gethostname()).strip("-")[:64] or "local"
+    return re.sub(r"[^A-Za-z0-9_-]", "-", socket.gethostname()).strip("-_")[:64] or "local"
 
 
 async def ensure_database(socket_dir: str, name: str) -> None:

@@ -3,13 +3,13 @@
 
 With local images only (`make images` built them; nothing is pulled or built by compose), in a
 copy of deploy/'s compose files with its own secrets (deploy/secrets/ is not touched):
-1. creates a Docker volume holding a file and the compose secrets; exports the second host's
-   NATS credentials as its operator would (`run --rm nats-auth --agent smoke2 --export ...`);
+1. creates a Docker volume holding a file and the compose secrets;
 2. `docker-compose up -d --no-build` of compose.yaml (NATS with per-service credentials, made by
-   the one-shot nats-auth service) under its own project name and free ports, and of
-   compose.agent.yaml as a second host ("smoke2": its own project, network and credentials, NATS
-   through the host's port); waits until every service's healthcheck passes; checks that NATS
-   refuses a client without credentials;
+   the one-shot nats-auth service) under its own project name and free ports; checks that NATS
+   refuses a client without credentials; adds the second host as its operator would (`run --rm
+   nats-auth --agent smoke2 --export ...`, then a reload of NATS) and brings up
+   compose.agent.yaml as that host ("smoke2": its own project, network and credentials, NATS
+   through the host's port); waits until every service's healthcheck passes;
 3. reads the first admin's password from the gateway's log, logs in through the API, changes the
    password as the first login must, logs in again;
 4. backs the volume up ad hoc (POST /jobs) on each host, waits for the jobs to succeed, and
@@ -274,8 +274,6 @@ def smoke(main: Compose, agent: Compose, workdir: Path, ports: dict[str, int], v
     content = f"DockBack smoke {secrets.token_hex(8)}\n"
     say(f"creating volume {volume} with hello.txt")
     make_volume(volume, content)
-    say(f"exporting host {AGENT_HOST_ID}'s NATS credentials (run --rm nats-auth --agent {AGENT_HOST_ID})")
-    export_agent_credentials(main, workdir)
     say(
         f"docker-compose up {main.project} (compose.yaml; API :{ports['api']}, "
         f"UI :{ports['ui']}, NATS :{ports['nats']}; images {DOCKBACK_IMAGE}, {POSTGRES_IMAGE})"
@@ -286,6 +284,9 @@ def smoke(main: Compose, agent: Compose, workdir: Path, ports: dict[str, int], v
     say(f"all healthy: {', '.join(SERVICES)}")
     anonymous_nats_refused(ports["nats"])
     say("NATS refuses a client without credentials (Authorization Violation)")
+    say(f"adding host {AGENT_HOST_ID} as its operator would: run --rm nats-auth --agent, then reload NATS")
+    export_agent_credentials(main, workdir)
+    main("kill", "-s", "HUP", "nats")
     say(
         f"docker-compose up {agent.project} (compose.agent.yaml, host {AGENT_HOST_ID}, "
         f"{agent.env['DOCKBACK_NATS_URL']})"

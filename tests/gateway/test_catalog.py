@@ -267,10 +267,11 @@ async def states_are(gateway: Gateway, ids: list[uuid.UUID], expected: list[str]
 async def test_plans_sharing_a_name_prefix_and_other_hosts_never_prune_each_other(gateway: Gateway) -> None:
     db_plan = await add_plan(gateway, "db", "host-a", keep_last=1)
     db_prod = await add_plan(gateway, "db-prod", "host-a", keep_last=1)
+    db_on_b = await add_plan(gateway, "db on host-b", "host-b", keep_last=1)
     # db-prod's and host-b's archives of the same volume are older than all of db's on host-a.
     others = [
         await catalogued(gateway, archive_created("host-a", db_prod, "pgdata", hours(-5))),
-        await catalogued(gateway, archive_created("host-b", db_plan, "pgdata", hours(-5))),
+        await catalogued(gateway, archive_created("host-b", db_on_b, "pgdata", hours(-5))),
     ]
     first = await catalogued(gateway, archive_created("host-a", db_plan, "pgdata", hours(0)))
     second = await catalogued(gateway, archive_created("host-a", db_plan, "pgdata", hours(1)))

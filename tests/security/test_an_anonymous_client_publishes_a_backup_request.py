@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import os
+import stat
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -126,6 +127,14 @@ async def test_a_client_with_a_key_the_server_does_not_know_is_refused(dev_nats:
         await nats.connect(**connect_options(settings), allow_reconnect=False, max_reconnect_attempts=0)
 
     assert await queued_jobs(dev_nats) == 0
+
+
+def test_the_credentials_are_readable_by_their_owner_only(dev_nats: DevStackNats) -> None:
+    store = dev_nats.users.config.parent
+    assert stat.S_IMODE(store.stat().st_mode) == 0o700
+    for creds in dev_nats.users.credentials.values():
+        assert creds.is_relative_to(store)
+        assert stat.S_IMODE(creds.stat().st_mode) == 0o600
 
 
 async def test_the_scheduler_with_its_own_credentials_queues_the_same_request(dev_nats: DevStackNats) -> None:

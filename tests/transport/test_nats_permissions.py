@@ -308,7 +308,7 @@ ALLOWED: list[tuple[str, str]] = [
     (f"executor-{HOST_A}", subjects.host_state(ev.HostHeartbeat, HOST_A)),
     *[
         (f"uploader-{HOST_A}", subjects.fact(kind, HOST_A))
-        for kind in (ev.UploadCompleted, ev.ArtifactsPruned, ev.LocalCopiesRemoved, ev.JobFailed)
+        for kind in (ev.UploadCompleted, ev.ArtifactsPruned, ev.LocalCopiesRemoved, ev.JobFailed, ev.JobCancelled)
     ],
     (f"uploader-{HOST_A}", subjects.request(ev.RestoreRequested, HOST_A)),  # a fetched archive's restore
     (permissions.SCHEDULER, subjects.request(ev.BackupRequested, HOST_B)),
@@ -338,6 +338,18 @@ REFUSED: list[tuple[str, str]] = [
     (f"uploader-{HOST_A}", subjects.request(ev.DeleteRequested, HOST_A)),  # it deletes what it is asked to, never asks
     (permissions.SCHEDULER, subjects.fact(ev.JobSucceeded, HOST_A)),
     (permissions.NOTIFIER, subjects.fact(ev.JobFailed, HOST_A)),
+    # a host reports what it did, never that a job was queued, a run missed or a job done
+    *[
+        (role, subjects.fact(kind, HOST_A))
+        for role in (f"executor-{HOST_A}", f"uploader-{HOST_A}")
+        for kind in (ev.JobQueued, ev.RunMissed, ev.JobSucceeded)
+    ],
+    # and each of its services only its own kind of fact
+    (f"executor-{HOST_A}", subjects.fact(ev.UploadCompleted, HOST_A)),
+    (f"executor-{HOST_A}", subjects.fact(ev.ArtifactsPruned, HOST_A)),
+    (f"uploader-{HOST_A}", subjects.fact(ev.ArchiveCreated, HOST_A)),
+    (f"uploader-{HOST_A}", subjects.fact(ev.RestoreCompleted, HOST_A)),
+    (f"uploader-{HOST_A}", subjects.host_state(ev.HostHeartbeat, HOST_A)),
 ]
 
 

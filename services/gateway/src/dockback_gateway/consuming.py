@@ -2,6 +2,8 @@
 
 - A body that is not a fact we know (a newer producer's type) is acked and ignored.
 - A fact that fails validation is logged and dropped: no retry can fix it.
+- A fact whose body speaks for another host than its subject's is refused, logged, counted
+  and dropped (`provenance`): the subject is what the publisher's credentials allowed.
 - A fact that fails to record (the database is away, a row it needs is not there yet) is
   nacked with the consumer's retry delay and comes back, until the budget is spent; then
   it is logged as an error and dropped.
@@ -22,6 +24,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 
 from dockback_contracts import events as ev
 from dockback_contracts.streams import ConsumerSpec
+from dockback_gateway import provenance
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +74,10 @@ def subscribe_facts(
             log.error("%s: dropping a malformed %s: %s", what, body.get("type"), exc)
             return
         if fact is None:
+            return
+        subject = msg.raw_message.subject
+        if (foreign := provenance.foreign_to_subject(fact, subject)) is not None:
+            provenance.refuse(fact, subject, "subject_host", foreign)
             return
         try:
             await record(fact)

@@ -5,7 +5,8 @@ its settle steps, then acked. The handlers write what the fact says, each domain
 rows, in any order; a settle step runs after all of them and decides from what is stored (a
 backup succeeds once the catalog holds its archives and their copies). Handlers and settle
 steps are idempotent: a fact can arrive twice or out of order. The ack policy is
-`consuming.subscribe_facts`'s.
+`consuming.subscribe_facts`'s. A fact about a job, artifact or plan of another host than the
+one that published it is refused before any handler sees it (`provenance`).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from faststream.nats import NatsBroker
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dockback_contracts import events as ev
-from dockback_contracts import streams
+from dockback_contracts import streams, subjects
 from dockback_contracts.streams import ConsumerSpec
+from dockback_gateway import provenance
 from dockback_gateway.consuming import FactParser, subscribe_facts
 from dockback_gateway.metrics import observe_recorded
 from dockback_runtime.logs import bind_job
@@ -54,6 +56,9 @@ class Recorder:
         job_id = getattr(event, "job_id", None)
         bind_job(str(job_id) if job_id else None)  # every line logged while recording it carries the job id
         async with self.sessions.begin() as db:
+            if (foreign := await provenance.foreign_to_catalog(db, event)) is not None:
+                provenance.refuse(event, subjects.subject_for(event), *foreign)
+                return
             for handler in self.handlers.get(type(event), ()):
                 await handler(db, event)
             for step in self.settle.get(type(event), ()):

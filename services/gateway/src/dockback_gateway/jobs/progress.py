@@ -4,6 +4,8 @@ Every gateway replica hears every progress message; each keeps the latest per jo
 memory, hands it to its live view at once, and writes bytes and phase to the job's row at
 most every `write_seconds` (a job reports up to once a second; the database need not see
 each). A progress message is also a sign of life the reconciler reads (`last_event_at`).
+A message whose body names another host than its subject is refused (`provenance`), and a
+host's progress is written only to that host's jobs.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dockback_contracts import events as ev
+from dockback_gateway import provenance
 from dockback_gateway.jobs.feed import FEED, News
 from dockback_gateway.jobs.models import Job, JobStatus
 
@@ -41,6 +44,9 @@ class ProgressBoard:
             progress = ev.JobProgress.model_validate(json.loads(msg.data), strict=False)
         except (ValueError, ValidationError) as exc:
             log.warning("progress: ignoring a malformed message on %s: %s", msg.subject, exc)
+            return
+        if (foreign := provenance.foreign_to_subject(progress, msg.subject)) is not None:
+            provenance.refuse(progress, msg.subject, "subject_host", foreign)
             return
         self.take(progress)
 
@@ -76,7 +82,11 @@ class ProgressBoard:
                     progress = self.latest[job_id]
                     await db.execute(
                         update(Job)
-                        .where(Job.id == job_id, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
+                        .where(
+                            Job.id == job_id,
+                            Job.host_id == progress.host_id,
+                            Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]),
+                        )
                         .values(
                             bytes_done=progress.bytes_done,
                             bytes_total=progress.bytes_total,
