@@ -1272,6 +1272,11 @@ export interface components {
             manifest: {
                 [key: string]: unknown;
             };
+            /**
+             * Storage
+             * @description For a volume's archive: where the volume kept its data, in words ("the host directory /srv/app", "the NFS share nas:/export"). None when the archive is not a volume's or its host did not say.
+             */
+            storage?: string | null;
             /** Manifest Path */
             manifest_path: string;
             /** Prune Job Id */
@@ -2834,8 +2839,18 @@ export interface components {
              */
             fetch_from?: string[];
             /**
+             * Storage
+             * @description For a volume restore: where the restored data is written, in words (a new volume's storage, or that a replaced volume keeps its own driver and options).
+             */
+            storage?: string | null;
+            /**
+             * Original Storage
+             * @description Where the backed-up volume kept its data, in words, from the catalog; None when the archive is not a volume's or its host did not say.
+             */
+            original_storage?: string | null;
+            /**
              * Summary
-             * @description The plan of action in one sentence.
+             * @description The plan of action in a few sentences.
              */
             summary: string;
             /** Warnings */
@@ -2913,6 +2928,12 @@ export interface components {
              * @default false
              */
             allow_stop: boolean;
+            /**
+             * Same Storage As Original
+             * @description For a restore to a new volume: create it with the original volume's driver and options (from the catalog) instead of the plain local driver. With a bind- or NFS-backed original that writes into the original's host directory or share; the preview says which. Refused (422) for a volume that exists (a replaced volume keeps its own driver and options) and for containers and images.
+             * @default false
+             */
+            same_storage_as_original: boolean;
         };
         /**
          * RetentionPolicy
