@@ -2,7 +2,8 @@
 admin with `psql`), or any bystander container on the host. The real executor, on host A's own
 credentials, refuses to exec there and fails the job naming the rule; the command never runs.
 A container the job backs up (it uses the volume) or one labelled `dockback.hooks=true` is fine,
-unless it is one of DockBack's own (`dockback.service=<name>`, as deploy/compose.yaml labels them).
+unless it is one of DockBack's own (`dockback.service=<name>`, as deploy/compose.yaml labels
+them: its database is `postgres`).
 Hooks are an admin's: the attack is by an admin's mistake, or by whoever could get one set."""
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ async def test_a_hook_in_dockbacks_own_database_container_is_refused(
 ) -> None:
     database, volume = f"{unique_name}-db", f"{unique_name}-pgdata"
     await create_volume(volume, docker_labels)
-    await _container(database, busybox_image, {**docker_labels, "dockback.service": "database"}, volume)
+    await _container(database, busybox_image, {**docker_labels, "dockback.service": "postgres"}, volume)
     async with logged_in_admin(gateway) as admin:
         await executor_online(admin, host_services)
         # Backing up the database's volume is fine; a hook in the database container is not,
@@ -53,7 +54,7 @@ async def test_a_hook_in_dockbacks_own_database_container_is_refused(
         job_id = await ad_hoc_backup(admin, "volume", volume, pre_commands=[_hook(database)])
         job = await finished_job(admin, job_id, host_services)
     assert job["status"] == "failed", job
-    assert "DockBack's own 'database' container" in job["error"]
+    assert "DockBack's own 'postgres' container" in job["error"]
     assert job["artifacts"] == []
     assert not await _hook_ran(database)
 

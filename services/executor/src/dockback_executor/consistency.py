@@ -27,7 +27,7 @@ from typing import Any
 from uuid import UUID
 
 from dockback_contracts.events import HookCommand
-from dockback_executor.docker_api import DockerEngine, finish_even_if_cancelled
+from dockback_executor.docker_api import RUNNER_LABEL, DockerEngine, finish_even_if_cancelled
 from dockback_executor.errors import HookFailed, HookRefused, ResourceMissing
 from dockback_runtime.jobs.errors import JobError, PermanentError
 from dockback_runtime.redaction import redact
@@ -155,10 +155,11 @@ async def check_hook_places(engine: DockerEngine, hooks: Sequence[HookCommand], 
             raise HookRefused(f"a hook names the container {hook.container!r}, which does not exist") from None
         labels = (container.get("Config") or {}).get("Labels") or {}
         container_id = container["Id"]
-        if SERVICE_LABEL in labels:
+        if SERVICE_LABEL in labels or RUNNER_LABEL in labels:
+            service = labels.get(SERVICE_LABEL, "runner")
             raise HookRefused(
-                f"a hook may not run in {hook.container!r}: it is DockBack's own {labels[SERVICE_LABEL]!r} "
-                f"container ({SERVICE_LABEL})"
+                f"a hook may not run in {hook.container!r}: it is DockBack's own {service!r} container "
+                f"({SERVICE_LABEL})"
             )
         if places.own_container_id is not None and container_id == places.own_container_id:
             raise HookRefused(f"a hook may not run in {hook.container!r}: it is this executor's own container")
