@@ -23,7 +23,6 @@ from dockback_gateway.plans.schemas import (
 )
 from dockback_gateway.plans.service import PlanService, schedule_preview
 from dockback_gateway.plans.snapshot import PlanPublisher
-from dockback_gateway.users.models import Role
 
 router = APIRouter(
     prefix="/plans",
@@ -41,13 +40,7 @@ def publisher_of(request: Request) -> PlanPublisher:
 
 
 def _service(request: Request, db: DbSession, principal: CurrentPrincipal) -> PlanService:
-    return PlanService(
-        db,
-        publisher_of(request),
-        principal.user.username,
-        origin_of(request),
-        is_admin=principal.user.role == Role.ADMIN,
-    )
+    return PlanService(db, publisher_of(request), principal.user.username, origin_of(request), principal.user.role)
 
 
 Service = Annotated[PlanService, Depends(_service)]
