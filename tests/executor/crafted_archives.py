@@ -14,6 +14,10 @@ import zstandard
 from dockback_contracts import events as ev
 from dockback_contracts.manifest import ArchiveManifest, ArtifactKind
 from executor.conftest import HOST_ID, Host
+from harness.catalogue import catalogued
+
+# The catalog's record of each archive placed here, by artifact id: what the gateway would send.
+CATALOGUED: dict[uuid.UUID, ev.CataloguedArchive] = {}
 
 
 def tar_entry(name: str, **fields: object) -> tuple[tarfile.TarInfo, bytes]:
@@ -24,8 +28,15 @@ def tar_entry(name: str, **fields: object) -> tuple[tarfile.TarInfo, bytes]:
     return info, data
 
 
-def place_archive(host: Host, entries: list[tuple[tarfile.TarInfo, bytes]], volume: str) -> ev.ArchiveRef:
-    """Put a crafted archive with an honest manifest into the store, as if a backup had made it."""
+def place_archive(
+    host: Host,
+    entries: list[tuple[tarfile.TarInfo, bytes]],
+    volume: str,
+    *,
+    recorded: tuple[int, int] | None = None,
+) -> ev.ArchiveRef:
+    """Put a crafted archive with an honest manifest into the store, as if a backup had made it;
+    `recorded`: the (entries, raw bytes) its manifest and catalog record say instead of the truth."""
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
         root = tarfile.TarInfo("./")
@@ -33,7 +44,9 @@ def place_archive(host: Host, entries: list[tuple[tarfile.TarInfo, bytes]], volu
         tar.addfile(root)
         for info, data in entries:
             tar.addfile(info, io.BytesIO(data) if data else None)
-    return place_tar(host, raw.getvalue(), ev.ResourceRef(kind="volume", name=volume), "volume", len(entries) + 1)
+    file_count, raw_bytes = recorded or (len(entries) + 1, None)
+    resource = ev.ResourceRef(kind="volume", name=volume)
+    return place_tar(host, raw.getvalue(), resource, "volume", file_count, raw_bytes=raw_bytes)
 
 
 def place_tar(
@@ -43,6 +56,7 @@ def place_tar(
     kind: ArtifactKind,
     file_count: int,
     source: dict[str, object] | None = None,
+    raw_bytes: int | None = None,
 ) -> ev.ArchiveRef:
     """Put `tar`, zstd-compressed, with an honest manifest into the store, as if a backup had made it."""
     compressed = zstandard.ZstdCompressor().compress(tar)
@@ -64,7 +78,7 @@ def place_tar(
         compression="zstd",
         sha256=sha,
         size_bytes=len(compressed),
-        raw_bytes=len(tar),
+        raw_bytes=len(tar) if raw_bytes is None else raw_bytes,
         file_count=file_count,
         started_at=now,
         finished_at=now,
@@ -72,6 +86,7 @@ def place_tar(
         source=source or {},
     )
     host.store.write_manifest(directory, stem, manifest)
+    CATALOGUED[manifest.artifact_id] = catalogued(manifest)
     return ev.ArchiveRef(
         artifact_id=manifest.artifact_id,
         path=host.store.relative(directory / f"{stem}.tar.zst"),
@@ -80,13 +95,17 @@ def place_tar(
     )
 
 
-def restore_into_new_volume(archive: ev.ArchiveRef, volume: str) -> ev.RestoreRequested:
+def restore_into_new_volume(
+    archive: ev.ArchiveRef, volume: str, *, restore_special_bits: bool = False, **target: object
+) -> ev.RestoreRequested:
     return ev.RestoreRequested(
         job_id=uuid.uuid4(),
         host_id=HOST_ID,
         archive=archive,
-        target=ev.RestoreTarget(kind="volume", name=volume),
+        target=ev.RestoreTarget(kind="volume", name=volume, **target),
         requested_by="test",
+        catalogued=CATALOGUED.get(archive.artifact_id),
+        restore_special_bits=restore_special_bits,
     )
 
 

@@ -19,6 +19,7 @@ from dockback_executor.tar_inspect import ArchiveLimits
 from dockback_runtime.jobs.errors import PermanentError
 from executor.conftest import HOST_ID, Host
 from executor.crafted_archives import (
+    CATALOGUED,
     place_archive,
     place_tar,
     restore_into_new_volume,
@@ -26,11 +27,7 @@ from executor.crafted_archives import (
     tar_entry,
 )
 from executor.requests import backup_of, restore_of
-from executor.volumes import create_volume, describe, docker_cli, populate
-
-
-async def volume_exists(name: str) -> bool:
-    return name in (await docker_cli("volume", "ls", "-q")).decode().split()
+from executor.volumes import create_volume, describe, docker_cli, populate, volume_exists
 
 
 async def backed_up(host: Host, image: str, labels: dict[str, str], name: str) -> ev.ArchiveCreated:
@@ -295,6 +292,7 @@ async def test_an_image_archive_that_loads_no_image_fails_and_says_so(host: Host
         archive=archive,
         target=ev.RestoreTarget(kind="image", name=f"{unique_name}:restored"),
         requested_by="test",
+        catalogued=CATALOGUED[archive.artifact_id],
     )
 
     with pytest.raises(PermanentError, match="loaded no image"):

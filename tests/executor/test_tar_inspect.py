@@ -64,8 +64,8 @@ def _with_checksum(header: bytearray) -> bytes:
     return bytes(header)
 
 
-def _scan(archive: bytes, limits: ArchiveLimits | None = None) -> ArchiveSummary:
-    return scan_archive(io.BytesIO(archive), limits or ArchiveLimits())
+def _scan(archive: bytes, limits: ArchiveLimits | None = None, *, special_bits: bool = True) -> ArchiveSummary:
+    return scan_archive(io.BytesIO(archive), limits or ArchiveLimits(), special_bits=special_bits)
 
 
 def _count(archive: bytes) -> TarStreamCounter:
@@ -456,6 +456,43 @@ def test_entry_limit_allows_exactly_the_limit() -> None:
 def test_total_bytes_limit_is_enforced() -> None:
     with pytest.raises(HostileArchive, match=r"more than 1000 bytes \(max_total_bytes\)"):
         _scan(_tar(_file("a", b"a" * 600), _file("b", b"b" * 600)), ArchiveLimits(max_total_bytes=1000))
+
+
+def test_recorded_limits_are_the_recorded_counts_and_a_margin() -> None:
+    limits = ArchiveLimits.recorded(entries=1000, raw_bytes=100 * 2**20)
+    assert (limits.max_entries, limits.max_total_bytes) == (1000 + 10 + 64, 100 * 2**20 + 2**20 + 2**20)
+
+
+# -- scan_archive: setuid and setgid ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("member", "bits"),
+    [
+        (_file("./su", b"x", mode=0o4755), "setuid"),
+        (_file("./sg", b"x", mode=0o2755), "setgid"),
+        (_file("./both", b"x", mode=0o6755), "setuid and setgid"),
+        (_entry("./d", tarfile.DIRTYPE, mode=0o4755), "setuid"),
+    ],
+    ids=["setuid file", "setgid file", "both", "setuid directory"],
+)
+def test_special_bits_are_refused_unless_allowed(member: Member, bits: str) -> None:
+    archive = _tar(member)
+    with pytest.raises(HostileArchive, match=f"has the {bits} bit"):
+        _scan(archive, special_bits=False)
+    assert _scan(archive, special_bits=True).entries == 1
+
+
+def test_a_hard_link_carrying_the_setuid_bit_is_refused() -> None:
+    # The engine applies a hard link's mode to the file it links to.
+    archive = _tar(_file("./tool", b"x"), _entry("./again", tarfile.LNKTYPE, linkname="./tool", mode=0o4755))
+    with pytest.raises(HostileArchive, match="setuid"):
+        _scan(archive, special_bits=False)
+
+
+def test_a_setgid_directory_is_allowed() -> None:
+    # New files in it inherit its group; nobody gains a privilege from it.
+    assert _scan(_tar(_entry("./shared", tarfile.DIRTYPE, mode=0o2775)), special_bits=False).entries == 1
 
 
 def test_extended_header_limit_is_enforced() -> None:

@@ -59,6 +59,10 @@ async def docker_cli(*args: str, stdin: bytes | None = None) -> bytes:
     return out
 
 
+async def volume_exists(name: str) -> bool:
+    return name in (await docker_cli("volume", "ls", "-q")).decode().split()
+
+
 async def create_volume(name: str, labels: dict[str, str]) -> None:
     await docker_cli("volume", "create", *[f"--label={k}={v}" for k, v in labels.items()], name)
 

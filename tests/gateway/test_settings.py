@@ -112,7 +112,7 @@ async def test_an_update_that_leaves_a_secret_out_keeps_the_stored_one(gateway: 
     async with logged_in_admin(gateway) as client:
         await store_everything(client)
         updated = await client.put(
-            "/settings/targets/offsite", json={"endpoint": "s3.example.net", "bucket": "other-bucket"}
+            "/settings/targets/offsite", json={"endpoint": TARGET["endpoint"], "bucket": "other-bucket"}
         )
         smtp = await client.put("/settings/smtp", json={k: v for k, v in SMTP.items() if k != "password"})
     assert updated.status_code == 200
@@ -413,3 +413,55 @@ async def test_a_webhook_url_stored_in_clear_before_is_encrypted_at_start(gatewa
         row = (await db.execute(text("SELECT url, url_plaintext FROM settings_webhooks"))).one()
     assert row.url_plaintext is None
     assert cipher_of(gateway).decrypt(row.url, "settings.webhooks.old.url").decode() == url
+
+
+# -- a new address needs its secret again -----------------------------------------------------
+
+
+async def test_a_new_smtp_host_or_port_drops_the_stored_password(gateway: Gateway) -> None:
+    async with logged_in_admin(gateway) as client:
+        await store_everything(client)
+        same = await client.put("/settings/smtp", json={k: v for k, v in SMTP.items() if k != "password"})
+        new_port = await client.put("/settings/smtp", json={**SMTP, "port": 2525})
+        new_host = await client.put(
+            "/settings/smtp", json={**{k: v for k, v in SMTP.items() if k != "password"}, "host": "mail.other.example"}
+        )
+    assert same.json()["password"] == {"set": True}
+    assert new_port.json()["password"] == {"set": True}, "sent again with the change: kept"
+    assert new_host.status_code == 200
+    assert new_host.json()["password"] == {"set": False}
+    async with gateway.app.state.sessions() as db:
+        server = await db.get(SmtpServer, 1)
+    assert server is not None
+    assert server.password is None
+
+
+async def test_a_new_s3_endpoint_needs_both_keys_again(gateway: Gateway) -> None:
+    kept = {k: v for k, v in TARGET.items() if k not in ("target_id", "access_key", "secret_key")}
+    async with logged_in_admin(gateway) as client:
+        await store_everything(client)
+        moved = await client.put("/settings/targets/offsite", json={**kept, "endpoint": "s3.other.example"})
+        half = await client.put(
+            "/settings/targets/offsite",
+            json={**kept, "endpoint": "s3.other.example", "access_key": CANARY["access_key"]},
+        )
+        insecure = await client.put("/settings/targets/offsite", json={**kept, "secure": False})
+        with_keys = await client.put(
+            "/settings/targets/offsite",
+            json={**kept, "endpoint": "s3.other.example", "access_key": "new-a", "secret_key": "new-s"},
+        )
+    assert [moved.status_code, half.status_code, insecure.status_code] == [422, 422, 422]
+    assert moved.json()["detail"].startswith("access_key:")
+    assert half.json()["detail"].startswith("secret_key:")
+    assert with_keys.status_code == 200
+    assert with_keys.json()["endpoint"] == "s3.other.example"
+
+
+async def test_a_new_webhook_url_drops_the_stored_signing_secret(gateway: Gateway) -> None:
+    async with logged_in_admin(gateway) as client:
+        await store_everything(client)
+        same_url = await client.put("/settings/webhooks/chat", json={"url": WEBHOOK["url"]})
+        new_url = await client.put("/settings/webhooks/chat", json={"url": "https://other.example/hook"})
+    assert same_url.json()["signing_secret"] == {"set": True}
+    assert new_url.json()["signing_secret"] == {"set": False}
+    assert new_url.json()["url_host"] == "other.example"

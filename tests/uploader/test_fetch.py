@@ -17,11 +17,12 @@ from dockback_contracts import events as ev
 from dockback_contracts import subjects
 from dockback_contracts.snapshots import S3Target
 from dockback_uploader.app import Uploader
+from harness.catalogue import catalogued_beside
 from harness.s3_server import S3Bucket
 from uploader.conftest import HOST_ID, PLAN_ID, TARGET_ID, DataDir, Heard, publish
 
 
-def fetch_of(ref: ev.ArchiveRef, key: str) -> ev.FetchRequested:
+def fetch_of(ref: ev.ArchiveRef, key: str, catalogued: ev.CataloguedArchive) -> ev.FetchRequested:
     job_id = uuid4()
     located = ref.model_copy(update={"remote_locations": (f"{TARGET_ID}:{key}",)})
     restore = ev.RestoreRequested(
@@ -30,8 +31,13 @@ def fetch_of(ref: ev.ArchiveRef, key: str) -> ev.FetchRequested:
         archive=located,
         target=ev.RestoreTarget(kind="volume", name="pgdata-restored"),
         requested_by="alice",
+        catalogued=catalogued,
     )
     return ev.FetchRequested(job_id=job_id, host_id=HOST_ID, archive=located, restore=restore)
+
+
+def catalogued_in(data_dir: DataDir, ref: ev.ArchiveRef) -> ev.CataloguedArchive:
+    return catalogued_beside(data_dir.files_of(ref)[0])
 
 
 def move_to_s3(data_dir: DataDir, s3: S3Bucket, ref: ev.ArchiveRef, body: bytes | None = None) -> str:
@@ -84,7 +90,8 @@ async def test_a_fetched_archive_is_verified_put_in_place_and_its_restore_handed
     nc: Client, heard: Heard, data_dir: DataDir, s3: S3Bucket, target: S3Target, uploader: Uploader
 ) -> None:
     ref = data_dir.archive(data=os.urandom(6_000_000))
-    request = fetch_of(ref, move_to_s3(data_dir, s3, ref))
+    catalogued = catalogued_in(data_dir, ref)
+    request = fetch_of(ref, move_to_s3(data_dir, s3, ref), catalogued)
     restores = await restores_heard(nc)
 
     await publish(nc, request)
@@ -102,7 +109,8 @@ async def test_a_remote_copy_that_does_not_hash_right_is_refused_and_no_restore_
     nc: Client, heard: Heard, data_dir: DataDir, s3: S3Bucket, target: S3Target, uploader: Uploader
 ) -> None:
     ref = data_dir.archive()
-    request = fetch_of(ref, move_to_s3(data_dir, s3, ref, body=b"tampered"))
+    catalogued = catalogued_in(data_dir, ref)
+    request = fetch_of(ref, move_to_s3(data_dir, s3, ref, body=b"tampered"), catalogued)
     restores = await restores_heard(nc)
 
     await publish(nc, request)
@@ -119,12 +127,13 @@ async def test_a_remote_manifest_that_describes_another_archive_is_refused_and_n
     nc: Client, heard: Heard, data_dir: DataDir, s3: S3Bucket, target: S3Target, uploader: Uploader
 ) -> None:
     ref, other = data_dir.archive(), data_dir.archive()
+    catalogued = catalogued_in(data_dir, ref)
     key = move_to_s3(data_dir, s3, ref)
     _, other_manifest = data_dir.files_of(other)
     s3.client.put_object(
         Bucket=s3.name, Key=key.removesuffix(".tar.zst") + ".manifest.json", Body=other_manifest.read_bytes()
     )
-    request = fetch_of(ref, key)
+    request = fetch_of(ref, key, catalogued)
     restores = await restores_heard(nc)
 
     await publish(nc, request)
@@ -141,9 +150,10 @@ async def test_a_remote_copy_that_is_gone_fails_the_fetch_at_once(
     nc: Client, heard: Heard, data_dir: DataDir, s3: S3Bucket, target: S3Target, uploader: Uploader
 ) -> None:
     ref = data_dir.archive()
+    catalogued = catalogued_in(data_dir, ref)
     key = move_to_s3(data_dir, s3, ref)
     s3.client.delete_object(Bucket=s3.name, Key=key)
-    request = fetch_of(ref, key)
+    request = fetch_of(ref, key, catalogued)
     restores = await restores_heard(nc)
 
     await publish(nc, request)

@@ -170,6 +170,35 @@ class RestoreTarget(Model):
     )
 
 
+ArtifactKind = Literal["volume", "bind", "config", "image"]
+
+
+class CataloguedArchive(Model):
+    """The catalog's record of an archive: every field that decides where and how a restore
+    writes. A restore takes these from the catalog (carried in `RestoreRequested`), never from
+    the manifest beside the archive, which may have come back from a bucket; a manifest that
+    disagrees with them is refused (`ArchiveManifest.disagreement_with`)."""
+
+    artifact_id: Id
+    job_id: Id
+    host_id: HostId
+    plan_id: Id | None = None
+    resource: ResourceRef
+    role: str = Field(min_length=1, description="The volume name, 'config', 'image' or 'bind/<destination>'.")
+    kind: ArtifactKind
+    archive_file: str = Field(min_length=1, description="File name of the archive.")
+    compression: Compression
+    sha256: Sha256
+    size_bytes: ByteCount = Field(description="Stored size, after compression.")
+    raw_bytes: ByteCount = Field(description="Size of the tar stream (or file) before compression, as recorded.")
+    file_count: ByteCount = Field(description="Entries in the tar, as recorded.")
+    manifest_sha256: Sha256 | None = Field(
+        default=None,
+        description="sha256 of the manifest file as the backup wrote it (`ArchiveCreated.manifest_sha256`); "
+        "when known, a manifest with other bytes is refused whatever it says.",
+    )
+
+
 class RestoreRequested(JobEvent):
     """Restore an archive on a host. Issued by the gateway after the user confirmed it."""
 
@@ -177,6 +206,27 @@ class RestoreRequested(JobEvent):
     archive: ArchiveRef
     target: RestoreTarget
     requested_by: str
+    catalogued: CataloguedArchive | None = Field(
+        default=None,
+        description="The catalog's record of the archive. The executor restores only when the manifest "
+        "agrees with it and takes the per-restore limits from its recorded counts; a request without it "
+        "(issued before it existed) is refused.",
+    )
+    restore_special_bits: bool = Field(
+        default=False,
+        description="Whether files with setuid or setgid bits may be restored (the plan's "
+        "`restore_special_bits`, which only an admin sets). Device files are never restored.",
+    )
+
+    @model_validator(mode="after")
+    def _catalogued_is_the_archive(self) -> RestoreRequested:
+        if self.catalogued is not None and (
+            self.catalogued.artifact_id != self.archive.artifact_id
+            or self.catalogued.sha256 != self.archive.sha256
+            or self.catalogued.size_bytes != self.archive.size_bytes
+        ):
+            raise ValueError("catalogued must describe the archive being restored")
+        return self
 
 
 class VerifyRequested(JobEvent):
@@ -277,6 +327,11 @@ class ArchiveCreated(JobEvent):
     file_count: ByteCount
     compression: Compression
     upload_targets: Seq[Name] = ()
+    manifest_sha256: Sha256 | None = Field(
+        default=None,
+        description="sha256 of the manifest file's bytes as written: a manifest fetched back later must hash "
+        "to it (None from executors older than this field).",
+    )
     storage: VolumeStorage | None = Field(
         default=None, description="For a volume's archive: the volume's driver and options (credentials redacted)."
     )
@@ -444,9 +499,11 @@ __all__ = [
     "ArchiveCreated",
     "ArchiveRef",
     "ArchiveVerified",
+    "ArtifactKind",
     "ArtifactsPruned",
     "BackupOptions",
     "BackupRequested",
+    "CataloguedArchive",
     "DeleteRequested",
     "Event",
     "FetchRequested",

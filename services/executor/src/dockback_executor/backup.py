@@ -11,6 +11,7 @@ again instead of doing the work twice.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -292,6 +293,7 @@ class BackupService:
 
     def _created(self, request: ev.BackupRequested, manifest: ArchiveManifest, last: bool) -> ev.ArchiveCreated:
         directory = self.store.directory_for(manifest.resource)
+        manifest_path = self.store.manifest_path_of(directory / manifest.archive_file)
         return ev.ArchiveCreated(
             job_id=request.job_id,
             host_id=self.config.host_id,
@@ -304,11 +306,12 @@ class BackupService:
                 sha256=manifest.sha256,
                 size_bytes=manifest.size_bytes,
             ),
-            manifest_path=self.store.relative(self.store.manifest_path_of(directory / manifest.archive_file)),
+            manifest_path=self.store.relative(manifest_path),
             raw_bytes=manifest.raw_bytes,
             file_count=manifest.file_count,
             compression=manifest.compression,
             upload_targets=request.upload_targets,
+            manifest_sha256=hashlib.sha256(manifest_path.read_bytes()).hexdigest(),
             storage=VolumeStorage.from_inspect(manifest.source) if manifest.kind == "volume" else None,
             last_of_job=last,
         )

@@ -8,6 +8,13 @@ again into a volume of the same name, driver, options and labels, recreates the 
 with their original config and starts those that were running. Until the original is
 replaced, the fresh copy holds the restored data, so a failure midway loses nothing.
 
+What decides where and how to write is the catalog's, carried in the request
+(`RestoreRequested.catalogued`): a manifest that disagrees with it (one fetched back from a
+tampered bucket) is refused before anything is written. Each restore has limits of its own,
+the archive's recorded entry count and tar size plus a margin, checked when the archive is
+scanned and again while it is written; setuid and setgid files are refused unless the plan
+allows them (`restore_special_bits`); device files never restore.
+
 A volume the restore creates writes only where the person pointed: a new volume, and always
 the swap's temporary copy, get the plain `local` driver without options, since the
 archived volume's own options may name a host directory or a share (`type=none,o=bind,
@@ -27,7 +34,7 @@ import json
 import logging
 import tarfile
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +53,7 @@ from dockback_executor.docker_api import (
 from dockback_executor.errors import ResourceMissing, RestoreRefused
 from dockback_executor.locks import ResourceLocks
 from dockback_executor.store import MANIFEST_SUFFIX, ArchiveStore
+from dockback_executor.tar_inspect import ArchiveLimits, HostileArchive, TarStreamCounter
 from dockback_executor.verify import ArchiveVerifier
 from dockback_runtime.jobs.announcer import Announcer
 from dockback_runtime.jobs.errors import PermanentError
@@ -94,6 +102,9 @@ class RestoreService:
                 attempt=attempt,
             )
         )
+        manifest_bytes = await asyncio.to_thread(self.store.manifest_path_of(path).read_bytes)
+        manifest = ArchiveManifest.model_validate_json(manifest_bytes)  # the very bytes checked next
+        _require_catalogued(request, manifest, manifest_bytes)
         if target.storage is not None and (target.kind != "volume" or manifest.kind != "volume"):
             raise RestoreRefused("a storage for the new volume can only be chosen for a volume restore")
         if target.storage is not None and not target.storage.recreatable:
@@ -103,7 +114,7 @@ class RestoreService:
             )
         async with self.locks.hold([f"{target.kind}:{target.name}"]):
             enter_phase("verify")
-            await self.verifier.check(path, manifest, request.archive.sha256)
+            await self._check(request, manifest, path, request.archive.sha256)
             enter_phase("restore")
             if manifest.kind == "image":
                 completed = await self._restore_image(request, manifest, path)
@@ -119,6 +130,24 @@ class RestoreService:
             point_of_no_return()  # restored: a cancellation now would undo nothing
         await self.announcer.publish(completed)
         return completed
+
+    def _limits(self, manifest: ArchiveManifest) -> ArchiveLimits:
+        """This archive's limits: its recorded counts plus a margin, within the host's own limits.
+
+        `manifest` agrees with the catalog (`_require_catalogued`), or is a sibling volume archive
+        that this host's executor wrote beside a container's config and that never left the data dir."""
+        recorded = ArchiveLimits.recorded(manifest.file_count, manifest.raw_bytes)
+        host = self.verifier.limits
+        return replace(
+            host,
+            max_entries=min(recorded.max_entries, host.max_entries),
+            max_total_bytes=min(recorded.max_total_bytes, host.max_total_bytes),
+        )
+
+    async def _check(self, request: ev.RestoreRequested, manifest: ArchiveManifest, path: Path, sha256: str) -> None:
+        await self.verifier.check(
+            path, manifest, sha256, limits=self._limits(manifest), special_bits=request.restore_special_bits
+        )
 
     async def _restore_volume(
         self,
@@ -197,7 +226,11 @@ class RestoreService:
             async with self.engine.runner(
                 name, read_only=False, labels={"dockback.job": str(request.job_id)}
             ) as runner:
-                await self.engine.write_archive(runner, RUNNER_MOUNT, read_decompressed(path, manifest.compression))
+                bounded = _BoundedStream(read_decompressed(path, manifest.compression), self._limits(manifest))
+                try:
+                    await self.engine.write_archive(runner, RUNNER_MOUNT, bounded.chunks())
+                finally:
+                    bounded.raise_if_exceeded(path)
                 root = await asyncio.to_thread(_root_entry, path, manifest.compression)
                 if root is not None:
                     # The engine extracts *into* the mount point and skips the archive's `./` entry, so
@@ -235,7 +268,7 @@ class RestoreService:
         for sibling, sibling_path in self._siblings(manifest, path):
             volume = sibling.role
             name = f"{target.name}-{volume}" if beside else volume
-            await self.verifier.check(sibling_path, sibling, sibling.sha256)
+            await self._check(request, sibling, sibling_path, sibling.sha256)
             restored, _, users = await self._restore_volume(request, sibling, sibling_path, name)
             renames[volume] = restored
             restarted.extend(users)
@@ -261,7 +294,11 @@ class RestoreService:
             except ValueError as exc:
                 raise RestoreRefused(f"cannot restore an image as {name!r}: {exc}. Nothing was loaded.") from None
         before = await self._image_or_none(name)
-        loaded = await self.engine.load_image(read_decompressed(path, manifest.compression))
+        bounded = _BoundedStream(read_decompressed(path, manifest.compression), self._limits(manifest))
+        try:
+            loaded = await self.engine.load_image(bounded.chunks())
+        finally:
+            bounded.raise_if_exceeded(path)
         log.info("docker load of %s: %s", path.name, ", ".join(loaded) or "nothing")
         image_id = await self._loaded_image_id(loaded, manifest, path)
         names_loaded_id = len(name.removeprefix("sha256:")) >= 12 and image_id.removeprefix("sha256:").startswith(
@@ -364,6 +401,52 @@ class RestoreService:
             await self.engine.remove_volume(volume)
         except Exception:
             log.warning("could not remove the partly restored volume %s", volume, exc_info=True)
+
+
+def _require_catalogued(request: ev.RestoreRequested, manifest: ArchiveManifest, data: bytes) -> None:
+    """Refuse a restore whose manifest is not the catalog's record of the archive (it may have come
+    back from a bucket anyone with write access to it could change), or whose request carries no record."""
+    if request.catalogued is None:
+        raise RestoreRefused(
+            "the restore request carries no catalog record of the archive (it was issued by an older "
+            "version); preview and confirm the restore again. Nothing was restored."
+        )
+    disagreement = manifest.disagreement_with(request.catalogued, data)
+    if disagreement is not None:
+        raise RestoreRefused(f"{disagreement}; the manifest was refused and nothing was restored")
+
+
+class _BoundedStream:
+    """An archive's tar stream on its way to the engine, cut off past the restore's limits.
+
+    The archive was scanned against the same limits before; this guards the write itself, so a
+    file that changed after the scan cannot write more than the archive recorded. A stream cut
+    off leaves the engine a truncated tar; `raise_if_exceeded` then fails the job whatever the
+    engine said, and the volume being written is removed as after any failed extraction."""
+
+    def __init__(self, chunks: AsyncIterator[bytes], limits: ArchiveLimits) -> None:
+        self._chunks = chunks
+        self._limits = limits
+        self._counter = TarStreamCounter(max_extended_header_bytes=limits.max_extended_header_bytes)
+        self.exceeded: str | None = None
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        async for chunk in self._chunks:
+            self._counter.feed(chunk)
+            if self._counter.file_count > self._limits.max_entries:
+                self.exceeded = f"more than {self._limits.max_entries} entries (max_entries)"
+            elif self._counter.raw_bytes > self._limits.max_total_bytes:
+                self.exceeded = f"more than {self._limits.max_total_bytes} bytes (max_total_bytes)"
+            if self.exceeded is not None:
+                raise HostileArchive(f"the archive grew past its limits while it was written: {self.exceeded}")
+            yield chunk
+
+    def raise_if_exceeded(self, path: Path) -> None:
+        if self.exceeded is not None:
+            raise PermanentError(
+                f"archive {path.name} refused: it holds {self.exceeded} while it was written; "
+                "the restore was stopped and its target removed"
+            )
 
 
 def _root_entry(path: Path, compression: Compression) -> tarfile.TarInfo | None:

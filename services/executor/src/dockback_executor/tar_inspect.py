@@ -30,6 +30,7 @@ __all__ = [
     "TarFormatError",
     "TarStreamCounter",
     "check_member",
+    "check_special_bits",
     "scan_archive",
 ]
 
@@ -77,6 +78,16 @@ class ArchiveLimits:
     max_entries: int = 10_000_000
     max_total_bytes: int = 16 * 2**40
     max_extended_header_bytes: int = _DEFAULT_MAX_EXTENDED_HEADER_BYTES
+
+    @classmethod
+    def recorded(cls, entries: int, raw_bytes: int) -> ArchiveLimits:
+        """The limits for restoring an archive whose backup recorded `entries` entries and a tar
+        stream of `raw_bytes`: those counts plus a margin (1 % and 64 entries, 1 % and 1 MiB), so an
+        archive that grew past what was backed up is refused instead of filling the host."""
+        return cls(
+            max_entries=entries + entries // 100 + 64,
+            max_total_bytes=raw_bytes + raw_bytes // 100 + 2**20,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,7 +279,22 @@ def check_member(member: tarfile.TarInfo) -> None:
         _check_link_target(member, parts)
 
 
-def scan_archive(stream: BinaryIO, limits: ArchiveLimits) -> ArchiveSummary:
+def check_special_bits(member: tarfile.TarInfo) -> None:
+    """Raise `HostileArchive` for an entry that would restore a setuid or setgid file.
+
+    A setuid-root binary planted in a volume is a way to root for whoever can run it in a
+    container; the engine applies a hard link's mode to the file it links to, so hard links
+    count. A setgid directory only makes new files inherit its group and is allowed."""
+    if member.mode & 0o4000 or (member.mode & 0o2000 and not member.isdir()):
+        bits = " and ".join(b for b, mask in (("setuid", 0o4000), ("setgid", 0o2000)) if member.mode & mask)
+        raise HostileArchive(
+            f"has the {bits} bit (mode {member.mode:o}); such files are restored only when the plan allows "
+            "it (restore_special_bits)",
+            entry=member.name,
+        )
+
+
+def scan_archive(stream: BinaryIO, limits: ArchiveLimits, *, special_bits: bool = False) -> ArchiveSummary:
     """Read an uncompressed tar stream to its end and raise `HostileArchive` unless a restore may extract it.
 
     Every entry must pass `check_member`. Besides: a hard link must name an earlier file of the archive; no
@@ -277,7 +303,8 @@ def scan_archive(stream: BinaryIO, limits: ArchiveLimits) -> ArchiveSummary:
     header must stay within `limits`; the archive must end with its end-of-archive block; and Python's tarfile
     and the header walk of `TarStreamCounter` must find the same entries at the same offsets. The stream is
     read once, front to back, without seeking; memory grows only with the number of entries, because later
-    hard links may refer to any earlier file.
+    hard links may refer to any earlier file. Unless `special_bits`, setuid and setgid files are refused too
+    (`check_special_bits`).
     """
     walk = _HeaderWalk(max_extended_header_bytes=limits.max_extended_header_bytes)
     earlier = _EarlierEntries()
@@ -294,6 +321,8 @@ def scan_archive(stream: BinaryIO, limits: ArchiveLimits) -> ArchiveSummary:
             archive.members.clear()  # type: ignore[attr-defined]
             _check_same_entry(member, walk.entries.popleft() if walk.entries else None, archive)
             check_member(member)
+            if not special_bits:
+                check_special_bits(member)
             earlier.admit(member)
             entries += 1
             if entries > limits.max_entries:

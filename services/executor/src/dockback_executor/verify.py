@@ -52,7 +52,8 @@ class ArchiveVerifier:
             )
         )
         enter_phase("verify")
-        summary = await self.check(path, manifest, request.archive.sha256, consequence="")
+        # A check of the bytes: setuid files are data here; whether they may be restored is the restore's question.
+        summary = await self.check(path, manifest, request.archive.sha256, consequence="", special_bits=True)
         await self.announcer.publish(
             ev.ArchiveVerified(
                 job_id=request.job_id,
@@ -70,19 +71,34 @@ class ArchiveVerifier:
         manifest: ArchiveManifest,
         expected_sha256: str,
         consequence: str = "; nothing was restored",
+        *,
+        limits: ArchiveLimits | None = None,
+        special_bits: bool = False,
     ) -> ArchiveSummary:
         """sha256 against the request and the manifest, and every tar entry against the safety rules,
-        in one read of the archive. `consequence` ends the message of a failed check."""
-        return await asyncio.to_thread(self._check, path, manifest, expected_sha256, consequence)
+        in one read of the archive. `consequence` ends the message of a failed check; `limits` are
+        this archive's (default: the host's); setuid and setgid files pass only with `special_bits`."""
+        return await asyncio.to_thread(
+            self._check, path, manifest, expected_sha256, consequence, limits or self.limits, special_bits
+        )
 
-    def _check(self, path: Path, manifest: ArchiveManifest, expected_sha256: str, consequence: str) -> ArchiveSummary:
+    def _check(
+        self,
+        path: Path,
+        manifest: ArchiveManifest,
+        expected_sha256: str,
+        consequence: str,
+        limits: ArchiveLimits,
+        special_bits: bool,
+    ) -> ArchiveSummary:
         summary = ArchiveSummary(entries=manifest.file_count, total_bytes=manifest.raw_bytes)
         problem: Exception | None = None
         with open(path, "rb") as raw:
             hashing = HashingReader(raw)
-            if manifest.kind in ("volume", "bind"):  # images are checked by `docker load`, configs are JSON
+            if manifest.kind in ("volume", "bind", "image"):  # configs are JSON
                 try:
-                    summary = scan_archive(decompressing(hashing, manifest.compression), self.limits)  # type: ignore[arg-type]
+                    stream = decompressing(hashing, manifest.compression)  # type: ignore[arg-type]
+                    summary = scan_archive(stream, limits, special_bits=special_bits)
                 except (HostileArchive, zstandard.ZstdError, OSError, EOFError) as exc:
                     problem = exc
             actual = hashing.drain()

@@ -2,7 +2,9 @@
 
 The archive is downloaded into the data dir at the path the catalog knows (`ArchiveRef.path`)
 through a `.partial-` file, hashed on the way, fsynced and renamed into place only when
-size and sha256 match the `ArchiveRef`; its manifest follows the same way. Only then is the
+size and sha256 match the `ArchiveRef`; its manifest follows the same way, and only when it
+agrees with the catalog's record of the archive (`RestoreRequested.catalogued`: a bucket is
+not trusted to say where or how to restore). Only then is the
 `RestoreRequested` published to the host's executors (which check the checksum again). A
 copy that does not match is refused and the next remote location is tried.
 """
@@ -44,6 +46,11 @@ class FetchService:
             raise PermanentError(f"this uploader serves host {self.host_id}, not {request.host_id}")
         if not self.archives.exists():
             raise TransientError(f"the data dir {self.archives.root} does not exist (yet): is it the executor's?")
+        if request.restore.catalogued is None:
+            raise PermanentError(
+                "the restore carries no catalog record of the archive (issued by an older version); "
+                "preview and confirm it again. Nothing was fetched."
+            )
         try:
             archive, manifest = self.archives.paths_of(request.archive.path)
         except OutOfScope as exc:
@@ -76,7 +83,7 @@ class FetchService:
         archive.parent.mkdir(parents=True, exist_ok=True)
         async with S3Bucket.open(target, credentials) as bucket:
             manifest_data = await bucket.read_small(manifest_key(key))
-            _require_manifest_of(manifest_data, expected, archive.name, location)
+            _require_manifest_of(manifest_data, request.restore, archive.name, location)
             partial = archive.with_name(f".partial-{archive.name}")
             try:
                 file = await asyncio.to_thread(partial.open, "wb")
@@ -98,9 +105,11 @@ class FetchService:
         log.info("fetched artifact %s from %s", expected.artifact_id, location)
 
 
-def _require_manifest_of(data: bytes, ref: ev.ArchiveRef, archive_file: str, location: str) -> None:
-    """Refuse a remote manifest that does not describe the archive being fetched: it is
-    written into the data dir, where it is what proves whose archive the file is."""
+def _require_manifest_of(data: bytes, restore: ev.RestoreRequested, archive_file: str, location: str) -> None:
+    """Refuse a remote manifest that does not describe the archive being fetched, or disagrees
+    with the catalog on anything: it is written into the data dir, where it is what proves whose
+    archive the file is, and the executor reads it."""
+    ref = restore.archive
     try:
         manifest = ArchiveManifest.model_validate_json(data)
     except ValidationError as exc:
@@ -113,6 +122,9 @@ def _require_manifest_of(data: bytes, ref: ev.ArchiveRef, archive_file: str, loc
             f"the manifest beside the copy at {location} describes artifact {manifest.artifact_id} "
             f"({manifest.archive_file}), not artifact {ref.artifact_id} ({archive_file}): refused"
         )
+    disagreement = None if restore.catalogued is None else manifest.disagreement_with(restore.catalogued, data)
+    if disagreement is not None:
+        raise PermanentError(f"the copy at {location}: {disagreement}; refused")
 
 
 def _matches(archive: Path, ref: ev.ArchiveRef) -> bool:

@@ -3150,7 +3150,8 @@ export interface components {
         };
         /**
          * S3TargetUpdate
-         * @description Replace an S3 target's settings. Leave a key out to keep the stored one.
+         * @description Replace an S3 target's settings. Leave a key out to keep the stored one; a changed
+         *     endpoint or `secure` needs both keys again (422 naming the missing one).
          */
         S3TargetUpdate: {
             /**
@@ -3292,7 +3293,8 @@ export interface components {
         };
         /**
          * SmtpUpdate
-         * @description The mail server alerts go through. Leave `password` out to keep the stored one; null clears it.
+         * @description The mail server alerts go through. Leave `password` out to keep the stored one (unless the
+         *     host or port changes: the stored password then is dropped); null clears it.
          */
         SmtpUpdate: {
             /** Host */

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dockback_gateway.audit.service import Origin, record
 from dockback_gateway.auth import repository
 from dockback_gateway.auth.dependencies import Principal
-from dockback_gateway.auth.passwords import verify_password
+from dockback_gateway.auth.passwords import matches
 from dockback_gateway.auth.service import (
     AuthConfig,
     brake,
@@ -161,7 +161,7 @@ class MfaService:
 
     async def _check_password(self, action: str, password: str) -> None:
         await brake(self.db, self.user.username.lower(), self.origin)
-        if not verify_password(self.user.password_hash, password):
+        if not await matches(self.user.password_hash, password):
             remember_failure(self.db, self.user.username, self.origin)
             await self._refuse(action, NotAuthenticated("the current password is wrong"))
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dockback_gateway.audit.service import Origin, record
 from dockback_gateway.auth import repository
 from dockback_gateway.auth.models import PendingLogin, Session
-from dockback_gateway.auth.passwords import hash_password, needs_rehash, verify_password
+from dockback_gateway.auth.passwords import hashed, matches, needs_rehash
 from dockback_gateway.auth.tokens import RefreshToken, digest, issue_access_token, new_secret_token
 from dockback_gateway.auth.totp import accept_totp
 from dockback_gateway.errors import NotAuthenticated, TooManyAttempts
@@ -105,7 +105,7 @@ class AuthService:
         account = username.strip().lower()
         await brake(self.db, account, self.origin)
         user = await repository.user_by_login_name(self.db, account)
-        ok = verify_password(user.password_hash if user else None, password)
+        ok = await matches(user.password_hash if user else None, password)
         if user is None or not ok or user.disabled:
             remember_failure(self.db, account, self.origin)
             await record(
@@ -119,7 +119,7 @@ class AuthService:
             )
             raise NotAuthenticated(WRONG_CREDENTIALS, keep_changes=True)
         if needs_rehash(user.password_hash):
-            user.password_hash = hash_password(password)
+            user.password_hash = await hashed(password)
         if user.totp_enabled:
             token = new_secret_token()
             self.db.add(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import PurePosixPath
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +23,30 @@ def archive_ref(artifact: Artifact, copies: Sequence[ArtifactCopy] = ()) -> ev.A
         sha256=artifact.sha256,
         size_bytes=artifact.size_bytes,
         remote_locations=tuple(f"{c.target_id}:{c.key}" for c in copies),
+    )
+
+
+def catalogued(artifact: Artifact) -> ev.CataloguedArchive:
+    """The catalog's record of `artifact`, carried in a restore: the executor and the uploader
+    restore only what a manifest describes in agreement with it."""
+    return ev.CataloguedArchive.model_validate(
+        {
+            "artifact_id": artifact.id,
+            "job_id": artifact.job_id,
+            "host_id": artifact.host_id,
+            "plan_id": artifact.plan_id,
+            "resource": resource_of(artifact),
+            "role": artifact.role,
+            "kind": artifact.kind.value,
+            "archive_file": PurePosixPath(artifact.path).name,
+            "compression": artifact.compression,
+            "sha256": artifact.sha256,
+            "size_bytes": artifact.size_bytes,
+            "raw_bytes": artifact.raw_bytes,
+            "file_count": artifact.file_count,
+            "manifest_sha256": artifact.manifest.get("manifest_sha256"),  # the ArchiveCreated as recorded
+        },
+        strict=False,
     )
 
 

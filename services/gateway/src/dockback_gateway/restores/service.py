@@ -24,7 +24,7 @@ from dockback_gateway.audit.service import Origin, record
 from dockback_gateway.auth.dependencies import Principal
 from dockback_gateway.catalog import repository as catalog_repository
 from dockback_gateway.catalog.models import Artifact, ArtifactCopy, ArtifactKind, ArtifactState
-from dockback_gateway.catalog.requests import archive_ref
+from dockback_gateway.catalog.requests import archive_ref, catalogued
 from dockback_gateway.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from dockback_gateway.jobs.queue import queue_job
 from dockback_gateway.restores import repository
@@ -213,6 +213,7 @@ class RestoreService:
             archive=archive,
             target=ev.RestoreTarget.model_validate(target.model_dump(), strict=False),
             requested_by=self.user.username,
+            catalogued=catalogued(artifact),
         )
         request: ev.RestoreRequested | ev.FetchRequested = restore
         if not artifact.local_present:

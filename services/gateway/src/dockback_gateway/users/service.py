@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dockback_gateway.audit.service import Origin, record
 from dockback_gateway.auth.dependencies import Principal
 from dockback_gateway.auth.models import PendingLogin
-from dockback_gateway.auth.passwords import check_policy, hash_password, verify_password
+from dockback_gateway.auth.passwords import check_policy, hashed, matches
 from dockback_gateway.auth.service import brake, end_other_sessions, remember_failure
 from dockback_gateway.errors import Conflict, DomainError, Invalid, NotAuthenticated, NotFound
 from dockback_gateway.users import repository
@@ -41,7 +41,7 @@ async def ensure_first_admin(db: AsyncSession) -> str | None:
     if await db.scalar(select(func.count()).select_from(User)):
         return None
     password = random_password()
-    db.add(User(username="admin", password_hash=hash_password(password), role=Role.ADMIN, must_change_password=True))
+    db.add(User(username="admin", password_hash=await hashed(password), role=Role.ADMIN, must_change_password=True))
     await record(
         db,
         action="user.create",
@@ -69,7 +69,7 @@ async def change_password(db: AsyncSession, principal: Principal, current: str, 
     """Needs the current password; ends every other session of the user."""
     user = principal.user
     await brake(db, user.username.lower(), origin)
-    if not verify_password(user.password_hash, current):
+    if not await matches(user.password_hash, current):
         remember_failure(db, user.username, origin)
         await record(
             db,
@@ -81,9 +81,9 @@ async def change_password(db: AsyncSession, principal: Principal, current: str, 
         )
         raise NotAuthenticated("the current password is wrong", keep_changes=True)
     check_policy(new, user.username)
-    if verify_password(user.password_hash, new):
+    if await matches(user.password_hash, new):
         raise Invalid("the new password must differ from the current one")
-    user.password_hash = hash_password(new)
+    user.password_hash = await hashed(new)
     user.must_change_password = False
     user.password_changed_at = func.now()
     await end_other_sessions(db, user.id, keep=principal.session.id, reason="password changed")
@@ -131,7 +131,7 @@ class UserAdministration:
             await self._refuse(action, username, exc)
         user = User(
             username=username,
-            password_hash=hash_password(password),
+            password_hash=await hashed(password),
             role=role.value,
             must_change_password=True,
         )
@@ -188,7 +188,7 @@ class UserAdministration:
             check_policy(password, user.username)
         except Invalid as exc:
             await self._refuse(action, user.username, exc)
-        user.password_hash = hash_password(password)
+        user.password_hash = await hashed(password)
         user.must_change_password = True
         user.password_changed_at = func.now()
         await _end_every_session(self.db, user, "password reset")
