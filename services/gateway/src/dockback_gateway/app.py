@@ -84,10 +84,11 @@ async def _load_cipher(settings: Settings, engine: AsyncEngine) -> Cipher:
 async def _start_settings_publisher(
     settings: Settings, sessions: async_sessionmaker[AsyncSession], cipher: Cipher, broker: NatsBroker
 ) -> SnapshotPublisher:
-    """The publisher of settings snapshots (secrets sealed with the settings key); publishes once now."""
+    """The publisher of settings snapshots (each recipient's secrets sealed to its own key); publishes once now."""
+    # Services that run without NATS credentials (development) derive their keys from this file.
     path = settings.settings_key_file
-    settings_key = parse_aes_key(read_or_create(path), str(path))
-    publisher = SnapshotPublisher(sessions, cipher, settings_key, broker.connection.jetstream(), settings.base_url)
+    parse_aes_key(read_or_create(path), str(path))
+    publisher = SnapshotPublisher(sessions, cipher, broker.connection.jetstream(), settings.base_url)
     await publisher.publish_or_log()
     return publisher
 
@@ -145,6 +146,7 @@ def create_app(settings: Settings) -> FastAPI:
             cipher=cipher,
         )
         app.state.settings_publisher = await _start_settings_publisher(settings, sessions, cipher, broker)
+        background.append(asyncio.create_task(app.state.settings_publisher.follow_registrations(), name="sealing-keys"))
         try:
             yield
         finally:

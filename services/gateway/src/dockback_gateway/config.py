@@ -47,7 +47,9 @@ class Settings(BaseSettings, NatsClientSettings):
     )
     settings_key_file: Path = Field(
         default=Path("var/secrets/settings.key"),
-        description="Key that seals secrets in the snapshots other services read",
+        description="Created (0600) on first start for services that run without NATS credentials "
+        "(development): they derive their sealing keys from it. With credentials each uploader and the "
+        "notifier has its own key, derived from its credentials",
     )
     access_token_minutes: int = Field(default=15, ge=1, le=60)
     refresh_token_days: int = Field(default=14, ge=1, le=90)
