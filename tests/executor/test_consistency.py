@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
+from dockback_executor.consistency import own_container_id
 from dockback_executor.errors import HookFailed
 from executor.conftest import Host
 from executor.requests import backup_of
@@ -138,3 +140,13 @@ async def test_a_pre_command_runs_inside_the_container_before_the_archive(
     [manifest] = await host.backups.run(backup_of("volume", unique_name, pre_commands=[hook]), attempt=1)
 
     assert manifest.file_count == 2  # the root and the dump the hook wrote
+
+
+def test_the_executor_finds_its_own_container_id_so_no_hook_runs_there(tmp_path: Path) -> None:
+    container_id = "4f" * 32
+    (tmp_path / "mountinfo").write_text(
+        "1 0 0:1 / / rw - overlay overlay rw\n"
+        f"2 1 8:1 /var/lib/docker/containers/{container_id}/hostname /etc/hostname rw - ext4 /dev/sda1 rw\n"
+    )
+    assert own_container_id(tmp_path) == container_id
+    assert own_container_id(tmp_path / "not-in-a-container") is None

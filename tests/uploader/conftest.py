@@ -232,7 +232,7 @@ def settings_key(tmp_path: Path) -> Iterator[bytes]:
 
 def s3_target(
     s3: S3Bucket,
-    settings_key: bytes,
+    settings_key: bytes | X25519PublicKey,
     *,
     target_id: str = TARGET_ID,
     bucket: str | None = None,
@@ -241,6 +241,9 @@ def s3_target(
     verify_full_read: bool = False,
     part_size_bytes: int = 5 * 1024 * 1024,
 ) -> S3Target:
+    """The test bucket as a target, its keys sealed to the test host's key (derived from
+    `settings_key`) or, for a host on NATS credentials, to the public key given instead."""
+    recipient = settings_key if isinstance(settings_key, X25519PublicKey) else host_key(settings_key)
     return S3Target(
         target_id=target_id,
         endpoint=s3.endpoint,
@@ -248,10 +251,8 @@ def s3_target(
         region="us-east-1",
         bucket=bucket or s3.name,
         prefix=prefix,
-        access_key=sealed.seal_to(host_key(settings_key), target_secret(target_id, "access_key"), s3.access_key),
-        secret_key=sealed.seal_to(
-            host_key(settings_key), target_secret(target_id, "secret_key"), secret_key or s3.secret_key
-        ),
+        access_key=sealed.seal_to(recipient, target_secret(target_id, "access_key"), s3.access_key),
+        secret_key=sealed.seal_to(recipient, target_secret(target_id, "secret_key"), secret_key or s3.secret_key),
         part_size_bytes=part_size_bytes,
         verify_full_read=verify_full_read,
     )
@@ -267,11 +268,20 @@ def host_key(settings_key: bytes) -> X25519PublicKey:
     return host_private_key(settings_key).public_key()
 
 
-async def put_settings(nc: Client, *targets: S3Target, revision: int = 1) -> None:
-    """Publish the test host's settings snapshot as the gateway does (sealed to the host's key)."""
-    assert _current_settings_key, "use the settings_key fixture: the snapshot is sealed to a key derived from it"
-    recipient = sealed.public_key_text(host_key(_current_settings_key[-1]))
-    snapshot = SettingsSnapshot(revision=revision, recipient=recipient, targets=targets, updated_at=datetime.now(UTC))
+async def put_settings(
+    nc: Client, *targets: S3Target, revision: int = 1, recipient: X25519PublicKey | None = None
+) -> None:
+    """Publish the test host's settings snapshot as the gateway does (sealed to the host's key:
+    derived from the settings_key fixture's, or `recipient` for a host on NATS credentials)."""
+    if recipient is None:
+        assert _current_settings_key, "use the settings_key fixture: the snapshot is sealed to a key derived from it"
+        recipient = host_key(_current_settings_key[-1])
+    snapshot = SettingsSnapshot(
+        revision=revision,
+        recipient=sealed.public_key_text(recipient),
+        targets=targets,
+        updated_at=datetime.now(UTC),
+    )
     kv = await nc.jetstream().key_value(streams.SETTINGS_BUCKET)
     await kv.put(host_settings_key(HOST_ID), snapshot.model_dump_json().encode())
 

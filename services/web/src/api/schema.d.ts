@@ -843,7 +843,8 @@ export interface paths {
          * @description Back up now: run a plan once (`plan_id`), or one resource of a host (`host_id`, `resource`).
          *
          *     The job is queued and its request goes out once this transaction commits (404 for an
-         *     unknown or deleted plan, 422 for a host that never reported).
+         *     unknown or deleted plan, 422 for a host that never reported, 403 naming the field when a
+         *     non-admin asks for hooks or bind mounts).
          */
         post: operations["run_job_jobs_post"];
         delete?: never;
@@ -887,7 +888,8 @@ export interface paths {
         };
         /**
          * Get Job
-         * @description A job with its log (what happened, in order) and the artifacts it produced.
+         * @description A job with its log (what happened, in order) and the artifacts it produced. Hooks' argv
+         *     show to admins only; a failed hook's output (secrets redacted) to operators and admins.
          */
         get: operations["get_job_jobs__job_id__get"];
         put?: never;
@@ -2549,7 +2551,14 @@ export interface components {
             timezone: string;
             /** Targets */
             targets: components["schemas"]["TargetSelector"][];
+            /** @description Hooks' argv are shown to admins only: for other roles each command reads as one placeholder; sending the hooks back as shown keeps them unchanged */
             options: components["schemas"]["BackupOptions"];
+            /**
+             * Hook Argv Hidden
+             * @description Whether the hooks' argv are hidden from you (only admins see them)
+             * @default false
+             */
+            hook_argv_hidden: boolean;
             /** Upload Targets */
             upload_targets: string[];
             retention: components["schemas"]["RetentionPolicy"];
