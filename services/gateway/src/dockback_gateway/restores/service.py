@@ -339,6 +339,8 @@ def _storage(artifact: Artifact, asked: RestoreTargetIn, impact: Impact) -> tupl
             f"The new volume {asked.name!r} gets the original's driver and options, so it writes into "
             f"{original.in_words()}."
         )
+    if artifact.kind == ArtifactKind.CONFIG and any(not v.exists for v in impact.volumes):
+        return None, f"Volumes the restore creates are plain local volumes: {PLAIN_LOCAL}."
     if artifact.kind != ArtifactKind.VOLUME:
         return None, None
     if impact.target_exists:
