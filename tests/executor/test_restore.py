@@ -153,6 +153,16 @@ async def test_an_archive_past_the_entry_limit_is_refused(host: Host, unique_nam
     assert not await volume_exists(unique_name)
 
 
+async def test_a_request_without_the_catalogs_record_is_refused_and_writes_nothing(
+    host: Host, unique_name: str
+) -> None:
+    archive = place_archive(host, [tar_entry("./f", size=1)], unique_name)
+    request = restore_into_new_volume(archive, unique_name).model_copy(update={"catalogued": None})
+    with pytest.raises(RestoreRefused, match="carries no catalog record"):
+        await host.restores.run(request, attempt=1)
+    assert not await volume_exists(unique_name)
+
+
 async def test_a_request_pointing_outside_the_data_dir_is_refused(host: Host, unique_name: str) -> None:
     archive = ev.ArchiveRef(artifact_id=uuid.uuid4(), path="../../etc/passwd", sha256="0" * 64, size_bytes=1)
     request = restore_into_new_volume(archive, unique_name)
