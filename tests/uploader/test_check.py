@@ -13,6 +13,7 @@ from nats.aio.msg import Msg
 from dockback_contracts import subjects
 from dockback_contracts.control import CheckResult, CheckTarget
 from dockback_contracts.snapshots import S3Target
+from dockback_runtime.outbound import OutboundPolicy
 from dockback_uploader.app import Uploader
 from dockback_uploader.check import TargetCheck
 from dockback_uploader.targets import TargetSettings
@@ -127,7 +128,7 @@ async def test_a_check_of_a_target_created_just_now_waits_for_it(
 async def test_a_revision_that_never_arrives_is_answered_within_the_bound_and_says_so(
     nc: Client, target: S3Target, tmp_path: Path
 ) -> None:
-    targets = TargetSettings(nc.jetstream, tmp_path / "settings.key")
+    targets = TargetSettings(nc.jetstream, tmp_path / "settings.key", OutboundPolicy(allow_private=True))
     checks = TargetCheck(targets, HOST_ID, snapshot_wait=0.5)
 
     async with asyncio.timeout(5):
@@ -141,7 +142,11 @@ async def test_a_check_naming_a_revision_already_here_answers_at_once(
     nc: Client, s3: S3Bucket, settings_key: bytes, tmp_path: Path
 ) -> None:
     await put_settings(nc, s3_target(s3, settings_key), revision=3)
-    checks = TargetCheck(TargetSettings(nc.jetstream, tmp_path / "settings.key"), HOST_ID, snapshot_wait=30)
+    checks = TargetCheck(
+        TargetSettings(nc.jetstream, tmp_path / "settings.key", OutboundPolicy(allow_private=True)),
+        HOST_ID,
+        snapshot_wait=30,
+    )
 
     async with asyncio.timeout(10):  # well under the bound: a newer revision than named is good enough
         result = await checks.run(CheckTarget(target_id="offsite", settings_revision=2))

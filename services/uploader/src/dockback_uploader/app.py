@@ -19,6 +19,7 @@ from dockback_runtime.jobs.cancellations import Cancellations
 from dockback_runtime.jobs.runner import JobRunner
 from dockback_runtime.jobs.worker import start_consumers
 from dockback_runtime.metrics import sample_consumer_lag
+from dockback_runtime.outbound import OutboundPolicy
 from dockback_runtime.tasks import stop_loops
 from dockback_uploader.check import TargetCheck
 from dockback_uploader.fetch import FetchService
@@ -48,7 +49,11 @@ class Uploader:
         host_id = self.settings.host_id
         announcer = Announcer(self.broker, host_id, observe_published)
         archives = LocalArchives(self.settings.data_dir)
-        targets = TargetSettings(lambda: self.broker.connection.jetstream(), self.settings.settings_key_file)
+        targets = TargetSettings(
+            lambda: self.broker.connection.jetstream(),
+            self.settings.settings_key_file,
+            OutboundPolicy(allow_private=self.settings.allow_private_targets),
+        )
         services = Services(
             prunes=PruneService(archives, announcer, host_id, remote=S3RemoteCopies(targets)),
             uploads=UploadService(

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from dockback_contracts import sealed, streams
 from dockback_contracts.snapshots import SETTINGS_SNAPSHOT_KEY, PlanSnapshot, S3Target, SettingsSnapshot, target_secret
 from dockback_runtime.jobs.errors import PermanentError, TransientError
+from dockback_runtime.outbound import OutboundPolicy
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,12 @@ class TargetSettings:
     """Looks up targets (and plans) in the KV buckets the gateway publishes, on every job:
     a target changed in Settings takes effect at the next job without a restart."""
 
-    def __init__(self, jetstream: Callable[[], JetStreamContext], settings_key_file: Path) -> None:
+    def __init__(
+        self, jetstream: Callable[[], JetStreamContext], settings_key_file: Path, policy: OutboundPolicy
+    ) -> None:
         self.jetstream = jetstream  # the broker connects after the services are wired
         self.settings_key_file = settings_key_file
+        self.policy = policy  # which endpoints a target may name (checked at each connection)
 
     async def snapshot(self) -> SettingsSnapshot:
         try:
