@@ -7,10 +7,10 @@ changes, so the snapshot the uploaders read still binds the keys to the old endp
 from __future__ import annotations
 
 import pytest
-from gateway.conftest import Gateway, logged_in_admin
+from gateway.conftest import HOST_KEY, Gateway, logged_in_admin
 from gateway.settings_bodies import published_snapshot
 
-from dockback_contracts.sealed import load_key, unseal
+from dockback_contracts.sealed import unseal
 
 ACCESS_KEY = "canary-access-key-0e7d52"
 SECRET_KEY = "canary-secret-key-8a3f16"
@@ -45,5 +45,4 @@ async def test_s3_keys_follow_a_changed_endpoint(gateway: Gateway, change: dict[
     _, snapshot = await published_snapshot(gateway)
     (target,) = snapshot.targets
     assert (target.endpoint, target.secure) == ("s3.example.net", True)
-    key = load_key(gateway.settings.settings_key_file.read_text())
-    assert unseal(key, "settings.targets.offsite.secret_key", target.secret_key) == SECRET_KEY
+    assert unseal(HOST_KEY, "settings.targets.offsite.secret_key", target.secret_key) == SECRET_KEY
