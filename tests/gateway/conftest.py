@@ -12,13 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import nats
 import pytest
 import pytest_asyncio
 from fastapi import FastAPI
 
+from dockback_contracts.sealed import derive_private_key
 from dockback_gateway.app import create_app
 from dockback_gateway.config import Settings
 from dockback_gateway.migrate import upgrade
+from dockback_gateway.streams import declare_streams
+from dockback_runtime.connection import connect_options
+from dockback_runtime.sealing import register_sealing_key
 
 BASE_URL = "http://localhost:8080"
 PASSWORD_LINE = re.compile(r"log in as 'admin' with password (\S+)")
@@ -49,6 +54,24 @@ def settings_for(database_url: str, nats_url: str, tmp_path: Path, **overrides: 
     )
 
 
+HOST_ID = "host-a"
+HOST_KEY = derive_private_key(b"gateway tests: host-a's credentials seed", "uploader-host-a")
+NOTIFIER_KEY = derive_private_key(b"gateway tests: the notifier's credentials seed", "notifier")
+"""The sealing keys of a host's uploader and of the notifier, registered before the gateway starts
+(as those services do at their start), so the gateway publishes their settings snapshots."""
+
+
+async def register_recipients(settings: Settings) -> None:
+    nc = await nats.connect(**connect_options(settings))
+    try:
+        js = nc.jetstream()
+        await declare_streams(js)
+        await register_sealing_key(js, f"uploader-{HOST_ID}", HOST_KEY)
+        await register_sealing_key(js, "notifier", NOTIFIER_KEY)
+    finally:
+        await nc.close()
+
+
 @pytest.fixture
 def gateway_settings(database_url: str, nats_url: str, tmp_path: Path) -> Settings:
     return settings_for(database_url, nats_url, tmp_path)
@@ -58,6 +81,7 @@ def gateway_settings(database_url: str, nats_url: str, tmp_path: Path) -> Settin
 async def gateway(gateway_settings: Settings, caplog: pytest.LogCaptureFixture) -> AsyncIterator[Gateway]:
     """A migrated database and a started app; the first admin's password read from its log line."""
     await asyncio.to_thread(upgrade, gateway_settings.database_url.get_secret_value())
+    await register_recipients(gateway_settings)
     app = create_app(gateway_settings)
     with caplog.at_level(logging.WARNING, logger="dockback_gateway"):
         async with app.router.lifespan_context(app):

@@ -4,10 +4,9 @@ publishes of them."""
 
 from __future__ import annotations
 
-from dockback_contracts.snapshots import SettingsSnapshot
+from dockback_contracts.snapshots import NOTIFIER_SETTINGS_KEY, SettingsSnapshot, host_settings_key
 from dockback_contracts.streams import SETTINGS_BUCKET
-from dockback_gateway.settings.snapshot import SNAPSHOT_KEY
-from gateway.conftest import Gateway
+from gateway.conftest import HOST_ID, Gateway
 
 CANARY = {
     "access_key": "canary-access-key-7f3a91",
@@ -39,8 +38,18 @@ WEBHOOK = {
 }
 
 
-async def published_snapshot(gateway: Gateway) -> tuple[bytes, SettingsSnapshot]:
+async def published_snapshots(gateway: Gateway) -> tuple[SettingsSnapshot, SettingsSnapshot]:
+    """The host's snapshot (sealed to HOST_KEY) and the notifier's (sealed to NOTIFIER_KEY)."""
     await gateway.app.state.settings_publisher.drain()
     kv = await gateway.app.state.broker.connection.jetstream().key_value(SETTINGS_BUCKET)
-    raw = (await kv.get(SNAPSHOT_KEY)).value
-    return raw, SettingsSnapshot.model_validate_json(raw)
+    host = SettingsSnapshot.model_validate_json((await kv.get(host_settings_key(HOST_ID))).value or b"")
+    notifier = SettingsSnapshot.model_validate_json((await kv.get(NOTIFIER_SETTINGS_KEY)).value or b"")
+    return host, notifier
+
+
+async def published_snapshot(gateway: Gateway) -> tuple[bytes, SettingsSnapshot]:
+    """Both published snapshots, raw, and as one: the host's targets with the notifier's mail and
+    webhooks (each part sealed to its own recipient's key)."""
+    host, notifier = await published_snapshots(gateway)
+    raw = host.model_dump_json().encode() + notifier.model_dump_json().encode()
+    return raw, host.model_copy(update={"smtp": notifier.smtp, "webhooks": notifier.webhooks})

@@ -18,7 +18,8 @@ import pyotp
 import pytest
 from sqlalchemy import select, text
 
-from dockback_contracts.sealed import load_key, unseal
+from dockback_contracts.sealed import SealError, derive_private_key, public_key_text, unseal
+from dockback_contracts.snapshots import SettingsSnapshot, host_settings_key
 from dockback_contracts.streams import SETTINGS_BUCKET
 from dockback_gateway.app import create_app
 from dockback_gateway.audit.models import AuditEntry
@@ -27,10 +28,10 @@ from dockback_gateway.auth.totp import totp_secret_aad
 from dockback_gateway.keys import Cipher, KeyProblem, parse_aes_key
 from dockback_gateway.settings.cli import rotate_encryption_key
 from dockback_gateway.settings.models import S3Target, SmtpServer
-from dockback_gateway.settings.snapshot import SNAPSHOT_KEY
 from dockback_gateway.users.models import Role, User
-from gateway.conftest import ADMIN_PASSWORD, Gateway, logged_in_admin, login
-from gateway.settings_bodies import CANARY, SMTP, TARGET, WEBHOOK, published_snapshot
+from dockback_runtime.sealing import register_sealing_key
+from gateway.conftest import ADMIN_PASSWORD, HOST_ID, HOST_KEY, NOTIFIER_KEY, Gateway, logged_in_admin, login
+from gateway.settings_bodies import CANARY, SMTP, TARGET, WEBHOOK, published_snapshot, published_snapshots
 
 NEW_PASSWORD = ADMIN_PASSWORD
 OTHER_PASSWORD = "another-users-passphrase-42"
@@ -112,7 +113,7 @@ async def test_an_update_that_leaves_a_secret_out_keeps_the_stored_one(gateway: 
     async with logged_in_admin(gateway) as client:
         await store_everything(client)
         updated = await client.put(
-            "/settings/targets/offsite", json={"endpoint": "s3.example.net", "bucket": "other-bucket"}
+            "/settings/targets/offsite", json={"endpoint": TARGET["endpoint"], "bucket": "other-bucket"}
         )
         smtp = await client.put("/settings/smtp", json={k: v for k, v in SMTP.items() if k != "password"})
     assert updated.status_code == 200
@@ -217,8 +218,7 @@ async def test_sending_a_new_value_repairs_a_tampered_secret(gateway: Gateway) -
     _, snapshot = await published_snapshot(gateway)
     assert snapshot.smtp is not None
     assert snapshot.smtp.password is not None
-    key = load_key(gateway.settings.settings_key_file.read_text())
-    assert unseal(key, "settings.smtp.password", snapshot.smtp.password) == "a-new-smtp-password"
+    assert unseal(NOTIFIER_KEY, "settings.smtp.password", snapshot.smtp.password) == "a-new-smtp-password"
 
 
 async def test_a_ciphertext_moved_to_another_field_does_not_decrypt(gateway: Gateway) -> None:
@@ -292,14 +292,15 @@ async def test_rotating_the_key_keeps_every_secret_readable_with_the_new_key(gat
 
     await start_again(gateway)  # the key check passes, and the start-up snapshot is sealed from the new key
     _, snapshot = await published_snapshot(gateway)
-    key = load_key(gateway.settings.settings_key_file.read_text())
     assert snapshot.smtp is not None
     assert snapshot.smtp.password is not None
     assert snapshot.webhooks[0].signing_secret is not None
-    assert unseal(key, "settings.targets.offsite.access_key", snapshot.targets[0].access_key) == CANARY["access_key"]
-    assert unseal(key, "settings.smtp.password", snapshot.smtp.password) == CANARY["password"]
     assert (
-        unseal(key, "settings.webhooks.chat.signing_secret", snapshot.webhooks[0].signing_secret)
+        unseal(HOST_KEY, "settings.targets.offsite.access_key", snapshot.targets[0].access_key) == CANARY["access_key"]
+    )
+    assert unseal(NOTIFIER_KEY, "settings.smtp.password", snapshot.smtp.password) == CANARY["password"]
+    assert (
+        unseal(NOTIFIER_KEY, "settings.webhooks.chat.signing_secret", snapshot.webhooks[0].signing_secret)
         == (CANARY["signing_secret"])
     )
 
@@ -347,15 +348,52 @@ async def test_the_snapshot_after_a_change_holds_only_sealed_secrets(gateway: Ga
     for canary in CANARY.values():
         assert canary.encode() not in raw
     assert snapshot.revision == revision
-    key = load_key(gateway.settings.settings_key_file.read_text())
     target = snapshot.targets[0]
     assert (target.target_id, target.bucket, target.prefix) == ("offsite", "dockback-archives", "host-a/")
-    assert unseal(key, "settings.targets.offsite.access_key", target.access_key) == CANARY["access_key"]
-    assert unseal(key, "settings.targets.offsite.secret_key", target.secret_key) == CANARY["secret_key"]
+    assert unseal(HOST_KEY, "settings.targets.offsite.access_key", target.access_key) == CANARY["access_key"]
+    assert unseal(HOST_KEY, "settings.targets.offsite.secret_key", target.secret_key) == CANARY["secret_key"]
     assert snapshot.smtp is not None
     assert snapshot.smtp.password is not None
-    assert unseal(key, "settings.smtp.password", snapshot.smtp.password) == CANARY["password"]
+    assert unseal(NOTIFIER_KEY, "settings.smtp.password", snapshot.smtp.password) == CANARY["password"]
     assert snapshot.ui_base_url == gateway.settings.base_url
+
+
+async def test_each_recipient_gets_only_its_share_sealed_to_its_own_key(gateway: Gateway) -> None:
+    async with logged_in_admin(gateway) as client:
+        await store_everything(client)
+    host, notifier = await published_snapshots(gateway)
+    assert (host.recipient, notifier.recipient) == (public_key_text(HOST_KEY), public_key_text(NOTIFIER_KEY))
+    assert (host.smtp, host.webhooks) == (None, ())  # no host gets the notifier's secrets
+    assert notifier.targets == ()  # nor the notifier the S3 keys
+    with pytest.raises(SealError):
+        unseal(NOTIFIER_KEY, "settings.targets.offsite.secret_key", host.targets[0].secret_key)
+    assert notifier.smtp is not None
+    assert notifier.smtp.password is not None
+    with pytest.raises(SealError):
+        unseal(HOST_KEY, "settings.smtp.password", notifier.smtp.password)
+
+
+async def test_a_host_that_registers_its_key_later_gets_its_snapshot(gateway: Gateway) -> None:
+    async with logged_in_admin(gateway) as client:
+        await store_everything(client)
+    new_host_key = derive_private_key(b"a host added later: its credentials seed", "uploader-host-c")
+    js = gateway.app.state.broker.connection.jetstream()
+    kv = await js.key_value(SETTINGS_BUCKET)
+    watcher = await kv.watch(host_settings_key("host-c"))
+    try:
+        await register_sealing_key(js, "uploader-host-c", new_host_key)  # as its uploader does at first start
+        async with asyncio.timeout(20):
+            async for entry in watcher:
+                if entry is not None and entry.value:
+                    break
+    finally:
+        await watcher.stop()
+    snapshot = SettingsSnapshot.model_validate_json(entry.value)
+    assert snapshot.recipient == public_key_text(new_host_key)
+    assert (
+        unseal(new_host_key, "settings.targets.offsite.secret_key", snapshot.targets[0].secret_key)
+        == (CANARY["secret_key"])
+    )
 
 
 async def test_the_gateway_publishes_the_snapshot_when_it_starts(gateway: Gateway) -> None:
@@ -367,9 +405,9 @@ async def test_the_gateway_publishes_the_snapshot_when_it_starts(gateway: Gatewa
 
 async def test_an_older_snapshot_never_replaces_a_newer_one(gateway: Gateway) -> None:
     kv = await gateway.app.state.broker.connection.jetstream().key_value(SETTINGS_BUCKET)
-    newer: dict[str, Any] = json.loads((await kv.get(SNAPSHOT_KEY)).value)
+    newer: dict[str, Any] = json.loads((await kv.get(host_settings_key(HOST_ID))).value)
     newer["revision"] = 1000  # as if another gateway had published many changes already
-    await kv.put(SNAPSHOT_KEY, json.dumps(newer).encode())
+    await kv.put(host_settings_key(HOST_ID), json.dumps(newer).encode())
     await gateway.app.state.settings_publisher.publish()
     _, snapshot = await published_snapshot(gateway)
     assert snapshot.revision == 1000
@@ -413,3 +451,55 @@ async def test_a_webhook_url_stored_in_clear_before_is_encrypted_at_start(gatewa
         row = (await db.execute(text("SELECT url, url_plaintext FROM settings_webhooks"))).one()
     assert row.url_plaintext is None
     assert cipher_of(gateway).decrypt(row.url, "settings.webhooks.old.url").decode() == url
+
+
+# -- a new address needs its secret again -----------------------------------------------------
+
+
+async def test_a_new_smtp_host_or_port_drops_the_stored_password(gateway: Gateway) -> None:
+    async with logged_in_admin(gateway) as client:
+        await store_everything(client)
+        same = await client.put("/settings/smtp", json={k: v for k, v in SMTP.items() if k != "password"})
+        new_port = await client.put("/settings/smtp", json={**SMTP, "port": 2525})
+        new_host = await client.put(
+            "/settings/smtp", json={**{k: v for k, v in SMTP.items() if k != "password"}, "host": "mail.other.example"}
+        )
+    assert same.json()["password"] == {"set": True}
+    assert new_port.json()["password"] == {"set": True}, "sent again with the change: kept"
+    assert new_host.status_code == 200
+    assert new_host.json()["password"] == {"set": False}
+    async with gateway.app.state.sessions() as db:
+        server = await db.get(SmtpServer, 1)
+    assert server is not None
+    assert server.password is None
+
+
+async def test_a_new_s3_endpoint_needs_both_keys_again(gateway: Gateway) -> None:
+    kept = {k: v for k, v in TARGET.items() if k not in ("target_id", "access_key", "secret_key")}
+    async with logged_in_admin(gateway) as client:
+        await store_everything(client)
+        moved = await client.put("/settings/targets/offsite", json={**kept, "endpoint": "s3.other.example"})
+        half = await client.put(
+            "/settings/targets/offsite",
+            json={**kept, "endpoint": "s3.other.example", "access_key": CANARY["access_key"]},
+        )
+        insecure = await client.put("/settings/targets/offsite", json={**kept, "secure": False})
+        with_keys = await client.put(
+            "/settings/targets/offsite",
+            json={**kept, "endpoint": "s3.other.example", "access_key": "new-a", "secret_key": "new-s"},
+        )
+    assert [moved.status_code, half.status_code, insecure.status_code] == [422, 422, 422]
+    assert moved.json()["detail"].startswith("access_key:")
+    assert half.json()["detail"].startswith("secret_key:")
+    assert with_keys.status_code == 200
+    assert with_keys.json()["endpoint"] == "s3.other.example"
+
+
+async def test_a_new_webhook_url_drops_the_stored_signing_secret(gateway: Gateway) -> None:
+    async with logged_in_admin(gateway) as client:
+        await store_everything(client)
+        same_url = await client.put("/settings/webhooks/chat", json={"url": WEBHOOK["url"]})
+        new_url = await client.put("/settings/webhooks/chat", json={"url": "https://other.example/hook"})
+    assert same_url.json()["signing_secret"] == {"set": True}
+    assert new_url.json()["signing_secret"] == {"set": False}
+    assert new_url.json()["url_host"] == "other.example"

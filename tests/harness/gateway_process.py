@@ -26,6 +26,7 @@ class GatewayProcess:
     admin_password: str
     log: Path
     web_url: str | None = None
+    pid: int | None = None
 
 
 @contextmanager
@@ -85,7 +86,7 @@ def run_gateway(
     threading.Thread(target=drain, daemon=True).start()
     try:
         assert ready.wait(60), f"the gateway did not start:\n{log.read_text()[-3000:]}"
-        yield GatewayProcess(url, found["password"], log, web_url)
+        yield GatewayProcess(url, found["password"], log, web_url, process.pid)
     finally:
         process.terminate()
         try:

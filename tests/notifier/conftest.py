@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +15,7 @@ import nats
 import pytest
 import pytest_asyncio
 from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from nats.aio.client import Client
 
 from dockback_contracts import events as ev
@@ -33,9 +34,23 @@ SMTP_PASSWORD = "s3cret-smtp-pass-Zq9"
 SIGNING_SECRET = "whsec-test-signing-7Kp"
 
 
+_current_settings_key: list[bytes] = []  # the running test's, for put_settings
+
+
 @pytest.fixture
-def settings_key() -> bytes:
-    return os.urandom(32)
+def settings_key() -> Iterator[bytes]:
+    """The settings key: without NATS credentials the notifier derives its sealing key from it."""
+    key = os.urandom(32)
+    _current_settings_key.append(key)
+    try:
+        yield key
+    finally:
+        _current_settings_key.remove(key)
+
+
+def notifier_key(settings_key: bytes) -> X25519PublicKey:
+    """The notifier's public sealing key (derived from the settings key: no NATS credentials here)."""
+    return sealed.derive_private_key(settings_key, "notifier").public_key()
 
 
 @pytest_asyncio.fixture
@@ -78,14 +93,18 @@ def smtp_settings(
     }
     if server.password is not None:
         values["username"] = SMTP_USER
-        values["password"] = sealed.seal(key, snapshots.SMTP_PASSWORD, password or server.password)
+        values["password"] = sealed.seal_to(notifier_key(key), snapshots.SMTP_PASSWORD, password or server.password)
     values.update(overrides)
     return snapshots.SmtpSettings(**values)
 
 
 def webhook(webhook_id: str, url: str, key: bytes, *, signed: bool = True, slack: bool = False) -> snapshots.Webhook:
-    secret = sealed.seal(key, snapshots.webhook_signing_secret(webhook_id), SIGNING_SECRET) if signed else None
-    sealed_url = sealed.seal(key, snapshots.webhook_url(webhook_id), url)
+    secret = (
+        sealed.seal_to(notifier_key(key), snapshots.webhook_signing_secret(webhook_id), SIGNING_SECRET)
+        if signed
+        else None
+    )
+    sealed_url = sealed.seal_to(notifier_key(key), snapshots.webhook_url(webhook_id), url)
     return snapshots.Webhook(webhook_id=webhook_id, url=sealed_url, signing_secret=secret, slack_format=slack)
 
 
@@ -96,11 +115,17 @@ async def put_settings(
     webhooks: tuple[snapshots.Webhook, ...] = (),
     revision: int = 1,
 ) -> None:
+    assert _current_settings_key, "use the settings_key fixture: the snapshot is sealed to a key derived from it"
     snapshot = snapshots.SettingsSnapshot(
-        revision=revision, smtp=smtp, webhooks=webhooks, ui_base_url=UI, updated_at=datetime.now(UTC)
+        revision=revision,
+        recipient=sealed.public_key_text(notifier_key(_current_settings_key[-1])),
+        smtp=smtp,
+        webhooks=webhooks,
+        ui_base_url=UI,
+        updated_at=datetime.now(UTC),
     )
     kv = await nc.jetstream().key_value(streams.SETTINGS_BUCKET)
-    await kv.put(snapshots.SETTINGS_SNAPSHOT_KEY, snapshot.model_dump_json().encode())
+    await kv.put(snapshots.NOTIFIER_SETTINGS_KEY, snapshot.model_dump_json().encode())
 
 
 def job_failed(**overrides: Any) -> ev.JobFailed:

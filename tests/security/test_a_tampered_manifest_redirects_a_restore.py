@@ -28,9 +28,10 @@ from nats.js.errors import NotFoundError
 from uploader.conftest import TARGET_ID, put_settings, s3_target
 
 from dockback_contracts import events as ev
-from dockback_contracts import permissions, sealed, streams, subjects
+from dockback_contracts import permissions, streams, subjects
 from dockback_contracts.manifest import ArchiveManifest
 from dockback_executor.errors import RestoreRefused
+from dockback_runtime.sealing import service_sealing_key
 from harness.catalogue import catalogued_from
 from harness.eventually import eventually
 from harness.s3_server import S3Bucket
@@ -88,9 +89,10 @@ async def test_a_manifest_swapped_in_the_bucket_is_refused_and_nothing_is_writte
     unique_name: str,
     tmp_path: Path,
 ) -> None:
-    settings_key = bytes(range(sealed.KEY_BYTES))
-    (host_services.workdir / "settings.key").write_text(settings_key.hex())
-    await put_settings(gateway_connection.nc, s3_target(s3, settings_key))
+    uploader_role = permissions.host_role_name(permissions.UPLOADER, HOST_A)
+    # the uploader's own key, which derives from its NATS credentials
+    host_key = service_sealing_key(uploader_role, host_services.server.credentials_file(uploader_role), None)
+    await put_settings(gateway_connection.nc, s3_target(s3, host_key.public_key()), recipient=host_key.public_key())
     await create_volume(unique_name, docker_labels)
     await populate(busybox_image, unique_name, docker_labels, small_files=20)
     host_services.start("executor", "dockback_executor", permissions.host_role_name(permissions.EXECUTOR, HOST_A))

@@ -6,11 +6,11 @@ its host name, and the database holds it encrypted."""
 from __future__ import annotations
 
 from gateway.audited_callers import logged_in_as
-from gateway.conftest import Gateway, logged_in_admin
+from gateway.conftest import NOTIFIER_KEY, Gateway, logged_in_admin
 from gateway.settings_bodies import published_snapshot
 from sqlalchemy import select, text
 
-from dockback_contracts.sealed import load_key, unseal
+from dockback_contracts.sealed import unseal
 from dockback_gateway.audit.models import AuditEntry
 from dockback_gateway.users.models import Role
 
@@ -44,6 +44,5 @@ async def test_an_operator_reads_a_webhook_url(gateway: Gateway) -> None:
         assert not any(token in text_ for text_ in seen), f"{token} leaked"
     assert stored.url_plaintext is None
     assert NEW_TOKEN.encode() not in bytes(stored.url)
-    # the notifier (holding the settings key) still gets the URL the admin set last
-    key = load_key(gateway.settings.settings_key_file.read_text())
-    assert unseal(key, "settings.webhooks.chat.url", snapshot.webhooks[0].url) == URL.replace(TOKEN, NEW_TOKEN)
+    # the notifier (its own sealing key) still gets the URL the admin set last
+    assert unseal(NOTIFIER_KEY, "settings.webhooks.chat.url", snapshot.webhooks[0].url) == URL.replace(TOKEN, NEW_TOKEN)

@@ -42,6 +42,7 @@ from dockback_gateway.config import Settings as GatewaySettings
 from dockback_gateway.streams import declare_streams
 from dockback_ops.nats_auth import generate, main
 from dockback_runtime.connection import NatsClientSettings, connect_options, read_credentials, server_has_subscriptions
+from dockback_runtime.sealing import register_sealing_key, service_sealing_key
 from harness.eventually import eventually
 from harness.processes import stop
 from harness.secured_nats import (
@@ -496,6 +497,29 @@ async def test_the_notifier_reads_and_writes_the_bucket_of_sent_alerts_and_no_ot
             with pytest.raises(nats.errors.TimeoutError):
                 await notifier.js.key_value(bucket)
             await notifier.refused("Publish", f"$JS.API.STREAM.INFO.{permissions.kv_stream(bucket)}")
+
+
+async def test_each_recipient_registers_only_its_own_sealing_key_and_reads_only_its_own_settings(
+    secured_nats: SecuredNats, gateway_connection: Connection
+) -> None:
+    settings = await gateway_connection.js.key_value(streams.SETTINGS_BUCKET)
+    for key in ("notifier", f"host.{HOST_A}", f"host.{HOST_B}"):
+        await settings.put(key, b"{}")  # as the gateway publishes them
+    for role, own_snapshot, other_role in (
+        (permissions.NOTIFIER, "notifier", f"uploader-{HOST_A}"),
+        (f"uploader-{HOST_A}", f"host.{HOST_A}", permissions.NOTIFIER),
+    ):
+        key = service_sealing_key(role, secured_nats.credentials_file(role), None)
+        async with connected(secured_nats.settings(role)) as connection:
+            await register_sealing_key(connection.js, role, key)
+            assert (await (await connection.js.key_value(streams.SETTINGS_BUCKET)).get(own_snapshot)).value == b"{}"
+            assert connection.errors == []
+            keys = await connection.js.key_value(streams.SEALING_KEYS_BUCKET)
+            with pytest.raises(nats.errors.TimeoutError):
+                await keys.put(other_role, b"{}")
+            await connection.refused("Publish", f"$KV.{streams.SEALING_KEYS_BUCKET}.{other_role}")
+    registered = await gateway_connection.js.key_value(streams.SEALING_KEYS_BUCKET)
+    assert sorted(await registered.keys()) == [permissions.NOTIFIER, f"uploader-{HOST_A}"]
 
 
 async def test_a_host_added_later_connects_after_a_reload_and_the_others_keep_theirs(

@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import json
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,17 +16,18 @@ from uuid import UUID, uuid4
 import nats
 import pytest
 import pytest_asyncio
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from nats.aio.client import Client
 
 from dockback_contracts import events as ev
 from dockback_contracts import sealed, streams, subjects
 from dockback_contracts.manifest import ArchiveManifest
 from dockback_contracts.snapshots import (
-    SETTINGS_SNAPSHOT_KEY,
     LocalCopies,
     PlanSnapshot,
     S3Target,
     SettingsSnapshot,
+    host_settings_key,
     target_secret,
 )
 from dockback_uploader.app import Uploader
@@ -189,7 +190,9 @@ def uploader_settings(nats_url: str, data_dir: DataDir, tmp_path: Path) -> Setti
 
 
 @pytest_asyncio.fixture
-async def uploader(nats_url: str, nc: Client, data_dir: DataDir, tmp_path: Path) -> AsyncIterator[Uploader]:
+async def uploader(
+    nats_url: str, nc: Client, data_dir: DataDir, tmp_path: Path, settings_key: bytes
+) -> AsyncIterator[Uploader]:
     """The uploader, running in this process until the test ends."""
     running = Uploader(uploader_settings(nats_url, data_dir, tmp_path))
     task = asyncio.create_task(running.run())
@@ -211,17 +214,25 @@ async def uploader(nats_url: str, nc: Client, data_dir: DataDir, tmp_path: Path)
 TARGET_ID = "offsite"
 
 
+_current_settings_key: list[bytes] = []  # the running test's, for put_settings
+
+
 @pytest.fixture
-def settings_key(tmp_path: Path) -> bytes:
-    """The settings key, written where the uploader's settings say (DOCKBACK_SETTINGS_KEY_FILE)."""
+def settings_key(tmp_path: Path) -> Iterator[bytes]:
+    """The settings key, written where the uploader's settings say (DOCKBACK_SETTINGS_KEY_FILE): without
+    NATS credentials the uploader derives its sealing key from it."""
     key = os.urandom(sealed.KEY_BYTES)
     (tmp_path / "settings.key").write_text(key.hex())
-    return key
+    _current_settings_key.append(key)
+    try:
+        yield key
+    finally:
+        _current_settings_key.remove(key)
 
 
 def s3_target(
     s3: S3Bucket,
-    settings_key: bytes,
+    settings_key: bytes | X25519PublicKey,
     *,
     target_id: str = TARGET_ID,
     bucket: str | None = None,
@@ -230,6 +241,9 @@ def s3_target(
     verify_full_read: bool = False,
     part_size_bytes: int = 5 * 1024 * 1024,
 ) -> S3Target:
+    """The test bucket as a target, its keys sealed to the test host's key (derived from
+    `settings_key`) or, for a host on NATS credentials, to the public key given instead."""
+    recipient = settings_key if isinstance(settings_key, X25519PublicKey) else host_key(settings_key)
     return S3Target(
         target_id=target_id,
         endpoint=s3.endpoint,
@@ -237,18 +251,39 @@ def s3_target(
         region="us-east-1",
         bucket=bucket or s3.name,
         prefix=prefix,
-        access_key=sealed.seal(settings_key, target_secret(target_id, "access_key"), s3.access_key),
-        secret_key=sealed.seal(settings_key, target_secret(target_id, "secret_key"), secret_key or s3.secret_key),
+        access_key=sealed.seal_to(recipient, target_secret(target_id, "access_key"), s3.access_key),
+        secret_key=sealed.seal_to(recipient, target_secret(target_id, "secret_key"), secret_key or s3.secret_key),
         part_size_bytes=part_size_bytes,
         verify_full_read=verify_full_read,
     )
 
 
-async def put_settings(nc: Client, *targets: S3Target, revision: int = 1) -> None:
-    """Publish a settings snapshot as the gateway does."""
-    snapshot = SettingsSnapshot(revision=revision, targets=targets, updated_at=datetime.now(UTC))
+def host_private_key(settings_key: bytes) -> X25519PrivateKey:
+    """The sealing key of the test host's uploader (it runs without NATS credentials, so its key
+    derives from the settings key file)."""
+    return sealed.derive_private_key(settings_key, f"uploader-{HOST_ID}")
+
+
+def host_key(settings_key: bytes) -> X25519PublicKey:
+    return host_private_key(settings_key).public_key()
+
+
+async def put_settings(
+    nc: Client, *targets: S3Target, revision: int = 1, recipient: X25519PublicKey | None = None
+) -> None:
+    """Publish the test host's settings snapshot as the gateway does (sealed to the host's key:
+    derived from the settings_key fixture's, or `recipient` for a host on NATS credentials)."""
+    if recipient is None:
+        assert _current_settings_key, "use the settings_key fixture: the snapshot is sealed to a key derived from it"
+        recipient = host_key(_current_settings_key[-1])
+    snapshot = SettingsSnapshot(
+        revision=revision,
+        recipient=sealed.public_key_text(recipient),
+        targets=targets,
+        updated_at=datetime.now(UTC),
+    )
     kv = await nc.jetstream().key_value(streams.SETTINGS_BUCKET)
-    await kv.put(SETTINGS_SNAPSHOT_KEY, snapshot.model_dump_json().encode())
+    await kv.put(host_settings_key(HOST_ID), snapshot.model_dump_json().encode())
 
 
 async def put_plan(nc: Client, local_copies: LocalCopies, plan_id: UUID = PLAN_ID) -> None:

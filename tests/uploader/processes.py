@@ -23,7 +23,7 @@ class StartUploader(Protocol):
 
 
 @pytest.fixture
-def start_uploader(nats_url: str, data_dir: DataDir, tmp_path: Path) -> Iterator[StartUploader]:
+def start_uploader(nats_url: str, data_dir: DataDir, tmp_path: Path, settings_key: bytes) -> Iterator[StartUploader]:
     """Start an uploader process (log: uploader-<n>.log); keyword arguments override its environment."""
     processes: list[subprocess.Popen[bytes]] = []
 

@@ -20,7 +20,9 @@ from uploader.conftest import HOST_ID, DataDir, Heard, prune_of, publish
 
 
 @pytest.fixture
-def uploader_process(nats_url: str, data_dir: DataDir, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+def uploader_process(
+    nats_url: str, data_dir: DataDir, tmp_path: Path, settings_key: bytes
+) -> Iterator[subprocess.Popen[bytes]]:
     """`python -m dockback_uploader` with the env one would share with the executor."""
     env = {
         **os.environ,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -17,7 +16,7 @@ from dockback_uploader.app import Uploader
 from dockback_uploader.check import TargetCheck
 from dockback_uploader.targets import TargetSettings
 from harness.s3_server import S3Bucket
-from uploader.conftest import HOST_ID, put_settings, s3_target
+from uploader.conftest import HOST_ID, host_private_key, put_settings, s3_target
 
 
 async def check(nc: Client, target_id: str, settings_revision: int | None = None) -> CheckResult:
@@ -125,9 +124,9 @@ async def test_a_check_of_a_target_created_just_now_waits_for_it(
 
 
 async def test_a_revision_that_never_arrives_is_answered_within_the_bound_and_says_so(
-    nc: Client, target: S3Target, tmp_path: Path
+    nc: Client, target: S3Target, settings_key: bytes
 ) -> None:
-    targets = TargetSettings(nc.jetstream, tmp_path / "settings.key")
+    targets = TargetSettings(nc.jetstream, HOST_ID, host_private_key(settings_key))
     checks = TargetCheck(targets, HOST_ID, snapshot_wait=0.5)
 
     async with asyncio.timeout(5):
@@ -138,10 +137,12 @@ async def test_a_revision_that_never_arrives_is_answered_within_the_bound_and_sa
 
 
 async def test_a_check_naming_a_revision_already_here_answers_at_once(
-    nc: Client, s3: S3Bucket, settings_key: bytes, tmp_path: Path
+    nc: Client, s3: S3Bucket, settings_key: bytes
 ) -> None:
     await put_settings(nc, s3_target(s3, settings_key), revision=3)
-    checks = TargetCheck(TargetSettings(nc.jetstream, tmp_path / "settings.key"), HOST_ID, snapshot_wait=30)
+    checks = TargetCheck(
+        TargetSettings(nc.jetstream, HOST_ID, host_private_key(settings_key)), HOST_ID, snapshot_wait=30
+    )
 
     async with asyncio.timeout(10):  # well under the bound: a newer revision than named is good enough
         result = await checks.run(CheckTarget(target_id="offsite", settings_revision=2))

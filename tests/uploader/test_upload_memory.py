@@ -38,7 +38,9 @@ def peak_rss(pid: int) -> int:
 
 
 @pytest.fixture
-def uploader_process(nats_url: str, data_dir: DataDir, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+def uploader_process(
+    nats_url: str, data_dir: DataDir, tmp_path: Path, settings_key: bytes
+) -> Iterator[subprocess.Popen[bytes]]:
     env = {
         **os.environ,
         "DOCKBACK_NATS_URL": nats_url,

@@ -397,6 +397,12 @@ class JobFailed(JobEvent):
     retryable: bool
     plan_id: Id | None = None
     resource: ResourceRef | None = None
+    output: str | None = Field(
+        default=None,
+        max_length=16384,
+        description="What a failed hook printed (its tail, secrets redacted on the host), kept apart from "
+        "`reason`: the job log shows it to operators and admins, never to viewers or in alerts.",
+    )
 
 
 class JobSucceeded(JobEvent):

@@ -9,7 +9,7 @@ allow-lists cannot drift from what the code does. Roles:
 - `scheduler`: publishes backup requests for any host and the facts it reports (JobQueued,
   RunMissed); reads plans; keeps its watermarks.
 - `notifier`: reads alert-worthy facts, plans and settings; answers channel checks; reads and
-  writes the bucket of the alerts it sent (and no other bucket).
+  writes the bucket of the alerts it sent; registers its own sealing key (and no other's).
   It publishes nothing on `dockback.>`: it cannot request a job.
 - `executor-<host>`: consumes only its host's backup/restore/verify requests; publishes only
   its host's facts (`EXECUTOR_FACTS`: never JobQueued, RunMissed or JobSucceeded), host state
@@ -18,8 +18,9 @@ allow-lists cannot drift from what the code does. Roles:
   other host's.
 - `uploader-<host>`: consumes only its host's ArchiveCreated, prune, delete and fetch requests;
   publishes its host's facts (`UPLOADER_FACTS`) and progress and hands a fetched archive's
-  restore to its host's executor;
-  reads plans, settings and the cancellations bucket; answers target checks.
+  restore to its host's executor; reads plans, the cancellations bucket and its own host's
+  settings snapshot (no other key of the settings bucket); registers its own sealing key;
+  answers target checks.
 
 What each JetStream operation needs (nats-py, nats-server >= 2.9):
 - create-or-update a durable consumer: `$JS.API.CONSUMER.CREATE.<stream>.<name>.<filter>`.
@@ -45,7 +46,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from dockback_contracts import events as ev
-from dockback_contracts import streams, subjects
+from dockback_contracts import snapshots, streams, subjects
 from dockback_contracts.streams import ConsumerSpec
 
 JS_API = "$JS.API"
@@ -160,6 +161,23 @@ def kv_read_subjects(bucket: str) -> list[str]:
     ]
 
 
+def kv_key_read_subjects(bucket: str, key: str) -> list[str]:
+    """What a service publishes to open a KV bucket and read one key of it, nothing else: a direct
+    get whose subject names the key (the bucket allows direct gets). No message get, no watch: their
+    requests name the key in the body, where permissions cannot see it."""
+    stream = kv_stream(bucket)
+    return [f"{JS_API}.STREAM.INFO.{stream}", f"{JS_API}.DIRECT.GET.{stream}.$KV.{bucket}.{key}"]
+
+
+def own_sealing_key_subjects(role_name: str) -> list[str]:
+    """What a recipient of sealed settings publishes to read and register its own public key
+    (and nobody else's: the key's name is its provenance)."""
+    return [
+        *kv_key_read_subjects(streams.SEALING_KEYS_BUCKET, role_name),
+        f"$KV.{streams.SEALING_KEYS_BUCKET}.{role_name}",
+    ]
+
+
 def kv_write_subjects(bucket: str) -> list[str]:
     """What a service publishes to put, update or delete keys of a KV bucket."""
     return [f"$KV.{bucket}.>"]
@@ -247,7 +265,10 @@ def notifier() -> Role:
         NOTIFIER,
         publish=[
             *[subject for spec in notifier_consumers() for subject in consumer_subjects(spec)],
+            # its own snapshot; it could watch the others' too (a watch names its key in the body),
+            # but those are sealed to the hosts' keys
             *kv_read_subjects(streams.SETTINGS_BUCKET),
+            *own_sealing_key_subjects(NOTIFIER),
             *kv_read_subjects(streams.PLANS_BUCKET),
             *kv_read_subjects(streams.ALERTS_SENT_BUCKET),
             *kv_write_subjects(streams.ALERTS_SENT_BUCKET),
@@ -275,13 +296,16 @@ def executor(host_id: str) -> Role:
 
 def uploader(host_id: str) -> Role:
     """A host's uploader: its host's archives, prunes, deletions and fetches in, its host's facts out."""
+    name = host_role_name(UPLOADER, host_id)
     return _role(
-        host_role_name(UPLOADER, host_id),
+        name,
         publish=[
             *[subject for spec in uploader_consumers(host_id) for subject in consumer_subjects(spec)],
             *_host_publications(host_id, UPLOADER_FACTS),
             subjects.request(ev.RestoreRequested, host_id),  # a fetched archive's restore, for its executor
-            *kv_read_subjects(streams.SETTINGS_BUCKET),
+            # its host's settings snapshot only (sealed to its own key), and its own key's registration
+            *kv_key_read_subjects(streams.SETTINGS_BUCKET, snapshots.host_settings_key(host_id)),
+            *own_sealing_key_subjects(name),
             *kv_read_subjects(streams.PLANS_BUCKET),
             *kv_read_subjects(streams.CANCELS_BUCKET),  # users' cancellations of its jobs
         ],

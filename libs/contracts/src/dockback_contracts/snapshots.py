@@ -1,7 +1,10 @@
 """Snapshots the gateway publishes into JetStream KV buckets for the other services.
 
-Plans go to the plans bucket under the plan id; settings go to the settings bucket under
-their section name. Secret fields travel only sealed (see `dockback_contracts.sealed`).
+Plans go to the plans bucket under the plan id. Settings go to the settings bucket once per
+recipient: `host.<host id>` for that host's uploader (S3 targets only), `notifier` for the
+notifier (mail and webhooks only), each sealed to the recipient's own public key, which the
+recipient registered in the sealing keys bucket (`SealingKey`). Secret fields travel only
+sealed (see `dockback_contracts.sealed`).
 """
 
 from __future__ import annotations
@@ -14,8 +17,15 @@ from dockback_contracts.base import HostId, Id, Model, Name, Seq, UtcDatetime
 from dockback_contracts.events import BackupOptions, TargetSelector
 from dockback_contracts.sealed import SealedSecret
 
-SETTINGS_SNAPSHOT_KEY = "current"
-"""The key of the settings snapshot in the settings bucket."""
+NOTIFIER_SETTINGS_KEY = "notifier"
+"""The key of the notifier's settings snapshot in the settings bucket."""
+HOST_SETTINGS_PREFIX = "host"
+
+
+def host_settings_key(host_id: str) -> str:
+    """The key of a host's settings snapshot (what its uploader reads) in the settings bucket."""
+    return f"{HOST_SETTINGS_PREFIX}.{host_id}"
+
 
 # The names sealed secrets are bound to (their AES-GCM associated data), at rest in the
 # gateway and in the snapshot alike: a value copied into another field does not open.
@@ -137,11 +147,24 @@ class Webhook(Model):
     succeeded_digest: bool = Field(default=False, description="Also send a digest of succeeded jobs.")
 
 
+class SealingKey(Model):
+    """A role's public sealing key, registered by the role itself under its name in the sealing
+    keys bucket (its NATS permissions let it write only that key)."""
+
+    type: Literal["sealing_key.v1"] = "sealing_key.v1"
+    role: str = Field(min_length=1, max_length=128, description="NATS role: uploader-<host id> or notifier")
+    public_key: str = Field(min_length=1, max_length=64, description="X25519 public key, base64")
+    registered_at: UtcDatetime
+
+
 class SettingsSnapshot(Model):
-    """The settings other services need. `ui_base_url` builds links to jobs in alerts."""
+    """One recipient's share of the settings: a host's uploader gets the S3 targets, the notifier
+    mail and webhooks; `recipient` is the public key their secrets are sealed to. `ui_base_url`
+    builds links to jobs in alerts."""
 
     type: Literal["settings_snapshot.v1"] = "settings_snapshot.v1"
     revision: int = Field(ge=1)
+    recipient: str | None = Field(default=None, description="The public sealing key the secrets are sealed to")
     targets: Seq[S3Target] = ()
     smtp: SmtpSettings | None = None
     webhooks: Seq[Webhook] = ()

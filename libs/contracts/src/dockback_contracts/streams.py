@@ -40,6 +40,7 @@ SETTINGS_BUCKET = "dockback_settings"
 CANCELS_BUCKET = "dockback_cancels"
 SCHEDULER_BUCKET = "dockback_scheduler"
 ALERTS_SENT_BUCKET = "dockback_alerts_sent"
+SEALING_KEYS_BUCKET = "dockback_sealing_keys"
 
 EVENTS_MAX_AGE = 30 * DAY
 """How long facts stay in the events stream; also how long the notifier remembers an alert it sent,
@@ -102,10 +103,21 @@ def kv_configs(replicas: int = 1) -> list[KeyValueConfig]:
         ),
         KeyValueConfig(
             bucket=SETTINGS_BUCKET,
-            description="Settings snapshots by section",
+            description="Settings snapshots by recipient (`host.<host id>`, `notifier`), each sealed to that "
+            "recipient's key; read by direct get only, so each role's permissions name its one key",
             history=5,
             storage=StorageType.FILE,
             replicas=replicas,
+            direct=True,
+        ),
+        KeyValueConfig(
+            bucket=SEALING_KEYS_BUCKET,
+            description="The public sealing key of each uploader and of the notifier, by NATS role name "
+            "(SealingKey); each role may write only its own",
+            history=1,
+            storage=StorageType.FILE,
+            replicas=replicas,
+            direct=True,
         ),
         KeyValueConfig(
             bucket=CANCELS_BUCKET,

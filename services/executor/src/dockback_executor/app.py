@@ -10,7 +10,7 @@ import signal
 
 from dockback_contracts import inventory as inv
 from dockback_executor.backup import BackupConfig, BackupService
-from dockback_executor.consistency import ContainerStopper
+from dockback_executor.consistency import ContainerStopper, own_container_id
 from dockback_executor.discovery import Discovery
 from dockback_executor.docker_api import DockerEngine
 from dockback_executor.handlers import register, register_questions
@@ -94,6 +94,7 @@ class Executor:
                 engine_version=engine_info.version,
                 allowed_bind_roots=tuple(self.settings.allowed_bind_roots),
                 runner=runner_strategy,
+                own_container_id=own_container_id(),
             ),
         )
         limits = ArchiveLimits(

@@ -14,8 +14,10 @@ import asyncio
 import hashlib
 import json
 import logging
+import os
+import posixpath
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from dockback_contracts import events as ev
@@ -23,8 +25,8 @@ from dockback_contracts.base import utc_now
 from dockback_contracts.manifest import ArchiveManifest, ArtifactKind
 from dockback_contracts.storage import VolumeStorage
 from dockback_executor.archive import SUFFIXES, ArchiveWriter, WrittenArchive, write_stream
-from dockback_executor.consistency import ContainerStopper, run_hooks
-from dockback_executor.docker_api import RUNNER_MOUNT, DockerEngine, finish_even_if_cancelled
+from dockback_executor.consistency import ContainerStopper, HookPlaces, check_hook_places, run_hooks
+from dockback_executor.docker_api import RUNNER_MOUNT, SYMLINK_MODE, DockerEngine, finish_even_if_cancelled
 from dockback_executor.errors import NotAllowed, NothingSelected
 from dockback_executor.locks import ResourceLocks
 from dockback_executor.runner_strategy import RunnerArchiveFailed, RunnerStrategy
@@ -45,6 +47,16 @@ class Part:
     kind: ArtifactKind
     source: str  # volume name, host path, container id or image reference
     source_info: dict[str, Any]
+    bind: BindSource | None = None  # a bind mount's allowed root and its path below it
+
+
+@dataclass(frozen=True)
+class BindSource:
+    """A bind mount's host path as its allowed root and the path below it (lexically: the
+    executor, in its own container, cannot see the host's files; the engine checks the rest)."""
+
+    root: str
+    below: str  # "" for the root itself
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,7 @@ class BackupConfig:
     engine_version: str
     allowed_bind_roots: tuple[Path, ...] = ()
     runner: RunnerStrategy | None = None
+    own_container_id: str | None = None
 
 
 class BackupService:
@@ -101,12 +114,16 @@ class BackupService:
             if not resources and not missing:
                 raise NothingSelected(nothing_matched(request.targets, self._whose(request), self.config.host_id))
 
+        places = await self._hook_places(request, resources)
+        # Every hook's place is checked before anything is done: a refused post-command must not
+        # leave the pre-commands run and the archives made.
+        await check_hook_places(self.engine, [*request.options.pre_commands, *request.options.post_commands], places)
         announcements = _Announcements(self, request)
         failures: list[tuple[ev.ResourceRef, JobError]] = []
         try:
             for resource in resources:
                 try:
-                    await announcements.add(resource, await self._back_up(request, resource))
+                    await announcements.add(resource, await self._back_up(request, resource, places))
                 except JobError as exc:
                     if exc.retryable or len(resources) == 1:
                         raise
@@ -123,7 +140,9 @@ class BackupService:
             raise PermanentError(self._what_failed(request, announcements.resources, failures, missing))
         return announcements.manifests
 
-    async def _back_up(self, request: ev.BackupRequested, resource: ev.ResourceRef) -> list[ArchiveManifest]:
+    async def _back_up(
+        self, request: ev.BackupRequested, resource: ev.ResourceRef, places: HookPlaces
+    ) -> list[ArchiveManifest]:
         """One resource's archives: made under its locks and consistency options, or found made."""
         enter_phase("prepare")
         parts = await self._parts(request, resource)
@@ -133,14 +152,15 @@ class BackupService:
             manifests = {p.role: self.store.find(resource, request.job_id, p.role) for p in parts}
             todo = [p for p in parts if manifests[p.role] is None]
             if todo:
-                await run_hooks(self.engine, request.options.pre_commands, "pre")
+                options = request.options
+                await run_hooks(self.engine, options.pre_commands, "pre", places)
                 to_stop = await self.stopper.containers_to_stop(volumes) if request.options.stop_containers else []
                 async with self.stopper.stopped(request.job_id, to_stop):
                     enter_phase("archive")
                     for part in todo:
                         manifests[part.role] = await self._archive(request, resource, part)
                     enter_phase("cleanup")
-                await run_hooks(self.engine, request.options.post_commands, "post")
+                await run_hooks(self.engine, options.post_commands, "post", places)
             else:
                 log.info(
                     "job %s already produced the archives of %s %s; announcing them again",
@@ -149,6 +169,22 @@ class BackupService:
                     resource.name,
                 )
         return [m for m in manifests.values() if m is not None]
+
+    async def _hook_places(self, request: ev.BackupRequested, resources: list[ev.ResourceRef]) -> HookPlaces:
+        """Where the job's hooks may run: the containers it backs up, and those using a volume it backs up."""
+        backed_up: set[str] = set()
+        if request.options.pre_commands or request.options.post_commands:
+            for resource in resources:
+                try:
+                    parts = await self._parts(request, resource)
+                except JobError:
+                    continue  # the resource fails on its own when its turn comes
+                for part in parts:
+                    if part.kind == "config":
+                        backed_up.add(part.source)
+                    elif part.kind == "volume":
+                        backed_up.update(c["Id"] for c in await self.engine.containers_using_volume(part.source))
+        return HookPlaces(backed_up=backed_up, own_container_id=self.config.own_container_id)
 
     def _whose(self, request: ev.BackupRequested) -> str:
         return f"plan {request.plan_id}'s" if request.plan_id is not None else f"job {request.job_id}'s"
@@ -181,21 +217,47 @@ class BackupService:
                 volume = await self.engine.volume(mount["Name"])
                 parts.append(Part(mount["Name"], "volume", mount["Name"], volume))
             elif mount.get("Type") == "bind" and request.options.include_bind_mounts:
-                parts.append(Part(f"bind{mount['Destination']}", "bind", self._permitted_bind(mount["Source"]), mount))
+                bind = self._permitted_bind(mount["Source"])
+                source = os.path.join(bind.root, bind.below) if bind.below else bind.root
+                parts.append(Part(f"bind{mount['Destination']}", "bind", source, mount, bind))
         if request.options.include_image:
             parts.append(
                 Part("image", "image", container["Image"], await self.engine.inspect_image(container["Image"]))
             )
         return parts
 
-    def _permitted_bind(self, host_path: str) -> str:
-        path = Path(host_path).resolve()
-        if not any(path.is_relative_to(root.resolve()) for root in self.config.allowed_bind_roots):
-            raise NotAllowed(
-                f"bind mount {host_path} is not under an allowed root "
-                f"(DOCKBACK_ALLOWED_BIND_ROOTS: {[str(r) for r in self.config.allowed_bind_roots]})"
-            )
-        return str(path)
+    def _permitted_bind(self, host_path: str) -> BindSource:
+        """The allowed root `host_path` lies under, by its words alone. Resolving it here would
+        resolve it in the executor's own filesystem, not the host's: whether a component is a
+        symbolic link is asked of the engine when the archive is made (see `_refuse_symlinks`)."""
+        path = PurePosixPath(posixpath.normpath(host_path))
+        if path.is_absolute():
+            for root in self.config.allowed_bind_roots:
+                top = PurePosixPath(posixpath.normpath(str(root)))
+                if path.is_relative_to(top):
+                    below = path.relative_to(top)
+                    return BindSource(str(top), "" if str(below) == "." else str(below))
+        raise NotAllowed(
+            f"bind mount {host_path} is not under an allowed root "
+            f"(DOCKBACK_ALLOWED_BIND_ROOTS: {[str(r) for r in self.config.allowed_bind_roots]})"
+        )
+
+    async def _refuse_symlinks(self, runner: str, part: Part, bind: BindSource) -> str:
+        """The path to archive in `runner` (which mounts the allowed root), once the engine has
+        shown that no component below the root is a symbolic link: one could point anywhere on
+        the host (`/`), and the archive would hold that instead."""
+        path = RUNNER_MOUNT
+        for name in PurePosixPath(bind.below).parts if bind.below else ():
+            path = f"{path}/{name}"
+            stat = await self.engine.stat_path(runner, path)
+            if int(stat.get("mode", 0)) & SYMLINK_MODE:
+                shown = posixpath.join(bind.root, path.removeprefix(RUNNER_MOUNT + "/"))
+                raise NotAllowed(
+                    f"bind mount {part.source}: {shown} is a symbolic link on the host (to "
+                    f"{stat.get('linkTarget') or '?'}); bind mounts are backed up only through real "
+                    "directories under their allowed root"
+                )
+        return path
 
     # -- making one archive ------------------------------------------------------------------
 
@@ -275,11 +337,20 @@ class BackupService:
             if part.kind == "image":
                 async with self.engine.save_image(part.source) as chunks:
                     await write_stream(chunks, writer, progress)
+            elif part.bind is not None:
+                # The runner mounts the allowed root, never the bind's own path: the engine would
+                # follow a symbolic link in that path on the host before anything could see it.
+                labels = {"dockback.job": str(request.job_id)}
+                async with self.engine.runner(
+                    part.bind.root, read_only=True, mount_type="bind", labels=labels
+                ) as runner:
+                    path = await self._refuse_symlinks(runner, part, part.bind)
+                    async with self.engine.read_archive(runner, f"{path}/.") as chunks:
+                        await write_stream(chunks, writer, progress)
             else:
-                mount_type = "bind" if part.kind == "bind" else "volume"
                 async with (
                     self.engine.runner(
-                        part.source, read_only=True, mount_type=mount_type, labels={"dockback.job": str(request.job_id)}
+                        part.source, read_only=True, mount_type="volume", labels={"dockback.job": str(request.job_id)}
                     ) as runner,
                     self.engine.read_archive(runner, f"{RUNNER_MOUNT}/.") as chunks,
                 ):

@@ -1,5 +1,12 @@
 """Consistency during a backup: stopping the containers that write to a volume, and hooks.
 
+A hook runs as root in a container, so where it may run is narrow: in a container the job
+backs up (the container itself, or one using a volume it backs up), or in one its owner
+labelled `dockback.hooks=true`; never in one of DockBack's own containers (labelled
+`dockback.service=<name>`) nor in the executor's own. Anything else fails the job, naming
+the container and the rule. A hook's output is kept out of the job's reason (which every
+role reads and alerts carry): it travels in `JobFailed.output`, its secrets redacted here.
+
 What we stop is recorded on disk *before* we stop it, and always restarted in a `finally`;
 an executor that was killed mid-job restarts them at its next start (`repair`). When the
 backup failed and a restart fails too, both are reported.
@@ -11,20 +18,47 @@ import contextlib
 import json
 import logging
 import os
+import re
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from dockback_contracts.events import HookCommand
-from dockback_executor.docker_api import DockerEngine, finish_even_if_cancelled
-from dockback_executor.errors import HookFailed, ResourceMissing
+from dockback_executor.docker_api import RUNNER_LABEL, DockerEngine, finish_even_if_cancelled
+from dockback_executor.errors import HookFailed, HookRefused, ResourceMissing
 from dockback_runtime.jobs.errors import JobError, PermanentError
+from dockback_runtime.redaction import redact
 
 log = logging.getLogger(__name__)
 
 STOP_LABEL = "dockback.stop-during-backup"
+HOOKS_LABEL = "dockback.hooks"
+SERVICE_LABEL = "dockback.service"
+OUTPUT_KEPT = 4096
+_CONTAINER_ID = re.compile(r"(?:/containers/|/docker[-/])([0-9a-f]{64})")
+
+
+def own_container_id(proc: Path = Path("/proc/self")) -> str | None:
+    """The id of the container this process runs in (from its mounts or cgroup), None outside one."""
+    for name in ("mountinfo", "cgroup"):
+        try:
+            found = _CONTAINER_ID.search((proc / name).read_text())
+        except OSError:
+            continue
+        if found:
+            return found.group(1)
+    return None
+
+
+@dataclass(frozen=True)
+class HookPlaces:
+    """Where a job's hooks may run: the ids of the containers it backs up, and never the executor's own."""
+
+    backed_up: Collection[str]
+    own_container_id: str | None = None
 
 
 class RestartFailed(JobError):
@@ -112,22 +146,57 @@ class ContainerStopper:
         os.replace(temporary, record)
 
 
-async def run_hooks(engine: DockerEngine, hooks: Sequence[HookCommand], when: str) -> list[str]:
-    """Run pre- or post-commands in order; returns warnings from hooks allowed to fail."""
-    warnings = []
+async def check_hook_places(engine: DockerEngine, hooks: Sequence[HookCommand], places: HookPlaces) -> None:
+    """Refuse (HookRefused) a hook whose container is not one it may run in (see the module)."""
     for hook in hooks:
         try:
-            code, output = await engine.exec_run(hook.container, list(hook.command), hook.timeout_seconds)
-            problem = None if code == 0 else f"exited with {code}: {output.strip()[-500:]}"
+            container = await engine.inspect_container(hook.container)
+        except ResourceMissing:
+            raise HookRefused(f"a hook names the container {hook.container!r}, which does not exist") from None
+        labels = (container.get("Config") or {}).get("Labels") or {}
+        container_id = container["Id"]
+        if SERVICE_LABEL in labels or RUNNER_LABEL in labels:
+            service = labels.get(SERVICE_LABEL, "runner")
+            raise HookRefused(
+                f"a hook may not run in {hook.container!r}: it is DockBack's own {service!r} container "
+                f"({SERVICE_LABEL})"
+            )
+        if places.own_container_id is not None and container_id == places.own_container_id:
+            raise HookRefused(f"a hook may not run in {hook.container!r}: it is this executor's own container")
+        if container_id not in places.backed_up and labels.get(HOOKS_LABEL) != "true":
+            raise HookRefused(
+                f"a hook may not run in {hook.container!r}: the job does not back it up (nor a volume it uses), "
+                f"and it is not labelled {HOOKS_LABEL}=true"
+            )
+
+
+async def run_hooks(
+    engine: DockerEngine, hooks: Sequence[HookCommand], when: str, places: HookPlaces | None = None
+) -> list[str]:
+    """Run pre- or post-commands in order, each only where it may run (`places`); returns
+    warnings from hooks allowed to fail. The reason names the hook by its place and program,
+    never its arguments (they may hold a password); its output goes apart, redacted."""
+    if places is not None:
+        await check_hook_places(engine, hooks, places)
+    warnings = []
+    for number, hook in enumerate(hooks, start=1):
+        output = None
+        try:
+            code, printed = await engine.exec_run(hook.container, list(hook.command), hook.timeout_seconds)
+            problem = None if code == 0 else f"exited with {code}"
+            output = redact(printed.strip()[-OUTPUT_KEPT:]) or None
         except TimeoutError:
             problem = f"did not finish within {hook.timeout_seconds:.0f}s"
         except PermanentError as exc:
             problem = str(exc)
         if problem is None:
             continue
-        message = f"{when}-command {list(hook.command)} in {hook.container} {problem}"
+        program = os.path.basename(hook.command[0])
+        message = f"{when}-command {number} ({program!r} in container {hook.container!r}) {problem}"
+        if output:
+            message += " (its output is in the job log)"
         if hook.on_error == "fail":
-            raise HookFailed(message)
+            raise HookFailed(message, output=output)
         log.warning("%s (on_error=continue)", message)
         warnings.append(message)
     return warnings

@@ -9,6 +9,7 @@ about ten times slower than sending it as it is.
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import json
 import logging
@@ -34,6 +35,8 @@ RUNNER_REPOSITORY = "dockback/runner"
 RUNNER_LABEL = "dockback.runner"
 RUNNER_MOUNT = "/volume"
 CHUNK_BYTES = 1024 * 1024
+SYMLINK_MODE = 1 << 27  # os.ModeSymlink in the engine's (Go's) file modes
+DIRECTORY_MODE = 1 << 31  # os.ModeDir
 _NO_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_read=None, sock_connect=30)
 _IDENTITY = {"Accept-Encoding": "identity"}
 
@@ -364,6 +367,17 @@ class DockerEngine:
             raise _translate(exc, f"archive of {path}") from exc
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
             raise EngineUnavailable(f"the Docker Engine stream broke: {exc}") from exc
+
+    async def stat_path(self, container_id: str, path: str) -> dict[str, Any]:
+        """What the engine says of `path` in a container, without following its last component:
+        name, size, mode (Go's os.FileMode: SYMLINK_MODE for a symbolic link) and linkTarget."""
+        try:
+            async with self._request(f"containers/{container_id}/archive", "HEAD", params={"path": path}) as response:
+                header = response.headers.get("X-Docker-Container-Path-Stat", "")
+        except DockerError as exc:
+            raise _translate(exc, f"path {path}") from exc
+        stat: dict[str, Any] = json.loads(base64.b64decode(header)) if header else {}
+        return stat
 
     async def write_archive(self, container_id: str, path: str, chunks: AsyncIterator[bytes]) -> None:
         """Extract a tar stream into `path` of a container, keeping the archive's owners (copyUIDGID)."""

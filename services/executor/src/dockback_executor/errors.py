@@ -38,6 +38,10 @@ class HookFailed(PermanentError):
     """A pre- or post-command failed and its on-error policy is `fail`."""
 
 
+class HookRefused(PermanentError):
+    """A hook names a container it may not run in (not backed up by the job, or one of DockBack's own)."""
+
+
 class NotAllowed(PermanentError):
     """The request asks for something this executor's configuration forbids."""
 

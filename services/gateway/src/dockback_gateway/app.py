@@ -14,7 +14,7 @@ from faststream.nats import NatsBroker
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from dockback_gateway import recording
+from dockback_gateway import api_docs, recording
 from dockback_gateway.audit import routes as audit_routes
 from dockback_gateway.auth import routes as auth_routes
 from dockback_gateway.auth.cookies import CookiePolicy
@@ -28,6 +28,7 @@ from dockback_gateway.catalog import worker as catalog_worker
 from dockback_gateway.config import Settings
 from dockback_gateway.dashboard import routes as dashboard_routes
 from dockback_gateway.db import make_engine, make_sessions
+from dockback_gateway.edges import BodyLimit, HostAllowList, allowed_hosts
 from dockback_gateway.errors import install_error_handlers
 from dockback_gateway.jobs import recording as jobs_recording
 from dockback_gateway.jobs import routes as jobs_routes
@@ -83,10 +84,11 @@ async def _load_cipher(settings: Settings, engine: AsyncEngine) -> Cipher:
 async def _start_settings_publisher(
     settings: Settings, sessions: async_sessionmaker[AsyncSession], cipher: Cipher, broker: NatsBroker
 ) -> SnapshotPublisher:
-    """The publisher of settings snapshots (secrets sealed with the settings key); publishes once now."""
+    """The publisher of settings snapshots (each recipient's secrets sealed to its own key); publishes once now."""
+    # Services that run without NATS credentials (development) derive their keys from this file.
     path = settings.settings_key_file
-    settings_key = parse_aes_key(read_or_create(path), str(path))
-    publisher = SnapshotPublisher(sessions, cipher, settings_key, broker.connection.jetstream(), settings.base_url)
+    parse_aes_key(read_or_create(path), str(path))
+    publisher = SnapshotPublisher(sessions, cipher, broker.connection.jetstream(), settings.base_url)
     await publisher.publish_or_log()
     return publisher
 
@@ -145,6 +147,7 @@ def create_app(settings: Settings) -> FastAPI:
             engine=engine,
         )
         app.state.settings_publisher = await _start_settings_publisher(settings, sessions, cipher, broker)
+        background.append(asyncio.create_task(app.state.settings_publisher.follow_registrations(), name="sealing-keys"))
         try:
             yield
         finally:
@@ -153,11 +156,15 @@ def create_app(settings: Settings) -> FastAPI:
             await broker.stop()
             await engine.dispose()
 
-    app = FastAPI(title="DockBack", version="0.1.0", lifespan=lifespan)
+    # The docs and the OpenAPI document are routes of their own, behind the policy table (api_docs).
+    app = FastAPI(title="DockBack", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.cookies = cookies
     app.state.trusted_proxies = trusted_networks(settings.trusted_proxies)
     app.middleware("http")(csrf_middleware(settings.base_url, cookies))
     app.middleware("http")(http_metrics)
+    # Added last, run first: the Host is checked, then the body's size, before anything else.
+    app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
+    app.add_middleware(HostAllowList, allowed=allowed_hosts(settings.base_url, settings.allowed_host_names()))
     install_error_handlers(app)
 
     system = APIRouter(tags=["system"], dependencies=[Depends(enforce_policy)])
@@ -184,6 +191,7 @@ def create_app(settings: Settings) -> FastAPI:
         catalog_routes,
         restores_routes,
         dashboard_routes,
+        api_docs,
     ):
         mount(app, domain.router, domain.POLICY)
     return app

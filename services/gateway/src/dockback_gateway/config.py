@@ -27,6 +27,16 @@ class Settings(BaseSettings, NatsClientSettings):
         description="Where users reach DockBack; its origin is the only one allowed to send state-changing "
         "requests, and an https URL makes cookies Secure and __Host- prefixed",
     )
+    allowed_hosts: str = Field(
+        default="",
+        description="Host names the API answers to besides DOCKBACK_BASE_URL's and localhost, comma-separated "
+        "(e.g. the name a reverse proxy or another container uses); any other Host gets 421 (DNS rebinding)",
+    )
+    max_request_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="The largest request body the API reads; a larger one is refused with 413 before it is parsed",
+    )
     secret_key: SecretStr | None = Field(default=None, description="Signs session tokens; default: secret_key_file")
     secret_key_file: Path = Field(
         default=Path("var/secrets/secret.key"), description="Created (0600) on first start when secret_key is not set"
@@ -37,7 +47,9 @@ class Settings(BaseSettings, NatsClientSettings):
     )
     settings_key_file: Path = Field(
         default=Path("var/secrets/settings.key"),
-        description="Key that seals secrets in the snapshots other services read",
+        description="Created (0600) on first start for services that run without NATS credentials "
+        "(development): they derive their sealing keys from it. With credentials each uploader and the "
+        "notifier has its own key, derived from its credentials",
     )
     trusted_proxies: str = Field(
         default="",
@@ -105,3 +117,7 @@ class Settings(BaseSettings, NatsClientSettings):
         description="Plan slots checked per reconciler pass over all plans (about 3 s of CPU); the plans "
         "checked longest ago go first, the others wait for the next pass",
     )
+
+    def allowed_host_names(self) -> list[str]:
+        """DOCKBACK_ALLOWED_HOSTS as a list."""
+        return [name.strip() for name in self.allowed_hosts.split(",") if name.strip()]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from nats.js import JetStreamContext
+from nats.js.api import KeyValueConfig
 from nats.js.errors import BadRequestError, NotFoundError
 
 from dockback_contracts import streams
@@ -28,3 +30,16 @@ async def declare_streams(js: JetStreamContext, replicas: int = 1) -> None:
         except (NotFoundError, BadRequestError):
             await js.create_key_value(kv)
             log.info("created KV bucket %s", kv.bucket)
+        else:
+            await _allow_direct_get(js, kv)
+
+
+async def _allow_direct_get(js: JetStreamContext, kv: KeyValueConfig) -> None:
+    """A bucket made before it was read by direct get (whose subject names the key, so a role's
+    permissions can name the keys it may read) gets direct get switched on."""
+    if not kv.direct:
+        return
+    info = await js.stream_info(f"KV_{kv.bucket}")
+    if not info.config.allow_direct:
+        await js.update_stream(dataclasses.replace(info.config, allow_direct=True))
+        log.info("KV bucket %s: direct get enabled", kv.bucket)

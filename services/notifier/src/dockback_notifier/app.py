@@ -7,7 +7,7 @@ import asyncio
 import logging
 import signal
 
-from dockback_contracts import sealed
+from dockback_contracts import permissions
 from dockback_notifier.channels import ChannelSettings, PlanNames
 from dockback_notifier.check import ChannelCheck
 from dockback_notifier.dispatch import Dispatcher
@@ -17,6 +17,7 @@ from dockback_notifier.settings import Settings
 from dockback_runtime.connection import own_inbox_for_pull_consumers, server_has_subscriptions, service_broker
 from dockback_runtime.delivery import create_or_update_consumer
 from dockback_runtime.metrics import sample_consumer_lag
+from dockback_runtime.sealing import register_until_done, service_sealing_key
 from dockback_runtime.tasks import stop_loops
 
 log = logging.getLogger(__name__)
@@ -31,8 +32,12 @@ class Notifier:
         self.stopped = asyncio.Event()
         self.ready = asyncio.Event()
 
+        # the notifier's own key: its share of the settings (mail, webhooks) is sealed to it
+        self.sealing_key = service_sealing_key(
+            permissions.NOTIFIER, settings.nats_credentials_file, settings.settings_key_file
+        )
         self.channels = ChannelSettings(
-            sealed.load_key(settings.settings_key_file.read_text()),
+            self.sealing_key,
             window_seconds=settings.digest_window_seconds,
             smtp_timeout=settings.smtp_timeout_seconds,
             smtp_ca_file=settings.smtp_ca_file,
@@ -64,6 +69,8 @@ class Notifier:
         watch: asyncio.Task[None] | None = None
         try:
             js = self.broker.connection.jetstream()
+            if not await register_until_done(js, permissions.NOTIFIER, self.sealing_key, self.stopped):
+                return
             specs = register(
                 self.broker,
                 dispatcher,

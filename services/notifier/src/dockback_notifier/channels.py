@@ -1,6 +1,8 @@
 """The alert channels the gateway's settings snapshot configures, kept current by watching it.
 
-Secrets are opened only when a channel is built, and live only inside that channel object.
+The notifier's snapshot (`notifier` in the settings bucket) is sealed to the notifier's own key
+(derived from its NATS credentials, `dockback_runtime.sealing`); no host can open it. Secrets
+are opened only when a channel is built, and live only inside that channel object.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 from uuid import UUID
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from nats.js import JetStreamContext
 from nats.js.errors import BucketNotFoundError, KeyNotFoundError, NotFoundError
 from nats.js.kv import KV_DEL, KV_PURGE
@@ -42,14 +45,15 @@ class ChannelSettings:
 
     def __init__(
         self,
-        settings_key: bytes,
+        key: X25519PrivateKey,
         *,
         window_seconds: float,
         smtp_timeout: float,
         smtp_ca_file: Path | None,
         webhook_timeout: float,
     ) -> None:
-        self.settings_key = settings_key
+        self.key = key
+        self.public_key = sealed.public_key_text(key)
         self.window_seconds = window_seconds
         self.smtp_timeout = smtp_timeout
         self.smtp_ca_file = smtp_ca_file
@@ -115,10 +119,12 @@ class ChannelSettings:
 
     def _open(self, field: str, value: sealed.SealedSecret) -> str:
         try:
-            return sealed.unseal(self.settings_key, field, value)
+            return sealed.unseal(self.key, field, value)
         except sealed.SealError:
             raise DeliveryError(
-                f"cannot open {field}: the notifier's settings key differs from the gateway's", permanent=True
+                f"cannot open {field} with the notifier's sealing key ({self.public_key}): sealed to another "
+                "key, or tampered with",
+                permanent=True,
             ) from None
 
     def apply(self, raw: bytes | None) -> None:
@@ -131,6 +137,15 @@ class ChannelSettings:
         except ValidationError as exc:
             log.error("ignoring an invalid settings snapshot (%d errors); keeping the previous one", exc.error_count())
             return
+        if snapshot.recipient != self.public_key:
+            # sealed to a key this notifier had before (or another notifier's): the gateway seals
+            # them again once it sees the registration; until then its secrets would not open
+            log.warning(
+                "settings revision %d are sealed to another key than this notifier's; waiting for them to be "
+                "sealed to %s",
+                snapshot.revision,
+                self.public_key,
+            )
         self.snapshot = snapshot
         log.info("settings revision %d: channels %s", snapshot.revision, ", ".join(self.channel_names()) or "none")
         applied, self._applied = self._applied, asyncio.Event()
@@ -156,7 +171,7 @@ class ChannelSettings:
         while not stopped.is_set():
             try:
                 kv = await js.key_value(streams.SETTINGS_BUCKET)
-                watcher = await kv.watch(snapshots.SETTINGS_SNAPSHOT_KEY)
+                watcher = await kv.watch(snapshots.NOTIFIER_SETTINGS_KEY)
             except (BucketNotFoundError, NotFoundError):
                 log.warning("bucket %s does not exist yet (the gateway declares it); retrying", streams.SETTINGS_BUCKET)
                 await wait_until_set(stopped, 2.0)

@@ -17,7 +17,12 @@ class Settings(BaseSettings, NatsClientSettings):
     model_config = SettingsConfigDict(env_prefix="DOCKBACK_", extra="ignore")
 
     log_level: str = "INFO"
-    settings_key_file: Path = Field(description="File with the 32-byte settings key (hex or base64)")
+    settings_key_file: Path | None = Field(
+        default=None,
+        description="Development without NATS credentials only: the gateway's settings key file, from which "
+        "the notifier's sealing key is derived. With DOCKBACK_NATS_CREDENTIALS_FILE the key derives from "
+        "the credentials and this is not needed",
+    )
     instance_name: str = Field(default="notifier", description="How this instance names itself in check replies")
     digest_window_seconds: float = Field(
         default=300,

@@ -13,12 +13,14 @@ import logging
 import signal
 from datetime import timedelta
 
+from dockback_contracts import permissions
 from dockback_runtime.connection import service_broker
 from dockback_runtime.jobs.announcer import Announcer
 from dockback_runtime.jobs.cancellations import Cancellations
 from dockback_runtime.jobs.runner import JobRunner
 from dockback_runtime.jobs.worker import start_consumers
 from dockback_runtime.metrics import sample_consumer_lag
+from dockback_runtime.sealing import register_until_done, service_sealing_key
 from dockback_runtime.tasks import stop_loops
 from dockback_uploader.check import TargetCheck
 from dockback_uploader.fetch import FetchService
@@ -43,12 +45,15 @@ class Uploader:
         self.broker = service_broker(settings, "uploader")
         self.stopped = asyncio.Event()
         self.ready = asyncio.Event()
+        self.role = permissions.host_role_name(permissions.UPLOADER, settings.host_id)
+        # this host's own key: its share of the settings is sealed to it, and nothing else is
+        self.sealing_key = service_sealing_key(self.role, settings.nats_credentials_file, settings.settings_key_file)
 
     async def run(self) -> None:
         host_id = self.settings.host_id
         announcer = Announcer(self.broker, host_id, observe_published)
         archives = LocalArchives(self.settings.data_dir)
-        targets = TargetSettings(lambda: self.broker.connection.jetstream(), self.settings.settings_key_file)
+        targets = TargetSettings(lambda: self.broker.connection.jetstream(), host_id, self.sealing_key)
         services = Services(
             prunes=PruneService(archives, announcer, host_id, remote=S3RemoteCopies(targets)),
             uploads=UploadService(
@@ -66,7 +71,7 @@ class Uploader:
         runner = JobRunner("uploader", announcer, cancellations)
         specs = register(self.broker, host_id, runner, services, self.settings)
         try:
-            if not await start_consumers(self.broker, self.settings, specs, self.stopped):
+            if not await start_consumers(self.broker, self.settings, specs, self.stopped, self._register_key):
                 return  # asked to stop while waiting for the streams
             self.ready.set()
             log.info("uploader for host %s ready (data dir %s)", self.settings.host_id, self.settings.data_dir)
@@ -83,6 +88,11 @@ class Uploader:
             # (a no-op when they are already done).
             await runner.finish_or_hand_back(self.settings.shutdown_grace_seconds)
             await self.broker.stop()
+
+    async def _register_key(self) -> bool:
+        """Before the first job: the gateway seals this host's settings to the key registered here."""
+        js = self.broker.connection.jetstream()
+        return await register_until_done(js, self.role, self.sealing_key, self.stopped)
 
 
 async def serve(settings: Settings) -> None:

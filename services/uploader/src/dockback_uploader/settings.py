@@ -27,7 +27,12 @@ class Settings(BaseSettings, NatsClientSettings, JobWorkerSettings):
         "DOCKBACK_HOST_ID (the uploader cannot derive it from the engine, so set it for both)",
     )
     data_dir: Path = Field(default=Path("/var/lib/dockback/backups"), description="The executor's data dir")
-    settings_key_file: Path = Field(description="File with the 32-byte settings key (hex or base64)")
+    settings_key_file: Path | None = Field(
+        default=None,
+        description="Development without NATS credentials only: the gateway's settings key file, from which "
+        "this uploader's sealing key is derived. With DOCKBACK_NATS_CREDENTIALS_FILE the key derives from "
+        "the credentials and this is not needed",
+    )
     stale_upload_seconds: float = Field(
         default=86400,
         ge=0,

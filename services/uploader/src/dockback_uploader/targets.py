@@ -1,25 +1,26 @@
 """The S3 targets an uploader may use: read from the gateway's settings snapshot, secrets opened here.
 
-The snapshot lives in the settings KV bucket; its access and secret keys are sealed with
-the settings key, which only the uploader and the notifier are given. An opened secret
-stays inside the `S3Target`'s client and never reaches a log, an event or a reply.
+The snapshot lives in the settings KV bucket under `host.<host id>`; its access and secret keys
+are sealed to this host's own public key (its private key derives from the host's NATS
+credentials, `dockback_runtime.sealing`), so no other host can open them, and this host can read
+no other host's snapshot. An opened secret stays inside the `S3Target`'s client and never
+reaches a log, an event or a reply.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from nats.js import JetStreamContext
-from nats.js.errors import BucketNotFoundError, KeyNotFoundError, NotFoundError
-from nats.js.kv import KV_DEL, KV_PURGE
+from nats.js.errors import BucketNotFoundError, KeyDeletedError, KeyNotFoundError, NotFoundError
 from pydantic import ValidationError
 
 from dockback_contracts import sealed, streams
-from dockback_contracts.snapshots import SETTINGS_SNAPSHOT_KEY, PlanSnapshot, S3Target, SettingsSnapshot, target_secret
+from dockback_contracts.snapshots import PlanSnapshot, S3Target, SettingsSnapshot, host_settings_key, target_secret
 from dockback_runtime.jobs.errors import PermanentError, TransientError
 
 
@@ -34,57 +35,64 @@ class Credentials:
         return "Credentials(<hidden>)"
 
 
+_POLL_FIRST = 0.05
+_POLL_MOST = 1.0
+
+
 class TargetSettings:
     """Looks up targets (and plans) in the KV buckets the gateway publishes, on every job:
     a target changed in Settings takes effect at the next job without a restart."""
 
-    def __init__(self, jetstream: Callable[[], JetStreamContext], settings_key_file: Path) -> None:
+    def __init__(self, jetstream: Callable[[], JetStreamContext], host_id: str, key: X25519PrivateKey) -> None:
         self.jetstream = jetstream  # the broker connects after the services are wired
-        self.settings_key_file = settings_key_file
+        self.snapshot_key = host_settings_key(host_id)
+        self.key = key
+        self.public_key = sealed.public_key_text(key)
 
-    async def snapshot(self) -> SettingsSnapshot:
+    async def _read(self) -> SettingsSnapshot | None:
+        """This host's snapshot; None when none was published yet. Read by direct get: this host's
+        permissions name this one key, and a watch would name it only in the request's body."""
         try:
             bucket = await self.jetstream().key_value(streams.SETTINGS_BUCKET)
-            entry = await bucket.get(SETTINGS_SNAPSHOT_KEY)
-        except (BucketNotFoundError, KeyNotFoundError) as exc:
-            raise PermanentError(
-                "no settings snapshot was published yet: add the S3 target in Settings (the gateway publishes it)"
+            entry = await bucket.get(self.snapshot_key)
+        except (BucketNotFoundError, NotFoundError) as exc:
+            if isinstance(exc, (KeyNotFoundError, KeyDeletedError)):
+                return None
+            raise TransientError(
+                f"the settings bucket {streams.SETTINGS_BUCKET} does not exist: is the gateway running?"
             ) from exc
         except Exception as exc:
             raise TransientError(f"could not read the settings snapshot from NATS: {exc}") from exc
-        return _parsed(entry.value)
+        return None if not entry.value else _parsed(entry.value)
+
+    async def snapshot(self) -> SettingsSnapshot:
+        snapshot = await self._read()
+        if snapshot is None:
+            raise TransientError(
+                f"no settings were published for this host yet ({self.snapshot_key}): the gateway publishes them "
+                "once it has seen this uploader's sealing key; add S3 targets in Settings"
+            )
+        return snapshot
 
     async def snapshot_at(self, revision: int, within: float) -> SettingsSnapshot:
         """The snapshot once it has `revision` or a newer one, waiting at most `within` seconds.
 
         The gateway publishes a change after it has committed, so a check sent right after a
-        save can arrive first; watching the key (its current value comes first) sees the
-        publication as soon as it lands."""
+        save can arrive first: the key is read again, soon and then less often, until it lands."""
         newest: int | None = None
-        try:
-            async with asyncio.timeout(within):
-                try:
-                    bucket = await self.jetstream().key_value(streams.SETTINGS_BUCKET)
-                    watcher = await bucket.watch(SETTINGS_SNAPSHOT_KEY)
-                except (BucketNotFoundError, NotFoundError) as exc:
-                    raise PermanentError(
-                        f"the settings bucket {streams.SETTINGS_BUCKET} does not exist: is the gateway running?"
-                    ) from exc
-                except Exception as exc:
-                    raise TransientError(f"could not read the settings snapshot from NATS: {exc}") from exc
-                try:
-                    async for entry in watcher:
-                        if entry is None or entry.value is None or entry.operation in (KV_DEL, KV_PURGE):
-                            continue  # the end of the current values, or the snapshot removed
-                        snapshot = _parsed(entry.value)
-                        if snapshot.revision >= revision:
-                            return snapshot
-                        newest = snapshot.revision
-                finally:
-                    with contextlib.suppress(Exception):
-                        await watcher.stop()  # type: ignore[no-untyped-call]
-        except TimeoutError:
-            pass
+        deadline = time.monotonic() + within
+        pause = _POLL_FIRST
+        while True:
+            snapshot = await self._read()
+            if snapshot is not None:
+                if snapshot.revision >= revision:
+                    return snapshot
+                newest = snapshot.revision
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            await asyncio.sleep(min(pause, left))
+            pause = min(pause * 2, _POLL_MOST)
         seen = "no snapshot at all" if newest is None else f"revision {newest}"
         raise TransientError(
             f"the settings saved as revision {revision} did not reach this uploader within {within:g} s "
@@ -97,6 +105,11 @@ class TargetSettings:
         """The target named `target_id` and its opened credentials; with `revision`, as the
         settings of that revision or a newer one describe it (waiting up to `within` s for them)."""
         snapshot = await (self.snapshot() if revision is None else self.snapshot_at(revision, within))
+        if snapshot.recipient != self.public_key:
+            raise TransientError(
+                f"this host's settings are sealed to another key than this uploader's ({self.public_key}): "
+                "the gateway seals them again once it has seen the key this uploader registered at start"
+            )
         for target in snapshot.targets:
             if target.target_id == target_id:
                 return target, self._credentials(target)
@@ -116,25 +129,14 @@ class TargetSettings:
 
     def _credentials(self, target: S3Target) -> Credentials:
         try:
-            key = sealed.load_key(self.settings_key_file.read_text())
-        except OSError as exc:
-            raise PermanentError(
-                f"the settings key file {self.settings_key_file} cannot be read ({exc.strerror}): "
-                "give the uploader the gateway's settings key (DOCKBACK_SETTINGS_KEY_FILE)"
-            ) from exc
-        except sealed.SealError as exc:
-            raise PermanentError(
-                f"the settings key file {self.settings_key_file} is not a settings key: {exc}"
-            ) from exc
-        try:
             return Credentials(
-                sealed.unseal(key, target_secret(target.target_id, "access_key"), target.access_key),
-                sealed.unseal(key, target_secret(target.target_id, "secret_key"), target.secret_key),
+                sealed.unseal(self.key, target_secret(target.target_id, "access_key"), target.access_key),
+                sealed.unseal(self.key, target_secret(target.target_id, "secret_key"), target.secret_key),
             )
         except sealed.SealError as exc:
             raise PermanentError(
-                f"the credentials of S3 target {target.target_id!r} cannot be opened with this uploader's "
-                "settings key: is DOCKBACK_SETTINGS_KEY_FILE the gateway's key?"
+                f"the credentials of S3 target {target.target_id!r} do not open with this host's sealing key "
+                f"({self.public_key}) although they name it: tampered with, or sealed wrongly; save the target again"
             ) from exc
 
 

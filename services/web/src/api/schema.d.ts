@@ -843,7 +843,8 @@ export interface paths {
          * @description Back up now: run a plan once (`plan_id`), or one resource of a host (`host_id`, `resource`).
          *
          *     The job is queued and its request goes out once this transaction commits (404 for an
-         *     unknown or deleted plan, 422 for a host that never reported).
+         *     unknown or deleted plan, 422 for a host that never reported, 403 naming the field when a
+         *     non-admin asks for hooks or bind mounts).
          */
         post: operations["run_job_jobs_post"];
         delete?: never;
@@ -888,7 +889,8 @@ export interface paths {
         };
         /**
          * Get Job
-         * @description A job with its log (what happened, in order) and the artifacts it produced.
+         * @description A job with its log (what happened, in order) and the artifacts it produced. Hooks' argv
+         *     show to admins only; a failed hook's output (secrets redacted) to operators and admins.
          */
         get: operations["get_job_jobs__job_id__get"];
         put?: never;
@@ -1271,6 +1273,11 @@ export interface components {
             manifest: {
                 [key: string]: unknown;
             };
+            /**
+             * Storage
+             * @description For a volume's archive: where the volume kept its data, in words ("the host directory /srv/app", "the NFS share nas:/export"). None when the archive is not a volume's or its host did not say.
+             */
+            storage?: string | null;
             /** Manifest Path */
             manifest_path: string;
             /** Prune Job Id */
@@ -2545,7 +2552,14 @@ export interface components {
             timezone: string;
             /** Targets */
             targets: components["schemas"]["TargetSelector"][];
+            /** @description Hooks' argv are shown to admins only: for other roles each command reads as one placeholder; sending the hooks back as shown keeps them unchanged */
             options: components["schemas"]["BackupOptions"];
+            /**
+             * Hook Argv Hidden
+             * @description Whether the hooks' argv are hidden from you (only admins see them)
+             * @default false
+             */
+            hook_argv_hidden: boolean;
             /** Upload Targets */
             upload_targets: string[];
             retention: components["schemas"]["RetentionPolicy"];
@@ -2826,8 +2840,18 @@ export interface components {
              */
             fetch_from?: string[];
             /**
+             * Storage
+             * @description For a volume restore: where the restored data is written, in words (a new volume's storage, or that a replaced volume keeps its own driver and options).
+             */
+            storage?: string | null;
+            /**
+             * Original Storage
+             * @description Where the backed-up volume kept its data, in words, from the catalog; None when the archive is not a volume's or its host did not say.
+             */
+            original_storage?: string | null;
+            /**
              * Summary
-             * @description The plan of action in one sentence.
+             * @description The plan of action in a few sentences.
              */
             summary: string;
             /** Warnings */
@@ -2905,6 +2929,12 @@ export interface components {
              * @default false
              */
             allow_stop: boolean;
+            /**
+             * Same Storage As Original
+             * @description For a restore to a new volume: create it with the original volume's driver and options (from the catalog) instead of the plain local driver. With a bind- or NFS-backed original that writes into the original's host directory or share; the preview says which. Refused (422) for a volume that exists (a replaced volume keeps its own driver and options) and for containers and images.
+             * @default false
+             */
+            same_storage_as_original: boolean;
         };
         /**
          * RetentionPolicy
@@ -3151,7 +3181,8 @@ export interface components {
         };
         /**
          * S3TargetUpdate
-         * @description Replace an S3 target's settings. Leave a key out to keep the stored one.
+         * @description Replace an S3 target's settings. Leave a key out to keep the stored one; a changed
+         *     endpoint or `secure` needs both keys again (422 naming the missing one).
          */
         S3TargetUpdate: {
             /**
@@ -3293,7 +3324,8 @@ export interface components {
         };
         /**
          * SmtpUpdate
-         * @description The mail server alerts go through. Leave `password` out to keep the stored one; null clears it.
+         * @description The mail server alerts go through. Leave `password` out to keep the stored one (unless the
+         *     host or port changes: the stored password then is dropped); null clears it.
          */
         SmtpUpdate: {
             /** Host */

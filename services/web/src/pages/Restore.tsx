@@ -88,7 +88,7 @@ function RestoreWizard({ artifact, job }: { artifact: string | null; job: string
 
   const runPreview = () => {
     if (!chosen.data) return;
-    const target = restoreTarget(chosen.data, state.mode, state.newName);
+    const target = restoreTarget(chosen.data, state.mode, state.newName, state.sameStorage);
     if (!target) return;
     preview.reset();
     preview.mutate({ artifact_id: chosen.data.id, target });
@@ -141,11 +141,13 @@ function RestoreWizard({ artifact, job }: { artifact: string | null; job: string
               artifact={chosen.data}
               mode={state.mode}
               newName={state.newName}
+              sameStorage={state.sameStorage}
               nameError={state.mode === "new" ? (previewErrors?.fields["target.name"] ?? null) : null}
               locked={locked}
               busy={preview.isPending}
               onMode={(mode) => dispatch({ type: "mode", mode })}
               onNewName={(name) => dispatch({ type: "newName", name })}
+              onSameStorage={(value) => dispatch({ type: "sameStorage", value })}
               onPreview={runPreview}
               onBack={back}
             />

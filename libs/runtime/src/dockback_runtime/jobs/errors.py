@@ -27,9 +27,18 @@ PERMANENT_ERRNOS = frozenset(
 
 
 class JobError(Exception):
-    """A job cannot go on. `retryable` says whether running it again may succeed."""
+    """A job cannot go on. `retryable` says whether running it again may succeed.
+
+    `output` is what a command of the job printed (a hook's), kept out of the message: the
+    message is shown to every role and sent in alerts, the output only to operators and admins.
+    """
 
     retryable = False
+    output: str | None = None
+
+    def __init__(self, *args: object, output: str | None = None) -> None:
+        super().__init__(*args)
+        self.output = output
 
 
 class TransientError(JobError):

@@ -103,7 +103,8 @@ class JobRunner:
             except JobError as exc:
                 running.cancellable = False
                 log.warning("%s job %s failed: %s", kind, request.job_id, exc)
-                await self._fail(request, kind, phase, str(exc), retryable=False, spec=spec)
+                output = getattr(exc, "output", None)
+                await self._fail(request, kind, phase, str(exc), retryable=False, spec=spec, output=output)
             except Exception as exc:
                 running.cancellable = False
                 if isinstance(exc, OSError) and os_error_is_permanent(exc):  # a full disk: no retry heals it
@@ -165,7 +166,15 @@ class JobRunner:
         await self._fail(request, kind, phase, reason, retryable=True, spec=spec)
 
     async def _fail(
-        self, request: ev.JobEvent, kind: JobKind, phase: JobPhase, reason: str, *, retryable: bool, spec: ConsumerSpec
+        self,
+        request: ev.JobEvent,
+        kind: JobKind,
+        phase: JobPhase,
+        reason: str,
+        *,
+        retryable: bool,
+        spec: ConsumerSpec,
+        output: str | None = None,
     ) -> None:
         resource = getattr(request, "resource", None)
         failed = ev.JobFailed(
@@ -177,6 +186,7 @@ class JobRunner:
             retryable=retryable,
             plan_id=getattr(request, "plan_id", None),
             resource=resource if isinstance(resource, ev.ResourceRef) else None,
+            output=output[-16384:] if output else None,
         )
         await self._announce_or_keep(failed, spec)
 

@@ -38,15 +38,22 @@ def subscribe_job(broker: NatsBroker, spec: ConsumerSpec, handler: JobHandler, *
 
 
 async def start_consumers(
-    broker: NatsBroker, settings: NatsClientSettings, specs: Sequence[ConsumerSpec], stopped: asyncio.Event
+    broker: NatsBroker,
+    settings: NatsClientSettings,
+    specs: Sequence[ConsumerSpec],
+    stopped: asyncio.Event,
+    before_start: Callable[[], Awaitable[bool]] | None = None,
 ) -> bool:
     """Connect, create or update the worker's consumers (waiting for the gateway to declare the
-    streams), then start fetching. False if `stopped` was set meanwhile (nothing started)."""
+    streams), run `before_start` (e.g. register the sealing key), then start fetching. False if
+    `stopped` was set meanwhile (nothing started)."""
     await broker.connect()
     js = broker.connection.jetstream()
     for spec in specs:
         if not await create_or_update_consumer(js, spec, stopped):
             return False
+    if before_start is not None and not await before_start():
+        return False
     own_inbox_for_pull_consumers(broker, settings)
     await broker.start()
     await server_has_subscriptions(broker.connection)

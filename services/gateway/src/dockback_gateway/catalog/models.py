@@ -7,9 +7,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from dockback_contracts.storage import VolumeStorage
 from dockback_gateway.db import Base
 
 
@@ -65,6 +67,18 @@ class Artifact(Base):
     @property
     def kind(self) -> ArtifactKind:
         return kind_of(self.resource_kind, self.role)
+
+    @property
+    def storage(self) -> VolumeStorage | None:
+        """For a volume's archive: the volume's driver and options as its host announced them
+        (`ArchiveCreated.storage`); None when the archive is not a volume's or predates that."""
+        recorded = (self.manifest or {}).get("storage")
+        if self.kind != ArtifactKind.VOLUME or not isinstance(recorded, dict):
+            return None
+        try:
+            return VolumeStorage.model_validate(recorded, strict=False)
+        except ValidationError:
+            return None
 
     @property
     def verified(self) -> bool:

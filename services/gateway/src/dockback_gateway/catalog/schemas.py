@@ -82,6 +82,12 @@ class ArtifactDetail(ArtifactOut):
     remote_copies: list[CopyOut]
     verifications: list[VerificationOut] = Field(description="The latest checks, newest first (at most 20).")
     manifest: dict[str, object] = Field(description="The ArchiveCreated fact as recorded.")
+    storage: str | None = Field(
+        default=None,
+        description="For a volume's archive: where the volume kept its data, in words (\"the host directory "
+        '/srv/app", "the NFS share nas:/export"). None when the archive is not a volume\'s or its host did '
+        "not say.",
+    )
     manifest_path: str
     prune_job_id: uuid.UUID | None
 

@@ -72,6 +72,7 @@ class CatalogService:
                 for check, job in checks
             ],
             manifest=artifact.manifest,
+            storage=None if artifact.storage is None else artifact.storage.in_words(),
             manifest_path=artifact.manifest_path,
             prune_job_id=artifact.prune_job_id,
         )

@@ -31,6 +31,7 @@ from dockback_gateway.jobs.journal import announce, locked_job, log_line
 from dockback_gateway.jobs.models import Job, JobStatus, MissedRun
 from dockback_gateway.outbox.service import enqueue
 from dockback_gateway.recording import Handler
+from dockback_runtime.redaction import redact
 from dockback_runtime.words import byte_count
 
 _KIND_OF: dict[type[ev.Event], str] = {
@@ -232,6 +233,8 @@ async def on_artifacts_pruned(db: AsyncSession, event: ev.ArtifactsPruned) -> No
 
 
 async def on_job_failed(db: AsyncSession, event: ev.JobFailed) -> None:
+    if event.output:  # redacted on the host already; a host of an older version did not
+        event = event.model_copy(update={"output": redact(event.output)})
     job = await _job_for(db, event, **_resource_fields(event.resource))
     message = f"failed in phase {event.phase}: {event.reason}" + states.late_note(
         job, verb="reported after", ignored=False

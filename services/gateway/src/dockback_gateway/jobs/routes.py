@@ -127,9 +127,10 @@ async def job_events(
 
 
 @router.get("/{job_id}")
-async def get_job(job_id: uuid.UUID, db: DbSession) -> JobDetail:
-    """A job with its log (what happened, in order) and the artifacts it produced."""
-    return await service.job_detail(db, job_id)
+async def get_job(job_id: uuid.UUID, db: DbSession, principal: CurrentPrincipal) -> JobDetail:
+    """A job with its log (what happened, in order) and the artifacts it produced. Hooks' argv
+    show to admins only; a failed hook's output (secrets redacted) to operators and admins."""
+    return await service.job_detail(db, job_id, principal.user.role)
 
 
 @router.post("", status_code=202)
@@ -137,8 +138,9 @@ async def run_job(body: RunJob, principal: CurrentPrincipal, request: Request, d
     """Back up now: run a plan once (`plan_id`), or one resource of a host (`host_id`, `resource`).
 
     The job is queued and its request goes out once this transaction commits (404 for an
-    unknown or deleted plan, 422 for a host that never reported)."""
-    job = await service.run_job(db, body, principal.user.username, origin_of(request))
+    unknown or deleted plan, 422 for a host that never reported, 403 naming the field when a
+    non-admin asks for hooks or bind mounts)."""
+    job = await service.run_job(db, body, principal.user.username, origin_of(request), principal.user.role)
     return JobAccepted(id=job.id, status=job.status)
 
 

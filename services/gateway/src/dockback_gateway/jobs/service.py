@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,7 +29,9 @@ from dockback_gateway.jobs.schemas import (
     RunJob,
 )
 from dockback_gateway.plans import convert
+from dockback_gateway.plans.admin_only import admin_asks, hide_hook_argv, require_admin_for
 from dockback_gateway.plans.models import Plan
+from dockback_gateway.users.models import Role
 
 MAX_PAGE = 200
 
@@ -39,7 +42,18 @@ async def list_jobs(db: AsyncSession, wanted: repository.JobFilter, cursor: str 
     return JobPage(items=[JobOut.of(j) for j in jobs], next_cursor=next_cursor.encode() if next_cursor else None)
 
 
-async def job_detail(db: AsyncSession, job_id: uuid.UUID) -> JobDetail:
+def _as_seen_by(role: str, type_: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A log line's data as `role` may see it: hooks' argv for admins only (they may hold
+    passwords), a failed hook's output (redacted on its host) for operators and admins only."""
+    if role == Role.ADMIN:
+        return data
+    data = hide_hook_argv(data)
+    if role != Role.OPERATOR and type_ == ev.JobFailed.model_fields["type"].default:
+        data = {k: v for k, v in data.items() if k != "output"}
+    return data
+
+
+async def job_detail(db: AsyncSession, job_id: uuid.UUID, role: str = Role.VIEWER) -> JobDetail:
     job = await repository.job(db, job_id)
     if job is None:
         raise NotFound(f"there is no job {job_id}")
@@ -48,7 +62,10 @@ async def job_detail(db: AsyncSession, job_id: uuid.UUID) -> JobDetail:
     return JobDetail(
         **JobOut.of(job).model_dump(),
         events=[
-            JobLogLine(at=line.occurred_at, type=line.type, message=line.message, data=line.data) for line in lines
+            JobLogLine(
+                at=line.occurred_at, type=line.type, message=line.message, data=_as_seen_by(role, line.type, line.data)
+            )
+            for line in lines
         ],
         artifacts=[
             JobArtifact(
@@ -72,7 +89,9 @@ async def job_detail(db: AsyncSession, job_id: uuid.UUID) -> JobDetail:
     )
 
 
-async def _request_for(db: AsyncSession, body: RunJob, job_id: uuid.UUID, username: str) -> ev.BackupRequested:
+async def _request_for(
+    db: AsyncSession, body: RunJob, job_id: uuid.UUID, username: str, role: str
+) -> ev.BackupRequested:
     if body.plan_id is not None:
         plan = await db.scalar(select(Plan).where(Plan.id == body.plan_id, Plan.deleted_at.is_(None)))
         if plan is None:
@@ -80,6 +99,7 @@ async def _request_for(db: AsyncSession, body: RunJob, job_id: uuid.UUID, userna
         return convert.backup_request_for(plan, job_id, requested_by=username)
     assert body.host_id is not None
     assert body.resource is not None
+    require_admin_for(role, admin_asks(body.options, {}))
     if await repository.host(db, body.host_id) is None:
         raise Invalid(f"host_id: no executor has ever reported from host {body.host_id!r}")
     return ev.BackupRequested(
@@ -91,10 +111,11 @@ async def _request_for(db: AsyncSession, body: RunJob, job_id: uuid.UUID, userna
     )
 
 
-async def run_job(db: AsyncSession, body: RunJob, username: str, origin: Origin) -> Job:
-    """Queue a backup (see `queue_job`) and audit it."""
+async def run_job(db: AsyncSession, body: RunJob, username: str, origin: Origin, role: str) -> Job:
+    """Queue a backup (see `queue_job`) and audit it. An ad-hoc backup's hooks and bind mounts
+    are an admin's to ask for (a plan's run carries the hooks an admin gave the plan)."""
     job_id = uuid.uuid4()
-    request = await _request_for(db, body, job_id, username)
+    request = await _request_for(db, body, job_id, username, role)
     job = await queue_job(db, request)
     resource = request.resource
     await record(

@@ -40,7 +40,7 @@ def publisher_of(request: Request) -> PlanPublisher:
 
 
 def _service(request: Request, db: DbSession, principal: CurrentPrincipal) -> PlanService:
-    return PlanService(db, publisher_of(request), principal.user.username, origin_of(request))
+    return PlanService(db, publisher_of(request), principal.user.username, origin_of(request), principal.user.role)
 
 
 Service = Annotated[PlanService, Depends(_service)]

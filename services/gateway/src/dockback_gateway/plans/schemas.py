@@ -157,7 +157,13 @@ class PlanOut(BaseModel):
     cron: str
     timezone: str
     targets: list[TargetSelector]
-    options: BackupOptions
+    options: BackupOptions = Field(
+        description="Hooks' argv are shown to admins only: for other roles each command reads as one "
+        "placeholder; sending the hooks back as shown keeps them unchanged"
+    )
+    hook_argv_hidden: bool = Field(
+        default=False, description="Whether the hooks' argv are hidden from you (only admins see them)"
+    )
     upload_targets: list[str]
     retention: RetentionPolicy
     local_copies: LocalCopies

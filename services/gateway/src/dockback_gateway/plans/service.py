@@ -26,6 +26,7 @@ from dockback_gateway.audit.service import Origin, record
 from dockback_gateway.errors import Conflict, Invalid, NotFound
 from dockback_gateway.jobs.models import Job
 from dockback_gateway.plans import repository
+from dockback_gateway.plans.admin_only import HOOK_FIELDS, admin_asks, hide_hook_argv, require_admin_for
 from dockback_gateway.plans.convert import local_copies_of, options_of, retention_of, targets_of
 from dockback_gateway.plans.models import Plan
 from dockback_gateway.plans.schemas import (
@@ -38,6 +39,7 @@ from dockback_gateway.plans.schemas import (
     SchedulePreview,
 )
 from dockback_gateway.plans.snapshot import PlanPublisher
+from dockback_gateway.users.models import Role
 
 _KNOWN_HOSTS_SHOWN = 20
 
@@ -58,8 +60,11 @@ def schedule_preview(cron: str, timezone: str, after: datetime | None) -> Schedu
     return SchedulePreview(cron=cron, timezone=timezone, fire_times=fire_times_in_zone(cron, timezone, start))
 
 
-def plan_out(plan: Plan, last_job: Job | None, now: datetime) -> PlanOut:
+def plan_out(plan: Plan, last_job: Job | None, now: datetime, *, show_hook_argv: bool = True) -> PlanOut:
     firing = plan.enabled and plan.deleted_at is None
+    options = options_of(plan)
+    if not show_hook_argv:
+        options = type(options).model_validate(hide_hook_argv(options.model_dump(mode="json")), strict=False)
     return PlanOut(
         id=plan.id,
         name=plan.name,
@@ -68,7 +73,8 @@ def plan_out(plan: Plan, last_job: Job | None, now: datetime) -> PlanOut:
         cron=plan.cron,
         timezone=plan.timezone,
         targets=list(targets_of(plan)),
-        options=options_of(plan),
+        options=options,
+        hook_argv_hidden=not show_hook_argv and any(getattr(options, f) for f in HOOK_FIELDS),
         upload_targets=list(plan.upload_targets),
         retention=retention_of(plan),
         local_copies=local_copies_of(plan),
@@ -94,11 +100,12 @@ def plan_out(plan: Plan, last_job: Job | None, now: datetime) -> PlanOut:
 
 
 class PlanService:
-    def __init__(self, db: AsyncSession, publisher: PlanPublisher, actor: str, origin: Origin) -> None:
+    def __init__(self, db: AsyncSession, publisher: PlanPublisher, actor: str, origin: Origin, role: str) -> None:
         self.db = db
         self.publisher = publisher
         self.actor = actor
         self.origin = origin
+        self.role = role
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -117,6 +124,7 @@ class PlanService:
     # -- changing --------------------------------------------------------------------------
 
     async def create(self, body: PlanCreate) -> PlanOut:
+        require_admin_for(self.role, _admin_asks_of(body))
         if not await repository.host_known(self.db, body.host_id):
             raise Invalid(await self._unknown_host(body.host_id))
         values = await self._checked(body)
@@ -148,6 +156,8 @@ class PlanService:
                 f"host_id: a plan stays on its host ({plan.host_id!r}), since its archives and retention "
                 "belong to that host; create a new plan for another host"
             )
+        body = self._with_hidden_hooks_kept(body, plan)
+        require_admin_for(self.role, _admin_asks_of(body), unless_kept=_admin_asks_of_plan(plan))
         values = await self._checked(body)
         if body.name.lower() != plan.name.lower():
             await self._name_free(body.name, other_than=plan.id)
@@ -212,6 +222,18 @@ class PlanService:
             "missed_run_grace_seconds": body.missed_run_grace_seconds,
         }
 
+    def _with_hidden_hooks_kept(self, body: PlanUpdate, plan: Plan) -> PlanUpdate:
+        """A non-admin sees a plan's hooks with their argv hidden; sending them back as seen keeps them."""
+        if self.role == Role.ADMIN:
+            return body
+        stored = plan.options or {}
+        sent = body.options.model_dump(mode="json")
+        kept = {f: stored.get(f, []) for f in HOOK_FIELDS if sent.get(f) and sent[f] == hide_hook_argv(stored).get(f)}
+        if not kept:
+            return body
+        options = type(body.options).model_validate({**sent, **kept}, strict=False)
+        return body.model_copy(update={"options": options})
+
     async def _unknown_host(self, host_id: str) -> str:
         known = await repository.known_host_ids(self.db, _KNOWN_HOSTS_SHOWN + 1)
         if not known:
@@ -262,7 +284,16 @@ class PlanService:
     async def _out(self, plans: Sequence[Plan]) -> list[PlanOut]:
         jobs = await repository.newest_backup_jobs(self.db, [p.id for p in plans])
         now = _now()
-        return [plan_out(p, jobs.get(p.id), now) for p in plans]
+        show = self.role == Role.ADMIN
+        return [plan_out(p, jobs.get(p.id), now, show_hook_argv=show) for p in plans]
+
+
+def _admin_asks_of(body: PlanFields) -> dict[str, Any]:
+    return admin_asks(body.options, {"cron": body.cron, "verify_cron": body.verify_cron})
+
+
+def _admin_asks_of_plan(plan: Plan) -> dict[str, Any]:
+    return admin_asks(plan.options or {}, {"cron": plan.cron, "verify_cron": plan.verify_cron})
 
 
 def _now() -> datetime:

@@ -30,6 +30,13 @@ class RestoreTargetIn(BaseModel):
         default=False,
         description="Stop the containers using the target during the swap (they are restarted afterwards).",
     )
+    same_storage_as_original: bool = Field(
+        default=False,
+        description="For a restore to a new volume: create it with the original volume's driver and options "
+        "(from the catalog) instead of the plain local driver. With a bind- or NFS-backed original that writes "
+        "into the original's host directory or share; the preview says which. Refused (422) for a volume that "
+        "exists (a replaced volume keeps its own driver and options) and for containers and images.",
+    )
 
 
 class RestorePreviewRequest(BaseModel):
@@ -87,7 +94,17 @@ class RestorePreview(BaseModel):
         "copies; the host's uploader downloads it from the first that answers and checks its sha256 before "
         "the restore starts. Empty: the archive is read from the host's data dir.",
     )
-    summary: str = Field(description="The plan of action in one sentence.")
+    storage: str | None = Field(
+        default=None,
+        description="For a volume restore: where the restored data is written, in words (a new volume's "
+        "storage, or that a replaced volume keeps its own driver and options).",
+    )
+    original_storage: str | None = Field(
+        default=None,
+        description="Where the backed-up volume kept its data, in words, from the catalog; None when the "
+        "archive is not a volume's or its host did not say.",
+    )
+    summary: str = Field(description="The plan of action in a few sentences.")
     warnings: list[str]
     inventory_at: datetime | None = Field(description="When the host last reported what it holds.")
     checked_on_host: bool = Field(

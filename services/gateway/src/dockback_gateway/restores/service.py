@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockback_contracts import events as ev
+from dockback_contracts.storage import PLAIN_LOCAL, VolumeStorage
 from dockback_gateway.audit.service import Origin, record
 from dockback_gateway.auth.dependencies import Principal
 from dockback_gateway.catalog import repository as catalog_repository
@@ -86,9 +87,18 @@ class RestoreService:
         except RestoreRefusal as refusal:
             error = Conflict if refusal.conflict else Invalid
             raise error(f"{refusal.field}: {refusal.detail}" if refusal.field else refusal.detail) from None
+        storage, storage_words = _storage(artifact, body.target, impact)
+        target = target.model_copy(update={"storage": storage})  # bound to the token with the rest of the target
         warnings = list(impact.notes)
+        if storage is not None and not storage.plain:
+            warnings.append(
+                f"the new volume is {storage.in_words()}, where the original volume keeps its data: files there "
+                "with the same names as in the archive are overwritten"
+            )
         fetch_from = [] if artifact.local_present else [c.target_id for c in copies]
         summary = describe(artifact.kind, target, impact, artifact.host_id)
+        if storage_words:
+            summary += f" {storage_words}"
         if fetch_from:
             summary += (
                 f" Host {artifact.host_id} no longer holds the archive: it is first downloaded from the S3 target "
@@ -128,6 +138,8 @@ class RestoreService:
             ],
             stops=impact.stops,
             fetch_from=fetch_from,
+            storage=storage_words,
+            original_storage=None if artifact.storage is None else artifact.storage.in_words(),
             summary=summary,
             warnings=warnings,
             inventory_at=inventory_at,
@@ -182,7 +194,8 @@ class RestoreService:
                 confirmation,
                 Conflict(f"this confirmation token expired at {confirmation.expires_at.isoformat()}: preview again"),
             )
-        target = RestoreTargetIn.model_validate(confirmation.action["target"])
+        # The target exactly as previewed, with the storage chosen then: nothing in this request can change it.
+        target = ev.RestoreTarget.model_validate(confirmation.action["target"], strict=False)
         if body.confirm_name != target.name:
             await self._refuse(
                 confirmation,
@@ -211,7 +224,7 @@ class RestoreService:
             job_id=job_id,
             host_id=artifact.host_id,
             archive=archive,
-            target=ev.RestoreTarget.model_validate(target.model_dump(), strict=False),
+            target=target,
             requested_by=self.user.username,
             catalogued=catalogued(artifact),
         )
@@ -287,6 +300,48 @@ def _restorable(artifact: Artifact, copies: Sequence[ArtifactCopy]) -> None:
             f"artifact {artifact.id} has no copy on host {artifact.host_id} and no verified remote copy "
             "to fetch it from: it cannot be restored"
         )
+
+
+def _storage(artifact: Artifact, asked: RestoreTargetIn, impact: Impact) -> tuple[VolumeStorage | None, str | None]:
+    """The storage a volume the restore creates gets (None: plain local), and where the restored
+    data is written, in words. The original's storage is taken from the catalog, never the request."""
+    original = artifact.storage
+    field = "target.same_storage_as_original"
+    if asked.same_storage_as_original:
+        if artifact.kind != ArtifactKind.VOLUME:
+            raise Invalid(f"{field}: only a volume restore can create its volume with the original's storage")
+        if impact.target_exists:
+            raise Invalid(
+                f"{field}: volume {asked.name!r} exists and is replaced, and a replaced volume keeps its own driver "
+                "and options; the original's storage can only be chosen for a restore to a new volume"
+            )
+        if original is None:
+            raise Invalid(
+                f"{field}: the catalog does not know the original volume's driver and options (its backup predates "
+                "DockBack recording them); restore to a plain local volume"
+            )
+        if not original.recreatable:
+            raise Invalid(
+                f"{field}: the original volume's options hold a credential DockBack does not carry; create the "
+                "volume yourself and restore into it with replace_existing"
+            )
+        return original, (
+            f"The new volume {asked.name!r} gets the original's driver and options, so it writes into "
+            f"{original.in_words()}."
+        )
+    if artifact.kind == ArtifactKind.CONFIG and any(not v.exists for v in impact.volumes):
+        return None, f"Volumes the restore creates are plain local volumes: {PLAIN_LOCAL}."
+    if artifact.kind != ArtifactKind.VOLUME:
+        return None, None
+    if impact.target_exists:
+        return None, f"Volume {asked.name!r} keeps its own driver and options; its content is replaced."
+    words = f"The new volume {asked.name!r} is {PLAIN_LOCAL}"
+    if original is not None and not original.plain:
+        words += (
+            f"; the original kept its data in {original.in_words()}, which this restore does not touch "
+            "(choose the same driver and options as the original to write there instead)"
+        )
+    return None, words + "."
 
 
 def _action(artifact: Artifact, target: ev.RestoreTarget, impact: Impact) -> dict[str, Any]:

@@ -124,7 +124,8 @@ class S3TargetCreate(S3TargetFields):
 
 
 class S3TargetUpdate(S3TargetFields):
-    """Replace an S3 target's settings. Leave a key out to keep the stored one."""
+    """Replace an S3 target's settings. Leave a key out to keep the stored one; a changed
+    endpoint or `secure` needs both keys again (422 naming the missing one)."""
 
     # null is refused (a target needs both keys); SkipJsonSchema keeps null out of the OpenAPI document
     access_key: Secret | SkipJsonSchema[None] = None
@@ -156,7 +157,8 @@ class S3TargetOut(BaseModel):
 
 
 class SmtpUpdate(BaseModel):
-    """The mail server alerts go through. Leave `password` out to keep the stored one; null clears it."""
+    """The mail server alerts go through. Leave `password` out to keep the stored one (unless the
+    host or port changes: the stored password then is dropped); null clears it."""
 
     model_config = ConfigDict(extra="forbid")
 

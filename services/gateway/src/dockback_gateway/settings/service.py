@@ -100,6 +100,17 @@ class SettingsService:
         target = await self.repo.target(target_id)
         if target is None:
             await self._refuse(NotFound(f"there is no S3 target {target_id!r}"))
+        if (body.endpoint, body.secure) != (target.endpoint, target.secure):
+            # the stored keys go only where they were set for: a new endpoint needs them again
+            for field in _TARGET_SECRETS:
+                if field not in body.model_fields_set:
+                    await self._refuse(
+                        Invalid(
+                            f"{field}: the endpoint changed (host, port or https), so send the access key "
+                            "and the secret key again: the stored ones are only used with the endpoint they "
+                            "were set for"
+                        )
+                    )
         access_key, access_outcome = await self._next_secret(
             target.access_key, body, "access_key", target_secret(target_id, "access_key")
         )
@@ -127,6 +138,14 @@ class SettingsService:
         await self._begin("settings.smtp.update", "smtp")
         smtp = await self.repo.smtp()
         password, outcome = await self._next_secret(smtp.password if smtp else None, body, "password", SMTP_PASSWORD)
+        if (
+            smtp is not None
+            and (body.host, body.port) != (smtp.host, smtp.port)
+            and "password" not in body.model_fields_set
+        ):
+            # the stored password goes only to the server it was set for (else a Test would send
+            # it to whichever host was just typed in)
+            password, outcome = None, "cleared" if smtp.password is not None else None
         if password is not None and body.security == "none":
             await self._refuse(
                 Invalid("security: 'none' would send the SMTP password in clear text; use starttls or tls")
@@ -183,6 +202,11 @@ class SettingsService:
         signing_secret, outcome = await self._next_secret(
             webhook.signing_secret, body, "signing_secret", webhook_signing_secret(webhook_id)
         )
+        if url_outcome == "set" and "signing_secret" not in body.model_fields_set and webhook.signing_secret:
+            assert body.url is not None
+            if not self._same_secret(webhook.url, webhook_url(webhook_id), body.url):
+                # signatures made with the stored secret go only where it was set for
+                signing_secret, outcome = None, "cleared"
         changed = _assign(webhook, body.model_dump(exclude={"url", "signing_secret"}))
         if body.url is not None:
             webhook.url_host = _url_host(body.url)
@@ -276,6 +300,12 @@ class SettingsService:
             log.warning("the stored secret %s does not decrypt: tampered with, or encrypted under another key", name)
             return False
         return True
+
+    def _same_secret(self, stored: bytes | None, name: str, sent: SecretStr) -> bool:
+        """Whether the stored value is `sent` (False when it does not decrypt)."""
+        if stored is None or not self._decrypts(stored, name):
+            return False
+        return self.cipher.decrypt(stored, name) == sent.get_secret_value().encode()
 
     def _state(self, stored: bytes | None, name: str) -> SecretState:
         if stored is not None and not self._decrypts(stored, name):

@@ -1,50 +1,90 @@
-"""The settings snapshot the uploader and notifier read from the settings KV bucket.
+"""The settings snapshots the uploaders and the notifier read from the settings KV bucket.
 
-Built from the committed database state, its secrets decrypted from rest and sealed with
-the settings key (each bound to its name, see `ciphertexts`). Published after every change
-has committed, and at start. Several gateways may publish at once: a snapshot never
-replaces one with a higher revision.
+Built from the committed database state, once per recipient that registered a sealing key in the
+sealing keys bucket (`dockback_runtime.sealing`): each host's uploader gets the S3 targets under
+`host.<host id>`, the notifier mail and webhooks under `notifier`, their secrets decrypted from
+rest and sealed to that recipient's public key (each bound to its name, see `ciphertexts`). A
+host's key opens only its own snapshot; no host gets the notifier's secrets. Published after every
+change has committed, at start, and when a recipient registers a new key. Several gateways may
+publish at once: a snapshot never replaces one with a higher revision.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from dataclasses import dataclass
 
 from nats.js import JetStreamContext
-from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import (
+    BucketNotFoundError,
+    KeyDeletedError,
+    KeyNotFoundError,
+    KeyWrongLastSequenceError,
+    NoKeysError,
+    NotFoundError,
+)
+from nats.js.kv import KV_DEL, KV_PURGE
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dockback_contracts import snapshots
-from dockback_contracts.sealed import SealedSecret, seal
+from dockback_contracts import permissions, snapshots
+from dockback_contracts.sealed import SealedSecret, SealError, parse_public_key, seal_to
 from dockback_contracts.snapshots import SMTP_PASSWORD, target_secret, webhook_signing_secret, webhook_url
-from dockback_contracts.streams import SETTINGS_BUCKET
+from dockback_contracts.streams import SEALING_KEYS_BUCKET, SETTINGS_BUCKET
 from dockback_gateway.db import after_commit
 from dockback_gateway.keys import Cipher, KeyProblem
-from dockback_gateway.kv import revision_of
 from dockback_gateway.settings.repository import SettingsRepository, StoredSettings
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_KEY = snapshots.SETTINGS_SNAPSHOT_KEY
+LEGACY_SNAPSHOT_KEY = "current"
+"""Where one snapshot for everyone, sealed with the shared settings key, used to be: removed."""
 _PUBLISH_AFTER_COMMIT = "settings snapshot"
 _PUT_ATTEMPTS = 10
 _DRAIN_SECONDS = 10.0
+_RESTART_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A role that registered its public sealing key, and the settings key its snapshot goes under."""
+
+    role: str
+    public_key: str
+    snapshot_key: str
+
+
+def recipient_of(role: str, public_key: str) -> Recipient | None:
+    """The recipient a registration names: `notifier` or `uploader-<host id>`; None for anything else."""
+    if role == permissions.NOTIFIER:
+        return Recipient(role, public_key, snapshots.NOTIFIER_SETTINGS_KEY)
+    kind, _, host_id = role.partition("-")
+    if kind == permissions.UPLOADER and permissions.HOST_ID_PATTERN.match(host_id):
+        return Recipient(role, public_key, snapshots.host_settings_key(host_id))
+    return None
 
 
 def build_snapshot(
-    stored: StoredSettings, cipher: Cipher, settings_key: bytes, default_ui_base_url: str
+    stored: StoredSettings, cipher: Cipher, recipient: Recipient, default_ui_base_url: str
 ) -> snapshots.SettingsSnapshot:
-    """The snapshot of `stored`. Raises KeyProblem, naming the value, when a secret does not decrypt."""
+    """`recipient`'s share of `stored`, sealed to its key: an uploader's the S3 targets, the
+    notifier's mail and webhooks. Raises KeyProblem, naming the value, when a secret does not decrypt."""
+    public_key = parse_public_key(recipient.public_key)
 
     def sealed(blob: bytes, name: str) -> SealedSecret:
-        return seal(settings_key, name, cipher.decrypt(blob, name).decode())
+        return seal_to(public_key, name, cipher.decrypt(blob, name).decode())
 
-    smtp = stored.smtp
     defaults = stored.defaults
+    for_notifier = recipient.role == permissions.NOTIFIER
+    smtp = stored.smtp if for_notifier else None
     return snapshots.SettingsSnapshot(
         revision=stored.revision.revision,
-        targets=tuple(
+        recipient=recipient.public_key,
+        targets=()
+        if for_notifier
+        else tuple(
             snapshots.S3Target(
                 target_id=t.target_id,
                 endpoint=t.endpoint,
@@ -71,7 +111,9 @@ def build_snapshot(
             recipients=tuple(smtp.recipients),
             succeeded_digest=smtp.succeeded_digest,
         ),
-        webhooks=tuple(
+        webhooks=()
+        if not for_notifier
+        else tuple(
             snapshots.Webhook(
                 webhook_id=w.webhook_id,
                 url=sealed(_stored(w.url, webhook_url(w.webhook_id)), webhook_url(w.webhook_id)),
@@ -94,63 +136,125 @@ def _stored(blob: bytes | None, name: str) -> bytes:
     return blob
 
 
+async def registered_recipients(js: JetStreamContext) -> list[Recipient]:
+    """Every valid registration in the sealing keys bucket (an invalid one is logged and skipped)."""
+    try:
+        bucket = await js.key_value(SEALING_KEYS_BUCKET)
+        roles = await bucket.keys()
+    except (BucketNotFoundError, NotFoundError, NoKeysError):
+        return []
+    found: list[Recipient] = []
+    for role in sorted(roles):
+        try:
+            entry = await bucket.get(role)
+            registration = snapshots.SealingKey.model_validate_json(entry.value or b"")
+            parse_public_key(registration.public_key)
+        except (KeyNotFoundError, KeyDeletedError):
+            continue
+        except (ValidationError, SealError):
+            log.warning("ignoring the sealing key registered under %r: not a valid registration", role)
+            continue
+        recipient = recipient_of(role, registration.public_key)
+        if recipient is None or registration.role != role:
+            log.warning("ignoring the sealing key registered under %r: no such recipient", role)
+            continue
+        found.append(recipient)
+    return found
+
+
 class SnapshotPublisher:
-    """Publishes the current settings snapshot into the settings KV bucket."""
+    """Publishes each registered recipient's settings snapshot into the settings KV bucket."""
 
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
         cipher: Cipher,
-        settings_key: bytes,
         js: JetStreamContext,
         default_ui_base_url: str,
     ) -> None:
         self._sessions = sessions
         self._cipher = cipher
-        self._settings_key = settings_key
         self._js = js
         self._default_ui_base_url = default_ui_base_url
         self._in_flight: set[asyncio.Task[None]] = set()
 
-    async def publish(self) -> snapshots.SettingsSnapshot:
-        """Read the committed settings (one consistent view), seal, and put them under `current`."""
+    async def publish(self) -> int:
+        """Read the committed settings (one consistent view), seal each recipient's share to its key,
+        and put it under its key; the settings revision published."""
         async with self._sessions() as db:
             await db.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             stored = await SettingsRepository(db).read_all()
-        snapshot = build_snapshot(stored, self._cipher, self._settings_key, self._default_ui_base_url)
-        await self._put(snapshot)
-        return snapshot
+        for recipient in await registered_recipients(self._js):
+            snapshot = build_snapshot(stored, self._cipher, recipient, self._default_ui_base_url)
+            await self._put(recipient.snapshot_key, snapshot)
+        await self._remove_legacy_snapshot()
+        return stored.revision.revision
 
-    async def _put(self, snapshot: snapshots.SettingsSnapshot) -> None:
+    async def _put(self, key: str, snapshot: snapshots.SettingsSnapshot) -> None:
         kv = await self._js.key_value(SETTINGS_BUCKET)
         payload = snapshot.model_dump_json().encode()
         for _ in range(_PUT_ATTEMPTS):
             try:
-                entry = await kv.get(SNAPSHOT_KEY)
-            except KeyNotFoundError:
+                entry = await kv.get(key)
+            except (KeyNotFoundError, KeyDeletedError):
                 entry = None
-            if entry is not None and revision_of(entry.value) > snapshot.revision:
-                return  # another gateway already published a newer revision
+            if entry is not None and _supersedes(entry.value, snapshot):
+                return  # another gateway already published this revision, or a newer one
             try:
                 if entry is None:
-                    await kv.create(SNAPSHOT_KEY, payload)
+                    await kv.create(key, payload)
                 else:
-                    await kv.update(SNAPSHOT_KEY, payload, last=entry.revision)
+                    await kv.update(key, payload, last=entry.revision)
             except KeyWrongLastSequenceError:
                 continue  # someone published in between: compare with theirs
             return
-        raise RuntimeError(f"the settings snapshot kept changing under us ({_PUT_ATTEMPTS} attempts)")
+        raise RuntimeError(f"the settings snapshot {key} kept changing under us ({_PUT_ATTEMPTS} attempts)")
+
+    async def _remove_legacy_snapshot(self) -> None:
+        """The one snapshot of old, sealed with the key every service shared, goes away."""
+        kv = await self._js.key_value(SETTINGS_BUCKET)
+        try:
+            entry = await kv.get(LEGACY_SNAPSHOT_KEY)
+        except (KeyNotFoundError, KeyDeletedError):
+            return
+        if entry.value:
+            await kv.purge(LEGACY_SNAPSHOT_KEY)
+            log.info("removed the settings snapshot sealed with the shared settings key (%s)", LEGACY_SNAPSHOT_KEY)
+
+    async def follow_registrations(self) -> None:
+        """Publish again whenever a recipient registers a new key (a host's first start, a rotated
+        credentials file), until cancelled."""
+        while True:
+            try:
+                bucket = await self._js.key_value(SEALING_KEYS_BUCKET)
+                watcher = await bucket.watch(">")
+            except Exception:
+                log.warning("cannot watch the sealing keys bucket; retrying", exc_info=True)
+                await asyncio.sleep(_RESTART_SECONDS)
+                continue
+            try:
+                initial = True
+                async for entry in watcher:
+                    if entry is None:
+                        initial = False  # the registrations known at start were published at start
+                        continue
+                    if not initial and entry.operation not in (KV_DEL, KV_PURGE):
+                        log.info("sealing key of %s registered: publishing its settings", entry.key)
+                        await self.publish_or_log()
+            finally:
+                with contextlib.suppress(Exception):
+                    await watcher.stop()  # type: ignore[no-untyped-call]
 
     async def publish_or_log(self) -> None:
         """Publish; a failure is logged (the previous snapshot stays) and never raised."""
         try:
-            snapshot = await self.publish()
+            revision = await self.publish()
         except KeyProblem as exc:
             log.error("settings snapshot not published, the previous one stays: %s; set that secret again", exc)
         except Exception:
             log.exception("settings snapshot not published, the previous one stays")
         else:
-            log.info("published settings snapshot revision %d", snapshot.revision)
+            log.info("published settings snapshots of revision %d", revision)
 
     def publish_after_commit(self, db: AsyncSession) -> None:
         """Publish once `db`'s transaction has committed (in the background, once however many
@@ -166,3 +270,14 @@ class SnapshotPublisher:
         """Wait for the publications in flight (at shutdown; tests use it too)."""
         if self._in_flight:
             await asyncio.wait(set(self._in_flight), timeout=_DRAIN_SECONDS)
+
+
+def _supersedes(stored: bytes | None, snapshot: snapshots.SettingsSnapshot) -> bool:
+    """Whether the stored snapshot stays: a newer revision, or the same one sealed to the same key."""
+    try:
+        current = snapshots.SettingsSnapshot.model_validate_json(stored or b"")
+    except ValidationError:
+        return False
+    if current.revision != snapshot.revision:
+        return current.revision > snapshot.revision
+    return current.recipient == snapshot.recipient

@@ -133,6 +133,12 @@ function ArtifactDetail({ id }: { id: string }) {
         <dd>{a.state}</dd>
         <dt>On the host</dt>
         <dd>{a.local_present ? a.path : "no longer on the host"}</dd>
+        {a.storage ? (
+          <>
+            <dt>The volume kept its data in</dt>
+            <dd>{a.storage}</dd>
+          </>
+        ) : null}
         <dt>Files</dt>
         <dd>
           {a.file_count}, {formatBytes(a.raw_bytes)} before {a.compression} compression

@@ -8,12 +8,15 @@ export function ConsistencyFields({
   form,
   onChange,
   readOnly,
+  adminOnlyReadOnly = readOnly,
   errors,
   containers,
 }: {
   form: PlanForm;
   onChange: (patch: Partial<PlanForm>) => void;
   readOnly: boolean;
+  /** Hooks and bind mounts: only an admin changes them (the API refuses anyone else). */
+  adminOnlyReadOnly?: boolean;
   errors: Record<string, string>;
   /** Container names on the plan's host, offered for the hook commands. */
   containers: string[];
@@ -73,10 +76,16 @@ export function ConsistencyFields({
         id="plan-include-bind-mounts"
         label="Include bind mounts"
         checked={form.includeBindMounts}
-        readOnly={readOnly}
+        readOnly={adminOnlyReadOnly}
         onChange={(includeBindMounts) => onChange({ includeBindMounts })}
         error={errorUnder(errors, "options.include_bind_mounts")}
       />
+      {adminOnlyReadOnly && !readOnly ? (
+        <p className="hint">
+          Only an admin sets bind mounts and the commands run before and after a backup (they run as root);
+          their arguments are shown to admins only. You can change the rest of the plan.
+        </p>
+      ) : null}
       <datalist id="plan-hook-containers">
         {containers.map((name) => (
           <option key={name} value={name} />
@@ -87,7 +96,7 @@ export function ConsistencyFields({
         which="Before"
         hooks={form.preCommands}
         onChange={(preCommands) => onChange({ preCommands })}
-        readOnly={readOnly}
+        readOnly={adminOnlyReadOnly}
         errors={errors}
         errorPrefix="options.pre_commands"
       />
@@ -96,7 +105,7 @@ export function ConsistencyFields({
         which="After"
         hooks={form.postCommands}
         onChange={(postCommands) => onChange({ postCommands })}
-        readOnly={readOnly}
+        readOnly={adminOnlyReadOnly}
         errors={errors}
         errorPrefix="options.post_commands"
       />

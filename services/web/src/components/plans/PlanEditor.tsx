@@ -5,7 +5,7 @@ import { Link, useNavigate } from "react-router-dom";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, type Schemas } from "../../api/client";
 import { ApiError, fieldErrors, unwrap } from "../../api/errors";
-import { useCan } from "../../auth/session";
+import { useCan, useSession } from "../../auth/session";
 import { formatDateTime } from "../../lib/format";
 import { unplacedMessages } from "../../lib/fieldMessages";
 import { afterPlanChange } from "../../lib/invalidate";
@@ -53,6 +53,9 @@ export function PlanEditor({ planId, initial }: { planId: string | null; initial
   const client = useQueryClient();
   const mayWrite = planId === null ? can("POST", "/plans") : can("PUT", "/plans/{plan_id}");
   const readOnly = !mayWrite;
+  // Hooks (commands run as root in a container) and bind mounts are an admin's to set or change.
+  const { session } = useSession();
+  const adminOnlyReadOnly = readOnly || session?.role !== "admin";
   const [form, setForm] = useState<PlanForm>(initial);
   const [serverErrors, setServerErrors] = useState<{ fields: Record<string, string>; general: string | null }>({
     fields: {},
@@ -258,6 +261,7 @@ export function PlanEditor({ planId, initial }: { planId: string | null; initial
         form={form}
         onChange={change}
         readOnly={readOnly}
+        adminOnlyReadOnly={adminOnlyReadOnly}
         errors={errors}
         containers={(containers.data ?? []).map((c) => c.name)}
       />

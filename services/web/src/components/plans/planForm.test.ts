@@ -95,6 +95,7 @@ const PLAN: Schemas["PlanOut"] = {
     include_image: true,
     include_bind_mounts: false,
   },
+  hook_argv_hidden: false,
   upload_targets: ["s3-main"],
   retention: {
     keep_last: 3,
@@ -118,6 +119,12 @@ const PLAN: Schemas["PlanOut"] = {
 };
 
 describe("plan ⇄ form ⇄ body", () => {
+  it("sends a non-admin's hidden hook commands back exactly as shown, which keeps them", () => {
+    const hidden = ["(hidden: only admins see hook commands)"];
+    const shown = { ...PLAN, hook_argv_hidden: true, options: { ...PLAN.options, pre_commands: [{ ...PLAN.options.pre_commands![0], command: hidden }] } };
+    expect(bodyFromForm(formFromPlan(shown)).options?.pre_commands).toEqual(shown.options.pre_commands);
+  });
+
   it("saves a plan's fields unchanged when nothing was edited", () => {
     const body = bodyFromForm(formFromPlan(PLAN));
     expect(body).toEqual({

@@ -33,6 +33,18 @@ export function PreviewStep({
           {target.kind} <strong>{target.name}</strong> on host {archive.host_id} —{" "}
           {preview.target_exists ? "exists now" : "does not exist yet (it is created)"}
         </dd>
+        {preview.storage ? (
+          <>
+            <dt>Written to</dt>
+            <dd>{preview.storage}</dd>
+          </>
+        ) : null}
+        {preview.original_storage ? (
+          <>
+            <dt>The original keeps its data in</dt>
+            <dd>{preview.original_storage}</dd>
+          </>
+        ) : null}
         <dt>Overwritten</dt>
         <dd>{preview.overwrites ? <strong>Yes: existing data is replaced</strong> : "Nothing existing is overwritten"}</dd>
         <dt>Containers stopped and restarted</dt>

@@ -30,7 +30,7 @@ function preview(name: string) {
       sha256: ARTIFACT.sha256,
       verified_at: null,
     },
-    target: { kind: "volume", name, replace_existing: false, allow_stop: false },
+    target: { kind: "volume", name, replace_existing: false, allow_stop: false, same_storage_as_original: false },
     target_exists: false,
     overwrites: false,
     container: null,
@@ -130,7 +130,7 @@ describe("RestorePage", () => {
     expect(await screen.findByText(/as a new object; nothing existing is overwritten/)).toBeInTheDocument();
     expect(stub.sent.find((s) => s.path === "/restores/preview")?.body).toEqual({
       artifact_id: "a1",
-      target: { kind: "volume", name: "restored", replace_existing: false, allow_stop: false },
+      target: { kind: "volume", name: "restored", replace_existing: false, allow_stop: false, same_storage_as_original: false },
     });
 
     await user.click(screen.getByRole("button", { name: "Continue" }));
@@ -147,6 +147,33 @@ describe("RestorePage", () => {
     expect(screen.getByText("started on vm", { exact: false })).toBeInTheDocument();
     expect(screen.getByRole("link", { name: "Open the job" })).toHaveAttribute("href", "/jobs/job-9");
     expect(stub.sent.find((s) => s.path === "/restores")?.body).toEqual({ token: "tok-1", confirm_name: "restored" });
+  });
+
+  it("asks for the original's driver and options only when ticked, and shows where that writes", async () => {
+    const written = "The new volume 'restored' gets the original's driver and options, so it writes into the host directory /srv/app.";
+    const stub: Stub = { sent: [], preview: (name) => ({ ...preview(name), storage: written, original_storage: "the host directory /srv/app" }) };
+    stubApi(stub);
+    const user = userEvent.setup();
+    renderAt("/restore?artifact=a1");
+
+    await user.click(await screen.findByLabelText("New volume"));
+    await user.type(screen.getByLabelText("New name"), "restored");
+    const same = screen.getByLabelText("Same driver and options as the original");
+    expect(same).not.toBeChecked();
+    await user.click(same);
+    await user.click(screen.getByRole("button", { name: "Preview" }));
+    expect(await screen.findByText(written)).toBeInTheDocument();
+    expect(screen.getByText("the host directory /srv/app")).toBeInTheDocument();
+    expect(stub.sent.find((s) => s.path === "/restores/preview")?.body).toMatchObject({
+      target: { kind: "volume", name: "restored", same_storage_as_original: true },
+    });
+  });
+
+  it("offers no storage choice when restoring over the original", async () => {
+    stubApi({ sent: [] });
+    renderAt("/restore?artifact=a1");
+    await screen.findByRole("button", { name: "Preview" });
+    expect(screen.queryByLabelText("Same driver and options as the original")).not.toBeInTheDocument();
   });
 
   it("sends an expired token back to the preview with the API's message", async () => {

@@ -12,22 +12,26 @@ export function TargetStep({
   artifact,
   mode,
   newName,
+  sameStorage,
   nameError,
   locked,
   busy,
   onMode,
   onNewName,
+  onSameStorage,
   onPreview,
   onBack,
 }: {
   artifact: Artifact;
   mode: TargetMode;
   newName: string;
+  sameStorage: boolean;
   nameError: string | null;
   locked: boolean;
   busy: boolean;
   onMode: (mode: TargetMode) => void;
   onNewName: (name: string) => void;
+  onSameStorage: (value: boolean) => void;
   onPreview: () => void;
   onBack: () => void;
 }) {
@@ -95,6 +99,24 @@ export function TargetStep({
             >
               <input id="restore-new-name" value={newName} onChange={(e) => onNewName(e.target.value)} autoFocus />
             </Field>
+          ) : null}
+          {mode === "new" && kind === "volume" ? (
+            <div className="choice">
+              <label>
+                <input
+                  type="checkbox"
+                  name="same-storage"
+                  checked={sameStorage}
+                  onChange={(e) => onSameStorage(e.target.checked)}
+                />{" "}
+                Same driver and options as the original
+              </label>
+              <span className="muted">
+                {sameStorage
+                  ? " — the new volume writes where the original keeps its data (a bind-mounted host directory or a share); the preview says which"
+                  : " — without it the new volume is a plain local volume, a new empty directory"}
+              </span>
+            </div>
           ) : null}
         </fieldset>
       )}

@@ -88,6 +88,7 @@ describe("restoreTarget", () => {
       name: "dev-data",
       replace_existing: true,
       allow_stop: true,
+      same_storage_as_original: false,
     });
     expect(restoreTarget(config, "original", "")?.name).toBe("dev-app");
   });
@@ -98,7 +99,26 @@ describe("restoreTarget", () => {
       name: "copy",
       replace_existing: false,
       allow_stop: false,
+      same_storage_as_original: false,
     });
+  });
+
+  it("asks for the original's storage only for a new volume, and only when chosen", () => {
+    expect(restoreTarget(volume, "new", "copy")).toEqual({
+      kind: "volume",
+      name: "copy",
+      replace_existing: false,
+      allow_stop: false,
+      same_storage_as_original: false,
+    });
+    expect(restoreTarget(volume, "new", "copy", true)?.same_storage_as_original).toBe(true);
+    expect(restoreTarget(volume, "original", "", true)?.same_storage_as_original).toBe(false);
+    expect(restoreTarget(config, "new", "copy", true)?.same_storage_as_original).toBe(false);
+  });
+
+  it("drops the preview when the storage choice changes", () => {
+    const state = run(initialWizard({ artifact: "a1" }), { type: "previewed", preview }, { type: "sameStorage", value: true });
+    expect(state).toMatchObject({ preview: null, sameStorage: true });
   });
 
   it("has no target for a bind mount archive", () => {

@@ -22,6 +22,8 @@ export interface WizardState {
   artifactId: string | null;
   mode: TargetMode;
   newName: string;
+  /** A new volume gets the original's driver and options (its host directory or share) instead of plain local. */
+  sameStorage: boolean;
   /** The preview the user is looking at; its token confirms exactly this plan of action. */
   preview: RestorePreview | null;
   jobId: string | null;
@@ -33,6 +35,7 @@ export type WizardAction =
   | { type: "pick"; artifactId: string }
   | { type: "mode"; mode: TargetMode }
   | { type: "newName"; name: string }
+  | { type: "sameStorage"; value: boolean }
   | { type: "previewed"; preview: RestorePreview }
   | { type: "continue" }
   | { type: "confirmed"; jobId: string }
@@ -47,6 +50,7 @@ export function initialWizard(params: { artifact?: string | null; job?: string |
     artifactId: null,
     mode: "original",
     newName: "",
+    sameStorage: false,
     preview: null,
     jobId: null,
     notice: null,
@@ -66,6 +70,8 @@ export function wizardReducer(state: WizardState, action: WizardAction): WizardS
       return { ...state, mode: action.mode, preview: null };
     case "newName":
       return { ...state, newName: action.name, preview: null };
+    case "sameStorage":
+      return { ...state, sameStorage: action.value, preview: null };
     case "previewed":
       if (state.step !== "target" && state.step !== "preview") return state;
       return { ...state, step: "preview", preview: action.preview, notice: null };
@@ -89,13 +95,22 @@ export function wizardReducer(state: WizardState, action: WizardAction): WizardS
   }
 }
 
-/** The restore request body's target for an artifact and the chosen mode. */
-export function restoreTarget(artifact: Artifact, mode: TargetMode, newName: string): RestoreTargetIn | null {
+/** The restore request body's target for an artifact and the chosen mode. `sameStorage` applies
+ * only to a new volume (a replaced volume keeps its own driver and options). */
+export function restoreTarget(
+  artifact: Artifact,
+  mode: TargetMode,
+  newName: string,
+  sameStorage = false,
+): RestoreTargetIn | null {
   const kind = targetKind(artifact);
   if (!kind) return null;
-  if (mode === "new") return { kind, name: newName.trim(), replace_existing: false, allow_stop: false };
+  if (mode === "new") {
+    const same = kind === "volume" && sameStorage;
+    return { kind, name: newName.trim(), replace_existing: false, allow_stop: false, same_storage_as_original: same };
+  }
   // The original: the preview shows what is overwritten and stopped before anything happens.
-  return { kind, name: originalName(artifact), replace_existing: true, allow_stop: true };
+  return { kind, name: originalName(artifact), replace_existing: true, allow_stop: true, same_storage_as_original: false };
 }
 
 /** What an archive restores to: a volume archive to a volume, a container's config to a container. */

@@ -1,0 +1,48 @@
+"""An admin session (which may change settings but never read a stored secret) points an S3
+target at an endpoint the attacker runs, hoping the uploader then signs its requests (or a
+Test) there with the stored keys. The real gateway refuses to move stored keys: a new endpoint,
+port or https switch needs both keys sent again (422 naming the missing one), and nothing
+changes, so the snapshot the uploaders read still binds the keys to the old endpoint."""
+
+from __future__ import annotations
+
+import pytest
+from gateway.conftest import HOST_KEY, Gateway, logged_in_admin
+from gateway.settings_bodies import published_snapshot
+
+from dockback_contracts.sealed import unseal
+
+ACCESS_KEY = "canary-access-key-0e7d52"
+SECRET_KEY = "canary-secret-key-8a3f16"
+TARGET = {
+    "endpoint": "s3.example.net",
+    "secure": True,
+    "bucket": "dockback-archives",
+    "access_key": ACCESS_KEY,
+    "secret_key": SECRET_KEY,
+}
+KEEPING_KEYS = {k: v for k, v in TARGET.items() if k not in ("access_key", "secret_key")}
+
+
+@pytest.mark.parametrize(
+    ("change", "missing"),
+    [
+        ({"endpoint": "s3.attacker.example"}, "access_key"),
+        ({"endpoint": "s3.example.net:9000"}, "access_key"),
+        ({"secure": False}, "access_key"),  # the same host over plain http: the keys would travel in clear
+        ({"endpoint": "s3.attacker.example", "access_key": ACCESS_KEY}, "secret_key"),
+    ],
+)
+async def test_s3_keys_follow_a_changed_endpoint(gateway: Gateway, change: dict[str, object], missing: str) -> None:
+    async with logged_in_admin(gateway) as admin:
+        assert (await admin.post("/settings/targets", json={"target_id": "offsite", **TARGET})).status_code == 201
+        moved = await admin.put("/settings/targets/offsite", json={**KEEPING_KEYS, **change})
+        after = (await admin.get("/settings")).json()["targets"][0]
+
+    assert moved.status_code == 422, moved.text
+    assert moved.json()["detail"].startswith(f"{missing}:")
+    assert (after["endpoint"], after["secure"]) == ("s3.example.net", True)
+    _, snapshot = await published_snapshot(gateway)
+    (target,) = snapshot.targets
+    assert (target.endpoint, target.secure) == ("s3.example.net", True)
+    assert unseal(HOST_KEY, "settings.targets.offsite.secret_key", target.secret_key) == SECRET_KEY
