@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from dockback_contracts import events as ev
+from dockback_executor.backup import BindSource
 from dockback_executor.errors import DataDirFull, NotAllowed, ResourceMissing
 from executor.conftest import Host, on_small_data_dir
 from executor.requests import backup_of, restore_of
@@ -151,6 +152,16 @@ async def test_bind_mounts_are_refused_unless_the_path_is_under_an_allowed_root(
     bind = next(m for m in manifests if m.kind == "bind")
     assert bind.role == "bind/shared"
     assert bind.file_count == 3  # ./, ./sub, ./sub/note.txt
+
+
+async def test_a_bind_path_is_placed_under_its_allowed_root_by_its_words_alone(host: Host) -> None:
+    backups = host.backups
+    backups.config = replace(backups.config, allowed_bind_roots=(Path("/srv/app/"),))
+    assert backups._permitted_bind("/srv/app") == BindSource("/srv/app", "")
+    assert backups._permitted_bind("/srv/app/data//db/") == BindSource("/srv/app", "data/db")
+    for outside in ("/srv/app/../../etc", "/srv/application", "/", "srv/app/data"):
+        with pytest.raises(NotAllowed, match="not under an allowed root"):
+            backups._permitted_bind(outside)
 
 
 async def test_without_include_bind_mounts_a_container_backup_leaves_binds_alone(

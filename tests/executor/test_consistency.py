@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from dockback_executor.consistency import own_container_id
-from dockback_executor.errors import HookFailed
+from dockback_executor.errors import HookFailed, HookRefused
 from executor.conftest import Host
 from executor.requests import backup_of
 from executor.volumes import create_volume, docker_cli
@@ -150,3 +151,18 @@ def test_the_executor_finds_its_own_container_id_so_no_hook_runs_there(tmp_path:
     )
     assert own_container_id(tmp_path) == container_id
     assert own_container_id(tmp_path / "not-in-a-container") is None
+
+
+async def test_a_hook_never_runs_in_the_executors_own_container_even_when_it_is_backed_up(
+    host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    await create_volume(unique_name, docker_labels)
+    await container(unique_name, unique_name, busybox_image, {**docker_labels, "dockback.hooks": "true"}, run=True)
+    container_id = json.loads(await docker_cli("inspect", unique_name))[0]["Id"]
+    host.backups.config = replace(host.backups.config, own_container_id=container_id)
+    hook = {"container": unique_name, "command": ["touch", "/data/hook-ran"]}
+
+    with pytest.raises(HookRefused, match="this executor's own container"):
+        await host.backups.run(backup_of("volume", unique_name, pre_commands=[hook]), attempt=1)
+
+    assert await docker_cli("exec", unique_name, "ls", "/data") == b""

@@ -125,3 +125,19 @@ async def test_an_artifact_says_where_its_volume_kept_its_data(gateway: Gateway)
         detail = await client.get(f"/artifacts/{artifact_id}")
     assert detail.status_code == 200, detail.text
     assert detail.json()["storage"] == "the NFS share nas.lan:/export/app"
+
+
+async def test_a_container_restored_beside_the_original_gets_plain_local_volumes_and_says_so(gateway: Gateway) -> None:
+    await known_host(gateway)
+    job_id = uuid.uuid4()
+    config_id = await catalogued(
+        gateway, archive_created(HOST, None, "web", T0, kind="container", role="config", job_id=job_id)
+    )
+    volume = archive_created(HOST, None, "web", T0, kind="container", role="webdata", job_id=job_id)
+    await catalogued(gateway, volume.model_copy(update={"storage": BIND}))
+    async with logged_in_as(gateway, "olga", Role.OPERATOR) as client:
+        previewed = await preview(client, config_id, {"kind": "container", "name": "web-copy"})
+    assert previewed.status_code == 200, previewed.text
+    body = previewed.json()
+    assert [v["name"] for v in body["volumes"]] == ["web-copy-webdata"]
+    assert body["storage"].startswith("Volumes the restore creates are plain local volumes")

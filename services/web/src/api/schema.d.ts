@@ -2531,6 +2531,12 @@ export interface components {
              * @description The Docker host, as its executor reports it (see /resources/hosts)
              */
             host_id: string;
+            /**
+             * Restore Special Bits
+             * @description Whether restores of this plan's archives may write setuid and setgid files (for a volume that legitimately holds such programs); without it a restore refuses an archive that holds one. Only an admin may change it (403 otherwise). Device files are never restored
+             * @default false
+             */
+            restore_special_bits: boolean;
         };
         /** PlanOut */
         PlanOut: {
@@ -2567,6 +2573,11 @@ export interface components {
             verify_cron: string | null;
             /** Missed Run Grace Seconds */
             missed_run_grace_seconds: number;
+            /**
+             * Restore Special Bits
+             * @description Whether restores of this plan's archives may write setuid and setgid files (for a volume that legitimately holds such programs); without it a restore refuses an archive that holds one. Only an admin may change it (403 otherwise). Device files are never restored
+             */
+            restore_special_bits: boolean;
             /**
              * Revision
              * @description Raised by every change; the scheduler's snapshot carries it
@@ -2655,6 +2666,11 @@ export interface components {
              * @description May be sent, but must be the plan's host: a plan never moves to another host
              */
             host_id?: string | null;
+            /**
+             * Restore Special Bits
+             * @description Whether restores of this plan's archives may write setuid and setgid files (for a volume that legitimately holds such programs); without it a restore refuses an archive that holds one. Only an admin may change it (403 otherwise). Device files are never restored. Left out: it stays as it is.
+             */
+            restore_special_bits?: boolean | null;
         };
         /**
          * PlanVerification

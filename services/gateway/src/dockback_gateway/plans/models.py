@@ -42,6 +42,8 @@ class Plan(Base):
     )
     verify_cron: Mapped[str | None] = mapped_column(String(255))
     missed_run_grace_seconds: Mapped[float] = mapped_column(default=3600.0)
+    # Restores of this plan's archives may write setuid/setgid files (0012); only an admin sets it.
+    restore_special_bits: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     revision: Mapped[int] = mapped_column(default=1)
     created_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())

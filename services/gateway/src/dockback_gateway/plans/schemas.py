@@ -87,6 +87,13 @@ class LocalCopiesIn(LocalCopies):
     model_config = _STRICT_INPUT
 
 
+RESTORE_SPECIAL_BITS = (
+    "Whether restores of this plan's archives may write setuid and setgid files (for a volume that "
+    "legitimately holds such programs); without it a restore refuses an archive that holds one. Only an "
+    "admin may change it (403 otherwise). Device files are never restored"
+)
+
+
 class PlanFields(BaseModel):
     """What a plan says; the host is given at creation and never changes."""
 
@@ -128,6 +135,7 @@ class PlanFields(BaseModel):
 
 class PlanCreate(PlanFields):
     host_id: HostId = Field(description="The Docker host, as its executor reports it (see /resources/hosts)")
+    restore_special_bits: bool = Field(default=False, description=RESTORE_SPECIAL_BITS)
 
 
 class PlanUpdate(PlanFields):
@@ -135,6 +143,9 @@ class PlanUpdate(PlanFields):
 
     host_id: HostId | None = Field(
         default=None, description="May be sent, but must be the plan's host: a plan never moves to another host"
+    )
+    restore_special_bits: bool | None = Field(
+        default=None, description=RESTORE_SPECIAL_BITS + ". Left out: it stays as it is."
     )
 
 
@@ -169,6 +180,7 @@ class PlanOut(BaseModel):
     local_copies: LocalCopies
     verify_cron: str | None
     missed_run_grace_seconds: float
+    restore_special_bits: bool = Field(description=RESTORE_SPECIAL_BITS)
     revision: int = Field(description="Raised by every change; the scheduler's snapshot carries it")
     created_by: str | None
     created_at: datetime

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockback_contracts.schedule import next_fire_times, parse_zone
 from dockback_gateway.audit.service import Origin, record
-from dockback_gateway.errors import Conflict, Invalid, NotFound
+from dockback_gateway.errors import Conflict, Forbidden, Invalid, NotFound
 from dockback_gateway.jobs.models import Job
 from dockback_gateway.plans import repository
 from dockback_gateway.plans.admin_only import HOOK_FIELDS, admin_asks, hide_hook_argv, require_admin_for
@@ -80,6 +80,7 @@ def plan_out(plan: Plan, last_job: Job | None, now: datetime, *, show_hook_argv:
         local_copies=local_copies_of(plan),
         verify_cron=plan.verify_cron,
         missed_run_grace_seconds=plan.missed_run_grace_seconds,
+        restore_special_bits=plan.restore_special_bits,
         revision=plan.revision,
         created_by=plan.created_by,
         created_at=plan.created_at,
@@ -127,7 +128,9 @@ class PlanService:
         require_admin_for(self.role, _admin_asks_of(body))
         if not await repository.host_known(self.db, body.host_id):
             raise Invalid(await self._unknown_host(body.host_id))
+        self._may_set_special_bits(False, body.restore_special_bits)
         values = await self._checked(body)
+        values["restore_special_bits"] = body.restore_special_bits
         if "compression" not in body.options.model_fields_set:
             default = await repository.default_compression(self.db)
             if default is not None:
@@ -159,6 +162,9 @@ class PlanService:
         body = self._with_hidden_hooks_kept(body, plan)
         require_admin_for(self.role, _admin_asks_of(body), unless_kept=_admin_asks_of_plan(plan))
         values = await self._checked(body)
+        if body.restore_special_bits is not None:
+            self._may_set_special_bits(plan.restore_special_bits, body.restore_special_bits)
+            values["restore_special_bits"] = body.restore_special_bits
         if body.name.lower() != plan.name.lower():
             await self._name_free(body.name, other_than=plan.id)
         changed = sorted(field for field, value in values.items() if getattr(plan, field) != value)
@@ -185,6 +191,15 @@ class PlanService:
         await self._changed("plan.delete", plan, {"name": plan.name})
 
     # -- the parts -------------------------------------------------------------------------
+
+    def _may_set_special_bits(self, now: bool, wanted: bool) -> None:
+        """Only an admin changes whether restores may write setuid/setgid files: a setuid-root
+        program in a volume is root for whoever can run it in a container."""
+        if wanted != now and self.role != Role.ADMIN:
+            raise Forbidden(
+                "restore_special_bits: only an admin may change whether this plan's restores write setuid "
+                "and setgid files"
+            )
 
     async def _checked(self, body: PlanFields) -> dict[str, Any]:
         """The plan's column values from `body`, after the checks that need the database."""
@@ -226,7 +241,7 @@ class PlanService:
         """A non-admin sees a plan's hooks with their argv hidden; sending them back as seen keeps them."""
         if self.role == Role.ADMIN:
             return body
-        stored = plan.options or {}
+        stored = options_of(plan).model_dump(mode="json")
         sent = body.options.model_dump(mode="json")
         kept = {f: stored.get(f, []) for f in HOOK_FIELDS if sent.get(f) and sent[f] == hide_hook_argv(stored).get(f)}
         if not kept:
@@ -293,7 +308,7 @@ def _admin_asks_of(body: PlanFields) -> dict[str, Any]:
 
 
 def _admin_asks_of_plan(plan: Plan) -> dict[str, Any]:
-    return admin_asks(plan.options or {}, {"cron": plan.cron, "verify_cron": plan.verify_cron})
+    return admin_asks(options_of(plan), {"cron": plan.cron, "verify_cron": plan.verify_cron})
 
 
 def _now() -> datetime:

@@ -28,6 +28,7 @@ from dockback_gateway.catalog.models import Artifact, ArtifactCopy, ArtifactKind
 from dockback_gateway.catalog.requests import archive_ref, catalogued
 from dockback_gateway.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from dockback_gateway.jobs.queue import queue_job
+from dockback_gateway.plans.models import Plan
 from dockback_gateway.restores import repository
 from dockback_gateway.restores.current_state import current_view
 from dockback_gateway.restores.impact import Impact, RestoreRefusal, assess, describe, touched
@@ -227,6 +228,7 @@ class RestoreService:
             target=target,
             requested_by=self.user.username,
             catalogued=catalogued(artifact),
+            restore_special_bits=await self._special_bits_allowed(artifact),
         )
         request: ev.RestoreRequested | ev.FetchRequested = restore
         if not artifact.local_present:
@@ -238,6 +240,14 @@ class RestoreService:
             details["fetch_from"] = [c.target_id for c in copies]
         await self._audit("success", confirmation, details)
         return RestoreAccepted(job_id=job_id, host_id=artifact.host_id)
+
+    async def _special_bits_allowed(self, artifact: Artifact) -> bool:
+        """Whether the artifact's plan lets restores write setuid/setgid files (an admin's choice);
+        never for an ad-hoc backup."""
+        if artifact.plan_id is None:
+            return False
+        plan = await self.db.get(Plan, artifact.plan_id)
+        return plan is not None and plan.restore_special_bits
 
     async def _copies(self, artifact: Artifact) -> list[ArtifactCopy]:
         """The artifact's verified remote copies, by target id (the order the uploader tries them)."""
@@ -329,6 +339,8 @@ def _storage(artifact: Artifact, asked: RestoreTargetIn, impact: Impact) -> tupl
             f"The new volume {asked.name!r} gets the original's driver and options, so it writes into "
             f"{original.in_words()}."
         )
+    if artifact.kind == ArtifactKind.CONFIG and any(not v.exists for v in impact.volumes):
+        return None, f"Volumes the restore creates are plain local volumes: {PLAIN_LOCAL}."
     if artifact.kind != ArtifactKind.VOLUME:
         return None, None
     if impact.target_exists:

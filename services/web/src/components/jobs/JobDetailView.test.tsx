@@ -40,11 +40,11 @@ function runningJob() {
   };
 }
 
-function renderDetail(allowed: string[]) {
+function renderDetail(allowed: string[], job = runningJob()) {
   stubApi((key) => {
     if (key === "GET /auth/permissions") return json(200, { role: "operator", must_change_password: false, allowed });
     if (key === "GET /users/me") return json(200, { username: "oper", mfa_enabled: false });
-    if (key === `GET /jobs/${JOB_ID}`) return json(200, runningJob());
+    if (key === `GET /jobs/${JOB_ID}`) return json(200, job);
     if (key === `GET /plans/${PLAN_ID}`) return json(200, { id: PLAN_ID, name: "nightly" });
     return undefined;
   });
@@ -68,6 +68,20 @@ describe("JobDetailView", () => {
     const log = screen.getByRole("list", { name: "Job log" });
     expect(log.textContent).toMatch(/Requested by oper.*Started on vm/);
     expect(await screen.findByRole("button", { name: "Cancel" })).toBeInTheDocument();
+  });
+
+  it("shows what a failed hook printed (as the API gives it: masked, to operators and admins only)", async () => {
+    const job = runningJob();
+    job.events.push({
+      at: "2026-11-26T10:00:02Z",
+      type: "job_failed.v1",
+      message: "failed in phase prepare: pre-command 1 ('pg_dump' in container 'db') exited with 1",
+      data: { output: "pg_dump: could not connect to postgres://***@db/app" } as never,
+    });
+    renderDetail([], job);
+    const log = await screen.findByRole("list", { name: "Job log" });
+    expect(log.textContent).toContain("What the command printed (secrets masked)");
+    expect(log.textContent).toContain("could not connect to postgres://***@db/app");
   });
 
   it("shows no Cancel button to a role that may not cancel", async () => {

@@ -226,6 +226,12 @@ function JobBody({ job }: { job: Detail }) {
                 <span>
                   {line.message}
                   <span className="log-type">{line.type}</span>
+                  {typeof line.data.output === "string" && line.data.output ? (
+                    <details className="hook-output">
+                      <summary>What the command printed (secrets masked)</summary>
+                      <pre>{line.data.output}</pre>
+                    </details>
+                  ) : null}
                 </span>
               </li>
             ))}

@@ -80,6 +80,14 @@ export function ConsistencyFields({
         onChange={(includeBindMounts) => onChange({ includeBindMounts })}
         error={errorUnder(errors, "options.include_bind_mounts")}
       />
+      <Check
+        id="plan-restore-special-bits"
+        label="Restores may write setuid and setgid files (admins only)"
+        checked={form.restoreSpecialBits}
+        readOnly={adminOnlyReadOnly}
+        onChange={(restoreSpecialBits) => onChange({ restoreSpecialBits })}
+        error={errorUnder(errors, "restore_special_bits")}
+      />
       {adminOnlyReadOnly && !readOnly ? (
         <p className="hint">
           Only an admin sets bind mounts and the commands run before and after a backup (they run as root);

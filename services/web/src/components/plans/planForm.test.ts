@@ -109,6 +109,7 @@ const PLAN: Schemas["PlanOut"] = {
   local_copies: { keep: "last", last: 2 },
   verify_cron: "0 5 * * 0",
   missed_run_grace_seconds: 600,
+  restore_special_bits: true,
   revision: 3,
   created_by: "admin",
   created_at: "2026-11-01T00:00:00Z",
@@ -143,6 +144,7 @@ describe("plan ⇄ form ⇄ body", () => {
       local_copies: PLAN.local_copies,
       verify_cron: PLAN.verify_cron,
       missed_run_grace_seconds: PLAN.missed_run_grace_seconds,
+      restore_special_bits: true, // carried as it is: an operator's edit must not change an admin's choice
     });
   });
 

@@ -59,6 +59,8 @@ export interface PlanForm {
   localLast: string;
   verifyCron: string;
   missedRunGraceSeconds: string;
+  /** Restores may write setuid/setgid files; only an admin may change it (the API says 403 otherwise). */
+  restoreSpecialBits: boolean;
 }
 
 export const DEFAULT_RETENTION: PlanForm["retention"] = {
@@ -109,6 +111,7 @@ export function newPlanForm(timezone: string = browserTimeZone()): PlanForm {
     localLast: "1",
     verifyCron: "",
     missedRunGraceSeconds: "3600",
+    restoreSpecialBits: false,
   };
 }
 
@@ -307,6 +310,7 @@ export function formFromPlan(plan: Schemas["PlanOut"]): PlanForm {
     localLast: String(plan.local_copies.last ?? 1),
     verifyCron: plan.verify_cron ?? "",
     missedRunGraceSeconds: String(plan.missed_run_grace_seconds),
+    restoreSpecialBits: plan.restore_special_bits,
   };
 }
 
@@ -341,6 +345,7 @@ export function bodyFromForm(form: PlanForm): PlanBody {
     local_copies: { keep: form.localKeep, last: numberOr(form.localLast, 1) },
     verify_cron: form.verifyCron.trim() === "" ? null : form.verifyCron.trim(),
     missed_run_grace_seconds: numberOr(form.missedRunGraceSeconds, 3600),
+    restore_special_bits: form.restoreSpecialBits,
   };
 }
 
