@@ -162,6 +162,8 @@ async def run_stack(socket_dir: str, nats_auth: bool) -> None:
         "DOCKBACK_NATS_URL": f"nats://127.0.0.1:{NATS_PORT}",
         "PYTHONUNBUFFERED": "1",
         "DOCKBACK_LOG_FORMAT": os.environ.get("DOCKBACK_LOG_FORMAT", "text"),  # readable here; JSON in containers
+        # one machine: S3 (moto), SMTP and webhooks a developer runs are on loopback
+        "DOCKBACK_ALLOW_PRIVATE_TARGETS": os.environ.get("DOCKBACK_ALLOW_PRIVATE_TARGETS", "true"),
     }
     secured: LocalNats | None = None
     if nats_auth:

@@ -3,10 +3,14 @@ or failed with a JobFailed on the bus, and plan slots without a job become one R
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from nats.aio.msg import Msg
 from sqlalchemy import func, select
 
 from dockback_contracts import events as ev
@@ -60,6 +64,23 @@ async def messages_on(gateway: Gateway, stream: str, subject: str) -> list[bytes
     return bodies
 
 
+@asynccontextmanager
+async def next_message_on(gateway: Gateway, subject: str) -> AsyncIterator[asyncio.Future[Msg]]:
+    """The next message published on `subject` from now on, as a future to await (subscribed
+    before the caller acts, so the message cannot pass unseen)."""
+    arrived: asyncio.Future[Msg] = asyncio.get_running_loop().create_future()
+
+    async def take(message: Msg) -> None:
+        if not arrived.done():
+            arrived.set_result(message)
+
+    subscription = await gateway.app.state.broker.connection.subscribe(subject, cb=take)
+    try:
+        yield arrived
+    finally:
+        await subscription.unsubscribe()
+
+
 async def passes_after(gateway: Gateway, more: int) -> None:
     reconciler = state_of(gateway.app.state.runtime).reconciler
     target = reconciler.passes + more
@@ -93,11 +114,18 @@ async def test_a_queued_job_on_an_offline_host_fails_with_a_job_failed_on_the_bu
 async def test_a_queued_job_its_online_host_never_starts_is_published_again_then_failed(gateway: Gateway) -> None:
     await add_host(gateway, online=True)
     job_id = uuid.uuid4()
-    await publish(gateway, queued(job_id, occurred_at=datetime.now(UTC) - HOUR_AGO))
-    job = await eventually(lambda: job_in(gateway, job_id, "failed"), timeout=15)
-    assert job.republished == 2
+    async with next_message_on(gateway, subjects.fact(ev.JobFailed, HOST)) as failure:
+        await publish(gateway, queued(job_id, occurred_at=datetime.now(UTC) - HOUR_AGO))
+        # The JobFailed leaves through the outbox after the pass that failed the job committed:
+        # once it is on the bus, the row is failed and every earlier publish is stored.
+        published = ev.JobFailed.model_validate_json((await failure).data)
+    assert (published.job_id, published.phase) == (job_id, "queued")
+    job = await job_of(gateway, job_id)
+    assert job is not None
+    assert (job.status, job.republished) == ("failed", 2)
     assert job.error is not None
     assert "did not start the job" in job.error
+    assert published.reason == job.error
 
     js = gateway.app.state.broker.connection.jetstream()
     requests = await messages_on(gateway, JOBS_STREAM, subjects.request(ev.BackupRequested, HOST))

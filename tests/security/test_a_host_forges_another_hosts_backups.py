@@ -1,5 +1,6 @@
 """Host A, with its own generated NATS credentials, reports host B's backups uploaded, pruned,
-failed and its local copies removed, and announces an archive into B's plan: the real gateway
+failed and its local copies removed, announces an archive into B's plan and reports progress
+on B's job: the real gateway
 on the secured nats-server takes the host from the subject, refuses every fact that speaks for
 B (counted in `dockback_gateway_foreign_facts_total`), and B's catalog and job stay as they were.
 
@@ -72,6 +73,8 @@ async def _b_state(gateway: Gateway, artifact_id: uuid.UUID, job_id: uuid.UUID) 
             tuple(copies),
             job.host_id,
             job.status,
+            job.phase,
+            job.bytes_done,
             host_b.heartbeat_at if host_b else None,
         )
 
@@ -169,6 +172,12 @@ async def test_a_host_forges_another_hosts_backups(
                 await by_role[role].js.publish(subject, event.model_dump_json().encode(), stream=streams.HOSTS_STREAM)
             else:
                 await _publish(by_role[role], subject, event)
+        # and B's job's progress, on A's progress subject (core NATS, straight to the live view)
+        for claimed, reason in ((HOST_B, "subject_host"), (HOST_A, "job")):
+            progress = ev.JobProgress(job_id=job_b, host_id=claimed, phase="upload", bytes_done=1, bytes_total=1)
+            key = (progress.type, reason)
+            expected[key] = expected.get(key, _refused(*key)) + 1
+            await executor_a.nc.publish(subjects.progress(HOST_A, job_b), progress.model_dump_json().encode())
         # A's own archive, in A's own plan, is still recorded
         own = archive_created(HOST_A, plan_a.id, "pgdata", genuine.occurred_at)
         await _publish(executor_a, subjects.subject_for(own), own)

@@ -12,6 +12,7 @@ from nats.aio.msg import Msg
 from dockback_contracts import subjects
 from dockback_contracts.control import CheckResult, CheckTarget
 from dockback_contracts.snapshots import S3Target
+from dockback_runtime.outbound import OutboundPolicy
 from dockback_uploader.app import Uploader
 from dockback_uploader.check import TargetCheck
 from dockback_uploader.targets import TargetSettings
@@ -126,7 +127,7 @@ async def test_a_check_of_a_target_created_just_now_waits_for_it(
 async def test_a_revision_that_never_arrives_is_answered_within_the_bound_and_says_so(
     nc: Client, target: S3Target, settings_key: bytes
 ) -> None:
-    targets = TargetSettings(nc.jetstream, HOST_ID, host_private_key(settings_key))
+    targets = TargetSettings(nc.jetstream, HOST_ID, host_private_key(settings_key), OutboundPolicy(allow_private=True))
     checks = TargetCheck(targets, HOST_ID, snapshot_wait=0.5)
 
     async with asyncio.timeout(5):
@@ -141,7 +142,9 @@ async def test_a_check_naming_a_revision_already_here_answers_at_once(
 ) -> None:
     await put_settings(nc, s3_target(s3, settings_key), revision=3)
     checks = TargetCheck(
-        TargetSettings(nc.jetstream, HOST_ID, host_private_key(settings_key)), HOST_ID, snapshot_wait=30
+        TargetSettings(nc.jetstream, HOST_ID, host_private_key(settings_key), OutboundPolicy(allow_private=True)),
+        HOST_ID,
+        snapshot_wait=30,
     )
 
     async with asyncio.timeout(10):  # well under the bound: a newer revision than named is good enough

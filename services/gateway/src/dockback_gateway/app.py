@@ -19,7 +19,7 @@ from dockback_gateway.audit import routes as audit_routes
 from dockback_gateway.auth import routes as auth_routes
 from dockback_gateway.auth.cookies import CookiePolicy
 from dockback_gateway.auth.csrf import csrf_middleware
-from dockback_gateway.auth.dependencies import enforce_policy
+from dockback_gateway.auth.dependencies import enforce_policy, trusted_networks
 from dockback_gateway.auth.policy import PUBLIC, mount
 from dockback_gateway.auth.service import AuthConfig
 from dockback_gateway.catalog import recording as catalog_recording
@@ -144,6 +144,7 @@ def create_app(settings: Settings) -> FastAPI:
             access_minutes=settings.access_token_minutes,
             refresh_days=settings.refresh_token_days,
             cipher=cipher,
+            engine=engine,
         )
         app.state.settings_publisher = await _start_settings_publisher(settings, sessions, cipher, broker)
         background.append(asyncio.create_task(app.state.settings_publisher.follow_registrations(), name="sealing-keys"))
@@ -158,6 +159,7 @@ def create_app(settings: Settings) -> FastAPI:
     # The docs and the OpenAPI document are routes of their own, behind the policy table (api_docs).
     app = FastAPI(title="DockBack", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.cookies = cookies
+    app.state.trusted_proxies = trusted_networks(settings.trusted_proxies)
     app.middleware("http")(csrf_middleware(settings.base_url, cookies))
     app.middleware("http")(http_metrics)
     # Added last, run first: the Host is checked, then the body's size, before anything else.

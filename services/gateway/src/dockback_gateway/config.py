@@ -51,6 +51,12 @@ class Settings(BaseSettings, NatsClientSettings):
         "(development): they derive their sealing keys from it. With credentials each uploader and the "
         "notifier has its own key, derived from its credentials",
     )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses or networks of the reverse proxies in front of the gateway "
+        "(e.g. 10.0.0.2,172.18.0.0/16); only their X-Forwarded-For is read, right to left, for the client "
+        "address the login brake counts. Empty: the peer's address, X-Forwarded-For ignored",
+    )
     access_token_minutes: int = Field(default=15, ge=1, le=60)
     refresh_token_days: int = Field(default=14, ge=1, le=90)
     listen_host: str = "127.0.0.1"

@@ -2,7 +2,7 @@
 
 import dockback_gateway.settings.models  # noqa: F401 - registers the settings tables
 from dockback_gateway.audit.models import AuditEntry
-from dockback_gateway.auth.models import LoginFailure, PendingLogin, Session
+from dockback_gateway.auth.models import LoginBrake, PendingLogin, Session
 from dockback_gateway.catalog.models import Artifact, ArtifactCopy
 from dockback_gateway.db import Base
 from dockback_gateway.jobs.models import Job, JobLogEntry, MissedRun
@@ -20,7 +20,7 @@ __all__ = [
     "Host",
     "Job",
     "JobLogEntry",
-    "LoginFailure",
+    "LoginBrake",
     "MissedRun",
     "OutboxMessage",
     "PendingLogin",

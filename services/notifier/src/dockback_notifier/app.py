@@ -17,6 +17,7 @@ from dockback_notifier.settings import Settings
 from dockback_runtime.connection import own_inbox_for_pull_consumers, server_has_subscriptions, service_broker
 from dockback_runtime.delivery import create_or_update_consumer
 from dockback_runtime.metrics import sample_consumer_lag
+from dockback_runtime.outbound import OutboundPolicy
 from dockback_runtime.sealing import register_until_done, service_sealing_key
 from dockback_runtime.tasks import stop_loops
 
@@ -42,6 +43,7 @@ class Notifier:
             smtp_timeout=settings.smtp_timeout_seconds,
             smtp_ca_file=settings.smtp_ca_file,
             webhook_timeout=settings.webhook_timeout_seconds,
+            policy=OutboundPolicy(allow_private=settings.allow_private_targets),
         )
         # one record of sent alerts shared by both dispatchers; bound to the connection once it is up
         self.sent = SentAlerts(lambda: self.broker.connection.jetstream(), instance_name=settings.instance_name)

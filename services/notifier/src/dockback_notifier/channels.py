@@ -26,6 +26,7 @@ from dockback_notifier.errors import DeliveryError
 from dockback_notifier.mail import SmtpChannel
 from dockback_notifier.webhooks import WebhookChannel
 from dockback_runtime.delivery import wait_until_set
+from dockback_runtime.outbound import OutboundPolicy
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +52,11 @@ class ChannelSettings:
         smtp_timeout: float,
         smtp_ca_file: Path | None,
         webhook_timeout: float,
+        policy: OutboundPolicy,
     ) -> None:
         self.key = key
         self.public_key = sealed.public_key_text(key)
+        self.policy = policy
         self.window_seconds = window_seconds
         self.smtp_timeout = smtp_timeout
         self.smtp_ca_file = smtp_ca_file
@@ -105,6 +108,7 @@ class ChannelSettings:
                 window_seconds=window_seconds,
                 timeout=self.smtp_timeout,
                 ca_file=self.smtp_ca_file,
+                policy=self.policy,
             )
         for webhook in self.snapshot.webhooks:
             if name == f"webhook:{webhook.webhook_id}":
@@ -114,7 +118,14 @@ class ChannelSettings:
                     else None
                 )
                 url = self._open(snapshots.webhook_url(webhook.webhook_id), webhook.url)
-                return WebhookChannel(webhook, url, secret, window_seconds=window_seconds, timeout=self.webhook_timeout)
+                return WebhookChannel(
+                    webhook,
+                    url,
+                    secret,
+                    window_seconds=window_seconds,
+                    timeout=self.webhook_timeout,
+                    policy=self.policy,
+                )
         return None
 
     def _open(self, field: str, value: sealed.SealedSecret) -> str:

@@ -17,6 +17,11 @@ class Settings(BaseSettings, NatsClientSettings):
     model_config = SettingsConfigDict(env_prefix="DOCKBACK_", extra="ignore")
 
     log_level: str = "INFO"
+    allow_private_targets: bool = Field(
+        default=False,
+        description="Allow SMTP servers and webhooks on private, loopback and link-local addresses (a relay "
+        "on the LAN); by default they must resolve to public addresses only",
+    )
     settings_key_file: Path | None = Field(
         default=None,
         description="Development without NATS credentials only: the gateway's settings key file, from which "

@@ -21,6 +21,7 @@ import httpx
 from dockback_contracts.snapshots import Webhook
 from dockback_notifier import alerts as al
 from dockback_notifier.errors import DeliveryError
+from dockback_runtime.outbound import OutboundPolicy, TargetRefused
 
 SIGNATURE_HEADER = "X-DockBack-Signature"
 TIMESTAMP_HEADER = "X-DockBack-Timestamp"
@@ -36,9 +37,17 @@ class WebhookChannel:
     """One webhook of the settings."""
 
     def __init__(
-        self, config: Webhook, url: str, signing_secret: str | None, *, window_seconds: float, timeout: float
+        self,
+        config: Webhook,
+        url: str,
+        signing_secret: str | None,
+        *,
+        window_seconds: float,
+        timeout: float,
+        policy: OutboundPolicy,
     ) -> None:
         self.config = config
+        self.policy = policy
         self._url = url  # opened from the snapshot: a secret, never logged or put in an error
         self._secret = signing_secret
         self.window_seconds = window_seconds
@@ -64,8 +73,16 @@ class WebhookChannel:
             headers[TIMESTAMP_HEADER] = timestamp
             headers[SIGNATURE_HEADER] = signature(self._secret, timestamp, body)
         try:
+            # to a checked address only; the URL's host still goes as Host header and TLS name
+            pinned = await self.policy.pin_url(self._url, what=self.describe())
+        except TargetRefused as exc:
+            raise DeliveryError(str(exc), permanent=True) from None
+        if pinned.host_header is not None:
+            headers["Host"] = pinned.host_header
+        extensions = {"sni_hostname": pinned.sni_hostname} if pinned.sni_hostname else {}
+        try:
             async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False) as client:
-                response = await client.post(self._url, content=body, headers=headers)
+                response = await client.post(pinned.url, content=body, headers=headers, extensions=extensions)
         except httpx.HTTPError as exc:
             # the URL may carry a token (Slack's do): name the webhook, not the URL
             raise DeliveryError(f"cannot reach {self.describe()}: {type(exc).__name__}") from None

@@ -20,6 +20,7 @@ from dockback_runtime.jobs.cancellations import Cancellations
 from dockback_runtime.jobs.runner import JobRunner
 from dockback_runtime.jobs.worker import start_consumers
 from dockback_runtime.metrics import sample_consumer_lag
+from dockback_runtime.outbound import OutboundPolicy
 from dockback_runtime.sealing import register_until_done, service_sealing_key
 from dockback_runtime.tasks import stop_loops
 from dockback_uploader.check import TargetCheck
@@ -53,7 +54,12 @@ class Uploader:
         host_id = self.settings.host_id
         announcer = Announcer(self.broker, host_id, observe_published)
         archives = LocalArchives(self.settings.data_dir)
-        targets = TargetSettings(lambda: self.broker.connection.jetstream(), host_id, self.sealing_key)
+        targets = TargetSettings(
+            lambda: self.broker.connection.jetstream(),
+            host_id,
+            self.sealing_key,
+            OutboundPolicy(allow_private=self.settings.allow_private_targets),
+        )
         services = Services(
             prunes=PruneService(archives, announcer, host_id, remote=S3RemoteCopies(targets)),
             uploads=UploadService(

@@ -30,7 +30,7 @@ class TargetCheck:
             target, credentials = await self.targets.target(
                 request.target_id, revision=request.settings_revision, within=self.snapshot_wait
             )
-            async with S3Bucket.open(target, credentials) as bucket:
+            async with S3Bucket.open(target, credentials, self.targets.policy) as bucket:
                 await bucket.check()
         except JobError as exc:
             return self._result(False, str(exc))

@@ -81,7 +81,7 @@ class FetchService:
             raise OutOfScope(f"remote key {key!r} in {target_id!r} is not one of host {request.host_id}'s archives")
         expected = request.archive
         archive.parent.mkdir(parents=True, exist_ok=True)
-        async with S3Bucket.open(target, credentials) as bucket:
+        async with S3Bucket.open(target, credentials, self.targets.policy) as bucket:
             manifest_data = await bucket.read_small(manifest_key(key))
             _require_manifest_of(manifest_data, request.restore, archive.name, location)
             partial = archive.with_name(f".partial-{archive.name}")

@@ -51,7 +51,7 @@ class LocalCopiesPolicy:
         verified = {path for path, _ in candidates}
         for target_id in event.upload_targets:
             target, credentials = await self.targets.target(target_id)
-            async with S3Bucket.open(target, credentials) as bucket:
+            async with S3Bucket.open(target, credentials, self.targets.policy) as bucket:
                 for path, manifest in candidates:
                     if path not in verified:
                         continue

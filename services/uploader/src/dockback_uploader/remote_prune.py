@@ -66,7 +66,7 @@ class S3RemoteCopies:
         if isinstance(request, ev.DeleteRequested):
             for target_id, keys in by_target.items():
                 target, credentials = opened[target_id]
-                async with S3Bucket.open(target, credentials) as bucket:
+                async with S3Bucket.open(target, credentials, self.targets.policy) as bucket:
                     for key in keys:
                         try:
                             await _prove_copy_of(bucket, key, request.archive)
@@ -76,7 +76,7 @@ class S3RemoteCopies:
                 raise PruneRefused(refusals)
         for target_id, keys in by_target.items():
             target, credentials = opened[target_id]
-            async with S3Bucket.open(target, credentials) as bucket:
+            async with S3Bucket.open(target, credentials, self.targets.policy) as bucket:
                 for key in keys:
                     await bucket.delete(key)
                     await bucket.delete(manifest_key(key))

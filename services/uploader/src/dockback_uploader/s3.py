@@ -20,6 +20,7 @@ import hashlib
 import io
 import logging
 import os
+import socket
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -28,11 +29,13 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
 from miniopy_async.api import Minio
 from miniopy_async.error import InvalidResponseError, MinioException, S3Error, ServerError
 
 from dockback_contracts.snapshots import S3Target
 from dockback_runtime.jobs.errors import PermanentError, TransientError
+from dockback_runtime.outbound import OutboundPolicy, TargetRefused
 from dockback_uploader.targets import Credentials
 
 log = logging.getLogger(__name__)
@@ -76,6 +79,42 @@ class _HashingReader:
         return data
 
 
+def _host_and_port(target: S3Target) -> tuple[str, int]:
+    """The host and port of a target's `host[:port]` endpoint (an IPv6 address in brackets)."""
+    host, colon, port = target.endpoint.rpartition(":")
+    if not colon or not port.isdigit():  # no port (also "[::1]", whose last ':' is inside the brackets)
+        host, port = target.endpoint, ""
+    return host, int(port) if port else (443 if target.secure else 80)
+
+
+class _CheckedResolver(AbstractResolver):
+    """Resolves an endpoint through the outbound policy: aiohttp connects to the checked
+    addresses only, and still sends the endpoint's name as Host and TLS server name."""
+
+    def __init__(self, policy: OutboundPolicy, what: str) -> None:
+        self.policy = policy
+        self.what = what
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        addresses = await self.policy.addresses(host, port, what=self.what)
+        return [
+            ResolveResult(
+                hostname=host,
+                host=address,
+                port=port,
+                family=socket.AF_INET6 if ":" in address else socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+            for address in addresses
+        ]
+
+    async def close(self) -> None:
+        pass
+
+
 class S3Bucket:
     """One target's bucket, with an open HTTP session (use `S3Bucket.open`)."""
 
@@ -85,13 +124,21 @@ class S3Bucket:
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, target: S3Target, credentials: Credentials) -> AsyncIterator[S3Bucket]:
+    async def open(cls, target: S3Target, credentials: Credentials, policy: OutboundPolicy) -> AsyncIterator[S3Bucket]:
         # Our own session: no retries inside (JetStream redelivery is the retry, with its
         # budget) and timeouts in seconds, not miniopy's five minutes.
         # One connection per request: a part never goes out on a kept-alive connection that a
         # proxy or a restarted server has dropped meanwhile.
+        # The policy resolves the endpoint and checks each address at every connection.
+        what = f"S3 target {target.target_id!r}"
+        resolver = None if policy.allow_private else _CheckedResolver(policy, what)
+        if resolver is not None:  # aiohttp asks no resolver for an IP address: check it here
+            try:
+                await policy.addresses(*_host_and_port(target), what=what)
+            except TargetRefused as exc:
+                raise PermanentError(str(exc)) from None
         session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(force_close=True),
+            connector=aiohttp.TCPConnector(force_close=True, resolver=resolver),
             timeout=aiohttp.ClientTimeout(total=None, connect=10, sock_connect=10, sock_read=60),
         )
         try:
@@ -282,6 +329,8 @@ class S3Bucket:
         what = f"{action} {key}" if key else action
         if isinstance(exc, PermanentError | TransientError):
             return exc
+        if isinstance(exc, TargetRefused):
+            return PermanentError(str(exc))  # the same words whatever the address was: no probe
         if isinstance(exc, S3Error):
             if exc.code in _CREDENTIAL_ERRORS:
                 return PermanentError(

@@ -21,6 +21,11 @@ class Settings(BaseSettings, NatsClientSettings, JobWorkerSettings):
     model_config = SettingsConfigDict(env_prefix="DOCKBACK_", extra="ignore")
 
     log_level: str = "INFO"
+    allow_private_targets: bool = Field(
+        default=False,
+        description="Allow S3 endpoints on private, loopback and link-local addresses (a NAS on the LAN); "
+        "by default a target must resolve to public addresses only",
+    )
     host_id: str = Field(
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$",
         description="The Docker host whose archives this uploader copies and prunes: the executor's "

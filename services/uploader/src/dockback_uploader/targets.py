@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from dockback_contracts import sealed, streams
 from dockback_contracts.snapshots import PlanSnapshot, S3Target, SettingsSnapshot, host_settings_key, target_secret
 from dockback_runtime.jobs.errors import PermanentError, TransientError
+from dockback_runtime.outbound import OutboundPolicy
 
 
 @dataclass(frozen=True)
@@ -43,11 +44,14 @@ class TargetSettings:
     """Looks up targets (and plans) in the KV buckets the gateway publishes, on every job:
     a target changed in Settings takes effect at the next job without a restart."""
 
-    def __init__(self, jetstream: Callable[[], JetStreamContext], host_id: str, key: X25519PrivateKey) -> None:
+    def __init__(
+        self, jetstream: Callable[[], JetStreamContext], host_id: str, key: X25519PrivateKey, policy: OutboundPolicy
+    ) -> None:
         self.jetstream = jetstream  # the broker connects after the services are wired
         self.snapshot_key = host_settings_key(host_id)
         self.key = key
         self.public_key = sealed.public_key_text(key)
+        self.policy = policy  # which endpoints a target may name (checked at each connection)
 
     async def _read(self) -> SettingsSnapshot | None:
         """This host's snapshot; None when none was published yet. Read by direct get: this host's

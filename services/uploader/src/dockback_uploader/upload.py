@@ -74,7 +74,7 @@ class UploadService:
         target, credentials = await self.targets.target(target_id)
         key = archive_key(target.prefix, event.host_id, event.plan_id, event.resource, archive.name)
         expected = event.archive
-        async with S3Bucket.open(target, credentials) as bucket:
+        async with S3Bucket.open(target, credentials, self.targets.policy) as bucket:
             present = await bucket.stat(key)
             if present is None or (present.size, present.sha256) != (expected.size_bytes, expected.sha256):
                 if manifest is None or not await asyncio.to_thread(archive.exists):

@@ -868,7 +868,8 @@ export interface paths {
          *     disconnected is not replayed.
          *
          *     Send `Accept: text/event-stream` (EventSource does): any other request gets a 406 at once
-         *     instead of a response that never ends.
+         *     instead of a response that never ends. The stream ends (after an `event: end`) when its
+         *     session ends or the user's role changes; a user has at most 8 streams open (429 beyond).
          */
         get: operations["job_events_jobs_events_get"];
         put?: never;
@@ -5942,6 +5943,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
+            };
+            /** @description The user already has the most event streams open at once */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

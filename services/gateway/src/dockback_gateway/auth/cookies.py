@@ -31,12 +31,26 @@ class CookiePolicy:
     def csrf(self) -> str:
         return self.name("dockback_csrf")
 
-    def set_session(self, response: Response, access: str, refresh: str, csrf: str, refresh_seconds: int) -> None:
+    @property
+    def device(self) -> str:
+        return self.name("dockback_device")
+
+    def set_session(
+        self, response: Response, access: str, refresh: str | None, csrf: str, refresh_seconds: int
+    ) -> None:
+        """The session's cookies; without `refresh`, the browser keeps the refresh cookie it has."""
         common = {"secure": self.secure, "samesite": "strict", "path": "/"}
         response.set_cookie(self.access, access, httponly=True, max_age=refresh_seconds, **common)  # type: ignore[arg-type]
-        response.set_cookie(self.refresh, refresh, httponly=True, max_age=refresh_seconds, **common)  # type: ignore[arg-type]
+        if refresh is not None:
+            response.set_cookie(self.refresh, refresh, httponly=True, max_age=refresh_seconds, **common)  # type: ignore[arg-type]
         # Readable by the UI's script, which echoes it in the X-CSRF-Token header (double submit).
         response.set_cookie(self.csrf, csrf, httponly=False, max_age=refresh_seconds, **common)  # type: ignore[arg-type]
+
+    def set_device(self, response: Response, device: str, seconds: int) -> None:
+        """The device cookie (auth.devices): kept at logout, so this browser stays known."""
+        response.set_cookie(
+            self.device, device, httponly=True, max_age=seconds, secure=self.secure, samesite="strict", path="/"
+        )
 
     def clear(self, response: Response) -> None:
         for name in (self.access, self.refresh, self.csrf):

@@ -3,11 +3,13 @@ every request (so logout, password change, role change and disabling act at once
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dockback_gateway.audit.service import Origin
 from dockback_gateway.auth.models import Session
@@ -24,8 +26,52 @@ class Principal:
     session: Session
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def trusted_networks(value: str) -> tuple[Network, ...]:
+    """DOCKBACK_TRUSTED_PROXIES parsed; ValueError naming the entry that is not an address or network."""
+    networks = []
+    for entry in filter(None, (part.strip() for part in value.split(","))):
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ValueError(f"DOCKBACK_TRUSTED_PROXIES: {entry!r} is not an IP address or network") from None
+    return tuple(networks)
+
+
+def client_address(peer: str | None, forwarded_for: list[str], trusted: tuple[Network, ...]) -> str | None:
+    """The client's address: the peer's, unless the peer is a trusted proxy; then X-Forwarded-For
+    read right to left, skipping trusted hops, up to the first address that is not one (a client
+    can write anything at the left end of the header, but not past the proxies it went through)."""
+
+    def is_trusted(address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in trusted)
+
+    if peer is None or not is_trusted(peer):
+        return peer
+    client = peer
+    hops = [hop.strip() for header in forwarded_for for hop in header.split(",")]
+    for hop in reversed(hops):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            break  # garbage from further left: the last proxy's word is all there is
+        client = hop
+        if not is_trusted(hop):
+            break
+    return client
+
+
 def origin_of(request: Request) -> Origin:
-    return Origin(ip=request.client.host if request.client else None, user_agent=request.headers.get("user-agent"))
+    trusted = getattr(request.app.state, "trusted_proxies", ())
+    peer = request.client.host if request.client else None
+    ip = client_address(peer, request.headers.getlist("x-forwarded-for"), trusted)
+    return Origin(ip=ip, user_agent=request.headers.get("user-agent"))
 
 
 # A 401 about the session itself (not about a password or code in the body) says so in the
@@ -59,6 +105,22 @@ async def _session_principal(request: Request, db: DbSession) -> Principal:
     if user is None or user.disabled:
         raise NotAuthenticated("this account is disabled")
     return Principal(user=user, session=session)
+
+
+async def still_open(sessions: async_sessionmaker[AsyncSession], principal: Principal) -> bool:
+    """Whether the principal's session is still open and its user enabled with the same role
+    (an open event stream asks this at each heartbeat)."""
+    async with sessions() as db:
+        session = await db.get(Session, principal.session.id)
+        user = await db.get(User, principal.user.id)
+    return (
+        session is not None
+        and session.revoked_at is None
+        and session.expires_at > datetime.now(UTC)
+        and user is not None
+        and not user.disabled
+        and user.role == principal.user.role
+    )
 
 
 async def enforce_policy(request: Request, db: DbSession) -> Principal | None:

@@ -20,13 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dockback_gateway.audit.service import Origin, record
 from dockback_gateway.auth import repository
 from dockback_gateway.auth.dependencies import Principal
-from dockback_gateway.auth.passwords import matches
 from dockback_gateway.auth.service import (
     AuthConfig,
-    brake,
+    check_password_in_session,
     end_other_sessions,
     recovery_code_digest,
-    remember_failure,
 )
 from dockback_gateway.auth.totp import accept_totp, totp_secret_aad
 from dockback_gateway.errors import Conflict, DomainError, NotAuthenticated
@@ -160,9 +158,8 @@ class MfaService:
         return codes
 
     async def _check_password(self, action: str, password: str) -> None:
-        await brake(self.db, self.user.username.lower(), self.origin)
-        if not await matches(self.user.password_hash, password):
-            remember_failure(self.db, self.user.username, self.origin)
+        session_id = self.principal.session.id
+        if not await check_password_in_session(self.db, self.config, session_id, self.user.password_hash, password):
             await self._refuse(action, NotAuthenticated("the current password is wrong"))
 
     async def _refuse(self, action: str, error: DomainError) -> NoReturn:

@@ -4,43 +4,14 @@ never commits."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from dockback_gateway.audit.models import AuditEntry
-from dockback_gateway.auth.models import LoginFailure, PendingLogin, Session
+from dockback_gateway.auth.models import PendingLogin, Session
 from dockback_gateway.users.models import RecoveryCode, User
-
-# -- failed logins ------------------------------------------------------------------------
-
-
-async def failures_of_account(db: AsyncSession, account: str, since: datetime) -> tuple[int, datetime | None]:
-    """How many failed logins the account has had since `since`, and when the last one was."""
-    count, last = (
-        await db.execute(
-            select(func.count(), func.max(LoginFailure.at)).where(
-                LoginFailure.account == account, LoginFailure.at > since
-            )
-        )
-    ).one()
-    return int(count), last
-
-
-async def failures_from_address(db: AsyncSession, ip: str, since: datetime) -> int:
-    return int(await db.scalar(select(func.count()).where(LoginFailure.ip == ip, LoginFailure.at > since)) or 0)
-
-
-def add_failure(db: AsyncSession, account: str, ip: str) -> None:
-    # Stamped now, when the password was found wrong: the column's default (the transaction's
-    # start, before a slow password check) would end the brake's delay early.
-    db.add(LoginFailure(account=account, ip=ip, at=datetime.now(UTC)))
-
-
-async def forget_failures(db: AsyncSession, account: str) -> None:
-    await db.execute(delete(LoginFailure).where(LoginFailure.account == account))
-
 
 # -- logging in ---------------------------------------------------------------------------
 
@@ -48,6 +19,13 @@ async def forget_failures(db: AsyncSession, account: str) -> None:
 async def user_by_login_name(db: AsyncSession, account: str) -> User | None:
     """The user whose name is `account` whatever its case (`account` is lower case)."""
     return await db.scalar(select(User).where(func.lower(User.username) == account))
+
+
+async def account_of_pending_login(engine: AsyncEngine, token_hash: str) -> str | None:
+    """The login name (lower case) of the user a pending login belongs to, on a short connection of its own."""
+    query = select(func.lower(User.username)).join(PendingLogin, PendingLogin.user_id == User.id)
+    async with engine.connect() as connection:
+        return await connection.scalar(query.where(PendingLogin.token_hash == token_hash))
 
 
 async def pending_login_for_update(db: AsyncSession, token_hash: str) -> PendingLogin | None:
@@ -59,12 +37,13 @@ async def pending_login_for_update(db: AsyncSession, token_hash: str) -> Pending
 
 async def revoke_sessions(
     db: AsyncSession, user_id: uuid.UUID, keep: uuid.UUID | None, reason: str, at: datetime
-) -> None:
-    """Revoke every open session of a user but `keep`."""
+) -> list[uuid.UUID]:
+    """Revoke every open session of a user but `keep`; the ones revoked."""
     query = update(Session).where(Session.user_id == user_id, Session.revoked_at.is_(None))
     if keep is not None:
         query = query.where(Session.id != keep)
-    await db.execute(query.values(revoked_at=at, revoked_reason=reason))
+    revoked = await db.execute(query.values(revoked_at=at, revoked_reason=reason).returning(Session.id))
+    return list(revoked.scalars())
 
 
 # -- recovery codes -----------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 
 from dockback_gateway.auth.dependencies import CurrentPrincipal, enforce_policy, origin_of
+from dockback_gateway.auth.devices import DEVICE_DAYS
 from dockback_gateway.auth.policy import ROWS as POLICY  # noqa: F401 - app.py mounts it with the router
 from dockback_gateway.auth.policy import policy_of
 from dockback_gateway.auth.rules import AUTHENTICATED, PUBLIC
@@ -17,7 +18,8 @@ router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[Depends(enforce_
 
 
 def _service(request: Request, db: DbSession) -> AuthService:
-    return AuthService(db, request.app.state.auth_config, origin_of(request))
+    device = request.cookies.get(request.app.state.cookies.device)
+    return AuthService(db, request.app.state.auth_config, origin_of(request), device_cookie=device)
 
 
 def _logged_in(request: Request, response: Response, issued: IssuedSession) -> LoginResponse:
@@ -25,6 +27,8 @@ def _logged_in(request: Request, response: Response, issued: IssuedSession) -> L
     request.app.state.cookies.set_session(
         response, issued.access, issued.refresh, issued.csrf, config.refresh_days * 86400
     )
+    if issued.device is not None:
+        request.app.state.cookies.set_device(response, issued.device, DEVICE_DAYS * 86400)
     return LoginResponse(logged_in=True, must_change_password=issued.user.must_change_password, csrf_token=issued.csrf)
 
 

@@ -5,28 +5,30 @@ from __future__ import annotations
 
 import hmac
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import NoReturn
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from dockback_gateway.audit.service import Origin, record
-from dockback_gateway.auth import repository
+from dockback_gateway.auth import brakes, repository
+from dockback_gateway.auth.devices import device_of, issue_device_token
 from dockback_gateway.auth.models import PendingLogin, Session
 from dockback_gateway.auth.passwords import hashed, matches, needs_rehash
+from dockback_gateway.auth.session_ends import SESSION_ENDS
 from dockback_gateway.auth.tokens import RefreshToken, digest, issue_access_token, new_secret_token
 from dockback_gateway.auth.totp import accept_totp
-from dockback_gateway.errors import NotAuthenticated, TooManyAttempts
+from dockback_gateway.errors import NotAuthenticated
 from dockback_gateway.keys import Cipher
 from dockback_gateway.users.models import User
 
-ACCOUNT_FAILURES_PER_HOUR = 100
-IP_FAILURES_PER_15_MINUTES = 200
-FREE_FAILURES = 5  # failures before the delay starts doubling
-MAX_DELAY_SECONDS = 300
 MFA_WINDOW = timedelta(minutes=5)
 MFA_MAX_WRONG_CODES = 5
 WRONG_CREDENTIALS = "invalid username or password"
+
+
+REFRESH_GRACE = timedelta(seconds=20)
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class AuthConfig:
     access_minutes: int
     refresh_days: int
     cipher: Cipher
+    engine: AsyncEngine  # the brakes count on their own connection, committed at once
 
 
 @dataclass(frozen=True)
@@ -42,9 +45,10 @@ class IssuedSession:
     """What the browser gets: cookie values."""
 
     access: str
-    refresh: str
+    refresh: str | None  # None: keep the refresh cookie the browser has (a refresh within the grace)
     csrf: str
     user: User
+    device: str | None = None  # a new device cookie, after a login
 
 
 @dataclass(frozen=True)
@@ -58,56 +62,41 @@ def recovery_code_digest(secret_key: str, code: str) -> str:
     return hmac.new(secret_key.encode(), normalised.encode(), "sha256").hexdigest()
 
 
-async def brake(db: AsyncSession, account: str, origin: Origin) -> None:
-    """Refuse before checking a password when an account or address is being hammered (login,
-    and every other place that checks a password).
-
-    The delay doubles with each failure past the first few and ends on its own, so the
-    real user can log in again once an attack stops. Refused attempts are not counted.
-    """
-    now = datetime.now(UTC)
-    hour_ago = now - timedelta(hours=1)
-    count, last = await repository.failures_of_account(db, account, since=hour_ago)
-    if count >= ACCOUNT_FAILURES_PER_HOUR:
-        raise TooManyAttempts(
-            "too many failed logins for this account; try again later", headers={"Retry-After": "3600"}
-        )
-    if count >= FREE_FAILURES and last is not None:
-        delay = min(2 ** (count - FREE_FAILURES), MAX_DELAY_SECONDS)
-        wait = (last + timedelta(seconds=delay) - now).total_seconds()
-        if wait > 0:
-            raise TooManyAttempts(
-                f"too many failed logins; try again in {int(wait) + 1} s",
-                headers={"Retry-After": str(int(wait) + 1)},
-            )
-    if origin.ip:
-        by_ip = await repository.failures_from_address(db, origin.ip, since=now - timedelta(minutes=15))
-        if by_ip >= IP_FAILURES_PER_15_MINUTES:
-            raise TooManyAttempts(
-                "too many failed logins from this address; try again later", headers={"Retry-After": "900"}
-            )
-
-
-def remember_failure(db: AsyncSession, account: str, origin: Origin) -> None:
-    """Count a wrong password against the account and the address (kept even though the request fails)."""
-    repository.add_failure(db, account.lower(), origin.ip or "-")
+async def check_password_in_session(
+    db: AsyncSession, config: AuthConfig, session_id: uuid.UUID, stored_hash: str, password: str
+) -> bool:
+    """A logged-in user re-entering their password (to change it, or their second factor),
+    braked per session: counted before the check, forgotten when right."""
+    attempt = brakes.Attempt.in_session(session_id)
+    await brakes.claim(db, attempt)
+    if not await matches(stored_hash, password):
+        await brakes.failed(db, attempt)
+        return False
+    await brakes.succeeded(db, attempt)
+    return True
 
 
 class AuthService:
-    def __init__(self, db: AsyncSession, config: AuthConfig, origin: Origin) -> None:
+    def __init__(self, db: AsyncSession, config: AuthConfig, origin: Origin, device_cookie: str | None = None) -> None:
         self.db = db
         self.config = config
         self.origin = origin
+        self.device_cookie = device_cookie
+
+    def _attempt(self, account: str) -> brakes.Attempt:
+        device = device_of(self.config.secret_key, self.device_cookie, account)
+        return brakes.Attempt.login(account, self.origin.ip, device)
 
     # -- password step -------------------------------------------------------------------
 
     async def login(self, username: str, password: str) -> LoginOutcome:
         account = username.strip().lower()
-        await brake(self.db, account, self.origin)
+        attempt = self._attempt(account)
+        await brakes.claim(self.config.engine, attempt)  # counted before the check: a wrong one stays counted
         user = await repository.user_by_login_name(self.db, account)
         ok = await matches(user.password_hash if user else None, password)
         if user is None or not ok or user.disabled:
-            remember_failure(self.db, account, self.origin)
+            await brakes.failed(self.db, attempt)
             await record(
                 self.db,
                 action="login",
@@ -121,6 +110,7 @@ class AuthService:
         if needs_rehash(user.password_hash):
             user.password_hash = await hashed(password)
         if user.totp_enabled:
+            await brakes.right_password(self.db, attempt)  # the codes that follow are counted instead
             token = new_secret_token()
             self.db.add(
                 PendingLogin(user_id=user.id, token_hash=digest(token), expires_at=datetime.now(UTC) + MFA_WINDOW)
@@ -134,14 +124,23 @@ class AuthService:
                 details={"mfa": "required"},
             )
             return LoginOutcome(mfa_token=token)
-        return LoginOutcome(session=await self._start_session(user))
+        return LoginOutcome(session=await self._start_session(user, attempt))
 
     # -- second factor -------------------------------------------------------------------
 
     async def complete_mfa(self, mfa_token: str, code: str | None, recovery_code: str | None) -> IssuedSession:
+        expired = NotAuthenticated("the login has expired; enter your password again")
+        # Wrong codes count against the account's (or device's) brake like wrong passwords, so
+        # starting fresh logins does not give a code guesser more tries. Counted before the
+        # request's session takes a connection: one request never holds two.
+        account = await repository.account_of_pending_login(self.config.engine, digest(mfa_token))
+        if account is None:
+            raise expired
+        attempt = self._attempt(account)
+        await brakes.claim(self.config.engine, attempt)
         pending = await repository.pending_login_for_update(self.db, digest(mfa_token))
         if pending is None or pending.expires_at <= datetime.now(UTC):
-            raise NotAuthenticated("the login has expired; enter your password again")
+            raise expired
         user = await self.db.get(User, pending.user_id, with_for_update=True)
         if user is None or user.disabled:
             raise NotAuthenticated(WRONG_CREDENTIALS)
@@ -150,6 +149,7 @@ class AuthService:
         elif recovery_code is not None and await self._use_recovery_code(user, recovery_code):
             method = "recovery_code"
         else:
+            await brakes.failed(self.db, attempt)
             pending.wrong_codes += 1
             if pending.wrong_codes >= MFA_MAX_WRONG_CODES:
                 await self.db.delete(pending)
@@ -158,7 +158,7 @@ class AuthService:
                 raise NotAuthenticated("too many wrong codes; enter your password again", keep_changes=True)
             raise NotAuthenticated("wrong or already used code", keep_changes=True)
         await self.db.delete(pending)
-        return await self._start_session(user, mfa=method)
+        return await self._start_session(user, attempt, mfa=method)
 
     async def _use_recovery_code(self, user: User, code: str) -> bool:
         wanted = recovery_code_digest(self.config.secret_key, code)
@@ -166,7 +166,7 @@ class AuthService:
 
     # -- sessions --------------------------------------------------------------------------
 
-    async def _start_session(self, user: User, mfa: str | None = None) -> IssuedSession:
+    async def _start_session(self, user: User, attempt: brakes.Attempt, mfa: str | None = None) -> IssuedSession:
         secret = new_secret_token()
         session = Session(
             user_id=user.id,
@@ -178,7 +178,7 @@ class AuthService:
         )
         self.db.add(session)
         await self.db.flush()
-        await repository.forget_failures(self.db, user.username.lower())
+        await brakes.succeeded(self.db, attempt)
         await record(
             self.db,
             action="login",
@@ -187,40 +187,47 @@ class AuthService:
             origin=self.origin,
             details={"session": str(session.id), **({"mfa": mfa} if mfa else {})},
         )
-        return self._issue(user, session, secret)
+        device = issue_device_token(self.config.secret_key, user.username.lower())
+        return replace(self._issue(user, session, secret), device=device)
 
-    def _issue(self, user: User, session: Session, secret: str) -> IssuedSession:
+    def _issue(self, user: User, session: Session, secret: str | None) -> IssuedSession:
         access = issue_access_token(self.config.secret_key, user.id, session.id, self.config.access_minutes)
-        refresh = RefreshToken(session.id, session.generation, secret).encode()
+        refresh = None
+        if secret is not None:
+            refresh = RefreshToken.issue(self.config.secret_key, session.id, session.generation, secret).encode()
         return IssuedSession(access=access, refresh=refresh, csrf=new_secret_token(), user=user)
 
     async def refresh(self, cookie: str) -> IssuedSession:
-        """Rotate the refresh token; an old one coming back means theft: the session is revoked."""
+        """Rotate the refresh token. The token rotated out last still renews the access token
+        within REFRESH_GRACE (two tabs refreshing at once); an older token of ours coming back
+        means theft, and the session is revoked. A token we did not issue changes nothing."""
         token = RefreshToken.parse(cookie)
         session = await self.db.get(Session, token.session_id, with_for_update=True)
         now = datetime.now(UTC)
         if session is None or session.revoked_at is not None or session.expires_at <= now:
             raise NotAuthenticated("the session has ended; log in again")
-        current = token.generation == session.generation and hmac.compare_digest(
-            digest(token.secret), session.refresh_hash
+        presented = digest(token.secret)
+        current = token.generation == session.generation and hmac.compare_digest(presented, session.refresh_hash)
+        just_rotated = (
+            token.generation == session.generation - 1
+            and session.previous_refresh_hash is not None
+            and hmac.compare_digest(presented, session.previous_refresh_hash)
+            and session.rotated_at is not None
+            and now - session.rotated_at <= REFRESH_GRACE
         )
-        if not current:
-            session.revoked_at, session.revoked_reason = now, "refresh token reuse"
-            await record(
-                self.db,
-                action="session.reuse_detected",
-                outcome="failure",
-                actor=None,
-                origin=self.origin,
-                target=str(session.id),
-            )
-            raise NotAuthenticated("this refresh token was already used; the session is revoked", keep_changes=True)
+        if not current and not just_rotated:
+            if token.generation < session.generation and token.signed_by(self.config.secret_key):
+                await self._revoke_for_reuse(session, now)
+            raise NotAuthenticated("the refresh token is not valid; log in again")
         user = await self.db.get(User, session.user_id)
         if user is None or user.disabled:
             raise NotAuthenticated("this account is disabled")
-        secret = new_secret_token()
-        session.generation += 1
-        session.refresh_hash = digest(secret)
+        secret = None
+        if current:
+            secret = new_secret_token()
+            session.previous_refresh_hash, session.rotated_at = session.refresh_hash, now
+            session.generation += 1
+            session.refresh_hash = digest(secret)
         await record(
             self.db,
             action="session.refresh",
@@ -228,11 +235,26 @@ class AuthService:
             actor=user.username,
             origin=self.origin,
             target=str(session.id),
+            details={} if current else {"rotated": "just before, by another tab"},
         )
         return self._issue(user, session, secret)
 
+    async def _revoke_for_reuse(self, session: Session, now: datetime) -> NoReturn:
+        session.revoked_at, session.revoked_reason = now, "refresh token reuse"
+        SESSION_ENDS.after_commit(self.db, sessions=[session.id])
+        await record(
+            self.db,
+            action="session.reuse_detected",
+            outcome="failure",
+            actor=None,
+            origin=self.origin,
+            target=str(session.id),
+        )
+        raise NotAuthenticated("this refresh token was already used; the session is revoked", keep_changes=True)
+
     async def logout(self, session: Session, actor: str) -> None:
         session.revoked_at, session.revoked_reason = datetime.now(UTC), "logout"
+        SESSION_ENDS.after_commit(self.db, sessions=[session.id])
         await record(
             self.db, action="logout", outcome="success", actor=actor, origin=self.origin, target=str(session.id)
         )
@@ -240,4 +262,5 @@ class AuthService:
 
 async def end_other_sessions(db: AsyncSession, user_id: uuid.UUID, keep: uuid.UUID | None, reason: str) -> None:
     """Revoke every session of a user but `keep` (password or MFA change, role change, disabling)."""
-    await repository.revoke_sessions(db, user_id, keep, reason, at=datetime.now(UTC))
+    ended = await repository.revoke_sessions(db, user_id, keep, reason, at=datetime.now(UTC))
+    SESSION_ENDS.after_commit(db, sessions=ended)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -64,19 +65,37 @@ def digest(token: str) -> str:
 
 @dataclass(frozen=True)
 class RefreshToken:
-    """`<session id>.<generation>.<random>`: the generation tells a rotated-out token from the current one."""
+    """`<session id>.<generation>.<random>.<mac>`: the generation tells a rotated-out token from the
+    current one; the mac (HMAC of the rest under the secret key) tells a token this gateway issued
+    from a made-up one, so only a real old token coming back counts as theft."""
 
     session_id: uuid.UUID
     generation: int
     secret: str
+    mac: str = ""
+
+    @classmethod
+    def issue(cls, key: str, session_id: uuid.UUID, generation: int, secret: str) -> RefreshToken:
+        return cls(session_id, generation, secret, cls._mac(key, session_id, generation, secret))
+
+    @staticmethod
+    def _mac(key: str, session_id: uuid.UUID, generation: int, secret: str) -> str:
+        message = f"refresh.{session_id}.{generation}.{secret}".encode()
+        return hmac.new(key.encode(), message, "sha256").hexdigest()
+
+    def signed_by(self, key: str) -> bool:
+        expected = self._mac(key, self.session_id, self.generation, self.secret)
+        return bool(self.mac) and hmac.compare_digest(expected, self.mac)
 
     def encode(self) -> str:
-        return f"{self.session_id}.{self.generation}.{self.secret}"
+        return f"{self.session_id}.{self.generation}.{self.secret}.{self.mac}"
 
     @classmethod
     def parse(cls, value: str) -> RefreshToken:
         try:
-            session_id, generation, secret = value.split(".", 2)
-            return cls(uuid.UUID(session_id), int(generation), secret)
+            session_id, generation, secret, *mac = value.split(".")
+            if len(mac) > 1:
+                raise ValueError("too many parts")
+            return cls(uuid.UUID(session_id), int(generation), secret, mac[0] if mac else "")
         except ValueError as exc:
             raise NotAuthenticated("the refresh token is malformed") from exc

@@ -4,8 +4,9 @@ Every gateway replica hears every progress message; each keeps the latest per jo
 memory, hands it to its live view at once, and writes bytes and phase to the job's row at
 most every `write_seconds` (a job reports up to once a second; the database need not see
 each). A progress message is also a sign of life the reconciler reads (`last_event_at`).
-A message whose body names another host than its subject is refused (`provenance`), and a
-host's progress is written only to that host's jobs.
+A message whose body names another host than its subject, or a job of another host, is
+refused (`provenance`); progress of a job the gateway has not recorded yet is dropped (the
+next one will do).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from nats.aio.msg import Msg
 from pydantic import ValidationError
-from sqlalchemy import func, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dockback_contracts import events as ev
@@ -36,6 +37,7 @@ class ProgressBoard:
         self.sessions = sessions
         self.write_seconds = write_seconds
         self.latest: dict[uuid.UUID, ev.JobProgress] = {}
+        self._hosts: dict[uuid.UUID, str] = {}  # each job's host, read once per job
         self._dirty: set[uuid.UUID] = set()
 
     async def on_message(self, msg: Msg) -> None:
@@ -48,7 +50,26 @@ class ProgressBoard:
         if (foreign := provenance.foreign_to_subject(progress, msg.subject)) is not None:
             provenance.refuse(progress, msg.subject, "subject_host", foreign)
             return
+        try:
+            host = await self._host_of(progress.job_id)
+        except Exception:
+            log.warning("progress: cannot read the host of job %s; dropped", progress.job_id, exc_info=True)
+            return
+        if host is None:
+            return  # not recorded yet
+        if host != progress.host_id:
+            provenance.refuse(progress, msg.subject, "job", f"job {progress.job_id} is {host!r}'s")
+            return
         self.take(progress)
+
+    async def _host_of(self, job_id: uuid.UUID) -> str | None:
+        host = self._hosts.get(job_id)
+        if host is None:
+            async with self.sessions() as db:
+                host = await db.scalar(select(Job.host_id).where(Job.id == job_id))
+            if host is not None:
+                self._hosts[job_id] = host
+        return host
 
     def take(self, progress: ev.JobProgress) -> None:
         known = self.latest.get(progress.job_id)
@@ -105,6 +126,9 @@ class ProgressBoard:
         for job_id, progress in list(self.latest.items()):
             if now - progress.occurred_at > _FORGET_AFTER and job_id not in self._dirty:
                 del self.latest[job_id]
+        for job_id in list(self._hosts):
+            if job_id not in self.latest:
+                del self._hosts[job_id]
 
     async def run(self) -> None:
         """Write every `write_seconds` until cancelled."""

@@ -7,17 +7,18 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from dockback_gateway import patterns
-from dockback_gateway.auth.dependencies import CurrentPrincipal, enforce_policy, origin_of
+from dockback_gateway.auth.dependencies import CurrentPrincipal, enforce_policy, origin_of, still_open
+from dockback_gateway.auth.session_ends import SESSION_ENDS
 from dockback_gateway.db import DbSession
 from dockback_gateway.errors import DomainError, Invalid
 from dockback_gateway.jobs import service
-from dockback_gateway.jobs.feed import FEED
+from dockback_gateway.jobs.feed import FEED, News
 from dockback_gateway.jobs.policy import ROWS as POLICY  # noqa: F401 - app.py mounts it with the router
 from dockback_gateway.jobs.repository import JobFilter
 from dockback_gateway.jobs.schemas import JobAccepted, JobDetail, JobKindName, JobOut, JobPage, JobStatusName, RunJob
@@ -67,10 +68,12 @@ async def list_jobs(
     responses={
         200: {"content": {EVENT_STREAM: {}}, "description": "Server-sent events"},
         406: {"description": "The request did not ask for text/event-stream"},
+        429: {"description": "The user already has the most event streams open at once"},
     },
 )
 async def job_events(
     request: Request,
+    principal: CurrentPrincipal,
     db: DbSession,
     job_id: Annotated[uuid.UUID | None, Query(description="Only this job's news")] = None,
 ) -> StreamingResponse:
@@ -80,24 +83,43 @@ async def job_events(
     disconnected is not replayed.
 
     Send `Accept: text/event-stream` (EventSource does): any other request gets a 406 at once
-    instead of a response that never ends."""
+    instead of a response that never ends. The stream ends (after an `event: end`) when its
+    session ends or the user's role changes; a user has at most 8 streams open (429 beyond)."""
     if EVENT_STREAM not in request.headers.get("accept", ""):
         raise NotAnEventStreamClient(f"this route streams server-sent events; send 'Accept: {EVENT_STREAM}'")
+    SESSION_ENDS.check_room(principal.user.id)
     # The stream may stay open for hours and reads nothing more: give the connection back now.
     await db.commit()
     heartbeat = request.app.state.runtime.settings.job_events_heartbeat_seconds
+    sessions = request.app.state.sessions
 
     async def stream() -> AsyncIterator[str]:
-        with FEED.listen(job_id) as queue:
+        with FEED.listen(job_id) as queue, SESSION_ENDS.watch(principal.session.id, principal.user.id) as ended:
             yield ": connected\n\n"
-            while not await request.is_disconnected():
-                try:
-                    async with asyncio.timeout(heartbeat):  # not wait_for: see delivery.wait_until_set
-                        news = await queue.get()
-                except TimeoutError:
-                    yield ": heartbeat\n\n"
-                    continue
-                yield f"event: {news.kind}\ndata: {json.dumps(news.data)}\n\n"
+            ending: asyncio.Future[object] = asyncio.ensure_future(ended.wait())
+            getting: asyncio.Future[object] | None = None
+            session_ended = False
+            try:
+                while not await request.is_disconnected():
+                    getting = getting or asyncio.ensure_future(queue.get())
+                    done, _ = await asyncio.wait({getting, ending}, timeout=heartbeat, return_when="FIRST_COMPLETED")
+                    if ending in done:
+                        session_ended = True
+                        break
+                    if getting in done:
+                        news, getting = cast(News, getting.result()), None
+                        yield f"event: {news.kind}\ndata: {json.dumps(news.data)}\n\n"
+                    elif await still_open(sessions, principal):  # ended on another replica, or the role changed
+                        yield ": heartbeat\n\n"
+                    else:
+                        session_ended = True
+                        break
+                if session_ended:
+                    yield 'event: end\ndata: {"reason": "the session has ended"}\n\n'
+            finally:
+                for waiting in (getting, ending):
+                    if waiting is not None:
+                        waiting.cancel()
 
     return StreamingResponse(
         stream(), media_type=EVENT_STREAM, headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}

@@ -241,7 +241,7 @@ class PlanService:
         """A non-admin sees a plan's hooks with their argv hidden; sending them back as seen keeps them."""
         if self.role == Role.ADMIN:
             return body
-        stored = plan.options or {}
+        stored = options_of(plan).model_dump(mode="json")
         sent = body.options.model_dump(mode="json")
         kept = {f: stored.get(f, []) for f in HOOK_FIELDS if sent.get(f) and sent[f] == hide_hook_argv(stored).get(f)}
         if not kept:
@@ -308,7 +308,7 @@ def _admin_asks_of(body: PlanFields) -> dict[str, Any]:
 
 
 def _admin_asks_of_plan(plan: Plan) -> dict[str, Any]:
-    return admin_asks(plan.options or {}, {"cron": plan.cron, "verify_cron": plan.verify_cron})
+    return admin_asks(options_of(plan), {"cron": plan.cron, "verify_cron": plan.verify_cron})
 
 
 def _now() -> datetime:

@@ -60,7 +60,9 @@ async def change_my_password(
     body: PasswordChange, principal: CurrentPrincipal, request: Request, db: DbSession
 ) -> Response:
     """Change the password (needs the current one); ends every other session."""
-    await service.change_password(db, principal, body.current_password, body.new_password, origin_of(request))
+    await service.change_password(
+        db, request.app.state.auth_config, principal, body.current_password, body.new_password, origin_of(request)
+    )
     return Response(status_code=204)
 
 

@@ -17,7 +17,7 @@ from dockback_gateway.audit.service import Origin, record
 from dockback_gateway.auth.dependencies import Principal
 from dockback_gateway.auth.models import PendingLogin
 from dockback_gateway.auth.passwords import check_policy, hashed, matches
-from dockback_gateway.auth.service import brake, end_other_sessions, remember_failure
+from dockback_gateway.auth.service import AuthConfig, check_password_in_session, end_other_sessions
 from dockback_gateway.errors import Conflict, DomainError, Invalid, NotAuthenticated, NotFound
 from dockback_gateway.users import repository
 from dockback_gateway.users.models import RecoveryCode, Role, User
@@ -65,12 +65,12 @@ def user_out(user: User) -> UserOut:
     )
 
 
-async def change_password(db: AsyncSession, principal: Principal, current: str, new: str, origin: Origin) -> None:
-    """Needs the current password; ends every other session of the user."""
+async def change_password(
+    db: AsyncSession, config: AuthConfig, principal: Principal, current: str, new: str, origin: Origin
+) -> None:
+    """Needs the current password (braked per session); ends every other session of the user."""
     user = principal.user
-    await brake(db, user.username.lower(), origin)
-    if not await matches(user.password_hash, current):
-        remember_failure(db, user.username, origin)
+    if not await check_password_in_session(db, config, principal.session.id, user.password_hash, current):
         await record(
             db,
             action="user.password_change",

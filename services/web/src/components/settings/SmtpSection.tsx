@@ -68,7 +68,12 @@ export function SmtpSection({ smtp }: { smtp: Schemas["SmtpOut"] | null }) {
             <Field label="Username" htmlFor="smtp-username" error={err("username")} hint="Optional">
               <input id="smtp-username" autoComplete="off" value={form.username} onChange={(e) => set("username", e.target.value)} />
             </Field>
-            <Field label="Password" htmlFor="smtp-password" error={err("password")} hint={secretHint(smtp?.password.set)}>
+            <Field
+              label="Password"
+              htmlFor="smtp-password"
+              error={err("password")}
+              hint={smtp?.password.set ? `${secretHint(true)}; a new host or port drops it unless entered again` : secretHint(false)}
+            >
               <input
                 id="smtp-password"
                 type="password"

@@ -84,7 +84,7 @@ function TargetEditor({ target, onDone }: { target?: Target; onDone: () => void 
           <Field label="Target id" htmlFor="target-id" error={err("target_id")} hint="Letters, digits, - and _; plans name the target by it.">
             <input id="target-id" value={form.target_id} readOnly={!!target} onChange={(e) => set("target_id", e.target.value)} required />
           </Field>
-          <Field label="Endpoint" htmlFor="target-endpoint" error={err("endpoint")} hint="host[:port], without https://">
+          <Field label="Endpoint" htmlFor="target-endpoint" error={err("endpoint")} hint="host[:port], without https://; a new endpoint (or https switch) needs both keys again">
             <input
               id="target-endpoint"
               value={form.endpoint}
