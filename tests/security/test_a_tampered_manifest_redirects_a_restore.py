@@ -80,7 +80,9 @@ async def request(gateway: Connection, event: ev.Event) -> None:
     )
 
 
+@pytest.mark.parametrize("forged", [True, False], ids=["forged manifest", "honest manifest (the control)"])
 async def test_a_manifest_swapped_in_the_bucket_is_refused_and_nothing_is_written(
+    forged: bool,
     gateway_connection: Connection,
     host_services: HostServices,
     s3: S3Bucket,
@@ -116,9 +118,10 @@ async def test_a_manifest_swapped_in_the_bucket_is_refused_and_nothing_is_writte
         archive = data_dir / created.archive.path
         manifest_file = data_dir / created.manifest_path
         victim = victim_directory(tmp_path)
-        forged = redirected(ArchiveManifest.model_validate_json(manifest_file.read_bytes()), victim)
-        manifest_key = uploaded.key.removesuffix(".tar.zst") + ".manifest.json"
-        s3.client.put_object(Bucket=s3.name, Key=manifest_key, Body=forged.model_dump_json(indent=2).encode())
+        if forged:
+            swapped = redirected(ArchiveManifest.model_validate_json(manifest_file.read_bytes()), victim)
+            manifest_key = uploaded.key.removesuffix(".tar.zst") + ".manifest.json"
+            s3.client.put_object(Bucket=s3.name, Key=manifest_key, Body=swapped.model_dump_json(indent=2).encode())
         archive.unlink()
         manifest_file.unlink()
 
@@ -131,10 +134,17 @@ async def test_a_manifest_swapped_in_the_bucket_is_refused_and_nothing_is_writte
             target=ev.RestoreTarget(kind="volume", name=f"{unique_name}-copy"),
             requested_by="operator",
             catalogued=catalogued_from(created),  # what the gateway sends: the catalog's record
+            restore_special_bits=True,  # `populate` leaves a setuid file; the plan allows it
         )
         fetch = ev.FetchRequested(job_id=job_id, host_id=HOST_A, archive=located, restore=restore)
         await request(gateway_connection, fetch)
 
+        if not forged:  # the same path with the manifest left alone restores (through the real bus)
+            done = await eventually(lambda: fact_of_job(gateway_connection, ev.RestoreCompleted, job_id), 60)
+            assert isinstance(done, ev.RestoreCompleted)
+            assert await volume_exists(f"{unique_name}-copy")
+            assert manifest_file.exists()
+            return
         failed = await eventually(lambda: fact_of_job(gateway_connection, ev.JobFailed, job_id), 60)
         assert isinstance(failed, ev.JobFailed)
         assert "disagrees with the catalog" in failed.reason, failed.reason

@@ -41,7 +41,12 @@ class FetchService:
         self.announcer = announcer
         self.host_id = host_id
 
-    async def run(self, request: ev.FetchRequested) -> None:
+    async def run(self, request: ev.FetchRequested, delivery: int) -> None:
+        """Fetch and check the archive, then hand the restore on. `delivery` identifies the
+        `FetchRequested` message (its stream sequence): the restore is published under
+        `fetched:<job id>:<delivery>`, so the same message handled twice hands it on once, while
+        the job's own request (which took the job id as its message id in the same stream) and a
+        request the reconciler published again (a new message) never swallow it."""
         if request.host_id != self.host_id or request.restore.host_id != self.host_id:
             raise PermanentError(f"this uploader serves host {self.host_id}, not {request.host_id}")
         if not self.archives.exists():
@@ -57,7 +62,7 @@ class FetchService:
             raise PermanentError(f"refused to fetch: {exc}") from exc
         if not await asyncio.to_thread(_matches, archive, request.archive):
             await self._download_from_any(request, archive, manifest)
-        await self.announcer.publish(request.restore)
+        await self.announcer.publish(request.restore, message_id=f"fetched:{request.job_id}:{delivery}")
 
     async def _download_from_any(self, request: ev.FetchRequested, archive: Path, manifest: Path) -> None:
         problems: list[str] = []

@@ -57,8 +57,14 @@ def register(
 
     async def on_fetch_requested(event: ev.FetchRequested, msg: NatsMessage) -> None:
         """Download an archive from a remote copy, verify it, then hand its restore to the executor."""
+        delivery = msg.raw_message.metadata.sequence.stream
         await runner.settle(
-            event, msg, fetch_spec, "restore", "prepare", lambda request, _attempt: services.fetches.run(request)
+            event,
+            msg,
+            fetch_spec,
+            "restore",
+            "prepare",
+            lambda request, _attempt: services.fetches.run(request, delivery),
         )
 
     subscribe_job(broker, prune_spec, on_prune_requested)

@@ -32,11 +32,17 @@ class Announcer:
         self.observe = observe
         self._background: set[asyncio.Task[None]] = set()
 
-    async def publish(self, event: ev.Event) -> None:
+    async def publish(self, event: ev.Event, *, message_id: str | None = None) -> None:
+        """Publish `event` under its natural `Nats-Msg-Id`, or `message_id` when the natural one is
+        taken in the stream by another message (a fetched archive's restore: the job's own
+        `FetchRequested` carries the job id)."""
         stream = streams.stream_for(event)
         try:
             await self.broker.publish(
-                event, subjects.subject_for(event), stream=stream, headers={"Nats-Msg-Id": subjects.message_id(event)}
+                event,
+                subjects.subject_for(event),
+                stream=stream,
+                headers={"Nats-Msg-Id": message_id or subjects.message_id(event)},
             )
         except Exception as exc:
             raise TransientError(f"could not publish {type(event).__name__}: {exc}") from exc
