@@ -14,7 +14,7 @@ from uuid import uuid4
 from nats.aio.client import Client
 
 from dockback_contracts import events as ev
-from dockback_contracts import subjects
+from dockback_contracts import streams, subjects
 from dockback_contracts.snapshots import S3Target
 from dockback_uploader.app import Uploader
 from harness.catalogue import catalogued_beside
@@ -99,6 +99,10 @@ async def test_a_fetched_archive_is_verified_put_in_place_and_its_restore_handed
         await restores.arrived.wait()
 
     assert restores.requests == [request.restore]
+    # Stored for the executors' consumer too: the job's FetchRequested holds the job id as its
+    # Nats-Msg-Id in the same stream, so a restore handed on under it would be dropped as a duplicate.
+    stored = await nc.jetstream().get_last_msg(streams.JOBS_STREAM, subjects.request(ev.RestoreRequested, HOST_ID))
+    assert ev.RestoreRequested.model_validate_json(stored.data) == request.restore
     archive, manifest = data_dir.files_of(ref)
     assert hashlib.sha256(archive.read_bytes()).hexdigest() == ref.sha256
     assert json.loads(manifest.read_text())["sha256"] == ref.sha256
