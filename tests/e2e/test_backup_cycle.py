@@ -56,6 +56,8 @@ async def test_a_plan_fires_its_backup_is_pruned_by_retention_and_restored(
                     "cron": "* * * * * */2",  # every two seconds (croniter's seconds field comes last)
                     "timezone": "Europe/Berlin",
                     "retention": {"keep_last": 1, "keep_minimum": 1},
+                    # the volume holds a setuid file, restored bit for bit only when the plan says so
+                    "restore_special_bits": True,
                 },
             )
             assert created.status_code == 201, created.text
