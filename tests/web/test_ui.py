@@ -98,6 +98,8 @@ async def test_a_plan_runs_to_success_and_the_wizard_restores_it_into_a_new_volu
         await expect(next_runs).to_have_count(5)
         await expect(next_runs.first).to_contain_text("03:30")  # in the plan's zone, as typed
         await page.get_by_label(volume, exact=True).check()
+        # the volume holds a setuid file: its restore brings it back only when the plan says so
+        await page.get_by_label("Restores may write setuid and setgid files (admins only)").check()
         await screenshot(page, "06-plan-editor")
         await page.get_by_role("button", name="Save plan").click()
         await expect(page).to_have_url(re.compile(r"/plans$"))

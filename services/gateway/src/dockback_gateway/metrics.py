@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 
-from prometheus_client import Histogram
+from prometheus_client import Counter, Histogram
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -19,6 +19,15 @@ HTTP_DURATION = Histogram(
     ["method", "route", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+
+
+FOREIGN_FACTS = Counter(
+    "dockback_gateway_foreign_facts_total",
+    "Facts the gateway refused because they speak for another host than the one that published them, "
+    "by fact type and reason (subject_host, job, artifact, plan)",
+    ["kind", "reason"],
+)
+"""Refused by dockback_gateway.provenance: a host that speaks for another is compromised or misconfigured."""
 
 
 def observe_recorded(event: ev.Event) -> None:

@@ -21,7 +21,6 @@ import logging
 import uuid
 from collections.abc import Iterable
 
-from prometheus_client import Counter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -30,16 +29,11 @@ from dockback_contracts import events as ev
 from dockback_contracts import subjects
 from dockback_gateway.catalog.models import Artifact
 from dockback_gateway.jobs.models import Job
+from dockback_gateway.metrics import FOREIGN_FACTS
 from dockback_gateway.plans.models import Plan
 
 log = logging.getLogger(__name__)
 
-FOREIGN_FACTS = Counter(
-    "dockback_gateway_foreign_facts_total",
-    "Facts the gateway refused because they speak for another host than the one that published them, "
-    "by fact type and reason (subject_host, job, artifact, plan)",
-    ["kind", "reason"],
-)
 
 _HOST_SCOPED_PREFIXES = (subjects.EVENTS_PREFIX, subjects.HOSTS_PREFIX, subjects.PROGRESS_PREFIX)
 
