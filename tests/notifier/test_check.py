@@ -164,3 +164,24 @@ async def test_a_revision_that_never_arrives_is_answered_within_the_bound_and_sa
     assert result.ok is False
     assert "revision 3 did not reach this notifier within 0.5 s (it has revision 1)" in result.detail
     assert receiver.requests == [], "nothing is sent with settings older than those to check"
+
+
+async def test_a_revision_the_watch_fell_behind_on_is_read_from_the_bucket(
+    nc: Client, settings_key: bytes, receiver: WebhookReceiver, start_notifier: StartNotifier
+) -> None:
+    """A watch can fall behind (an ordered consumer that is reset skips ahead): the check reads
+    the snapshot's key itself rather than answer that the saved settings never arrived."""
+    await put_settings(nc, revision=1)
+    notifier = await start_notifier()
+    [watch] = [task for task in asyncio.all_tasks() if task.get_name() == "settings-watch"]
+    watch.cancel()  # the watch brings nothing more
+    await asyncio.wait([watch])
+    await put_settings(nc, webhooks=(webhook("ops", receiver.url, settings_key),), revision=2)
+    checks = ChannelCheck(notifier.channels, answered_by="notifier-1", snapshot_wait=5)
+    request = CheckChannel(channel="webhook", webhook_id="ops", requested_by="admin", settings_revision=2)
+
+    result = await checks.run(request)
+
+    assert result.ok is True, result.detail
+    assert notifier.channels.revision == 2
+    assert len(receiver.requests) == 1

@@ -41,6 +41,11 @@ class Channel(Protocol):
     async def send(self, alerts: list[al.Alert]) -> None: ...
 
 
+_READ_FIRST = 0.25
+_READ_MOST = 1.0
+"""How long a check waits for the watch before reading the snapshot's key directly, first and at most."""
+
+
 class ChannelSettings:
     """The current settings snapshot and the channels built from it."""
 
@@ -64,6 +69,8 @@ class ChannelSettings:
         self.snapshot: snapshots.SettingsSnapshot | None = None
         self.loaded = asyncio.Event()
         self._applied = asyncio.Event()  # set (and replaced) each time a snapshot is applied
+        self._sequence = 0  # the settings bucket's sequence of the entry applied last
+        self._js: JetStreamContext | None = None
 
     @property
     def ui_base_url(self) -> str:
@@ -170,17 +177,53 @@ class ChannelSettings:
     async def reach(self, revision: int, within: float) -> bool:
         """Wait until the snapshot has `revision` or a newer one, at most `within` seconds;
         whether it has. The gateway publishes a change just after saving it, so a check sent
-        at once can arrive before the watch has brought it."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(within):
-                while self.revision is None or self.revision < revision:
+        at once can arrive before the watch has brought it; and a watch can fall behind (an
+        ordered consumer that is reset skips ahead), so the key is also read directly, soon and
+        then less often, while the wanted revision is missing."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        pause = _READ_FIRST
+        while self.revision is None or self.revision < revision:
+            left = deadline - loop.time()
+            if left <= 0:
+                break
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(pause, left)):
                     await self._applied.wait()
+            if self.revision is None or self.revision < revision:
+                await self._read_directly()
+            pause = min(pause * 2, _READ_MOST)
         return self.revision is not None and self.revision >= revision
+
+    async def _read_directly(self) -> None:
+        """Apply the snapshot under the key if it is newer than the one applied last."""
+        if self._js is None:
+            return
+        try:
+            kv = await self._js.key_value(streams.SETTINGS_BUCKET)
+            entry = await kv.get(snapshots.NOTIFIER_SETTINGS_KEY)
+        except (BucketNotFoundError, NotFoundError, KeyNotFoundError):
+            return
+        except Exception as exc:  # the watch stays the source; a failed read only waits longer
+            log.warning("cannot read the settings snapshot directly: %s", type(exc).__name__)
+            return
+        self._apply_entry(entry.revision, entry.value)
+
+    def _apply_entry(self, sequence: int | None, raw: bytes | None) -> None:
+        """Apply a bucket entry unless one written later was applied already (the watch and a
+        direct read can bring the same entries in either order)."""
+        if sequence is not None:
+            if sequence <= self._sequence:
+                return
+            self._sequence = sequence
+        self.apply(raw)
 
     async def watch(self, js: JetStreamContext, stopped: asyncio.Event) -> None:
         """Follow the snapshot until `stopped`; `loaded` is set once the current value is known."""
         while not stopped.is_set():
             try:
+                self._js = js
+                self._sequence = 0  # a new watch starts with the current entry again
                 kv = await js.key_value(streams.SETTINGS_BUCKET)
                 watcher = await kv.watch(snapshots.NOTIFIER_SETTINGS_KEY)
             except (BucketNotFoundError, NotFoundError):
@@ -192,7 +235,7 @@ class ChannelSettings:
                     if entry is None:  # the initial values are all delivered
                         self.loaded.set()
                         continue
-                    self.apply(None if entry.operation in (KV_DEL, KV_PURGE) else entry.value)
+                    self._apply_entry(entry.revision, None if entry.operation in (KV_DEL, KV_PURGE) else entry.value)
                     self.loaded.set()
             finally:
                 with contextlib.suppress(Exception):

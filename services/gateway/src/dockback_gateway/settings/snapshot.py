@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 LEGACY_SNAPSHOT_KEY = "current"
 """Where one snapshot for everyone, sealed with the shared settings key, used to be: removed."""
+_RETRY_PAUSES = (0.5, 1.0, 2.0)
+"""Between attempts to publish after a failure that was not the settings' own (NATS)."""
 _PUBLISH_AFTER_COMMIT = "settings snapshot"
 _PUT_ATTEMPTS = 10
 _DRAIN_SECONDS = 10.0
@@ -246,15 +248,23 @@ class SnapshotPublisher:
                     await watcher.stop()  # type: ignore[no-untyped-call]
 
     async def publish_or_log(self) -> None:
-        """Publish; a failure is logged (the previous snapshot stays) and never raised."""
-        try:
-            revision = await self.publish()
-        except KeyProblem as exc:
-            log.error("settings snapshot not published, the previous one stays: %s; set that secret again", exc)
-        except Exception:
-            log.exception("settings snapshot not published, the previous one stays")
-        else:
-            log.info("published settings snapshots of revision %d", revision)
+        """Publish; a failure is logged (the previous snapshot stays) and never raised. A failure
+        of NATS (a timeout under load) is tried again a few times, sooner than the next change."""
+        for pause in (*_RETRY_PAUSES, None):
+            try:
+                revision = await self.publish()
+            except KeyProblem as exc:
+                log.error("settings snapshot not published, the previous one stays: %s; set that secret again", exc)
+                return
+            except Exception:
+                if pause is None:
+                    log.exception("settings snapshot not published, the previous one stays")
+                    return
+                log.warning("settings snapshot not published; trying again in %g s", pause, exc_info=True)
+                await asyncio.sleep(pause)
+            else:
+                log.info("published settings snapshots of revision %d", revision)
+                return
 
     def publish_after_commit(self, db: AsyncSession) -> None:
         """Publish once `db`'s transaction has committed (in the background, once however many
