@@ -11,13 +11,16 @@ target is left as it was (a new volume removed, a replaced volume untouched).
 
 from __future__ import annotations
 
+import io
 import tarfile
+import uuid
 
 import pytest
-from executor.conftest import Host
-from executor.crafted_archives import place_archive, restore_into_new_volume, tar_entry
+from executor.conftest import HOST_ID, Host
+from executor.crafted_archives import CATALOGUED, place_archive, place_tar, restore_into_new_volume, tar_entry
 from executor.volumes import create_volume, docker_cli, volume_exists
 
+from dockback_contracts import events as ev
 from dockback_executor.verify import ArchiveVerifier
 from dockback_runtime.jobs.errors import PermanentError
 
@@ -76,3 +79,33 @@ async def test_an_archive_that_grows_after_its_check_stops_mid_write_and_the_ori
     )  # fmt: skip
     assert kept.decode().split() == ["kept"]
     assert not await volume_exists(f"{unique_name}-restore-{str(request.job_id)[:8]}")
+
+
+async def test_an_image_archive_past_its_recorded_counts_is_refused_before_it_is_loaded(
+    host: Host, unique_name: str
+) -> None:
+    """Image archives are scanned too: a `docker save` tar holding far more than recorded never
+    reaches `docker load`."""
+    bomb = io.BytesIO()
+    with tarfile.open(fileobj=bomb, mode="w") as tar:
+        info = tarfile.TarInfo("manifest.json")
+        info.size = 2
+        tar.addfile(info, io.BytesIO(b"[]"))
+        for entry, data in many_files(200):
+            tar.addfile(entry, io.BytesIO(data))
+    archive = place_tar(
+        host, bomb.getvalue(), ev.ResourceRef(kind="image", name=unique_name), "image", 2, raw_bytes=10_240
+    )
+    request = ev.RestoreRequested(
+        job_id=uuid.uuid4(),
+        host_id=HOST_ID,
+        archive=archive,
+        target=ev.RestoreTarget(kind="image", name=f"{unique_name}:restored"),
+        requested_by="test",
+        catalogued=CATALOGUED[archive.artifact_id],
+    )
+
+    with pytest.raises(PermanentError, match="max_entries"):
+        await host.restores.run(request, attempt=1)
+    listed = await docker_cli("image", "ls", "--quiet", f"{unique_name}:restored")
+    assert listed.strip() == b"", "nothing was loaded"
