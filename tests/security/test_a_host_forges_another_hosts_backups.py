@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from gateway.catalog_facts import archive_created
 from gateway.conftest import Gateway, settings_for
-from gateway.job_facts import add_plan, job_of, queued
+from gateway.job_facts import add_plan, job_in, job_of, log_of, queued
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
@@ -197,3 +197,46 @@ async def test_a_host_forges_another_hosts_backups(
 async def _b_has(gateway: Gateway, artifact_id: uuid.UUID) -> bool:
     async with gateway.app.state.sessions() as db:
         return await db.get(Artifact, artifact_id) is not None
+
+
+async def test_a_host_claims_the_id_of_another_hosts_next_scheduled_job(
+    gateway: Gateway, secured_nats: SecuredNats, gateway_connection: Connection
+) -> None:
+    """A scheduled job's id can be worked out from its plan and fire time. Host A reports that
+    job started, archived (into a plan of its own) and failed before the scheduler queues it
+    for B: once the JobQueued says whose job it is, what A said is dropped and B's own facts
+    are recorded."""
+    plan_a = await add_plan(gateway, host_id=HOST_A)
+    plan_b = await add_plan(gateway, host_id=HOST_B)
+    job_b = uuid.uuid4()  # the id of B's next run
+    claimed_archive = archive_created(HOST_A, plan_a.id, "pgdata", datetime.now(UTC), job_id=job_b)
+    claims: list[ev.Event] = [
+        ev.JobStarted(job_id=job_b, host_id=HOST_A, kind="backup", attempt=1),
+        claimed_archive,
+        ev.JobFailed(job_id=job_b, host_id=HOST_A, kind="backup", phase="archive", reason="claimed", retryable=False),
+    ]
+    async with connected(secured_nats.settings(f"executor-{HOST_A}")) as executor_a:
+        for claim in claims:
+            await _publish(executor_a, subjects.subject_for(claim), claim)
+    await eventually(lambda: job_in(gateway, job_b, "failed"))
+    assert (await job_of(gateway, job_b)).host_id == HOST_A  # type: ignore[union-attr]
+
+    job_queued = queued(job_b, host=HOST_B, plan_id=plan_b.id)
+    key = (job_queued.type, "job_claimed")
+    expected = _refused(*key) + 1
+    await gateway_connection.js.publish(subjects.subject_for(job_queued), job_queued.model_dump_json().encode())
+    await eventually(lambda: _refused(*key) >= expected)
+    started_b = ev.JobStarted(job_id=job_b, host_id=HOST_B, kind="backup", attempt=1)
+    async with connected(secured_nats.settings(f"executor-{HOST_B}")) as executor_b:
+        await executor_b.js.publish(subjects.subject_for(started_b), started_b.model_dump_json().encode())
+
+    job = await eventually(lambda: job_in(gateway, job_b, "running"))
+    assert job.host_id == HOST_B
+    assert job.plan_id == plan_b.id
+    assert [entry.message for entry in await log_of(gateway, job_b)] == [
+        "queued",
+        "attempt 1 started",
+    ], "nothing A reported is left in B's job's log"
+    assert not await _b_has(gateway, claimed_archive.archive.artifact_id), "A's archive under B's job is gone"
+    assert _refused(*key) == expected
+    assert secured_nats.violations() == []

@@ -9,7 +9,11 @@ host B's archives pruned, or an upload of B's that never happened. So:
 - the host is the one in the subject; a body naming another host is refused (`subject_host`);
 - a fact about a job, artifact or plan the catalog holds for another host is refused
   (`job`, `artifact`, `plan`); one the catalog does not know yet belongs to the host that
-  reports it (a fact may arrive before the job's `JobQueued`).
+  reports it (a fact may arrive before the job's `JobQueued`);
+- the job's `JobQueued`, which only the scheduler and the gateway may publish, settles whose
+  job it is: what another host reported about the job before it was queued (a scheduled job's
+  id can be worked out from its plan and fire time) is dropped (`job_claimed`), so a host
+  cannot keep another host's next backup from being recorded by claiming its id first.
 
 A refused fact is acked and dropped (no retry makes it true), logged as a warning and counted
 in `dockback_gateway_foreign_facts_total{kind,reason}`.
@@ -21,14 +25,14 @@ import logging
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from dockback_contracts import events as ev
 from dockback_contracts import subjects
 from dockback_gateway.catalog.models import Artifact
-from dockback_gateway.jobs.models import Job
+from dockback_gateway.jobs.models import Job, JobLogEntry
 from dockback_gateway.metrics import FOREIGN_FACTS
 from dockback_gateway.plans.models import Plan
 
@@ -99,7 +103,13 @@ async def foreign_to_catalog(db: AsyncSession, fact: ev.Event) -> tuple[str, str
     if host is None:
         return None
     job_id = getattr(fact, "job_id", None)
-    if job_id is not None and (found := await _other_hosts(db, Job.host_id, Job.id, [job_id], host)):
+    # JobQueued only the scheduler and the gateway may publish: it says whose job it is (see
+    # take_back_claimed_job), where a host's fact can only claim one
+    if (
+        job_id is not None
+        and not isinstance(fact, ev.JobQueued)
+        and (found := await _other_hosts(db, Job.host_id, Job.id, [job_id], host))
+    ):
         return "job", f"job {found[0]}"
     if found := await _other_hosts(db, Artifact.host_id, Artifact.id, _artifact_ids(fact), host):
         return "artifact", f"artifact {', '.join(found)}"
@@ -107,3 +117,21 @@ async def foreign_to_catalog(db: AsyncSession, fact: ev.Event) -> tuple[str, str
     if plan_id is not None and (found := await _other_hosts(db, Plan.host_id, Plan.id, [plan_id], host)):
         return "plan", f"plan {found[0]}"
     return None
+
+
+async def take_back_claimed_job(db: AsyncSession, queued: ev.JobQueued) -> None:
+    """Before `queued` is recorded: drop the job row, its log and its artifacts if another host's
+    facts created them (that host claimed a job it was never given), logged and counted."""
+    claimed = await db.scalar(select(Job).where(Job.id == queued.job_id, Job.host_id != queued.host_id))
+    if claimed is None:
+        return
+    refuse(
+        queued,
+        subjects.subject_for(queued),
+        "job_claimed",
+        f"job {queued.job_id} is {queued.host_id!r}'s; dropped what {claimed.host_id!r} reported about it first",
+    )
+    await db.execute(delete(Artifact).where(Artifact.job_id == queued.job_id, Artifact.host_id == claimed.host_id))
+    await db.execute(delete(JobLogEntry).where(JobLogEntry.job_id == queued.job_id))
+    await db.delete(claimed)
+    await db.flush()

@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockback_contracts import events as ev
+from dockback_gateway import provenance
 from dockback_gateway.catalog.models import Artifact, ArtifactCopy, ArtifactState
 from dockback_gateway.jobs import states
 from dockback_gateway.jobs.journal import announce, locked_job, log_line
@@ -125,6 +126,7 @@ def _resource_fields(resource: ev.ResourceRef | None) -> dict[str, Any]:
 
 
 async def on_job_queued(db: AsyncSession, event: ev.JobQueued) -> None:
+    await provenance.take_back_claimed_job(db, event)
     request = event.request
     resource = getattr(request, "resource", None)
     upload_targets = list(getattr(request, "upload_targets", ()))
