@@ -22,7 +22,6 @@ from nats.js.errors import (
     KeyDeletedError,
     KeyNotFoundError,
     KeyWrongLastSequenceError,
-    NoKeysError,
     NotFoundError,
 )
 from nats.js.kv import KV_DEL, KV_PURGE
@@ -139,12 +138,20 @@ def _stored(blob: bytes | None, name: str) -> bytes:
 
 
 async def registered_recipients(js: JetStreamContext) -> list[Recipient]:
-    """Every valid registration in the sealing keys bucket (an invalid one is logged and skipped)."""
+    """Every valid registration in the sealing keys bucket (an invalid one is logged and skipped).
+
+    The keys come from the stream's subjects, not from nats-py's `KeyValue.keys()`: that one
+    watches the bucket and ends when the consumer's info says nothing is pending and the client
+    has received nothing, which also holds while the entries are still on their way (the server
+    counts them as delivered once sent); then it finds no keys and the snapshot goes to nobody.
+    Suspected cause of a settings check that twice, in full test runs, never saw its revision."""
+    prefix = f"$KV.{SEALING_KEYS_BUCKET}."
     try:
         bucket = await js.key_value(SEALING_KEYS_BUCKET)
-        roles = await bucket.keys()
-    except (BucketNotFoundError, NotFoundError, NoKeysError):
+        info = await js.stream_info(permissions.kv_stream(SEALING_KEYS_BUCKET), subjects_filter=f"{prefix}>")
+    except (BucketNotFoundError, NotFoundError):
         return []
+    roles = [subject[len(prefix) :] for subject in (info.state.subjects or {})]
     found: list[Recipient] = []
     for role in sorted(roles):
         try:
