@@ -109,6 +109,18 @@ def restore_into_new_volume(
     )
 
 
+def restore_into_image(archive: ev.ArchiveRef, reference: str) -> ev.RestoreRequested:
+    """A restore of a placed image archive, loaded and tagged `reference`."""
+    return ev.RestoreRequested(
+        job_id=uuid.uuid4(),
+        host_id=HOST_ID,
+        archive=archive,
+        target=ev.RestoreTarget(kind="image", name=reference),
+        requested_by="test",
+        catalogued=CATALOGUED[archive.artifact_id],
+    )
+
+
 def restore_of_a_file_name_too_long(host: Host, volume: str) -> ev.RestoreRequested:
     """A restore of an archive holding a 4,000-character file name: the engine cannot create it."""
     archive = place_archive(host, [tar_entry("./" + "n" * 4000, size=1)], volume)

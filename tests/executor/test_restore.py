@@ -19,9 +19,9 @@ from dockback_executor.tar_inspect import ArchiveLimits
 from dockback_runtime.jobs.errors import PermanentError
 from executor.conftest import HOST_ID, Host
 from executor.crafted_archives import (
-    CATALOGUED,
     place_archive,
     place_tar,
+    restore_into_image,
     restore_into_new_volume,
     restore_of_a_file_name_too_long,
     tar_entry,
@@ -296,14 +296,7 @@ async def test_an_image_archive_that_loads_no_image_fails_and_says_so(host: Host
         info.size = 2
         tar.addfile(info, io.BytesIO(b"[]"))  # `docker load` takes it, and loads nothing
     archive = place_tar(host, empty.getvalue(), ev.ResourceRef(kind="image", name=unique_name), "image", 1)
-    request = ev.RestoreRequested(
-        job_id=uuid.uuid4(),
-        host_id=HOST_ID,
-        archive=archive,
-        target=ev.RestoreTarget(kind="image", name=f"{unique_name}:restored"),
-        requested_by="test",
-        catalogued=CATALOGUED[archive.artifact_id],
-    )
+    request = restore_into_image(archive, f"{unique_name}:restored")
 
     with pytest.raises(PermanentError, match="loaded no image"):
         await host.restores.run(request, attempt=1)

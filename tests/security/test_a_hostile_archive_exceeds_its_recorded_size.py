@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import io
 import tarfile
-import uuid
 
 import pytest
-from executor.conftest import HOST_ID, Host
-from executor.crafted_archives import CATALOGUED, place_archive, place_tar, restore_into_new_volume, tar_entry
+from executor.conftest import Host
+from executor.crafted_archives import place_archive, place_tar, restore_into_image, restore_into_new_volume, tar_entry
 from executor.volumes import create_volume, docker_cli, volume_exists
 
 from dockback_contracts import events as ev
@@ -96,14 +95,7 @@ async def test_an_image_archive_past_its_recorded_counts_is_refused_before_it_is
     archive = place_tar(
         host, bomb.getvalue(), ev.ResourceRef(kind="image", name=unique_name), "image", 2, raw_bytes=10_240
     )
-    request = ev.RestoreRequested(
-        job_id=uuid.uuid4(),
-        host_id=HOST_ID,
-        archive=archive,
-        target=ev.RestoreTarget(kind="image", name=f"{unique_name}:restored"),
-        requested_by="test",
-        catalogued=CATALOGUED[archive.artifact_id],
-    )
+    request = restore_into_image(archive, f"{unique_name}:restored")
 
     with pytest.raises(PermanentError, match="max_entries"):
         await host.restores.run(request, attempt=1)
