@@ -2,7 +2,9 @@
 notifier (processes, as `make up` runs them), a real S3 server and a real SMTP server.
 
 The gateway publishes a change to the services after it has committed, so the check can
-reach them before the new settings do; it must still test what the user has just saved."""
+reach them before the new settings do; it must still test what the user has just saved. (A
+target check carries the target as saved, sealed to the uploader of the host it is checked
+from; an SMTP check waits for the settings revision it names.)"""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from pathlib import Path
 
 from gateway.conftest import Gateway, logged_in_admin
 
-from e2e.conftest import Services
+from e2e.conftest import HOST_ID, Services
 from harness.s3_server import S3Bucket
 from harness.smtp_server import StartSmtp
 
@@ -50,7 +52,9 @@ async def test_an_s3_target_and_smtp_are_tested_right_after_they_are_saved(
                 },
             )
             assert saved.status_code == 201, saved.text
-            target = await client.post("/settings/targets/offsite/test")
+            # two hosts have registered (the gateway fixture's host-a, and this one) and no plan uses
+            # the target yet: the admin names the host to check from
+            target = await client.post("/settings/targets/offsite/test", params={"host_id": HOST_ID})
 
             saved = await client.put(
                 "/settings/smtp",

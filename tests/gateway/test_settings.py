@@ -31,6 +31,9 @@ from dockback_gateway.settings.models import S3Target, SmtpServer
 from dockback_gateway.users.models import Role, User
 from dockback_runtime.sealing import register_sealing_key
 from gateway.conftest import ADMIN_PASSWORD, HOST_ID, HOST_KEY, NOTIFIER_KEY, Gateway, logged_in_admin, login
+from gateway.job_facts import add_plan
+from gateway.plan_requests import HOST as PLAN_HOST
+from gateway.plan_requests import create, known_host, plan_body
 from gateway.settings_bodies import CANARY, SMTP, TARGET, WEBHOOK, published_snapshot, published_snapshots
 
 NEW_PASSWORD = ADMIN_PASSWORD
@@ -44,6 +47,13 @@ async def logged_in_as(gateway: Gateway, role: Role) -> AsyncIterator[httpx.Asyn
     async with gateway.client() as client:
         assert (await login(client, role.value, OTHER_PASSWORD)).status_code == 200
         yield client
+
+
+@pytest.fixture(autouse=True)
+async def host_a_uses_offsite(gateway: Gateway) -> None:
+    """A plan of host A uploads to the target `offsite` (TARGET): a host's share of the settings
+    holds the targets its plans use, so host A's snapshot holds it once it is saved."""
+    await add_plan(gateway, host_id=HOST_ID, upload_targets=[TARGET["target_id"]])
 
 
 async def store_everything(client: httpx.AsyncClient) -> list[httpx.Response]:
@@ -377,6 +387,8 @@ async def test_a_host_that_registers_its_key_later_gets_its_snapshot(gateway: Ga
     async with logged_in_admin(gateway) as client:
         await store_everything(client)
     new_host_key = derive_private_key(b"a host added later: its credentials seed", "uploader-host-c")
+    await gateway.app.state.settings_publisher.drain()  # what was saved is published, before host C has a plan
+    await add_plan(gateway, host_id="host-c", upload_targets=[TARGET["target_id"]])
     js = gateway.app.state.broker.connection.jetstream()
     kv = await js.key_value(SETTINGS_BUCKET)
     watcher = await kv.watch(host_settings_key("host-c"))
@@ -394,6 +406,41 @@ async def test_a_host_that_registers_its_key_later_gets_its_snapshot(gateway: Ga
         unseal(new_host_key, "settings.targets.offsite.secret_key", snapshot.targets[0].secret_key)
         == (CANARY["secret_key"])
     )
+
+
+async def host_snapshot(gateway: Gateway, host_id: str) -> SettingsSnapshot:
+    await gateway.app.state.settings_publisher.drain()
+    kv = await gateway.app.state.broker.connection.jetstream().key_value(SETTINGS_BUCKET)
+    return SettingsSnapshot.model_validate_json((await kv.get(host_settings_key(host_id))).value or b"")
+
+
+async def test_a_host_gets_the_keys_of_the_targets_its_plans_use_and_of_no_other(gateway: Gateway) -> None:
+    key = derive_private_key(b"gateway tests: plan-host's credentials seed", f"uploader-{PLAN_HOST}")
+    await register_sealing_key(gateway.app.state.broker.connection.jetstream(), f"uploader-{PLAN_HOST}", key)
+    async with logged_in_admin(gateway) as client:
+        await known_host(gateway, client)
+        await store_everything(client)
+        nearby = {**TARGET, "target_id": "nearby", "secret_key": "canary-secret-of-nearby"}
+        assert (await client.post("/settings/targets", json=nearby)).status_code == 201
+        unused = await host_snapshot(gateway, PLAN_HOST)
+        plan = await create(client, upload_targets=["nearby"])
+        using_nearby = await host_snapshot(gateway, PLAN_HOST)
+        moved = await client.put(f"/plans/{plan['id']}", json=plan_body(upload_targets=["offsite"]))
+        assert moved.status_code == 200, moved.text
+        using_offsite = await host_snapshot(gateway, PLAN_HOST)
+        assert (await client.delete(f"/plans/{plan['id']}")).status_code == 204
+        deleted = await host_snapshot(gateway, PLAN_HOST)
+    host_a = await host_snapshot(gateway, HOST_ID)
+
+    assert unused.targets == ()  # saved, but no plan of this host uses it: not even sealed to it
+    assert [t.target_id for t in using_nearby.targets] == ["nearby"]
+    assert unseal(key, "settings.targets.nearby.secret_key", using_nearby.targets[0].secret_key) == (
+        "canary-secret-of-nearby"
+    )
+    assert [t.target_id for t in using_offsite.targets] == ["offsite"]  # nearby's keys are gone
+    assert deleted.targets == ()
+    assert unused.revision < using_nearby.revision < using_offsite.revision < deleted.revision
+    assert [t.target_id for t in host_a.targets] == ["offsite"]  # host A never gets nearby
 
 
 async def test_the_gateway_publishes_the_snapshot_when_it_starts(gateway: Gateway) -> None:

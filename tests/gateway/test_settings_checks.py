@@ -1,7 +1,8 @@
 """The settings' check endpoints on the real gateway and a real nats-server: the gateway asks
-one uploader (S3 targets) or notifier (SMTP, webhooks) over core-NATS request/reply and
-passes its answer on. The answering services are stand-ins subscribed in the test, on their
-own NATS connection, in the queue groups the real ones use."""
+one host's uploader (S3 targets, the target's keys sealed to it in the request) or a notifier
+(SMTP, webhooks) over core-NATS request/reply and passes its answer on. The answering services
+are stand-ins subscribed in the test, on their own NATS connection, in the queue groups the
+real ones use."""
 
 from __future__ import annotations
 
@@ -10,15 +11,24 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import nats
+import pytest
 from nats.aio.msg import Msg
 
 from dockback_contracts import subjects
 from dockback_contracts.control import CheckChannel, CheckResult, CheckTarget
+from dockback_contracts.sealed import SealError, derive_private_key, public_key_text, unseal
+from dockback_contracts.snapshots import target_secret
 from dockback_gateway.users.models import Role
 from dockback_runtime.connection import server_has_subscriptions
+from dockback_runtime.sealing import register_sealing_key
 from gateway.audited_callers import audit_rows, logged_in_as
-from gateway.conftest import Gateway, logged_in_admin
+from gateway.conftest import HOST_ID, HOST_KEY, Gateway, logged_in_admin
+from gateway.job_facts import add_plan
 from gateway.settings_bodies import SMTP, TARGET, WEBHOOK
+
+CHECK_ON_HOST_A = subjects.check_target(HOST_ID)
+HOST_B = "host-b"
+HOST_B_KEY = derive_private_key(b"gateway tests: host-b's credentials seed", "uploader-host-b")
 
 Answer = Callable[[bytes], CheckResult]
 
@@ -49,17 +59,20 @@ async def test_a_target_check_returns_the_uploaders_answer_and_is_audited(gatewa
     async with logged_in_admin(gateway) as client:
         assert (await client.post("/settings/targets", json=TARGET)).status_code == 201
         async with responder(
-            gateway, subjects.CHECK_TARGET, "uploaders", result(True, "bucket dockback-archives reachable")
+            gateway, CHECK_ON_HOST_A, "uploaders", result(True, "bucket dockback-archives reachable")
         ) as received:
             checked = await client.post("/settings/targets/offsite/test")
-        revision = (await client.get("/settings")).json()["revision"]
     assert checked.status_code == 200, checked.text
     body = checked.json()
     assert body["ok"] is True
     assert body["detail"] == "bucket dockback-archives reachable"
     assert body["answered_by"] == "uploader on host-a"
-    asked = [CheckTarget.model_validate_json(r) for r in received]
-    assert [(c.target_id, c.settings_revision) for c in asked] == [("offsite", revision)], "what was saved"
+    (asked,) = [CheckTarget.model_validate_json(r) for r in received]
+    # the target as saved, its keys sealed to the only host's uploader and to no other key
+    assert (asked.target.target_id, asked.target.bucket) == ("offsite", TARGET["bucket"])
+    assert asked.recipient == public_key_text(HOST_KEY)
+    assert unseal(HOST_KEY, target_secret("offsite", "secret_key"), asked.target.secret_key) == TARGET["secret_key"]
+    assert TARGET["secret_key"].encode() not in received[0]
     audits = await audit_rows(gateway, "settings.target.test")
     assert [(a.actor, a.outcome, a.target, a.details["ok"]) for a in audits] == [("admin", "success", "offsite", True)]
 
@@ -68,7 +81,7 @@ async def test_a_failing_target_check_is_a_200_with_the_reason_audited_as_a_fail
     async with logged_in_admin(gateway) as client:
         assert (await client.post("/settings/targets", json=TARGET)).status_code == 201
         reason = "the bucket dockback-archives does not exist: create it or fix the target's bucket"
-        async with responder(gateway, subjects.CHECK_TARGET, "uploaders", result(False, reason)):
+        async with responder(gateway, CHECK_ON_HOST_A, "uploaders", result(False, reason)):
             checked = await client.post("/settings/targets/offsite/test")
     assert checked.status_code == 200, checked.text
     assert checked.json()["ok"] is False
@@ -82,7 +95,10 @@ async def test_no_uploader_answering_is_a_503_that_says_so(gateway: Gateway) -> 
         assert (await client.post("/settings/targets", json=TARGET)).status_code == 201
         checked = await client.post("/settings/targets/offsite/test")
     assert checked.status_code == 503
-    assert checked.json() == {"error": "no_responder", "detail": "no uploader answered: is one running?"}
+    assert checked.json() == {
+        "error": "no_responder",
+        "detail": "no uploader of host host-a answered: is one running?",
+    }
     audits = await audit_rows(gateway, "settings.target.test")
     assert [(a.outcome, a.details["reason"]) for a in audits] == [("failure", "no_responder")]
 
@@ -90,12 +106,45 @@ async def test_no_uploader_answering_is_a_503_that_says_so(gateway: Gateway) -> 
 async def test_an_unknown_target_is_a_404_and_nobody_is_asked(gateway: Gateway) -> None:
     async with (
         logged_in_admin(gateway) as client,
-        responder(gateway, subjects.CHECK_TARGET, "uploaders", result(True, "fine")) as received,
+        responder(gateway, CHECK_ON_HOST_A, "uploaders", result(True, "fine")) as received,
     ):
         checked = await client.post("/settings/targets/nowhere/test")
     assert checked.status_code == 404
     assert "nowhere" in checked.json()["detail"]
     assert received == []
+
+
+async def test_with_several_hosts_a_target_is_checked_from_a_host_that_uses_it_or_the_one_named(
+    gateway: Gateway,
+) -> None:
+    await register_sealing_key(gateway.app.state.broker.connection.jetstream(), f"uploader-{HOST_B}", HOST_B_KEY)
+    async with logged_in_admin(gateway) as client:
+        assert (await client.post("/settings/targets", json=TARGET)).status_code == 201
+        async with (
+            responder(gateway, CHECK_ON_HOST_A, "uploaders", result(True, "from a")) as on_a,
+            responder(gateway, subjects.check_target(HOST_B), "uploaders", result(True, "from b", by="b")) as on_b,
+        ):
+            # no plan uses it yet: which host gets its keys for the check is the admin's to say
+            unsaid = await client.post("/settings/targets/offsite/test")
+            unknown = await client.post("/settings/targets/offsite/test", params={"host_id": "host-z"})
+            named = await client.post("/settings/targets/offsite/test", params={"host_id": HOST_B})
+            await add_plan(gateway, host_id=HOST_B, upload_targets=["offsite"])
+            used = await client.post("/settings/targets/offsite/test")
+    assert unsaid.status_code == 422, unsaid.text
+    assert unsaid.json()["detail"] == (
+        "host_id: no plan uses S3 target 'offsite' yet, so say which host to check it from "
+        "(its keys are sent to that host): one of host-a, host-b"
+    )
+    assert unknown.status_code == 503
+    assert "no uploader of host 'host-z' has registered its sealing key" in unknown.json()["detail"]
+    assert [named.json()["detail"], used.json()["detail"]] == ["from b", "from b"]
+    assert on_a == []  # host A never got the target's keys
+    for raw in on_b:
+        asked = CheckTarget.model_validate_json(raw)
+        assert asked.recipient == public_key_text(HOST_B_KEY)
+        with pytest.raises(SealError):
+            unseal(HOST_KEY, target_secret("offsite", "secret_key"), asked.target.secret_key)
+    assert len(on_b) == 2
 
 
 async def test_smtp_and_webhook_checks_ask_a_notifier_for_that_channel(gateway: Gateway) -> None:
@@ -137,7 +186,7 @@ async def test_viewers_and_operators_may_not_run_checks(gateway: Gateway) -> Non
         assert (await admin.post("/settings/targets", json=TARGET)).status_code == 201
     for name, role in (("vera", Role.VIEWER), ("olga", Role.OPERATOR)):
         async with (
-            responder(gateway, subjects.CHECK_TARGET, "uploaders", result(True, "fine")) as received,
+            responder(gateway, CHECK_ON_HOST_A, "uploaders", result(True, "fine")) as received,
             logged_in_as(gateway, name, role) as client,
         ):
             answers = [

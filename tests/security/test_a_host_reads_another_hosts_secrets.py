@@ -4,7 +4,8 @@ Before, every uploader and the notifier opened one settings snapshot with one sh
 key, and every uploader could read the whole settings bucket: A read B's S3 keys and the SMTP
 password. Now the real gateway (on the secured nats-server, as the `gateway` user) seals each
 recipient's share to that recipient's own key, derived from its NATS credentials and registered
-by itself; A's permissions name its own snapshot only, and A's key opens nothing sealed to B or
+by itself; a host's share holds only the S3 targets its plans use (B's target is sealed to nobody
+on A's side); A's permissions name its own snapshot only, and A's key opens nothing sealed to B or
 to the notifier.
 """
 
@@ -18,6 +19,7 @@ import nats.errors
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from gateway.conftest import Gateway, logged_in_admin, settings_for
+from gateway.job_facts import add_plan
 
 from dockback_contracts import permissions, streams
 from dockback_contracts.sealed import SealError, public_key_text, unseal
@@ -41,6 +43,8 @@ TARGET = {
     "access_key": "canary-access-key",
     "secret_key": S3_SECRET,
 }
+A_SECRET = "canary-s3-secret-of-host-a-s-own-target"
+A_TARGET = {**TARGET, "target_id": "nearby", "secret_key": A_SECRET}
 SMTP = {
     "host": "mail.example.net",
     "port": 587,
@@ -112,8 +116,11 @@ async def refused_read(host_a: Connection, snapshot_key: str) -> None:
 
 
 async def test_a_host_reads_another_hosts_s3_secrets(gateway: Gateway, secured_nats: SecuredNats) -> None:
+    await add_plan(gateway, host_id=HOST_B, upload_targets=["offsite"])  # B's plan uploads to offsite
+    await add_plan(gateway, host_id=HOST_A, upload_targets=["nearby"])  # A's to its own target
     async with logged_in_admin(gateway) as admin:
         assert (await admin.post("/settings/targets", json=TARGET)).status_code == 201
+        assert (await admin.post("/settings/targets", json=A_TARGET)).status_code == 201
     role_a = permissions.host_role_name(permissions.UPLOADER, HOST_A)
     role_b = permissions.host_role_name(permissions.UPLOADER, HOST_B)
     key_a, key_b = await register(secured_nats, role_a), await register(secured_nats, role_b)
@@ -121,11 +128,14 @@ async def test_a_host_reads_another_hosts_s3_secrets(gateway: Gateway, secured_n
     own = await sealed_to(gateway, host_settings_key(HOST_A), key_a)
 
     async with connected(secured_nats.settings(role_a)) as host_a:
-        # its own snapshot it reads and opens
+        # its own snapshot it reads and opens: its own target, and not B's, not even sealed
         kv = await host_a.js.key_value(streams.SETTINGS_BUCKET)
-        mine = SettingsSnapshot.model_validate_json((await kv.get(host_settings_key(HOST_A))).value or b"")
+        raw = (await kv.get(host_settings_key(HOST_A))).value or b""
+        mine = SettingsSnapshot.model_validate_json(raw)
         assert mine == own
-        assert unseal(key_a, target_secret("offsite", "secret_key"), mine.targets[0].secret_key) == S3_SECRET
+        assert [t.target_id for t in mine.targets] == ["nearby"]
+        assert unseal(key_a, target_secret("nearby", "secret_key"), mine.targets[0].secret_key) == A_SECRET
+        assert b"offsite" not in raw
         # B's it cannot read
         await refused_read(host_a, host_settings_key(HOST_B))
         # nor make the gateway seal B's share to a key of A's choosing
@@ -145,6 +155,7 @@ async def test_a_host_reads_another_hosts_s3_secrets(gateway: Gateway, secured_n
 
 
 async def test_a_host_reads_the_notifiers_secrets(gateway: Gateway, secured_nats: SecuredNats) -> None:
+    await add_plan(gateway, host_id=HOST_A, upload_targets=["offsite"])
     async with logged_in_admin(gateway) as admin:
         assert (await admin.put("/settings/smtp", json=SMTP)).status_code == 200
         assert (await admin.post("/settings/targets", json=TARGET)).status_code == 201

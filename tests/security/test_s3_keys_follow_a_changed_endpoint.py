@@ -7,7 +7,8 @@ changes, so the snapshot the uploaders read still binds the keys to the old endp
 from __future__ import annotations
 
 import pytest
-from gateway.conftest import HOST_KEY, Gateway, logged_in_admin
+from gateway.conftest import HOST_ID, HOST_KEY, Gateway, logged_in_admin
+from gateway.job_facts import add_plan
 from gateway.settings_bodies import published_snapshot
 
 from dockback_contracts.sealed import unseal
@@ -34,6 +35,7 @@ KEEPING_KEYS = {k: v for k, v in TARGET.items() if k not in ("access_key", "secr
     ],
 )
 async def test_s3_keys_follow_a_changed_endpoint(gateway: Gateway, change: dict[str, object], missing: str) -> None:
+    await add_plan(gateway, host_id=HOST_ID, upload_targets=["offsite"])  # the host that gets its keys
     async with logged_in_admin(gateway) as admin:
         assert (await admin.post("/settings/targets", json={"target_id": "offsite", **TARGET})).status_code == 201
         moved = await admin.put("/settings/targets/offsite", json={**KEEPING_KEYS, **change})

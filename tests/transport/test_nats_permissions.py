@@ -373,25 +373,30 @@ async def test_each_role_publishes_what_its_service_publishes_and_nothing_beside
         assert all(clients[role].errors == [] for role in roles if role not in {r for r, _ in REFUSED})
 
 
-async def test_only_the_uploaders_answer_target_checks_and_only_to_the_asker(
+async def test_only_a_hosts_own_uploaders_answer_its_target_checks_and_only_to_the_asker(
     secured_nats: SecuredNats, gateway_connection: Connection
 ) -> None:
+    """A target check carries the target's keys sealed to the host asked: only that host's
+    uploaders may receive it, not another host's uploader nor any executor."""
+    on_a = subjects.check_target(HOST_A)
     async with (
         connected(secured_nats.settings(f"uploader-{HOST_A}")) as uploader,
+        connected(secured_nats.settings(f"uploader-{HOST_B}")) as other_uploader,
         connected(secured_nats.settings(f"executor-{HOST_A}")) as executor,
     ):
 
         async def answer(message: Msg) -> None:
             await message.respond(b"reachable")
 
-        await uploader.nc.subscribe(subjects.CHECK_TARGET, queue="uploaders", cb=answer)
+        await uploader.nc.subscribe(on_a, queue="uploaders", cb=answer)
         await server_has_subscriptions(uploader.nc)
-        reply = await gateway_connection.nc.request(subjects.CHECK_TARGET, b"{}", timeout=5)
+        reply = await gateway_connection.nc.request(on_a, b"{}", timeout=5)
         assert reply.data == b"reachable"
         assert reply.subject.startswith(f"{permissions.inbox_prefix(permissions.GATEWAY)}.")
 
-        await executor.nc.subscribe(subjects.CHECK_TARGET)
-        await executor.refused("Subscription", subjects.CHECK_TARGET)
+        for intruder in (other_uploader, executor):
+            await intruder.nc.subscribe(on_a)
+            await intruder.refused("Subscription", on_a)
         unsolicited = f"{permissions.inbox_prefix(permissions.GATEWAY)}.forged.1"
         await uploader.nc.publish(unsolicited, b"not asked")
         await uploader.refused("Publish", unsolicited)

@@ -1,56 +1,34 @@
-"""`CheckTarget` over core NATS: is the target reachable with its credentials, does its bucket exist?"""
+"""`CheckTarget` over core NATS, asked of one host's uploader with the target in the request (its
+keys sealed to that uploader): is the target reachable with its credentials, does its bucket exist?"""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
+import nats.errors
+import pytest
 from nats.aio.client import Client
-from nats.aio.msg import Msg
 
-from dockback_contracts import subjects
+from dockback_contracts import sealed, subjects
 from dockback_contracts.control import CheckResult, CheckTarget
 from dockback_contracts.snapshots import S3Target
-from dockback_runtime.outbound import OutboundPolicy
 from dockback_uploader.app import Uploader
-from dockback_uploader.check import TargetCheck
-from dockback_uploader.targets import TargetSettings
 from harness.s3_server import S3Bucket
-from uploader.conftest import HOST_ID, host_private_key, put_settings, s3_target
+from uploader.conftest import HOST_ID, host_key, s3_target
 
 
-async def check(nc: Client, target_id: str, settings_revision: int | None = None) -> CheckResult:
-    request = CheckTarget(target_id=target_id, settings_revision=settings_revision)
-    reply = await nc.request(subjects.CHECK_TARGET, request.model_dump_json().encode(), 10)
+async def check(nc: Client, target: S3Target, settings_key: bytes, host_id: str = HOST_ID) -> CheckResult:
+    """Ask `host_id`'s uploaders, as the gateway does, with the target sealed to the test host's key."""
+    request = CheckTarget(target=target, recipient=sealed.public_key_text(host_key(settings_key)))
+    reply = await nc.request(subjects.check_target(host_id), request.model_dump_json().encode(), 10)
     return CheckResult.model_validate_json(reply.data)
 
 
-@asynccontextmanager
-async def check_sent(nc: Client, target_id: str, settings_revision: int) -> AsyncIterator[asyncio.Task[CheckResult]]:
-    """A check in flight: entered once the nats-server has routed it (to the uploader, and
-    to a listener of our own on the subject); the task gives the answer."""
-    routed = asyncio.Event()
-
-    async def seen(_msg: Msg) -> None:
-        routed.set()
-
-    listener = await nc.subscribe(subjects.CHECK_TARGET, cb=seen)
-    try:
-        asked = asyncio.create_task(check(nc, target_id, settings_revision))
-        async with asyncio.timeout(10):
-            await routed.wait()
-        yield asked
-    finally:
-        await listener.unsubscribe()
-
-
-async def test_a_reachable_target_with_its_bucket_checks_ok(
-    nc: Client, s3: S3Bucket, target: S3Target, uploader: Uploader
+async def test_a_reachable_target_with_its_bucket_checks_ok_without_being_in_the_hosts_settings(
+    nc: Client, s3: S3Bucket, settings_key: bytes, uploader: Uploader
 ) -> None:
-    result = await check(nc, "offsite")
+    # no settings snapshot was published for this host: the check brings its target
+    result = await check(nc, s3_target(s3, settings_key), settings_key)
 
-    assert result.ok is True
+    assert result.ok is True, result.detail
     assert s3.name in result.detail
     assert result.answered_by == f"uploader on host {HOST_ID}"
 
@@ -58,9 +36,7 @@ async def test_a_reachable_target_with_its_bucket_checks_ok(
 async def test_refused_credentials_are_reported_without_the_secret(
     nc: Client, s3: S3Bucket, settings_key: bytes, uploader: Uploader
 ) -> None:
-    await put_settings(nc, s3_target(s3, settings_key, secret_key="wrong-secret-value"))
-
-    result = await check(nc, "offsite")
+    result = await check(nc, s3_target(s3, settings_key, secret_key="wrong-secret-value"), settings_key)
 
     assert result.ok is False
     assert "refused the credentials" in result.detail
@@ -68,19 +44,34 @@ async def test_refused_credentials_are_reported_without_the_secret(
     assert s3.secret_key not in result.detail
 
 
-async def test_an_unknown_target_is_reported(nc: Client, target: S3Target, uploader: Uploader) -> None:
-    result = await check(nc, "nowhere")
+async def test_keys_sealed_to_another_key_are_refused_saying_so(
+    nc: Client, s3: S3Bucket, settings_key: bytes, uploader: Uploader
+) -> None:
+    other = sealed.derive_private_key(b"another host's credentials seed", "uploader-other").public_key()
+    target = s3_target(s3, other)
+    request = CheckTarget(target=target, recipient=sealed.public_key_text(other))
+
+    reply = await nc.request(subjects.check_target(HOST_ID), request.model_dump_json().encode(), 10)
+    result = CheckResult.model_validate_json(reply.data)
 
     assert result.ok is False
-    assert "'nowhere' is not in the settings" in result.detail
+    assert "sealed to another key than this uploader's" in result.detail
+    assert s3.secret_key not in result.detail
+
+
+async def test_a_check_asked_of_another_host_is_not_answered_by_this_one(
+    nc: Client, s3: S3Bucket, settings_key: bytes, uploader: Uploader
+) -> None:
+    with pytest.raises(nats.errors.NoRespondersError):
+        await check(nc, s3_target(s3, settings_key), settings_key, host_id="some-other-host")
 
 
 async def test_an_endpoint_written_as_a_url_is_reported(
     nc: Client, s3: S3Bucket, settings_key: bytes, uploader: Uploader
 ) -> None:
-    await put_settings(nc, s3_target(s3, settings_key).model_copy(update={"endpoint": f"http://{s3.endpoint}"}))
+    target = s3_target(s3, settings_key).model_copy(update={"endpoint": f"http://{s3.endpoint}"})
 
-    result = await check(nc, "offsite")
+    result = await check(nc, target, settings_key)
 
     assert result.ok is False
     assert "endpoint" in result.detail
@@ -90,64 +81,7 @@ async def test_an_endpoint_written_as_a_url_is_reported(
 async def test_a_bucket_name_s3_does_not_allow_is_reported(
     nc: Client, s3: S3Bucket, settings_key: bytes, uploader: Uploader
 ) -> None:
-    await put_settings(nc, s3_target(s3, settings_key, bucket="bucket..name"))
-
-    result = await check(nc, "offsite")
+    result = await check(nc, s3_target(s3, settings_key, bucket="bucket..name"), settings_key)
 
     assert result.ok is False
     assert "bucket..name" in result.detail
-
-
-async def test_a_check_tests_the_revision_it_names_even_when_it_arrives_before_the_settings(
-    nc: Client, s3: S3Bucket, settings_key: bytes, uploader: Uploader
-) -> None:
-    """The gateway publishes settings after saving them: "Test" pressed right after "Save"
-    reaches the uploader first, and must test what was saved, not the snapshot before it."""
-    await put_settings(nc, s3_target(s3, settings_key, secret_key="wrong-secret-value"), revision=1)
-
-    async with check_sent(nc, "offsite", settings_revision=2) as asked:
-        await put_settings(nc, s3_target(s3, settings_key), revision=2)  # the corrected key, saved
-        result = await asked
-
-    assert result.ok is True, result.detail
-
-
-async def test_a_check_of_a_target_created_just_now_waits_for_it(
-    nc: Client, s3: S3Bucket, settings_key: bytes, uploader: Uploader
-) -> None:
-    await put_settings(nc, revision=1)
-
-    async with check_sent(nc, "offsite", settings_revision=2) as asked:
-        await put_settings(nc, s3_target(s3, settings_key), revision=2)
-        result = await asked
-
-    assert result.ok is True, result.detail
-
-
-async def test_a_revision_that_never_arrives_is_answered_within_the_bound_and_says_so(
-    nc: Client, target: S3Target, settings_key: bytes
-) -> None:
-    targets = TargetSettings(nc.jetstream, HOST_ID, host_private_key(settings_key), OutboundPolicy(allow_private=True))
-    checks = TargetCheck(targets, HOST_ID, snapshot_wait=0.5)
-
-    async with asyncio.timeout(5):
-        result = await checks.run(CheckTarget(target_id="offsite", settings_revision=7))
-
-    assert result.ok is False
-    assert "revision 7 did not reach this uploader within 0.5 s (it has revision 1)" in result.detail
-
-
-async def test_a_check_naming_a_revision_already_here_answers_at_once(
-    nc: Client, s3: S3Bucket, settings_key: bytes
-) -> None:
-    await put_settings(nc, s3_target(s3, settings_key), revision=3)
-    checks = TargetCheck(
-        TargetSettings(nc.jetstream, HOST_ID, host_private_key(settings_key), OutboundPolicy(allow_private=True)),
-        HOST_ID,
-        snapshot_wait=30,
-    )
-
-    async with asyncio.timeout(10):  # well under the bound: a newer revision than named is good enough
-        result = await checks.run(CheckTarget(target_id="offsite", settings_revision=2))
-
-    assert result.ok is True, result.detail

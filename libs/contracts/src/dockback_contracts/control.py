@@ -1,8 +1,9 @@
-"""Requests and replies of the checks the API offers, over core NATS (`subjects.CHECK_*`), and
-the question the restore preview asks a host (`subjects.target_users`).
+"""Requests and replies of the checks the API offers, over core NATS (`subjects.CHECK_CHANNEL`,
+`subjects.check_target(host)`), and the question the restore preview asks a host
+(`subjects.target_users`).
 
-The gateway asks; one uploader (or notifier, or the host's executor) of the queue group
-answers. Replies say what went wrong in words a person can act on, and never carry a secret.
+The gateway asks; one notifier (or one of the chosen host's uploaders or executors) of the queue
+group answers. Replies say what went wrong in words a person can act on, and never carry a secret.
 """
 
 from __future__ import annotations
@@ -13,19 +14,18 @@ from pydantic import Field
 
 from dockback_contracts.base import HostId, Model, Name, Seq, UtcDatetime
 from dockback_contracts.inventory import ContainerInfo, ImageInfo, VolumeInfo
+from dockback_contracts.snapshots import S3Target
 
 
 class CheckTarget(Model):
-    """Can this S3 target be reached with its credentials, and does its bucket exist?"""
+    """Can this S3 target be reached with its credentials, and does its bucket exist? Asked of one
+    host's uploaders (`subjects.check_target(host)`), with the target as saved, its keys sealed to
+    that host's uploader key: a host whose plans do not use a target never has its keys otherwise,
+    so the check carries them, to the host an admin chose to check from."""
 
-    type: Literal["check_target.v1"] = "check_target.v1"
-    target_id: Name
-    settings_revision: int | None = Field(
-        default=None,
-        ge=1,
-        description="The settings revision to check (the gateway's newest, at least what the user just saved): "
-        "the answering service first waits, briefly, until its settings snapshot has it. None: check what it has.",
-    )
+    type: Literal["check_target.v2"] = "check_target.v2"
+    target: S3Target
+    recipient: str = Field(min_length=1, description="The public sealing key the target's keys are sealed to.")
 
 
 class CheckChannel(Model):

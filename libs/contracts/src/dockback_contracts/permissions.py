@@ -20,7 +20,7 @@ allow-lists cannot drift from what the code does. Roles:
   publishes its host's facts (`UPLOADER_FACTS`) and progress and hands a fetched archive's
   restore to its host's executor; reads plans, the cancellations bucket and its own host's
   settings snapshot (no other key of the settings bucket); registers its own sealing key;
-  answers target checks.
+  answers the target checks asked of its own host (`subjects.check_target(host)`).
 
 What each JetStream operation needs (nats-py, nats-server >= 2.9):
 - create-or-update a durable consumer: `$JS.API.CONSUMER.CREATE.<stream>.<name>.<filter>`.
@@ -309,7 +309,7 @@ def uploader(host_id: str) -> Role:
             *kv_read_subjects(streams.PLANS_BUCKET),
             *kv_read_subjects(streams.CANCELS_BUCKET),  # users' cancellations of its jobs
         ],
-        subscribe=[subjects.CHECK_TARGET],
+        subscribe=[subjects.check_target(host_id)],  # checks of an S3 target from this host
         responds=True,
     )
 

@@ -26,12 +26,16 @@ HOSTS_PREFIX = f"{NAMESPACE}.hosts"
 PROGRESS_PREFIX = f"{NAMESPACE}.progress"
 CONTROL_PREFIX = f"{NAMESPACE}.control"
 
-CHECK_TARGET = f"{CONTROL_PREFIX}.uploaders.check_target"
-"""Core-NATS request/reply (queue group `uploaders`): can an uploader reach an S3 target?"""
 CHECK_CHANNEL = f"{CONTROL_PREFIX}.notifiers.check_channel"
 """Core-NATS request/reply (queue group `notifiers`): send a test alert through one channel."""
 
 ANY = "*"
+
+
+def check_target(host_id: str) -> str:
+    """Core-NATS request/reply (queue group `uploaders`): can this host's uploader reach an S3 target
+    (`control.CheckTarget` -> `control.CheckResult`)? Only that host's uploaders may subscribe."""
+    return f"{CONTROL_PREFIX}.{host_id}.check_target"
 
 
 def target_users(host_id: str) -> str:

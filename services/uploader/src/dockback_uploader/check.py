@@ -1,5 +1,7 @@
 """Answering `CheckTarget` from the API: can this uploader reach the target with its credentials,
-and does the bucket exist? The reply says what to fix; it never carries a secret."""
+and does the bucket exist? The target comes in the request, its keys sealed to this uploader's
+key (the gateway asks the host an admin chose; the host's own settings may not hold the target).
+The reply says what to fix; it never carries a secret."""
 
 from __future__ import annotations
 
@@ -13,31 +15,24 @@ from dockback_uploader.targets import TargetSettings
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_WAIT_SECONDS = 5.0
-"""How long a check waits for the settings it names (the gateway publishes them just after
-saving, well within this; the gateway itself waits longer for the answer)."""
-
 
 class TargetCheck:
-    def __init__(self, targets: TargetSettings, host_id: str, snapshot_wait: float = SNAPSHOT_WAIT_SECONDS) -> None:
+    def __init__(self, targets: TargetSettings, host_id: str) -> None:
         self.targets = targets
         self.answered_by = f"uploader on host {host_id}"
-        self.snapshot_wait = snapshot_wait
 
     async def run(self, request: CheckTarget) -> CheckResult:
+        target = request.target
         try:
-            # The settings the user just saved, not whatever snapshot is here yet.
-            target, credentials = await self.targets.target(
-                request.target_id, revision=request.settings_revision, within=self.snapshot_wait
-            )
+            credentials = self.targets.opened(target, sealed_to=request.recipient)
             async with S3Bucket.open(target, credentials, self.targets.policy) as bucket:
                 await bucket.check()
         except JobError as exc:
             return self._result(False, str(exc))
         except Exception as exc:  # an answer we did not foresee: still answer, so the API need not time out
-            log.warning("checking S3 target %s failed unexpectedly", request.target_id, exc_info=True)
+            log.warning("checking S3 target %s failed unexpectedly", target.target_id, exc_info=True)
             return self._result(
-                False, f"S3 target {request.target_id!r}: the check failed unexpectedly ({type(exc).__name__})"
+                False, f"S3 target {target.target_id!r}: the check failed unexpectedly ({type(exc).__name__})"
             )
         detail = f"S3 target {target.target_id!r}: bucket {target.bucket!r} at {target.endpoint} is reachable"
         return self._result(True, detail)

@@ -73,8 +73,10 @@ def register(
     subscribe_job(broker, delete_spec, on_delete_requested)
 
     async def on_check_target(request: CheckTarget) -> CheckResult:
-        """Say whether an S3 target is reachable with its credentials and its bucket exists."""
+        """Say whether an S3 target is reachable from this host with its credentials and its bucket exists."""
         return await services.checks.run(request)
 
-    broker.subscriber(subjects.CHECK_TARGET, queue="uploaders", description=on_check_target.__doc__)(on_check_target)
+    broker.subscriber(subjects.check_target(host_id), queue="uploaders", description=on_check_target.__doc__)(
+        on_check_target
+    )
     return [prune_spec, archive_spec, fetch_spec, delete_spec]

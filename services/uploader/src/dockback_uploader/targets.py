@@ -24,6 +24,11 @@ from dockback_contracts.snapshots import PlanSnapshot, S3Target, SettingsSnapsho
 from dockback_runtime.jobs.errors import PermanentError, TransientError
 from dockback_runtime.outbound import OutboundPolicy
 
+_POLL_FIRST = 0.05
+_POLL_MOST = 1.0
+MISSING_TARGET_WAIT_SECONDS = 5.0
+"""How long a job looks for a target missing from this host's settings before it fails."""
+
 
 @dataclass(frozen=True)
 class Credentials:
@@ -36,22 +41,24 @@ class Credentials:
         return "Credentials(<hidden>)"
 
 
-_POLL_FIRST = 0.05
-_POLL_MOST = 1.0
-
-
 class TargetSettings:
     """Looks up targets (and plans) in the KV buckets the gateway publishes, on every job:
     a target changed in Settings takes effect at the next job without a restart."""
 
     def __init__(
-        self, jetstream: Callable[[], JetStreamContext], host_id: str, key: X25519PrivateKey, policy: OutboundPolicy
+        self,
+        jetstream: Callable[[], JetStreamContext],
+        host_id: str,
+        key: X25519PrivateKey,
+        policy: OutboundPolicy,
+        missing_wait: float = MISSING_TARGET_WAIT_SECONDS,
     ) -> None:
         self.jetstream = jetstream  # the broker connects after the services are wired
         self.snapshot_key = host_settings_key(host_id)
         self.key = key
         self.public_key = sealed.public_key_text(key)
         self.policy = policy  # which endpoints a target may name (checked at each connection)
+        self.missing_wait = missing_wait
 
     async def _read(self) -> SettingsSnapshot | None:
         """This host's snapshot; None when none was published yet. Read by direct get: this host's
@@ -78,48 +85,43 @@ class TargetSettings:
             )
         return snapshot
 
-    async def snapshot_at(self, revision: int, within: float) -> SettingsSnapshot:
-        """The snapshot once it has `revision` or a newer one, waiting at most `within` seconds.
+    async def target(self, target_id: str) -> tuple[S3Target, Credentials]:
+        """The target named `target_id` in this host's settings, and its opened credentials.
 
-        The gateway publishes a change after it has committed, so a check sent right after a
-        save can arrive first: the key is read again, soon and then less often, until it lands."""
-        newest: int | None = None
-        deadline = time.monotonic() + within
+        A host's settings hold only the targets its plans use and those holding copies of its
+        archives. The gateway publishes a plan's new target just after saving the plan, so a job
+        queued at once can arrive first: a missing target is looked for again, briefly
+        (`missing_wait`), before the job fails saying which target is missing."""
+        deadline = time.monotonic() + self.missing_wait
         pause = _POLL_FIRST
         while True:
-            snapshot = await self._read()
-            if snapshot is not None:
-                if snapshot.revision >= revision:
-                    return snapshot
-                newest = snapshot.revision
+            snapshot = await self.snapshot()
+            self._sealed_to_me(snapshot.recipient)
+            for target in snapshot.targets:
+                if target.target_id == target_id:
+                    return target, self._credentials(target)
             left = deadline - time.monotonic()
             if left <= 0:
                 break
             await asyncio.sleep(min(pause, left))
             pause = min(pause * 2, _POLL_MOST)
-        seen = "no snapshot at all" if newest is None else f"revision {newest}"
-        raise TransientError(
-            f"the settings saved as revision {revision} did not reach this uploader within {within:g} s "
-            f"(it has {seen}): the gateway publishes them after saving, see its log; try again"
+        raise PermanentError(
+            f"S3 target {target_id!r} is not in this host's settings (revision {snapshot.revision}; a host "
+            "gets the targets its plans use): add it to the plan's upload_targets, or add it in Settings "
+            "if it was removed"
         )
 
-    async def target(
-        self, target_id: str, *, revision: int | None = None, within: float = 0.0
-    ) -> tuple[S3Target, Credentials]:
-        """The target named `target_id` and its opened credentials; with `revision`, as the
-        settings of that revision or a newer one describe it (waiting up to `within` s for them)."""
-        snapshot = await (self.snapshot() if revision is None else self.snapshot_at(revision, within))
-        if snapshot.recipient != self.public_key:
+    def opened(self, target: S3Target, *, sealed_to: str) -> Credentials:
+        """The credentials of a target sent to this host (a check), sealed to `sealed_to`."""
+        self._sealed_to_me(sealed_to, what=f"the keys in the check of S3 target {target.target_id!r}")
+        return self._credentials(target)
+
+    def _sealed_to_me(self, recipient: str | None, what: str = "this host's settings") -> None:
+        if recipient != self.public_key:
             raise TransientError(
-                f"this host's settings are sealed to another key than this uploader's ({self.public_key}): "
+                f"{what} are sealed to another key than this uploader's ({self.public_key}): "
                 "the gateway seals them again once it has seen the key this uploader registered at start"
             )
-        for target in snapshot.targets:
-            if target.target_id == target_id:
-                return target, self._credentials(target)
-        raise PermanentError(
-            f"S3 target {target_id!r} is not in the settings: add it in Settings or remove it from the plan"
-        )
 
     async def plan(self, plan_id: str) -> PlanSnapshot | None:
         try:

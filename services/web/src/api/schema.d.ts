@@ -445,7 +445,7 @@ export interface paths {
         put?: never;
         /**
          * Test Target
-         * @description Have an uploader reach the S3 target with its stored credentials and check its bucket.
+         * @description Have a host's uploader reach the S3 target with its stored credentials and check its bucket.
          *     A failed check is a 200 with `ok: false` and what to fix in `detail`.
          */
         post: operations["test_target_settings_targets__target_id__test_post"];
@@ -4508,7 +4508,10 @@ export interface operations {
     };
     test_target_settings_targets__target_id__test_post: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The host to check from (its uploader gets the target's keys for the check). Default: a host whose plans use the target, or the only host. */
+                host_id?: string | null;
+            };
             header?: never;
             path: {
                 target_id: string;

@@ -40,7 +40,14 @@ def publisher_of(request: Request) -> PlanPublisher:
 
 
 def _service(request: Request, db: DbSession, principal: CurrentPrincipal) -> PlanService:
-    return PlanService(db, publisher_of(request), principal.user.username, origin_of(request), principal.user.role)
+    return PlanService(
+        db,
+        publisher_of(request),
+        principal.user.username,
+        origin_of(request),
+        principal.user.role,
+        request.app.state.settings_publisher,
+    )
 
 
 Service = Annotated[PlanService, Depends(_service)]

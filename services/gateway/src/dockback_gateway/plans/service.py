@@ -39,6 +39,8 @@ from dockback_gateway.plans.schemas import (
     SchedulePreview,
 )
 from dockback_gateway.plans.snapshot import PlanPublisher
+from dockback_gateway.settings.service import reseal_for_hosts
+from dockback_gateway.settings.snapshot import SnapshotPublisher
 from dockback_gateway.users.models import Role
 
 _KNOWN_HOSTS_SHOWN = 20
@@ -101,9 +103,18 @@ def plan_out(plan: Plan, last_job: Job | None, now: datetime, *, show_hook_argv:
 
 
 class PlanService:
-    def __init__(self, db: AsyncSession, publisher: PlanPublisher, actor: str, origin: Origin, role: str) -> None:
+    def __init__(
+        self,
+        db: AsyncSession,
+        publisher: PlanPublisher,
+        actor: str,
+        origin: Origin,
+        role: str,
+        settings_publisher: SnapshotPublisher,
+    ) -> None:
         self.db = db
         self.publisher = publisher
+        self.settings_publisher = settings_publisher  # a host's share of the settings follows its plans' targets
         self.actor = actor
         self.origin = origin
         self.role = role
@@ -149,6 +160,8 @@ class PlanService:
         self.db.add(plan)
         await self._flush(body.name)
         await self._changed("plan.create", plan, {"name": plan.name, "host_id": plan.host_id})
+        if plan.upload_targets:
+            await reseal_for_hosts(self.db, self.settings_publisher)
         return (await self._out([plan]))[0]
 
     async def update(self, plan_id: uuid.UUID, body: PlanUpdate) -> PlanOut:
@@ -173,6 +186,8 @@ class PlanService:
                 setattr(plan, field, values[field])
             await self._flush(body.name)
             await self._changed("plan.update", plan, {"changed": changed})
+            if "upload_targets" in changed:
+                await reseal_for_hosts(self.db, self.settings_publisher)
         return (await self._out([plan]))[0]
 
     async def set_enabled(self, plan_id: uuid.UUID, enabled: bool) -> PlanOut:
@@ -189,6 +204,8 @@ class PlanService:
         plan = await self._live_for_update(plan_id)
         plan.deleted_at = _now()
         await self._changed("plan.delete", plan, {"name": plan.name})
+        if plan.upload_targets:
+            await reseal_for_hosts(self.db, self.settings_publisher)  # copies already made keep theirs
 
     # -- the parts -------------------------------------------------------------------------
 

@@ -1,8 +1,10 @@
 """Checks of the stored settings from the settings page: an uploader tries an S3 target
 with its credentials, a notifier sends a test alert through SMTP or a webhook. The gateway
 asks one of them over core-NATS request/reply and passes the answer on; it holds no S3 or
-SMTP client itself. Each check names the settings revision to test, so the service answering
-waits for the settings the user has just saved instead of checking an older snapshot.
+SMTP client itself. A target check carries the target as saved, its keys sealed to the
+uploader of the host it is checked from (a host gets a target's keys otherwise only once its
+plans use it); a channel check names the settings revision to test, so the notifier waits for
+the settings the user has just saved instead of checking an older snapshot.
 Never commits: the request's session does (it keeps the audit rows).
 """
 
@@ -20,9 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dockback_contracts import subjects
 from dockback_contracts.control import CheckChannel, CheckResult, CheckTarget
 from dockback_gateway.audit.service import Origin, record
-from dockback_gateway.errors import DomainError, NotFound
+from dockback_gateway.errors import DomainError, Invalid, NotFound
+from dockback_gateway.keys import Cipher, KeyProblem
 from dockback_gateway.settings.repository import SettingsRepository
 from dockback_gateway.settings.schemas import CheckOut
+from dockback_gateway.settings.service import SecretUnreadable
+from dockback_gateway.settings.snapshot import Recipient, registered_recipients, sealed_target
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +64,7 @@ class SettingsChecks:
         self,
         db: AsyncSession,
         connection: NatsClient,
+        cipher: Cipher,
         actor: str,
         origin: Origin,
         timeout: float = CHECK_TIMEOUT_SECONDS,
@@ -66,17 +72,69 @@ class SettingsChecks:
         self.db = db
         self.repo = SettingsRepository(db)
         self.connection = connection
+        self.cipher = cipher
         self.actor = actor
         self.origin = origin
         self.timeout = timeout
 
-    async def check_target(self, target_id: str) -> CheckOut:
-        """Can an uploader reach the S3 target with its credentials, and does its bucket exist?"""
+    async def check_target(self, target_id: str, host_id: str | None = None) -> CheckOut:
+        """Can `host_id`'s uploader reach the S3 target with its credentials, and does its bucket
+        exist? Without `host_id`: a host whose plans use the target, or the only host there is.
+        The target's keys travel in the request, sealed to that uploader: checking from a host
+        hands it the keys, which is the admin's choice, not something a host can ask for."""
         action = "settings.target.test"
-        if await self.repo.target(target_id) is None:
+        target = await self.repo.target(target_id)
+        if target is None:
             await self._refuse(action, target_id, NotFound(f"there is no S3 target {target_id!r}"))
-        check = CheckTarget(target_id=target_id, settings_revision=await self.repo.revision())
-        return await self._ask(action, target_id, subjects.CHECK_TARGET, check, "uploader")
+        recipient = await self._uploader_to_ask(action, target_id, host_id)
+        try:
+            sealed = sealed_target(target, self.cipher, recipient.public_key)
+        except KeyProblem:
+            await self._refuse(
+                action,
+                target_id,
+                SecretUnreadable(f"the keys of S3 target {target_id!r} do not decrypt: set them again"),
+            )
+        check = CheckTarget(target=sealed, recipient=recipient.public_key)
+        assert recipient.host_id is not None
+        return await self._ask(
+            action, target_id, subjects.check_target(recipient.host_id), check, f"uploader of host {recipient.host_id}"
+        )
+
+    async def _uploader_to_ask(self, action: str, target_id: str, host_id: str | None) -> Recipient:
+        """The uploader a target is checked from: `host_id`'s; else one whose plans use the target;
+        else the only one. Only uploaders that registered their sealing key can be asked."""
+        uploaders = {
+            r.host_id: r for r in await registered_recipients(self.connection.jetstream()) if r.host_id is not None
+        }
+        if host_id is not None:
+            if host_id not in uploaders:
+                await self._refuse(
+                    action,
+                    target_id,
+                    NoResponder(
+                        f"host_id: no uploader of host {host_id!r} has registered its sealing key: "
+                        "is one running there and connected to NATS?"
+                    ),
+                )
+            return uploaders[host_id]
+        using = [h for h in await self.repo.hosts_granted(target_id) if h in uploaders]
+        if using:
+            return uploaders[using[0]]
+        if len(uploaders) == 1:
+            return next(iter(uploaders.values()))
+        if not uploaders:
+            await self._refuse(
+                action, target_id, NoResponder("no uploader has registered its sealing key: is one running?")
+            )
+        await self._refuse(
+            action,
+            target_id,
+            Invalid(
+                f"host_id: no plan uses S3 target {target_id!r} yet, so say which host to check it from "
+                f"(its keys are sent to that host): one of {', '.join(sorted(uploaders))}"
+            ),
+        )
 
     async def check_smtp(self) -> CheckOut:
         """Send a test mail to the SMTP channel's recipients."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from dockback_gateway import patterns
 from dockback_gateway.auth.dependencies import CurrentPrincipal, enforce_policy, origin_of
@@ -53,8 +53,10 @@ def _service(request: Request, db: DbSession, principal: CurrentPrincipal) -> Se
 
 
 def _checks(request: Request, db: DbSession, principal: CurrentPrincipal) -> SettingsChecks:
-    connection = request.app.state.runtime.broker.connection
-    return SettingsChecks(db, connection, principal.user.username, origin_of(request))
+    state = request.app.state
+    return SettingsChecks(
+        db, state.runtime.broker.connection, state.auth_config.cipher, principal.user.username, origin_of(request)
+    )
 
 
 Service = Annotated[SettingsService, Depends(_service)]
@@ -89,10 +91,21 @@ async def delete_target(target_id: TargetId, settings: Service) -> Response:
 
 
 @router.post("/targets/{target_id}/test", responses={**MISSING, **CHECKED})
-async def test_target(target_id: TargetId, checks: Checks) -> CheckOut:
-    """Have an uploader reach the S3 target with its stored credentials and check its bucket.
+async def test_target(
+    target_id: TargetId,
+    checks: Checks,
+    host_id: Annotated[
+        str | None,
+        Query(
+            pattern=patterns.SAFE_ID,
+            description="The host to check from (its uploader gets the target's keys for the check). "
+            "Default: a host whose plans use the target, or the only host.",
+        ),
+    ] = None,  # noqa: PT028 - a route named test_, not a test
+) -> CheckOut:
+    """Have a host's uploader reach the S3 target with its stored credentials and check its bucket.
     A failed check is a 200 with `ok: false` and what to fix in `detail`."""
-    return await checks.check_target(target_id)
+    return await checks.check_target(target_id, host_id)
 
 
 @router.put("/smtp", responses=UNREADABLE)

@@ -51,6 +51,18 @@ class SecretUnreadable(DomainError):
     error = "secret_unreadable"
 
 
+async def reseal_for_hosts(db: AsyncSession, publisher: SnapshotPublisher) -> None:
+    """Which S3 targets a host may use changed (a plan's upload targets): raise the settings
+    revision in `db`'s transaction and publish every share again once it has committed, so the
+    host gets a new target's keys and loses those of one no longer used. The plan's own change
+    is what is audited."""
+    revision = await SettingsRepository(db).lock_revision()
+    revision.revision += 1
+    revision.updated_at = _now()
+    await db.flush()
+    publisher.publish_after_commit(db)
+
+
 class SettingsService:
     def __init__(
         self, db: AsyncSession, cipher: Cipher, publisher: SnapshotPublisher, actor: str, origin: Origin

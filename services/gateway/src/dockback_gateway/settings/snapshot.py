@@ -1,11 +1,13 @@
 """The settings snapshots the uploaders and the notifier read from the settings KV bucket.
 
 Built from the committed database state, once per recipient that registered a sealing key in the
-sealing keys bucket (`dockback_runtime.sealing`): each host's uploader gets the S3 targets under
+sealing keys bucket (`dockback_runtime.sealing`): each host's uploader gets the S3 targets its plans
+use and those holding copies of its archives (`SettingsRepository.granted_targets`) under
 `host.<host id>`, the notifier mail and webhooks under `notifier`, their secrets decrypted from
 rest and sealed to that recipient's public key (each bound to its name, see `ciphertexts`). A
-host's key opens only its own snapshot; no host gets the notifier's secrets. Published after every
-change has committed, at start, and when a recipient registers a new key. Several gateways may
+host's key opens only its own snapshot; no host gets another's targets or the notifier's secrets.
+Published after every change has committed (a plan's change of host or upload targets raises the
+settings revision too), at start, and when a recipient registers a new key. Several gateways may
 publish at once: a snapshot never replaces one with a higher revision.
 """
 
@@ -34,6 +36,7 @@ from dockback_contracts.snapshots import SMTP_PASSWORD, target_secret, webhook_s
 from dockback_contracts.streams import SEALING_KEYS_BUCKET, SETTINGS_BUCKET
 from dockback_gateway.db import after_commit
 from dockback_gateway.keys import Cipher, KeyProblem
+from dockback_gateway.settings.models import S3Target as S3TargetRow
 from dockback_gateway.settings.repository import SettingsRepository, StoredSettings
 
 log = logging.getLogger(__name__)
@@ -55,6 +58,8 @@ class Recipient:
     role: str
     public_key: str
     snapshot_key: str
+    host_id: str | None = None
+    """The host of an uploader; None for the notifier."""
 
 
 def recipient_of(role: str, public_key: str) -> Recipient | None:
@@ -63,15 +68,15 @@ def recipient_of(role: str, public_key: str) -> Recipient | None:
         return Recipient(role, public_key, snapshots.NOTIFIER_SETTINGS_KEY)
     kind, _, host_id = role.partition("-")
     if kind == permissions.UPLOADER and permissions.HOST_ID_PATTERN.match(host_id):
-        return Recipient(role, public_key, snapshots.host_settings_key(host_id))
+        return Recipient(role, public_key, snapshots.host_settings_key(host_id), host_id)
     return None
 
 
 def build_snapshot(
     stored: StoredSettings, cipher: Cipher, recipient: Recipient, default_ui_base_url: str
 ) -> snapshots.SettingsSnapshot:
-    """`recipient`'s share of `stored`, sealed to its key: an uploader's the S3 targets, the
-    notifier's mail and webhooks. Raises KeyProblem, naming the value, when a secret does not decrypt."""
+    """`recipient`'s share of `stored`, sealed to its key: an uploader's the S3 targets granted to
+    its host, the notifier's mail and webhooks. Raises KeyProblem, naming the value, when a secret does not decrypt."""
     public_key = parse_public_key(recipient.public_key)
 
     def sealed(blob: bytes, name: str) -> SealedSecret:
@@ -80,26 +85,13 @@ def build_snapshot(
     defaults = stored.defaults
     for_notifier = recipient.role == permissions.NOTIFIER
     smtp = stored.smtp if for_notifier else None
+    granted = stored.grants.get(recipient.host_id or "", frozenset())
     return snapshots.SettingsSnapshot(
         revision=stored.revision.revision,
         recipient=recipient.public_key,
         targets=()
         if for_notifier
-        else tuple(
-            snapshots.S3Target(
-                target_id=t.target_id,
-                endpoint=t.endpoint,
-                secure=t.secure,
-                region=t.region,
-                bucket=t.bucket,
-                prefix=t.prefix,
-                access_key=sealed(t.access_key, target_secret(t.target_id, "access_key")),
-                secret_key=sealed(t.secret_key, target_secret(t.target_id, "secret_key")),
-                part_size_bytes=t.part_size_bytes,
-                verify_full_read=t.verify_full_read,
-            )
-            for t in stored.targets
-        ),
+        else tuple(sealed_target(t, cipher, recipient.public_key) for t in stored.targets if t.target_id in granted),
         smtp=None
         if smtp is None
         else snapshots.SmtpSettings(
@@ -128,6 +120,28 @@ def build_snapshot(
         ),
         ui_base_url=(defaults.ui_base_url if defaults else None) or default_ui_base_url,
         updated_at=stored.revision.updated_at,
+    )
+
+
+def sealed_target(target: S3TargetRow, cipher: Cipher, public_key: str) -> snapshots.S3Target:
+    """A stored S3 target with its keys decrypted from rest and sealed to `public_key`. Raises
+    KeyProblem, naming the value, when a key does not decrypt."""
+    recipient = parse_public_key(public_key)
+
+    def sealed(blob: bytes, name: str) -> SealedSecret:
+        return seal_to(recipient, name, cipher.decrypt(blob, name).decode())
+
+    return snapshots.S3Target(
+        target_id=target.target_id,
+        endpoint=target.endpoint,
+        secure=target.secure,
+        region=target.region,
+        bucket=target.bucket,
+        prefix=target.prefix,
+        access_key=sealed(target.access_key, target_secret(target.target_id, "access_key")),
+        secret_key=sealed(target.secret_key, target_secret(target.target_id, "secret_key")),
+        part_size_bytes=target.part_size_bytes,
+        verify_full_read=target.verify_full_read,
     )
 
 
