@@ -11,6 +11,7 @@ const ADMIN = [
   "PUT /settings/targets/{target_id}",
   "DELETE /settings/targets/{target_id}",
   "POST /settings/targets/{target_id}/test",
+  "GET /resources/hosts",
   "PUT /settings/smtp",
   "POST /settings/smtp/test",
   "POST /settings/webhooks",
@@ -41,14 +42,16 @@ const SETTINGS = {
 };
 
 
-function stubApi(allowed: string[]) {
-  const sent: { method: string; path: string; body: unknown }[] = [];
+function stubApi(allowed: string[], hosts: string[] = ["h1"]) {
+  const sent: { method: string; path: string; search: string; body: unknown }[] = [];
   vi.stubGlobal(
     "fetch",
     vi.fn(async (input: Request) => {
-      const path = new URL(input.url).pathname.replace(/^\/api/, "");
+      const url = new URL(input.url);
+      const path = url.pathname.replace(/^\/api/, "");
       const text = input.method === "GET" ? "" : await input.clone().text();
-      sent.push({ method: input.method, path, body: text ? JSON.parse(text) : null });
+      sent.push({ method: input.method, path, search: url.search, body: text ? JSON.parse(text) : null });
+      if (path === "/resources/hosts") return json(hosts.map((host_id) => ({ host_id })));
       if (path === "/auth/permissions") return json({ role: "x", must_change_password: false, allowed });
       if (path === "/users/me") return json({ username: "u", mfa_enabled: false });
       if (path === "/settings") return json(SETTINGS);
@@ -78,6 +81,28 @@ describe("SettingsPage", () => {
     const table = await screen.findByRole("table", { name: "S3 targets" });
     await user.click(within(table).getByRole("button", { name: "Test" }));
     expect(await screen.findByText(/No uploader answered the check/)).toBeInTheDocument();
+  });
+
+  it("tests a target from the host the admin picks when there are several", async () => {
+    const sent = stubApi(ADMIN, ["h1", "h2"]);
+    const user = userEvent.setup();
+    renderPage();
+    await user.selectOptions(await screen.findByLabelText("Test from host"), "h2");
+    await user.click(within(screen.getByRole("table", { name: "S3 targets" })).getByRole("button", { name: "Test" }));
+    await screen.findByText(/No uploader answered the check/);
+    const test = sent.find((s) => s.method === "POST" && s.path === "/settings/targets/offsite/test");
+    expect(test?.search).toBe("?host_id=h2");
+  });
+
+  it("asks no host to test from when there is only one", async () => {
+    const sent = stubApi(ADMIN);
+    const user = userEvent.setup();
+    renderPage();
+    const table = await screen.findByRole("table", { name: "S3 targets" });
+    await user.click(within(table).getByRole("button", { name: "Test" }));
+    await screen.findByText(/No uploader answered the check/);
+    expect(screen.queryByLabelText("Test from host")).toBeNull();
+    expect(sent.find((s) => s.path === "/settings/targets/offsite/test")?.search).toBe("");
   });
 
   it("keeps stored keys when the edit form leaves them empty", async () => {

@@ -1,6 +1,9 @@
 // S3 targets: where uploaders keep copies off the host. Keys are write-only.
+import { useQuery } from "@tanstack/react-query";
+import { useState } from "react";
 import { api, type Schemas } from "../../api/client";
 import { unwrap } from "../../api/errors";
+import { useCan } from "../../auth/session";
 import { formatBytes } from "../../lib/format";
 import { Field, StatusBadge } from "../ui";
 import { targetCreateBody, targetForm, targetUpdateBody } from "./bodies";
@@ -12,10 +15,42 @@ const FIELDS = ["target_id", "endpoint", "secure", "region", "bucket", "prefix",
 const ROUTES = { collection: "/settings/targets", entry: "/settings/targets/{target_id}" };
 
 export function TargetsSection({ targets }: { targets: Target[] }) {
+  const can = useCan();
+  // A test sends the target's keys to the host it runs on: with several hosts, the admin may say which.
+  const hosts = useQuery({
+    queryKey: ["resources", "hosts"],
+    queryFn: async () => unwrap(await api.GET("/resources/hosts")),
+    enabled: can("POST", "/settings/targets/{target_id}/test") && can("GET", "/resources/hosts"),
+  });
+  const [testFrom, setTestFrom] = useState("");
+  const several = (hosts.data?.length ?? 0) > 1;
   return (
     <EntryListSection
       title="S3 targets"
-      intro={<p className="muted">Uploaders copy archives to these buckets; plans choose them as upload targets.</p>}
+      intro={
+        <>
+          <p className="muted">
+            Uploaders copy archives to these buckets; plans choose them as upload targets. A host gets the keys of the targets its plans
+            use, and no other.
+          </p>
+          {several && targets.length > 0 ? (
+            <Field
+              label="Test from host"
+              htmlFor="target-test-host"
+              hint="A test sends the target's keys to that host's uploader. Default: a host whose plans use the target."
+            >
+              <select id="target-test-host" value={testFrom} onChange={(e) => setTestFrom(e.target.value)}>
+                <option value="">a host whose plans use it</option>
+                {hosts.data?.map((h) => (
+                  <option key={h.host_id} value={h.host_id}>
+                    {h.host_id}
+                  </option>
+                ))}
+              </select>
+            </Field>
+          ) : null}
+        </>
+      }
       routes={ROUTES}
       entries={targets}
       idOf={(t) => t.target_id}
@@ -23,14 +58,15 @@ export function TargetsSection({ targets }: { targets: Target[] }) {
       emptyAction="Add one to keep copies of your backups off the host."
       headers={["Id", "Endpoint", "Bucket", "Region", "Prefix", "Keys"]}
       addLabel="Add a target"
-      row={(t, onEdit) => <TargetRow target={t} onEdit={onEdit} />}
+      row={(t, onEdit) => <TargetRow target={t} testFrom={testFrom} onEdit={onEdit} />}
       editor={(t, onDone) => <TargetEditor target={t} onDone={onDone} />}
     />
   );
 }
 
-function TargetRow({ target, onEdit }: { target: Target; onEdit: () => void }) {
+function TargetRow({ target, testFrom, onEdit }: { target: Target; testFrom: string; onEdit: () => void }) {
   const path = { params: { path: { target_id: target.target_id } } };
+  const testParams = { params: { path: { target_id: target.target_id }, query: testFrom ? { host_id: testFrom } : {} } };
   const keysStored = target.access_key.set && target.secret_key.set;
   return (
     <EntryRow
@@ -49,7 +85,7 @@ function TargetRow({ target, onEdit }: { target: Target; onEdit: () => void }) {
           <StatusBadge status={keysStored ? "succeeded" : "failed"} label={keysStored ? "stored" : "missing"} />
         </td>,
       ]}
-      test={async () => unwrap(await api.POST("/settings/targets/{target_id}/test", path))}
+      test={async () => unwrap(await api.POST("/settings/targets/{target_id}/test", testParams))}
       remove={async () => unwrap(await api.DELETE("/settings/targets/{target_id}", path))}
       service="uploader"
       removeQuestion={`Remove the S3 target ${target.target_id}? Plans that upload to it will fail their upload.`}
