@@ -1,5 +1,5 @@
-// The state of every backup at a glance: what needs attention first, then hosts, coverage and
-// jobs, what runs next, verification per plan, storage over time, and the jobs running now.
+// The state of every backup at a glance: what needs attention first, then the last day's jobs,
+// hosts and coverage, what runs next, verification per plan, storage over time, and the jobs running now.
 import { useQuery } from "@tanstack/react-query";
 import { Link } from "react-router-dom";
 import { api, type Schemas } from "../api/client";
@@ -35,10 +35,20 @@ export function DashboardPage() {
 function Summary({ data, canCreatePlan }: { data: Dashboard; canCreatePlan: boolean }) {
   const newPlan = canCreatePlan ? { to: "/plans/new", label: "Create a plan" } : undefined;
   const noHosts = data.hosts.online + data.hosts.offline === 0;
+  // On a phone (dashboard.css) the cards stack in one column, the last day's jobs and what needs
+  // attention first.
   return (
-    <>
+    <div className="dashboard">
       <Attention data={data} canCreatePlan={canCreatePlan} />
       <div className="grid">
+        <Card title="Jobs, last 24 h" className="last-day">
+          <StatPair
+            first={{ value: data.jobs_24h.succeeded, label: "succeeded" }}
+            second={{ value: data.jobs_24h.failed, label: "failed", bad: data.jobs_24h.failed > 0 }}
+            third={{ value: data.jobs_24h.running, label: "running" }}
+          />
+          {data.jobs_24h.failed > 0 ? <Link to="/jobs?status=failed">See failed jobs</Link> : <Link to="/jobs">See jobs</Link>}
+        </Card>
         <Card title="Hosts">
           {noHosts ? (
             <p className="hint">No host has reported yet: start the executor on a Docker host.</p>
@@ -55,14 +65,6 @@ function Summary({ data, canCreatePlan }: { data: Dashboard; canCreatePlan: bool
             second={{ value: data.volumes.unprotected, label: "unprotected", bad: data.volumes.unprotected > 0 }}
           />
           <Link to="/resources">See resources</Link>
-        </Card>
-        <Card title="Jobs, last 24 h">
-          <StatPair
-            first={{ value: data.jobs_24h.succeeded, label: "succeeded" }}
-            second={{ value: data.jobs_24h.failed, label: "failed", bad: data.jobs_24h.failed > 0 }}
-            third={{ value: data.jobs_24h.running, label: "running" }}
-          />
-          <Link to="/jobs">See jobs</Link>
         </Card>
       </div>
       <div className="grid">
@@ -139,13 +141,13 @@ function Summary({ data, canCreatePlan }: { data: Dashboard; canCreatePlan: bool
           <StorageChart days={data.storage} />
         )}
       </Card>
-    </>
+    </div>
   );
 }
 
 function Attention({ data, canCreatePlan }: { data: Dashboard; canCreatePlan: boolean }) {
   return (
-    <Card title="Needs attention">
+    <Card title="Needs attention" className="attention">
       {data.attention.length === 0 ? (
         <p role="status">
           Nothing needs attention: no unfixed failures, missed runs, offline hosts, hosts low on free space or
@@ -162,7 +164,9 @@ function Attention({ data, canCreatePlan }: { data: Dashboard; canCreatePlan: bo
                     status={item.kind === "unprotected_volume" || item.kind === "low_space" ? "unprotected" : "failed"}
                     label={attentionLabel(item)}
                   />
-                  <span className="attention-message">{item.message}</span>
+                  <span className="attention-message" title={item.message}>
+                    {item.message}
+                  </span>
                   {item.at ? (
                     <span className="hint" title={formatDateTime(item.at)}>
                       {formatRelative(item.at)}
