@@ -126,6 +126,20 @@ async def test_a_plan_runs_to_success_and_the_wizard_restores_it_into_a_new_volu
         await screenshot(page, "10-restore-followed")
         assert await describe(busybox_image, restored, docker_labels) == original
 
+        # the pages follow what happened, without a reload: a backup started from Resources shows
+        # in its row when it ends, and a check started from Backups in its row
+        await nav(page, "Resources").click()
+        row = page.get_by_role("row").filter(has_text=restored)
+        await expect(row).to_contain_text("never backed up", timeout=30_000)
+        await row.get_by_role("button", name="Back up now").click()
+        await expect(row).not_to_contain_text("never backed up", timeout=90_000)
+        await nav(page, "Backups").click()
+        row = page.get_by_role("row").filter(has_text=restored)
+        await expect(row.get_by_role("cell", name="never", exact=True)).to_be_visible()
+        await row.get_by_role("button", name="Verify now").click()
+        await expect(row.get_by_role("cell", name="never", exact=True)).to_have_count(0, timeout=90_000)
+        await expect(row).to_contain_text("verified")
+
         for name, path in [
             ("11-dashboard", "/"),
             ("12-resources", "/resources"),

@@ -1,5 +1,6 @@
-import { describe, expect, it } from "vitest";
-import { applyNews, type Job } from "./jobEvents";
+import { QueryClient } from "@tanstack/react-query";
+import { describe, expect, it, vi } from "vitest";
+import { applyNews, foldIntoCache, type Job } from "./jobEvents";
 
 const job = {
   id: "j1",
@@ -37,5 +38,20 @@ describe("applyNews", () => {
     const next = applyNews(job, "job", { ...job, status: "succeeded", finished: true, phase: "done" });
     expect(next.status).toBe("succeeded");
     expect(next.finished).toBe(true);
+  });
+});
+
+describe("foldIntoCache", () => {
+  it("reads the backups, resources, plans and dashboard again when a job ends, not while it runs", () => {
+    const client = new QueryClient();
+    const invalidate = vi.spyOn(client, "invalidateQueries");
+    const invalidated = () => invalidate.mock.calls.map(([filters]) => JSON.stringify(filters?.queryKey));
+
+    foldIntoCache(client, "job", { ...job, status: "running" });
+    expect(invalidated()).toEqual(['["dashboard"]']);
+
+    invalidate.mockClear();
+    foldIntoCache(client, "job", { ...job, status: "succeeded", finished: true });
+    expect(invalidated().sort()).toEqual(['["artifacts"]', '["dashboard"]', '["plans"]', '["resources"]']);
   });
 });

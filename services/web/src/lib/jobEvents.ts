@@ -16,6 +16,10 @@ export interface Progress {
   at: string;
 }
 
+/** What a finished job can change besides itself: the backups (a new archive, a check's
+ *  result, a deletion), the resources' last backup and verification, the plans' last run. */
+export const AFTER_A_JOB = [["artifacts"], ["resources"], ["plans"]] as const;
+
 /** Query keys: ["jobs", ...filters] for lists, ["job", id] for one job's detail. */
 export const jobKey = (id: string) => ["job", id] as const;
 
@@ -36,15 +40,18 @@ export function applyNews(job: Job, kind: "job" | "progress", data: Job | Progre
   };
 }
 
-function foldIntoCache(client: QueryClient, kind: "job" | "progress", data: Job | Progress): void {
+/** Fold one piece of news into the cache: the job where it is shown, and what it changed. */
+export function foldIntoCache(client: QueryClient, kind: "job" | "progress", data: Job | Progress): void {
   const id = kind === "job" ? (data as Job).id : (data as Progress).job_id;
   client.setQueryData<Job>(jobKey(id), (job) => (job ? applyNews(job, kind, data) : job));
   // Lists are pages of jobs: patch the job where it appears.
   client.setQueriesData<unknown>({ queryKey: ["jobs"] }, (cached: unknown) => patchLists(cached, id, kind, data));
   if (kind === "job") {
-    // A status change can move counts and other views (dashboard, artifacts): read them again.
+    // A status change can move counts and other views: read them again.
     void client.invalidateQueries({ queryKey: ["dashboard"] });
-    if ((data as Job).finished) void client.invalidateQueries({ queryKey: ["artifacts"] });
+    if ((data as Job).finished) {
+      for (const queryKey of AFTER_A_JOB) void client.invalidateQueries({ queryKey });
+    }
   }
 }
 
@@ -65,7 +72,7 @@ function patchLists(cached: unknown, id: string, kind: "job" | "progress", data:
 export function useJobEvents(jobId?: string, enabled = true): void {
   const client = useQueryClient();
   useEffect(() => {
-    if (!enabled) return;
+    if (!enabled || typeof EventSource === "undefined") return; // no live news: the pages still load
     let source: EventSource | null = null;
     let stopped = false;
     let retry: ReturnType<typeof setTimeout> | undefined;

@@ -4,6 +4,7 @@ import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { useSearchParams } from "react-router-dom";
 import { api } from "../api/client";
 import { unwrap } from "../api/errors";
+import { useJobEvents } from "../lib/jobEvents";
 import { useCan } from "../auth/session";
 import { ArtifactRow } from "../components/backups/ArtifactRow";
 import { artifactQuery, withFilter } from "../components/backups/filters";
@@ -17,6 +18,7 @@ export function BackupsPage() {
   const mayBackUp = useCan()("POST", "/plans");
   const [params, setParams] = useSearchParams();
   const filters = artifactQuery(params);
+  useJobEvents(); // a backup, check or deletion that ends shows here without a reload
   const setFilter = useCallback(
     (name: string, value: string) => setParams((current) => withFilter(current, name, value), { replace: true }),
     [setParams],
@@ -59,7 +61,7 @@ export function BackupsPage() {
         )
       ) : (
         <>
-          <DataTable label="Backups" headers={["Resource", "Created", "Size", "sha256", "Copies", "Verified at", "Actions"]}>
+          <DataTable label="Backups" stack headers={["Resource", "Created", "Size", "sha256", "Copies", "Verified at", "Actions"]}>
             {items.map((artifact) => (
               <ArtifactRow key={artifact.id} artifact={artifact} onResource={(name) => setFilter("resource", name)} />
             ))}

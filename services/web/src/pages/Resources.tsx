@@ -4,6 +4,7 @@ import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useSearchParams } from "react-router-dom";
 import { api } from "../api/client";
 import { unwrap } from "../api/errors";
+import { useJobEvents } from "../lib/jobEvents";
 import { useCan } from "../auth/session";
 import {
   filtersFrom,
@@ -23,6 +24,7 @@ const TAB_LABEL: Record<Tab, string> = { hosts: "Hosts", containers: "Containers
 export function ResourcesPage() {
   const [search, setSearch] = useSearchParams();
   const filters = filtersFrom(search);
+  useJobEvents(); // a backup, check or deletion that ends shows here without a reload
   const change = (patch: Partial<ResourceFilters>) => setSearch(searchOf({ ...filters, ...patch }), { replace: true });
   const hosts = useQuery({
     queryKey: ["resources", "hosts", {}],
