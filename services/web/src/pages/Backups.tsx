@@ -61,7 +61,7 @@ export function BackupsPage() {
         )
       ) : (
         <>
-          <DataTable label="Backups" headers={["Resource", "Created", "Size", "sha256", "Copies", "Verified at", "Actions"]}>
+          <DataTable label="Backups" stack headers={["Resource", "Created", "Size", "sha256", "Copies", "Verified at", "Actions"]}>
             {items.map((artifact) => (
               <ArtifactRow key={artifact.id} artifact={artifact} onResource={(name) => setFilter("resource", name)} />
             ))}

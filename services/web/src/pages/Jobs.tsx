@@ -56,7 +56,7 @@ export function JobsPage() {
         )
       ) : (
         <>
-          <DataTable headers={["Job", "Status", "Kind", "Resource or plan", "Host", "Started", "Duration", "Progress"]}>
+          <DataTable label="Jobs" stack headers={["Job", "Status", "Kind", "Resource or plan", "Host", "Started", "Duration", "Progress"]}>
             {items.map((job) => (
               <JobRow key={job.id} job={job} planNames={planNames} />
             ))}

@@ -6,6 +6,7 @@ import { useCan } from "../auth/session";
 import { PlanRow } from "../components/plans/PlanRow";
 import { EmptyState, ErrorBanner, Loading, Page } from "../components/ui";
 import "../components/plans/plans.css";
+import { DataTable } from "../components/DataTable";
 
 /** /plans: every plan with its schedule, targets, last and next run, and what the caller may do. */
 export function PlansPage() {
@@ -41,27 +42,15 @@ export function PlansPage() {
           {mayCreate ? null : " Ask an operator or admin to create one."}
         </EmptyState>
       ) : plans.data ? (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Host</th>
-                <th>Schedule</th>
-                <th>Targets</th>
-                <th>State</th>
-                <th>Last run</th>
-                <th>Next run</th>
-                {mayAct ? <th>Actions</th> : null}
-              </tr>
-            </thead>
-            <tbody>
-              {plans.data.map((plan) => (
-                <PlanRow key={plan.id} plan={plan} showActions={mayAct} />
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          label="Plans"
+          stack
+          headers={["Name", "Host", "Schedule", "Targets", "State", "Last run", "Next run", ...(mayAct ? ["Actions"] : [])]}
+        >
+          {plans.data.map((plan) => (
+            <PlanRow key={plan.id} plan={plan} showActions={mayAct} />
+          ))}
+        </DataTable>
       ) : null}
     </Page>
   );

@@ -62,7 +62,7 @@ export function UsersPage() {
         <EmptyState>No accounts yet. Create one with “New user”.</EmptyState>
       ) : null}
       {users.data && users.data.length > 0 ? (
-        <DataTable headers={["Username", "Role", "MFA", "Status", "Must change password", "Actions"]}>
+        <DataTable stack headers={["Username", "Role", "MFA", "Status", "Must change password", "Actions"]}>
           {users.data.map((user) => (
             <UserRow
               key={user.id}

@@ -16,7 +16,7 @@ export function detailsText(details: Record<string, unknown>): string {
 
 export function AuditTable({ entries }: { entries: readonly Entry[] }) {
   return (
-    <DataTable headers={["Time", "Actor", "Action", "Target / details", "Origin IP"]}>
+    <DataTable stack headers={["Time", "Actor", "Action", "Target / details", "Origin IP"]}>
       {entries.map((entry) => (
         <tr key={entry.id}>
           <td className="nowrap" title={entry.at}>

@@ -184,7 +184,7 @@ function JobBody({ job }: { job: Detail }) {
         {job.artifacts.length === 0 ? (
           <p className="hint">{job.finished ? "This job produced no archives." : "Archives appear here as the job completes them."}</p>
         ) : (
-          <DataTable headers={["Archive", "Size", "sha256", "State", "Copies", ""]}>
+          <DataTable stack headers={["Archive", "Size", "sha256", "State", "Copies", ""]}>
             {job.artifacts.map((artifact) => (
               <tr key={artifact.id}>
                 <td>

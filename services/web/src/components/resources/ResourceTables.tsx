@@ -38,7 +38,7 @@ function BackupCells({
 
 export function HostsTable({ hosts }: { hosts: Schemas["HostOut"][] }) {
   return (
-    <DataTable label="Hosts" headers={["Host", "Status", "Last heartbeat", "Docker Engine", "Executor", "Data dir free", "Containers", "Volumes", "Images", "Jobs running"]}>
+    <DataTable label="Hosts" stack headers={["Host", "Status", "Last heartbeat", "Docker Engine", "Executor", "Data dir free", "Containers", "Volumes", "Images", "Jobs running"]}>
       {hosts.map((host) => (
         <tr key={host.host_id}>
           <td className="resource-name">{host.host_id}</td>
@@ -89,7 +89,7 @@ export function DataDirSpace({ host }: { host: Schemas["HostOut"] }) {
 
 export function ContainersTable({ containers }: { containers: Schemas["ContainerOut"][] }) {
   return (
-    <DataTable label="Containers" headers={["Container", "Host", "Image", "State", "Compose project", "Protection", "Last backup", "Actions"]}>
+    <DataTable label="Containers" stack headers={["Container", "Host", "Image", "State", "Compose project", "Protection", "Last backup", "Actions"]}>
       {containers.map((c) => (
         <tr key={`${c.host_id}/${c.id}`}>
           <td className="resource-name">{c.name}</td>
@@ -108,7 +108,7 @@ export function ContainersTable({ containers }: { containers: Schemas["Container
 
 export function VolumesTable({ volumes }: { volumes: Schemas["VolumeOut"][] }) {
   return (
-    <DataTable label="Volumes" headers={["Volume", "Host", "Size", "Used by", "Protection", "Last backup", "Actions"]}>
+    <DataTable label="Volumes" stack headers={["Volume", "Host", "Size", "Used by", "Protection", "Last backup", "Actions"]}>
       {volumes.map((v) => (
         <tr key={`${v.host_id}/${v.name}`}>
           <td className="resource-name">{v.name}</td>
@@ -124,7 +124,7 @@ export function VolumesTable({ volumes }: { volumes: Schemas["VolumeOut"][] }) {
 
 export function ImagesTable({ images }: { images: Schemas["ImageOut"][] }) {
   return (
-    <DataTable label="Images" headers={["Image", "Host", "Size", "Protection", "Actions"]}>
+    <DataTable label="Images" stack headers={["Image", "Host", "Size", "Protection", "Actions"]}>
       {images.map((image) => {
         const name = image.tags[0] ?? image.id;
         return (

@@ -86,7 +86,7 @@ function ArtifactsOf({ resource, locked, onPick }: { resource: ResourceChoice; l
   if (list.error) return <ErrorBanner error={list.error} />;
   if (list.data.items.length === 0) return <EmptyState>This resource has no restorable backup left.</EmptyState>;
   return (
-    <DataTable label="Backups of the resource" headers={["Created", "Part", "Size", "Copies", "Verified", ""]}>
+    <DataTable label="Backups of the resource" stack headers={["Created", "Part", "Size", "Copies", "Verified", ""]}>
       {list.data.items.map((a) => (
         <tr key={a.id}>
           <td>{formatDateTime(a.created_at)}</td>
