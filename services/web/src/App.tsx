@@ -1,8 +1,9 @@
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { BrowserRouter, Navigate, Route, Routes, useLocation } from "react-router-dom";
+import { createBrowserRouter, Navigate, Route, RouterProvider, Routes, useLocation } from "react-router-dom";
 import { useState, type ReactNode } from "react";
 import { ApiError } from "./api/errors";
 import { SessionProvider, useSession } from "./auth/session";
+import { UnsavedChangesGuard } from "./components/formGuard";
 import { Layout } from "./components/Layout";
 import { Loading } from "./components/ui";
 import { AccountPage } from "./pages/Account";
@@ -85,15 +86,28 @@ export function AppRoutes() {
   );
 }
 
+/** A data router (its blocker asks before unsaved changes are dropped) around the routes above. */
+function makeRouter() {
+  return createBrowserRouter([
+    {
+      path: "*",
+      element: (
+        <SessionProvider>
+          <UnsavedChangesGuard>
+            <AppRoutes />
+          </UnsavedChangesGuard>
+        </SessionProvider>
+      ),
+    },
+  ]);
+}
+
 export function App() {
   const [client] = useState(makeQueryClient);
+  const [router] = useState(makeRouter);
   return (
     <QueryClientProvider client={client}>
-      <BrowserRouter>
-        <SessionProvider>
-          <AppRoutes />
-        </SessionProvider>
-      </BrowserRouter>
+      <RouterProvider router={router} />
     </QueryClientProvider>
   );
 }

@@ -1,6 +1,6 @@
 // The plan form: schedule with its next runs, targets, consistency, retention with a preview,
 // upload targets and local copies. Saves with POST /plans or PUT /plans/{plan_id}.
-import { useEffect, useMemo, useState, type FormEvent } from "react";
+import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { Link, useNavigate } from "react-router-dom";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, type Schemas } from "../../api/client";
@@ -11,6 +11,7 @@ import { unplacedMessages } from "../../lib/fieldMessages";
 import { afterPlanChange } from "../../lib/invalidate";
 import { Field } from "../ui";
 import { InputField } from "../InputField";
+import { RefusalSummary, useRefusalFocus, useUnsavedChanges } from "../formGuard";
 import { Check, ConsistencyFields } from "./ConsistencyFields";
 import { RetentionFields, RetentionPreviewPanel } from "./RetentionFields";
 import { TargetsPicker, useHostResources } from "./TargetsPicker";
@@ -19,6 +20,7 @@ import {
   emptyTargets,
   errorUnder,
   localErrors,
+  withoutMessagesOf,
   PLAN_FIELDS,
   retentionFromForm,
   type PlanForm,
@@ -62,7 +64,16 @@ export function PlanEditor({ planId, initial }: { planId: string | null; initial
     general: null,
   });
   const [checked, setChecked] = useState(false);
-  const change = (patch: Partial<PlanForm>) => setForm((current) => ({ ...current, ...patch }));
+  const [touched, setTouched] = useState(false);
+  const formRef = useRef<HTMLFormElement>(null);
+  const refusal = useRefusalFocus(formRef);
+  const saved = useUnsavedChanges(touched);
+  /** A change by the user: the API's message about what changed no longer applies. */
+  const change = (patch: Partial<PlanForm>) => {
+    setServerErrors((current) => ({ ...current, fields: withoutMessagesOf(current.fields, form, patch) }));
+    setForm((current) => ({ ...current, ...patch }));
+    setTouched(true);
+  };
 
   const hosts = useQuery({
     queryKey: ["resources", "hosts"],
@@ -105,6 +116,7 @@ export function PlanEditor({ planId, initial }: { planId: string | null; initial
     onSuccess: async (plan) => {
       client.setQueryData(["plan", plan.id], plan);
       await afterPlanChange(client, plan.id);
+      saved();
       navigate("/plans");
     },
     onError: (error) => {
@@ -115,13 +127,17 @@ export function PlanEditor({ planId, initial }: { planId: string | null; initial
       } else {
         setServerErrors(fieldErrors(error.body, PLAN_FIELDS));
       }
+      refusal.refused();
     },
   });
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
     setChecked(true);
-    if (Object.keys(localErrors(form)).length) return;
+    if (Object.keys(localErrors(form)).length) {
+      refusal.refused();
+      return;
+    }
     setServerErrors({ fields: {}, general: null });
     save.mutate(bodyFromForm(form));
   };
@@ -131,7 +147,7 @@ export function PlanEditor({ planId, initial }: { planId: string | null; initial
   const zoneError = errorUnder(errors, "timezone") ?? preview.timezoneError;
 
   return (
-    <form className="form plan-form" onSubmit={submit} noValidate>
+    <form className="form plan-form" onSubmit={submit} noValidate ref={formRef}>
       {general ? (
         <div className="banner error" role="alert">
           {general}
@@ -372,6 +388,11 @@ export function PlanEditor({ planId, initial }: { planId: string | null; initial
           </button>
         ) : null}
         <Link to="/plans">Back to plans</Link>
+        <RefusalSummary
+          places={refusal.places}
+          general={general}
+          show={!save.isPending && (Object.keys(errors).length > 0 || !!general)}
+        />
       </div>
     </form>
   );

@@ -5,20 +5,10 @@ import { unwrap } from "../../api/errors";
 import { useCan } from "../../auth/session";
 import { formatBytes, formatDateTime } from "../../lib/format";
 import { Field, Notice } from "../ui";
-import { DEFAULT_RETENTION, errorUnder, UNIT_SECONDS, type PlanForm, type WithinUnit } from "./planForm";
+import { errorUnder, RETENTION_COUNTS, UNIT_SECONDS, type PlanForm, type RetentionCount, type WithinUnit } from "./planForm";
 import { useDebouncedValue } from "./schedulePreview";
 import { DataTable } from "../DataTable";
 import { InputField } from "../InputField";
-
-type Counts = PlanForm["retention"];
-const COUNT_FIELDS: { key: keyof Counts; label: string; hint?: string }[] = [
-  { key: "keep_last", label: "Keep last", hint: "The newest N backups of each resource" },
-  { key: "keep_daily", label: "Keep daily", hint: "The newest backup of each of the last N days that have one" },
-  { key: "keep_weekly", label: "Keep weekly" },
-  { key: "keep_monthly", label: "Keep monthly" },
-  { key: "keep_yearly", label: "Keep yearly" },
-  { key: "keep_minimum", label: "Keep minimum", hint: "Never fewer than this many (at least 1)" },
-];
 
 export function RetentionFields({
   form,
@@ -31,8 +21,8 @@ export function RetentionFields({
   readOnly: boolean;
   errors: Record<string, string>;
 }) {
-  const setCount = (key: keyof Counts, text: string) =>
-    onChange({ retention: { ...form.retention, [key]: text === "" ? DEFAULT_RETENTION[key] : Number(text) } });
+  // The text as typed: an emptied field stays empty (a save names it) instead of taking a default.
+  const setCount = (key: RetentionCount, text: string) => onChange({ retention: { ...form.retention, [key]: text } });
   return (
     <fieldset className="plan-section">
       <legend>Retention</legend>
@@ -45,7 +35,7 @@ export function RetentionFields({
         </div>
       ) : null}
       <div className="retention-grid">
-        {COUNT_FIELDS.map(({ key, label, hint }) => (
+        {RETENTION_COUNTS.map(({ key, label, hint, min, max }) => (
           <InputField
             key={key}
             id={`retention-${key}`}
@@ -56,7 +46,8 @@ export function RetentionFields({
             onValue={(count) => setCount(key, count)}
             readOnly={readOnly}
             type="number"
-            min={key === "keep_minimum" ? 1 : 0}
+            min={min}
+            max={max}
           />
         ))}
         <Field
@@ -99,16 +90,17 @@ export function RetentionPreviewPanel({
   retention,
 }: {
   planId: string | null;
-  retention: Schemas["RetentionPolicyIn"];
+  /** Null while a field of the policy holds no number. */
+  retention: Schemas["RetentionPolicyIn"] | null;
 }) {
   const can = useCan();
-  const policy = JSON.parse(useDebouncedValue(JSON.stringify(retention), 500)) as Schemas["RetentionPolicyIn"];
+  const policy = JSON.parse(useDebouncedValue(JSON.stringify(retention), 500)) as Schemas["RetentionPolicyIn"] | null;
   const allowed = planId !== null && can("POST", "/artifacts/retention-preview");
   const preview = useQuery({
     queryKey: ["retention-preview", planId, policy],
     queryFn: async () =>
-      unwrap(await api.POST("/artifacts/retention-preview", { body: { plan_id: planId!, retention: policy } })),
-    enabled: allowed,
+      unwrap(await api.POST("/artifacts/retention-preview", { body: { plan_id: planId!, retention: policy! } })),
+    enabled: allowed && policy !== null,
     retry: false,
   });
 
@@ -116,6 +108,7 @@ export function RetentionPreviewPanel({
     return <Notice>The preview of what this policy keeps and deletes appears once the plan has backups.</Notice>;
   }
   if (!allowed) return null;
+  if (policy === null) return <p className="hint">The preview appears once every retention field holds a number.</p>;
   if (preview.isPending) return <p className="hint">Working out what the policy keeps…</p>;
   if (preview.isError) {
     return (

@@ -8,12 +8,15 @@ import {
   joinArgv,
   localErrors,
   newPlanForm,
+  numberErrors,
   newPlanFormFromSearch,
   parseLabels,
   selectorsFromTargets,
   splitArgv,
   targetsFromSelectors,
   withinFromSeconds,
+  withoutMessagesOf,
+  type PlanForm,
 } from "./planForm";
 
 type Selector = Schemas["TargetSelectorIn"];
@@ -189,5 +192,97 @@ describe("newPlanFormFromSearch", () => {
   it("ticks a container too, and ignores a resource without its host", () => {
     expect(newPlanFormFromSearch(new URLSearchParams("host=vm&container=app"), "UTC").targets.byKind.container.names).toEqual(["app"]);
     expect(newPlanFormFromSearch(new URLSearchParams("volume=data"), "UTC")).toEqual(newPlanForm("UTC"));
+  });
+});
+
+describe("number fields", () => {
+  const valid = (): PlanForm => {
+    const form = { ...newPlanForm("UTC"), name: "db", hostId: "vm" };
+    form.targets.byKind.volume.names = ["dev-data"];
+    return form;
+  };
+
+  it("sends what was typed into an emptied Keep last, not its default put back", () => {
+    const form = valid();
+    form.retention = { ...form.retention, keep_last: "" };
+    expect(numberErrors(form)).toEqual({ "retention.keep_last": "Keep last: enter a whole number from 0 to 10000" });
+    form.retention = { ...form.retention, keep_last: "3" };
+    expect(localErrors(form)).toEqual({});
+    expect(bodyFromForm(form).retention?.keep_last).toBe(3);
+  });
+
+  it("refuses an empty field by its name instead of a silent default", () => {
+    const form = valid();
+    form.retention = { ...form.retention, keep_minimum: "" };
+    form.missedRunGraceSeconds = "";
+    form.localKeep = "last";
+    form.localLast = "";
+    form.keepWithin = "";
+    form.preCommands = [{ container: "app", command: "sync", timeoutSeconds: "", onError: "fail" }];
+    expect(localErrors(form)).toEqual({
+      "retention.keep_minimum": "Keep minimum: enter a whole number from 1 to 10000",
+      "retention.keep_within_seconds": "Keep within (days): enter a number from 0 to 36600",
+      "options.pre_commands.0.timeout_seconds": "Before 1: timeout (s): enter a number above 0 and up to 86400",
+      "local_copies.last": "Newest archives kept on the host: enter a whole number from 1 to 10000",
+      "missed_run_grace_seconds": "Missed-run grace (seconds): enter a number from 0 to 2592000",
+    });
+    expect(() => bodyFromForm(form)).toThrow();
+  });
+
+  it("refuses numbers out of the API's bounds, fractions of a count and text", () => {
+    const form = valid();
+    form.retention = { ...form.retention, keep_last: "2.5", keep_yearly: "1001", keep_daily: "-1" };
+    form.compressionLevel = "23";
+    expect(Object.keys(numberErrors(form)).sort()).toEqual([
+      "options.compression_level",
+      "retention.keep_daily",
+      "retention.keep_last",
+      "retention.keep_yearly",
+    ]);
+    form.retention = { ...form.retention, keep_last: "2", keep_yearly: "1000", keep_daily: "0" };
+    form.compressionLevel = "";
+    expect(numberErrors(form)).toEqual({});
+  });
+
+  it("sends every typed number as a number", () => {
+    const form = valid();
+    form.retention = { keep_last: "3", keep_daily: "14", keep_weekly: "4", keep_monthly: "0", keep_yearly: "2", keep_minimum: "2" };
+    form.keepWithin = "2";
+    form.keepWithinUnit = "weeks";
+    form.missedRunGraceSeconds = "60";
+    form.compressionLevel = "9";
+    form.localKeep = "last";
+    form.localLast = "4";
+    const body = bodyFromForm(form);
+    expect(body.retention).toEqual({
+      keep_last: 3,
+      keep_daily: 14,
+      keep_weekly: 4,
+      keep_monthly: 0,
+      keep_yearly: 2,
+      keep_minimum: 2,
+      keep_within_seconds: 14 * 86400,
+    });
+    expect(body.missed_run_grace_seconds).toBe(60);
+    expect(body.options?.compression_level).toBe(9);
+    expect(body.local_copies).toEqual({ keep: "last", last: 4 });
+  });
+});
+
+describe("the API's messages once a field changes", () => {
+  it("drops the message of the field that changed and keeps the others", () => {
+    const form = formFromPlan(PLAN);
+    const messages = { cron: "invalid cron expression '61 * * * *'", name: "taken", "retention.keep_minimum": "too small" };
+    expect(withoutMessagesOf(messages, form, { cron: "0 4 * * *" })).toEqual({ name: "taken", "retention.keep_minimum": "too small" });
+    expect(withoutMessagesOf(messages, form, { retention: { ...form.retention, keep_last: "5" } })).toEqual(messages);
+    expect(withoutMessagesOf(messages, form, { retention: { ...form.retention, keep_minimum: "5" } })).toEqual({
+      cron: messages.cron,
+      name: "taken",
+    });
+  });
+
+  it("keeps a message when the field is set to what it was", () => {
+    const form = formFromPlan(PLAN);
+    expect(withoutMessagesOf({ cron: "bad" }, form, { cron: form.cron })).toEqual({ cron: "bad" });
   });
 });

@@ -1,7 +1,8 @@
 // The plan editor's state and its translation to and from the API's plan body. Pure, so the
 // round trip (plan → form → body) can be tested without a browser.
 import type { Schemas } from "../../api/client";
-import { entryUnder } from "../../lib/fieldMessages";
+import { entryUnder, isUnder } from "../../lib/fieldMessages";
+import { numberProblem, parseNumber, type NumberRule } from "../../lib/numberField";
 
 export type ResourceKind = "volume" | "container" | "image";
 export const RESOURCE_KINDS: readonly ResourceKind[] = ["volume", "container", "image"];
@@ -51,7 +52,8 @@ export interface PlanForm {
   includeBindMounts: boolean;
   preCommands: HookForm[];
   postCommands: HookForm[];
-  retention: Required<Omit<Retention, "keep_within_seconds">>;
+  /** Each count as typed: an emptied field stays empty until the user types again. */
+  retention: Record<RetentionCount, string>;
   keepWithin: string;
   keepWithinUnit: WithinUnit;
   uploadTargets: string[];
@@ -63,7 +65,9 @@ export interface PlanForm {
   restoreSpecialBits: boolean;
 }
 
-export const DEFAULT_RETENTION: PlanForm["retention"] = {
+export type RetentionCount = keyof Required<Omit<Retention, "keep_within_seconds">>;
+
+export const DEFAULT_RETENTION: Record<RetentionCount, number> = {
   keep_last: 7,
   keep_daily: 0,
   keep_weekly: 0,
@@ -71,6 +75,25 @@ export const DEFAULT_RETENTION: PlanForm["retention"] = {
   keep_yearly: 0,
   keep_minimum: 1,
 };
+
+/** The retention counts in the order the form shows them, with the API's bounds. */
+export const RETENTION_COUNTS: { key: RetentionCount; label: string; hint?: string; min: number; max: number }[] = [
+  { key: "keep_last", label: "Keep last", hint: "The newest N backups of each resource", min: 0, max: 10000 },
+  { key: "keep_daily", label: "Keep daily", hint: "The newest backup of each of the last N days that have one", min: 0, max: 10000 },
+  { key: "keep_weekly", label: "Keep weekly", min: 0, max: 10000 },
+  { key: "keep_monthly", label: "Keep monthly", min: 0, max: 10000 },
+  { key: "keep_yearly", label: "Keep yearly", min: 0, max: 1000 },
+  { key: "keep_minimum", label: "Keep minimum", hint: "Never fewer than this many (at least 1)", min: 1, max: 10000 },
+];
+
+/** The longest "keep within" the API takes, in seconds (about 100 years). */
+const MAX_KEEP_WITHIN_SECONDS = 3162240000;
+
+function retentionText(counts: Partial<Record<RetentionCount, number | null>>): Record<RetentionCount, string> {
+  const text = {} as Record<RetentionCount, string>;
+  for (const { key } of RETENTION_COUNTS) text[key] = String(counts[key] ?? DEFAULT_RETENTION[key]);
+  return text;
+}
 
 function emptyKind(): KindTargets {
   return { names: [], labels: "", composeProject: "" };
@@ -103,7 +126,7 @@ export function newPlanForm(timezone: string = browserTimeZone()): PlanForm {
     includeBindMounts: false,
     preCommands: [],
     postCommands: [],
-    retention: { ...DEFAULT_RETENTION },
+    retention: retentionText(DEFAULT_RETENTION),
     keepWithin: "0",
     keepWithinUnit: "days",
     uploadTargets: [],
@@ -259,7 +282,7 @@ function hookToBody(hook: HookForm): Hook {
   return {
     container: hook.container.trim(),
     command: splitArgv(hook.command),
-    timeout_seconds: numberOr(hook.timeoutSeconds, 300),
+    timeout_seconds: Number(hook.timeoutSeconds.trim()),
     on_error: hook.onError,
   };
 }
@@ -269,11 +292,6 @@ export function emptyHook(): HookForm {
 }
 
 // ---- whole plan ------------------------------------------------------------------------------
-
-function numberOr(text: string, fallback: number): number {
-  const value = Number(text);
-  return text.trim() === "" || Number.isNaN(value) ? fallback : value;
-}
 
 /** The largest unit that states `seconds` exactly (a week, a day, an hour or seconds). */
 export function withinFromSeconds(seconds: number): { value: string; unit: WithinUnit } {
@@ -302,7 +320,7 @@ export function formFromPlan(plan: Schemas["PlanOut"]): PlanForm {
     includeBindMounts: plan.options.include_bind_mounts ?? false,
     preCommands: (plan.options.pre_commands ?? []).map(hookToForm),
     postCommands: (plan.options.post_commands ?? []).map(hookToForm),
-    retention: { ...DEFAULT_RETENTION, ...retention },
+    retention: retentionText(retention),
     keepWithin: within.value,
     keepWithinUnit: within.unit,
     uploadTargets: [...plan.upload_targets],
@@ -314,16 +332,28 @@ export function formFromPlan(plan: Schemas["PlanOut"]): PlanForm {
   };
 }
 
-export function retentionFromForm(form: PlanForm): Retention {
+/** The policy typed, or null while a field of it is not a number the API takes (the retention
+ *  preview waits for one; a save is refused by localErrors first). */
+export function retentionFromForm(form: PlanForm): Retention | null {
+  if (Object.keys(numberErrors(form)).some((path) => path.startsWith("retention."))) return null;
+  const count = (key: RetentionCount) => Number(form.retention[key].trim());
   return {
-    ...form.retention,
-    keep_within_seconds: Math.round(numberOr(form.keepWithin, 0) * UNIT_SECONDS[form.keepWithinUnit]),
+    keep_last: count("keep_last"),
+    keep_daily: count("keep_daily"),
+    keep_weekly: count("keep_weekly"),
+    keep_monthly: count("keep_monthly"),
+    keep_yearly: count("keep_yearly"),
+    keep_minimum: count("keep_minimum"),
+    keep_within_seconds: Math.round(Number(form.keepWithin.trim()) * UNIT_SECONDS[form.keepWithinUnit]),
   };
 }
 
-/** The body of POST /plans (PUT /plans/{id} takes the same fields; the host is left out there). */
+/** The body of POST /plans (PUT /plans/{id} takes the same fields; the host is left out there).
+ *  Numbers are read as typed: call it once localErrors(form) is empty. */
 export function bodyFromForm(form: PlanForm): PlanBody {
-  const level = form.compressionLevel.trim();
+  const level = parseNumber(form.compressionLevel);
+  const retention = retentionFromForm(form);
+  if (retention === null) throw new Error("the retention fields are not numbers: check localErrors first");
   return {
     name: form.name.trim(),
     host_id: form.hostId,
@@ -333,7 +363,7 @@ export function bodyFromForm(form: PlanForm): PlanBody {
     targets: selectorsFromTargets(form.targets),
     options: {
       compression: form.compression,
-      compression_level: level === "" ? null : Number(level),
+      compression_level: level,
       stop_containers: form.stopContainers,
       include_image: form.includeImage,
       include_bind_mounts: form.includeBindMounts,
@@ -341,17 +371,63 @@ export function bodyFromForm(form: PlanForm): PlanBody {
       post_commands: form.postCommands.map(hookToBody),
     },
     upload_targets: [...form.uploadTargets],
-    retention: retentionFromForm(form),
-    local_copies: { keep: form.localKeep, last: numberOr(form.localLast, 1) },
+    retention,
+    local_copies: localCopiesFromForm(form),
     verify_cron: form.verifyCron.trim() === "" ? null : form.verifyCron.trim(),
-    missed_run_grace_seconds: numberOr(form.missedRunGraceSeconds, 3600),
+    missed_run_grace_seconds: Number(form.missedRunGraceSeconds.trim()),
     restore_special_bits: form.restoreSpecialBits,
   };
 }
 
+/** "last" only counts when the host keeps the newest: a count left in the hidden field that is
+ *  no count goes as the API's default, 1 (it means nothing until "last" is chosen again). */
+function localCopiesFromForm(form: PlanForm): PlanBody["local_copies"] {
+  const last = parseNumber(form.localLast);
+  if (form.localKeep !== "last" && (last === null || !Number.isInteger(last) || last < 1)) return { keep: form.localKeep, last: 1 };
+  return { keep: form.localKeep, last: Number(last) };
+}
+
+/** Every number field of the form that holds no number the API takes, by the API's field path,
+ *  with a message that names the field ("Keep last: enter a whole number from 0 to 10000"). */
+export function numberErrors(form: PlanForm): Record<string, string> {
+  const errors: Record<string, string> = {};
+  const check = (path: string, text: string, rule: NumberRule) => {
+    const problem = numberProblem(text, rule);
+    if (problem) errors[path] = problem;
+  };
+  for (const { key, label, min, max } of RETENTION_COUNTS) {
+    check(`retention.${key}`, form.retention[key], { label, min, max, integer: true });
+  }
+  check("retention.keep_within_seconds", form.keepWithin, {
+    label: `Keep within (${form.keepWithinUnit})`,
+    min: 0,
+    max: Math.floor(MAX_KEEP_WITHIN_SECONDS / UNIT_SECONDS[form.keepWithinUnit]),
+  });
+  check("options.compression_level", form.compressionLevel, { label: "Compression level", min: -7, max: 22, integer: true, optional: true });
+  const hooks = [
+    ["pre_commands", "Before", form.preCommands],
+    ["post_commands", "After", form.postCommands],
+  ] as const;
+  for (const [field, which, list] of hooks) {
+    list.forEach((hook, index) =>
+      check(`options.${field}.${index}.timeout_seconds`, hook.timeoutSeconds, {
+        label: `${which} ${index + 1}: timeout (s)`,
+        min: 0,
+        max: 86400,
+        aboveMin: true,
+      }),
+    );
+  }
+  if (form.localKeep === "last") {
+    check("local_copies.last", form.localLast, { label: "Newest archives kept on the host", min: 1, max: 10000, integer: true });
+  }
+  check("missed_run_grace_seconds", form.missedRunGraceSeconds, { label: "Missed-run grace (seconds)", min: 0, max: 2592000 });
+  return errors;
+}
+
 /** Mistakes the form can name before asking the API (the API checks everything again). */
 export function localErrors(form: PlanForm): Record<string, string> {
-  const errors: Record<string, string> = {};
+  const errors: Record<string, string> = numberErrors(form);
   for (const kind of RESOURCE_KINDS) {
     const { error } = parseLabels(form.targets.byKind[kind].labels);
     if (error) errors[`targets.${kind}.labels`] = error;
@@ -386,3 +462,48 @@ export const PLAN_FIELDS = [
   "verify_cron",
   "missed_run_grace_seconds",
 ] as const;
+
+/** The API's field paths each part of the form sets. */
+const PATHS_OF: Record<Exclude<keyof PlanForm, "retention">, string[]> = {
+  name: ["name"],
+  hostId: ["host_id"],
+  cron: ["cron"],
+  timezone: ["timezone"],
+  enabled: ["enabled"],
+  targets: ["targets"],
+  compression: ["options.compression"],
+  compressionLevel: ["options.compression_level"],
+  stopContainers: ["options.stop_containers"],
+  includeImage: ["options.include_image"],
+  includeBindMounts: ["options.include_bind_mounts"],
+  preCommands: ["options.pre_commands"],
+  postCommands: ["options.post_commands"],
+  keepWithin: ["retention.keep_within_seconds"],
+  keepWithinUnit: ["retention.keep_within_seconds"],
+  uploadTargets: ["upload_targets"],
+  localKeep: ["local_copies"],
+  localLast: ["local_copies.last"],
+  verifyCron: ["verify_cron"],
+  missedRunGraceSeconds: ["missed_run_grace_seconds"],
+  restoreSpecialBits: ["restore_special_bits"],
+};
+
+/** The API's messages (by field path) left once `patch` changes `before`: a message about a field
+ *  that changed (or about the section it is in, as a whole) goes, as the user has answered it. */
+export function withoutMessagesOf(messages: Record<string, string>, before: PlanForm, patch: Partial<PlanForm>): Record<string, string> {
+  const changed: string[] = [];
+  for (const key of Object.keys(patch) as (keyof PlanForm)[]) {
+    if (patch[key] === before[key]) continue;
+    if (key === "retention") {
+      const counts = patch.retention!;
+      for (const { key: count } of RETENTION_COUNTS) if (counts[count] !== before.retention[count]) changed.push(`retention.${count}`);
+    } else {
+      changed.push(...PATHS_OF[key]);
+    }
+  }
+  // "retention" for "retention.keep_last": a message on the whole section was about it too
+  const sections = changed.map((path) => path.split(".")[0]);
+  return Object.fromEntries(
+    Object.entries(messages).filter(([key]) => !changed.some((path) => isUnder(key, path)) && !sections.includes(key)),
+  );
+}
