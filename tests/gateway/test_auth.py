@@ -168,6 +168,11 @@ async def test_totp_login_accepts_a_code_once_and_refuses_its_replay(gateway: Ga
         again = await login(client, "admin", gateway.admin_password)
         replay = await client.post("/auth/login/mfa", json={"mfa_token": again.json()["mfa_token"], "code": code})
         assert replay.status_code == 401
+        # said in words a person can act on (the code was right, and is used up)
+        assert replay.json()["detail"] == "this code was already used; wait for the next one"
+        wrong = "000000" if code != "000000" else "111111"
+        other = await client.post("/auth/login/mfa", json={"mfa_token": again.json()["mfa_token"], "code": wrong})
+        assert other.json()["detail"] == "wrong code: enter the code your authenticator shows now"
 
 
 async def test_the_cookies_of_a_second_factor_work_for_the_very_next_request(gateway: Gateway) -> None:

@@ -36,7 +36,7 @@ MAIN_PAGES = [
 # and each table against the box it sits in.
 MEASURE = """() => ({
   scrollWidth: document.scrollingElement.scrollWidth,
-  main: document.querySelector("main").getBoundingClientRect().width,
+  main: document.querySelector("main")?.getBoundingClientRect().width ?? 0,
   tables: [...document.querySelectorAll("main table")].map((table) => ({
     label: table.getAttribute("aria-label") ?? table.querySelector("th")?.textContent,
     width: table.getBoundingClientRect().width,
@@ -131,7 +131,12 @@ async def test_a_long_failure_reason_is_cut_short_in_the_jobs_list_and_whole_on_
 
 async def test_every_main_page_fits_a_phone_and_a_laptop(page: Page, stack: Stack, unique_name: str) -> None:
     job = await _failed_job(stack, unique_name)
-    await page.set_viewport_size(DESKTOP)
+    for name, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
+        await page.set_viewport_size(viewport)
+        await page.goto("/login")
+        await expect(page.get_by_role("button", name="Log in")).to_be_visible()
+        await screenshot(page, f"{name}-login")
+        await _fits(page, viewport, f"{name}-login")
     await log_in(page, "admin", ADMIN_PASSWORD)
     menu = page.get_by_role("button", name="Menu")
     for name, path in [*MAIN_PAGES, ("job", f"/jobs/{job['id']}")]:

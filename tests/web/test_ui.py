@@ -70,6 +70,10 @@ async def test_first_login_forces_a_password_change_then_mfa_guards_the_login(pa
     await page.get_by_label("Password", exact=True).fill(ADMIN_PASSWORD)
     await page.get_by_role("button", name="Log in").click()
     await screenshot(page, "04-login-second-factor")
+    # the code just used to enrol, typed again: refused, saying why and what to do
+    await page.get_by_label("Authentication code").fill(code)
+    await page.get_by_role("button", name="Verify").click()
+    await expect(page.get_by_role("alert").first).to_contain_text("this code was already used; wait for the next one")
     code, _ = unused_totp_code(secret, last_used_step=enrolment_step)
     await page.get_by_label("Authentication code").fill(code)
     await page.get_by_role("button", name="Verify").click()

@@ -18,7 +18,7 @@ from dockback_gateway.auth.models import PendingLogin, Session
 from dockback_gateway.auth.passwords import hashed, matches, needs_rehash
 from dockback_gateway.auth.session_ends import SESSION_ENDS
 from dockback_gateway.auth.tokens import RefreshToken, digest, issue_access_token, new_secret_token
-from dockback_gateway.auth.totp import accept_totp
+from dockback_gateway.auth.totp import accept_totp, is_last_code_again
 from dockback_gateway.errors import NotAuthenticated
 from dockback_gateway.keys import Cipher
 from dockback_gateway.users.models import User
@@ -26,6 +26,7 @@ from dockback_gateway.users.models import User
 MFA_WINDOW = timedelta(minutes=5)
 MFA_MAX_WRONG_CODES = 5
 WRONG_CREDENTIALS = "invalid username or password"
+REUSED_CODE = "this code was already used; wait for the next one"
 
 
 REFRESH_GRACE = timedelta(seconds=20)
@@ -156,7 +157,9 @@ class AuthService:
             await record(self.db, action="login.mfa", outcome="failure", actor=user.username, origin=self.origin)
             if pending.wrong_codes >= MFA_MAX_WRONG_CODES:
                 raise NotAuthenticated("too many wrong codes; enter your password again", keep_changes=True)
-            raise NotAuthenticated("wrong or already used code", keep_changes=True)
+            if code is not None and is_last_code_again(self.config.cipher, user, code):
+                raise NotAuthenticated(REUSED_CODE, keep_changes=True)
+            raise NotAuthenticated("wrong code: enter the code your authenticator shows now", keep_changes=True)
         await self.db.delete(pending)
         return await self._start_session(user, attempt, mfa=method)
 

@@ -32,3 +32,12 @@ def accept_totp(cipher: Cipher, user: User, code: str) -> bool:
             user.totp_last_step = step
             return True
     return False
+
+
+def is_last_code_again(cipher: Cipher, user: User, code: str) -> bool:
+    """Whether `code` is the one last accepted (its step is used up): typed again, as happens when
+    logging in right after enrolling. Only for the message: it is refused like any wrong code."""
+    if user.totp_secret is None or user.totp_last_step is None:
+        return False
+    totp = pyotp.TOTP(cipher.decrypt(user.totp_secret, totp_secret_aad(user.id)).decode())
+    return hmac.compare_digest(totp.at(user.totp_last_step * TOTP_STEP_SECONDS), code)

@@ -116,6 +116,20 @@ describe("DashboardPage", () => {
     expect(within(low).getByRole("link", { name: "View host" })).toHaveAttribute("href", "/resources?host=h1");
   });
 
+  it("leads with the last day's jobs, linking to the failed ones when some failed", async () => {
+    renderWith(summary());
+    const lastDay = (await screen.findByRole("heading", { name: "Jobs, last 24 h" })).closest(".card") as HTMLElement;
+    expect(within(lastDay).getByRole("link", { name: "See failed jobs" })).toHaveAttribute("href", "/jobs?status=failed");
+    const cards = [...document.querySelectorAll(".grid .card-title")].map((title) => title.textContent);
+    expect(cards.slice(0, 3)).toEqual(["Jobs, last 24 h", "Hosts", "Volumes"]);
+  });
+
+  it("links to all jobs when none failed", async () => {
+    renderWith(summary({ jobs_24h: { succeeded: 7, failed: 0, cancelled: 0, running: 0, queued: 0 } }));
+    const lastDay = (await screen.findByRole("heading", { name: "Jobs, last 24 h" })).closest(".card") as HTMLElement;
+    expect(within(lastDay).getByRole("link", { name: "See jobs" })).toHaveAttribute("href", "/jobs");
+  });
+
   it("asks to create a plan when there is none", async () => {
     renderWith(summary());
     const empty = await screen.findAllByRole("link", { name: "Create a plan" });
