@@ -7,6 +7,7 @@ import { unwrap } from "../../api/errors";
 import { formatBytes, formatDateTime, formatDuration } from "../../lib/format";
 import { jobKey, useJobEvents } from "../../lib/jobEvents";
 import { ErrorBanner, Loading, Notice, ProgressBar, StatusBadge } from "../ui";
+import { restoreFinishedWords } from "./wizard";
 
 export function FollowStep({ jobId, onRestart }: { jobId: string; onRestart: () => void }) {
   const job = useQuery({
@@ -53,7 +54,7 @@ export function FollowStep({ jobId, onRestart }: { jobId: string; onRestart: () 
         <dt>Time</dt>
         <dd>{formatDuration(j.started_at ?? j.created_at, j.finished_at)}</dd>
       </dl>
-      {j.status === "succeeded" ? <Notice kind="success">The restore finished: {j.resource_name} is back.</Notice> : null}
+      {j.status === "succeeded" ? <Notice kind="success">{restoreFinishedWords(j, events)}</Notice> : null}
       {j.error ? (
         <div className="banner error" role="alert">
           {j.error}
