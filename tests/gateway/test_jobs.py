@@ -534,3 +534,40 @@ async def test_live_events_need_a_login_and_an_event_stream_client(gateway: Gate
         not_a_stream = await admin.get("/jobs/events")  # a JSON client would otherwise wait forever
         assert not_a_stream.status_code == 406
         assert "text/event-stream" in not_a_stream.json()["detail"]
+
+
+async def test_a_finished_job_shows_the_bytes_its_archive_records_not_its_last_progress_sample(
+    gateway: Gateway,
+) -> None:
+    backup_id, restore_id = uuid.uuid4(), uuid.uuid4()
+    await publish(gateway, queued(backup_id))
+    await publish(gateway, started(backup_id))
+    await eventually(lambda: job_in(gateway, backup_id, "running"))
+    # The last sample a host sent: 552 of 600 MiB heard; the archive then records 20 MB.
+    sample = ev.JobProgress(job_id=backup_id, host_id=HOST, phase="archive", bytes_done=552, bytes_total=600)
+    await gateway.app.state.broker.connection.publish(subjects.subject_for(sample), sample.model_dump_json().encode())
+    job = await eventually(lambda: _phase(gateway, backup_id, "archive"), timeout=10)
+    assert (job.bytes_done, job.bytes_total) == (552, 600)
+
+    created = archived(backup_id)
+    await publish(gateway, created)
+    job = await eventually(lambda: job_in(gateway, backup_id, "succeeded"))
+    assert (job.bytes_done, job.bytes_total) == (created.raw_bytes, created.raw_bytes)
+
+    # A restore of that archive, without any progress heard: its figures are the archive's too.
+    await publish(
+        gateway,
+        ev.RestoreCompleted(
+            job_id=restore_id,
+            host_id=HOST,
+            artifact_id=created.archive.artifact_id,
+            target=ev.ResourceRef(kind="volume", name="pgdata-restored"),
+            replaced_existing=False,
+        ),
+    )
+    restore = await eventually(lambda: job_in(gateway, restore_id, "succeeded"))
+    assert restore.kind == "restore"
+    assert (restore.bytes_done, restore.bytes_total) == (created.raw_bytes, created.raw_bytes)
+    async with logged_in_admin(gateway) as admin:
+        shown = (await admin.get(f"/jobs/{restore_id}")).json()
+    assert (shown["bytes_done"], shown["bytes_total"], shown["finished"]) == (20_000_000, 20_000_000, True)

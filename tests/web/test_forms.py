@@ -1,7 +1,7 @@
 """Editing forms in a real Chromium: number fields keep what is typed (an emptied field stays
 empty and is refused on save by its name), a refused save takes the user to the field and says
 why beside the Save button, the API's message on a field goes once the field changes, and
-unsaved changes ask before navigation drops them."""
+unsaved changes ask before navigation drops them: in the plan editor and the settings."""
 
 from __future__ import annotations
 
@@ -127,6 +127,25 @@ async def test_the_plan_editor_keeps_typed_numbers_points_at_refusals_and_guards
         await expect(page).to_have_url(re.compile(r"/plans$"))
         assert len(dialogs.seen) == 2, dialogs.seen
         assert (await admin.get(f"/plans/{plan_id}")).json()["name"] == f"forms {unique_name}"
+
+        # The settings forms do the same: an emptied part size stays empty and is refused by its
+        # name, and a half-filled new target asks before the page is left.
+        await page.goto("/settings")
+        await page.get_by_role("button", name="Add a target").click()
+        part_size = page.get_by_label("Part size (MiB)")
+        await part_size.fill("")
+        await expect(part_size).to_have_value("")
+        await page.get_by_role("button", name="Save target").click()
+        await expect(page.get_by_text("Part size (MiB): enter a number from 5 to 5120")).to_be_visible()
+        await expect(part_size).to_be_focused()
+        new_target = page.get_by_role("form", name="New S3 target")
+        await expect(new_target.get_by_role("alert").filter(has_text="Not saved")).to_contain_text("Part size (MiB)")
+        assert (await admin.get("/settings")).json()["targets"] == []
+        dialogs.accept = False
+        async with page.expect_event("dialog"):
+            await page.get_by_role("navigation", name="Main").get_by_role("link", name="Plans", exact=True).click()
+        await expect(page).to_have_url(re.compile(r"/settings$"))
+        await expect(part_size).to_be_visible()
     except BaseException:
         print(stack.services.logs())
         raise

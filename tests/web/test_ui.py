@@ -5,6 +5,7 @@ the Docker API, what a viewer does not see, session renewal, and the audit log."
 from __future__ import annotations
 
 import re
+from decimal import ROUND_HALF_UP, Decimal
 
 import httpx
 from executor.volumes import create_volume, describe, docker_cli, populate
@@ -114,6 +115,15 @@ async def test_a_plan_runs_to_success_and_the_wizard_restores_it_into_a_new_volu
         await expect(page).to_have_url(re.compile(r"/jobs/[0-9a-f-]{36}$"))
         await expect(page.get_by_text("succeeded", exact=True).first).to_be_visible(timeout=90_000)
         await screenshot(page, "08-job-detail")
+        # a finished job's figure is what its archive records, with no phase and no bar
+        job = (await admin.get(f"/jobs/{page.url.rsplit('/', 1)[-1]}")).json()
+        [made] = job["artifacts"]
+        archive = (await admin.get(f"/artifacts/{made['id']}")).json()
+        assert job["bytes_done"] == job["bytes_total"] == archive["raw_bytes"] > 0
+        figure = page.get_by_text("Data backed up", exact=True).locator("xpath=following-sibling::dd[1]")
+        await expect(figure).to_have_text(_as_shown(archive["raw_bytes"]))
+        await expect(page.get_by_text(re.compile(r"^phase: "))).to_have_count(0)
+        await expect(page.get_by_role("progressbar")).to_have_count(0)
 
         await page.get_by_role("link", name="Restore from this backup").first.click()
         await expect(page).to_have_url(re.compile(r"/restore\?artifact="))
@@ -257,3 +267,15 @@ async def test_an_expired_access_token_is_renewed_silently_and_a_lost_session_re
     await page.get_by_label("Password", exact=True).fill(ADMIN_PASSWORD)
     await page.get_by_role("button", name="Log in").click()
     await expect(page).to_have_url(re.compile(r"/jobs$"))
+
+
+def _as_shown(count: int) -> str:
+    """A byte count as the web UI writes it (lib/format.ts formatBytes: 1024s, one decimal below 10,
+    halves rounded up as JavaScript's toFixed does)."""
+    value, unit = Decimal(count), 0
+    while value >= 1024 and unit < 5:
+        value, unit = value / 1024, unit + 1
+    if unit == 0:
+        return f"{count} B"
+    places = Decimal("0.1") if value < 10 else Decimal("1")
+    return f"{value.quantize(places, rounding=ROUND_HALF_UP)} {['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'][unit]}"

@@ -325,8 +325,12 @@ class JobProgress(JobEvent):
 
     type: Literal["job_progress.v1"] = "job_progress.v1"
     phase: JobPhase
-    bytes_done: ByteCount
-    bytes_total: ByteCount | None = None
+    bytes_done: ByteCount = Field(description="Bytes of the current step's tar stream so far (read or restored).")
+    bytes_total: ByteCount | None = Field(
+        default=None,
+        description="What the step is expected to reach: a volume's or image's size, a restore's recorded tar "
+        "size; the exact figure on a step's last message. None when not known (no percentage).",
+    )
 
 
 class ArchiveCreated(JobEvent):

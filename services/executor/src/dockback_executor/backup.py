@@ -38,6 +38,8 @@ from dockback_runtime.jobs.running import cancelled_by_user, enter_phase
 
 log = logging.getLogger(__name__)
 
+_SIZE_TIMEOUT_SECONDS = 10.0  # how long a volume's size may take to learn before archiving goes on without it
+
 
 @dataclass(frozen=True)
 class Part:
@@ -268,7 +270,7 @@ class BackupService:
         options = request.options
         compression = "none" if part.kind == "config" else options.compression
         final = directory / (f"{stem}.json" if part.kind == "config" else f"{stem}{SUFFIXES[compression]}")
-        progress = self.announcer.progress_reporter(request.job_id, "archive")
+        progress = self.announcer.progress_reporter(request.job_id, "archive", await self._expected_size(part))
         strategy = "stream"
 
         try:
@@ -281,6 +283,8 @@ class BackupService:
                 )
             else:
                 written = await self._stream(request, part, final, compression, options.compression_level, progress)
+            if part.kind != "config":  # a container's settings file is no step worth a figure
+                progress.finish(written.raw_bytes)
         except RunnerArchiveFailed as exc:
             raise self.store.cannot_write(exc.cause, final, exc.written_bytes, None) from exc
         except OSError as exc:
@@ -328,6 +332,21 @@ class BackupService:
             self.store.relative(final),
         )
         return manifest
+
+    async def _expected_size(self, part: Part) -> int | None:
+        """About how many bytes the part's tar stream will hold, for a percentage: an image's size,
+        a volume's size as the engine counts it (`docker system df`); None when not known (a bind
+        mount, an engine busy with another `system df` or too slow to answer)."""
+        if part.kind == "image":
+            return int(part.source_info.get("Size") or 0) or None
+        if part.kind != "volume":
+            return None
+        try:
+            sizes = await asyncio.wait_for(self.engine.volume_sizes(), _SIZE_TIMEOUT_SECONDS)
+        except (JobError, TimeoutError) as exc:  # an engine busy with another `system df`, or slow
+            log.info("the size of volume %s is not known, progress goes without a total: %s", part.source, exc)
+            return None
+        return sizes.get(part.source) or None
 
     async def _stream(
         self, request: ev.BackupRequested, part: Part, final: Path, compression: str, level: int | None, progress: Any

@@ -64,7 +64,7 @@ from dockback_executor.locks import ResourceLocks
 from dockback_executor.store import MANIFEST_SUFFIX, ArchiveStore
 from dockback_executor.tar_inspect import ArchiveLimits, HostileArchive, TarStreamCounter
 from dockback_executor.verify import ArchiveVerifier
-from dockback_runtime.jobs.announcer import Announcer
+from dockback_runtime.jobs.announcer import Announcer, ProgressReporter
 from dockback_runtime.jobs.errors import PermanentError
 from dockback_runtime.jobs.running import enter_phase, point_of_no_return
 
@@ -189,6 +189,11 @@ class RestoreService:
             max_total_bytes=min(recorded.max_total_bytes, host.max_total_bytes),
         )
 
+    def _bounded(self, request: ev.RestoreRequested, manifest: ArchiveManifest, path: Path) -> _BoundedStream:
+        """The archive's tar stream within its limits, reporting progress of the archive's recorded tar size."""
+        progress = self.announcer.progress_reporter(request.job_id, "restore", manifest.raw_bytes or None)
+        return _BoundedStream(read_decompressed(path, manifest.compression), self._limits(manifest), progress)
+
     async def _check(self, request: ev.RestoreRequested, manifest: ArchiveManifest, path: Path, sha256: str) -> None:
         await self.verifier.check(
             path, manifest, sha256, limits=self._limits(manifest), special_bits=request.restore_special_bits
@@ -271,11 +276,12 @@ class RestoreService:
             async with self.engine.runner(
                 name, read_only=False, labels={"dockback.job": str(request.job_id)}
             ) as runner:
-                bounded = _BoundedStream(read_decompressed(path, manifest.compression), self._limits(manifest))
+                bounded = self._bounded(request, manifest, path)
                 try:
                     await self.engine.write_archive(runner, RUNNER_MOUNT, bounded.chunks())
                 finally:
                     bounded.raise_if_exceeded(path)
+                bounded.finished()
                 root = await asyncio.to_thread(_root_entry, path, manifest.compression)
                 if root is not None:
                     # The engine extracts *into* the mount point and skips the archive's `./` entry, so
@@ -339,11 +345,12 @@ class RestoreService:
             except ValueError as exc:
                 raise RestoreRefused(f"cannot restore an image as {name!r}: {exc}. Nothing was loaded.") from None
         before = await self._image_or_none(name)
-        bounded = _BoundedStream(read_decompressed(path, manifest.compression), self._limits(manifest))
+        bounded = self._bounded(request, manifest, path)
         try:
             loaded = await self.engine.load_image(bounded.chunks())
         finally:
             bounded.raise_if_exceeded(path)
+        bounded.finished()
         log.info("docker load of %s: %s", path.name, ", ".join(loaded) or "nothing")
         image_id = await self._loaded_image_id(loaded, manifest, path)
         names_loaded_id = len(name.removeprefix("sha256:")) >= 12 and image_id.removeprefix("sha256:").startswith(
@@ -469,9 +476,10 @@ class _BoundedStream:
     off leaves the engine a truncated tar; `raise_if_exceeded` then fails the job whatever the
     engine said, and the volume being written is removed as after any failed extraction."""
 
-    def __init__(self, chunks: AsyncIterator[bytes], limits: ArchiveLimits) -> None:
+    def __init__(self, chunks: AsyncIterator[bytes], limits: ArchiveLimits, progress: ProgressReporter) -> None:
         self._chunks = chunks
         self._limits = limits
+        self._progress = progress
         self._counter = TarStreamCounter(max_extended_header_bytes=limits.max_extended_header_bytes)
         self.exceeded: str | None = None
 
@@ -484,7 +492,12 @@ class _BoundedStream:
                 self.exceeded = f"more than {self._limits.max_total_bytes} bytes (max_total_bytes)"
             if self.exceeded is not None:
                 raise HostileArchive(f"the archive grew past its limits while it was written: {self.exceeded}")
+            self._progress(self._counter.raw_bytes)
             yield chunk
+
+    def finished(self) -> None:
+        """All of it reached the engine: the last figure is the exact one."""
+        self._progress.finish(self._counter.raw_bytes)
 
     def raise_if_exceeded(self, path: Path) -> None:
         if self.exceeded is not None:

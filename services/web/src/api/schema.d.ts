@@ -2089,9 +2089,15 @@ export interface components {
              * @description How many times the reconciler published its request again
              */
             republished: number;
-            /** Bytes Done */
+            /**
+             * Bytes Done
+             * @description While it runs: the host's latest progress. Once succeeded: the bytes its archives record (a backup's archives' tar size, a restored or checked archive's)
+             */
             bytes_done: number;
-            /** Bytes Total */
+            /**
+             * Bytes Total
+             * @description What it is expected to reach, when known (for a percentage)
+             */
             bytes_total: number | null;
             /**
              * Error
@@ -2214,9 +2220,15 @@ export interface components {
              * @description How many times the reconciler published its request again
              */
             republished: number;
-            /** Bytes Done */
+            /**
+             * Bytes Done
+             * @description While it runs: the host's latest progress. Once succeeded: the bytes its archives record (a backup's archives' tar size, a restored or checked archive's)
+             */
             bytes_done: number;
-            /** Bytes Total */
+            /**
+             * Bytes Total
+             * @description What it is expected to reach, when known (for a percentage)
+             */
             bytes_total: number | null;
             /**
              * Error

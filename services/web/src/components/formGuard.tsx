@@ -41,7 +41,7 @@ function placeName(place: Element): string | null {
 
 /** Scroll to the place and put the cursor in its field (or its section's first field). */
 function focusPlace(place: Element) {
-  place.scrollIntoView({ block: "center" });
+  place.scrollIntoView?.({ block: "center" }); // (jsdom has none)
   const control =
     place.querySelector<HTMLElement>(CONTROL) ??
     (place.classList.contains("banner") ? null : place.closest("fieldset")?.querySelector<HTMLElement>(CONTROL));

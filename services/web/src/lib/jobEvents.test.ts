@@ -27,6 +27,19 @@ describe("applyNews", () => {
     expect(next).toMatchObject({ status: "running", phase: "archive", bytes_done: 50, bytes_total: 100 });
   });
 
+  it("takes each step's own total, an unknown one too (no earlier step's total)", () => {
+    const archiving = { ...job, status: "running", bytes_done: 100, bytes_total: 100 } as Job;
+    const next = applyNews(archiving, "progress", {
+      job_id: "j1",
+      host_id: "h",
+      phase: "archive",
+      bytes_done: 10,
+      bytes_total: null,
+      at: "2026-01-01T00:00:01Z",
+    });
+    expect(next).toMatchObject({ bytes_done: 10, bytes_total: null });
+  });
+
   it("ignores progress for another job and after the job finished", () => {
     const other = applyNews(job, "progress", { job_id: "j2", host_id: "h", phase: "archive", bytes_done: 1, bytes_total: 2, at: "" });
     expect(other).toBe(job);

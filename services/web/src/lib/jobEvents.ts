@@ -35,7 +35,7 @@ export function applyNews(job: Job, kind: "job" | "progress", data: Job | Progre
     ...job,
     phase: progress.phase,
     bytes_done: progress.bytes_done,
-    bytes_total: progress.bytes_total ?? job.bytes_total,
+    bytes_total: progress.bytes_total, // each step has its own total, unknown (null) for some
     status: job.status === "queued" ? "running" : job.status,
   };
 }

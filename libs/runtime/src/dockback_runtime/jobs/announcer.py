@@ -66,7 +66,8 @@ class Announcer:
 
 
 class ProgressReporter:
-    """Sends `JobProgress` at most once a second; losing one is harmless."""
+    """Sends `JobProgress` at most once a second; losing one is harmless. `total` is the step's
+    expected size when the host knows it (None: no percentage can be shown)."""
 
     def __init__(self, announcer: Announcer, job_id: UUID, phase: JobPhase, total: int | None) -> None:
         self.announcer = announcer
@@ -80,6 +81,16 @@ class ProgressReporter:
         if now - self._last < 1.0:
             return
         self._last = now
+        self._send(done)
+
+    def finish(self, done: int) -> None:
+        """The step is over and `done` is its exact size: say so at once (not held back by the
+        once-a-second limit), as the total too, so the last figure shown is not an earlier sample."""
+        self.total = done
+        self._last = time.monotonic()
+        self._send(done)
+
+    def _send(self, done: int) -> None:
         self.announcer.fire_and_forget(
             ev.JobProgress(
                 job_id=self.job_id,

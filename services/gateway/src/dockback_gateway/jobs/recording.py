@@ -17,16 +17,17 @@ from what is stored.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockback_contracts import events as ev
 from dockback_gateway import provenance
-from dockback_gateway.catalog.models import Artifact, ArtifactCopy, ArtifactState
+from dockback_gateway.catalog.models import Artifact, ArtifactCopy, ArtifactKind, ArtifactState
 from dockback_gateway.jobs import states
 from dockback_gateway.jobs.journal import announce, locked_job, log_line
 from dockback_gateway.jobs.models import Job, JobStatus, MissedRun
@@ -84,10 +85,11 @@ async def _log(db: AsyncSession, job: Job, event: ev.JobEvent, message: str) -> 
     return first_time
 
 
-def _succeed(db: AsyncSession, job: Job, at: datetime, *, phase: str | None = None) -> None:
+def _succeed(db: AsyncSession, job: Job, at: datetime, *, phase: str | None = None, figure: int | None = None) -> None:
     """Move an open job to succeeded and tell the bus, through the outbox in this transaction;
-    `states.succeed` moves a job once, so this happens once per job."""
-    if not states.succeed(job, at, phase=phase):
+    `states.succeed` moves a job once, so this happens once per job. `figure`: the bytes its
+    archives hold (from the catalog), the job's final figure in place of its last progress sample."""
+    if not states.succeed(job, at, phase=phase, figure=figure):
         return
     resource = (
         ev.ResourceRef(kind=job.resource_kind, name=job.resource_name)  # type: ignore[arg-type]
@@ -203,31 +205,54 @@ async def settle_backup(db: AsyncSession, event: ev.ArchiveCreated | ev.UploadCo
         )
     }
     if states.backup_complete(job, artifacts, copies):
-        _succeed(db, job, event.occurred_at)
+        written = await db.scalar(select(func.sum(Artifact.raw_bytes)).where(Artifact.job_id == job.id))
+        _succeed(db, job, event.occurred_at, figure=None if written is None else int(written))
         announce(db, job)
 
 
-async def _finish_with_success(db: AsyncSession, event: ev.JobEvent, message: str, phase: str) -> None:
+async def _finish_with_success(
+    db: AsyncSession, event: ev.JobEvent, message: str, phase: str, artifact_id: uuid.UUID | None = None
+) -> None:
     job = await _job_for(db, event)
     if job.status != JobStatus.SUCCEEDED:
         message += states.late_note(job)
     if not await _log(db, job, event, message):
         return
     change = _Change(job)
-    _succeed(db, job, event.occurred_at, phase=phase)
+    figure = None if artifact_id is None else await _bytes_of(db, artifact_id)
+    _succeed(db, job, event.occurred_at, phase=phase, figure=figure)
     change.announce_if_moved(db)
+
+
+async def _bytes_of(db: AsyncSession, artifact_id: uuid.UUID) -> int | None:
+    """The bytes a restore or check of this archive goes through, as recorded when it was made:
+    its tar stream's size; a container's config archive counts the volumes backed up with it,
+    which its restore restores too. None when the catalog does not hold it."""
+    artifact = await db.get(Artifact, artifact_id)
+    if artifact is None:
+        return None
+    if artifact.kind != ArtifactKind.CONFIG:
+        return artifact.raw_bytes
+    siblings = await db.scalars(
+        select(Artifact).where(
+            Artifact.job_id == artifact.job_id,
+            Artifact.resource_kind == artifact.resource_kind,
+            Artifact.resource_name == artifact.resource_name,
+        )
+    )
+    return sum(a.raw_bytes for a in siblings if a.kind == ArtifactKind.VOLUME)
 
 
 async def on_restore_completed(db: AsyncSession, event: ev.RestoreCompleted) -> None:
     how = "replacing the existing one" if event.replaced_existing else "as a new object"
     restarted = f"; restarted {', '.join(event.restarted_containers)}" if event.restarted_containers else ""
     message = f"restored into {event.target.kind} {event.target.name} {how}{restarted}"
-    await _finish_with_success(db, event, message, "restore")
+    await _finish_with_success(db, event, message, "restore", event.artifact_id)
 
 
 async def on_archive_verified(db: AsyncSession, event: ev.ArchiveVerified) -> None:
     message = f"archive verified: sha256 {_short(event.sha256)} matches, {event.file_count} files read back"
-    await _finish_with_success(db, event, message, "verify")
+    await _finish_with_success(db, event, message, "verify", event.artifact_id)
 
 
 async def on_artifacts_pruned(db: AsyncSession, event: ev.ArtifactsPruned) -> None:

@@ -32,8 +32,11 @@ class JobOut(BaseModel):
     requested_by: str | None = Field(description="Who asked for it; empty for a scheduled run")
     attempts: int = Field(description="How many times a host started it")
     republished: int = Field(description="How many times the reconciler published its request again")
-    bytes_done: int
-    bytes_total: int | None
+    bytes_done: int = Field(
+        description="While it runs: the host's latest progress. Once succeeded: the bytes its archives record "
+        "(a backup's archives' tar size, a restored or checked archive's)"
+    )
+    bytes_total: int | None = Field(description="What it is expected to reach, when known (for a percentage)")
     error: str | None = Field(description="Why it failed or was cancelled")
     retryable: bool | None = Field(description="For a failed job: whether running it again may succeed")
     cancel_requested_by: str | None

@@ -98,13 +98,18 @@ def backup_complete(job: Job, artifacts: Iterable[uuid.UUID], copies: Iterable[t
     return all((a, t) in have for a in artifacts for t in set(job.upload_targets or ()))
 
 
-def succeed(job: Job, at: datetime, *, phase: str | None = None) -> bool:
-    """Move an open job to succeeded (in `phase` if given); False if it had finished already."""
+def succeed(job: Job, at: datetime, *, phase: str | None = None, figure: int | None = None) -> bool:
+    """Move an open job to succeeded (in `phase` if given); False if it had finished already.
+
+    `figure`: the bytes the job went through as its archives record them; it becomes both its
+    bytes done and total (progress is sampled, its last sample is not the end)."""
     if finished(job):
         return False
     start_running(job, at)
     if phase is not None:
         job.phase = phase
+    if figure is not None:
+        job.bytes_done = job.bytes_total = figure
     job.status = JobStatus.SUCCEEDED
     job.finished_at = at
     return True

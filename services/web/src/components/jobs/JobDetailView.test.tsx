@@ -40,7 +40,7 @@ function runningJob() {
   };
 }
 
-function renderDetail(allowed: string[], job = runningJob()) {
+function renderDetail(allowed: string[], job: object = runningJob()) {
   stubApi((key) => {
     if (key === "GET /auth/permissions") return json(200, { role: "operator", must_change_password: false, allowed });
     if (key === "GET /users/me") return json(200, { username: "oper", mfa_enabled: false });
@@ -63,7 +63,8 @@ describe("JobDetailView", () => {
     const bar = await screen.findByRole("progressbar");
     expect(bar).toHaveAttribute("aria-valuenow", "50");
     expect(screen.getByText("running")).toBeInTheDocument();
-    expect(screen.getByText(/archive: 512 KiB of 1\.0 MiB/)).toBeInTheDocument();
+    expect(screen.getByText("archive: 512 KiB of 1.0 MiB (50%)")).toBeInTheDocument();
+    expect(screen.getByText("phase: archive")).toBeInTheDocument();
     expect(await screen.findByText("plan nightly")).toHaveAttribute("href", `/plans/${PLAN_ID}`);
     const log = screen.getByRole("list", { name: "Job log" });
     expect(log.textContent).toMatch(/Requested by oper.*Started on vm/);
@@ -82,6 +83,32 @@ describe("JobDetailView", () => {
     const log = await screen.findByRole("list", { name: "Job log" });
     expect(log.textContent).toContain("What the command printed (secrets masked)");
     expect(log.textContent).toContain("could not connect to postgres://***@db/app");
+  });
+
+  it("shows no percentage while the total is not known", async () => {
+    renderDetail([], { ...runningJob(), bytes_total: null });
+    const bar = await screen.findByRole("progressbar");
+    expect(bar).not.toHaveAttribute("aria-valuenow");
+    expect(screen.getByText("archive: 512 KiB")).toBeInTheDocument();
+    expect(screen.getByText("not known yet")).toBeInTheDocument();
+  });
+
+  it("shows a finished backup's figure from its archives, without a phase or a bar", async () => {
+    const job = {
+      ...runningJob(),
+      status: "succeeded",
+      finished: true,
+      phase: "upload",
+      bytes_done: 600 * 1024 * 1024,
+      bytes_total: 600 * 1024 * 1024,
+      finished_at: "2026-11-26T10:01:00Z",
+    };
+    renderDetail([], job);
+    expect(await screen.findByText("succeeded")).toBeInTheDocument();
+    expect(screen.getByText("Data backed up").nextElementSibling).toHaveTextContent("600 MiB");
+    expect(screen.queryByText(/phase/)).not.toBeInTheDocument();
+    expect(screen.queryByRole("progressbar")).not.toBeInTheDocument();
+    expect(screen.queryByText("Bytes total")).not.toBeInTheDocument();
   });
 
   it("shows no Cancel button to a role that may not cancel", async () => {

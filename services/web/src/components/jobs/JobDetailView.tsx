@@ -8,6 +8,7 @@ import { unwrap } from "../../api/errors";
 import { useCan } from "../../auth/session";
 import { formatBytes, formatDateTime, formatDuration, shortId } from "../../lib/format";
 import { jobKey, useJobEvents } from "../../lib/jobEvents";
+import { finishedFigureLabel } from "../../lib/jobFigures";
 import { Card, ErrorBanner, Loading, Notice, Page, StatusBadge } from "../ui";
 import { JobProgress } from "./JobProgress";
 import { ConfirmInline } from "../ConfirmInline";
@@ -76,6 +77,7 @@ function JobBody({ job }: { job: Detail }) {
     : plan.data
       ? `plan ${plan.data.name}`
       : null;
+  const figureLabel = finishedFigureLabel(job.kind, job.status);
 
   return (
     <Page
@@ -109,7 +111,7 @@ function JobBody({ job }: { job: Detail }) {
             {" on "}
             {job.host_id}
           </span>
-          <span className="hint">phase: {job.phase}</span>
+          {job.finished ? null : <span className="hint">phase: {job.phase}</span>}
         </div>
         {job.status === "running" || (job.status === "queued" && job.bytes_done > 0) ? (
           <JobProgress done={job.bytes_done} total={job.bytes_total} phase={job.phase} />
@@ -154,10 +156,19 @@ function JobBody({ job }: { job: Detail }) {
         </Card>
         <Card title="Sizes and attempts">
           <dl className="facts">
-            <dt>Bytes done</dt>
-            <dd>{formatBytes(job.bytes_done)}</dd>
-            <dt>Bytes total</dt>
-            <dd>{formatBytes(job.bytes_total)}</dd>
+            {!job.finished ? (
+              <>
+                <dt>Bytes done</dt>
+                <dd>{formatBytes(job.bytes_done)}</dd>
+                <dt>Bytes total</dt>
+                <dd>{job.bytes_total === null ? "not known yet" : formatBytes(job.bytes_total)}</dd>
+              </>
+            ) : figureLabel && (job.status === "succeeded" || job.bytes_done > 0) ? (
+              <>
+                <dt>{figureLabel}</dt>
+                <dd>{formatBytes(job.bytes_done)}</dd>
+              </>
+            ) : null}
             {job.artifacts.length ? (
               <>
                 <dt>Archives written</dt>

@@ -1,7 +1,7 @@
 // One job in the list: status, what it works on, timing, live progress or why it failed.
 import { Link } from "react-router-dom";
 import type { Schemas } from "../../api/client";
-import { formatDateTime, formatDuration, formatRelative, shortId } from "../../lib/format";
+import { formatBytes, formatDateTime, formatDuration, formatRelative, shortId } from "../../lib/format";
 import { StatusBadge } from "../ui";
 import { JobProgress } from "./JobProgress";
 
@@ -46,6 +46,8 @@ export function JobRow({ job, planNames }: { job: Job; planNames: ReadonlyMap<st
           <span className="job-error" title={job.error ?? undefined}>
             {job.error ?? ""}
           </span>
+        ) : job.finished ? (
+          <span className="hint">{job.bytes_done ? formatBytes(job.bytes_done) : ""}</span>
         ) : (
           <span className="hint">{job.phase}</span>
         )}

@@ -6,7 +6,7 @@ import { useCan } from "../../auth/session";
 import { Card, EmptyState, ErrorBanner } from "../ui";
 import { ConfirmInline } from "../ConfirmInline";
 import { DataTable } from "../DataTable";
-import { CheckResult, SETTINGS_KEY, errorFor, formErrors, generalError, type CheckOut } from "./common";
+import { CheckResult, SETTINGS_KEY, SaveRefusal, errorFor, generalError, type CheckOut, type SettingsFormGuard } from "./common";
 
 /** The collection's API route, e.g. "/settings/targets"; an entry's routes hang below it. */
 interface EntryRoutes {
@@ -144,6 +144,7 @@ export function EntryEditor({
   save,
   saveLabel,
   onDone,
+  guard,
   children,
 }: {
   /** The form's accessible name. */
@@ -154,25 +155,28 @@ export function EntryEditor({
   save: () => Promise<unknown>;
   saveLabel: string;
   onDone: () => void;
+  /** The form's state around a save (useSettingsForm). */
+  guard: SettingsFormGuard;
   children: (errorOf: (field: string) => string | null) => ReactNode;
 }) {
   const client = useQueryClient();
   const saving = useMutation({
     mutationFn: save,
     onSuccess: async () => {
+      guard.saved();
       await client.invalidateQueries({ queryKey: SETTINGS_KEY });
       onDone();
     },
+    onError: guard.refused,
   });
-  const errors = formErrors(saving.error, fields);
+  const errors = guard.errorsOf(saving.error, fields);
   return (
     <form
       className="form settings-form"
       aria-label={label}
-      onSubmit={(e) => {
-        e.preventDefault();
-        saving.mutate();
-      }}
+      ref={guard.formRef}
+      noValidate
+      onSubmit={guard.submit(() => saving.mutate())}
     >
       <h3>{heading}</h3>
       <ErrorBanner error={generalError(errors, fields)} />
@@ -184,6 +188,7 @@ export function EntryEditor({
         <button type="button" onClick={onDone}>
           Cancel
         </button>
+        <SaveRefusal errors={errors} known={fields} places={guard.places} pending={saving.isPending} />
       </div>
     </form>
   );

@@ -58,6 +58,9 @@ function stubApi(allowed: string[], hosts: string[] = ["h1"]) {
       if (path === "/restores/lock") return json({ locked: false, reason: null, changed_by: null, changed_at: null });
       if (path === "/settings/targets/offsite/test") return json({ error: "no_responder", detail: "no uploader answered" }, 503);
       if (path === "/settings/targets/offsite" && input.method === "PUT") return json(SETTINGS.targets[0]);
+      if (path === "/settings/smtp" && input.method === "PUT") {
+        return json({ error: "invalid", detail: "host: no such host", fields: { host: "no such host" } }, 422);
+      }
       return json({ detail: "not stubbed" }, 404);
     }),
   );
@@ -116,6 +119,35 @@ describe("SettingsPage", () => {
     const put = sent.find((s) => s.method === "PUT" && s.path === "/settings/targets/offsite");
     expect(put?.body).not.toHaveProperty("secret_key");
     expect(put?.body).not.toHaveProperty("access_key");
+  });
+
+  it("refuses an empty part size by its name, with the cursor in it, without asking the API", async () => {
+    const sent = stubApi(ADMIN);
+    const user = userEvent.setup();
+    renderPage();
+    await user.click(await screen.findByRole("button", { name: "Edit" }));
+    const partSize = screen.getByLabelText("Part size (MiB)");
+    await user.clear(partSize);
+    expect(partSize).toHaveValue(null); // empty while editing, no default put back
+    await user.click(screen.getByRole("button", { name: "Save target" }));
+    expect(await screen.findByText("Part size (MiB): enter a number from 5 to 5120")).toBeInTheDocument();
+    expect(partSize).toHaveFocus();
+    expect(screen.getByText(/Not saved: check Part size \(MiB\)/)).toBeInTheDocument();
+    expect(sent.some((s) => s.method === "PUT")).toBe(false);
+    await user.type(partSize, "16");
+    expect(screen.queryByText("Part size (MiB): enter a number from 5 to 5120")).toBeNull();
+  });
+
+  it("drops the API's message on a field once the field changes", async () => {
+    stubApi(ADMIN);
+    const user = userEvent.setup();
+    renderPage();
+    await user.type(await screen.findByLabelText("Host"), "mail.lan");
+    await user.click(screen.getByRole("button", { name: "Save SMTP settings" }));
+    const message = await screen.findByText("no such host");
+    expect(screen.getByLabelText("Host")).toHaveFocus();
+    await user.type(screen.getByLabelText("Host"), "x");
+    expect(message).not.toBeInTheDocument();
   });
 
   it("gives an operator no buttons", async () => {

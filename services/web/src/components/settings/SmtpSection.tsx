@@ -1,12 +1,11 @@
 // The mail server alerts go through. The password is write-only.
-import { useState } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { api, type Schemas } from "../../api/client";
 import { unwrap } from "../../api/errors";
 import { useCan } from "../../auth/session";
 import { Card, ErrorBanner, Field, Notice } from "../ui";
-import { smtpBody, smtpForm, type SmtpForm } from "./bodies";
-import { CheckResult, SETTINGS_KEY, errorFor, formErrors, generalError, secretHint } from "./common";
+import { smtpBody, smtpErrors, smtpForm, type SmtpForm } from "./bodies";
+import { CheckResult, SETTINGS_KEY, SaveRefusal, errorFor, generalError, secretHint, useSettingsForm } from "./common";
 import { ConfirmInline } from "../ConfirmInline";
 
 const FIELDS = ["host", "port", "security", "username", "password", "from_address", "recipients", "succeeded_digest"];
@@ -15,24 +14,25 @@ export function SmtpSection({ smtp }: { smtp: Schemas["SmtpOut"] | null }) {
   const can = useCan();
   const client = useQueryClient();
   const editable = can("PUT", "/settings/smtp");
-  const [form, setForm] = useState<SmtpForm>(() => smtpForm(smtp));
-  const set = <K extends keyof SmtpForm>(key: K, value: SmtpForm[K]) => setForm((f) => ({ ...f, [key]: value }));
+  const editor = useSettingsForm<SmtpForm>({ initial: () => smtpForm(smtp), check: smtpErrors });
+  const { form, set } = editor;
   const save = useMutation({
     mutationFn: async () => unwrap(await api.PUT("/settings/smtp", { body: smtpBody(form) })),
     onSuccess: async (saved) => {
-      setForm(smtpForm(saved)); // the typed password is gone from the form once stored
+      editor.saved(smtpForm(saved)); // the typed password is gone from the form once stored
       await client.invalidateQueries({ queryKey: SETTINGS_KEY });
     },
+    onError: editor.refused,
   });
   const remove = useMutation({
     mutationFn: async () => unwrap(await api.DELETE("/settings/smtp")),
     onSuccess: async () => {
-      setForm(smtpForm(null));
+      editor.saved(smtpForm(null));
       await client.invalidateQueries({ queryKey: SETTINGS_KEY });
     },
   });
   const test = useMutation({ mutationFn: async () => unwrap(await api.POST("/settings/smtp/test")) });
-  const errors = formErrors(save.error, FIELDS);
+  const errors = editor.errorsOf(save.error, FIELDS);
   const err = (field: string) => errorFor(errors, field);
 
   return (
@@ -41,14 +41,13 @@ export function SmtpSection({ smtp }: { smtp: Schemas["SmtpOut"] | null }) {
       <form
         className="form settings-form"
         aria-label="SMTP settings"
-        onSubmit={(e) => {
-          e.preventDefault();
-          save.mutate();
-        }}
+        ref={editor.formRef}
+        noValidate
+        onSubmit={editor.submit(() => save.mutate())}
       >
         <fieldset disabled={!editable} className="plain-fieldset">
           <ErrorBanner error={generalError(errors, FIELDS)} />
-          {save.isSuccess ? <Notice kind="success">Saved.</Notice> : null}
+          {save.isSuccess && !errors ? <Notice kind="success">Saved.</Notice> : null}
           <div className="row">
             <Field label="Host" htmlFor="smtp-host" error={err("host")}>
               <input id="smtp-host" value={form.host} onChange={(e) => set("host", e.target.value)} placeholder="smtp.example.net" />
@@ -111,6 +110,7 @@ export function SmtpSection({ smtp }: { smtp: Schemas["SmtpOut"] | null }) {
               <button type="submit" className="primary" disabled={save.isPending}>
                 {save.isPending ? "Saving…" : "Save SMTP settings"}
               </button>
+              <SaveRefusal errors={errors} known={FIELDS} places={editor.places} pending={save.isPending} />
               {smtp && can("DELETE", "/settings/smtp") ? (
                 <ConfirmInline
                   label="Remove"

@@ -6,8 +6,8 @@ import { unwrap } from "../../api/errors";
 import { useCan } from "../../auth/session";
 import { formatBytes } from "../../lib/format";
 import { Field, StatusBadge } from "../ui";
-import { targetCreateBody, targetForm, targetUpdateBody } from "./bodies";
-import { secretHint, useFormFields } from "./common";
+import { targetCreateBody, targetErrors, targetForm, targetUpdateBody } from "./bodies";
+import { secretHint, useSettingsForm } from "./common";
 import { EntryEditor, EntryListSection, EntryRow } from "./EntrySection";
 
 type Target = Schemas["S3TargetOut"];
@@ -96,7 +96,8 @@ function TargetRow({ target, testFrom, onEdit }: { target: Target; testFrom: str
 }
 
 function TargetEditor({ target, onDone }: { target?: Target; onDone: () => void }) {
-  const [form, set] = useFormFields(() => targetForm(target));
+  const editor = useSettingsForm({ initial: () => targetForm(target), check: targetErrors, formKeyOf: { part_size_bytes: "part_size_mib" } });
+  const { form, set } = editor;
   return (
     <EntryEditor
       label={target ? `Edit S3 target ${target.target_id}` : "New S3 target"}
@@ -114,6 +115,7 @@ function TargetEditor({ target, onDone }: { target?: Target; onDone: () => void 
       }
       saveLabel="Save target"
       onDone={onDone}
+      guard={editor}
     >
       {(err) => (
         <>

@@ -4,7 +4,7 @@ import { api, type Schemas } from "../../api/client";
 import { unwrap } from "../../api/errors";
 import { Field, StatusBadge } from "../ui";
 import { webhookCreateBody, webhookForm, webhookUpdateBody } from "./bodies";
-import { secretHint, useFormFields } from "./common";
+import { secretHint, useSettingsForm } from "./common";
 import { EntryEditor, EntryListSection, EntryRow } from "./EntrySection";
 
 type Webhook = Schemas["WebhookOut"];
@@ -57,7 +57,8 @@ function WebhookRow({ webhook, onEdit }: { webhook: Webhook; onEdit: () => void 
 }
 
 function WebhookEditor({ webhook, onDone }: { webhook?: Webhook; onDone: () => void }) {
-  const [form, set] = useFormFields(() => webhookForm(webhook));
+  const editor = useSettingsForm({ initial: () => webhookForm(webhook) });
+  const { form, set } = editor;
   return (
     <EntryEditor
       label={webhook ? `Edit webhook ${webhook.webhook_id}` : "New webhook"}
@@ -75,6 +76,7 @@ function WebhookEditor({ webhook, onDone }: { webhook?: Webhook; onDone: () => v
       }
       saveLabel="Save webhook"
       onDone={onDone}
+      guard={editor}
     >
       {(err) => (
         <>

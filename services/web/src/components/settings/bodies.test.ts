@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
 import {
   smtpBody,
+  smtpErrors,
   smtpForm,
   splitAddresses,
   targetCreateBody,
+  targetErrors,
   targetForm,
   targetUpdateBody,
   webhookCreateBody,
@@ -89,5 +91,22 @@ describe("webhook bodies", () => {
     expect(webhookUpdateBody(form)).not.toHaveProperty("webhook_id");
     expect(webhookUpdateBody(form).url).toBe("https://h.example/x");
     expect(webhookUpdateBody({ ...form, url: "" })).not.toHaveProperty("url");
+  });
+});
+
+describe("number fields of the settings", () => {
+  it("refuses an empty or out-of-range part size by its name", () => {
+    const form = { ...targetForm(), part_size_mib: "" };
+    expect(targetErrors(form)).toEqual({ part_size_bytes: "Part size (MiB): enter a number from 5 to 5120" });
+    expect(targetErrors({ ...form, part_size_mib: "4" })).toHaveProperty("part_size_bytes");
+    expect(targetErrors({ ...form, part_size_mib: "16" })).toEqual({});
+    expect(targetCreateBody({ ...form, part_size_mib: "16" }).part_size_bytes).toBe(16 * 1024 * 1024);
+  });
+
+  it("refuses an empty SMTP port by its name instead of sending 0", () => {
+    const form = { ...smtpForm(), port: "" };
+    expect(smtpErrors(form)).toEqual({ port: "Port: enter a whole number from 1 to 65535" });
+    expect(smtpErrors({ ...form, port: "465" })).toEqual({});
+    expect(smtpBody({ ...form, port: "465" }).port).toBe(465);
   });
 });

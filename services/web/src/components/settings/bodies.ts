@@ -2,6 +2,7 @@
 // value, so an empty secret field means "keep it" and is left out of the body; a typed value
 // replaces it; `clear` (where the API allows it) sends null.
 import type { Schemas } from "../../api/client";
+import { numberProblem } from "../../lib/numberField";
 
 export interface SecretInput {
   typed: string;
@@ -45,16 +46,21 @@ export function targetForm(target?: Schemas["S3TargetOut"]): TargetForm {
   };
 }
 
+/** What the form can say before asking the API, by the API's field names. */
+export function targetErrors(form: TargetForm): Record<string, string> {
+  const problem = numberProblem(form.part_size_mib, { label: "Part size (MiB)", min: 5, max: 5120 });
+  return problem ? { part_size_bytes: problem } : {};
+}
+
+/** Numbers are read as typed: call once targetErrors(form) is empty. */
 function targetFields(form: TargetForm) {
-  const mib = Number(form.part_size_mib);
   return {
     endpoint: form.endpoint.trim(),
     secure: form.secure,
     region: form.region.trim() || null,
     bucket: form.bucket.trim(),
     prefix: form.prefix,
-    // A value that is not a number goes through as it is, so the API's message explains it.
-    part_size_bytes: Number.isFinite(mib) && form.part_size_mib.trim() !== "" ? Math.round(mib * MiB) : (form.part_size_mib as unknown as number),
+    part_size_bytes: Math.round(Number(form.part_size_mib.trim()) * MiB),
     verify_full_read: form.verify_full_read,
   };
 }
@@ -106,10 +112,16 @@ export function splitAddresses(text: string): string[] {
     .filter(Boolean);
 }
 
+export function smtpErrors(form: SmtpForm): Record<string, string> {
+  const problem = numberProblem(form.port, { label: "Port", min: 1, max: 65535, integer: true });
+  return problem ? { port: problem } : {};
+}
+
+/** Numbers are read as typed: call once smtpErrors(form) is empty. */
 export function smtpBody(form: SmtpForm): Schemas["SmtpUpdate"] {
   const body: Schemas["SmtpUpdate"] = {
     host: form.host.trim(),
-    port: Number(form.port),
+    port: Number(form.port.trim()),
     security: form.security,
     username: form.username.trim() || null,
     from_address: form.from_address.trim(),

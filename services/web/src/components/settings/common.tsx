@@ -1,10 +1,11 @@
 // What the settings sections share: the settings query, API errors per field, test results.
-import { useState } from "react";
+import { useRef, useState, type FormEvent, type RefObject } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { api, type Schemas } from "../../api/client";
 import { ApiError, fieldErrors, type FieldErrors, unwrap } from "../../api/errors";
 import { formatDateTime } from "../../lib/format";
-import { entryUnder, unplacedMessages } from "../../lib/fieldMessages";
+import { entryUnder, isUnder, unplacedMessages } from "../../lib/fieldMessages";
+import { RefusalSummary, useRefusalFocus, useUnsavedChanges } from "../formGuard";
 
 export const SETTINGS_KEY = ["settings"] as const;
 
@@ -82,9 +83,95 @@ export function secretHint(stored: boolean | undefined): string {
   return stored ? "stored — leave empty to keep" : "not set";
 }
 
-/** A form's values and a setter for one field at a time. */
-export function useFormFields<F>(initial: () => F): [F, <K extends keyof F>(key: K, value: F[K]) => void] {
+/** What a form element and its Save button need of useSettingsForm. */
+export interface SettingsFormGuard {
+  submit: (save: () => void) => (event: FormEvent) => void;
+  saved: () => void;
+  refused: () => void;
+  places: string[];
+  errorsOf: (error: unknown, known: readonly string[]) => FieldErrors | null;
+  formRef: RefObject<HTMLFormElement | null>;
+}
+
+/** A settings form's state and what every such form does around a save:
+ *  - its own checks (`check`, by the API's field names) refuse a save before the API is asked;
+ *  - a refused save focuses the first field with a message and summarises beside the button;
+ *  - the API's message about a field goes once the user changes that field;
+ *  - unsaved changes ask before navigation drops them. */
+export function useSettingsForm<F extends object>({
+  initial,
+  check = () => ({}),
+  formKeyOf = {},
+}: {
+  initial: () => F;
+  check?: (form: F) => Record<string, string>;
+  /** The form's key for an API field named otherwise ("part_size_bytes" → "part_size_mib"). */
+  formKeyOf?: Record<string, keyof F>;
+}) {
   const [form, setForm] = useState<F>(initial);
-  const set = <K extends keyof F>(key: K, value: F[K]) => setForm((f) => ({ ...f, [key]: value }));
-  return [form, set];
+  const [touched, setTouched] = useState(false);
+  const [checked, setChecked] = useState(false);
+  const [sent, setSent] = useState<F | null>(null);
+  const formRef = useRef<HTMLFormElement>(null);
+  const refusal = useRefusalFocus(formRef);
+  const release = useUnsavedChanges(touched);
+  const local = checked ? check(form) : {};
+
+  const set = <K extends keyof F>(key: K, value: F[K]) => {
+    setForm((f) => ({ ...f, [key]: value }));
+    setTouched(true);
+  };
+  /** The form's submit handler: checks, then `save()` (a mutation's mutate). */
+  const submit = (save: () => void) => (event: FormEvent) => {
+    event.preventDefault();
+    setChecked(true);
+    if (Object.keys(check(form)).length) {
+      refusal.refused();
+      return;
+    }
+    setSent(form);
+    save();
+  };
+  /** After a save: the form holds what is stored (`next`, if given) and nothing unsaved. */
+  const saved = (next?: F) => {
+    release();
+    setTouched(false);
+    setChecked(false);
+    setSent(null);
+    if (next) setForm(next);
+  };
+  /** The messages to show: the form's own, and the API's for fields unchanged since the save. */
+  const errorsOf = (error: unknown, known: readonly string[]): FieldErrors | null => {
+    const server = formErrors(error, known);
+    const fields: Record<string, string> = {};
+    for (const [path, message] of Object.entries(server?.fields ?? {})) {
+      const key = (formKeyOf[path.split(".")[0]] ?? path.split(".")[0]) as keyof F;
+      const changed = sent !== null && key in form && form[key] !== sent[key];
+      if (!changed) fields[path] = message;
+    }
+    for (const [path, message] of Object.entries(local)) {
+      if (!Object.keys(fields).some((key) => isUnder(key, path))) fields[path] = message;
+    }
+    if (!server && !Object.keys(fields).length) return null;
+    return { fields, general: server?.general ?? null };
+  };
+  return { form, set, submit, saved, refused: refusal.refused, places: refusal.places, errorsOf, formRef };
+}
+
+/** Beside a settings form's Save button: why the last save was refused, while it still is. */
+export function SaveRefusal({
+  errors,
+  known,
+  places,
+  pending,
+}: {
+  errors: FieldErrors | null;
+  /** The fields the form shows (other messages are quoted). */
+  known: readonly string[];
+  places: string[];
+  pending: boolean;
+}) {
+  const general = generalError(errors, known);
+  const show = !pending && !!errors && (Object.keys(errors.fields).length > 0 || !!general);
+  return <RefusalSummary places={places} general={general} show={show} />;
 }
