@@ -138,6 +138,9 @@ async def test_a_plan_runs_to_success_and_the_wizard_restores_it_into_a_new_volu
         await expect(page.get_by_text("succeeded", exact=True).first).to_be_visible(timeout=90_000)
         await expect(page.get_by_text(f"volume {restored} was created with the restored data")).to_be_visible()
         await screenshot(page, "10-restore-followed")
+        restored_figure = page.get_by_text("Data restored", exact=True).locator("xpath=following-sibling::dd[1]")
+        await expect(restored_figure).to_have_text(_as_shown(archive["raw_bytes"]))  # the archive's recorded size
+        await expect(page.get_by_text(re.compile(r"^phase: "))).to_have_count(0)
         assert await describe(busybox_image, restored, docker_labels) == original
 
         # the pages follow what happened, without a reload: a backup started from Resources shows

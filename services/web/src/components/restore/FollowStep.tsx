@@ -6,7 +6,9 @@ import { api } from "../../api/client";
 import { unwrap } from "../../api/errors";
 import { formatBytes, formatDateTime, formatDuration } from "../../lib/format";
 import { jobKey, useJobEvents } from "../../lib/jobEvents";
-import { ErrorBanner, Loading, Notice, ProgressBar, StatusBadge } from "../ui";
+import { finishedFigureLabel } from "../../lib/jobFigures";
+import { JobProgress } from "../jobs/JobProgress";
+import { ErrorBanner, Loading, Notice, StatusBadge } from "../ui";
 import { restoreFinishedWords } from "./wizard";
 
 export function FollowStep({ jobId, onRestart }: { jobId: string; onRestart: () => void }) {
@@ -27,6 +29,7 @@ export function FollowStep({ jobId, onRestart }: { jobId: string; onRestart: () 
   if (job.error) return <ErrorBanner error={job.error} />;
   const j = job.data;
   // A JobOut from the live news has no events; keep showing what the detail had.
+  const figureLabel = finishedFigureLabel(j.kind, j.status);
   const events = "events" in j && Array.isArray(j.events) ? j.events : [];
   return (
     <div className="restore-follow">
@@ -35,22 +38,29 @@ export function FollowStep({ jobId, onRestart }: { jobId: string; onRestart: () 
         <dd>
           <StatusBadge status={j.status} />
         </dd>
-        <dt>Phase</dt>
-        <dd>{j.phase}</dd>
+        {j.finished ? null : (
+          <>
+            <dt>Phase</dt>
+            <dd>{j.phase}</dd>
+          </>
+        )}
         <dt>Target</dt>
         <dd>
           {j.resource_kind} {j.resource_name} on {j.host_id}
         </dd>
-        <dt>Progress</dt>
-        <dd>
-          {j.status === "succeeded" ? (
-            <ProgressBar done={1} total={1} />
-          ) : j.finished ? null : (
-            <ProgressBar done={j.bytes_done} total={j.bytes_total} />
-          )}
-          {j.bytes_done > 0 ? formatBytes(j.bytes_done) : null}
-          {j.bytes_total ? ` of ${formatBytes(j.bytes_total)}` : ""}
-        </dd>
+        {!j.finished ? (
+          <>
+            <dt>Progress</dt>
+            <dd>
+              <JobProgress done={j.bytes_done} total={j.bytes_total} />
+            </dd>
+          </>
+        ) : figureLabel && (j.status === "succeeded" || j.bytes_done > 0) ? (
+          <>
+            <dt>{figureLabel}</dt>
+            <dd>{formatBytes(j.bytes_done)}</dd>
+          </>
+        ) : null}
         <dt>Time</dt>
         <dd>{formatDuration(j.started_at ?? j.created_at, j.finished_at)}</dd>
       </dl>

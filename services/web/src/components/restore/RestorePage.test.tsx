@@ -152,6 +152,7 @@ describe("RestorePage", () => {
     // element findBy returned may already be gone when the expectation reads it.
     await waitFor(() => expect(screen.getByText("running")).toBeInTheDocument());
     expect(screen.getByText("started on vm", { exact: false })).toBeInTheDocument();
+    expect(screen.getByText("10 B of 100 B (10%)")).toBeInTheDocument(); // a running restore's figure of its total
     expect(screen.getByRole("link", { name: "Open the job" })).toHaveAttribute("href", "/jobs/job-9");
     expect(stub.sent.find((s) => s.path === "/restores")?.body).toEqual({ token: "tok-1" });
   });

@@ -3,6 +3,7 @@ import { useState } from "react";
 import { useCan } from "../../auth/session";
 import { lockSentence, useRestoreLock, useSetRestoreLock } from "../restore/lock";
 import { Card, ErrorBanner, Field, Loading, Notice } from "../ui";
+import { useUnsavedChanges } from "../formGuard";
 import { errorFor, formErrors, generalError } from "./common";
 
 export function RestoreLockSection() {
@@ -10,6 +11,8 @@ export function RestoreLockSection() {
   const lock = useRestoreLock();
   const change = useSetRestoreLock();
   const [reason, setReason] = useState("");
+  // A reason typed but not yet used to lock asks before navigation drops it.
+  const locked = useUnsavedChanges(reason.trim() !== "" && lock.data?.locked === false);
   const admin = can("PUT", "/restores/lock");
   const errors = formErrors(change.error, ["reason", "locked"]);
 
@@ -38,7 +41,12 @@ export function RestoreLockSection() {
             aria-label="Lock restores"
             onSubmit={(e) => {
               e.preventDefault();
-              change.mutate({ locked: true, reason: reason.trim() || null }, { onSuccess: () => setReason("") });
+              change.mutate({ locked: true, reason: reason.trim() || null }, {
+                  onSuccess: () => {
+                    locked();
+                    setReason("");
+                  },
+                });
             }}
           >
             <ErrorBanner error={generalError(errors, ["reason"])} />
