@@ -114,6 +114,8 @@ async def test_a_plan_runs_to_success_and_the_wizard_restores_it_into_a_new_volu
         await page.get_by_role("link", name="view job").click()
         await expect(page).to_have_url(re.compile(r"/jobs/[0-9a-f-]{36}$"))
         await expect(page.get_by_text("succeeded", exact=True).first).to_be_visible(timeout=90_000)
+        await expect(page.get_by_role("list", name="Job log")).to_contain_text("archive written")
+        await expect(page.get_by_role("list", name="Job log")).not_to_contain_text(".v1")  # words, not codes
         await screenshot(page, "08-job-detail")
         # a finished job's figure is what its archive records, with no phase and no bar
         job = (await admin.get(f"/jobs/{page.url.rsplit('/', 1)[-1]}")).json()

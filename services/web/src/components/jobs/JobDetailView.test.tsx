@@ -68,6 +68,8 @@ describe("JobDetailView", () => {
     expect(await screen.findByText("plan nightly")).toHaveAttribute("href", `/plans/${PLAN_ID}`);
     const log = screen.getByRole("list", { name: "Job log" });
     expect(log.textContent).toMatch(/Requested by oper.*Started on vm/);
+    expect(log.textContent).toContain("started");
+    expect(log.textContent).not.toMatch(/\.v1/); // words, not event codes
     expect(await screen.findByRole("button", { name: "Cancel" })).toBeInTheDocument();
   });
 

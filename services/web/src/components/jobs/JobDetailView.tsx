@@ -8,6 +8,7 @@ import { unwrap } from "../../api/errors";
 import { useCan } from "../../auth/session";
 import { formatBytes, formatDateTime, formatDuration, shortId } from "../../lib/format";
 import { jobKey, useJobEvents } from "../../lib/jobEvents";
+import { logLabel } from "../../lib/logLabels";
 import { finishedFigureLabel } from "../../lib/jobFigures";
 import { Card, ErrorBanner, Loading, Notice, Page, StatusBadge } from "../ui";
 import { JobProgress } from "./JobProgress";
@@ -236,7 +237,9 @@ function JobBody({ job }: { job: Detail }) {
                 <time dateTime={line.at}>{formatDateTime(line.at)}</time>
                 <span>
                   {line.message}
-                  <span className="log-type">{line.type}</span>
+                  <span className="log-type" title={line.type}>
+                    {logLabel(line.type)}
+                  </span>
                   {typeof line.data.output === "string" && line.data.output ? (
                     <details className="hook-output">
                       <summary>What the command printed (secrets masked)</summary>
