@@ -11,6 +11,7 @@ import { AuditPage } from "./pages/Audit";
 import { BackupsPage } from "./pages/Backups";
 import { ChangePasswordPage } from "./pages/ChangePassword";
 import { DashboardPage } from "./pages/Dashboard";
+import { EnrolMfaPage } from "./pages/EnrolMfa";
 import { JobDetailPage } from "./pages/JobDetail";
 import { JobsPage } from "./pages/Jobs";
 import { LoginPage } from "./pages/Login";
@@ -33,7 +34,8 @@ export function makeQueryClient(): QueryClient {
   });
 }
 
-/** Pages behind the login; the forced password change comes before everything else. */
+/** Pages behind the login; the forced password change comes before everything else, then the
+ * second factor the MFA policy requires. */
 function RequireSession({ children }: { children: ReactNode }) {
   const { session, loading } = useSession();
   const location = useLocation();
@@ -44,6 +46,9 @@ function RequireSession({ children }: { children: ReactNode }) {
   }
   if (session.mustChangePassword && location.pathname !== "/change-password") {
     return <Navigate to="/change-password" replace />;
+  }
+  if (!session.mustChangePassword && session.mustEnrolMfa && location.pathname !== "/enrol-mfa") {
+    return <Navigate to="/enrol-mfa" replace />;
   }
   return <>{children}</>;
 }
@@ -57,6 +62,14 @@ export function AppRoutes() {
         element={
           <RequireSession>
             <ChangePasswordPage />
+          </RequireSession>
+        }
+      />
+      <Route
+        path="/enrol-mfa"
+        element={
+          <RequireSession>
+            <EnrolMfaPage />
           </RequireSession>
         }
       />

@@ -115,7 +115,8 @@ export interface paths {
          * Permissions
          * @description The routes the caller's role may use (one table decides, the same one the API enforces).
          *
-         *     Until the first password is changed only that change and logging out are allowed.
+         *     Until the first password is changed only that change and logging out are allowed; until
+         *     the second factor the MFA policy requires is set up, only that (and logging out).
          */
         get: operations["permissions_auth_permissions_get"];
         put?: never;
@@ -299,6 +300,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/users/mfa-policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Mfa Policy
+         * @description The roles whose users must have a second factor.
+         */
+        get: operations["get_mfa_policy_users_mfa_policy_get"];
+        /**
+         * Set Mfa Policy
+         * @description Require a second factor of every user of these roles (an empty list: of nobody); audited.
+         *
+         *     Such a user without one is sent to set it up after the password and can use nothing else
+         *     until it is set up (403 naming the enrolment route).
+         */
+        put: operations["set_mfa_policy_users_mfa_policy_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/users/{user_id}": {
         parameters: {
             query?: never;
@@ -313,7 +341,13 @@ export interface paths {
         get: operations["get_user_users__user_id__get"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete User
+         * @description Delete the account: its sessions and event streams end at once; audit entries keep its name.
+         *
+         *     409 for one's own account and for the last enabled admin.
+         */
+        delete: operations["delete_user_users__user_id__delete"];
         options?: never;
         head?: never;
         /**
@@ -2363,6 +2397,12 @@ export interface components {
              */
             must_change_password: boolean;
             /**
+             * Must Enrol Mfa
+             * @description The MFA policy requires a second factor: set one up before anything else
+             * @default false
+             */
+            must_enrol_mfa: boolean;
+            /**
              * Csrf Token
              * @description Send it back as the X-CSRF-Token header
              */
@@ -2393,6 +2433,17 @@ export interface components {
              * @description The otpauth URI as a QR code, an inline SVG element
              */
             qr_svg: string;
+        };
+        /**
+         * MfaPolicyBody
+         * @description The roles whose users must have a second factor; every role: everyone; none: nobody.
+         */
+        MfaPolicyBody: {
+            /**
+             * Required Roles
+             * @description A user of these roles without a second factor is sent to set one up at the next login
+             */
+            required_roles: components["schemas"]["Role"][];
         };
         /** MfaRequest */
         MfaRequest: {
@@ -2482,6 +2533,12 @@ export interface components {
             role: string;
             /** Must Change Password */
             must_change_password: boolean;
+            /**
+             * Must Enrol Mfa
+             * @description The MFA policy requires a second factor: until it is set up, only that is allowed
+             * @default false
+             */
+            must_enrol_mfa: boolean;
             /**
              * Allowed
              * @description e.g. "POST /jobs"; the UI shows only the actions listed here
@@ -3115,7 +3172,9 @@ export interface components {
         };
         /**
          * Role
-         * @description admin: everything; operator: plans, jobs, backups, restores; viewer: read-only.
+         * @description viewer: reads jobs, plans, backups and resources, changes nothing, never sees a secret;
+         *     operator: also runs backups, restores and edits plans, but no hooks, bind mounts, settings
+         *     or users; admin: everything.
          * @enum {string}
          */
         Role: "admin" | "operator" | "viewer";
@@ -3530,6 +3589,11 @@ export interface components {
             must_change_password: boolean;
             /** Mfa Enabled */
             mfa_enabled: boolean;
+            /**
+             * Last Login At
+             * @description The last successful login (password and second factor); null: never
+             */
+            last_login_at?: string | null;
         };
         /**
          * UserUpdate
@@ -4172,6 +4236,59 @@ export interface operations {
             };
         };
     };
+    get_mfa_policy_users_mfa_policy_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaPolicyBody"];
+                };
+            };
+        };
+    };
+    set_mfa_policy_users_mfa_policy_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MfaPolicyBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaPolicyBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     get_user_users__user_id__get: {
         parameters: {
             query?: never;
@@ -4191,6 +4308,35 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["UserOut"];
                 };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_user_users__user_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {

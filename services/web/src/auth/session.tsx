@@ -10,6 +10,8 @@ export interface Session {
   username: string;
   role: string;
   mustChangePassword: boolean;
+  /** The MFA policy requires a second factor this user has not set up: nothing else until then. */
+  mustEnrolMfa: boolean;
   mfaEnabled: boolean;
   allowed: ReadonlySet<string>;
 }
@@ -35,6 +37,7 @@ async function loadSession(): Promise<Session | null> {
     username: me.data.username,
     role: permissions.data.role,
     mustChangePassword: permissions.data.must_change_password,
+    mustEnrolMfa: permissions.data.must_enrol_mfa ?? false,
     mfaEnabled: me.data.mfa_enabled,
     allowed: new Set(permissions.data.allowed),
   };

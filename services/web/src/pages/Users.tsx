@@ -5,6 +5,7 @@ import { api } from "../api/client";
 import { unwrap } from "../api/errors";
 import { useCan, useSession } from "../auth/session";
 import { Card, EmptyState, ErrorBanner, Loading, Notice, Page } from "../components/ui";
+import { MfaPolicyCard } from "../components/account/MfaPolicyCard";
 import { NewUserForm } from "../components/account/NewUserForm";
 import { UserRow } from "../components/account/UserRow";
 import "../components/account/account.css";
@@ -38,6 +39,7 @@ export function UsersPage() {
     update: can("PATCH", "/users/{user_id}"),
     resetPassword: can("POST", "/users/{user_id}/password"),
     resetMfa: can("POST", "/users/{user_id}/mfa/reset"),
+    remove: can("DELETE", "/users/{user_id}"),
   };
 
   return (
@@ -56,18 +58,22 @@ export function UsersPage() {
           <NewUserForm onCreated={refresh} onCancel={() => setCreating(false)} />
         </Card>
       ) : null}
+      {users.data && can("GET", "/users/mfa-policy") ? (
+        <MfaPolicyCard users={users.data} mayChange={can("PUT", "/users/mfa-policy")} />
+      ) : null}
       {users.isPending ? <Loading what="Loading users" /> : null}
       <ErrorBanner error={users.error} />
       {users.data && users.data.length === 0 ? (
         <EmptyState>No accounts yet. Create one with “New user”.</EmptyState>
       ) : null}
       {users.data && users.data.length > 0 ? (
-        <DataTable stack headers={["Username", "Role", "MFA", "Status", "Must change password", "Actions"]}>
+        <DataTable stack headers={["Username", "Role", "MFA", "Status", "Last login", "Must change password", "Actions"]}>
           {users.data.map((user) => (
             <UserRow
               key={user.id}
               user={user}
               isSelf={user.username === session?.username}
+              users={users.data}
               may={may}
               onChanged={refresh}
             />

@@ -14,10 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from dockback_gateway.audit.service import Origin
 from dockback_gateway.auth.models import Session
 from dockback_gateway.auth.policy import AUTHENTICATED, PUBLIC, rule_for
+from dockback_gateway.auth.rules import Rule, SecondFactorSetup
 from dockback_gateway.auth.tokens import read_access_token
 from dockback_gateway.db import DbSession
 from dockback_gateway.errors import Forbidden, NotAuthenticated
-from dockback_gateway.users.models import User
+from dockback_gateway.users.models import MfaPolicy, User
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,25 @@ async def enforce_policy(request: Request, db: DbSession) -> Principal | None:
         raise Forbidden("change your password first (POST /users/me/password)")
     if principal.user.role not in rule:
         raise Forbidden(f"the {principal.user.role} role may not do this")
+    if await must_enrol_second_factor(db, principal.user) and not waits_for_no_second_factor(rule):
+        raise Forbidden(
+            "the MFA policy requires a second factor for your role: set one up first (POST /users/me/mfa/enrolment)"
+        )
     return principal
+
+
+async def must_enrol_second_factor(db: AsyncSession, user: User) -> bool:
+    """Whether the MFA policy requires a second factor of the user's role and the user has none."""
+    if user.totp_enabled:
+        return False
+    policy = await db.get(MfaPolicy, 1)
+    return policy is not None and user.role in policy.required_roles
+
+
+def waits_for_no_second_factor(rule: Rule) -> bool:
+    """Whether a route is open to a user the MFA policy sends to enrol: the enrolment itself,
+    and what even a forced password change allows (who am I, log out)."""
+    return rule == AUTHENTICATED or isinstance(rule, SecondFactorSetup)
 
 
 async def current_principal(principal: Annotated[Principal | None, Depends(enforce_policy)]) -> Principal:

@@ -29,6 +29,9 @@ class LoginResponse(BaseModel):
     mfa_required: bool = False
     mfa_token: str | None = None
     must_change_password: bool = False
+    must_enrol_mfa: bool = Field(
+        default=False, description="The MFA policy requires a second factor: set one up before anything else"
+    )
     csrf_token: str | None = Field(default=None, description="Send it back as the X-CSRF-Token header")
 
 
@@ -37,4 +40,7 @@ class Permissions(BaseModel):
 
     role: str
     must_change_password: bool
+    must_enrol_mfa: bool = Field(
+        default=False, description="The MFA policy requires a second factor: until it is set up, only that is allowed"
+    )
     allowed: list[str] = Field(description='e.g. "POST /jobs"; the UI shows only the actions listed here')

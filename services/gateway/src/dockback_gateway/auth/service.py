@@ -180,6 +180,7 @@ class AuthService:
             user_agent=(self.origin.user_agent or "")[:255] or None,
         )
         self.db.add(session)
+        user.last_login_at = datetime.now(UTC)
         await self.db.flush()
         await brakes.succeeded(self.db, attempt)
         await record(

@@ -6,9 +6,10 @@ import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dockback_gateway.users.models import Role, User
+from dockback_gateway.users.models import MfaPolicy, Role, User
 
 # Held until the transaction ends by every change that could leave no enabled admin, so two
 # admins demoting each other at once cannot both pass the "another admin remains" check.
@@ -36,3 +37,10 @@ async def lock_admin_set(db: AsyncSession) -> None:
 async def enabled_admins(db: AsyncSession) -> int:
     query = select(func.count()).where(User.role == Role.ADMIN, User.disabled.is_(False))
     return int(await db.scalar(query) or 0)
+
+
+async def mfa_policy_for_update(db: AsyncSession) -> MfaPolicy:
+    """The MFA policy's row (made on first use), locked until the transaction ends."""
+    await db.execute(insert(MfaPolicy).values(id=1, required_roles=[]).on_conflict_do_nothing())
+    query = select(MfaPolicy).with_for_update().execution_options(populate_existing=True)
+    return (await db.scalars(query)).one()

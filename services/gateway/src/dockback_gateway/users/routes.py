@@ -16,6 +16,7 @@ from dockback_gateway.users.schemas import (
     CurrentPassword,
     MfaConfirmation,
     MfaEnrolment,
+    MfaPolicyBody,
     MfaStatus,
     PasswordChange,
     PasswordReset,
@@ -132,6 +133,21 @@ async def create_user(body: UserCreate, admin: Administration) -> UserOut:
     return service.user_out(await admin.create(body.username, body.role, body.password))
 
 
+@router.get("/mfa-policy")
+async def get_mfa_policy(admin: Administration) -> MfaPolicyBody:
+    """The roles whose users must have a second factor."""
+    return MfaPolicyBody(required_roles=await admin.mfa_policy())
+
+
+@router.put("/mfa-policy")
+async def set_mfa_policy(body: MfaPolicyBody, admin: Administration) -> MfaPolicyBody:
+    """Require a second factor of every user of these roles (an empty list: of nobody); audited.
+
+    Such a user without one is sent to set it up after the password and can use nothing else
+    until it is set up (403 naming the enrolment route)."""
+    return MfaPolicyBody(required_roles=await admin.set_mfa_policy(body.required_roles))
+
+
 @router.get("/{user_id}")
 async def get_user(user_id: uuid.UUID, admin: Administration) -> UserOut:
     """One account."""
@@ -165,4 +181,14 @@ async def reset_mfa(user_id: uuid.UUID, admin: Administration) -> Response:
     Not for one's own account (use POST /users/me/mfa/disable, which needs the password).
     """
     await admin.reset_mfa(user_id)
+    return Response(status_code=204)
+
+
+@router.delete("/{user_id}", status_code=204)
+async def delete_user(user_id: uuid.UUID, admin: Administration) -> Response:
+    """Delete the account: its sessions and event streams end at once; audit entries keep its name.
+
+    409 for one's own account and for the last enabled admin.
+    """
+    await admin.delete(user_id)
     return Response(status_code=204)

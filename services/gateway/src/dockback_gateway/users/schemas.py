@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -29,6 +30,9 @@ class UserOut(BaseModel):
     disabled: bool
     must_change_password: bool
     mfa_enabled: bool
+    last_login_at: datetime | None = Field(
+        default=None, description="The last successful login (password and second factor); null: never"
+    )
 
 
 class PasswordChange(BaseModel):
@@ -123,3 +127,14 @@ class PasswordReset(BaseModel):
     @classmethod
     def _strong_enough(cls, password: str) -> str:
         return _password_policy(password)
+
+
+class MfaPolicyBody(BaseModel):
+    """The roles whose users must have a second factor; every role: everyone; none: nobody."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    required_roles: list[Role] = Field(
+        max_length=len(Role),
+        description="A user of these roles without a second factor is sent to set one up at the next login",
+    )

@@ -20,7 +20,7 @@ from dockback_gateway.auth.passwords import check_policy, hashed, matches
 from dockback_gateway.auth.service import AuthConfig, check_password_in_session, end_other_sessions
 from dockback_gateway.errors import Conflict, DomainError, Invalid, NotAuthenticated, NotFound
 from dockback_gateway.users import repository
-from dockback_gateway.users.models import RecoveryCode, Role, User
+from dockback_gateway.users.models import MfaPolicy, RecoveryCode, Role, User
 from dockback_gateway.users.schemas import UserOut
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ def user_out(user: User) -> UserOut:
         disabled=user.disabled,
         must_change_password=user.must_change_password,
         mfa_enabled=user.totp_enabled,
+        last_login_at=user.last_login_at,
     )
 
 
@@ -211,6 +212,47 @@ class UserAdministration:
         await _end_every_session(self.db, user, "mfa reset")
         await self._audit(action, "success", user.username)
 
+    async def delete(self, user_id: uuid.UUID) -> None:
+        """Delete the account: its sessions and event streams end at once; the audit log keeps
+        its name (rows store names, not ids). Never one's own account, never the last admin."""
+        action = "user.delete"
+        await repository.lock_admin_set(self.db)
+        user = await self._target(action, user_id)
+        if user.id == self.actor.id:
+            await self._refuse(
+                action, user.username, Conflict("you cannot delete your own account: another admin can delete it")
+            )
+        if user.role == Role.ADMIN and not user.disabled and await repository.enabled_admins(self.db) <= 1:
+            await self._refuse(
+                action,
+                user.username,
+                Conflict(f"{user.username} is the last enabled admin: make another user admin first"),
+            )
+        await _end_every_session(self.db, user, "deleted")
+        await self._audit(action, "success", user.username, role=user.role)
+        await self.db.delete(user)
+        await self.db.flush()
+
+    async def mfa_policy(self) -> list[Role]:
+        """The roles whose users must have a second factor."""
+        policy = await self.db.get(MfaPolicy, 1)
+        return _in_role_order(policy.required_roles if policy else [])
+
+    async def set_mfa_policy(self, roles: list[Role]) -> list[Role]:
+        """Require a second factor of every user of `roles` (none: of nobody). Users without one
+        are sent to enrol at their next request; their sessions stay."""
+        policy = await repository.mfa_policy_for_update(self.db)
+        before, after = _in_role_order(policy.required_roles), _in_role_order(roles)
+        if before != after:
+            policy.required_roles = [role.value for role in after]
+            await self._audit(
+                "mfa_policy.change",
+                "success",
+                "mfa policy",
+                **{"from": ", ".join(before) or "nobody", "to": ", ".join(after) or "nobody"},
+            )
+        return after
+
     async def _target(self, action: str, user_id: uuid.UUID) -> User:
         user = await repository.by_id_for_update(self.db, user_id)
         if user is None:
@@ -233,3 +275,7 @@ class UserAdministration:
             target=target,
             details=details,
         )
+
+
+def _in_role_order(roles: Sequence[str]) -> list[Role]:
+    return [role for role in Role if role.value in roles]

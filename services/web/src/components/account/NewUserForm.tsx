@@ -9,9 +9,17 @@ import { SubmitOrCancel } from "./SubmitOrCancel";
 
 export type Role = Schemas["Role"];
 export const ROLES: { value: Role; label: string; hint: string }[] = [
-  { value: "viewer", label: "viewer", hint: "sees everything, changes nothing" },
-  { value: "operator", label: "operator", hint: "also runs backups and restores, edits plans" },
-  { value: "admin", label: "admin", hint: "also manages users, settings and the audit log" },
+  {
+    value: "viewer",
+    label: "viewer",
+    hint: "sees jobs, plans, backups and resources; changes nothing; never sees hook commands or secrets",
+  },
+  {
+    value: "operator",
+    label: "operator",
+    hint: "also runs, cancels and verifies backups, restores, and creates and edits plans; no hooks, bind mounts, settings or users",
+  },
+  { value: "admin", label: "admin", hint: "everything: also hooks, bind mounts, settings, users and the audit log" },
 ];
 
 const NO_ERRORS: FormErrors = { fields: {}, general: null };

@@ -8,6 +8,7 @@ import { PASSWORD_RULES } from "./PasswordChangeForm";
 import { TemporaryPasswordField } from "./TemporaryPasswordField";
 import { ConfirmInline } from "../ConfirmInline";
 import { SubmitOrCancel } from "./SubmitOrCancel";
+import { lastLoginLabel, whyNotDeletable } from "./userPolicy";
 
 type User = Schemas["UserOut"];
 type Panel = "none" | "password" | "mfa";
@@ -16,16 +17,20 @@ export interface UserPermissions {
   update: boolean;
   resetPassword: boolean;
   resetMfa: boolean;
+  remove: boolean;
 }
 
 export function UserRow({
   user,
   isSelf,
+  users,
   may,
   onChanged,
 }: {
   user: User;
   isSelf: boolean;
+  /** Every account listed (whether this one is the last admin). */
+  users: readonly User[];
   may: UserPermissions;
   /** After a change: read the list (and, for one's own account, the session) again. */
   onChanged: () => Promise<unknown>;
@@ -84,6 +89,13 @@ export function UserRow({
     }
   };
 
+  const remove = () =>
+    act(
+      () => api.DELETE("/users/{user_id}", { params: { path } }),
+      `${user.username} was deleted and logged out everywhere.`,
+    );
+  const notDeletable = whyNotDeletable(user, isSelf, users);
+
   function toggle(next: Panel) {
     setPanel(panel === next ? "none" : next);
     setError(null);
@@ -100,6 +112,7 @@ export function UserRow({
         <td>{user.role}</td>
         <td>{user.mfa_enabled ? <StatusBadge status="succeeded" label="on" /> : <StatusBadge status="idle" label="off" />}</td>
         <td>{user.disabled ? <StatusBadge status="failed" label="disabled" /> : <StatusBadge status="online" label="enabled" />}</td>
+        <td>{user.last_login_at ? lastLoginLabel(user.last_login_at) : <span className="muted">never</span>}</td>
         <td>{user.must_change_password ? "yes" : <span className="muted">no</span>}</td>
         <td>
           <div className="user-actions">
@@ -147,6 +160,17 @@ export function UserRow({
                 Reset MFA
               </button>
             ) : null}
+            {may.remove && notDeletable === null ? (
+              <ConfirmInline
+                label="Delete"
+                question={`Delete ${user.username}? Their sessions end at once and they can no longer log in; the audit log keeps their name.`}
+                groupLabel={`Delete ${user.username}?`}
+                confirmLabel="Yes, delete"
+                keepLabel="Keep"
+                busy={busy}
+                onConfirm={() => void remove()}
+              />
+            ) : null}
           </div>
           {error && panel === "none" ? (
             <div className="field-error" role="alert">
@@ -162,7 +186,7 @@ export function UserRow({
       </tr>
       {panel !== "none" ? (
         <tr className="user-panel">
-          <td colSpan={6}>
+          <td colSpan={7}>
             {panel === "password" ? (
               <ResetPasswordForm
                 user={user}
