@@ -25,7 +25,7 @@ import {
   retentionFromForm,
   type PlanForm,
 } from "./planForm";
-import { useSchedulePreview } from "./schedulePreview";
+import { CRON_PRESETS, cronInWords, useSchedulePreview } from "./schedulePreview";
 import "./plans.css";
 
 /** Every IANA zone the browser knows, for the time zone field's suggestions. */
@@ -144,6 +144,7 @@ export function PlanEditor({ planId, initial }: { planId: string | null; initial
 
   const targets = settings.data?.targets ?? [];
   const cronError = errorUnder(errors, "cron") ?? preview.cronError;
+  const cronWords = cronInWords(form.cron);
   const zoneError = errorUnder(errors, "timezone") ?? preview.timezoneError;
 
   return (
@@ -228,6 +229,20 @@ export function PlanEditor({ planId, initial }: { planId: string | null; initial
             </datalist>
           </Field>
         </div>
+        {cronWords && !cronError ? (
+          <p className="hint" data-testid="cron-in-words">
+            {cronWords}
+          </p>
+        ) : null}
+        {readOnly ? null : (
+          <div className="cron-presets" role="group" aria-label="Schedule presets">
+            {CRON_PRESETS.map((preset) => (
+              <button key={preset.label} type="button" className="small" onClick={() => change({ cron: preset.cron })}>
+                {preset.label}
+              </button>
+            ))}
+          </div>
+        )}
         <div className="fire-times" aria-live="polite">
           {preview.fireTimes.length && !preview.cronError && !preview.timezoneError ? (
             <>
@@ -238,6 +253,10 @@ export function PlanEditor({ planId, initial }: { planId: string | null; initial
                 ))}
               </ol>
             </>
+          ) : preview.neverFires && !preview.cronError && !preview.timezoneError ? (
+            <span className="field-error" role="alert">
+              This schedule never fires: no date from now on matches it (check the day of the month and the month).
+            </span>
           ) : preview.pending ? (
             <span className="hint">Working out the next runs…</span>
           ) : null}

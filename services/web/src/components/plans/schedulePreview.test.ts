@@ -1,7 +1,14 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { act, renderHook } from "@testing-library/react";
 import { ApiError } from "../../api/errors";
-import { PREVIEW_DELAY_MS, previewErrors, schedulePreviewParams, useDebouncedValue } from "./schedulePreview";
+import {
+  CRON_PRESETS,
+  cronInWords,
+  PREVIEW_DELAY_MS,
+  previewErrors,
+  schedulePreviewParams,
+  useDebouncedValue,
+} from "./schedulePreview";
 
 describe("schedulePreviewParams", () => {
   it("asks with the trimmed expression and zone", () => {
@@ -50,5 +57,22 @@ describe("useDebouncedValue", () => {
     expect(result.current).toBe("0 3 * * *");
     act(() => vi.advanceTimersByTime(50));
     expect(result.current).toBe("0 5 * * *");
+  });
+});
+
+describe("cronInWords", () => {
+  it("says a schedule in plain words, in 24-hour time", () => {
+    expect(cronInWords("30 2 * * 1-5")).toBe("At 02:30, Monday through Friday");
+    expect(cronInWords(" 0 * * * * ")).toBe("Every hour");
+  });
+
+  it("says nothing for what is not a cron expression", () => {
+    expect(cronInWords("")).toBeNull();
+    expect(cronInWords("61 * * * *")).toBeNull();
+    expect(cronInWords("every day")).toBeNull();
+  });
+
+  it("has presets that are valid expressions", () => {
+    for (const preset of CRON_PRESETS) expect(cronInWords(preset.cron)).not.toBeNull();
   });
 });

@@ -2,10 +2,30 @@
 // asked for only once the typing pauses.
 import { useEffect, useState } from "react";
 import { useQuery } from "@tanstack/react-query";
+import cronstrue from "cronstrue";
 import { api } from "../../api/client";
 import { ApiError, fieldErrors, unwrap } from "../../api/errors";
 
 export const PREVIEW_DELAY_MS = 300;
+
+/** Common schedules a person picks instead of writing cron. */
+export const CRON_PRESETS = [
+  { label: "Hourly", cron: "0 * * * *" },
+  { label: "Daily", cron: "0 3 * * *" },
+  { label: "Weekly", cron: "0 3 * * 0" },
+] as const;
+
+/** The cron expression in plain words ("At 02:30, Monday through Friday"); null when it is not
+ *  one (the server's check says why). */
+export function cronInWords(cron: string): string | null {
+  const expression = cron.trim();
+  if (!expression) return null;
+  try {
+    return cronstrue.toString(expression, { use24HourTimeFormat: true, throwExceptionOnParseError: true });
+  } catch {
+    return null;
+  }
+}
 
 /** The query of GET /plans/schedule-preview, or null while there is nothing to ask about. */
 export function schedulePreviewParams(cron: string, timezone: string): { cron: string; timezone?: string } | null {
@@ -27,6 +47,8 @@ export function useDebouncedValue<T>(value: T, delayMs: number = PREVIEW_DELAY_M
 
 export interface SchedulePreviewState {
   fireTimes: string[];
+  /** The expression is valid but names no date that comes (`0 0 31 2 *`). */
+  neverFires: boolean;
   cronError: string | null;
   timezoneError: string | null;
   /** A failure that is not about either field (the network, the session). */
@@ -65,6 +87,7 @@ export function useSchedulePreview(cron: string, timezone: string): SchedulePrev
   });
   return {
     fireTimes: stale ? [] : (query.data ?? []),
+    neverFires: !stale && query.isSuccess && query.data.length === 0,
     pending: params !== null && (stale || query.isFetching),
     ...previewErrors(query.error),
   };
