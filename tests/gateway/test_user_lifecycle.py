@@ -181,3 +181,17 @@ async def test_changing_the_mfa_policy_is_audited_and_unknown_roles_are_refused(
         ("admin", {"from": "nobody", "to": "operator, viewer"}),
         ("admin", {"from": "operator, viewer", "to": "nobody"}),
     ]
+
+
+async def test_a_user_the_policy_covers_cannot_turn_their_second_factor_off(gateway: Gateway) -> None:
+    async with logged_in_as(gateway, Role.OPERATOR, "pat") as pat:
+        started = await pat.post("/users/me/mfa/enrolment", json={"current_password": OTHER_PASSWORD})
+        totp = pyotp.parse_uri(started.json()["otpauth_uri"])
+        assert isinstance(totp, pyotp.TOTP)
+        assert (await pat.post("/users/me/mfa/confirm", json={"code": totp.now()})).status_code == 200
+        async with logged_in_admin(gateway) as admin:
+            assert (await admin.put("/users/mfa-policy", json={"required_roles": ["operator"]})).status_code == 200
+        refused = await pat.post("/users/me/mfa/disable", json={"current_password": OTHER_PASSWORD})
+        assert refused.status_code == 409
+        assert "MFA policy requires a second factor for the operator role" in refused.json()["detail"]
+        assert (await pat.get("/users/me")).json()["mfa_enabled"] is True

@@ -28,6 +28,7 @@ from dockback_gateway.auth.service import (
 )
 from dockback_gateway.auth.totp import accept_totp, totp_secret_aad
 from dockback_gateway.errors import Conflict, DomainError, NotAuthenticated
+from dockback_gateway.users.models import MfaPolicy
 
 ISSUER = "DockBack"
 RECOVERY_CODE_COUNT = 10
@@ -125,6 +126,15 @@ class MfaService:
         if self.user.totp_secret is None and not self.user.totp_enabled:
             await self._refuse(action, Conflict("MFA is not enabled"))
         was_enabled = self.user.totp_enabled
+        policy = await self.db.get(MfaPolicy, 1)
+        if was_enabled and policy is not None and self.user.role in policy.required_roles:
+            await self._refuse(
+                action,
+                Conflict(
+                    f"the MFA policy requires a second factor for the {self.user.role} role: it stays on "
+                    "(for a lost authenticator an admin can reset it)"
+                ),
+            )
         self.user.totp_enabled = False
         self.user.totp_secret = None
         self.user.totp_last_step = None
