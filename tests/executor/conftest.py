@@ -145,7 +145,7 @@ async def host(nats_url: str, heard: Heard, engine: DockerEngine, tmp_path: Path
         engine, store, locks, stopper, announcer, BackupConfig(host_id=HOST_ID, engine_version=version)
     )
     verifier = ArchiveVerifier(store, announcer, HOST_ID)
-    restores = RestoreService(engine, store, locks, announcer, RestoreConfig(host_id=HOST_ID), verifier)
+    restores = RestoreService(engine, store, locks, announcer, RestoreConfig(host_id=HOST_ID), verifier, backups)
     try:
         yield Host(engine, store, locks, stopper, backups, restores, verifier, heard)
     finally:

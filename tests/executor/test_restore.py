@@ -27,7 +27,7 @@ from executor.crafted_archives import (
     tar_entry,
 )
 from executor.requests import backup_of, restore_of
-from executor.volumes import create_volume, describe, docker_cli, populate, volume_exists
+from executor.volumes import create_volume, describe, docker_cli, populate, run_in, volume_exists
 
 
 async def backed_up(host: Host, image: str, labels: dict[str, str], name: str) -> ev.ArchiveCreated:
@@ -368,3 +368,51 @@ async def test_a_new_volume_of_a_plain_volume_is_plain_local(
     await host.restores.run(restore_of(created, "volume", f"{unique_name}-copy"), attempt=1)
     copy = json.loads(await docker_cli("volume", "inspect", f"{unique_name}-copy"))[0]
     assert (copy["Driver"], copy["Options"] or {}) == ("local", {})
+
+
+# -- backing up the current data first -----------------------------------------------------------
+
+
+def replacing_after_a_backup(created: ev.ArchiveCreated, name: str, first: ev.BackupRequested) -> ev.RestoreRequested:
+    restore = restore_of(created, "volume", name, replace_existing=True, allow_stop=True)
+    return restore.model_copy(update={"backup_first": first})
+
+
+async def test_a_restore_that_backs_up_first_catalogues_the_current_data_before_replacing_it(
+    host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    created = await backed_up(host, busybox_image, docker_labels, unique_name)
+    backed_up_state = await describe(busybox_image, unique_name, docker_labels)
+    await run_in(busybox_image, unique_name, "echo written-after-the-backup > /data/regular.txt", docker_labels)
+    current_state = await describe(busybox_image, unique_name, docker_labels)
+    assert current_state != backed_up_state
+    first = backup_of("volume", unique_name)
+    before = len(host.heard.of(ev.ArchiveCreated))
+
+    completed = await host.restores.run(replacing_after_a_backup(created, unique_name, first), attempt=1)
+
+    assert completed.replaced_existing
+    assert await describe(busybox_image, unique_name, docker_labels) == backed_up_state
+    [saved] = [a for a in await host.heard.wait_for(ev.ArchiveCreated, before + 1) if a.job_id == first.job_id]
+    assert saved.resource == ev.ResourceRef(kind="volume", name=unique_name)
+    assert saved.last_of_job
+    # The backup taken first holds the data the restore replaced: restoring it undoes the restore.
+    await host.restores.run(restore_of(saved, "volume", f"{unique_name}-undo"), attempt=1)
+    assert await describe(busybox_image, f"{unique_name}-undo", docker_labels) == current_state
+
+
+async def test_when_the_backup_taken_first_fails_the_restore_stops_and_overwrites_nothing(
+    host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    created = await backed_up(host, busybox_image, docker_labels, unique_name)
+    await run_in(busybox_image, unique_name, "echo written-after-the-backup > /data/regular.txt", docker_labels)
+    current_state = await describe(busybox_image, unique_name, docker_labels)
+    hook = {"container": f"{unique_name}-no-such-container", "command": ["true"]}
+    first = backup_of("volume", unique_name, pre_commands=[hook])
+
+    with pytest.raises(PermanentError, match="nothing was overwritten"):
+        await host.restores.run(replacing_after_a_backup(created, unique_name, first), attempt=1)
+
+    assert await describe(busybox_image, unique_name, docker_labels) == current_state
+    [failed] = [f for f in await host.heard.wait_for(ev.JobFailed) if f.job_id == first.job_id]
+    assert failed.kind == "backup"

@@ -69,9 +69,13 @@ def new_volume(name: str = "pgdata-restored", **flags: bool) -> dict[str, Any]:
     return {"kind": "volume", "name": name, **flags}
 
 
-async def preview(client: httpx.AsyncClient, artifact_id: uuid.UUID, target: dict[str, Any]) -> httpx.Response:
-    return await client.post("/restores/preview", json={"artifact_id": str(artifact_id), "target": target})
+async def preview(
+    client: httpx.AsyncClient, artifact_id: uuid.UUID, target: dict[str, Any], **options: bool
+) -> httpx.Response:
+    return await client.post("/restores/preview", json={"artifact_id": str(artifact_id), "target": target, **options})
 
 
-async def confirm(client: httpx.AsyncClient, token: str, name: str) -> httpx.Response:
-    return await client.post("/restores", json={"token": token, "confirm_name": name})
+async def confirm(client: httpx.AsyncClient, token: str, name: str | None) -> httpx.Response:
+    """Confirm the previewed restore, with the target's name typed again (None: not typed)."""
+    body = {"token": token} if name is None else {"token": token, "confirm_name": name}
+    return await client.post("/restores", json=body)

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import nats
 import pytest
@@ -39,6 +40,7 @@ from gateway.restore_steps import (
     new_volume,
     preview,
 )
+from harness.eventually import eventually
 
 # -- the happy path ------------------------------------------------------------------------------
 
@@ -52,7 +54,8 @@ async def test_preview_then_confirm_puts_exactly_one_restore_request_on_the_host
         assert body["target_exists"] is False
         assert body["overwrites"] is False
         assert body["stops"] == []
-        assert body["confirm_name"] == "pgdata-restored"
+        assert body["confirm_name"] is None, "nothing is overwritten: no name to type"
+        assert body["backup_first"] is False, "nothing to back up"
         assert body["archive"]["host_id"] == HOST
         assert body["archive"]["size_bytes"] > 0
         assert len(body["archive"]["sha256"]) == 64
@@ -60,9 +63,10 @@ async def test_preview_then_confirm_puts_exactly_one_restore_request_on_the_host
         expires = datetime.fromisoformat(body["expires_at"])
         assert timedelta(minutes=4) < expires - datetime.now(UTC) <= timedelta(minutes=5)
 
-        accepted = await confirm(client, body["token"], "pgdata-restored")
+        accepted = await confirm(client, body["token"], None)
         assert accepted.status_code == 202, accepted.text
         job_id = accepted.json()["job_id"]
+        assert accepted.json()["backup_job_id"] is None
 
     request = await exactly_one(gateway, RESTORE_SUBJECT)
     assert request.message_id == job_id
@@ -72,6 +76,7 @@ async def test_preview_then_confirm_puts_exactly_one_restore_request_on_the_host
     assert restore.archive.sha256 == body["archive"]["sha256"]
     assert restore.target == ev.RestoreTarget(kind="volume", name="pgdata-restored")
     assert restore.requested_by == "olga"
+    assert restore.backup_first is None
     async with gateway.app.state.sessions() as db:
         job = await db.get(Job, uuid.UUID(job_id))
         token_rows = (await db.scalars(select(RestoreConfirmation))).all()
@@ -219,6 +224,49 @@ async def test_the_target_name_must_be_typed_exactly(gateway: Gateway) -> None:
     assert wrong.status_code == 422
     assert "confirm_name" in wrong.json()["detail"]
     assert right.status_code == 202, "a mistyped name does not use the token up"
+
+
+async def test_replacing_an_existing_volume_still_needs_its_name_typed(gateway: Gateway) -> None:
+    artifact_id = await backed_up_volume(gateway)
+    async with logged_in_as(gateway, "olga", Role.OPERATOR) as client:
+        body = (await preview(client, artifact_id, new_volume("pgdata", replace_existing=True, allow_stop=True))).json()
+        assert body["confirm_name"] == "pgdata"
+        untyped = await confirm(client, body["token"], None)
+        wrong = await confirm(client, body["token"], "pgdata-restored")
+        right = await confirm(client, body["token"], "pgdata")
+    assert untyped.status_code == 422
+    assert "type the target's name 'pgdata'" in untyped.json()["detail"]
+    assert wrong.status_code == 422
+    assert right.status_code == 202, right.text
+
+
+async def test_replacing_a_volume_backs_up_its_current_data_first_unless_turned_off(gateway: Gateway) -> None:
+    artifact_id = await backed_up_volume(gateway)
+    replace = new_volume("pgdata", replace_existing=True, allow_stop=True)
+    async with logged_in_as(gateway, "olga", Role.OPERATOR) as client:
+        body = (await preview(client, artifact_id, replace)).json()
+        assert body["backup_first"] is True, "on by default"
+        assert "backed up first" in body["summary"]
+        accepted = (await confirm(client, body["token"], "pgdata")).json()
+        without = (await preview(client, artifact_id, replace, backup_first=False)).json()
+        assert without["backup_first"] is False
+        assert "backed up first" not in without["summary"]
+        accepted_without = (await confirm(client, without["token"], "pgdata")).json()
+
+    async def both() -> list[Any]:
+        found = await requests_on(gateway, RESTORE_SUBJECT)
+        return found if len(found) == 2 else []
+
+    requests = {r.message_id: r for r in await eventually(both)}
+    restore = ev.RestoreRequested.model_validate(requests[accepted["job_id"]].body, strict=False)
+    assert restore.backup_first is not None
+    assert str(restore.backup_first.job_id) == accepted["backup_job_id"] != accepted["job_id"]
+    assert restore.backup_first.resource == ev.ResourceRef(kind="volume", name="pgdata")
+    assert (restore.backup_first.host_id, restore.backup_first.plan_id) == (HOST, None)
+    assert restore.backup_first.requested_by == "olga"
+    unguarded = ev.RestoreRequested.model_validate(requests[accepted_without["job_id"]].body, strict=False)
+    assert unguarded.backup_first is None
+    assert accepted_without["backup_job_id"] is None
 
 
 # -- who may do what, and the lock ---------------------------------------------------------------
@@ -419,3 +467,16 @@ async def test_an_answer_the_preview_cannot_use_leaves_it_on_the_inventory(
     assert body["checked_on_host"] is False
     assert said in body["fallback"]
     assert body["stops"] == ["db"]
+
+
+async def test_a_volume_name_docker_refuses_is_refused_with_dockers_rule_in_words(gateway: Gateway) -> None:
+    artifact_id = await backed_up_volume(gateway)
+    async with logged_in_admin(gateway) as client:
+        refused = await preview(client, artifact_id, new_volume("pgdata:restored"))
+    assert refused.status_code == 422
+    [error] = refused.json()["detail"]
+    assert error["field"] == "target.name"
+    assert error["message"] == (
+        "Use letters, digits, '_', '.' or '-', starting with a letter or a digit, at most 255 characters "
+        "(Docker's rule for volume and container names)"
+    )

@@ -212,6 +212,13 @@ class RestoreRequested(JobEvent):
         "agrees with it and takes the per-restore limits from its recorded counts; a request without it "
         "(issued before it existed) is refused.",
     )
+    backup_first: BackupRequested | None = Field(
+        default=None,
+        description="Before a volume restore replaces the volume's content: an ad-hoc backup of that volume "
+        "(its own job id, catalogued like any backup), run by the executor as the restore's first step, so a "
+        "wrong restore can be undone. When it fails the restore stops and overwrites nothing. Skipped when the "
+        "volume does not exist (nothing is overwritten). None: the person chose not to.",
+    )
     restore_special_bits: bool = Field(
         default=False,
         description="Whether files with setuid or setgid bits may be restored (the plan's "
@@ -226,6 +233,14 @@ class RestoreRequested(JobEvent):
             or self.catalogued.size_bytes != self.archive.size_bytes
         ):
             raise ValueError("catalogued must describe the archive being restored")
+        first = self.backup_first
+        if first is not None and (
+            self.target.kind != "volume"
+            or first.resource != ResourceRef(kind="volume", name=self.target.name)
+            or first.host_id != self.host_id
+            or first.job_id == self.job_id
+        ):
+            raise ValueError("backup_first must be a backup of the target volume on this host, as a job of its own")
         return self
 
 

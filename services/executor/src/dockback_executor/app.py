@@ -101,7 +101,9 @@ class Executor:
             max_entries=self.settings.restore_max_entries, max_total_bytes=self.settings.restore_max_bytes
         )
         verifier = ArchiveVerifier(store, announcer, host_id, limits)
-        restores = RestoreService(self.engine, store, locks, announcer, RestoreConfig(host_id=host_id), verifier)
+        restores = RestoreService(
+            self.engine, store, locks, announcer, RestoreConfig(host_id=host_id), verifier, backups
+        )
         cancellations = Cancellations(lambda: self.broker.connection.jetstream())
         jobs = JobRunner("executor", announcer, cancellations)
         specs = register(

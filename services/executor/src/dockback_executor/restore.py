@@ -22,6 +22,14 @@ device=/srv/app`) and a "new" volume with them would be the original. Only a vol
 whose request carries `target.storage` (the original's storage from the catalog, chosen in
 the preview) creates the new volume with it. A replaced volume keeps its own driver and options.
 
+Backing up first: a volume restore whose request carries `backup_first` (the person left "back
+up the current data first" on, and the restore replaces an existing volume) runs that ad-hoc
+backup of the volume as the restore job's first step, under the backup's own job id: its
+archive is announced and catalogued like any backup's, so the replaced data can be restored
+again. Only after it succeeded does the restore start; when it fails, its own job is reported
+failed and the restore stops with the reason, having written nothing. A volume that does not
+exist (any more) has nothing to lose and is not backed up.
+
 A user may cancel a restore until the swap begins (the fresh volume is removed again);
 from then on the restore runs to its end and reports that it completed.
 """
@@ -43,6 +51,7 @@ from dockback_contracts.base import Compression, ResourceKind
 from dockback_contracts.manifest import ArchiveManifest
 from dockback_contracts.storage import VolumeStorage
 from dockback_executor.archive import open_decompressed, read_decompressed
+from dockback_executor.backup import BackupService
 from dockback_executor.docker_api import (
     RUNNER_MOUNT,
     DockerEngine,
@@ -80,8 +89,10 @@ class RestoreService:
         announcer: Announcer,
         config: RestoreConfig,
         verifier: ArchiveVerifier,
+        backups: BackupService | None = None,
     ) -> None:
         self.engine = engine
+        self.backups = backups  # takes a restore's `backup_first`
         self.store = store
         self.locks = locks
         self.announcer = announcer
@@ -112,6 +123,8 @@ class RestoreService:
                 "the original volume's options hold a credential DockBack does not carry; create the volume "
                 "yourself and restore into it with replace_existing. Nothing was changed."
             )
+        if request.backup_first is not None:
+            await self._back_up_first(request.backup_first, target.name, attempt)
         async with self.locks.hold([f"{target.kind}:{target.name}"]):
             enter_phase("verify")
             await self._check(request, manifest, path, request.archive.sha256)
@@ -130,6 +143,38 @@ class RestoreService:
             point_of_no_return()  # restored: a cancellation now would undo nothing
         await self.announcer.publish(completed)
         return completed
+
+    async def _back_up_first(self, backup: ev.BackupRequested, volume: str, attempt: int) -> None:
+        """Back up volume `volume`'s current data before the restore replaces it (see the module's
+        docstring); raises PermanentError, with nothing written, when that backup fails."""
+        if await self._volume_or_none(volume) is None:
+            return
+        if self.backups is None:
+            raise PermanentError(
+                f"this executor cannot back up volume {volume!r} before replacing it; nothing was overwritten"
+            )
+        try:
+            await self.backups.run(backup, attempt)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            reason = str(exc) or type(exc).__name__
+            await self.announcer.publish(
+                ev.JobFailed(
+                    job_id=backup.job_id,
+                    host_id=self.config.host_id,
+                    kind="backup",
+                    phase="archive",
+                    reason=reason,
+                    retryable=False,
+                    resource=backup.resource,
+                )
+            )
+            raise PermanentError(
+                f"the backup of volume {volume!r}'s current data, taken before replacing it, failed ({reason}); "
+                "the restore stopped and nothing was overwritten. Restore into a new volume, or turn off "
+                "backing up first"
+            ) from exc
 
     def _limits(self, manifest: ArchiveManifest) -> ArchiveLimits:
         """This archive's limits: its recorded counts plus a margin, within the host's own limits.

@@ -13,6 +13,9 @@ NO_NUL = r"^[^\x00]+$"
 SAFE_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"  # the contracts' HostId; S3 target and webhook ids
 USERNAME = r"^[A-Za-z0-9._-]{1,64}$"
 DOCKER_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.:/@-]{0,254}$"
+# Docker's own rule for volume and container names, [a-zA-Z0-9][a-zA-Z0-9_.-]*; the Engine API sets
+# no length limit, a local volume's name is a directory name (at most 255 bytes), so 255 here.
+VOLUME_OR_CONTAINER_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$"
 TOTP_CODE = r"^[0-9]{6}$"
 EMAIL_ADDRESS = r"^[^@ <>,;\x00-\x1f\x7f-\x9f]+@[^@ <>,;\x00-\x1f\x7f-\x9f]+$"
 # http(s), a host name or IPv4 address, an optional port, then anything printable (explicit
@@ -32,6 +35,10 @@ _WORDS = {
     USERNAME: "Use 1-64 letters, digits, '.', '_' or '-'",
     DOCKER_NAME: (
         "Use a Docker name: letters, digits, '_', '.', ':', '/', '@' or '-', starting with a letter or a digit"
+    ),
+    VOLUME_OR_CONTAINER_NAME: (
+        "Use letters, digits, '_', '.' or '-', starting with a letter or a digit, at most 255 characters "
+        "(Docker's rule for volume and container names)"
     ),
     TOTP_CODE: "Enter the 6 digits your authenticator app shows",
     EMAIL_ADDRESS: "Enter an email address such as ops@example.com",

@@ -2841,6 +2841,11 @@ export interface components {
              * @description The restore job; follow it under /jobs/{job_id}.
              */
             job_id: string;
+            /**
+             * Backup Job Id
+             * @description The backup of the current data the restore takes first (its own job, under /jobs), if any.
+             */
+            backup_job_id?: string | null;
             /** Host Id */
             host_id: string;
             /**
@@ -2859,9 +2864,9 @@ export interface components {
             token: string;
             /**
              * Confirm Name
-             * @description The target's name, typed again.
+             * @description The target's name, typed again: required when the restore overwrites something (the preview's `confirm_name`); when given otherwise it must match too.
              */
-            confirm_name: string;
+            confirm_name?: string | null;
         };
         /**
          * RestoreLockOut
@@ -2962,10 +2967,15 @@ export interface components {
              */
             fallback: string | null;
             /**
-             * Confirm Name
-             * @description Type this name again in POST /restores to confirm.
+             * Backup First
+             * @description The volume's current data is backed up before it is replaced (asked for, and the restore replaces an existing volume).
              */
-            confirm_name: string;
+            backup_first: boolean;
+            /**
+             * Confirm Name
+             * @description When the restore overwrites something: type this name again in POST /restores to confirm. None: nothing existing is overwritten, and the token alone confirms.
+             */
+            confirm_name: string | null;
             /**
              * Token
              * @description The confirmation token: single use, for this user and this plan of action only.
@@ -2985,6 +2995,12 @@ export interface components {
              */
             artifact_id: string;
             target: components["schemas"]["RestoreTargetIn"];
+            /**
+             * Backup First
+             * @description When the restore replaces an existing volume's content: first back up the volume's current data (an ad-hoc backup, catalogued like any other, so a wrong restore can be undone). The executor takes it as the restore's first step; if it fails, the restore stops and overwrites nothing. Ignored when nothing is overwritten, and for containers and images.
+             * @default true
+             */
+            backup_first: boolean;
         };
         /**
          * RestoreTargetIn
@@ -2999,7 +3015,7 @@ export interface components {
             kind: "volume" | "container" | "image";
             /**
              * Name
-             * @description The original name, or a new one (restoring to a new name never touches the original).
+             * @description The original name, or a new one (restoring to a new name never touches the original). A volume's or container's name follows Docker's rule `[a-zA-Z0-9][a-zA-Z0-9_.-]*` (at most 255 characters); an image reference may also hold ':', '/' and '@'.
              */
             name: string;
             /**

@@ -12,7 +12,16 @@ import { PickStep } from "../components/restore/PickStep";
 import { PreviewStep } from "../components/restore/PreviewStep";
 import { TargetStep } from "../components/restore/TargetStep";
 import { RESTORE_LOCK_KEY, RestoreLockBanner, useRestoreLock } from "../components/restore/lock";
-import { STEPS, initialWizard, restoreTarget, wizardReducer, type Step } from "../components/restore/wizard";
+import {
+  STEPS,
+  initialWizard,
+  originalName,
+  restoreTarget,
+  suggestFreeName,
+  targetKind,
+  wizardReducer,
+  type Step,
+} from "../components/restore/wizard";
 import { ErrorBanner, Loading, Notice, Page } from "../components/ui";
 import "../components/restore/restore.css";
 import { unplacedMessages } from "../lib/fieldMessages";
@@ -86,12 +95,28 @@ function RestoreWizard({ artifact, job }: { artifact: string | null; job: string
     },
   });
 
+  // A free name to suggest for a restore beside the original: one nothing of that kind on the host uses.
+  const kind = chosen.data ? targetKind(chosen.data) : null;
+  const takenNames = useQuery({
+    queryKey: ["restore", "taken-names", kind, chosen.data?.host_id ?? ""],
+    queryFn: async () => {
+      const host = { params: { query: { host_id: chosen.data!.host_id } } };
+      const listed =
+        kind === "container"
+          ? unwrap(await api.GET("/resources/containers", host))
+          : unwrap(await api.GET("/resources/volumes", host));
+      return listed.map((r) => r.name);
+    },
+    enabled: !!chosen.data && (kind === "volume" || kind === "container") && state.step === "target",
+  });
+  const suggestedName = chosen.data ? suggestFreeName(originalName(chosen.data), takenNames.data ?? []) : "";
+
   const runPreview = () => {
     if (!chosen.data) return;
     const target = restoreTarget(chosen.data, state.mode, state.newName, state.sameStorage);
     if (!target) return;
     preview.reset();
-    preview.mutate({ artifact_id: chosen.data.id, target });
+    preview.mutate({ artifact_id: chosen.data.id, target, backup_first: state.backupFirst });
   };
 
   const previewErrors = preview.error instanceof ApiError ? fieldErrors(preview.error.body, ["target"]) : null;
@@ -142,10 +167,13 @@ function RestoreWizard({ artifact, job }: { artifact: string | null; job: string
               mode={state.mode}
               newName={state.newName}
               sameStorage={state.sameStorage}
+              backupFirst={state.backupFirst}
+              suggestedName={suggestedName}
               nameError={state.mode === "new" ? (previewErrors?.fields["target.name"] ?? null) : null}
               locked={locked}
               busy={preview.isPending}
-              onMode={(mode) => dispatch({ type: "mode", mode })}
+              onMode={(mode, suggested) => dispatch({ type: "mode", mode, suggestedName: suggested })}
+              onBackupFirst={(value) => dispatch({ type: "backupFirst", value })}
               onNewName={(name) => dispatch({ type: "newName", name })}
               onSameStorage={(value) => dispatch({ type: "sameStorage", value })}
               onPreview={runPreview}
@@ -182,7 +210,9 @@ function RestoreWizard({ artifact, job }: { artifact: string | null; job: string
               locked={locked}
               busy={confirm.isPending}
               nameError={confirmHandledElsewhere ? null : (confirmErrors?.fields.confirm_name ?? null)}
-              onConfirm={(typed) => confirm.mutate({ token: state.preview!.token, confirm_name: typed })}
+              onConfirm={(typed) =>
+                confirm.mutate(typed === null ? { token: state.preview!.token } : { token: state.preview!.token, confirm_name: typed })
+              }
               onBack={back}
             />
           ) : (

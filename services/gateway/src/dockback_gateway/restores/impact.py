@@ -108,8 +108,8 @@ def _volume_write(
         return VolumeWrite(name, exists=False, overwritten=False, used_by=())
     if not target.replace_existing:
         raise RestoreRefusal(
-            f"volume {name!r} exists on host {inventory.host_id}; restore to a new name, or set "
-            "replace_existing to swap the restored data in",
+            f"volume {name!r} exists on host {inventory.host_id}; restore into a new volume, or choose Original "
+            "to replace its content with the restored data",
             conflict=True,
             field="target.replace_existing",
         )
@@ -117,8 +117,8 @@ def _volume_write(
     if users and not target.allow_stop:
         in_use = ", ".join(f"{u.container_name} ({'running' if u.running else 'stopped'})" for u in users)
         raise RestoreRefusal(
-            f"volume {name!r} is used by {in_use}; set allow_stop to stop them for the swap "
-            "(they are started again afterwards), or restore to a new name",
+            f"volume {name!r} is used by {in_use}; allow stopping them for the swap "
+            "(they are started again afterwards), or restore into a new volume",
             conflict=True,
             field="target.allow_stop",
         )
@@ -135,14 +135,14 @@ def _container(
         if not target.replace_existing:
             raise RestoreRefusal(
                 f"container {target.name!r} exists on host {inventory.host_id}; restore under a new name, "
-                "or set replace_existing to replace it",
+                "or choose Original to replace it",
                 conflict=True,
                 field="target.replace_existing",
             )
         running = found.state == "running"
         if running and not target.allow_stop:
             raise RestoreRefusal(
-                f"container {target.name!r} is running; set allow_stop to stop and replace it",
+                f"container {target.name!r} is running; allow stopping it to replace it",
                 conflict=True,
                 field="target.allow_stop",
             )

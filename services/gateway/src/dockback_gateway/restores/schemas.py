@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from dockback_gateway import patterns
 
@@ -21,7 +22,9 @@ class RestoreTargetIn(BaseModel):
     )
     name: str = Field(
         pattern=patterns.DOCKER_NAME,
-        description="The original name, or a new one (restoring to a new name never touches the original).",
+        description="The original name, or a new one (restoring to a new name never touches the original). "
+        "A volume's or container's name follows Docker's rule `[a-zA-Z0-9][a-zA-Z0-9_.-]*` (at most 255 "
+        "characters); an image reference may also hold ':', '/' and '@'.",
     )
     replace_existing: bool = Field(
         default=False, description="Swap the restored data in over an existing object of that name."
@@ -30,6 +33,15 @@ class RestoreTargetIn(BaseModel):
         default=False,
         description="Stop the containers using the target during the swap (they are restarted afterwards).",
     )
+
+    @field_validator("name")
+    @classmethod
+    def _docker_accepts_the_name(cls, name: str, info: ValidationInfo) -> str:
+        """Docker refuses ':', '/' and '@' in a volume's or a container's name: say so before the host does."""
+        if info.data.get("kind") in ("volume", "container") and not re.match(patterns.VOLUME_OR_CONTAINER_NAME, name):
+            raise ValueError(patterns.describe(patterns.VOLUME_OR_CONTAINER_NAME))
+        return name
+
     same_storage_as_original: bool = Field(
         default=False,
         description="For a restore to a new volume: create it with the original volume's driver and options "
@@ -44,6 +56,13 @@ class RestorePreviewRequest(BaseModel):
 
     artifact_id: uuid.UUID
     target: RestoreTargetIn
+    backup_first: bool = Field(
+        default=True,
+        description="When the restore replaces an existing volume's content: first back up the volume's "
+        "current data (an ad-hoc backup, catalogued like any other, so a wrong restore can be undone). The "
+        "executor takes it as the restore's first step; if it fails, the restore stops and overwrites nothing. "
+        "Ignored when nothing is overwritten, and for containers and images.",
+    )
 
 
 class ContainerUse(BaseModel):
@@ -116,7 +135,14 @@ class RestorePreview(BaseModel):
         description="When the host did not answer: why, and that the preview is from its inventory of "
         "`inventory_at` (a container created since is not listed). Show it before the person confirms."
     )
-    confirm_name: str = Field(description="Type this name again in POST /restores to confirm.")
+    backup_first: bool = Field(
+        description="The volume's current data is backed up before it is replaced (asked for, and the restore "
+        "replaces an existing volume)."
+    )
+    confirm_name: str | None = Field(
+        description="When the restore overwrites something: type this name again in POST /restores to confirm. "
+        "None: nothing existing is overwritten, and the token alone confirms."
+    )
     token: str = Field(description="The confirmation token: single use, for this user and this plan of action only.")
     expires_at: datetime
 
@@ -125,11 +151,21 @@ class RestoreConfirm(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     token: str = Field(min_length=1, max_length=200, description="The token of the preview.")
-    confirm_name: str = Field(min_length=1, max_length=255, description="The target's name, typed again.")
+    confirm_name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        description="The target's name, typed again: required when the restore overwrites something "
+        "(the preview's `confirm_name`); when given otherwise it must match too.",
+    )
 
 
 class RestoreAccepted(BaseModel):
     job_id: uuid.UUID = Field(description="The restore job; follow it under /jobs/{job_id}.")
+    backup_job_id: uuid.UUID | None = Field(
+        default=None,
+        description="The backup of the current data the restore takes first (its own job, under /jobs), if any.",
+    )
     host_id: str
     status: Literal["queued"] = "queued"
 

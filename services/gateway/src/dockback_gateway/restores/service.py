@@ -1,5 +1,16 @@
 """A deliberate restore: preview what it does, confirm it with a token bound to that user and
-that plan of action and with the target's name typed again; the global safety lock.
+that plan of action; the global safety lock.
+
+A restore that overwrites something (an existing volume, container or image) is confirmed with
+the target's name typed again as well; one into a new name overwrites nothing, and the token
+alone confirms it.
+
+Backing up first: a volume restore that replaces an existing volume carries, unless the person
+turned it off in the preview (`backup_first`, on by default and bound to the token), an ad-hoc
+backup of that volume (`RestoreRequested.backup_first`, a job id of its own). The executor takes
+it as the restore job's first step, so it needs no waiting between two jobs: the backup is
+catalogued like any other (a wrong restore can be undone by restoring it), and when it fails the
+restore stops before writing anything.
 
 The token is shown once; only its sha256 is stored. It is single use and expires after
 `TOKEN_LIFETIME`. Every confirmation, refused or accepted, and every lock change is audited.
@@ -88,6 +99,7 @@ class RestoreService:
         except RestoreRefusal as refusal:
             error = Conflict if refusal.conflict else Invalid
             raise error(f"{refusal.field}: {refusal.detail}" if refusal.field else refusal.detail) from None
+        backup_first = body.backup_first and _replaces_a_volume(artifact, impact)
         storage, storage_words = _storage(artifact, body.target, impact)
         target = target.model_copy(update={"storage": storage})  # bound to the token with the rest of the target
         warnings = list(impact.notes)
@@ -100,6 +112,11 @@ class RestoreService:
         summary = describe(artifact.kind, target, impact, artifact.host_id)
         if storage_words:
             summary += f" {storage_words}"
+        if backup_first:
+            summary += (
+                f" Volume {target.name!r}'s current data is backed up first (a backup of its own you can restore "
+                "to undo this); if that backup fails, nothing is overwritten."
+            )
         if fetch_from:
             summary += (
                 f" Host {artifact.host_id} no longer holds the archive: it is first downloaded from the S3 target "
@@ -117,7 +134,7 @@ class RestoreService:
                 username=self.user.username,
                 artifact_id=artifact.id,
                 host_id=artifact.host_id,
-                action=_action(artifact, target, impact),
+                action=_action(artifact, target, impact, backup_first=backup_first),
                 created_at=now,
                 expires_at=expires_at,
             )
@@ -147,7 +164,8 @@ class RestoreService:
             checked_on_host=host.checked_at is not None,
             checked_at=host.checked_at,
             fallback=host.fallback,
-            confirm_name=target.name,
+            backup_first=backup_first,
+            confirm_name=target.name if impact.overwrites else None,
             token=token,
             expires_at=expires_at,
         )
@@ -197,7 +215,8 @@ class RestoreService:
             )
         # The target exactly as previewed, with the storage chosen then: nothing in this request can change it.
         target = ev.RestoreTarget.model_validate(confirmation.action["target"], strict=False)
-        if body.confirm_name != target.name:
+        typed_name_needed = bool(confirmation.action.get("overwrites", True))
+        if (typed_name_needed or body.confirm_name is not None) and body.confirm_name != target.name:
             await self._refuse(
                 confirmation,
                 Invalid(f"confirm_name: type the target's name {target.name!r} exactly to confirm this restore"),
@@ -230,6 +249,14 @@ class RestoreService:
             catalogued=catalogued(artifact),
             restore_special_bits=await self._special_bits_allowed(artifact),
         )
+        if confirmation.action.get("backup_first"):
+            first = ev.BackupRequested(
+                job_id=uuid.uuid4(),
+                host_id=artifact.host_id,
+                resource=ev.ResourceRef(kind="volume", name=target.name),
+                requested_by=self.user.username,
+            )
+            restore = restore.model_copy(update={"backup_first": first})
         request: ev.RestoreRequested | ev.FetchRequested = restore
         if not artifact.local_present:
             request = ev.FetchRequested(job_id=job_id, host_id=artifact.host_id, archive=archive, restore=restore)
@@ -238,8 +265,11 @@ class RestoreService:
         details: dict[str, Any] = {"job_id": str(job_id)}
         if isinstance(request, ev.FetchRequested):
             details["fetch_from"] = [c.target_id for c in copies]
+        if restore.backup_first is not None:
+            details["backup_job_id"] = str(restore.backup_first.job_id)
         await self._audit("success", confirmation, details)
-        return RestoreAccepted(job_id=job_id, host_id=artifact.host_id)
+        backup_job_id = None if restore.backup_first is None else restore.backup_first.job_id
+        return RestoreAccepted(job_id=job_id, host_id=artifact.host_id, backup_job_id=backup_job_id)
 
     async def _special_bits_allowed(self, artifact: Artifact) -> bool:
         """Whether the artifact's plan lets restores write setuid/setgid files (an admin's choice);
@@ -333,7 +363,7 @@ def _storage(artifact: Artifact, asked: RestoreTargetIn, impact: Impact) -> tupl
         if not original.recreatable:
             raise Invalid(
                 f"{field}: the original volume's options hold a credential DockBack does not carry; create the "
-                "volume yourself and restore into it with replace_existing"
+                "volume yourself and restore into it (choose Original, or its name, and replace it)"
             )
         return original, (
             f"The new volume {asked.name!r} gets the original's driver and options, so it writes into "
@@ -354,9 +384,15 @@ def _storage(artifact: Artifact, asked: RestoreTargetIn, impact: Impact) -> tupl
     return None, words + "."
 
 
-def _action(artifact: Artifact, target: ev.RestoreTarget, impact: Impact) -> dict[str, Any]:
+def _replaces_a_volume(artifact: Artifact, impact: Impact) -> bool:
+    """A volume restore that replaces an existing volume's content (what `backup_first` covers)."""
+    return artifact.kind == ArtifactKind.VOLUME and impact.overwrites
+
+
+def _action(artifact: Artifact, target: ev.RestoreTarget, impact: Impact, *, backup_first: bool) -> dict[str, Any]:
     """The exact plan of action the token confirms."""
     return {
+        "backup_first": backup_first,
         "artifact_id": str(artifact.id),
         "host_id": artifact.host_id,
         "archive": {"path": artifact.path, "sha256": artifact.sha256, "size_bytes": artifact.size_bytes},

@@ -9,6 +9,7 @@ import { jobKey, useJobEvents } from "../../lib/jobEvents";
 import { finishedFigureLabel } from "../../lib/jobFigures";
 import { JobProgress } from "../jobs/JobProgress";
 import { ErrorBanner, Loading, Notice, StatusBadge } from "../ui";
+import { restoreFinishedWords } from "./wizard";
 
 export function FollowStep({ jobId, onRestart }: { jobId: string; onRestart: () => void }) {
   const job = useQuery({
@@ -63,7 +64,7 @@ export function FollowStep({ jobId, onRestart }: { jobId: string; onRestart: () 
         <dt>Time</dt>
         <dd>{formatDuration(j.started_at ?? j.created_at, j.finished_at)}</dd>
       </dl>
-      {j.status === "succeeded" ? <Notice kind="success">The restore finished: {j.resource_name} is back.</Notice> : null}
+      {j.status === "succeeded" ? <Notice kind="success">{restoreFinishedWords(j, events)}</Notice> : null}
       {j.error ? (
         <div className="banner error" role="alert">
           {j.error}

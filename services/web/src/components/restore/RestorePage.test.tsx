@@ -43,7 +43,8 @@ function preview(name: string) {
     checked_on_host: true,
     checked_at: new Date().toISOString(),
     fallback: null as string | null,
-    confirm_name: name,
+    // Only a restore that overwrites something (here: the original, dev-data) needs the name typed again.
+    confirm_name: name === "dev-data" ? name : null,
     token: "tok-1",
     expires_at: new Date(Date.now() + 300_000).toISOString(),
   };
@@ -98,6 +99,7 @@ function stubApi(stub: Stub) {
       if (path === "/users/me") return json({ username: "admin", mfa_enabled: false });
       if (path === "/restores/lock") return json(stub.lock ?? { locked: false, reason: null, changed_by: null, changed_at: null });
       if (path === "/artifacts/a1") return json(ARTIFACT);
+      if (path === "/resources/volumes") return json([{ name: "dev-data" }, { name: "dev-data-restored" }]);
       if (path === "/artifacts") return json({ items: [ARTIFACT], next_cursor: null });
       if (path === "/restores/preview") return json((stub.preview ?? preview)(body.target.name));
       if (path === "/restores") return stub.confirm ? stub.confirm() : json({ job_id: "job-9", host_id: "vm", status: "queued" }, 202);
@@ -118,28 +120,33 @@ afterEach(() => {
 });
 
 describe("RestorePage", () => {
-  it("restores into a new volume: target, preview, typed name, follow", async () => {
+  it("restores into a new volume: a suggested free name, preview, a plain Confirm, follow", async () => {
     const stub: Stub = { sent: [] };
     stubApi(stub);
     const user = userEvent.setup();
     renderAt("/restore?artifact=a1");
 
+    await waitFor(() => expect(stub.sent.some((s) => s.path === "/resources/volumes")).toBe(true));
     await user.click(await screen.findByLabelText("New volume"));
-    await user.type(screen.getByLabelText("New name"), "restored");
+    // dev-data and dev-data-restored exist on the host: the next free name is prefilled.
+    expect(screen.getByLabelText("New name")).toHaveValue("dev-data-restored-2");
     await user.click(screen.getByRole("button", { name: "Preview" }));
     expect(await screen.findByText(/as a new object; nothing existing is overwritten/)).toBeInTheDocument();
     expect(stub.sent.find((s) => s.path === "/restores/preview")?.body).toEqual({
       artifact_id: "a1",
-      target: { kind: "volume", name: "restored", replace_existing: false, allow_stop: false, same_storage_as_original: false },
+      target: {
+        kind: "volume",
+        name: "dev-data-restored-2",
+        replace_existing: false,
+        allow_stop: false,
+        same_storage_as_original: false,
+      },
+      backup_first: true,
     });
 
     await user.click(screen.getByRole("button", { name: "Continue" }));
-    const restore = screen.getByRole("button", { name: "Restore" });
-    await user.type(screen.getByLabelText("Type the target name to confirm"), "restore");
-    expect(restore).toBeDisabled();
-    await user.type(screen.getByLabelText("Type the target name to confirm"), "d");
-    expect(restore).toBeEnabled();
-    await user.click(restore);
+    expect(screen.queryByLabelText("Type the target name to confirm")).not.toBeInTheDocument();
+    await user.click(screen.getByRole("button", { name: "Confirm" }));
 
     // waitFor, not findBy: under load the follow step can render the badge twice, and the first
     // element findBy returned may already be gone when the expectation reads it.
@@ -147,7 +154,32 @@ describe("RestorePage", () => {
     expect(screen.getByText("started on vm", { exact: false })).toBeInTheDocument();
     expect(screen.getByText("10 B of 100 B (10%)")).toBeInTheDocument(); // a running restore's figure of its total
     expect(screen.getByRole("link", { name: "Open the job" })).toHaveAttribute("href", "/jobs/job-9");
-    expect(stub.sent.find((s) => s.path === "/restores")?.body).toEqual({ token: "tok-1", confirm_name: "restored" });
+    expect(stub.sent.find((s) => s.path === "/restores")?.body).toEqual({ token: "tok-1" });
+  });
+
+  it("backs up the current data first when replacing the original, unless unticked", async () => {
+    const stub: Stub = { sent: [] };
+    stubApi(stub);
+    const user = userEvent.setup();
+    renderAt("/restore?artifact=a1");
+
+    const first = await screen.findByLabelText("Back up the current data first");
+    expect(first).toBeChecked();
+    await user.click(first);
+    await user.click(screen.getByRole("button", { name: "Preview" }));
+    await user.click(await screen.findByRole("button", { name: "Continue" }));
+    expect(stub.sent.find((s) => s.path === "/restores/preview")?.body).toMatchObject({
+      target: { name: "dev-data", replace_existing: true },
+      backup_first: false,
+    });
+    // Overwriting: the name is still typed again.
+    const restore = screen.getByRole("button", { name: "Restore" });
+    expect(restore).toBeDisabled();
+    await user.type(screen.getByLabelText("Type the target name to confirm"), "dev-data");
+    await user.click(restore);
+    await waitFor(() =>
+      expect(stub.sent.find((s) => s.path === "/restores")?.body).toEqual({ token: "tok-1", confirm_name: "dev-data" }),
+    );
   });
 
   it("asks for the original's driver and options only when ticked, and shows where that writes", async () => {
@@ -158,6 +190,7 @@ describe("RestorePage", () => {
     renderAt("/restore?artifact=a1");
 
     await user.click(await screen.findByLabelText("New volume"));
+    await user.clear(screen.getByLabelText("New name"));
     await user.type(screen.getByLabelText("New name"), "restored");
     const same = screen.getByLabelText("Same driver and options as the original");
     expect(same).not.toBeChecked();

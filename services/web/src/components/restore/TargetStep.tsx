@@ -2,7 +2,7 @@
 import type { Schemas } from "../../api/client";
 import { formatBytes, formatDateTime } from "../../lib/format";
 import { Field } from "../ui";
-import { originalName, targetKind, type TargetMode } from "./wizard";
+import { MAX_NAME_LENGTH, originalName, targetKind, type TargetMode } from "./wizard";
 
 type Artifact = Schemas["ArtifactOut"];
 
@@ -13,12 +13,15 @@ export function TargetStep({
   mode,
   newName,
   sameStorage,
+  backupFirst,
+  suggestedName,
   nameError,
   locked,
   busy,
   onMode,
   onNewName,
   onSameStorage,
+  onBackupFirst,
   onPreview,
   onBack,
 }: {
@@ -26,12 +29,16 @@ export function TargetStep({
   mode: TargetMode;
   newName: string;
   sameStorage: boolean;
+  backupFirst: boolean;
+  /** A free name to prefill when "new" is chosen (nothing on the host uses it). */
+  suggestedName: string;
   nameError: string | null;
   locked: boolean;
   busy: boolean;
-  onMode: (mode: TargetMode) => void;
+  onMode: (mode: TargetMode, suggestedName?: string) => void;
   onNewName: (name: string) => void;
   onSameStorage: (value: boolean) => void;
+  onBackupFirst: (value: boolean) => void;
   onPreview: () => void;
   onBack: () => void;
 }) {
@@ -84,10 +91,28 @@ export function TargetStep({
           {newLabel ? (
             <div className="choice">
               <label>
-                <input type="radio" name="restore-target" value="new" checked={mode === "new"} onChange={() => onMode("new")} />{" "}
+                <input type="radio" name="restore-target" value="new" checked={mode === "new"} onChange={() => onMode("new", suggestedName)} />{" "}
                 {newLabel}
               </label>
               <span className="muted">— beside the original, which is not touched</span>
+            </div>
+          ) : null}
+          {mode === "original" && kind === "volume" ? (
+            <div className="choice">
+              <label>
+                <input
+                  type="checkbox"
+                  name="backup-first"
+                  checked={backupFirst}
+                  onChange={(e) => onBackupFirst(e.target.checked)}
+                />{" "}
+                Back up the current data first
+              </label>
+              <span className="muted">
+                {backupFirst
+                  ? " — a backup of what the volume holds now is taken before it is replaced, so you can undo this restore; if that backup fails, nothing is overwritten"
+                  : " — what the volume holds now is lost when it is replaced"}
+              </span>
             </div>
           ) : null}
           {mode === "new" && newLabel ? (
@@ -95,9 +120,18 @@ export function TargetStep({
               label="New name"
               htmlFor="restore-new-name"
               error={nameError}
-              hint={kind === "container" ? "Its volumes are restored as <new name>-<volume>." : undefined}
+              hint={
+                (kind === "container" ? "Its volumes are restored as <new name>-<volume>. " : "") +
+                `Letters, digits, '_', '.' or '-', starting with a letter or a digit; at most ${MAX_NAME_LENGTH} characters.`
+              }
             >
-              <input id="restore-new-name" value={newName} onChange={(e) => onNewName(e.target.value)} autoFocus />
+              <input
+                id="restore-new-name"
+                value={newName}
+                maxLength={MAX_NAME_LENGTH}
+                onChange={(e) => onNewName(e.target.value)}
+                autoFocus
+              />
             </Field>
           ) : null}
           {mode === "new" && kind === "volume" ? (

@@ -1,8 +1,12 @@
 import { describe, expect, it } from "vitest";
 import {
+  MAX_NAME_LENGTH,
   confirmNameMatches,
   initialWizard,
+  needsTypedName,
+  restoreFinishedWords,
   restoreTarget,
+  suggestFreeName,
   wizardReducer,
   type Artifact,
   type RestorePreview,
@@ -123,5 +127,49 @@ describe("restoreTarget", () => {
 
   it("has no target for a bind mount archive", () => {
     expect(restoreTarget({ ...volume, kind: "bind" }, "original", "")).toBeNull();
+  });
+});
+
+describe("a restore into a new name", () => {
+  it("prefills a suggested free name when New is chosen, and keeps one the user typed", () => {
+    const chosen = run(initialWizard({ artifact: "a1" }), { type: "mode", mode: "new", suggestedName: "dev-data-restored" });
+    expect(chosen).toMatchObject({ mode: "new", newName: "dev-data-restored" });
+    const typed = run(chosen, { type: "newName", name: "mine" }, { type: "mode", mode: "original" });
+    expect(run(typed, { type: "mode", mode: "new", suggestedName: "dev-data-restored" }).newName).toBe("mine");
+  });
+
+  it("suggests <original>-restored, or the next number nothing on the host uses", () => {
+    expect(suggestFreeName("dev-data", ["dev-data"])).toBe("dev-data-restored");
+    expect(suggestFreeName("dev-data", ["dev-data", "dev-data-restored", "dev-data-restored-2"])).toBe(
+      "dev-data-restored-3",
+    );
+    const long = suggestFreeName("x".repeat(MAX_NAME_LENGTH), []);
+    expect(long).toHaveLength(MAX_NAME_LENGTH);
+    expect(long.endsWith("-restored")).toBe(true);
+  });
+
+  it("needs no typed name when nothing is overwritten, only then", () => {
+    expect(needsTypedName({ confirm_name: null })).toBe(false);
+    expect(needsTypedName({ confirm_name: "dev-data" })).toBe(true);
+  });
+
+  it("says a new volume was created, not that it is back", () => {
+    const job = { resource_kind: "volume", resource_name: "dev-data-restored" };
+    const created = restoreFinishedWords(job, [{ message: "restored into volume dev-data-restored as a new object" }]);
+    expect(created).toBe(
+      "The restore finished: volume dev-data-restored was created with the restored data; the original was not touched.",
+    );
+    expect(restoreFinishedWords(job, [{ message: "restored into volume dev-data replacing the existing one" }])).toBe(
+      "The restore finished: volume dev-data-restored now holds the restored data.",
+    );
+    expect(restoreFinishedWords(job, [])).not.toContain("is back");
+  });
+});
+
+describe("backing up the current data first", () => {
+  it("is on by default and sent with the preview; changing it drops the preview", () => {
+    expect(initialWizard().backupFirst).toBe(true);
+    const state = run(initialWizard({ artifact: "a1" }), { type: "previewed", preview }, { type: "backupFirst", value: false });
+    expect(state).toMatchObject({ preview: null, backupFirst: false });
   });
 });

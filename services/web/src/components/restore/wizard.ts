@@ -24,6 +24,8 @@ export interface WizardState {
   newName: string;
   /** A new volume gets the original's driver and options (its host directory or share) instead of plain local. */
   sameStorage: boolean;
+  /** Before replacing an existing volume, back up its current data (so a wrong restore can be undone). */
+  backupFirst: boolean;
   /** The preview the user is looking at; its token confirms exactly this plan of action. */
   preview: RestorePreview | null;
   jobId: string | null;
@@ -33,7 +35,9 @@ export interface WizardState {
 
 export type WizardAction =
   | { type: "pick"; artifactId: string }
-  | { type: "mode"; mode: TargetMode }
+  /** `suggestedName`: a free name to prefill when the new name is still empty. */
+  | { type: "mode"; mode: TargetMode; suggestedName?: string }
+  | { type: "backupFirst"; value: boolean }
   | { type: "newName"; name: string }
   | { type: "sameStorage"; value: boolean }
   | { type: "previewed"; preview: RestorePreview }
@@ -51,6 +55,7 @@ export function initialWizard(params: { artifact?: string | null; job?: string |
     mode: "original",
     newName: "",
     sameStorage: false,
+    backupFirst: true,
     preview: null,
     jobId: null,
     notice: null,
@@ -66,8 +71,12 @@ export function wizardReducer(state: WizardState, action: WizardAction): WizardS
   switch (action.type) {
     case "pick":
       return { ...initialWizard(), step: "target", artifactId: action.artifactId };
-    case "mode":
-      return { ...state, mode: action.mode, preview: null };
+    case "mode": {
+      const prefill = action.mode === "new" && state.newName.trim() === "" && action.suggestedName;
+      return { ...state, mode: action.mode, newName: prefill ? action.suggestedName! : state.newName, preview: null };
+    }
+    case "backupFirst":
+      return { ...state, backupFirst: action.value, preview: null };
     case "newName":
       return { ...state, newName: action.name, preview: null };
     case "sameStorage":
@@ -130,6 +139,41 @@ export function targetKind(artifact: Pick<Artifact, "kind">): RestoreTargetIn["k
 /** The object the archive came from: a volume archive's role is the volume's name. */
 export function originalName(artifact: Pick<Artifact, "kind" | "role" | "resource">): string {
   return artifact.kind === "volume" ? artifact.role : artifact.resource.name;
+}
+
+/** Docker's longest name DockBack takes for a volume or container (a local volume's directory name). */
+export const MAX_NAME_LENGTH = 255;
+
+/** A name beside the original that nothing on the host uses yet: `<original>-restored`, then
+ * `<original>-restored-2`, `-3`, … (cut to fit the length limit). `taken`: the names of that kind on the host. */
+export function suggestFreeName(original: string, taken: Iterable<string>): string {
+  const used = new Set(taken);
+  for (let n = 1; ; n++) {
+    const suffix = n === 1 ? "-restored" : `-restored-${n}`;
+    const name = original.slice(0, MAX_NAME_LENGTH - suffix.length) + suffix;
+    if (!used.has(name)) return name;
+  }
+}
+
+/** Whether confirming needs the target's name typed again: only a restore that overwrites something
+ * (the preview then names it in `confirm_name`); into a new name the Confirm button alone starts it. */
+export function needsTypedName(preview: Pick<RestorePreview, "confirm_name">): boolean {
+  return !!preview.confirm_name;
+}
+
+/** What a finished restore did, in words, from its job's log ("… as a new object" or "… replacing …"). */
+export function restoreFinishedWords(
+  job: { resource_kind?: string | null; resource_name?: string | null },
+  log: readonly { message: string }[],
+): string {
+  const what = [job.resource_kind, job.resource_name].filter(Boolean).join(" ");
+  if (log.some((line) => line.message.includes("as a new object"))) {
+    return `The restore finished: ${what} was created with the restored data; the original was not touched.`;
+  }
+  if (log.some((line) => line.message.includes("replacing the existing one"))) {
+    return `The restore finished: ${what} now holds the restored data.`;
+  }
+  return `The restore into ${what} finished.`;
 }
 
 /** The confirm button stays disabled until the name is typed exactly (no trimming, same case). */
