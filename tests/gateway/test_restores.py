@@ -22,7 +22,7 @@ from dockback_contracts import subjects
 from dockback_contracts.control import TargetUsers, TargetUsersQuery
 from dockback_contracts.inventory import ContainerInfo, VolumeInfo, VolumeUser
 from dockback_gateway.catalog.models import Artifact
-from dockback_gateway.jobs.models import Job
+from dockback_gateway.jobs.models import Job, JobLogEntry
 from dockback_gateway.restores.models import RestoreConfirmation
 from dockback_gateway.users.models import Role
 from dockback_runtime.connection import server_has_subscriptions
@@ -264,6 +264,13 @@ async def test_replacing_a_volume_backs_up_its_current_data_first_unless_turned_
     assert restore.backup_first.resource == ev.ResourceRef(kind="volume", name="pgdata")
     assert (restore.backup_first.host_id, restore.backup_first.plan_id) == (HOST, None)
     assert restore.backup_first.requested_by == "olga"
+    async with gateway.app.state.sessions() as db:
+        queued = await db.scalar(
+            select(JobLogEntry.message).where(
+                JobLogEntry.job_id == restore.job_id, JobLogEntry.type == "gateway.queued"
+            )
+        )
+    assert f"after a backup of its current data (job {restore.backup_first.job_id})" in str(queued)
     unguarded = ev.RestoreRequested.model_validate(requests[accepted_without["job_id"]].body, strict=False)
     assert unguarded.backup_first is None
     assert accepted_without["backup_job_id"] is None

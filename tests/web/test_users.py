@@ -41,6 +41,7 @@ async def test_an_admin_deletes_a_user_sees_last_logins_and_requires_mfa_of_oper
     await dropme_row.get_by_role("button", name="Delete").click()
     await page.get_by_role("group", name="Delete dropme?").get_by_role("button", name="Yes, delete").click()
     await expect(dropme_row).to_have_count(0)
+    await expect(page.get_by_role("status").filter(has_text="dropme was deleted")).to_be_visible()
 
     await page.get_by_role("checkbox", name="operators").check()
     await page.get_by_role("button", name="Save MFA policy").click()

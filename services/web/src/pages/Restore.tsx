@@ -80,7 +80,7 @@ function RestoreWizard({ artifact, job }: { artifact: string | null; job: string
   const confirm = useMutation({
     mutationFn: async (body: Schemas["RestoreConfirm"]) => unwrap(await api.POST("/restores", { body })),
     onSuccess: (accepted) => {
-      dispatch({ type: "confirmed", jobId: accepted.job_id });
+      dispatch({ type: "confirmed", jobId: accepted.job_id, backupJobId: accepted.backup_job_id });
       void afterJobStarted(client);
       setParams({ job: accepted.job_id });
     },
@@ -224,6 +224,7 @@ function RestoreWizard({ artifact, job }: { artifact: string | null; job: string
       {state.step === "follow" && state.jobId ? (
         <FollowStep
           jobId={state.jobId}
+          backupJobId={state.backupJobId}
           onRestart={() => {
             dispatch({ type: "restart" });
             setParams({});

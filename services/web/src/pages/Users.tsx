@@ -24,6 +24,7 @@ export function UsersPage() {
     enabled: allowed,
   });
   const [creating, setCreating] = useState(false);
+  const [deleted, setDeleted] = useState<string | null>(null);
   const mayCreate = can("POST", "/users");
 
   if (!allowed) {
@@ -58,6 +59,11 @@ export function UsersPage() {
           <NewUserForm onCreated={refresh} onCancel={() => setCreating(false)} />
         </Card>
       ) : null}
+      {deleted ? (
+        <Notice kind="success">
+          <span role="status">{deleted}</span>
+        </Notice>
+      ) : null}
       {users.data && can("GET", "/users/mfa-policy") ? (
         <MfaPolicyCard users={users.data} mayChange={can("PUT", "/users/mfa-policy")} />
       ) : null}
@@ -76,6 +82,7 @@ export function UsersPage() {
               users={users.data}
               may={may}
               onChanged={refresh}
+              onDeleted={setDeleted}
             />
           ))}
         </DataTable>

@@ -60,9 +60,12 @@ def describe(request: Request, resource: ev.ResourceRef | ev.RestoreTarget | Non
         case ev.BackupRequested():
             return f"backup of {named}" if named else "plan run"
         case ev.RestoreRequested():
-            return f"restore into {named}"
+            return f"restore into {named}{_backed_up_first(request)}"
         case ev.FetchRequested():
-            return f"restore into {named}, from a remote copy the host's uploader fetches first"
+            return (
+                f"restore into {named}, from a remote copy the host's uploader fetches first"
+                f"{_backed_up_first(request.restore)}"
+            )
         case ev.VerifyRequested():
             return f"check of the archive of {named}" if named else f"check of artifact {request.archive.artifact_id}"
         case ev.PruneRequested():
@@ -70,6 +73,13 @@ def describe(request: Request, resource: ev.ResourceRef | ev.RestoreTarget | Non
         case ev.DeleteRequested():
             return f"deletion of the backup of {named} (artifact {request.archive.artifact_id}) and its copies"
     raise AssertionError(f"not a request: {request!r}")
+
+
+def _backed_up_first(restore: ev.RestoreRequested) -> str:
+    """The restore's backup of the current data it takes first, in words (its job id to follow it)."""
+    if restore.backup_first is None:
+        return ""
+    return f", after a backup of its current data (job {restore.backup_first.job_id}) that it takes first"
 
 
 async def queue_job(

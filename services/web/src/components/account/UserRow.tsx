@@ -26,6 +26,7 @@ export function UserRow({
   users,
   may,
   onChanged,
+  onDeleted,
 }: {
   user: User;
   isSelf: boolean;
@@ -34,6 +35,8 @@ export function UserRow({
   may: UserPermissions;
   /** After a change: read the list (and, for one's own account, the session) again. */
   onChanged: () => Promise<unknown>;
+  /** After a deletion (the row goes with the list read again, so the page says it). */
+  onDeleted: (message: string) => void;
 }) {
   const [role, setRole] = useState<Role>(user.role as Role);
   // When the list is read again with another role, the picker follows it.
@@ -89,11 +92,10 @@ export function UserRow({
     }
   };
 
-  const remove = () =>
-    act(
-      () => api.DELETE("/users/{user_id}", { params: { path } }),
-      `${user.username} was deleted and logged out everywhere.`,
-    );
+  const remove = async () => {
+    const message = `${user.username} was deleted and logged out everywhere; the audit log keeps the name.`;
+    if (await act(() => api.DELETE("/users/{user_id}", { params: { path } }), message)) onDeleted(message);
+  };
   const notDeletable = whyNotDeletable(user, isSelf, users);
 
   function toggle(next: Panel) {

@@ -11,7 +11,16 @@ import { JobProgress } from "../jobs/JobProgress";
 import { ErrorBanner, Loading, Notice, StatusBadge } from "../ui";
 import { restoreFinishedWords } from "./wizard";
 
-export function FollowStep({ jobId, onRestart }: { jobId: string; onRestart: () => void }) {
+export function FollowStep({
+  jobId,
+  backupJobId = null,
+  onRestart,
+}: {
+  jobId: string;
+  /** The backup of the current data the restore takes first, if any. */
+  backupJobId?: string | null;
+  onRestart: () => void;
+}) {
   const job = useQuery({
     queryKey: jobKey(jobId),
     queryFn: async () => unwrap(await api.GET("/jobs/{job_id}", { params: { path: { job_id: jobId } } })),
@@ -64,6 +73,12 @@ export function FollowStep({ jobId, onRestart }: { jobId: string; onRestart: () 
         <dt>Time</dt>
         <dd>{formatDuration(j.started_at ?? j.created_at, j.finished_at)}</dd>
       </dl>
+      {backupJobId ? (
+        <Notice>
+          The current data is backed up first, before it is replaced: <Link to={`/jobs/${backupJobId}`}>the backup of the current data</Link>. Restore
+          that backup to undo this restore.
+        </Notice>
+      ) : null}
       {j.status === "succeeded" ? <Notice kind="success">{restoreFinishedWords(j, events)}</Notice> : null}
       {j.error ? (
         <div className="banner error" role="alert">

@@ -182,6 +182,24 @@ describe("RestorePage", () => {
     );
   });
 
+  it("links the backup of the current data the restore takes first", async () => {
+    const stub: Stub = {
+      sent: [],
+      confirm: () => json({ job_id: "job-9", backup_job_id: "job-b", host_id: "vm", status: "queued" }, 202),
+    };
+    stubApi(stub);
+    const user = userEvent.setup();
+    renderAt("/restore?artifact=a1");
+
+    expect(await screen.findByLabelText("Back up the current data first")).toBeChecked();
+    await user.click(screen.getByRole("button", { name: "Preview" }));
+    await user.click(await screen.findByRole("button", { name: "Continue" }));
+    expect(stub.sent.find((s) => s.path === "/restores/preview")?.body).toMatchObject({ backup_first: true });
+    await user.type(screen.getByLabelText("Type the target name to confirm"), "dev-data");
+    await user.click(screen.getByRole("button", { name: "Restore" }));
+    expect(await screen.findByRole("link", { name: "the backup of the current data" })).toHaveAttribute("href", "/jobs/job-b");
+  });
+
   it("asks for the original's driver and options only when ticked, and shows where that writes", async () => {
     const written = "The new volume 'restored' gets the original's driver and options, so it writes into the host directory /srv/app.";
     const stub: Stub = { sent: [], preview: (name) => ({ ...preview(name), storage: written, original_storage: "the host directory /srv/app" }) };

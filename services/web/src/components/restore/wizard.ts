@@ -29,6 +29,8 @@ export interface WizardState {
   /** The preview the user is looking at; its token confirms exactly this plan of action. */
   preview: RestorePreview | null;
   jobId: string | null;
+  /** The backup of the current data the restore takes first, if any (its own job). */
+  backupJobId: string | null;
   /** Why the wizard moved the user (an expired token), shown on the step it moved to. */
   notice: string | null;
 }
@@ -42,7 +44,7 @@ export type WizardAction =
   | { type: "sameStorage"; value: boolean }
   | { type: "previewed"; preview: RestorePreview }
   | { type: "continue" }
-  | { type: "confirmed"; jobId: string }
+  | { type: "confirmed"; jobId: string; backupJobId?: string | null }
   /** The token expired or was used (409/410/403 on confirm): preview again. */
   | { type: "tokenRejected"; message: string }
   | { type: "back" }
@@ -58,6 +60,7 @@ export function initialWizard(params: { artifact?: string | null; job?: string |
     backupFirst: true,
     preview: null,
     jobId: null,
+    backupJobId: null,
     notice: null,
   };
   if (params.job) return { ...base, step: "follow", jobId: params.job };
@@ -87,7 +90,9 @@ export function wizardReducer(state: WizardState, action: WizardAction): WizardS
     case "continue":
       return state.step === "preview" && state.preview ? { ...state, step: "confirm", notice: null } : state;
     case "confirmed":
-      return state.step === "confirm" ? { ...state, step: "follow", jobId: action.jobId, preview: null } : state;
+      return state.step === "confirm"
+        ? { ...state, step: "follow", jobId: action.jobId, backupJobId: action.backupJobId ?? null, preview: null }
+        : state;
     case "tokenRejected":
       return state.step === "confirm" ? { ...state, step: "preview", preview: null, notice: action.message } : state;
     case "back": {
