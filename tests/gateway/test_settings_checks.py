@@ -196,3 +196,32 @@ async def test_viewers_and_operators_may_not_run_checks(gateway: Gateway) -> Non
             ]
         assert [a.status_code for a in answers] == [403, 403, 403]
         assert received == []
+
+
+async def test_a_new_target_is_tested_as_typed_before_it_is_saved(gateway: Gateway) -> None:
+    async with logged_in_admin(gateway) as client:
+        async with responder(gateway, CHECK_ON_HOST_A, "uploaders", result(True, "reachable")) as received:
+            checked = await client.post("/settings/targets/test", json=TARGET)
+        settings = (await client.get("/settings")).json()
+    assert checked.status_code == 200, checked.text
+    assert checked.json()["detail"] == "reachable"
+    (asked,) = [CheckTarget.model_validate_json(r) for r in received]
+    assert (asked.target.target_id, asked.target.endpoint) == ("offsite", TARGET["endpoint"])
+    assert unseal(HOST_KEY, target_secret("offsite", "secret_key"), asked.target.secret_key) == TARGET["secret_key"]
+    assert settings["targets"] == []  # nothing was saved
+    audits = await audit_rows(gateway, "settings.target.test")
+    assert [(a.target, a.outcome) for a in audits] == [("offsite", "success")]
+
+
+async def test_an_edited_target_is_tested_with_the_form_values_and_the_stored_keys(gateway: Gateway) -> None:
+    async with logged_in_admin(gateway) as client:
+        assert (await client.post("/settings/targets", json=TARGET)).status_code == 201
+        edited = {"endpoint": TARGET["endpoint"], "bucket": "another-bucket", "prefix": "new/"}
+        async with responder(gateway, CHECK_ON_HOST_A, "uploaders", result(True, "reachable")) as received:
+            checked = await client.post("/settings/targets/offsite/test", json=edited)
+        stored = (await client.get("/settings")).json()["targets"][0]
+    assert checked.status_code == 200, checked.text
+    (asked,) = [CheckTarget.model_validate_json(r) for r in received]
+    assert (asked.target.bucket, asked.target.prefix) == ("another-bucket", "new/")  # as typed
+    assert unseal(HOST_KEY, target_secret("offsite", "secret_key"), asked.target.secret_key) == TARGET["secret_key"]
+    assert stored["bucket"] == TARGET["bucket"]  # and the saved target is as it was

@@ -6,12 +6,16 @@ changes, so the snapshot the uploaders read still binds the keys to the old endp
 
 from __future__ import annotations
 
+import nats
 import pytest
 from gateway.conftest import HOST_ID, HOST_KEY, Gateway, logged_in_admin
 from gateway.job_facts import add_plan
 from gateway.settings_bodies import published_snapshot
+from nats.aio.msg import Msg
 
+from dockback_contracts import subjects
 from dockback_contracts.sealed import unseal
+from dockback_runtime.connection import server_has_subscriptions
 
 ACCESS_KEY = "canary-access-key-0e7d52"
 SECRET_KEY = "canary-secret-key-8a3f16"
@@ -48,3 +52,27 @@ async def test_s3_keys_follow_a_changed_endpoint(gateway: Gateway, change: dict[
     (target,) = snapshot.targets
     assert (target.endpoint, target.secure) == ("s3.example.net", True)
     assert unseal(HOST_KEY, "settings.targets.offsite.secret_key", target.secret_key) == SECRET_KEY
+
+
+async def test_a_test_of_unsaved_values_never_sends_the_stored_keys_to_a_new_endpoint(gateway: Gateway) -> None:
+    """The same attack through *Test* with the edit form's values: nothing is asked of any
+    uploader unless both keys are typed again."""
+    asked: list[bytes] = []
+
+    async def uploader(message: Msg) -> None:
+        asked.append(message.data)
+
+    nc = await nats.connect(gateway.settings.nats_url)
+    try:
+        await nc.subscribe(subjects.check_target(HOST_ID), queue="uploaders", cb=uploader)
+        await server_has_subscriptions(nc)
+        async with logged_in_admin(gateway) as admin:
+            assert (await admin.post("/settings/targets", json={"target_id": "offsite", **TARGET})).status_code == 201
+            moved = await admin.post(
+                "/settings/targets/offsite/test", json={**KEEPING_KEYS, "endpoint": "s3.attacker.example"}
+            )
+    finally:
+        await nc.close()
+    assert moved.status_code == 422, moved.text
+    assert moved.json()["detail"].startswith("access_key: the endpoint differs from the saved one")
+    assert asked == []

@@ -141,6 +141,19 @@ async def test_the_plan_editor_keeps_typed_numbers_points_at_refusals_and_guards
         new_target = page.get_by_role("form", name="New S3 target")
         await expect(new_target.get_by_role("alert").filter(has_text="Not saved")).to_contain_text("Part size (MiB)")
         assert (await admin.get("/settings")).json()["targets"] == []
+        # Test before saving: a provider fills in the endpoint, and the values as typed are tested
+        # (no uploader runs in this stack, which the answer says); nothing is saved
+        await part_size.fill("64")
+        await new_target.get_by_label("Provider").select_option("MinIO")
+        await expect(new_target.get_by_label("Endpoint")).to_have_value("<minio-host>:9000")
+        await new_target.get_by_label("Endpoint").fill("minio.lan:9000")
+        await new_target.get_by_label("Target id").fill("nas")
+        await new_target.get_by_label("Bucket").fill("backups")
+        await new_target.get_by_label("Access key").fill("typed-access-key")
+        await new_target.get_by_label("Secret key").fill("typed-secret-key")
+        await new_target.get_by_role("button", name="Test these values").click()
+        await expect(new_target.get_by_role("alert").filter(has_text="No uploader answered")).to_be_visible()
+        assert (await admin.get("/settings")).json()["targets"] == []
         dialogs.accept = False
         async with page.expect_event("dialog"):
             await page.get_by_role("navigation", name="Main").get_by_role("link", name="Plans", exact=True).click()

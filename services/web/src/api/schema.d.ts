@@ -468,6 +468,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/settings/targets/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Test New Target
+         * @description Have a host's uploader reach an S3 target as typed, before it is saved (nothing is saved).
+         *     A failed check is a 200 with `ok: false` and what to fix in `detail`.
+         */
+        post: operations["test_new_target_settings_targets_test_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/settings/targets/{target_id}/test": {
         parameters: {
             query?: never;
@@ -479,8 +500,8 @@ export interface paths {
         put?: never;
         /**
          * Test Target
-         * @description Have a host's uploader reach the S3 target with its stored credentials and check its bucket.
-         *     A failed check is a 200 with `ok: false` and what to fix in `detail`.
+         * @description Have a host's uploader reach the S3 target with its stored credentials (or the values sent)
+         *     and check its bucket. A failed check is a 200 with `ok: false` and what to fix in `detail`.
          */
         post: operations["test_target_settings_targets__target_id__test_post"];
         delete?: never;
@@ -4680,6 +4701,78 @@ export interface operations {
             };
         };
     };
+    test_new_target_settings_targets_test_post: {
+        parameters: {
+            query?: {
+                /** @description The host to check from (its uploader gets the target's keys for the check). Default: a host whose plans use the target, or the only host. */
+                host_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["S3TargetCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service that answered sent an unreadable reply */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No service answered the check (`no_responder`): is one running? */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     test_target_settings_targets__target_id__test_post: {
         parameters: {
             query?: {
@@ -4692,7 +4785,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["S3TargetUpdate"] | null;
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {

@@ -16,18 +16,25 @@ from typing import Any, NoReturn
 from nats.aio.client import Client as NatsClient
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockback_contracts import subjects
 from dockback_contracts.control import CheckChannel, CheckResult, CheckTarget
+from dockback_contracts.snapshots import S3Target, target_secret
 from dockback_gateway.audit.service import Origin, record
 from dockback_gateway.errors import DomainError, Invalid, NotFound
 from dockback_gateway.keys import Cipher, KeyProblem
 from dockback_gateway.settings.repository import SettingsRepository
-from dockback_gateway.settings.schemas import CheckOut
+from dockback_gateway.settings.schemas import CheckOut, S3TargetCreate, S3TargetUpdate
 from dockback_gateway.settings.service import SecretUnreadable
-from dockback_gateway.settings.snapshot import Recipient, registered_recipients, sealed_target
+from dockback_gateway.settings.snapshot import (
+    TARGET_FIELDS,
+    Recipient,
+    registered_recipients,
+    sealed_target,
+    sealed_target_values,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,24 +84,67 @@ class SettingsChecks:
         self.origin = origin
         self.timeout = timeout
 
-    async def check_target(self, target_id: str, host_id: str | None = None) -> CheckOut:
+    async def check_target(
+        self, target_id: str, host_id: str | None = None, values: S3TargetUpdate | None = None
+    ) -> CheckOut:
         """Can `host_id`'s uploader reach the S3 target with its credentials, and does its bucket
         exist? Without `host_id`: a host whose plans use the target, or the only host there is.
-        The target's keys travel in the request, sealed to that uploader: checking from a host
-        hands it the keys, which is the admin's choice, not something a host can ask for."""
+        With `values` (the edit form, not saved): those values are checked, a key left out being
+        the stored one, but only with the endpoint it was set for. The target's keys travel in the
+        request, sealed to that uploader: checking from a host hands it the keys, which is the
+        admin's choice, not something a host can ask for."""
         action = "settings.target.test"
         target = await self.repo.target(target_id)
         if target is None:
             await self._refuse(action, target_id, NotFound(f"there is no S3 target {target_id!r}"))
+        if values is not None and (values.endpoint, values.secure) != (target.endpoint, target.secure):
+            for field in ("access_key", "secret_key"):
+                if getattr(values, field) is None:
+                    await self._refuse(
+                        action,
+                        target_id,
+                        Invalid(
+                            f"{field}: the endpoint differs from the saved one (host, port or https), so enter "
+                            "the access key and the secret key to test it: the stored ones are only used with the "
+                            "endpoint they were set for"
+                        ),
+                    )
         recipient = await self._uploader_to_ask(action, target_id, host_id)
         try:
-            sealed = sealed_target(target, self.cipher, recipient.public_key)
+            if values is None:
+                sealed = sealed_target(target, self.cipher, recipient.public_key)
+            else:
+                access_key, secret_key = (
+                    self._given_or_stored(values.access_key, target.access_key, target_secret(target_id, "access_key")),
+                    self._given_or_stored(values.secret_key, target.secret_key, target_secret(target_id, "secret_key")),
+                )
+                fields = values.model_dump(include=set(TARGET_FIELDS))
+                sealed = sealed_target_values(target_id, fields, access_key, secret_key, recipient.public_key)
         except KeyProblem:
             await self._refuse(
                 action,
                 target_id,
                 SecretUnreadable(f"the keys of S3 target {target_id!r} do not decrypt: set them again"),
             )
+        return await self._ask_uploader(action, target_id, recipient, sealed)
+
+    async def check_new_target(self, values: S3TargetCreate, host_id: str | None = None) -> CheckOut:
+        """Check an S3 target as typed in the form for a new one, before it is saved (nothing is)."""
+        action = "settings.target.test"
+        recipient = await self._uploader_to_ask(action, values.target_id, host_id)
+        sealed = sealed_target_values(
+            values.target_id,
+            values.model_dump(include=set(TARGET_FIELDS)),
+            values.access_key.get_secret_value(),
+            values.secret_key.get_secret_value(),
+            recipient.public_key,
+        )
+        return await self._ask_uploader(action, values.target_id, recipient, sealed)
+
+    def _given_or_stored(self, given: SecretStr | None, stored: bytes, name: str) -> str:
+        return given.get_secret_value() if given is not None else self.cipher.decrypt(stored, name).decode()
+
+    async def _ask_uploader(self, action: str, target_id: str, recipient: Recipient, sealed: S3Target) -> CheckOut:
         check = CheckTarget(target=sealed, recipient=recipient.public_key)
         assert recipient.host_id is not None
         return await self._ask(

@@ -22,6 +22,7 @@ ROWS: dict[tuple[str, str], Rule] = {
     ("PUT", "/settings/defaults"): ADMIN,
     # Checks reach out with the stored credentials and send test alerts: admins, like the settings.
     ("POST", "/settings/targets/{target_id}/test"): ADMIN,
+    ("POST", "/settings/targets/test"): ADMIN,
     ("POST", "/settings/smtp/test"): ADMIN,
     ("POST", "/settings/webhooks/{webhook_id}/test"): ADMIN,
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 
 from dockback_gateway import patterns
 from dockback_gateway.auth.dependencies import CurrentPrincipal, enforce_policy, origin_of
@@ -90,22 +90,43 @@ async def delete_target(target_id: TargetId, settings: Service) -> Response:
     return Response(status_code=204)
 
 
+TestFrom = Annotated[
+    str | None,
+    Query(
+        pattern=patterns.SAFE_ID,
+        description="The host to check from (its uploader gets the target's keys for the check). "
+        "Default: a host whose plans use the target, or the only host.",
+    ),
+]
+
+
+@router.post("/targets/test", responses={**CHECKED, 422: {"model": Problem}})
+async def test_new_target(
+    body: S3TargetCreate,
+    checks: Checks,
+    host_id: TestFrom = None,  # noqa: PT028 - a route named test_, not a test
+) -> CheckOut:
+    """Have a host's uploader reach an S3 target as typed, before it is saved (nothing is saved).
+    A failed check is a 200 with `ok: false` and what to fix in `detail`."""
+    return await checks.check_new_target(body, host_id)
+
+
 @router.post("/targets/{target_id}/test", responses={**MISSING, **CHECKED})
 async def test_target(
     target_id: TargetId,
     checks: Checks,
-    host_id: Annotated[
-        str | None,
-        Query(
-            pattern=patterns.SAFE_ID,
-            description="The host to check from (its uploader gets the target's keys for the check). "
-            "Default: a host whose plans use the target, or the only host.",
+    host_id: TestFrom = None,  # noqa: PT028 - a route named test_, not a test
+    body: Annotated[
+        S3TargetUpdate | None,
+        Body(
+            description="The edit form's values, to test them before saving (a key left out is the stored one, "
+            "with the saved endpoint only). Left out: the saved target is tested."
         ),
     ] = None,  # noqa: PT028 - a route named test_, not a test
 ) -> CheckOut:
-    """Have a host's uploader reach the S3 target with its stored credentials and check its bucket.
-    A failed check is a 200 with `ok: false` and what to fix in `detail`."""
-    return await checks.check_target(target_id, host_id)
+    """Have a host's uploader reach the S3 target with its stored credentials (or the values sent)
+    and check its bucket. A failed check is a 200 with `ok: false` and what to fix in `detail`."""
+    return await checks.check_target(target_id, host_id, body)
 
 
 @router.put("/smtp", responses=UNREADABLE)

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from nats.js import JetStreamContext
 from nats.js.errors import (
@@ -126,22 +127,30 @@ def build_snapshot(
 def sealed_target(target: S3TargetRow, cipher: Cipher, public_key: str) -> snapshots.S3Target:
     """A stored S3 target with its keys decrypted from rest and sealed to `public_key`. Raises
     KeyProblem, naming the value, when a key does not decrypt."""
+    names = (target_secret(target.target_id, "access_key"), target_secret(target.target_id, "secret_key"))
+    return sealed_target_values(
+        target.target_id,
+        {f: getattr(target, f) for f in TARGET_FIELDS},
+        cipher.decrypt(target.access_key, names[0]).decode(),
+        cipher.decrypt(target.secret_key, names[1]).decode(),
+        public_key,
+    )
+
+
+TARGET_FIELDS = ("endpoint", "secure", "region", "bucket", "prefix", "part_size_bytes", "verify_full_read")
+"""The fields of an S3 target besides its id and keys."""
+
+
+def sealed_target_values(
+    target_id: str, fields: dict[str, Any], access_key: str, secret_key: str, public_key: str
+) -> snapshots.S3Target:
+    """An S3 target of these values (`TARGET_FIELDS`), its keys sealed to `public_key`."""
     recipient = parse_public_key(public_key)
-
-    def sealed(blob: bytes, name: str) -> SealedSecret:
-        return seal_to(recipient, name, cipher.decrypt(blob, name).decode())
-
     return snapshots.S3Target(
-        target_id=target.target_id,
-        endpoint=target.endpoint,
-        secure=target.secure,
-        region=target.region,
-        bucket=target.bucket,
-        prefix=target.prefix,
-        access_key=sealed(target.access_key, target_secret(target.target_id, "access_key")),
-        secret_key=sealed(target.secret_key, target_secret(target.target_id, "secret_key")),
-        part_size_bytes=target.part_size_bytes,
-        verify_full_read=target.verify_full_read,
+        target_id=target_id,
+        **{f: fields[f] for f in TARGET_FIELDS},
+        access_key=seal_to(recipient, target_secret(target_id, "access_key"), access_key),
+        secret_key=seal_to(recipient, target_secret(target_id, "secret_key"), secret_key),
     )
 
 

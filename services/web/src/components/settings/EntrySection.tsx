@@ -145,6 +145,7 @@ export function EntryEditor({
   saveLabel,
   onDone,
   guard,
+  test,
   children,
 }: {
   /** The form's accessible name. */
@@ -157,8 +158,11 @@ export function EntryEditor({
   onDone: () => void;
   /** The form's state around a save (useSettingsForm). */
   guard: SettingsFormGuard;
+  /** Test the values as typed, before saving (nothing is saved). */
+  test?: { run: () => Promise<CheckOut>; service: "uploader" | "notifier" };
   children: (errorOf: (field: string) => string | null) => ReactNode;
 }) {
+  const trying = useMutation({ mutationFn: async () => (test ? test.run() : Promise.reject(new Error("no test"))) });
   const client = useQueryClient();
   const saving = useMutation({
     mutationFn: save,
@@ -188,8 +192,14 @@ export function EntryEditor({
         <button type="button" onClick={onDone}>
           Cancel
         </button>
+        {test ? (
+          <button type="button" disabled={trying.isPending} onClick={() => trying.mutate()}>
+            Test these values
+          </button>
+        ) : null}
         <SaveRefusal errors={errors} known={fields} places={guard.places} pending={saving.isPending} />
       </div>
+      {test ? <CheckResult result={trying.data} error={trying.error} pending={trying.isPending} service={test.service} /> : null}
     </form>
   );
 }

@@ -11,6 +11,7 @@ const ADMIN = [
   "PUT /settings/targets/{target_id}",
   "DELETE /settings/targets/{target_id}",
   "POST /settings/targets/{target_id}/test",
+  "POST /settings/targets/test",
   "GET /resources/hosts",
   "PUT /settings/smtp",
   "POST /settings/smtp/test",
@@ -57,6 +58,9 @@ function stubApi(allowed: string[], hosts: string[] = ["h1"]) {
       if (path === "/settings") return json(SETTINGS);
       if (path === "/restores/lock") return json({ locked: false, reason: null, changed_by: null, changed_at: null });
       if (path === "/settings/targets/offsite/test") return json({ error: "no_responder", detail: "no uploader answered" }, 503);
+      if (path === "/settings/targets/test") {
+        return json({ ok: true, detail: "bucket new-bucket is reachable", answered_by: "uploader on host h1", checked_at: "2026-12-06T23:00:00Z" });
+      }
       if (path === "/settings/targets/offsite" && input.method === "PUT") return json(SETTINGS.targets[0]);
       if (path === "/settings/smtp" && input.method === "PUT") {
         return json({ error: "invalid", detail: "host: no such host", fields: { host: "no such host" } }, 422);
@@ -106,6 +110,25 @@ describe("SettingsPage", () => {
     await screen.findByText(/No uploader answered the check/);
     expect(screen.queryByLabelText("Test from host")).toBeNull();
     expect(sent.find((s) => s.path === "/settings/targets/offsite/test")?.search).toBe("");
+  });
+
+  it("tests a new target as typed, from a provider preset, without saving it", async () => {
+    const sent = stubApi(ADMIN);
+    const user = userEvent.setup();
+    renderPage();
+    await user.click(await screen.findByRole("button", { name: "Add a target" }));
+    await user.selectOptions(screen.getByLabelText("Provider"), "Wasabi");
+    expect(screen.getByLabelText("Endpoint")).toHaveValue("s3.eu-central-1.wasabisys.com");
+    expect(screen.getByLabelText("Region")).toHaveValue("eu-central-1");
+    await user.type(screen.getByLabelText("Target id"), "wasabi");
+    await user.type(screen.getByLabelText("Bucket"), "new-bucket");
+    await user.type(screen.getByLabelText("Access key"), "AK");
+    await user.type(screen.getByLabelText("Secret key"), "SK");
+    await user.click(screen.getByRole("button", { name: "Test these values" }));
+    expect(await screen.findByText(/bucket new-bucket is reachable/)).toBeInTheDocument();
+    const test = sent.find((s) => s.method === "POST" && s.path === "/settings/targets/test");
+    expect(test?.body).toMatchObject({ target_id: "wasabi", endpoint: "s3.eu-central-1.wasabisys.com", bucket: "new-bucket", secret_key: "SK" });
+    expect(sent.some((s) => s.method === "POST" && s.path === "/settings/targets")).toBe(false);
   });
 
   it("keeps stored keys when the edit form leaves them empty", async () => {

@@ -6,7 +6,7 @@ import { unwrap } from "../../api/errors";
 import { useCan } from "../../auth/session";
 import { formatBytes } from "../../lib/format";
 import { Field, StatusBadge } from "../ui";
-import { targetCreateBody, targetErrors, targetForm, targetUpdateBody } from "./bodies";
+import { S3_PROVIDERS, targetCreateBody, targetErrors, targetForm, targetUpdateBody, withProvider } from "./bodies";
 import { secretHint, useSettingsForm } from "./common";
 import { EntryEditor, EntryListSection, EntryRow } from "./EntrySection";
 
@@ -116,9 +116,40 @@ function TargetEditor({ target, onDone }: { target?: Target; onDone: () => void 
       saveLabel="Save target"
       onDone={onDone}
       guard={editor}
+      test={{
+        service: "uploader",
+        run: async () =>
+          target
+            ? unwrap(
+                await api.POST("/settings/targets/{target_id}/test", {
+                  params: { path: { target_id: target.target_id } },
+                  body: targetUpdateBody(form),
+                }),
+              )
+            : unwrap(await api.POST("/settings/targets/test", { body: targetCreateBody(form) })),
+      }}
     >
       {(err) => (
         <>
+          <Field label="Provider" htmlFor="target-provider" hint="Fills in the endpoint, region and HTTPS; replace any <...> part.">
+            <select
+              id="target-provider"
+              value=""
+              onChange={(e) => {
+                const next = withProvider(form, e.target.value);
+                set("endpoint", next.endpoint);
+                set("region", next.region);
+                set("secure", next.secure);
+              }}
+            >
+              <option value="">Choose to fill in…</option>
+              {S3_PROVIDERS.map((p) => (
+                <option key={p.name} value={p.name}>
+                  {p.name}
+                </option>
+              ))}
+            </select>
+          </Field>
           <Field label="Target id" htmlFor="target-id" error={err("target_id")} hint="Letters, digits, - and _; plans name the target by it.">
             <input id="target-id" value={form.target_id} readOnly={!!target} onChange={(e) => set("target_id", e.target.value)} required />
           </Field>

@@ -169,3 +169,19 @@ export function webhookUpdateBody(form: WebhookForm): Schemas["WebhookUpdate"] {
   const withUrl = withSecret(body, "url", { typed: form.url.trim() });
   return withSecret(withUrl, "signing_secret", { typed: form.signing_secret, clear: form.clear_secret });
 }
+
+/** S3 providers a person picks instead of looking up the endpoint: what each fills in. The
+ *  endpoint's `<...>` parts are the person's to replace (an account id, a host). */
+export const S3_PROVIDERS = [
+  { name: "AWS S3", endpoint: "s3.eu-central-1.amazonaws.com", region: "eu-central-1", secure: true },
+  { name: "Backblaze B2", endpoint: "s3.eu-central-003.backblazeb2.com", region: "eu-central-003", secure: true },
+  { name: "Wasabi", endpoint: "s3.eu-central-1.wasabisys.com", region: "eu-central-1", secure: true },
+  { name: "Cloudflare R2", endpoint: "<account-id>.r2.cloudflarestorage.com", region: "auto", secure: true },
+  { name: "MinIO", endpoint: "<minio-host>:9000", region: "us-east-1", secure: false },
+] as const;
+
+/** The form with a provider's endpoint, region and https filled in (the rest as typed). */
+export function withProvider(form: TargetForm, name: string): TargetForm {
+  const provider = S3_PROVIDERS.find((p) => p.name === name);
+  return provider ? { ...form, endpoint: provider.endpoint, region: provider.region, secure: provider.secure } : form;
+}
