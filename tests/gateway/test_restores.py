@@ -122,9 +122,12 @@ async def test_the_preview_refuses_what_the_executor_would_refuse(gateway: Gatew
         bad_name = await preview(client, artifact_id, new_volume("../etc"))
         unknown = await preview(client, uuid.uuid4(), new_volume())
     assert existing.status_code == 409
-    assert "replace_existing" in existing.json()["detail"]
+    assert existing.json()["detail"].startswith("target.replace_existing: ")
+    assert "choose Original" in existing.json()["detail"], "words for the control a person has"
+    assert "set replace_existing" not in existing.json()["detail"]
     assert in_use.status_code == 409
-    assert "allow_stop" in in_use.json()["detail"]
+    assert in_use.json()["detail"].startswith("target.allow_stop: ")
+    assert "allow stopping them" in in_use.json()["detail"]
     assert "db (running)" in in_use.json()["detail"]
     assert wrong_kind.status_code == 422
     assert "target.kind" in wrong_kind.json()["detail"]

@@ -121,7 +121,7 @@ class RestoreService:
         if target.storage is not None and not target.storage.recreatable:
             raise RestoreRefused(
                 "the original volume's options hold a credential DockBack does not carry; create the volume "
-                "yourself and restore into it with replace_existing. Nothing was changed."
+                "yourself and restore into it, replacing it (choose Original, or its name). Nothing was changed."
             )
         if request.backup_first is not None:
             await self._back_up_first(request.backup_first, target.name, attempt)
