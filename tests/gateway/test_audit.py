@@ -8,6 +8,10 @@ from sqlalchemy.exc import DBAPIError
 
 from dockback_gateway.audit.models import AuditEntry
 from dockback_gateway.audit.service import verify_chain
+from dockback_gateway.auth import refusals
+from dockback_gateway.auth.refusals import RefusalLimiter
+from dockback_gateway.users.models import Role
+from gateway.accounts import logged_in_as
 from gateway.conftest import Gateway, logged_in_admin, login
 
 
@@ -73,3 +77,43 @@ async def test_the_audit_log_is_queryable_by_admins_with_filters_and_pages(gatew
     assert first["entries"][0]["id"] > first["entries"][1]["id"] > second["entries"][0]["id"]
     assert bad.status_code == 422
     assert bad.json()["detail"][0]["field"] == "limit"
+
+
+async def test_a_viewers_refused_attempts_leave_a_bounded_number_of_rows(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [1000.0]
+    gateway.app.state.refusal_limiter = RefusalLimiter(clock=lambda: now[0])
+    async with logged_in_as(gateway, Role.VIEWER) as viewer:
+        for _ in range(12):
+            assert (await viewer.post("/plans", json={})).status_code == 403
+        now[0] += 61  # a minute later: the next refusal writes a row counting those in between
+        assert (await viewer.post("/plans", json={})).status_code == 403
+        assert (await viewer.get("/audit")).status_code == 403
+
+        async def unwritable(*args: object, **kwargs: object) -> None:
+            raise RuntimeError("the database is away")
+
+        monkeypatch.setattr(refusals, "record", unwritable)
+        now[0] += 61
+        refused = await viewer.post("/plans", json={})
+        assert refused.status_code == 403  # refused even when the row cannot be written
+        assert refused.json()["error"] == "forbidden"
+
+    async with gateway.app.state.sessions() as db:
+        rows = (
+            await db.scalars(select(AuditEntry).where(AuditEntry.action == "access.refused").order_by(AuditEntry.id))
+        ).all()
+        report = await verify_chain(db)
+    assert [(r.actor, r.outcome, r.target) for r in rows] == [
+        ("viewer", "failure", "POST /plans"),
+        ("viewer", "failure", "POST /plans"),
+        ("viewer", "failure", "GET /audit"),
+    ]
+    assert [r.details["refusals"] for r in rows] == [1, 12, 1]
+    assert rows[0].details["method"] == "POST"
+    assert rows[0].details["route"] == "/plans"
+    assert rows[0].details["role"] == "viewer"
+    assert "viewer role may not" in rows[0].details["reason"]
+    assert all(r.ip is not None for r in rows)
+    assert report.intact

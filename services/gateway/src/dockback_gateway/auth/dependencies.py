@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from dockback_gateway.audit.service import Origin
 from dockback_gateway.auth.models import Session
 from dockback_gateway.auth.policy import AUTHENTICATED, PUBLIC, rule_for
+from dockback_gateway.auth.refusals import record_refusal
 from dockback_gateway.auth.rules import Rule, SecondFactorSetup
 from dockback_gateway.auth.tokens import read_access_token
 from dockback_gateway.db import DbSession
@@ -125,23 +126,30 @@ async def still_open(sessions: async_sessionmaker[AsyncSession], principal: Prin
 
 
 async def enforce_policy(request: Request, db: DbSession) -> Principal | None:
-    """The route's rule from the policy table, applied; unknown routes are refused."""
+    """The route's rule from the policy table, applied; unknown routes are refused. Every refusal
+    (403) leaves an audit row, rate-limited (see auth.refusals)."""
     rule = rule_for(request)
     if rule is None:
+        await record_refusal(request, actor=None, role=None, reason="no access policy")
         raise Forbidden("this route has no access policy")
     if rule == PUBLIC:
         return None
     principal = await _principal(request, db)
     if rule == AUTHENTICATED:
         return principal
-    if principal.user.must_change_password:
-        raise Forbidden("change your password first (POST /users/me/password)")
-    if principal.user.role not in rule:
-        raise Forbidden(f"the {principal.user.role} role may not do this")
-    if await must_enrol_second_factor(db, principal.user) and not waits_for_no_second_factor(rule):
-        raise Forbidden(
+    user = principal.user
+    refusal: str | None = None
+    if user.must_change_password:
+        refusal = "change your password first (POST /users/me/password)"
+    elif user.role not in rule:
+        refusal = f"the {user.role} role may not do this"
+    elif await must_enrol_second_factor(db, user) and not waits_for_no_second_factor(rule):
+        refusal = (
             "the MFA policy requires a second factor for your role: set one up first (POST /users/me/mfa/enrolment)"
         )
+    if refusal is not None:
+        await record_refusal(request, actor=user.username, role=str(user.role), reason=refusal)
+        raise Forbidden(refusal)
     return principal
 
 
