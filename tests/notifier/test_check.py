@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -12,6 +13,7 @@ from nats.aio.msg import Msg
 from dockback_contracts import subjects
 from dockback_contracts.control import CheckChannel, CheckResult
 from dockback_notifier.check import ChannelCheck
+from harness.processes import free_port
 from harness.smtp_server import StartSmtp
 from notifier.conftest import (
     SIGNING_SECRET,
@@ -90,9 +92,27 @@ async def test_checking_a_webhook_that_answers_500_fails(
     result = await check(nc, CheckChannel(channel="webhook", webhook_id="ops", requested_by="admin"))
 
     assert result.ok is False
-    assert result.detail == "webhook ops answered HTTP 500"
+    host = urlsplit(receiver.url).netloc
+    assert result.detail == f"webhook ops at {host} answered HTTP 500 Internal Server Error"
     assert SIGNING_SECRET not in result.detail
     assert len(receiver.requests) == 1
+
+
+async def test_checking_a_webhook_nobody_listens_on_names_its_host_and_why_never_its_token(
+    nc: Client, settings_key: bytes, start_notifier: StartNotifier
+) -> None:
+    port = free_port()  # nothing listens there
+    token = "T000-secret-token-in-the-path"
+    url = f"http://127.0.0.1:{port}/services/{token}?key={token}"
+    await put_settings(nc, webhooks=(webhook("ops", url, settings_key),))
+    await start_notifier()
+
+    result = await check(nc, CheckChannel(channel="webhook", webhook_id="ops", requested_by="admin"))
+
+    assert result.ok is False
+    assert result.detail.startswith(f"cannot reach webhook ops at 127.0.0.1:{port}: ")
+    assert result.detail != f"cannot reach webhook ops at 127.0.0.1:{port}: ConnectError"  # the reason, in words
+    assert token not in result.detail
 
 
 async def test_checking_a_webhook_that_answers_200_succeeds(

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import time
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -57,6 +58,21 @@ class WebhookChannel:
     def describe(self) -> str:
         return f"webhook {self.config.webhook_id}"
 
+    def _where(self) -> str:
+        """The URL's host (and port): what a person needs to find the receiver; its path and
+        query may hold a token and are never shown."""
+        parts = urlsplit(self._url)
+        return parts.netloc.rpartition("@")[2] or "(no host)"
+
+    def _reason(self, exc: Exception) -> str:
+        """Why the request failed, in the library's words, with the URL (and its path) cut out."""
+        text = str(exc) or type(exc).__name__
+        parts = urlsplit(self._url)
+        for hidden in (self._url, parts.path, parts.query):
+            if hidden and hidden != "/":
+                text = text.replace(hidden, "…")
+        return text
+
     def body(self, alerts: list[al.Alert]) -> bytes:
         payload = (
             al.slack_body(alerts, self.window_seconds)
@@ -84,8 +100,12 @@ class WebhookChannel:
             async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False) as client:
                 response = await client.post(pinned.url, content=body, headers=headers, extensions=extensions)
         except httpx.HTTPError as exc:
-            # the URL may carry a token (Slack's do): name the webhook, not the URL
-            raise DeliveryError(f"cannot reach {self.describe()}: {type(exc).__name__}") from None
+            # the URL may carry a token (Slack's do): name the webhook and its host, never the URL
+            raise DeliveryError(f"cannot reach {self.describe()} at {self._where()}: {self._reason(exc)}") from None
         if response.status_code >= 300:
             permanent = 400 <= response.status_code < 500 and response.status_code not in (408, 425, 429)
-            raise DeliveryError(f"{self.describe()} answered HTTP {response.status_code}", permanent=permanent)
+            raise DeliveryError(
+                f"{self.describe()} at {self._where()} answered HTTP {response.status_code}"
+                f"{f' {response.reason_phrase}' if response.reason_phrase else ''}",
+                permanent=permanent,
+            )
