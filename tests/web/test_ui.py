@@ -4,6 +4,8 @@ the Docker API, what a viewer does not see, session renewal, and the audit log."
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -270,6 +272,18 @@ async def test_an_expired_access_token_is_renewed_silently_and_a_lost_session_re
     await expect(page.get_by_role("cell", name="login", exact=True).first).to_be_visible()
     await expect(page.get_by_role("button", name="Log out")).to_be_visible()
     assert any(c["name"] == "dockback_access" for c in await page.context.cookies())
+
+    # A filtered view lives in its URL, and exports as CSV with the same filters.
+    await page.goto("/audit?outcome=success&action=login")
+    await expect(page.get_by_label("Action", exact=True)).to_have_value("login")
+    await expect(page.get_by_role("cell", name="login", exact=True).first).to_be_visible()
+    await expect(page.get_by_role("cell", name="logout", exact=True)).to_have_count(0)
+    export = page.get_by_role("link", name="Export CSV")
+    assert await export.get_attribute("href") == "/api/audit/export.csv?action=login&outcome=success"
+    exported = await page.request.get("/api/audit/export.csv?action=login&outcome=success")
+    rows = list(csv.DictReader(io.StringIO(await exported.text())))
+    assert rows
+    assert {(r["action"], r["outcome"]) for r in rows} == {("login", "success")}, rows
 
     # Both cookies gone (the session ended): back to the login, which returns here afterwards.
     await page.context.clear_cookies()

@@ -1,12 +1,20 @@
 // The audit log (admins): who did what, when and from where; filtered, newest first, page by page.
 import { useEffect, useState, type FormEvent } from "react";
+import { useSearchParams } from "react-router-dom";
 import { keepPreviousData, useInfiniteQuery } from "@tanstack/react-query";
-import { api } from "../api/client";
+import { API_BASE, api } from "../api/client";
 import { unwrap } from "../api/errors";
 import { useCan } from "../auth/session";
 import { EmptyState, ErrorBanner, Field, Loading, MoreButton, Notice, Page } from "../components/ui";
 import { AuditTable } from "../components/account/AuditTable";
-import { NO_FILTERS, auditQuery, type AuditFilters } from "../components/account/auditQuery";
+import {
+  NO_FILTERS,
+  auditQuery,
+  exportHref,
+  filtersFromSearch,
+  searchFromFilters,
+  type AuditFilters,
+} from "../components/account/auditQuery";
 import "../components/account/account.css";
 
 const TYPING_PAUSE_MS = 350;
@@ -14,14 +22,25 @@ const TYPING_PAUSE_MS = 350;
 export function AuditPage() {
   const can = useCan();
   const allowed = can("GET", "/audit");
-  const [draft, setDraft] = useState<AuditFilters>(NO_FILTERS);
-  const [filters, setFilters] = useState<AuditFilters>(NO_FILTERS);
+  // The filters live in the URL (reload, bookmark, send a filtered view); the inputs hold a draft.
+  const [search, setSearch] = useSearchParams();
+  const filters = filtersFromSearch(search);
+  const [draft, setDraft] = useState<AuditFilters>(filters);
+  const setFilters = (next: AuditFilters) => setSearch(searchFromFilters(next), { replace: true });
 
   // Filter as the admin types, once they pause.
   useEffect(() => {
-    const timer = setTimeout(() => setFilters(draft), TYPING_PAUSE_MS);
+    const timer = setTimeout(() => {
+      if (searchFromFilters(draft).toString() !== search.toString()) setSearch(searchFromFilters(draft), { replace: true });
+    }, TYPING_PAUSE_MS);
     return () => clearTimeout(timer);
-  }, [draft]);
+  }, [draft, search, setSearch]);
+
+  // The URL changed from outside (back, a link to a filtered view): the inputs follow.
+  const searchText = search.toString();
+  useEffect(() => {
+    setDraft((current) => (searchFromFilters(current).toString() === searchText ? current : filtersFromSearch(new URLSearchParams(searchText))));
+  }, [searchText]);
 
   const query = auditQuery(filters);
   const log = useInfiniteQuery({
@@ -92,6 +111,9 @@ export function AuditPage() {
             Clear filters
           </button>
         ) : null}
+        <a className="button" href={exportHref(filters, API_BASE)} download title="Every entry matching these filters, as CSV">
+          Export CSV
+        </a>
       </form>
       <ErrorBanner error={log.error} />
       {log.isPending ? <Loading what="Reading the audit log" /> : null}

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { AUDIT_PAGE_SIZE, NO_FILTERS, auditQuery, localToIsoUtc } from "./auditQuery";
+import { AUDIT_PAGE_SIZE, NO_FILTERS, auditQuery, exportHref, filtersFromSearch, localToIsoUtc, searchFromFilters } from "./auditQuery";
 
 describe("auditQuery", () => {
   let zone: string | undefined;
@@ -36,5 +36,24 @@ describe("auditQuery", () => {
   it("ignores an unreadable time", () => {
     expect(localToIsoUtc("yesterday")).toBeNull();
     expect(localToIsoUtc("")).toBeNull();
+  });
+});
+
+describe("audit filters in the URL and the CSV export", () => {
+  it("reads the filters back from the URL they were written to, dropping unset ones", () => {
+    const filters = { ...NO_FILTERS, actor: "viewer", action: "access.refused", outcome: "failure" as const, from: "2026-11-26T10:00" };
+    const search = searchFromFilters(filters);
+    expect(search.toString()).toBe("actor=viewer&action=access.refused&outcome=failure&from=2026-11-26T10%3A00");
+    expect(filtersFromSearch(search)).toEqual(filters);
+    expect(searchFromFilters(NO_FILTERS).toString()).toBe("");
+  });
+
+  it("ignores an outcome the API does not know", () => {
+    expect(filtersFromSearch(new URLSearchParams("outcome=maybe&actor=bob"))).toEqual({ ...NO_FILTERS, actor: "bob" });
+  });
+
+  it("exports the same filters as the page shows, without the page size", () => {
+    expect(exportHref(NO_FILTERS, "/api")).toBe("/api/audit/export.csv");
+    expect(exportHref({ ...NO_FILTERS, actor: " a&b ", outcome: "failure" }, "/api")).toBe("/api/audit/export.csv?actor=a%26b&outcome=failure");
   });
 });

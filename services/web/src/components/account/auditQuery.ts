@@ -41,3 +41,35 @@ export function auditQuery(filters: AuditFilters, before?: number): AuditQuery {
   if (before !== undefined) query.before = before;
   return query;
 }
+
+const FILTER_KEYS = ["actor", "action", "outcome", "from", "to"] as const;
+
+/** The filters kept in the page's URL (so a filtered view can be reloaded, bookmarked or sent). */
+export function filtersFromSearch(search: URLSearchParams): AuditFilters {
+  const outcome = search.get("outcome");
+  return {
+    actor: search.get("actor") ?? "",
+    action: search.get("action") ?? "",
+    outcome: outcome === "success" || outcome === "failure" ? outcome : "",
+    from: search.get("from") ?? "",
+    to: search.get("to") ?? "",
+  };
+}
+
+/** Only the filters that are set, for the URL. */
+export function searchFromFilters(filters: AuditFilters): URLSearchParams {
+  const search = new URLSearchParams();
+  for (const key of FILTER_KEYS) {
+    const value = filters[key].trim();
+    if (value) search.set(key, value);
+  }
+  return search;
+}
+
+/** Where the CSV of every entry matching the filters downloads from (GET /audit/export.csv). */
+export function exportHref(filters: AuditFilters, apiBase: string): string {
+  const { limit: _limit, ...query } = auditQuery(filters);
+  const search = new URLSearchParams(Object.entries(query).map(([key, value]) => [key, String(value)]));
+  const text = search.toString();
+  return `${apiBase}/audit/export.csv${text ? `?${text}` : ""}`;
+}
