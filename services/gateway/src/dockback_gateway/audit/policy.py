@@ -6,4 +6,5 @@ from dockback_gateway.auth.rules import ADMIN, Rule
 
 ROWS: dict[tuple[str, str], Rule] = {
     ("GET", "/audit"): ADMIN,
+    ("GET", "/audit/export.csv"): ADMIN,
 }

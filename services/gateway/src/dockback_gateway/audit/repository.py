@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockback_gateway.audit.models import AuditEntry
@@ -22,9 +22,22 @@ async def page(
     since: datetime | None,
     until: datetime | None,
 ) -> Sequence[AuditEntry]:
-    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    query = filtered(actor=actor, action=action, outcome=outcome, since=since, until=until)
     if before is not None:
         query = query.where(AuditEntry.id < before)
+    return (await db.scalars(query.limit(limit))).all()
+
+
+def filtered(
+    *,
+    actor: str | None,
+    action: str | None,
+    outcome: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> Select[AuditEntry]:
+    """The entries matching the filters, newest first."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc())
     if actor is not None:
         query = query.where(AuditEntry.actor == actor)
     if action is not None:
@@ -35,4 +48,4 @@ async def page(
         query = query.where(AuditEntry.at >= since)
     if until is not None:
         query = query.where(AuditEntry.at < until)
-    return (await db.scalars(query)).all()
+    return query
