@@ -44,3 +44,15 @@ async def test_bad_values_are_refused_with_what_the_field_must_look_like(gateway
     [cron_error] = cron.json()["detail"]
     assert cron_error["field"] == "cron"
     assert not cron_error["message"].startswith("Value error")
+
+
+async def test_pydantic_s_own_words_are_said_as_what_to_do(gateway: Gateway) -> None:
+    async with logged_in_admin(gateway) as client:
+        refused = await client.post(
+            "/settings/webhooks",
+            json={"webhook_id": "ops", "url": "https://hooks.example.net/x", "slack_format": "perhaps", "colour": 1},
+        )
+    messages = {e["field"]: e["message"] for e in refused.json()["detail"]}
+    assert messages["slack_format"] == "Choose yes or no"
+    assert messages["colour"] == "Not a field of this request: leave it out"
+    assert not any(m.startswith(("String should", "Input should", "Extra inputs")) for m in messages.values())

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -119,7 +120,54 @@ def install_error_handlers(app: FastAPI) -> None:
 def _message(error: dict[str, Any]) -> str:
     """Pydantic's message, in words a person can act on: a format in a sentence rather than its
     regular expression, a validator's reason without pydantic's "Value error, " in front."""
-    if error["type"] == "string_pattern_mismatch":
-        return describe(str(error.get("ctx", {}).get("pattern", ""))) or "Has a format that is not accepted here"
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "string_pattern_mismatch":
+        return describe(str(ctx.get("pattern", ""))) or "Has a format that is not accepted here"
+    worded = _WORDS.get(kind)
+    if worded is not None:
+        return worded(ctx)
     message = str(error["msg"])
     return message.removeprefix("Value error, ")
+
+
+def _at_least(ctx: dict[str, Any]) -> str:
+    n = ctx.get("min_length", 1)
+    return "Enter a value" if n == 1 else f"Enter at least {n} characters"
+
+
+def _number(value: object) -> object:
+    """2.0 as 2: a bound written as a float in the schema is still a whole number to a person."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _items(n: object) -> str:
+    return f"{n} item" if n == 1 else f"{n} items"
+
+
+def _choices(ctx: dict[str, Any]) -> str:
+    return f"Choose one of: {ctx['expected']}" if "expected" in ctx else "Choose one of the offered values"
+
+
+_WORDS: dict[str, Callable[[dict[str, Any]], str]] = {
+    # pydantic's error types (https://docs.pydantic.dev/latest/errors/validation_errors/), said
+    # as what to do rather than what the value "should" be
+    "missing": lambda _: "Required: enter a value",
+    "string_too_short": _at_least,
+    "string_too_long": lambda ctx: f"Enter at most {ctx.get('max_length')} characters",
+    "too_short": lambda ctx: f"Give at least {_items(ctx.get('min_length'))}",
+    "too_long": lambda ctx: f"Give at most {_items(ctx.get('max_length'))}",
+    "int_parsing": lambda _: "Enter a whole number",
+    "int_type": lambda _: "Enter a whole number",
+    "int_from_float": lambda _: "Enter a whole number",
+    "float_parsing": lambda _: "Enter a number",
+    "float_type": lambda _: "Enter a number",
+    "bool_parsing": lambda _: "Choose yes or no",
+    "bool_type": lambda _: "Choose yes or no",
+    "greater_than_equal": lambda ctx: f"Enter {_number(ctx.get('ge'))} or more",
+    "greater_than": lambda ctx: f"Enter more than {_number(ctx.get('gt'))}",
+    "less_than_equal": lambda ctx: f"Enter {_number(ctx.get('le'))} or less",
+    "less_than": lambda ctx: f"Enter less than {_number(ctx.get('lt'))}",
+    "literal_error": _choices,
+    "enum": _choices,
+    "extra_forbidden": lambda _: "Not a field of this request: leave it out",
+}
