@@ -1,7 +1,7 @@
 // The audit log (admins): who did what, when and from where; filtered, newest first, page by page.
 import { useEffect, useState, type FormEvent } from "react";
 import { useSearchParams } from "react-router-dom";
-import { keepPreviousData, useInfiniteQuery } from "@tanstack/react-query";
+import { keepPreviousData, useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { API_BASE, api } from "../api/client";
 import { unwrap } from "../api/errors";
 import { useCan } from "../auth/session";
@@ -51,6 +51,10 @@ export function AuditPage() {
     placeholderData: keepPreviousData,
     enabled: allowed,
   });
+
+  // Plans by name, for the entries about them (a deleted plan keeps the name its entries recorded).
+  const plans = useQuery({ queryKey: ["plans"], queryFn: async () => unwrap(await api.GET("/plans")), enabled: allowed });
+  const planNames = new Map((plans.data ?? []).map((plan) => [plan.id, plan.name]));
 
   if (!allowed) {
     return (
@@ -124,7 +128,7 @@ export function AuditPage() {
             : "Nothing recorded yet. Actions people take — logins, plan changes, backups run by hand, restores, user changes — appear here."}
         </EmptyState>
       ) : null}
-      {entries.length > 0 ? <AuditTable entries={entries} /> : null}
+      {entries.length > 0 ? <AuditTable entries={entries} planNames={planNames} /> : null}
       <MoreButton hasMore={log.hasNextPage} loading={log.isFetchingNextPage} onMore={() => void log.fetchNextPage()} />
     </Page>
   );
