@@ -31,10 +31,12 @@ export function RestorePage() {
   const [params] = useSearchParams();
   const artifact = params.get("artifact");
   const job = params.get("job");
-  // A new ?artifact or ?job (a link, the nav) starts the wizard afresh there.
+  const backupJob = params.get("backup");
+  // A new ?artifact or ?job (a link, the nav) starts the wizard afresh there; ?backup names the
+  // backup of the current data the restore takes first, so a reload still links it.
   return (
     <Page title="Restore">
-      <RestoreWizard key={`${artifact ?? ""}|${job ?? ""}`} artifact={artifact} job={job} />
+      <RestoreWizard key={`${artifact ?? ""}|${job ?? ""}`} artifact={artifact} job={job} backupJob={backupJob} />
     </Page>
   );
 }
@@ -57,8 +59,8 @@ function StepList({ current }: { current: Step }) {
   );
 }
 
-function RestoreWizard({ artifact, job }: { artifact: string | null; job: string | null }) {
-  const [state, dispatch] = useReducer(wizardReducer, { artifact, job }, initialWizard);
+function RestoreWizard({ artifact, job, backupJob }: { artifact: string | null; job: string | null; backupJob: string | null }) {
+  const [state, dispatch] = useReducer(wizardReducer, { artifact, job, backupJob }, initialWizard);
   const [, setParams] = useSearchParams();
   const can = useCan();
   const client = useQueryClient();
@@ -82,7 +84,7 @@ function RestoreWizard({ artifact, job }: { artifact: string | null; job: string
     onSuccess: (accepted) => {
       dispatch({ type: "confirmed", jobId: accepted.job_id, backupJobId: accepted.backup_job_id });
       void afterJobStarted(client);
-      setParams({ job: accepted.job_id });
+      setParams(accepted.backup_job_id ? { job: accepted.job_id, backup: accepted.backup_job_id } : { job: accepted.job_id });
     },
     onError: (error) => {
       if (!(error instanceof ApiError)) return;

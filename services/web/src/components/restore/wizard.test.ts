@@ -36,6 +36,8 @@ describe("wizardReducer", () => {
 
   it("starts at the target step with ?artifact and at follow with ?job", () => {
     expect(initialWizard({ artifact: "a1" })).toMatchObject({ step: "target", artifactId: "a1" });
+    // the backup of the current data stays linked when the page follows the job from its URL
+    expect(initialWizard({ job: "j1", backupJob: "b1" })).toMatchObject({ step: "follow", jobId: "j1", backupJobId: "b1" });
     expect(initialWizard({ job: "j1" })).toMatchObject({ step: "follow", jobId: "j1" });
   });
 

@@ -50,7 +50,9 @@ export type WizardAction =
   | { type: "back" }
   | { type: "restart" };
 
-export function initialWizard(params: { artifact?: string | null; job?: string | null } = {}): WizardState {
+export function initialWizard(
+  params: { artifact?: string | null; job?: string | null; backupJob?: string | null } = {},
+): WizardState {
   const base: WizardState = {
     step: "pick",
     artifactId: null,
@@ -63,7 +65,7 @@ export function initialWizard(params: { artifact?: string | null; job?: string |
     backupJobId: null,
     notice: null,
   };
-  if (params.job) return { ...base, step: "follow", jobId: params.job };
+  if (params.job) return { ...base, step: "follow", jobId: params.job, backupJobId: params.backupJob ?? null };
   if (params.artifact) return { ...base, step: "target", artifactId: params.artifact };
   return base;
 }
