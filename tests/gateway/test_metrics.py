@@ -54,10 +54,18 @@ def test_requests_and_recorded_job_ends_move_the_gateway_metrics(
             assert client.get("/metrics").status_code == 404  # not on the public API port
         asyncio.run(announce(nats_url, succeeded, failed))
 
+        recorder = streams.gateway_recorder_consumer()
+
         def recorded(samples: dict) -> bool:  # type: ignore[type-arg]
+            # the job counters move as the recorder handles the events, the lag gauge at its next
+            # sample after the acks (every 0.2 s): wait for both, not for the first
             return (
                 value(samples, "dockback_jobs_total", service="gateway", kind="backup", outcome="succeeded") == 1
                 and value(samples, "dockback_jobs_total", service="gateway", kind="restore", outcome="failed") == 1
+                and value(
+                    samples, "dockback_consumer_pending_messages", stream=recorder.stream, consumer=recorder.durable
+                )
+                == 0
             )
 
         samples = asyncio.run(until_scraped(port, recorded))
