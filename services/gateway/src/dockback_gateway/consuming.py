@@ -63,7 +63,11 @@ def subscribe_facts(
         stream=JStream(spec.stream, declare=False),
         durable=spec.durable,
         config=spec.config,
-        pull_sub=PullSub(batch_size=20, timeout=5.0),
+        # nats-py's fetch of a batch, once a lingering pull has brought a first message, waits
+        # for the rest of the batch until the fetch's timeout: on an idle stream a fact was
+        # recorded up to `timeout` late (5 s, twice for facts split over two pulls: found as a
+        # flaky security test). A short timeout bounds that wait; a backlog is still taken 20 at once.
+        pull_sub=PullSub(batch_size=20, timeout=1.0),
         ack_policy=AckPolicy.REJECT_ON_ERROR,  # only reached by a body that is not JSON: see the module doc
         description=description,
     )
