@@ -17,6 +17,7 @@ from dockback_gateway.dashboard.service import storage_by_day
 from dockback_gateway.jobs.models import Job, MissedRun
 from dockback_gateway.plans.models import Plan
 from dockback_gateway.resources.models import Host
+from dockback_gateway.settings.models import S3Target
 from dockback_gateway.users.models import Role
 from gateway.accounts import logged_in_as
 from gateway.conftest import Gateway, logged_in_admin
@@ -121,6 +122,25 @@ def artifact_row(
         verified_at=NOW - timedelta(days=verified_days_ago) if verified_days_ago is not None else None,
         pruned_at=NOW - timedelta(days=pruned_days_ago) if pruned_days_ago is not None else None,
     )
+
+
+def past_getting_started(plan: Plan) -> list[Any]:
+    """What completes the getting-started checklist beside an online host and an enabled plan
+    with a succeeded backup: an S3 target and a verified archive (the dashboard is then as for
+    any installation, its unprotected volumes an item each)."""
+    target = S3Target(
+        target_id="offsite",
+        endpoint="s3.example.net",
+        secure=True,
+        region=None,
+        bucket="b",
+        prefix="",
+        access_key=b"sealed",
+        secret_key=b"sealed",
+        part_size_bytes=16 * 2**20,
+        verify_full_read=False,
+    )
+    return [target, artifact_row(plan.host_id, plan, "checked", days_ago=2, size=1, verified_days_ago=1)]
 
 
 async def add(gateway: Gateway, *rows: Any) -> None:
@@ -305,6 +325,7 @@ async def test_needs_attention_lists_unfixed_failures_first_then_missed_runs_off
             reported_at=NOW - timedelta(hours=6),
         ),
     )
+    await add(gateway, *past_getting_started(fixed))
     async with logged_in_as(gateway, Role.VIEWER) as client:
         found = await dashboard(client)
     attention = found["attention"]

@@ -7,6 +7,7 @@ import { unwrap } from "../api/errors";
 import { useCan } from "../auth/session";
 import { attentionAction, attentionLabel } from "../components/dashboard/attention";
 import { StorageChart } from "../components/dashboard/StorageChart";
+import { GettingStarted } from "../components/dashboard/GettingStarted";
 import "../components/dashboard/dashboard.css";
 import { Card, EmptyState, ErrorBanner, Loading, Page, ProgressBar, StatusBadge } from "../components/ui";
 import { formatBytes, formatDateTime, formatRelative, shortId } from "../lib/format";
@@ -39,6 +40,7 @@ function Summary({ data, canCreatePlan }: { data: Dashboard; canCreatePlan: bool
   // attention first.
   return (
     <div className="dashboard">
+      <GettingStarted checklist={data.getting_started} />
       <Attention data={data} canCreatePlan={canCreatePlan} />
       <div className="grid">
         <Card title="Jobs, last 24 h" className="last-day">

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockback_gateway.dashboard import repository
+from dockback_gateway.dashboard.getting_started import getting_started
 from dockback_gateway.dashboard.repository import KeptArchive
 from dockback_gateway.dashboard.schemas import (
     AttentionItem,
@@ -46,6 +47,9 @@ class DashboardService:
         plans = await plans_repository.live_plans(self.db)
         counts = await repository.job_counts(self.db, now - JOBS_WINDOW)
         attention = await self._attention(now, hosts, coverage)
+        checklist = await getting_started(self.db, hosts, plans, coverage.volumes.unprotected)
+        if not checklist.complete:  # the checklist counts them instead
+            attention = [item for item in attention if item.kind != "unprotected_volume"]
         return Dashboard(
             generated_at=now,
             hosts=HostCounts(online=sum(h.online for h in hosts), offline=sum(not h.online for h in hosts)),
@@ -67,6 +71,7 @@ class DashboardService:
             ),
             attention=attention[:ATTENTION_LIMIT],
             attention_total=len(attention),
+            getting_started=checklist,
         )
 
     async def _verifications(self, plans: Sequence[Plan]) -> list[PlanVerification]:

@@ -19,6 +19,7 @@ function summary(fields: Partial<Schemas["Dashboard"]> = {}): Schemas["Dashboard
     storage: DAYS.map((day, i) => ({ day, total_bytes: i * 1024 ** 2, local_bytes: i * 1024 ** 2, remote_bytes: 0 })),
     attention: [],
     attention_total: 0,
+    getting_started: { complete: true, steps: [], unprotected_volumes: 3 },
     ...fields,
   };
 }
