@@ -130,7 +130,10 @@ async def test_verify_now_puts_a_verify_request_on_the_bus_and_records_the_outco
         assert [a["id"] for a in (await client.get("/artifacts", params={"verified": True})).json()["items"]] == [
             str(artifact_id)
         ]
-    assert [(r.actor, r.target) for r in await audit_rows(gateway, "artifact.verify")] == [("olga", str(artifact_id))]
+    audits = await audit_rows(gateway, "artifact.verify")
+    assert [(r.actor, r.target) for r in audits] == [("olga", str(artifact_id))]
+    # the row names the backup, for the audit page to show a name instead of the bare id
+    assert audits[0].details["resource"] == "volume pgdata"
 
 
 async def test_a_failed_verification_marks_the_artifact(gateway: Gateway) -> None:

@@ -178,6 +178,8 @@ async def test_a_stale_token_is_refused(gateway: Gateway) -> None:
     audits = await audit_rows(gateway, "restore.request")
     assert [(a.actor, a.outcome) for a in audits] == [("olga", "failure")]
     assert "expired" in audits[0].details["reason"]
+    # a refusal makes no job: the row names the backup instead, for the audit page to show
+    assert audits[0].details["resource"] == "volume pgdata"
 
 
 async def test_a_token_works_once(gateway: Gateway) -> None:

@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pyotp
@@ -21,6 +22,7 @@ from e2e.conftest import (
 )
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
+from harness.eventually import eventually
 from harness.gateway_process import GatewayProcess, run_gateway
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,3 +142,28 @@ async def api_admin(stack: Stack) -> httpx.AsyncClient:
     again = await client.post("/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD})
     client.headers["X-CSRF-Token"] = again.json()["csrf_token"]
     return client
+
+
+async def host_online(client: httpx.AsyncClient) -> bool:
+    """Whether the test host's executor has sent a heartbeat recently (its plans can run)."""
+    hosts = (await client.get("/resources/hosts")).json()
+    items = hosts["items"] if isinstance(hosts, dict) else hosts
+    return any(h["host_id"] == HOST_ID and h["online"] for h in items)
+
+
+async def create_volume_plan(client: httpx.AsyncClient, name: str, volumes: list[str], cron: str) -> dict[str, Any]:
+    """Once the test host is online, a plan (UTC) backing up these volumes on it; its body."""
+    await eventually(lambda: host_online(client), timeout=60)
+    created = await client.post(
+        "/plans",
+        json={
+            "name": name,
+            "host_id": HOST_ID,
+            "targets": [{"kind": "volume", "names": volumes}],
+            "cron": cron,
+            "timezone": "UTC",
+        },
+    )
+    assert created.status_code == 201, created.text
+    plan: dict[str, Any] = created.json()
+    return plan

@@ -7,18 +7,10 @@ from __future__ import annotations
 
 import re
 
-import httpx
 from executor.volumes import create_volume
 from playwright.async_api import Dialog, Page, expect
 
-from harness.eventually import eventually
-from web.conftest import ADMIN_PASSWORD, HOST_ID, Stack, api_admin, log_in
-
-
-async def _host_online(client: httpx.AsyncClient) -> bool:
-    hosts = (await client.get("/resources/hosts")).json()
-    items = hosts["items"] if isinstance(hosts, dict) else hosts
-    return any(h["host_id"] == HOST_ID and h["online"] for h in items)
+from web.conftest import ADMIN_PASSWORD, Stack, api_admin, create_volume_plan, log_in
 
 
 class Dialogs:
@@ -43,20 +35,9 @@ async def test_the_plan_editor_keeps_typed_numbers_points_at_refusals_and_guards
     await create_volume(unique_name, docker_labels)
     admin = await api_admin(stack)
     try:
-        await eventually(lambda: _host_online(admin), timeout=60)
-        created = await admin.post(
-            "/plans",
-            json={
-                "name": f"forms {unique_name}",
-                "host_id": HOST_ID,
-                "targets": [{"kind": "volume", "names": [unique_name]}],
-                "cron": "0 3 * * *",
-                "timezone": "UTC",
-            },
-        )
-        assert created.status_code == 201, created.text
-        plan_id = created.json()["id"]
-        assert created.json()["retention"]["keep_last"] == 7
+        created = await create_volume_plan(admin, f"forms {unique_name}", [unique_name], "0 3 * * *")
+        plan_id = created["id"]
+        assert created["retention"]["keep_last"] == 7
         dialogs = Dialogs(page)
         await log_in(page, "admin", ADMIN_PASSWORD)
         await page.goto(f"/plans/{plan_id}")

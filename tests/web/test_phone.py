@@ -15,7 +15,7 @@ import httpx
 from playwright.async_api import Page, expect
 
 from harness.eventually import eventually
-from web.conftest import ADMIN_PASSWORD, HOST_ID, Stack, api_admin, log_in, screenshot
+from web.conftest import ADMIN_PASSWORD, Stack, api_admin, create_volume_plan, log_in, screenshot
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
@@ -53,25 +53,9 @@ async def _failed_job(stack: Stack, name: str, missing: int = 12) -> dict[str, A
     every missing volume (a few hundred characters)."""
     admin = await api_admin(stack)
     try:
-
-        async def host_online() -> bool:
-            hosts = (await admin.get("/resources/hosts")).json()
-            items = hosts["items"] if isinstance(hosts, dict) else hosts
-            return any(h["host_id"] == HOST_ID and h["online"] for h in items)
-
-        await eventually(host_online, timeout=60)
-        created = await admin.post(
-            "/plans",
-            json={
-                "name": f"nightly {name}",
-                "host_id": HOST_ID,
-                "targets": [{"kind": "volume", "names": [f"{name}-gone-{i}" for i in range(missing)]}],
-                "cron": "0 3 * * *",
-                "timezone": "UTC",
-            },
-        )
-        assert created.status_code == 201, created.text
-        run = await admin.post("/jobs", json={"plan_id": created.json()["id"]})
+        gone = [f"{name}-gone-{i}" for i in range(missing)]
+        created = await create_volume_plan(admin, f"nightly {name}", gone, "0 3 * * *")
+        run = await admin.post("/jobs", json={"plan_id": created["id"]})
         assert run.status_code == 202, run.text
 
         async def finished() -> dict[str, Any] | None:

@@ -9,17 +9,17 @@ import io
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
-import httpx
 from executor.volumes import create_volume, describe, docker_cli, populate
 from playwright.async_api import Locator, Page, expect
 
 from harness.eventually import eventually
 from web.conftest import (
     ADMIN_PASSWORD,
-    HOST_ID,
     Stack,
     api_admin,
     change_forced_password,
+    create_volume_plan,
+    host_online,
     log_in,
     screenshot,
     unused_totp_code,
@@ -28,12 +28,6 @@ from web.conftest import (
 
 def nav(page: Page, name: str) -> Locator:
     return page.get_by_role("navigation", name="Main").get_by_role("link", name=name, exact=True)
-
-
-async def _host_online(client: httpx.AsyncClient) -> bool:
-    hosts = (await client.get("/resources/hosts")).json()
-    items = hosts["items"] if isinstance(hosts, dict) else hosts
-    return any(h["host_id"] == HOST_ID and h["online"] for h in items)
 
 
 async def test_first_login_forces_a_password_change_then_mfa_guards_the_login(page: Page, stack: Stack) -> None:
@@ -92,7 +86,7 @@ async def test_a_plan_runs_to_success_and_the_wizard_restores_it_into_a_new_volu
     original = await describe(busybox_image, volume, docker_labels)
     admin = await api_admin(stack)
     try:
-        await eventually(lambda: _host_online(admin), timeout=60)
+        await eventually(lambda: host_online(admin), timeout=60)
         await log_in(page, "admin", ADMIN_PASSWORD)
         await screenshot(page, "05-dashboard-empty")
 
@@ -199,19 +193,8 @@ async def test_a_viewer_sees_no_button_it_cannot_use(
     await populate(busybox_image, unique_name, docker_labels, small_files=5)
     admin = await api_admin(stack)
     try:
-        await eventually(lambda: _host_online(admin), timeout=60)
-        created = await admin.post(
-            "/plans",
-            json={
-                "name": f"viewed {unique_name}",
-                "host_id": HOST_ID,
-                "targets": [{"kind": "volume", "names": [unique_name]}],
-                "cron": "0 4 * * *",
-                "timezone": "UTC",
-            },
-        )
-        assert created.status_code == 201, created.text
-        run = await admin.post("/jobs", json={"plan_id": created.json()["id"]})
+        created = await create_volume_plan(admin, f"viewed {unique_name}", [unique_name], "0 4 * * *")
+        run = await admin.post("/jobs", json={"plan_id": created["id"]})
         assert run.status_code == 202, run.text
         job_id = run.json()["id"]
 

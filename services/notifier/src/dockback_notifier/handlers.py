@@ -95,7 +95,9 @@ def register(
             stream=JStream(spec.stream, declare=False),
             durable=spec.durable,
             config=spec.config,
-            pull_sub=PullSub(batch_size=10, timeout=5.0),
+            # nats-py's batch fetch waits for a full batch until its timeout once a first fact
+            # came: a short timeout bounds how late an alert leaves an idle stream (as the gateway's).
+            pull_sub=PullSub(batch_size=10, timeout=1.0),
             ack_policy=AckPolicy.MANUAL,  # the dispatcher settles the message: see module doc
             description=handler.__doc__,
         )(handler)

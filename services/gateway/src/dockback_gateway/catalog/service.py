@@ -94,7 +94,12 @@ class CatalogService:
             actor=self.actor,
             origin=self.origin,
             target=str(artifact.id),
-            details={"job_id": str(job_id), "host_id": artifact.host_id},
+            details={
+                "job_id": str(job_id),
+                "host_id": artifact.host_id,
+                "plan_id": str(artifact.plan_id) if artifact.plan_id else None,
+                "resource": f"{artifact.resource_kind} {artifact.resource_name}",
+            },
         )
         return VerifyStarted(job_id=job_id)
 

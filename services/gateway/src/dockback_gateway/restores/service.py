@@ -291,9 +291,13 @@ class RestoreService:
 
     async def _audit(self, outcome: str, confirmation: RestoreConfirmation | None, details: dict[str, Any]) -> None:
         if confirmation is not None:
+            # What the backup is, so the row reads as a name even when no job was made (a refusal).
+            artifact = await repository.artifact(self.db, confirmation.artifact_id)
             details = {
                 "artifact_id": str(confirmation.artifact_id),
                 "host_id": confirmation.host_id,
+                "resource": None if artifact is None else f"{artifact.resource_kind} {artifact.resource_name}",
+                "plan_id": None if artifact is None or artifact.plan_id is None else str(artifact.plan_id),
                 "target": confirmation.action.get("target"),
                 "token_issued_to": confirmation.username,
                 **details,
