@@ -14,7 +14,7 @@ from executor.volumes import create_volume
 from playwright.async_api import Page, expect
 
 from harness.eventually import eventually
-from web.conftest import ADMIN_PASSWORD, HOST_ID, Stack, api_admin, log_in, screenshot
+from web.conftest import ADMIN_PASSWORD, HOST_ID, Stack, api_admin, create_volume_plan, host_online, log_in, screenshot
 from web.test_phone import DESKTOP, PHONE
 
 STEPS = [
@@ -28,8 +28,7 @@ STEPS = [
 
 async def _volume_listed(admin: httpx.AsyncClient, name: str) -> bool:
     """The host is online and its inventory lists the volume."""
-    hosts = (await admin.get("/resources/hosts", params={"host_id": HOST_ID})).json()
-    if not any(h["online"] for h in hosts):
+    if not await host_online(admin):
         return False
     volumes: list[dict[str, Any]] = (await admin.get("/resources/volumes", params={"host_id": HOST_ID})).json()
     return any(v["name"] == name for v in volumes)
@@ -77,17 +76,7 @@ async def test_a_new_installation_is_led_through_its_first_steps_on_the_dashboar
         await expect(checklist.get_by_role("listitem").last).to_be_in_viewport(ratio=1)  # the whole list, first screen
         await screenshot(page, "phone-getting-started-new")
 
-        created = await admin.post(
-            "/plans",
-            json={
-                "name": f"first {unique_name}",
-                "host_id": HOST_ID,
-                "targets": [{"kind": "volume", "names": [unique_name]}],
-                "cron": "0 3 * * *",
-                "timezone": "UTC",
-            },
-        )
-        assert created.status_code == 201, created.text
+        await create_volume_plan(admin, f"first {unique_name}", [unique_name], "0 3 * * *")
         await page.reload()
         await expect(checklist.get_by_role("checkbox", name="Create a backup plan")).to_be_checked()
         assert await _ticked(page) == [
