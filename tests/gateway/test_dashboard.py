@@ -10,7 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from dockback_gateway.audit.models import AuditEntry
 from dockback_gateway.catalog.models import Artifact, ArtifactCopy, ArtifactState
 from dockback_gateway.dashboard.repository import KeptArchive
 from dockback_gateway.dashboard.service import storage_by_day
@@ -124,10 +126,12 @@ def artifact_row(
     )
 
 
-def past_getting_started(plan: Plan) -> list[Any]:
-    """What completes the getting-started checklist beside an online host and an enabled plan
-    with a succeeded backup: an S3 target and a verified archive (the dashboard is then as for
-    any installation, its unprotected volumes an item each)."""
+def past_getting_started(host_id: str) -> list[Any]:
+    """What completes the getting-started checklist beside an online host: an enabled plan (of a
+    volume the host does not have) whose backup succeeded a day and more ago, an S3 target and a
+    verified archive. The dashboard is then as for any installation: its unprotected volumes an
+    item each."""
+    plan = plan_row("established", host_id, volumes=["kept-elsewhere"], cron="0 3 * * *")
     target = S3Target(
         target_id="offsite",
         endpoint="s3.example.net",
@@ -140,7 +144,12 @@ def past_getting_started(plan: Plan) -> list[Any]:
         part_size_bytes=16 * 2**20,
         verify_full_read=False,
     )
-    return [target, artifact_row(plan.host_id, plan, "checked", days_ago=2, size=1, verified_days_ago=1)]
+    return [
+        plan,
+        job_row("succeeded", host_id, plan=plan, hours_ago=30),
+        target,
+        artifact_row(host_id, plan, "kept-elsewhere", days_ago=2, size=1, verified_days_ago=1),
+    ]
 
 
 async def add(gateway: Gateway, *rows: Any) -> None:
@@ -325,7 +334,7 @@ async def test_needs_attention_lists_unfixed_failures_first_then_missed_runs_off
             reported_at=NOW - timedelta(hours=6),
         ),
     )
-    await add(gateway, *past_getting_started(fixed))
+    await add(gateway, *past_getting_started("h1"))
     async with logged_in_as(gateway, Role.VIEWER) as client:
         found = await dashboard(client)
     attention = found["attention"]
@@ -372,3 +381,173 @@ async def test_an_empty_installation_answers_with_zeros(gateway: Gateway) -> Non
 async def test_the_dashboard_needs_a_session(gateway: Gateway) -> None:
     async with gateway.client() as client:
         assert (await client.get("/dashboard")).status_code == 401
+
+
+async def acknowledge(client: httpx.AsyncClient, key: str) -> httpx.Response:
+    return await client.post("/dashboard/attention/acknowledgements", json={"key": key})
+
+
+async def audit_rows(gateway: Gateway, action: str) -> list[AuditEntry]:
+    async with gateway.app.state.sessions() as db:
+        return list(await db.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))
+
+
+RESTORE_REFUSED = "volume {!r} already exists; restore to a new name or allow replacing it"
+
+
+async def test_failures_of_one_kind_and_cause_are_one_short_line_that_counts_them(gateway: Gateway) -> None:
+    await add(gateway, host_row("h1", online=True, volumes=[]), host_row("h2", online=True, volumes=[]))
+    restores = [
+        job_row(
+            "failed",
+            host,
+            kind="restore",
+            hours_ago=hours,
+            resource_kind="volume",
+            resource_name=name,
+            error=RESTORE_REFUSED.format(name),
+        )
+        for host, name, hours in (("h1", "alpha", 3), ("h2", "beta", 2), ("h1", "gamma", 1), ("h1", "delta", 4))
+    ]
+    checksum = job_row(
+        "failed",
+        "h1",
+        kind="verify",
+        hours_ago=5,
+        resource_kind="volume",
+        resource_name="db",
+        error="archive volumes/db/2026-12-01T030000Z-1f2e3d4c.tar.zst refused: sha256 "
+        + "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 is not the recorded "
+        + "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855. Nothing was restored.",
+    )
+    await add(gateway, *restores, checksum)
+    async with logged_in_as(gateway, Role.VIEWER) as client:
+        found = await dashboard(client)
+    grouped, single = found["attention"]
+    assert found["attention_total"] == 2
+    assert grouped["count"] == 4
+    assert grouped["message"] == (
+        "4 restores failed: volume already exists (gamma on h1, beta on h2, alpha on h1 and 1 more)"
+    )
+    assert (grouped["job_id"], grouped["job_kind"], grouped["host_id"]) == (None, "restore", None)
+    assert grouped["key"].startswith("failed_jobs:restore:")
+    assert single["count"] == 1
+    assert single["job_id"] == str(checksum.id)
+    assert single["message"] == "Verify of volume db failed: archive … refused: sha256 … is not the recorded …"
+
+
+async def test_an_acknowledged_failure_leaves_the_list_until_it_fails_again(gateway: Gateway) -> None:
+    await add(gateway, host_row("h1", online=True, volumes=[]))
+    plan = plan_row("nightly", "h1", volumes=["a"], cron="0 3 * * *")
+    await add(gateway, plan)
+    await add(gateway, job_row("failed", "h1", plan=plan, hours_ago=3, error="disk full"))
+    async with logged_in_as(gateway, Role.OPERATOR, "olivia") as operator:
+        [item] = (await dashboard(operator))["attention"]
+        acknowledged = await acknowledge(operator, item["key"])
+        assert acknowledged.status_code == 200, acknowledged.text
+        assert acknowledged.json()["acknowledged_by"] == "olivia"
+        after = await dashboard(operator)
+    assert (after["attention"], after["attention_total"], after["acknowledged_total"]) == ([], 0, 1)
+    [hidden] = after["acknowledged"]
+    assert (hidden["key"], hidden["acknowledged_by"]) == (item["key"], "olivia")
+    [row] = await audit_rows(gateway, "attention.acknowledge")
+    assert (row.actor, row.target, row.outcome) == ("olivia", "Backup of plan nightly failed: disk full", "success")
+
+    newer = job_row("failed", "h1", plan=plan, hours_ago=1, error="disk full")
+    await add(gateway, newer)
+    async with logged_in_as(gateway, Role.VIEWER) as viewer:
+        again = await dashboard(viewer)
+    assert [a["job_id"] for a in again["attention"]] == [str(newer.id)]
+    assert again["acknowledged"] == []
+
+
+async def test_an_acknowledged_group_comes_back_with_a_new_failure_of_the_same_cause(gateway: Gateway) -> None:
+    await add(gateway, host_row("h1", online=True, volumes=[]))
+    gone = [
+        job_row("failed", "h1", kind="restore", hours_ago=3 + i, resource_kind="volume", resource_name=name, error=e)
+        for i, (name, e) in enumerate((n, RESTORE_REFUSED.format(n)) for n in ("a", "b", "c"))
+    ]
+    await add(gateway, *gone)
+    async with logged_in_as(gateway, Role.ADMIN, "ada") as admin:
+        [group] = (await dashboard(admin))["attention"]
+        assert group["count"] == 3
+        assert (await acknowledge(admin, group["key"])).status_code == 200
+        assert (await dashboard(admin))["attention"] == []
+        await add(
+            gateway,
+            job_row(
+                "failed",
+                "h1",
+                kind="restore",
+                hours_ago=1,
+                resource_kind="volume",
+                resource_name="d",
+                error=RESTORE_REFUSED.format("d"),
+            ),
+        )
+        found = await dashboard(admin)
+    [new] = found["attention"]
+    assert (new["count"], new["resource_name"]) == (1, "d")
+    [old] = found["acknowledged"]
+    assert (old["count"], old["acknowledged_by"]) == (3, "ada")
+
+
+async def test_conditions_without_a_start_come_back_as_each_description_says(gateway: Gateway) -> None:
+    offline = host_row("h2", online=False, volumes=[])
+    await add(
+        gateway,
+        host_row("h1", online=True, volumes=["scratch"], free=10 * 2**30, total=200 * 2**30),
+        offline,
+        *past_getting_started("h1"),
+    )
+    async with logged_in_as(gateway, Role.OPERATOR) as operator:
+        keys = {a["kind"]: a["key"] for a in (await dashboard(operator))["attention"]}
+        assert set(keys) == {"offline_host", "low_space", "unprotected_volume"}
+        for key in keys.values():
+            assert (await acknowledge(operator, key)).status_code == 200
+        assert (await dashboard(operator))["attention_total"] == 0
+        async with gateway.app.state.sessions.begin() as db:
+            h1, h2 = await db.get(Host, "h1"), await db.get(Host, "h2")
+            assert h1 is not None
+            assert h2 is not None
+            h1.data_dir_free_bytes = 6 * 2**30  # lower, but not half of what was free when acknowledged
+            h2.heartbeat_at = NOW - timedelta(hours=1)  # it came back, then went again
+        assert [a["kind"] for a in (await dashboard(operator))["attention"]] == ["offline_host"]
+        async with gateway.app.state.sessions.begin() as db:
+            h1 = await db.get(Host, "h1")
+            assert h1 is not None
+            h1.data_dir_free_bytes = 4 * 2**30
+        found = await dashboard(operator)
+    assert [a["kind"] for a in found["attention"]] == ["offline_host", "low_space"]
+    assert [a["kind"] for a in found["acknowledged"]] == ["unprotected_volume"]  # left out on purpose
+
+
+async def test_taking_an_acknowledgement_back_shows_the_item_again_and_is_audited(gateway: Gateway) -> None:
+    await add(gateway, host_row("h1", online=True, volumes=["scratch"]), *past_getting_started("h1"))
+    async with logged_in_as(gateway, Role.OPERATOR, "otto") as operator:
+        [item] = (await dashboard(operator))["attention"]
+        assert (await acknowledge(operator, item["key"])).status_code == 200
+        taken = await operator.delete("/dashboard/attention/acknowledgements", params={"key": item["key"]})
+        assert taken.status_code == 204, taken.text
+        assert [a["key"] for a in (await dashboard(operator))["attention"]] == [item["key"]]
+        again = await operator.delete("/dashboard/attention/acknowledgements", params={"key": item["key"]})
+        assert again.status_code == 404
+    [row] = await audit_rows(gateway, "attention.unacknowledge")
+    assert (row.actor, row.target) == ("otto", "Volume scratch on h1 is not backed up by any enabled plan")
+
+
+async def test_a_key_nothing_has_is_not_found(gateway: Gateway) -> None:
+    async with logged_in_as(gateway, Role.OPERATOR) as operator:
+        missing = await acknowledge(operator, "offline_host:nowhere")
+    assert missing.status_code == 404
+    assert "dealt with" in missing.json()["detail"]
+
+
+async def test_a_viewer_cannot_acknowledge(gateway: Gateway) -> None:
+    await add(gateway, host_row("h2", online=False, volumes=[]))
+    async with logged_in_as(gateway, Role.VIEWER) as viewer:
+        [item] = (await dashboard(viewer))["attention"]
+        refused = await acknowledge(viewer, item["key"])
+        assert refused.status_code == 403
+        assert (await dashboard(viewer))["attention_total"] == 1
+    assert await audit_rows(gateway, "attention.acknowledge") == []

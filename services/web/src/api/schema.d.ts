@@ -1165,7 +1165,7 @@ export interface paths {
          * @description Hosts online and offline, volume and container coverage, jobs of the last 24 hours, the next
          *     scheduled runs, the last verified backup of each plan, storage kept over the last 30 days, and
          *     what needs attention first (failures no success has followed, missed runs, offline hosts,
-         *     unprotected volumes).
+         *     unprotected volumes), with the items acknowledged apart.
          */
         get: operations["dashboard_dashboard_get"];
         put?: never;
@@ -1176,10 +1176,72 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/dashboard/attention/acknowledgements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Acknowledge
+         * @description Acknowledge one item of "needs attention" (operators and admins; audited): it leaves the
+         *     list until something new happens in its series (see the body's description). Acknowledging a
+         *     grouped line acknowledges every failure it stands for. Acknowledging an item already
+         *     acknowledged changes nothing. 404 when no item has that key now.
+         */
+        post: operations["acknowledge_dashboard_attention_acknowledgements_post"];
+        /**
+         * Unacknowledge
+         * @description Take an acknowledgement back (operators and admins; audited): the item shows in "needs
+         *     attention" again. For a grouped line, every acknowledgement that hides one of its failures.
+         *     404 when no acknowledgement hides that item.
+         */
+        delete: operations["unacknowledge_dashboard_attention_acknowledgements_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * Acknowledge
+         * @description Acknowledge an item of the dashboard's "needs attention": it leaves the list (and
+         *     attention_total) until something new happens in its series. failed_job: a newer failure of the
+         *     same series (for a grouped line: of the same kind and cause, anywhere); missed_run: a later
+         *     missed slot of the plan; offline_host: the host offline again after a heartbeat since;
+         *     low_space: free space down to half of what it was when acknowledged; unprotected_volume: it
+         *     stays hidden ("not backed up on purpose") until the acknowledgement is taken back.
+         */
+        Acknowledge: {
+            /**
+             * Key
+             * @description The item's key, as GET /dashboard gave it
+             */
+            key: string;
+        };
+        /** Acknowledgement */
+        Acknowledgement: {
+            /** Key */
+            key: string;
+            /**
+             * Message
+             * @description What the item said when it was acknowledged
+             */
+            message: string;
+            /** Acknowledged By */
+            acknowledged_by: string;
+            /**
+             * Acknowledged At
+             * Format: date-time
+             */
+            acknowledged_at: string;
+        };
         /** ArchiveSummary */
         ArchiveSummary: {
             /**
@@ -1476,9 +1538,14 @@ export interface components {
         };
         /**
          * AttentionItem
-         * @description Something a person should look at, most important first.
+         * @description Something a person should look at, most important first, in one short line.
          */
         AttentionItem: {
+            /**
+             * Key
+             * @description The item's series, stable from one reading to the next; an acknowledgement names it. failed_job: its kind, plan, host, resource and cause (the reason with names, ids, paths and hashes left out); a grouped line: its kind and cause; missed_run: the plan; offline_host and low_space: the host; unprotected_volume: the host and the volume's name
+             */
+            key: string;
             /**
              * Kind
              * @description failed_job: a job whose failure no later success of the same plan or resource followed; missed_run: a plan slot that produced no job and no success since; offline_host; low_space: the filesystem of the host's data dir is nearly full (free space low); unprotected_volume: no live, enabled plan backs it up
@@ -1487,19 +1554,28 @@ export interface components {
             kind: "failed_job" | "missed_run" | "offline_host" | "low_space" | "unprotected_volume";
             /**
              * Message
-             * @description What happened, in a sentence
+             * @description What happened, in one short line: a failure's reason is cut to its first problem, with no archive file names, paths, ids or hashes (the job's page has the whole reason). Failures of one kind with one cause, across plans, hosts and resources, are one line that counts them and names a few: '12 restores failed: volume does not exist (a, b, c and 9 more)'
              */
             message: string;
             /**
+             * Count
+             * @description How many failed jobs the line stands for (more than 1: a grouped line, whose job_id is null; the failed jobs of its job_kind, host_id and plan_id list them)
+             * @default 1
+             */
+            count: number;
+            /**
              * At
-             * @description When it happened (the failure, the missed slot, the last heartbeat; for low_space the heartbeat that measured it)
+             * @description When it happened (the failure, the newest of a grouped line's, the missed slot, the last heartbeat; for low_space the heartbeat that measured it)
              */
             at: string | null;
-            /** Host Id */
-            host_id: string;
+            /**
+             * Host Id
+             * @description The host; null for a grouped line whose failures are on several hosts
+             */
+            host_id: string | null;
             /**
              * Job Id
-             * @description For failed_job
+             * @description For failed_job, one failure
              */
             job_id?: string | null;
             /**
@@ -1509,7 +1585,7 @@ export interface components {
             job_kind?: string | null;
             /**
              * Plan Id
-             * @description For failed_job and missed_run, when a plan
+             * @description For failed_job and missed_run, when a plan (for a grouped line: when all one plan)
              */
             plan_id?: string | null;
             /** Plan Name */
@@ -1521,6 +1597,16 @@ export interface components {
             resource_kind?: string | null;
             /** Resource Name */
             resource_name?: string | null;
+            /**
+             * Acknowledged By
+             * @description In `acknowledged`: who acknowledged it
+             */
+            acknowledged_by?: string | null;
+            /**
+             * Acknowledged At
+             * @description In `acknowledged`: when
+             */
+            acknowledged_at?: string | null;
         };
         /** AuditEntryOut */
         AuditEntryOut: {
@@ -1817,7 +1903,7 @@ export interface components {
             storage: components["schemas"]["StorageDay"][];
             /**
              * Attention
-             * @description Failed jobs (newest first), then missed runs, offline hosts, hosts low on free space and unprotected volumes (those only once `getting_started` is complete)
+             * @description Failed jobs (newest first; a failure repeated with the same cause is one line), then missed runs, offline hosts, hosts low on free space and unprotected volumes (those only once `getting_started` is complete); none that an acknowledgement hides
              */
             attention: components["schemas"]["AttentionItem"][];
             /**
@@ -1825,6 +1911,16 @@ export interface components {
              * @description How many items there are in all (the list is cut)
              */
             attention_total: number;
+            /**
+             * Acknowledged
+             * @description Items an acknowledgement hides from `attention`, in the same order, with who acknowledged them and when (cut like `attention`)
+             */
+            acknowledged: components["schemas"]["AttentionItem"][];
+            /**
+             * Acknowledged Total
+             * @description How many items acknowledgements hide in all
+             */
+            acknowledged_total: number;
             /** @description The checklist of a new installation, until complete */
             getting_started: components["schemas"]["GettingStarted"];
         };
@@ -6995,6 +7091,123 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    acknowledge_dashboard_attention_acknowledgements_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Acknowledge"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Acknowledgement"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    unacknowledge_dashboard_attention_acknowledgements_delete: {
+        parameters: {
+            query: {
+                /** @description The acknowledged item's key */
+                key: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

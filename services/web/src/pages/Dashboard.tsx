@@ -1,11 +1,12 @@
 // The state of every backup at a glance: what needs attention first, then the last day's jobs,
 // hosts and coverage, what runs next, verification per plan, storage over time, and the jobs running now.
-import { useQuery } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
 import { Link } from "react-router-dom";
 import { api, type Schemas } from "../api/client";
 import { unwrap } from "../api/errors";
 import { useCan } from "../auth/session";
-import { attentionAction, attentionLabel } from "../components/dashboard/attention";
+import { acknowledgedBy, acknowledgeHint, attentionAction, attentionLabel } from "../components/dashboard/attention";
 import { StorageChart } from "../components/dashboard/StorageChart";
 import { GettingStarted } from "../components/dashboard/GettingStarted";
 import "../components/dashboard/dashboard.css";
@@ -148,33 +149,68 @@ function Summary({ data, canCreatePlan }: { data: Dashboard; canCreatePlan: bool
 }
 
 function Attention({ data, canCreatePlan }: { data: Dashboard; canCreatePlan: boolean }) {
+  const can = useCan();
+  const mayAcknowledge = can("POST", "/dashboard/attention/acknowledgements");
+  const mayTakeBack = can("DELETE", "/dashboard/attention/acknowledgements");
+  const [showAcknowledged, setShowAcknowledged] = useState(false);
+  const client = useQueryClient();
+  const refresh = () => client.invalidateQueries({ queryKey: ["dashboard"] });
+  const acknowledge = useMutation({
+    mutationFn: async (key: string) =>
+      unwrap(await api.POST("/dashboard/attention/acknowledgements", { body: { key } })),
+    onSettled: refresh,
+  });
+  const takeBack = useMutation({
+    mutationFn: async (key: string) =>
+      unwrap(await api.DELETE("/dashboard/attention/acknowledgements", { params: { query: { key } } })),
+    onSettled: refresh,
+  });
+  const busy = acknowledge.isPending || takeBack.isPending;
   return (
     <Card title="Needs attention" className="attention">
+      <ErrorBanner error={acknowledge.error ?? takeBack.error} />
       {data.attention.length === 0 ? (
         <p role="status">
           Nothing needs attention: no unfixed failures, missed runs, offline hosts, hosts low on free space or
-          unprotected volumes.
+          unprotected volumes{data.acknowledged_total > 0 ? " that nobody has acknowledged" : ""}.
         </p>
       ) : (
         <>
           <ul className="attention-list" aria-label="Needs attention">
-            {data.attention.map((item, index) => {
+            {data.attention.map((item) => {
               const action = attentionAction(item, canCreatePlan);
+              const hintId = `acknowledge-${item.key}`;
               return (
-                <li key={`${item.kind}-${item.job_id ?? item.plan_id ?? item.host_id}-${item.resource_name ?? index}`}>
+                <li key={item.key}>
                   <StatusBadge
                     status={item.kind === "unprotected_volume" || item.kind === "low_space" ? "unprotected" : "failed"}
                     label={attentionLabel(item)}
                   />
-                  <span className="attention-message" title={item.message}>
-                    {item.message}
-                  </span>
+                  <span className="attention-message">{item.message}</span>
                   {item.at ? (
                     <span className="hint" title={formatDateTime(item.at)}>
                       {formatRelative(item.at)}
                     </span>
                   ) : null}
-                  <Link to={action.to}>{action.label}</Link>
+                  <span className="attention-actions">
+                    <Link to={action.to}>{action.label}</Link>
+                    {mayAcknowledge ? (
+                      <>
+                        <button
+                          type="button"
+                          className="small"
+                          aria-describedby={hintId}
+                          disabled={busy}
+                          onClick={() => acknowledge.mutate(item.key)}
+                        >
+                          Acknowledge
+                        </button>
+                        <span id={hintId} hidden>
+                          {acknowledgeHint(item)}
+                        </span>
+                      </>
+                    ) : null}
+                  </span>
                 </li>
               );
             })}
@@ -187,6 +223,45 @@ function Attention({ data, canCreatePlan }: { data: Dashboard; canCreatePlan: bo
           ) : null}
         </>
       )}
+      {data.acknowledged_total > 0 ? (
+        <div className="acknowledged">
+          <button
+            type="button"
+            className="link"
+            aria-expanded={showAcknowledged}
+            aria-controls="acknowledged-list"
+            onClick={() => setShowAcknowledged((shown) => !shown)}
+          >
+            {showAcknowledged ? "Hide acknowledged" : `Show acknowledged (${data.acknowledged_total})`}
+          </button>
+          {showAcknowledged ? (
+            <ul className="attention-list" id="acknowledged-list" aria-label="Acknowledged">
+              {data.acknowledged.map((item) => (
+                <li key={item.key}>
+                  <StatusBadge status="disabled" label={attentionLabel(item)} />
+                  <span className="attention-message">{item.message}</span>
+                  <span className="hint" title={item.acknowledged_at ? formatDateTime(item.acknowledged_at) : undefined}>
+                    {acknowledgedBy(item, formatRelative)}
+                  </span>
+                  {mayTakeBack ? (
+                    <button
+                      type="button"
+                      className="small"
+                      disabled={busy}
+                      onClick={() => takeBack.mutate(item.key)}
+                    >
+                      Take back
+                    </button>
+                  ) : null}
+                </li>
+              ))}
+            </ul>
+          ) : null}
+          {showAcknowledged && data.acknowledged_total > data.acknowledged.length ? (
+            <p className="hint">{data.acknowledged_total - data.acknowledged.length} more acknowledged not shown.</p>
+          ) : null}
+        </div>
+      ) : null}
     </Card>
   );
 }

@@ -8,12 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockback_gateway.catalog.models import Artifact, ArtifactCopy, ArtifactState
 from dockback_gateway.catalog.repository import verified_clause
+from dockback_gateway.dashboard.models import AttentionAcknowledgement
 from dockback_gateway.jobs.models import Job, JobStatus, MissedRun
 from dockback_gateway.plans.models import Plan
 
@@ -165,3 +166,31 @@ async def archives_kept_between(db: AsyncSession, start: datetime, end: datetime
         )
         for row in rows
     ]
+
+
+async def acknowledgements(db: AsyncSession) -> dict[str, AttentionAcknowledgement]:
+    """Every acknowledgement, by key."""
+    return {ack.key: ack for ack in await db.scalars(select(AttentionAcknowledgement))}
+
+
+async def acknowledge(
+    db: AsyncSession, key: str, by: str, message: str, through: datetime | None, free_bytes: int | None
+) -> AttentionAcknowledgement:
+    """Record (or replace) the acknowledgement of `key`, at the database's clock."""
+    values = {"acknowledged_by": by, "message": message, "through": through, "free_bytes": free_bytes}
+    upsert = (
+        insert(AttentionAcknowledgement)
+        .values(key=key, **values)
+        .on_conflict_do_update(
+            index_elements=[AttentionAcknowledgement.key], set_={**values, "acknowledged_at": func.now()}
+        )
+        .returning(AttentionAcknowledgement)
+        .execution_options(populate_existing=True)
+    )
+    return (await db.scalars(upsert)).one()
+
+
+async def forget_acknowledgements(db: AsyncSession, keys: Sequence[str]) -> int:
+    """Delete the acknowledgements of `keys`; how many there were."""
+    result = await db.execute(delete(AttentionAcknowledgement).where(AttentionAcknowledgement.key.in_(keys)))
+    return int(getattr(result, "rowcount", 0) or 0)

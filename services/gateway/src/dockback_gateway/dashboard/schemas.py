@@ -64,26 +64,64 @@ class StorageDay(BaseModel):
 
 
 class AttentionItem(BaseModel):
-    """Something a person should look at, most important first."""
+    """Something a person should look at, most important first, in one short line."""
 
+    key: str = Field(
+        description="The item's series, stable from one reading to the next; an acknowledgement names it. "
+        "failed_job: its kind, plan, host, resource and cause (the reason with names, ids, paths and hashes left "
+        "out); a grouped line: its kind and cause; missed_run: the plan; offline_host and low_space: the host; "
+        "unprotected_volume: the host and the volume's name"
+    )
     kind: AttentionKind = Field(
         description="failed_job: a job whose failure no later success of the same plan or resource followed; "
         "missed_run: a plan slot that produced no job and no success since; offline_host; "
         "low_space: the filesystem of the host's data dir is nearly full (free space low); "
         "unprotected_volume: no live, enabled plan backs it up"
     )
-    message: str = Field(description="What happened, in a sentence")
-    at: datetime | None = Field(
-        description="When it happened (the failure, the missed slot, the last heartbeat; for low_space the "
-        "heartbeat that measured it)"
+    message: str = Field(
+        description="What happened, in one short line: a failure's reason is cut to its first problem, with no "
+        "archive file names, paths, ids or hashes (the job's page has the whole reason). Failures of one kind "
+        "with one cause, across plans, hosts and resources, are one line that counts them and names a few: "
+        "'12 restores failed: volume does not exist (a, b, c and 9 more)'"
     )
-    host_id: str
-    job_id: uuid.UUID | None = Field(default=None, description="For failed_job")
+    count: int = Field(
+        default=1,
+        description="How many failed jobs the line stands for (more than 1: a grouped line, whose job_id is "
+        "null; the failed jobs of its job_kind, host_id and plan_id list them)",
+    )
+    at: datetime | None = Field(
+        description="When it happened (the failure, the newest of a grouped line's, the missed slot, the last "
+        "heartbeat; for low_space the heartbeat that measured it)"
+    )
+    host_id: str | None = Field(description="The host; null for a grouped line whose failures are on several hosts")
+    job_id: uuid.UUID | None = Field(default=None, description="For failed_job, one failure")
     job_kind: str | None = Field(default=None, description="For failed_job: backup, restore, verify or prune")
-    plan_id: uuid.UUID | None = Field(default=None, description="For failed_job and missed_run, when a plan")
+    plan_id: uuid.UUID | None = Field(
+        default=None, description="For failed_job and missed_run, when a plan (for a grouped line: when all one plan)"
+    )
     plan_name: str | None = None
     resource_kind: str | None = Field(default=None, description="volume, container or image, when one resource")
     resource_name: str | None = None
+    acknowledged_by: str | None = Field(default=None, description="In `acknowledged`: who acknowledged it")
+    acknowledged_at: datetime | None = Field(default=None, description="In `acknowledged`: when")
+
+
+class Acknowledge(BaseModel):
+    """Acknowledge an item of the dashboard's "needs attention": it leaves the list (and
+    attention_total) until something new happens in its series. failed_job: a newer failure of the
+    same series (for a grouped line: of the same kind and cause, anywhere); missed_run: a later
+    missed slot of the plan; offline_host: the host offline again after a heartbeat since;
+    low_space: free space down to half of what it was when acknowledged; unprotected_volume: it
+    stays hidden ("not backed up on purpose") until the acknowledgement is taken back."""
+
+    key: str = Field(min_length=1, max_length=600, description="The item's key, as GET /dashboard gave it")
+
+
+class Acknowledgement(BaseModel):
+    key: str
+    message: str = Field(description="What the item said when it was acknowledged")
+    acknowledged_by: str
+    acknowledged_at: datetime
 
 
 GettingStartedStepId = Literal["host_online", "storage_target", "first_plan", "first_backup", "first_verified_backup"]
@@ -147,8 +185,14 @@ class Dashboard(BaseModel):
     plans: list[PlanVerification] = Field(description="Every live plan, by name")
     storage: list[StorageDay] = Field(description="The last 30 days, oldest first, today last")
     attention: list[AttentionItem] = Field(
-        description="Failed jobs (newest first), then missed runs, offline hosts, hosts low on free space and "
-        "unprotected volumes (those only once `getting_started` is complete)"
+        description="Failed jobs (newest first; a failure repeated with the same cause is one line), then missed "
+        "runs, offline hosts, hosts low on free space and unprotected volumes (those only once `getting_started` "
+        "is complete); none that an acknowledgement hides"
     )
     attention_total: int = Field(description="How many items there are in all (the list is cut)")
+    acknowledged: list[AttentionItem] = Field(
+        description="Items an acknowledgement hides from `attention`, in the same order, with who acknowledged "
+        "them and when (cut like `attention`)"
+    )
+    acknowledged_total: int = Field(description="How many items acknowledgements hide in all")
     getting_started: GettingStarted = Field(description="The checklist of a new installation, until complete")

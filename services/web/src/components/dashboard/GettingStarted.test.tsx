@@ -39,6 +39,8 @@ function dashboard(checklist: Schemas["GettingStarted"], attention: Schemas["Att
     storage: [],
     attention,
     attention_total: attention.length,
+    acknowledged: [],
+    acknowledged_total: 0,
     getting_started: checklist,
   };
 }

@@ -1,10 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { attentionAction, attentionLabel, type AttentionItem } from "./attention";
+import { acknowledgedBy, acknowledgeHint, attentionAction, attentionLabel, type AttentionItem } from "./attention";
 
 function item(fields: Partial<AttentionItem>): AttentionItem {
   return {
+    key: "k",
     kind: "failed_job",
     message: "",
+    count: 1,
     at: null,
     host_id: "h1",
     job_id: null,
@@ -42,5 +44,27 @@ describe("attentionAction", () => {
   it("sends an offline host to its resources and a missed run to its plan", () => {
     expect(attentionAction(item({ kind: "offline_host", host_id: "edge-1" })).to).toBe("/resources?host=edge-1");
     expect(attentionAction(item({ kind: "missed_run", plan_id: "p-1" })).to).toBe("/plans/p-1");
+  });
+});
+
+describe("grouped failures", () => {
+  it("send a grouped line to the failed jobs of its kind, and of its host or plan when it has one", () => {
+    const grouped = item({ kind: "failed_job", count: 12, job_kind: "restore", host_id: null });
+    expect(attentionAction(grouped)).toEqual({ to: "/jobs?status=failed&kind=restore", label: "View 12 failed jobs" });
+    const onOneHost = item({ kind: "failed_job", count: 3, job_kind: "backup", host_id: "edge-1", plan_id: "p-1" });
+    expect(attentionAction(onOneHost).to).toBe("/jobs?status=failed&kind=backup&host_id=edge-1&plan_id=p-1");
+  });
+});
+
+describe("acknowledgements", () => {
+  it("say who acknowledged an item and when", () => {
+    const acknowledged = item({ acknowledged_by: "ada", acknowledged_at: "2026-11-30T10:00:00Z" });
+    expect(acknowledgedBy(acknowledged, () => "2 h ago")).toBe("Acknowledged by ada, 2 h ago");
+    expect(acknowledgedBy(item({}), () => "now")).toBe("Acknowledged");
+  });
+
+  it("say when an acknowledged item comes back", () => {
+    expect(acknowledgeHint(item({ kind: "failed_job", count: 4 }))).toMatch(/another job fails the same way/);
+    expect(acknowledgeHint(item({ kind: "unprotected_volume" }))).toMatch(/on purpose/);
   });
 });
