@@ -551,3 +551,51 @@ async def test_a_viewer_cannot_acknowledge(gateway: Gateway) -> None:
         assert refused.status_code == 403
         assert (await dashboard(viewer))["attention_total"] == 1
     assert await audit_rows(gateway, "attention.acknowledge") == []
+
+
+async def test_a_failure_after_the_page_was_read_is_not_acknowledged_with_it(gateway: Gateway) -> None:
+    await add(gateway, host_row("h1", online=True, volumes=[]))
+    first = job_row("failed", "h1", hours_ago=3, resource_kind="volume", resource_name="db", error="disk full")
+    await add(gateway, first)
+    async with logged_in_as(gateway, Role.OPERATOR) as operator:
+        [read] = (await dashboard(operator))["attention"]
+        later = job_row("failed", "h1", hours_ago=1, resource_kind="volume", resource_name="db", error="disk full")
+        await add(gateway, later)  # while the person reads the page
+        taken = await operator.post(
+            "/dashboard/attention/acknowledgements", json={"key": read["key"], "at": read["at"]}
+        )
+        assert taken.status_code == 200, taken.text
+        [shown] = (await dashboard(operator))["attention"]
+    assert shown["job_id"] == str(later.id)
+
+
+async def test_an_acknowledged_missed_run_comes_back_with_a_later_missed_slot(gateway: Gateway) -> None:
+    late = plan_row("late", "h1", volumes=["a"], cron="0 3 * * *")
+    await add(gateway, host_row("h1", online=True, volumes=["a"]), late)
+    await add(
+        gateway,
+        MissedRun(
+            plan_id=late.id,
+            scheduled_for=NOW - timedelta(hours=5),
+            host_id="h1",
+            reason="the scheduler was down",
+            reported_at=NOW - timedelta(hours=4),
+        ),
+    )
+    async with logged_in_as(gateway, Role.OPERATOR) as operator:
+        [missed] = (await dashboard(operator))["attention"]
+        assert missed["key"] == f"missed_run:{late.id}"
+        assert (await acknowledge(operator, missed["key"])).status_code == 200
+        assert (await dashboard(operator))["attention"] == []
+        await add(
+            gateway,
+            MissedRun(
+                plan_id=late.id,
+                scheduled_for=NOW - timedelta(hours=1),
+                host_id="h1",
+                reason="the scheduler was down",
+                reported_at=NOW - timedelta(minutes=50),
+            ),
+        )
+        [again] = (await dashboard(operator))["attention"]
+    assert (again["kind"], again["plan_name"]) == ("missed_run", "late")

@@ -1224,6 +1224,11 @@ export interface components {
              * @description The item's key, as GET /dashboard gave it
              */
             key: string;
+            /**
+             * At
+             * @description The item's `at` as the person read it: an occurrence after it is not acknowledged (a failure that came after the page was read still shows). Without it, everything up to now is
+             */
+            at?: string | null;
         };
         /** Acknowledgement */
         Acknowledgement: {

@@ -6,7 +6,13 @@ import { Link } from "react-router-dom";
 import { api, type Schemas } from "../api/client";
 import { unwrap } from "../api/errors";
 import { useCan } from "../auth/session";
-import { acknowledgedBy, acknowledgeHint, attentionAction, attentionLabel } from "../components/dashboard/attention";
+import {
+  acknowledgedBy,
+  acknowledgeHint,
+  attentionAction,
+  attentionLabel,
+  type AttentionItem,
+} from "../components/dashboard/attention";
 import { StorageChart } from "../components/dashboard/StorageChart";
 import { GettingStarted } from "../components/dashboard/GettingStarted";
 import "../components/dashboard/dashboard.css";
@@ -156,8 +162,9 @@ function Attention({ data, canCreatePlan }: { data: Dashboard; canCreatePlan: bo
   const client = useQueryClient();
   const refresh = () => client.invalidateQueries({ queryKey: ["dashboard"] });
   const acknowledge = useMutation({
-    mutationFn: async (key: string) =>
-      unwrap(await api.POST("/dashboard/attention/acknowledgements", { body: { key } })),
+    // `at` as read: a failure that came after the page was read is not acknowledged with it.
+    mutationFn: async (item: AttentionItem) =>
+      unwrap(await api.POST("/dashboard/attention/acknowledgements", { body: { key: item.key, at: item.at } })),
     onSettled: refresh,
   });
   const takeBack = useMutation({
@@ -201,7 +208,7 @@ function Attention({ data, canCreatePlan }: { data: Dashboard; canCreatePlan: bo
                           className="small"
                           aria-describedby={hintId}
                           disabled={busy}
-                          onClick={() => acknowledge.mutate(item.key)}
+                          onClick={() => acknowledge.mutate(item)}
                         >
                           Acknowledge
                         </button>

@@ -38,7 +38,7 @@ async def acknowledge(
     list until something new happens in its series (see the body's description). Acknowledging a
     grouped line acknowledges every failure it stands for. Acknowledging an item already
     acknowledged changes nothing. 404 when no item has that key now."""
-    return await DashboardService(db).acknowledge(body.key, principal.user.username, origin_of(request))
+    return await DashboardService(db).acknowledge(body.key, principal.user.username, origin_of(request), body.at)
 
 
 @router.delete("/attention/acknowledgements", status_code=204, responses={404: {"model": Problem}})

@@ -115,6 +115,11 @@ class Acknowledge(BaseModel):
     stays hidden ("not backed up on purpose") until the acknowledgement is taken back."""
 
     key: str = Field(min_length=1, max_length=600, description="The item's key, as GET /dashboard gave it")
+    at: datetime | None = Field(
+        default=None,
+        description="The item's `at` as the person read it: an occurrence after it is not acknowledged (a failure "
+        "that came after the page was read still shows). Without it, everything up to now is",
+    )
 
 
 class Acknowledgement(BaseModel):

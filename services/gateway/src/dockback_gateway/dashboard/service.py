@@ -164,16 +164,19 @@ class DashboardService:
             lines.append(Line(item, through=None, acks=(ack,) if ack else ()))
         return Attention(shown=[line for line in lines if not line.acks], hidden=[line for line in lines if line.acks])
 
-    async def acknowledge(self, key: str, username: str, origin: Origin) -> Acknowledgement:
+    async def acknowledge(
+        self, key: str, username: str, origin: Origin, seen_at: datetime | None = None
+    ) -> Acknowledgement:
         """Hide an item until something new happens in its series (see schemas.Acknowledge); audited.
         404 when no item has that key now (dealt with since the page was read)."""
         found = await self._line(key)
         if found.acks and any(ack.key == key for ack in found.acks):
             ack = next(ack for ack in found.acks if ack.key == key)
         else:
-            ack = await repository.acknowledge(
-                self.db, key, username, found.item.message, found.through, found.free_bytes
-            )
+            through = found.through
+            if through is not None and seen_at is not None:
+                through = min(through, seen_at)
+            ack = await repository.acknowledge(self.db, key, username, found.item.message, through, found.free_bytes)
             await record(
                 self.db,
                 action="attention.acknowledge",

@@ -203,7 +203,7 @@ describe("DashboardPage", () => {
     button.focus();
     await userEvent.keyboard("{Enter}");
     await waitFor(() => expect(screen.queryByRole("list", { name: "Needs attention" })).not.toBeInTheDocument());
-    expect(posted).toEqual([{ key: grouped.key }]);
+    expect(posted).toEqual([{ key: grouped.key, at: grouped.at }]);
     await userEvent.click(screen.getByRole("button", { name: "Show acknowledged (1)" }));
     const shown = screen.getByRole("list", { name: "Acknowledged" });
     expect(within(shown).getByRole("listitem")).toHaveTextContent(/12 restores failed.*Acknowledged by oper/);
