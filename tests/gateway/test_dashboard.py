@@ -19,6 +19,7 @@ from dockback_gateway.dashboard.service import storage_by_day
 from dockback_gateway.jobs.models import Job, MissedRun
 from dockback_gateway.plans.models import Plan
 from dockback_gateway.resources.models import Host
+from dockback_gateway.settings.models import S3Target
 from dockback_gateway.users.models import Role
 from gateway.accounts import logged_in_as
 from gateway.conftest import Gateway, logged_in_admin
@@ -123,6 +124,32 @@ def artifact_row(
         verified_at=NOW - timedelta(days=verified_days_ago) if verified_days_ago is not None else None,
         pruned_at=NOW - timedelta(days=pruned_days_ago) if pruned_days_ago is not None else None,
     )
+
+
+def past_getting_started(host_id: str) -> list[Any]:
+    """What completes the getting-started checklist beside an online host: an enabled plan (of a
+    volume the host does not have) whose backup succeeded a day and more ago, an S3 target and a
+    verified archive. The dashboard is then as for any installation: its unprotected volumes an
+    item each."""
+    plan = plan_row("established", host_id, volumes=["kept-elsewhere"], cron="0 3 * * *")
+    target = S3Target(
+        target_id="offsite",
+        endpoint="s3.example.net",
+        secure=True,
+        region=None,
+        bucket="b",
+        prefix="",
+        access_key=b"sealed",
+        secret_key=b"sealed",
+        part_size_bytes=16 * 2**20,
+        verify_full_read=False,
+    )
+    return [
+        plan,
+        job_row("succeeded", host_id, plan=plan, hours_ago=30),
+        target,
+        artifact_row(host_id, plan, "kept-elsewhere", days_ago=2, size=1, verified_days_ago=1),
+    ]
 
 
 async def add(gateway: Gateway, *rows: Any) -> None:
@@ -307,6 +334,7 @@ async def test_needs_attention_lists_unfixed_failures_first_then_missed_runs_off
             reported_at=NOW - timedelta(hours=6),
         ),
     )
+    await add(gateway, *past_getting_started("h1"))
     async with logged_in_as(gateway, Role.VIEWER) as client:
         found = await dashboard(client)
     attention = found["attention"]
@@ -470,6 +498,7 @@ async def test_conditions_without_a_start_come_back_as_each_description_says(gat
         gateway,
         host_row("h1", online=True, volumes=["scratch"], free=10 * 2**30, total=200 * 2**30),
         offline,
+        *past_getting_started("h1"),
     )
     async with logged_in_as(gateway, Role.OPERATOR) as operator:
         keys = {a["kind"]: a["key"] for a in (await dashboard(operator))["attention"]}
@@ -494,7 +523,7 @@ async def test_conditions_without_a_start_come_back_as_each_description_says(gat
 
 
 async def test_taking_an_acknowledgement_back_shows_the_item_again_and_is_audited(gateway: Gateway) -> None:
-    await add(gateway, host_row("h1", online=True, volumes=["scratch"]))
+    await add(gateway, host_row("h1", online=True, volumes=["scratch"]), *past_getting_started("h1"))
     async with logged_in_as(gateway, Role.OPERATOR, "otto") as operator:
         [item] = (await dashboard(operator))["attention"]
         assert (await acknowledge(operator, item["key"])).status_code == 200

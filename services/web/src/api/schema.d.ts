@@ -1929,7 +1929,7 @@ export interface components {
             storage: components["schemas"]["StorageDay"][];
             /**
              * Attention
-             * @description Failed jobs (newest first; a failure repeated with the same cause is one line), then missed runs, offline hosts, hosts low on free space and unprotected volumes; none that an acknowledgement hides
+             * @description Failed jobs (newest first; a failure repeated with the same cause is one line), then missed runs, offline hosts, hosts low on free space and unprotected volumes (those only once `getting_started` is complete); none that an acknowledgement hides
              */
             attention: components["schemas"]["AttentionItem"][];
             /**
@@ -1947,6 +1947,8 @@ export interface components {
              * @description How many items acknowledgements hide in all
              */
             acknowledged_total: number;
+            /** @description The checklist of a new installation, until complete */
+            getting_started: components["schemas"]["GettingStarted"];
         };
         /** DefaultsOut */
         DefaultsOut: {
@@ -2002,6 +2004,78 @@ export interface components {
              * @default
              */
             architecture: string;
+        };
+        /**
+         * GettingStarted
+         * @description The checklist of a new installation. Steps read what exists now: one comes back undone when its
+         *     proof goes (every host offline, the S3 targets or the enabled plans removed); a backup that succeeded
+         *     and an archive that was verified stay proven.
+         */
+        GettingStarted: {
+            /**
+             * Complete
+             * @description Every step is done: the dashboard shows no checklist
+             */
+            complete: boolean;
+            /**
+             * Steps
+             * @description In the order a new user does them
+             */
+            steps: components["schemas"]["GettingStartedStep"][];
+            /**
+             * Unprotected Volumes
+             * @description Volumes no enabled plan backs up. While the checklist is not complete they are this one count instead of an unprotected_volume item each in `attention`
+             */
+            unprotected_volumes: number;
+        };
+        /**
+         * GettingStartedStep
+         * @description One step of the getting-started checklist and what proves it is done.
+         */
+        GettingStartedStep: {
+            /**
+             * Step
+             * @description host_online: an executor's heartbeats keep coming from some host; storage_target: an S3 target is configured (settings), so archives can be copied off their host; first_plan: a live, enabled plan exists; first_backup: a backup job has succeeded (any time, any plan or resource); first_verified_backup: an archive has passed verification (read back whole, its checksum matched) with no failed check since
+             * @enum {string}
+             */
+            step: "host_online" | "storage_target" | "first_plan" | "first_backup" | "first_verified_backup";
+            /**
+             * Title
+             * @description What to do, as the checklist says it
+             */
+            title: string;
+            /** Done */
+            done: boolean;
+            /**
+             * Detail
+             * @description What proves the step done (the host, target, plan, backup or archive), or what is missing
+             */
+            detail: string;
+            /**
+             * At
+             * @description When the proof happened: the heartbeat, the plan's creation, the backup's end, the verification
+             */
+            at?: string | null;
+            /**
+             * Host Id
+             * @description The host of the proof (or of the last heartbeat)
+             */
+            host_id?: string | null;
+            /**
+             * Plan Id
+             * @description The plan of the proof; while first_backup is not done, the plan to run; while first_verified_backup is not done, the plan of the archive to verify
+             */
+            plan_id?: string | null;
+            /**
+             * Job Id
+             * @description first_backup: the newest backup job that succeeded
+             */
+            job_id?: string | null;
+            /**
+             * Artifact Id
+             * @description first_verified_backup: the newest verified archive, or while not done the newest archive that can be verified now (kept and on its host)
+             */
+            artifact_id?: string | null;
         };
         HTTPValidationError: {
             error: string;

@@ -14,6 +14,7 @@ import {
   type AttentionItem,
 } from "../components/dashboard/attention";
 import { StorageChart } from "../components/dashboard/StorageChart";
+import { GettingStarted } from "../components/dashboard/GettingStarted";
 import "../components/dashboard/dashboard.css";
 import { Card, EmptyState, ErrorBanner, Loading, Page, ProgressBar, StatusBadge } from "../components/ui";
 import { formatBytes, formatDateTime, formatRelative, shortId } from "../lib/format";
@@ -46,6 +47,7 @@ function Summary({ data, canCreatePlan }: { data: Dashboard; canCreatePlan: bool
   // attention first.
   return (
     <div className="dashboard">
+      <GettingStarted checklist={data.getting_started} />
       <Attention data={data} canCreatePlan={canCreatePlan} />
       <div className="grid">
         <Card title="Jobs, last 24 h" className="last-day">

@@ -129,6 +129,55 @@ class Acknowledgement(BaseModel):
     acknowledged_at: datetime
 
 
+GettingStartedStepId = Literal["host_online", "storage_target", "first_plan", "first_backup", "first_verified_backup"]
+
+
+class GettingStartedStep(BaseModel):
+    """One step of the getting-started checklist and what proves it is done."""
+
+    step: GettingStartedStepId = Field(
+        description="host_online: an executor's heartbeats keep coming from some host; storage_target: an S3 "
+        "target is configured (settings), so archives can be copied off their host; first_plan: a live, enabled "
+        "plan exists; first_backup: a backup job has succeeded (any time, any plan or resource); "
+        "first_verified_backup: an archive has passed verification (read back whole, its checksum matched) with "
+        "no failed check since"
+    )
+    title: str = Field(description="What to do, as the checklist says it")
+    done: bool
+    detail: str = Field(
+        description="What proves the step done (the host, target, plan, backup or archive), or what is missing"
+    )
+    at: datetime | None = Field(
+        default=None,
+        description="When the proof happened: the heartbeat, the plan's creation, the backup's end, the verification",
+    )
+    host_id: str | None = Field(default=None, description="The host of the proof (or of the last heartbeat)")
+    plan_id: uuid.UUID | None = Field(
+        default=None,
+        description="The plan of the proof; while first_backup is not done, the plan to run; while "
+        "first_verified_backup is not done, the plan of the archive to verify",
+    )
+    job_id: uuid.UUID | None = Field(default=None, description="first_backup: the newest backup job that succeeded")
+    artifact_id: uuid.UUID | None = Field(
+        default=None,
+        description="first_verified_backup: the newest verified archive, or while not done the newest archive that can "
+        "be verified now (kept and on its host)",
+    )
+
+
+class GettingStarted(BaseModel):
+    """The checklist of a new installation. Steps read what exists now: one comes back undone when its
+    proof goes (every host offline, the S3 targets or the enabled plans removed); a backup that succeeded
+    and an archive that was verified stay proven."""
+
+    complete: bool = Field(description="Every step is done: the dashboard shows no checklist")
+    steps: list[GettingStartedStep] = Field(description="In the order a new user does them")
+    unprotected_volumes: int = Field(
+        description="Volumes no enabled plan backs up. While the checklist is not complete they are this one "
+        "count instead of an unprotected_volume item each in `attention`"
+    )
+
+
 class Dashboard(BaseModel):
     """Hosts, coverage, recent jobs, what runs next, verification, storage and what needs attention."""
 
@@ -142,7 +191,8 @@ class Dashboard(BaseModel):
     storage: list[StorageDay] = Field(description="The last 30 days, oldest first, today last")
     attention: list[AttentionItem] = Field(
         description="Failed jobs (newest first; a failure repeated with the same cause is one line), then missed "
-        "runs, offline hosts, hosts low on free space and unprotected volumes; none that an acknowledgement hides"
+        "runs, offline hosts, hosts low on free space and unprotected volumes (those only once `getting_started` "
+        "is complete); none that an acknowledgement hides"
     )
     attention_total: int = Field(description="How many items there are in all (the list is cut)")
     acknowledged: list[AttentionItem] = Field(
@@ -150,3 +200,4 @@ class Dashboard(BaseModel):
         "them and when (cut like `attention`)"
     )
     acknowledged_total: int = Field(description="How many items acknowledgements hide in all")
+    getting_started: GettingStarted = Field(description="The checklist of a new installation, until complete")

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockback_gateway.audit.service import Origin, record
 from dockback_gateway.dashboard import attention, repository
+from dockback_gateway.dashboard.getting_started import getting_started
 from dockback_gateway.dashboard.models import AttentionAcknowledgement
 from dockback_gateway.dashboard.repository import KeptArchive
 from dockback_gateway.dashboard.schemas import (
@@ -53,6 +54,10 @@ class DashboardService:
         plans = await plans_repository.live_plans(self.db)
         counts = await repository.job_counts(self.db, now - JOBS_WINDOW)
         items = await self._attention(now, hosts, coverage)
+        checklist = await getting_started(self.db, hosts, plans, coverage.volumes.unprotected)
+        shown = items.shown
+        if not checklist.complete:  # the checklist counts them instead
+            shown = [line for line in shown if line.item.kind != "unprotected_volume"]
         return Dashboard(
             generated_at=now,
             hosts=HostCounts(online=sum(h.online for h in hosts), offline=sum(not h.online for h in hosts)),
@@ -72,10 +77,11 @@ class DashboardService:
                 now,
                 STORAGE_DAYS,
             ),
-            attention=[line.item for line in items.shown[:ATTENTION_LIMIT]],
-            attention_total=len(items.shown),
+            attention=[line.item for line in shown[:ATTENTION_LIMIT]],
+            attention_total=len(shown),
             acknowledged=[_acknowledged(line.item, line.acks) for line in items.hidden[:ATTENTION_LIMIT]],
             acknowledged_total=len(items.hidden),
+            getting_started=checklist,
         )
 
     async def _verifications(self, plans: Sequence[Plan]) -> list[PlanVerification]:

@@ -22,6 +22,7 @@ function summary(fields: Partial<Schemas["Dashboard"]> = {}): Schemas["Dashboard
     attention_total: 0,
     acknowledged: [],
     acknowledged_total: 0,
+    getting_started: { complete: true, steps: [], unprotected_volumes: 3 },
     ...fields,
   };
 }
