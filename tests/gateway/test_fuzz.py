@@ -34,7 +34,7 @@ LOSES_THE_SESSION = (
 # The settings' checks are answered by an uploader or a notifier, which the fuzzed gateway
 # does not have: their documented answer is then 503 (no_responder), a server error to the
 # fuzzer. tests/gateway/test_settings_checks.py covers them with a responder.
-NEEDS_A_RESPONDER = r"^/settings/(targets/\{target_id\}|targets|smtp|webhooks/\{webhook_id\})/test$"
+NEEDS_A_RESPONDER = r"^/settings/(targets/\{target_id\}|targets|smtp|webhooks/\{webhook_id\}|webhooks)/test$"
 
 
 def fuzz(

@@ -17,12 +17,12 @@ from nats.aio.msg import Msg
 from dockback_contracts import subjects
 from dockback_contracts.control import CheckChannel, CheckResult, CheckTarget
 from dockback_contracts.sealed import SealError, derive_private_key, public_key_text, unseal
-from dockback_contracts.snapshots import target_secret
+from dockback_contracts.snapshots import SMTP_PASSWORD, target_secret, webhook_signing_secret, webhook_url
 from dockback_gateway.users.models import Role
 from dockback_runtime.connection import server_has_subscriptions
 from dockback_runtime.sealing import register_sealing_key
 from gateway.audited_callers import audit_rows, logged_in_as
-from gateway.conftest import HOST_ID, HOST_KEY, Gateway, logged_in_admin
+from gateway.conftest import HOST_ID, HOST_KEY, NOTIFIER_KEY, Gateway, logged_in_admin
 from gateway.job_facts import add_plan
 from gateway.settings_bodies import SMTP, TARGET, WEBHOOK
 
@@ -225,3 +225,63 @@ async def test_an_edited_target_is_tested_with_the_form_values_and_the_stored_ke
     assert (asked.target.bucket, asked.target.prefix) == ("another-bucket", "new/")  # as typed
     assert unseal(HOST_KEY, target_secret("offsite", "secret_key"), asked.target.secret_key) == TARGET["secret_key"]
     assert stored["bucket"] == TARGET["bucket"]  # and the saved target is as it was
+
+
+async def test_smtp_is_tested_as_typed_with_the_stored_password_only_for_its_server(gateway: Gateway) -> None:
+    typed = {key: value for key, value in SMTP.items() if key != "password"}
+    async with logged_in_admin(gateway) as client:
+        assert (await client.put("/settings/smtp", json=SMTP)).status_code == 200
+        async with responder(gateway, subjects.CHECK_CHANNEL, "notifiers", result(True, "sent")) as received:
+            same_server = await client.post("/settings/smtp/test", json={**typed, "recipients": ["new@example.net"]})
+            other_server = await client.post("/settings/smtp/test", json={**typed, "host": "typed.example.net"})
+            new_password = await client.post(
+                "/settings/smtp/test", json={**typed, "host": "typed.example.net", "password": "typed-password-1"}
+            )
+        stored = (await client.get("/settings")).json()["smtp"]
+    assert [a.status_code for a in (same_server, other_server, new_password)] == [200, 200, 200]
+    asked = [CheckChannel.model_validate_json(r) for r in received]
+    assert all(c.recipient == public_key_text(NOTIFIER_KEY) and c.settings_revision is None for c in asked)
+    first, other, typed_password = (c.smtp for c in asked)
+    assert first is not None
+    assert other is not None
+    assert typed_password is not None
+    assert first.recipients == ("new@example.net",)  # as typed
+    # a password left blank is the stored one, sealed to the notifier, for the server it was saved for only
+    assert first.password is not None
+    assert unseal(NOTIFIER_KEY, SMTP_PASSWORD, first.password) == SMTP["password"]
+    assert (other.host, other.password) == ("typed.example.net", None)
+    assert typed_password.password is not None
+    assert unseal(NOTIFIER_KEY, SMTP_PASSWORD, typed_password.password) == "typed-password-1"
+    assert SMTP["password"].encode() not in received[0]
+    assert (stored["host"], stored["recipients"]) == (SMTP["host"], SMTP["recipients"])  # nothing saved
+
+
+async def test_a_webhook_is_tested_as_typed_new_or_edited(gateway: Gateway) -> None:
+    async with (
+        logged_in_admin(gateway) as client,
+        responder(gateway, subjects.CHECK_CHANNEL, "notifiers", result(True, "posted")) as received,
+    ):
+        new = await client.post("/settings/webhooks/test", json=WEBHOOK)
+        assert (await client.get("/settings")).json()["webhooks"] == []  # nothing saved
+        assert (await client.post("/settings/webhooks", json=WEBHOOK)).status_code == 201
+        kept_url = await client.post("/settings/webhooks/chat/test", json={"slack_format": True})
+        new_url = await client.post("/settings/webhooks/chat/test", json={"url": "https://other.example.net/x"})
+    assert [a.status_code for a in (new, kept_url, new_url)] == [200, 200, 200]
+    hooks = [CheckChannel.model_validate_json(r).webhook for r in received]
+    assert all(h is not None for h in hooks)
+    opened = [
+        (
+            unseal(NOTIFIER_KEY, webhook_url("chat"), h.url),
+            None
+            if h.signing_secret is None
+            else unseal(NOTIFIER_KEY, webhook_signing_secret("chat"), h.signing_secret),
+            h.slack_format,
+        )
+        for h in hooks
+        if h is not None
+    ]
+    assert opened == [
+        (WEBHOOK["url"], WEBHOOK["signing_secret"], False),
+        (WEBHOOK["url"], WEBHOOK["signing_secret"], True),  # the stored URL and secret, the typed format
+        ("https://other.example.net/x", None, False),  # the stored secret goes only where it was set for
+    ]

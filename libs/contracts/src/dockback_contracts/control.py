@@ -14,7 +14,7 @@ from pydantic import Field
 
 from dockback_contracts.base import HostId, Model, Name, Seq, UtcDatetime
 from dockback_contracts.inventory import ContainerInfo, ImageInfo, VolumeInfo
-from dockback_contracts.snapshots import S3Target
+from dockback_contracts.snapshots import S3Target, SmtpSettings, Webhook
 
 
 class CheckTarget(Model):
@@ -40,6 +40,19 @@ class CheckChannel(Model):
         ge=1,
         description="The settings revision to check (the gateway's newest, at least what the user just saved): "
         "the answering service first waits, briefly, until its settings snapshot has it. None: check what it has.",
+    )
+    smtp: SmtpSettings | None = Field(
+        default=None,
+        description="For channel=smtp: these values (a settings form, not saved) instead of the saved ones; "
+        "their password sealed to `recipient`.",
+    )
+    webhook: Webhook | None = Field(
+        default=None,
+        description="For channel=webhook: this webhook (a settings form, not saved) instead of the saved one; "
+        "its URL and signing secret sealed to `recipient`.",
+    )
+    recipient: str | None = Field(
+        default=None, max_length=64, description="The notifier's public sealing key the values' secrets are sealed to."
     )
 
 

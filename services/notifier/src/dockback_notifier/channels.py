@@ -106,34 +106,42 @@ class ChannelSettings:
             return None
         if name == "smtp":
             smtp = self.snapshot.smtp
-            if smtp is None:
-                return None
-            password = self._open(snapshots.SMTP_PASSWORD, smtp.password) if smtp.password else None
-            return SmtpChannel(
-                smtp,
-                password,
-                window_seconds=window_seconds,
-                timeout=self.smtp_timeout,
-                ca_file=self.smtp_ca_file,
-                policy=self.policy,
-            )
+            return None if smtp is None else self.smtp_channel(smtp, window_seconds=window_seconds)
         for webhook in self.snapshot.webhooks:
             if name == f"webhook:{webhook.webhook_id}":
-                secret = (
-                    self._open(snapshots.webhook_signing_secret(webhook.webhook_id), webhook.signing_secret)
-                    if webhook.signing_secret
-                    else None
-                )
-                url = self._open(snapshots.webhook_url(webhook.webhook_id), webhook.url)
-                return WebhookChannel(
-                    webhook,
-                    url,
-                    secret,
-                    window_seconds=window_seconds,
-                    timeout=self.webhook_timeout,
-                    policy=self.policy,
-                )
+                return self.webhook_channel(webhook, window_seconds=window_seconds)
         return None
+
+    def smtp_channel(self, smtp: snapshots.SmtpSettings, *, window_seconds: float | None = None) -> SmtpChannel:
+        """A mail channel with these settings (the snapshot's, or a form's sent with a check);
+        its password sealed to this notifier. Raises DeliveryError (permanent) when it does not open."""
+        password = self._open(snapshots.SMTP_PASSWORD, smtp.password) if smtp.password else None
+        return SmtpChannel(
+            smtp,
+            password,
+            window_seconds=self.window_seconds if window_seconds is None else window_seconds,
+            timeout=self.smtp_timeout,
+            ca_file=self.smtp_ca_file,
+            policy=self.policy,
+        )
+
+    def webhook_channel(self, webhook: snapshots.Webhook, *, window_seconds: float | None = None) -> WebhookChannel:
+        """A webhook channel with these settings (the snapshot's, or a form's sent with a check);
+        its URL and secret sealed to this notifier. Raises DeliveryError (permanent) when they do not open."""
+        secret = (
+            self._open(snapshots.webhook_signing_secret(webhook.webhook_id), webhook.signing_secret)
+            if webhook.signing_secret
+            else None
+        )
+        url = self._open(snapshots.webhook_url(webhook.webhook_id), webhook.url)
+        return WebhookChannel(
+            webhook,
+            url,
+            secret,
+            window_seconds=self.window_seconds if window_seconds is None else window_seconds,
+            timeout=self.webhook_timeout,
+            policy=self.policy,
+        )
 
     def _open(self, field: str, value: sealed.SealedSecret) -> str:
         try:

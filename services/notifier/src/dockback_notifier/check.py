@@ -8,7 +8,7 @@ from uuid import uuid4
 from dockback_contracts.base import utc_now
 from dockback_contracts.control import CheckChannel, CheckResult
 from dockback_notifier.alerts import Alert
-from dockback_notifier.channels import ChannelSettings
+from dockback_notifier.channels import Channel, ChannelSettings
 from dockback_notifier.errors import DeliveryError
 
 log = logging.getLogger(__name__)
@@ -38,9 +38,16 @@ class ChannelCheck:
             return False, "name the webhook to check (webhook_id)"
         name = "smtp" if request.channel == "smtp" else f"webhook:{request.webhook_id}"
         what = "the SMTP channel" if request.channel == "smtp" else f"webhook {request.webhook_id}"
-        # The settings the user just saved, not whatever snapshot is here yet.
+        given = request.smtp if request.channel == "smtp" else request.webhook
+        if given is not None and request.recipient != self.channels.public_key:
+            return False, (
+                f"the values to test were sealed to another notifier key than this notifier's "
+                f"({self.channels.public_key}): try again once the gateway has seen its registration"
+            )
+        # The settings the user just saved, not whatever snapshot is here yet (unless the check
+        # brings its own values: a form tested before saving).
         wanted = request.settings_revision
-        if wanted is not None and not await self.channels.reach(wanted, self.snapshot_wait):
+        if given is None and wanted is not None and not await self.channels.reach(wanted, self.snapshot_wait):
             has = self.channels.revision
             return False, (
                 f"the settings saved as revision {wanted} did not reach this notifier within "
@@ -48,7 +55,13 @@ class ChannelCheck:
                 "the gateway publishes them after saving, see its log; try again"
             )
         try:
-            channel = self.channels.channel(name)
+            channel: Channel | None
+            if request.smtp is not None and request.channel == "smtp":
+                channel = self.channels.smtp_channel(request.smtp)
+            elif request.webhook is not None and request.channel == "webhook":
+                channel = self.channels.webhook_channel(request.webhook)
+            else:
+                channel = self.channels.channel(name)
             if channel is None:
                 return False, f"{what} is not configured (or the notifier has not seen the settings yet)"
             now = utc_now()

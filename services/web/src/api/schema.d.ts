@@ -545,7 +545,7 @@ export interface paths {
         put?: never;
         /**
          * Test Smtp
-         * @description Have a notifier send a test mail to the SMTP channel's recipients.
+         * @description Have a notifier send a test mail to the SMTP channel's recipients (or through the values sent).
          *     A failed delivery is a 200 with `ok: false` and what to fix in `detail`.
          */
         post: operations["test_smtp_settings_smtp_test_post"];
@@ -599,6 +599,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/settings/webhooks/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Test New Webhook
+         * @description Have a notifier POST a test alert to a webhook as typed, before it is saved (nothing is saved).
+         *     A failed delivery is a 200 with `ok: false` and what to fix in `detail`.
+         */
+        post: operations["test_new_webhook_settings_webhooks_test_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/settings/webhooks/{webhook_id}/test": {
         parameters: {
             query?: never;
@@ -610,7 +631,7 @@ export interface paths {
         put?: never;
         /**
          * Test Webhook
-         * @description Have a notifier POST a test alert to the webhook.
+         * @description Have a notifier POST a test alert to the webhook (or as the values sent would).
          *     A failed delivery is a 200 with `ok: false` and what to fix in `detail`.
          */
         post: operations["test_webhook_settings_webhooks__webhook_id__test_post"];
@@ -5165,7 +5186,11 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["SmtpUpdate"] | null;
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {
@@ -5201,6 +5226,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A stored secret does not decrypt (`secret_unreadable`): send it again */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
             /** @description The service that answered sent an unreadable reply */
@@ -5410,6 +5453,75 @@ export interface operations {
             };
         };
     };
+    test_new_webhook_settings_webhooks_test_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service that answered sent an unreadable reply */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No service answered the check (`no_responder`): is one running? */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     test_webhook_settings_webhooks__webhook_id__test_post: {
         parameters: {
             query?: never;
@@ -5419,7 +5531,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["WebhookUpdate"] | null;
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {
@@ -5450,6 +5566,15 @@ export interface operations {
             };
             /** @description No such setting */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A stored secret does not decrypt (`secret_unreadable`): send it again */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -19,14 +19,23 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from pydantic import SecretStr, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dockback_contracts import subjects
+from dockback_contracts import permissions, snapshots, subjects
 from dockback_contracts.control import CheckChannel, CheckResult, CheckTarget
-from dockback_contracts.snapshots import S3Target, target_secret
+from dockback_contracts.sealed import parse_public_key, seal_to
+from dockback_contracts.snapshots import SMTP_PASSWORD, S3Target, target_secret, webhook_signing_secret, webhook_url
 from dockback_gateway.audit.service import Origin, record
 from dockback_gateway.errors import DomainError, Invalid, NotFound
 from dockback_gateway.keys import Cipher, KeyProblem
 from dockback_gateway.settings.repository import SettingsRepository
-from dockback_gateway.settings.schemas import CheckOut, S3TargetCreate, S3TargetUpdate
+from dockback_gateway.settings.schemas import (
+    CheckOut,
+    S3TargetCreate,
+    S3TargetUpdate,
+    SmtpUpdate,
+    WebhookCreate,
+    WebhookFields,
+    WebhookUpdate,
+)
 from dockback_gateway.settings.service import SecretUnreadable
 from dockback_gateway.settings.snapshot import (
     TARGET_FIELDS,
@@ -186,26 +195,120 @@ class SettingsChecks:
             ),
         )
 
-    async def check_smtp(self) -> CheckOut:
-        """Send a test mail to the SMTP channel's recipients."""
+    async def check_smtp(self, values: SmtpUpdate | None = None) -> CheckOut:
+        """Send a test mail to the SMTP channel's recipients. With `values` (the form, not saved):
+        through those, the password left out being the stored one, but only for the server it was
+        set for (host and port), as saving them would keep it."""
         action = "settings.smtp.test"
-        if await self.repo.smtp() is None:
-            await self._refuse(action, "smtp", NotFound("no SMTP server is configured: PUT /settings/smtp first"))
-        check = CheckChannel(channel="smtp", requested_by=self.actor, settings_revision=await self.repo.revision())
+        stored = await self.repo.smtp()
+        if values is None:
+            if stored is None:
+                await self._refuse(action, "smtp", NotFound("no SMTP server is configured: PUT /settings/smtp first"))
+            check = CheckChannel(channel="smtp", requested_by=self.actor, settings_revision=await self.repo.revision())
+            return await self._ask(action, "smtp", subjects.CHECK_CHANNEL, check, "notifier")
+        if "password" in values.model_fields_set:
+            password = None if values.password is None else values.password.get_secret_value()
+        elif (
+            stored is not None
+            and stored.password is not None
+            and (values.host, values.port) == (stored.host, stored.port)
+        ):
+            password = await self._stored_secret(action, "smtp", stored.password, SMTP_PASSWORD)
+        else:
+            password = None
+        if password is not None and values.security == "none":
+            await self._refuse(
+                action,
+                "smtp",
+                Invalid("security: 'none' would send the SMTP password in clear text; use starttls or tls"),
+            )
+        if password is not None and values.username is None:
+            await self._refuse(action, "smtp", Invalid("username: needed when a password is set"))
+        notifier = await self._notifier_to_ask(action, "smtp")
+        key = parse_public_key(notifier.public_key)
+        smtp = snapshots.SmtpSettings(
+            host=values.host,
+            port=values.port,
+            security=values.security,
+            username=values.username,
+            password=None if password is None else seal_to(key, SMTP_PASSWORD, password),
+            from_address=values.from_address,
+            recipients=tuple(values.recipients),
+            succeeded_digest=values.succeeded_digest,
+        )
+        check = CheckChannel(channel="smtp", requested_by=self.actor, smtp=smtp, recipient=notifier.public_key)
         return await self._ask(action, "smtp", subjects.CHECK_CHANNEL, check, "notifier")
 
-    async def check_webhook(self, webhook_id: str) -> CheckOut:
-        """POST a test alert to the webhook."""
+    async def check_webhook(self, webhook_id: str, values: WebhookUpdate | None = None) -> CheckOut:
+        """POST a test alert to the webhook. With `values` (the edit form, not saved): as those
+        would be saved, a URL left out being the stored one, a signing secret left out the stored
+        one unless the URL changed (signatures go only where the secret was set for)."""
         action = "settings.webhook.test"
-        if await self.repo.webhook(webhook_id) is None:
+        stored = await self.repo.webhook(webhook_id)
+        if stored is None:
             await self._refuse(action, webhook_id, NotFound(f"there is no webhook {webhook_id!r}"))
+        if values is None:
+            check = CheckChannel(
+                channel="webhook",
+                webhook_id=webhook_id,
+                requested_by=self.actor,
+                settings_revision=await self.repo.revision(),
+            )
+            return await self._ask(action, webhook_id, subjects.CHECK_CHANNEL, check, "notifier")
+        stored_url = await self._stored_secret(action, webhook_id, stored.url, webhook_url(webhook_id))
+        url = stored_url if values.url is None else values.url.get_secret_value()
+        if "signing_secret" in values.model_fields_set:
+            secret = None if values.signing_secret is None else values.signing_secret.get_secret_value()
+        elif stored.signing_secret is not None and url == stored_url:
+            secret = await self._stored_secret(
+                action, webhook_id, stored.signing_secret, webhook_signing_secret(webhook_id)
+            )
+        else:
+            secret = None
+        return await self._check_webhook_values(action, webhook_id, url, secret, values)
+
+    async def check_new_webhook(self, values: WebhookCreate) -> CheckOut:
+        """POST a test alert to a webhook as typed in the form for a new one (nothing is saved)."""
+        secret = None if values.signing_secret is None else values.signing_secret.get_secret_value()
+        return await self._check_webhook_values(
+            "settings.webhook.test", values.webhook_id, values.url.get_secret_value(), secret, values
+        )
+
+    async def _check_webhook_values(
+        self, action: str, webhook_id: str, url: str, secret: str | None, fields: WebhookFields
+    ) -> CheckOut:
+        notifier = await self._notifier_to_ask(action, webhook_id)
+        key = parse_public_key(notifier.public_key)
+        webhook = snapshots.Webhook(
+            webhook_id=webhook_id,
+            url=seal_to(key, webhook_url(webhook_id), url),
+            signing_secret=None if secret is None else seal_to(key, webhook_signing_secret(webhook_id), secret),
+            slack_format=fields.slack_format,
+            succeeded_digest=fields.succeeded_digest,
+        )
         check = CheckChannel(
             channel="webhook",
             webhook_id=webhook_id,
             requested_by=self.actor,
-            settings_revision=await self.repo.revision(),
+            webhook=webhook,
+            recipient=notifier.public_key,
         )
         return await self._ask(action, webhook_id, subjects.CHECK_CHANNEL, check, "notifier")
+
+    async def _notifier_to_ask(self, action: str, target: str) -> Recipient:
+        """The notifier that registered its sealing key: the values' secrets are sealed to it."""
+        for recipient in await registered_recipients(self.connection.jetstream()):
+            if recipient.role == permissions.NOTIFIER:
+                return recipient
+        await self._refuse(action, target, NoResponder("no notifier has registered its sealing key: is one running?"))
+
+    async def _stored_secret(self, action: str, target: str, blob: bytes | None, name: str) -> str:
+        try:
+            if blob is None:
+                raise KeyProblem(f"{name} is not stored")
+            return self.cipher.decrypt(blob, name).decode()
+        except (KeyProblem, UnicodeDecodeError):
+            await self._refuse(action, target, SecretUnreadable(f"the stored {name} does not decrypt: enter it again"))
 
     async def _ask(
         self, action: str, target: str, subject: str, check: CheckTarget | CheckChannel, service: str

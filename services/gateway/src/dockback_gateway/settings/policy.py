@@ -25,4 +25,5 @@ ROWS: dict[tuple[str, str], Rule] = {
     ("POST", "/settings/targets/test"): ADMIN,
     ("POST", "/settings/smtp/test"): ADMIN,
     ("POST", "/settings/webhooks/{webhook_id}/test"): ADMIN,
+    ("POST", "/settings/webhooks/test"): ADMIN,
 }

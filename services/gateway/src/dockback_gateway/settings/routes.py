@@ -142,11 +142,20 @@ async def delete_smtp(settings: Service) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/smtp/test", responses={**MISSING, **CHECKED})
-async def test_smtp(checks: Checks) -> CheckOut:
-    """Have a notifier send a test mail to the SMTP channel's recipients.
+@router.post("/smtp/test", responses={**MISSING, **CHECKED, **UNREADABLE})
+async def test_smtp(
+    checks: Checks,
+    body: Annotated[
+        SmtpUpdate | None,
+        Body(
+            description="The form's values, to test them before saving (a password left out is the stored one, "
+            "for the saved host and port only). Left out: the saved settings are tested."
+        ),
+    ] = None,  # noqa: PT028 - a route named test_, not a test
+) -> CheckOut:
+    """Have a notifier send a test mail to the SMTP channel's recipients (or through the values sent).
     A failed delivery is a 200 with `ok: false` and what to fix in `detail`."""
-    return await checks.check_smtp()
+    return await checks.check_smtp(body)
 
 
 @router.post("/webhooks", status_code=201, responses=EXISTS)
@@ -168,11 +177,29 @@ async def delete_webhook(webhook_id: WebhookId, settings: Service) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/webhooks/{webhook_id}/test", responses={**MISSING, **CHECKED})
-async def test_webhook(webhook_id: WebhookId, checks: Checks) -> CheckOut:
-    """Have a notifier POST a test alert to the webhook.
+@router.post("/webhooks/test", responses={**CHECKED, 422: {"model": Problem}})
+async def test_new_webhook(body: WebhookCreate, checks: Checks) -> CheckOut:
+    """Have a notifier POST a test alert to a webhook as typed, before it is saved (nothing is saved).
     A failed delivery is a 200 with `ok: false` and what to fix in `detail`."""
-    return await checks.check_webhook(webhook_id)
+    return await checks.check_new_webhook(body)
+
+
+@router.post("/webhooks/{webhook_id}/test", responses={**MISSING, **CHECKED, **UNREADABLE})
+async def test_webhook(
+    webhook_id: WebhookId,
+    checks: Checks,
+    body: Annotated[
+        WebhookUpdate | None,
+        Body(
+            description="The edit form's values, to test them before saving (a URL or signing secret left out is "
+            "the stored one; a new URL drops the stored signing secret, as saving it would). Left out: the saved "
+            "webhook is tested."
+        ),
+    ] = None,  # noqa: PT028 - a route named test_, not a test
+) -> CheckOut:
+    """Have a notifier POST a test alert to the webhook (or as the values sent would).
+    A failed delivery is a 200 with `ok: false` and what to fix in `detail`."""
+    return await checks.check_webhook(webhook_id, body)
 
 
 @router.put("/defaults")

@@ -16,6 +16,7 @@ const ADMIN = [
   "PUT /settings/smtp",
   "POST /settings/smtp/test",
   "POST /settings/webhooks",
+  "POST /settings/webhooks/test",
   "PUT /settings/defaults",
   "PUT /restores/lock",
 ];
@@ -60,6 +61,9 @@ function stubApi(allowed: string[], hosts: string[] = ["h1"]) {
       if (path === "/settings/targets/offsite/test") return json({ error: "no_responder", detail: "no uploader answered" }, 503);
       if (path === "/settings/targets/test") {
         return json({ ok: true, detail: "bucket new-bucket is reachable", answered_by: "uploader on host h1", checked_at: "2026-12-06T23:00:00Z" });
+      }
+      if (path === "/settings/smtp/test" || path === "/settings/webhooks/test") {
+        return json({ ok: false, detail: "connection refused by mail.lan:25", answered_by: "notifier", checked_at: "2026-12-06T23:00:00Z" });
       }
       if (path === "/settings/targets/offsite" && input.method === "PUT") return json(SETTINGS.targets[0]);
       if (path === "/settings/smtp" && input.method === "PUT") {
@@ -171,6 +175,36 @@ describe("SettingsPage", () => {
     expect(screen.getByLabelText("Host")).toHaveFocus();
     await user.type(screen.getByLabelText("Host"), "x");
     expect(message).not.toBeInTheDocument();
+  });
+
+  it("sends a test mail through the SMTP values as typed, before they are saved", async () => {
+    const sent = stubApi(ADMIN);
+    const user = userEvent.setup();
+    renderPage();
+    await user.type(await screen.findByLabelText("Host"), "mail.lan");
+    await user.clear(screen.getByLabelText("Port"));
+    await user.type(screen.getByLabelText("Port"), "25");
+    await user.type(screen.getByLabelText("From"), "dockback@example.net");
+    await user.type(screen.getByLabelText("To"), "ops@example.net");
+    await user.click(screen.getByRole("button", { name: "Send test mail" }));
+    expect(await screen.findByText(/connection refused by mail\.lan:25/)).toBeInTheDocument();
+    const test = sent.find((s) => s.method === "POST" && s.path === "/settings/smtp/test");
+    expect(test?.body).toMatchObject({ host: "mail.lan", port: 25, from_address: "dockback@example.net", recipients: ["ops@example.net"] });
+    expect(test?.body).not.toHaveProperty("password"); // left empty: the stored one, if any
+    expect(sent.some((s) => s.method === "PUT")).toBe(false);
+  });
+
+  it("tests a new webhook as typed, without saving it", async () => {
+    const sent = stubApi(ADMIN);
+    const user = userEvent.setup();
+    renderPage();
+    await user.click(await screen.findByRole("button", { name: "Add a webhook" }));
+    await user.type(screen.getByLabelText("Webhook id"), "chat");
+    await user.type(screen.getByLabelText("URL"), "https://hooks.example.net/x");
+    await user.click(screen.getByRole("button", { name: "Test these values" }));
+    expect(await screen.findByText(/connection refused/)).toBeInTheDocument();
+    expect(sent.find((s) => s.path === "/settings/webhooks/test")?.body).toMatchObject({ webhook_id: "chat", url: "https://hooks.example.net/x" });
+    expect(sent.some((s) => s.method === "POST" && s.path === "/settings/webhooks")).toBe(false);
   });
 
   it("gives an operator no buttons", async () => {

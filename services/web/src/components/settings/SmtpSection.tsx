@@ -31,7 +31,15 @@ export function SmtpSection({ smtp }: { smtp: Schemas["SmtpOut"] | null }) {
       await client.invalidateQueries({ queryKey: SETTINGS_KEY });
     },
   });
-  const test = useMutation({ mutationFn: async () => unwrap(await api.POST("/settings/smtp/test")) });
+  // The values in the form, not only the saved ones: a password left empty is the stored one
+  // (for the saved host and port only, as saving would keep it). Nothing is saved.
+  const test = useMutation({
+    mutationFn: async () => {
+      const problems = smtpErrors(form);
+      if (Object.keys(problems).length) throw new Error(Object.values(problems).join("; "));
+      return unwrap(await api.POST("/settings/smtp/test", { body: smtpBody(form) }));
+    },
+  });
   const errors = editor.errorsOf(save.error, FIELDS);
   const err = (field: string) => errorFor(errors, field);
 
@@ -128,11 +136,17 @@ export function SmtpSection({ smtp }: { smtp: Schemas["SmtpOut"] | null }) {
         </fieldset>
       </form>
       <ErrorBanner error={remove.error} />
-      {smtp && can("POST", "/settings/smtp/test") ? (
+      {editable && can("POST", "/settings/smtp/test") ? (
         <div className="row">
-          <button type="button" disabled={test.isPending} onClick={() => test.mutate()}>
+          <button
+            type="button"
+            disabled={test.isPending}
+            onClick={() => test.mutate()}
+            title="Through the server in the form, to the addresses in the form; nothing is saved"
+          >
             Send test mail
           </button>
+          <span className="muted">Uses the values in the form, saved or not.</span>
         </div>
       ) : null}
       <CheckResult result={test.data} error={test.error} pending={test.isPending} service="notifier" />

@@ -77,6 +77,18 @@ function WebhookEditor({ webhook, onDone }: { webhook?: Webhook; onDone: () => v
       saveLabel="Save webhook"
       onDone={onDone}
       guard={editor}
+      test={{
+        service: "notifier",
+        run: async () =>
+          webhook
+            ? unwrap(
+                await api.POST("/settings/webhooks/{webhook_id}/test", {
+                  params: { path: { webhook_id: webhook.webhook_id } },
+                  body: webhookUpdateBody(form),
+                }),
+              )
+            : unwrap(await api.POST("/settings/webhooks/test", { body: webhookCreateBody(form) })),
+      }}
     >
       {(err) => (
         <>
