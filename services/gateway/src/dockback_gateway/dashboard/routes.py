@@ -26,7 +26,8 @@ async def dashboard(db: DbSession) -> Dashboard:
     """Hosts online and offline, volume and container coverage, jobs of the last 24 hours, the next
     scheduled runs, the last verified backup of each plan, storage kept over the last 30 days, and
     what needs attention first (failures no success has followed, missed runs, offline hosts,
-    unprotected volumes), with the items acknowledged apart."""
+    unprotected volumes), with the items acknowledged apart; and the getting-started checklist of a
+    new installation (until each of its steps is done, it counts the unprotected volumes instead)."""
     return await DashboardService(db).summary()
 
 
