@@ -293,3 +293,40 @@ async def test_a_restore_cancelled_during_the_swap_runs_to_its_end_and_reports_i
     assert await content_of(busybox_image, unique_name, docker_labels) == b"original"
     assert await is_running(unique_name)
     assert await volumes_named_like(f"{unique_name}-restore-") == []
+
+
+async def test_a_restore_cancelled_while_it_backs_up_first_ends_that_backup_cancelled_and_announces_no_archive(
+    nats_url: str,
+    heard: Heard,
+    engine_proxy: EngineProxy,
+    start_executor: StartExecutor,
+    busybox_image: str,
+    docker_labels: dict[str, str],
+    unique_name: str,
+    tmp_path: Path,
+) -> None:
+    start_executor(DOCKBACK_DOCKER_URL=engine_proxy.url)
+    created = await backed_up_volume_in_use(nats_url, heard, busybox_image, docker_labels, unique_name)
+    engine_proxy.hold_archive_reads()  # the backup of the current data, taken first, is mid archive
+    first = backup_of("volume", unique_name)
+    request = restore_of(created, "volume", unique_name, replace_existing=True, allow_stop=True)
+    await publish(nats_url, request.model_copy(update={"backup_first": first}))
+    async with asyncio.timeout(60):
+        await engine_proxy.archive_read_held.wait()
+
+    await cancel(nats_url, request.job_id, user="dora")
+    ended = {c.job_id: c for c in await heard.wait_for(ev.JobCancelled, 2)}
+    await until_no_job_is_queued(nats_url)
+
+    # both jobs end, honestly: the backup taken first is not left 'running'
+    assert set(ended) == {request.job_id, first.job_id}
+    assert ended[first.job_id].kind == "backup"
+    assert ended[first.job_id].reason == "cancelled by dora, with the restore it was taken for"
+    assert ended[request.job_id].reason == "cancelled by dora"
+    # its partial archive is neither announced nor left behind, and nothing was overwritten
+    assert [a for a in heard.of(ev.ArchiveCreated) if a.job_id == first.job_id] == []
+    assert heard.of(ev.JobFailed) == []
+    assert list((tmp_path / "data").rglob(".partial-*")) == []
+    assert await content_of(busybox_image, unique_name, docker_labels) == b"changed"
+    assert await is_running(unique_name)
+    assert heard.of(ev.RestoreCompleted) == []

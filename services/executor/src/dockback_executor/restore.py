@@ -66,7 +66,7 @@ from dockback_executor.tar_inspect import ArchiveLimits, HostileArchive, TarStre
 from dockback_executor.verify import ArchiveVerifier
 from dockback_runtime.jobs.announcer import Announcer, ProgressReporter
 from dockback_runtime.jobs.errors import PermanentError
-from dockback_runtime.jobs.running import enter_phase, point_of_no_return
+from dockback_runtime.jobs.running import current_phase, enter_phase, point_of_no_return, user_cancellation
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +156,22 @@ class RestoreService:
         try:
             await self.backups.run(backup, attempt)
         except asyncio.CancelledError:
+            cancellation = user_cancellation()
+            if cancellation is not None:
+                # The restore is cancelled in its first step: that backup ends too, cancelled (its
+                # partial archive was removed and not announced), or its job would look alive forever.
+                # A shutdown instead hands the restore back, and the next attempt takes the backup again.
+                await finish_even_if_cancelled(
+                    self.announcer.publish(
+                        ev.JobCancelled(
+                            job_id=backup.job_id,
+                            host_id=self.config.host_id,
+                            kind="backup",
+                            phase=current_phase() or "archive",
+                            reason=f"cancelled by {cancellation.requested_by}, with the restore it was taken for",
+                        )
+                    )
+                )
             raise
         except Exception as exc:
             reason = str(exc) or type(exc).__name__

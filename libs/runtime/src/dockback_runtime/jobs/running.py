@@ -62,8 +62,19 @@ def point_of_no_return() -> None:
 
 def cancelled_by_user() -> bool:
     """Whether the current job is being cancelled by a user (not by a shutdown)."""
+    return user_cancellation() is not None
+
+
+def user_cancellation() -> JobCancellation | None:
+    """The user's cancellation of the current job, when one is stopping it (None: not, or a shutdown)."""
     job = _current.get()
-    return job is not None and job.cancelled_by is not None
+    return None if job is None else job.cancelled_by
+
+
+def current_phase() -> JobPhase | None:
+    """The phase the current job has reached (None outside a job)."""
+    job = _current.get()
+    return None if job is None else job.phase
 
 
 class RunningJobs:
