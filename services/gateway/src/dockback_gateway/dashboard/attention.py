@@ -117,6 +117,14 @@ def unprotected_volume_key(host_id: str, name: str) -> str:
     return f"unprotected_volume:{host_id}:{name}"
 
 
+def subject(plan_name: str | None, resource_kind: str | None, resource_name: str | None) -> str:
+    """What a job or an archive was of: "of volume data (plan nightly)", "of plan nightly", or ""
+    when neither is known."""
+    if resource_name is not None:
+        return f"of {resource_kind} {resource_name}" + (f" (plan {plan_name})" if plan_name else "")
+    return f"of plan {plan_name}" if plan_name else ""
+
+
 def group_message(job_kind: str, error: str | None, subjects: Sequence[str]) -> str:
     """ "12 restores failed: volume does not exist (a, b, c and 9 more)"."""
     count = len(subjects)

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockback_gateway.catalog.models import Artifact, ArtifactState
 from dockback_gateway.catalog.repository import verified_clause
+from dockback_gateway.dashboard.attention import subject
 from dockback_gateway.dashboard.schemas import GettingStarted, GettingStartedStep
 from dockback_gateway.jobs.models import Job, JobStatus
 from dockback_gateway.plans.models import Plan
@@ -86,40 +88,22 @@ async def _storage_target(installation: Installation) -> GettingStartedStep:
 
 
 async def _first_plan(installation: Installation) -> GettingStartedStep:
-    title = "Create a backup plan"
+    step = partial(GettingStartedStep, step="first_plan", title="Create a backup plan")
     first = _first_enabled(installation.plans)
     if first is not None:
         enabled = sum(plan.enabled for plan in installation.plans)
         more = f" (and {enabled - 1} more)" if enabled > 1 else ""
-        return GettingStartedStep(
-            step="first_plan",
-            title=title,
-            done=True,
-            detail=f"Plan {first.name} backs up on {first.host_id}{more}",
-            at=first.created_at,
-            plan_id=first.id,
-            host_id=first.host_id,
-        )
+        detail = f"Plan {first.name} backs up on {first.host_id}{more}"
+        return step(done=True, detail=detail, at=first.created_at, plan_id=first.id, host_id=first.host_id)
     if installation.plans:
         disabled = installation.plans[0]
-        return GettingStartedStep(
-            step="first_plan",
-            title=title,
-            done=False,
-            detail=f"Plan {disabled.name} is disabled: enable it, or create another, so backups run",
-            plan_id=disabled.id,
-            host_id=disabled.host_id,
-        )
-    return GettingStartedStep(
-        step="first_plan",
-        title=title,
-        done=False,
-        detail="No plan yet: a plan says what to back up, when, and how long to keep it",
-    )
+        detail = f"Plan {disabled.name} is disabled: enable it, or create another, so backups run"
+        return step(done=False, detail=detail, plan_id=disabled.id, host_id=disabled.host_id)
+    return step(done=False, detail="No plan yet: a plan says what to back up, when, and how long to keep it")
 
 
 async def _first_backup(installation: Installation) -> GettingStartedStep:
-    title = "Run a first backup"
+    step = partial(GettingStartedStep, step="first_backup", title="Run a first backup")
     newest = (
         await installation.db.execute(
             select(Job, Plan.name)
@@ -131,44 +115,28 @@ async def _first_backup(installation: Installation) -> GettingStartedStep:
     ).first()
     if newest is not None:
         job, plan_name = newest
-        return GettingStartedStep(
-            step="first_backup",
-            title=title,
-            done=True,
-            detail=_sentence("Backup", _subject(plan_name, job.resource_kind, job.resource_name), "succeeded"),
-            at=job.finished_at,
-            host_id=job.host_id,
-            plan_id=job.plan_id,
-            job_id=job.id,
+        detail = _sentence("Backup", subject(plan_name, job.resource_kind, job.resource_name), "succeeded")
+        return step(
+            done=True, detail=detail, at=job.finished_at, host_id=job.host_id, plan_id=job.plan_id, job_id=job.id
         )
     plan = _first_enabled(installation.plans)
     if plan is None:
-        return GettingStartedStep(
-            step="first_backup", title=title, done=False, detail="No backup has succeeded yet: create a plan first"
-        )
-    return GettingStartedStep(
-        step="first_backup",
-        title=title,
-        done=False,
-        detail=f"No backup has succeeded yet: run plan {plan.name} now, or wait for its schedule",
-        plan_id=plan.id,
-        host_id=plan.host_id,
-    )
+        return step(done=False, detail="No backup has succeeded yet: create a plan first")
+    detail = f"No backup has succeeded yet: run plan {plan.name} now, or wait for its schedule"
+    return step(done=False, detail=detail, plan_id=plan.id, host_id=plan.host_id)
 
 
 async def _first_verified_backup(installation: Installation) -> GettingStartedStep:
-    title = "Verify a backup"
+    step = partial(GettingStartedStep, step="first_verified_backup", title="Verify a backup")
     db = installation.db
     verified = await db.scalar(
         select(Artifact).where(verified_clause()).order_by(Artifact.created_at.desc(), Artifact.id.desc()).limit(1)
     )
     if verified is not None:
-        subject = _subject(await _plan_name(installation, verified), verified.resource_kind, verified.resource_name)
-        return GettingStartedStep(
-            step="first_verified_backup",
-            title=title,
+        of = subject(await _plan_name(installation, verified), verified.resource_kind, verified.resource_name)
+        return step(
             done=True,
-            detail=_sentence("The archive", subject, "was read back whole and matched its checksum"),
+            detail=_sentence("The archive", of, "was read back whole and matched its checksum"),
             at=verified.verified_at,
             host_id=verified.host_id,
             plan_id=verified.plan_id,
@@ -182,15 +150,8 @@ async def _first_verified_backup(installation: Installation) -> GettingStartedSt
         .limit(1)
     )
     if candidate is None:
-        return GettingStartedStep(
-            step="first_verified_backup",
-            title=title,
-            done=False,
-            detail="No archive has passed verification yet: verify one once a backup has run",
-        )
-    return GettingStartedStep(
-        step="first_verified_backup",
-        title=title,
+        return step(done=False, detail="No archive has passed verification yet: verify one once a backup has run")
+    return step(
         done=False,
         detail="No archive has passed verification yet: verify the newest one to prove it reads back whole",
         host_id=candidate.host_id,
@@ -219,13 +180,6 @@ def _first_enabled(plans: Sequence[Plan]) -> Plan | None:
 
 def _last_heard(hosts: Sequence[HostOut]) -> HostOut:
     return max(hosts, key=lambda host: host.heartbeat_at or host.first_seen_at)
-
-
-def _subject(plan_name: str | None, resource_kind: str | None, resource_name: str | None) -> str:
-    """'of volume data (plan nightly)', 'of plan nightly', or '' when neither is known."""
-    if resource_name is not None:
-        return f"of {resource_kind} {resource_name}" + (f" (plan {plan_name})" if plan_name else "")
-    return f"of plan {plan_name}" if plan_name else ""
 
 
 def _sentence(*parts: str) -> str:

@@ -273,7 +273,7 @@ def failure_lines(
                     job.kind, job.plan_id, job.host_id, job.resource_kind, job.resource_name, job.error
                 ),
                 kind="failed_job",
-                message=f"{job.kind.capitalize()} {_subject(plan_name, job.resource_kind, job.resource_name)} "
+                message=f"{job.kind.capitalize()} {attention.subject(plan_name, job.resource_kind, job.resource_name)} "
                 f"failed: {attention.short_reason(job.error)}",
                 at=at,
                 host_id=job.host_id,
@@ -383,12 +383,6 @@ def _local_gone_at(archive: KeptArchive) -> datetime | None:
     if archive.local_present or archive.pruned_at is not None:
         return None
     return archive.copies[0][0] if archive.copies else archive.created_at
-
-
-def _subject(plan_name: str | None, resource_kind: str | None, resource_name: str | None) -> str:
-    if resource_name is not None:
-        return f"of {resource_kind} {resource_name}" + (f" (plan {plan_name})" if plan_name else "")
-    return f"of plan {plan_name}" if plan_name else ""
 
 
 def _day_start_of(day: date) -> datetime:
