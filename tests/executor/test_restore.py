@@ -104,7 +104,8 @@ async def test_a_restore_onto_an_existing_volume_needs_replace_existing(
     host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str
 ) -> None:
     created = await backed_up(host, busybox_image, docker_labels, unique_name)
-    with pytest.raises(RestoreRefused, match="already exists"):
+    # in words for the wizard's control ("choose Original"), not the API's flag
+    with pytest.raises(RestoreRefused, match="already exists; restore to a new name, or choose Original"):
         await host.restores.run(restore_of(created, "volume", unique_name), attempt=1)
 
 

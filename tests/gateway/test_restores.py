@@ -342,9 +342,12 @@ async def test_a_container_preview_covers_the_volumes_restored_with_it(gateway: 
     container = {"kind": "container", "name": "db"}
     async with logged_in_admin(gateway) as client:
         beside = await preview(client, config, {"kind": "container", "name": "db-copy"})
+        existing = await preview(client, config, container)
         running = await preview(client, config, {**container, "replace_existing": True})
         replace = await preview(client, config, {**container, "replace_existing": True, "allow_stop": True})
     assert beside.status_code == 200, beside.text
+    assert existing.status_code == 409
+    assert "choose Original to replace it" in existing.json()["detail"], "words for the control a person has"
     assert beside.json()["overwrites"] is False
     assert [(v["name"], v["exists"]) for v in beside.json()["volumes"]] == [("db-copy-pgdata", False)]
     assert running.status_code == 409
@@ -481,10 +484,18 @@ async def test_an_answer_the_preview_cannot_use_leaves_it_on_the_inventory(
     assert body["stops"] == ["db"]
 
 
-async def test_a_volume_name_docker_refuses_is_refused_with_dockers_rule_in_words(gateway: Gateway) -> None:
+@pytest.mark.parametrize(
+    "name",
+    [
+        "pgdata:restored",  # an image's character, not a volume's
+        "pg data",  # refused by every rule: still the volume's rule, not the image's ':', '/' and '@'
+        "p" * 256,  # too long: the rule says how long a name may be
+    ],
+)
+async def test_a_volume_name_docker_refuses_is_refused_with_dockers_rule_in_words(gateway: Gateway, name: str) -> None:
     artifact_id = await backed_up_volume(gateway)
     async with logged_in_admin(gateway) as client:
-        refused = await preview(client, artifact_id, new_volume("pgdata:restored"))
+        refused = await preview(client, artifact_id, new_volume(name))
     assert refused.status_code == 422
     [error] = refused.json()["detail"]
     assert error["field"] == "target.name"

@@ -232,7 +232,9 @@ class RestoreService:
             await self._extract_into_new_volume(request, manifest, path, name, storage=storage)
             return name, False, []
         if not target.replace_existing:
-            raise RestoreRefused(f"volume {name!r} already exists; restore to a new name or allow replacing it")
+            raise RestoreRefused(
+                f"volume {name!r} already exists; restore to a new name, or choose Original to replace its content"
+            )
         users = await self.engine.containers_using_volume(name)
         if users and not target.allow_stop:
             in_use = ", ".join(f"{_name(c)} ({c.get('State')})" for c in users)
@@ -324,7 +326,9 @@ class RestoreService:
         beside = target.name != original
         current = await self._container_or_none(target.name)
         if current is not None and not target.replace_existing:
-            raise RestoreRefused(f"container {target.name!r} exists; restore under a new name or allow replacing it")
+            raise RestoreRefused(
+                f"container {target.name!r} exists; restore under a new name, or choose Original to replace it"
+            )
         if current is not None and current["State"]["Running"] and not target.allow_stop:
             raise RestoreRefused(f"container {target.name!r} is running; allow stopping it to replace it")
         renames: dict[str, str] = {}

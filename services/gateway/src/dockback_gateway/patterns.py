@@ -34,7 +34,8 @@ _WORDS = {
     SAFE_ID: "Use 1-64 letters, digits, '-' or '_', starting with a letter or a digit",
     USERNAME: "Use 1-64 letters, digits, '.', '_' or '-'",
     DOCKER_NAME: (
-        "Use a Docker name: letters, digits, '_', '.', ':', '/', '@' or '-', starting with a letter or a digit"
+        "Use an image reference: letters, digits, '_', '.', ':', '/', '@' or '-', starting with a letter or a "
+        "digit, at most 255 characters"
     ),
     VOLUME_OR_CONTAINER_NAME: (
         "Use letters, digits, '_', '.' or '-', starting with a letter or a digit, at most 255 characters "

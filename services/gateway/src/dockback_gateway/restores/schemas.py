@@ -21,7 +21,9 @@ class RestoreTargetIn(BaseModel):
         description="volume for a volume archive, container for a container's config, image for an image."
     )
     name: str = Field(
-        pattern=patterns.DOCKER_NAME,
+        # The schema's pattern is the widest (an image's); the validator below applies the one of the
+        # kind, so a volume's refusal states the volume's rule, not the image's ':', '/' and '@'.
+        json_schema_extra={"pattern": patterns.DOCKER_NAME},
         description="The original name, or a new one (restoring to a new name never touches the original). "
         "A volume's or container's name follows Docker's rule `[a-zA-Z0-9][a-zA-Z0-9_.-]*` (at most 255 "
         "characters); an image reference may also hold ':', '/' and '@'.",
@@ -37,9 +39,12 @@ class RestoreTargetIn(BaseModel):
     @field_validator("name")
     @classmethod
     def _docker_accepts_the_name(cls, name: str, info: ValidationInfo) -> str:
-        """Docker refuses ':', '/' and '@' in a volume's or a container's name: say so before the host does."""
-        if info.data.get("kind") in ("volume", "container") and not re.match(patterns.VOLUME_OR_CONTAINER_NAME, name):
-            raise ValueError(patterns.describe(patterns.VOLUME_OR_CONTAINER_NAME))
+        """Docker's rule for the kind, said in words before the host refuses: a volume's or a
+        container's name takes no ':', '/' or '@'; an image reference does."""
+        volume_or_container = info.data.get("kind") in ("volume", "container")
+        pattern = patterns.VOLUME_OR_CONTAINER_NAME if volume_or_container else patterns.DOCKER_NAME
+        if not re.match(pattern, name):
+            raise ValueError(patterns.describe(pattern))
         return name
 
     same_storage_as_original: bool = Field(

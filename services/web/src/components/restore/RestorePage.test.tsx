@@ -130,6 +130,9 @@ describe("RestorePage", () => {
     await user.click(await screen.findByLabelText("New volume"));
     // dev-data and dev-data-restored exist on the host: the next free name is prefilled.
     expect(screen.getByLabelText("New name")).toHaveValue("dev-data-restored-2");
+    // a volume's rule: its length, and none of an image reference's ':', '/' or '@'
+    const rule = screen.getByText(/^Letters, digits, '_', '\.' or '-', starting with a letter or a digit; at most 255 characters\.$/);
+    expect(rule.textContent).not.toMatch(/[:/@]'/);
     await user.click(screen.getByRole("button", { name: "Preview" }));
     expect(await screen.findByText(/as a new object; nothing existing is overwritten/)).toBeInTheDocument();
     expect(stub.sent.find((s) => s.path === "/restores/preview")?.body).toEqual({
