@@ -11,6 +11,7 @@ import {
   acknowledgeHint,
   attentionAction,
   attentionLabel,
+  nothingNeedsAttention,
   type AttentionItem,
 } from "../components/dashboard/attention";
 import { StorageChart } from "../components/dashboard/StorageChart";
@@ -178,8 +179,10 @@ function Attention({ data, canCreatePlan }: { data: Dashboard; canCreatePlan: bo
       <ErrorBanner error={acknowledge.error ?? takeBack.error} />
       {data.attention.length === 0 ? (
         <p role="status">
-          Nothing needs attention: no unfixed failures, missed runs, offline hosts, hosts low on free space or
-          unprotected volumes{data.acknowledged_total > 0 ? " that nobody has acknowledged" : ""}.
+          {nothingNeedsAttention(
+            data.acknowledged_total,
+            data.getting_started.complete ? 0 : data.getting_started.unprotected_volumes,
+          )}
         </p>
       ) : (
         <>

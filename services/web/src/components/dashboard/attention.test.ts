@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { acknowledgedBy, acknowledgeHint, attentionAction, attentionLabel, type AttentionItem } from "./attention";
+import {
+  acknowledgedBy,
+  acknowledgeHint,
+  attentionAction,
+  attentionLabel,
+  nothingNeedsAttention,
+  type AttentionItem,
+} from "./attention";
 
 function item(fields: Partial<AttentionItem>): AttentionItem {
   return {
@@ -66,5 +73,19 @@ describe("acknowledgements", () => {
   it("say when an acknowledged item comes back", () => {
     expect(acknowledgeHint(item({ kind: "failed_job", count: 4 }))).toMatch(/another job fails the same way/);
     expect(acknowledgeHint(item({ kind: "unprotected_volume" }))).toMatch(/on purpose/);
+  });
+});
+
+describe("nothingNeedsAttention", () => {
+  it("names every kind it checked", () => {
+    expect(nothingNeedsAttention(0, 0)).toBe(
+      "Nothing needs attention: no unfixed failures, missed runs, offline hosts, hosts low on free space or unprotected volumes.",
+    );
+  });
+
+  it("does not claim there are no unprotected volumes while the checklist counts them", () => {
+    const words = nothingNeedsAttention(2, 3);
+    expect(words).not.toContain("unprotected volumes");
+    expect(words).toContain("that nobody has acknowledged");
   });
 });

@@ -74,3 +74,12 @@ export function acknowledgeHint(item: AttentionItem): string {
       return "Hides this volume for good: it is not backed up on purpose. Take it back under Show acknowledged.";
   }
 }
+
+/** The words of an empty "Needs attention" list. While the getting-started checklist is up it
+ *  counts the unprotected volumes, not this list: the sentence must not say there are none. */
+export function nothingNeedsAttention(acknowledgedTotal: number, unprotectedInChecklist: number): string {
+  const checked = ["unfixed failures", "missed runs", "offline hosts", "hosts low on free space"];
+  if (unprotectedInChecklist === 0) checked.push("unprotected volumes");
+  const list = `${checked.slice(0, -1).join(", ")} or ${checked[checked.length - 1]}`;
+  return `Nothing needs attention: no ${list}${acknowledgedTotal > 0 ? " that nobody has acknowledged" : ""}.`;
+}
