@@ -417,3 +417,42 @@ async def test_when_the_backup_taken_first_fails_the_restore_stops_and_overwrite
     assert await describe(busybox_image, unique_name, docker_labels) == current_state
     [failed] = [f for f in await host.heard.wait_for(ev.JobFailed) if f.job_id == first.job_id]
     assert failed.kind == "backup"
+
+
+async def test_a_container_restore_over_the_original_backs_up_the_container_and_its_volumes_first(
+    host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    data = f"{unique_name}-data"  # not the container's name: the container is what is backed up first
+    await create_volume(data, docker_labels)
+    await populate(busybox_image, data, docker_labels, small_files=5)
+    await docker_cli(
+        "run",
+        "-d",
+        "--name",
+        unique_name,
+        *[f"--label={k}={v}" for k, v in docker_labels.items()],
+        "-v",
+        f"{data}:/data",
+        busybox_image,
+        "sleep",
+        "3600",
+    )
+    await host.backups.run(backup_of("container", unique_name), attempt=1)
+    config = next(c for c in await host.heard.wait_for(ev.ArchiveCreated, 2) if c.role == "config")
+    backed_up_state = await describe(busybox_image, data, docker_labels)
+    await docker_cli("exec", unique_name, "sh", "-c", "echo written-after-the-backup > /data/regular.txt")
+    current_state = await describe(busybox_image, data, docker_labels)
+    first = backup_of("container", unique_name)
+    restore = restore_of(config, "container", unique_name, replace_existing=True, allow_stop=True)
+    before = len(host.heard.of(ev.ArchiveCreated))
+
+    completed = await host.restores.run(restore.model_copy(update={"backup_first": first}), attempt=1)
+
+    assert completed.replaced_existing
+    assert await describe(busybox_image, data, docker_labels) == backed_up_state
+    saved = [a for a in await host.heard.wait_for(ev.ArchiveCreated, before + 2) if a.job_id == first.job_id]
+    assert sorted(a.role for a in saved) == sorted(["config", data])
+    # The backup taken first holds the container as it was: restoring it beside undoes the restore.
+    [saved_config] = [a for a in saved if a.role == "config"]
+    await host.restores.run(restore_of(saved_config, "container", f"{unique_name}-undo"), attempt=1)
+    assert await describe(busybox_image, f"{unique_name}-undo-{data}", docker_labels) == current_state

@@ -281,6 +281,31 @@ async def test_replacing_a_volume_backs_up_its_current_data_first_unless_turned_
     assert accepted_without["backup_job_id"] is None
 
 
+async def test_replacing_a_container_backs_up_the_container_and_its_volumes_first(gateway: Gateway) -> None:
+    await known_host(gateway)
+    job_id = uuid.uuid4()
+    config = await catalogued(
+        gateway, archive_created(HOST, None, "db", T0, kind="container", role="config", job_id=job_id)
+    )
+    await catalogued(gateway, archive_created(HOST, None, "db", T0, kind="container", role="pgdata", job_id=job_id))
+    async with logged_in_as(gateway, "olga", Role.OPERATOR) as client:
+        replace = await preview(
+            client, config, {"kind": "container", "name": "db", "replace_existing": True, "allow_stop": True}
+        )
+        beside = await preview(client, config, {"kind": "container", "name": "db-copy"})
+        body = replace.json()
+        assert body["backup_first"] is True, "on by default"
+        assert "The current data of container 'db' and its volumes is backed up first" in body["summary"]
+        assert beside.json()["backup_first"] is False, "nothing is replaced"
+        accepted = (await confirm(client, body["token"], "db")).json()
+
+    [request] = await eventually(lambda: requests_on(gateway, RESTORE_SUBJECT))
+    restore = ev.RestoreRequested.model_validate(request.body, strict=False)
+    assert restore.backup_first is not None
+    assert str(restore.backup_first.job_id) == accepted["backup_job_id"] != accepted["job_id"]
+    assert restore.backup_first.resource == ev.ResourceRef(kind="container", name="db")
+
+
 # -- who may do what, and the lock ---------------------------------------------------------------
 
 

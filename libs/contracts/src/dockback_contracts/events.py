@@ -214,10 +214,11 @@ class RestoreRequested(JobEvent):
     )
     backup_first: BackupRequested | None = Field(
         default=None,
-        description="Before a volume restore replaces the volume's content: an ad-hoc backup of that volume "
-        "(its own job id, catalogued like any backup), run by the executor as the restore's first step, so a "
-        "wrong restore can be undone. When it fails the restore stops and overwrites nothing. Skipped when the "
-        "volume does not exist (nothing is overwritten). None: the person chose not to.",
+        description="Before a restore replaces a volume's content, or a container (with its volumes): an ad-hoc "
+        "backup of that volume or container (its own job id, catalogued like any backup), run by the executor as "
+        "the restore's first step, so a wrong restore can be undone. When it fails the restore stops and "
+        "overwrites nothing. Skipped when the target does not exist (nothing is overwritten). None: the person "
+        "chose not to.",
     )
     restore_special_bits: bool = Field(
         default=False,
@@ -235,12 +236,14 @@ class RestoreRequested(JobEvent):
             raise ValueError("catalogued must describe the archive being restored")
         first = self.backup_first
         if first is not None and (
-            self.target.kind != "volume"
-            or first.resource != ResourceRef(kind="volume", name=self.target.name)
+            self.target.kind not in ("volume", "container")
+            or first.resource != ResourceRef(kind=self.target.kind, name=self.target.name)
             or first.host_id != self.host_id
             or first.job_id == self.job_id
         ):
-            raise ValueError("backup_first must be a backup of the target volume on this host, as a job of its own")
+            raise ValueError(
+                "backup_first must be a backup of the target volume or container on this host, as a job of its own"
+            )
         return self
 
 

@@ -22,13 +22,14 @@ device=/srv/app`) and a "new" volume with them would be the original. Only a vol
 whose request carries `target.storage` (the original's storage from the catalog, chosen in
 the preview) creates the new volume with it. A replaced volume keeps its own driver and options.
 
-Backing up first: a volume restore whose request carries `backup_first` (the person left "back
-up the current data first" on, and the restore replaces an existing volume) runs that ad-hoc
-backup of the volume as the restore job's first step, under the backup's own job id: its
+Backing up first: a restore whose request carries `backup_first` (the person left "back up the
+current data first" on, and the restore replaces an existing volume, or a container with its
+volumes) runs that ad-hoc backup of the volume or container as the restore job's first step,
+under the backup's own job id: its
 archive is announced and catalogued like any backup's, so the replaced data can be restored
 again. Only after it succeeded does the restore start; when it fails, its own job is reported
-failed and the restore stops with the reason, having written nothing. A volume that does not
-exist (any more) has nothing to lose and is not backed up.
+failed and the restore stops with the reason, having written nothing. A volume or container
+that does not exist (any more) has nothing to lose and is not backed up.
 
 A user may cancel a restore until the swap begins (the fresh volume is removed again);
 from then on the restore runs to its end and reports that it completed.
@@ -130,7 +131,7 @@ class RestoreService:
                 "yourself and restore into it, replacing it (choose Original, or its name). Nothing was changed."
             )
         if request.backup_first is not None:
-            await self._back_up_first(request.backup_first, target.name, attempt)
+            await self._back_up_first(request.backup_first, attempt)
         async with self.locks.hold([f"{target.kind}:{target.name}"]):
             enter_phase("verify")
             await self._check(request, manifest, path, request.archive.sha256)
@@ -150,15 +151,18 @@ class RestoreService:
         await self.announcer.publish(completed)
         return completed
 
-    async def _back_up_first(self, backup: ev.BackupRequested, volume: str, attempt: int) -> None:
-        """Back up volume `volume`'s current data before the restore replaces it (see the module's
-        docstring); raises PermanentError, with nothing written, when that backup fails."""
-        if await self._volume_or_none(volume) is None:
+    async def _back_up_first(self, backup: ev.BackupRequested, attempt: int) -> None:
+        """Back up the volume or the container (its config and volumes) the restore replaces, before
+        it does (see the module's docstring); raises PermanentError, with nothing written, when that
+        backup fails."""
+        assert backup.resource is not None, "a restore's backup names what it backs up"
+        kind, name = backup.resource.kind, backup.resource.name
+        what = f"{kind} {name!r}"
+        exists = self._container_or_none if kind == "container" else self._volume_or_none
+        if await exists(name) is None:
             return
         if self.backups is None:
-            raise PermanentError(
-                f"this executor cannot back up volume {volume!r} before replacing it; nothing was overwritten"
-            )
+            raise PermanentError(f"this executor cannot back up {what} before replacing it; nothing was overwritten")
         try:
             with step_of_its_own(backup.job_id):  # listed in the heartbeat; cancelling it cancels the restore
                 await self.backups.run(backup, attempt)
@@ -196,8 +200,8 @@ class RestoreService:
                 )
             )
             raise PermanentError(
-                f"the backup of volume {volume!r}'s current data, taken before replacing it, failed ({reason}); "
-                "the restore stopped and nothing was overwritten. Restore into a new volume, or turn off "
+                f"the backup of {what}'s current data, taken before replacing it, failed ({reason}); "
+                "the restore stopped and nothing was overwritten. Restore under a new name, or turn off "
                 "backing up first"
             ) from exc
 

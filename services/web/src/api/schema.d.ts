@@ -3207,7 +3207,7 @@ export interface components {
             fallback: string | null;
             /**
              * Backup First
-             * @description The volume's current data is backed up before it is replaced (asked for, and the restore replaces an existing volume).
+             * @description The current data is backed up before it is replaced (asked for, and the restore replaces an existing volume, or an existing container with its volumes).
              */
             backup_first: boolean;
             /**
@@ -3236,7 +3236,7 @@ export interface components {
             target: components["schemas"]["RestoreTargetIn"];
             /**
              * Backup First
-             * @description When the restore replaces an existing volume's content: first back up the volume's current data (an ad-hoc backup, catalogued like any other, so a wrong restore can be undone). The executor takes it as the restore's first step; if it fails, the restore stops and overwrites nothing. Ignored when nothing is overwritten, and for containers and images.
+             * @description When the restore replaces an existing volume's content, or an existing container (and its volumes): first back up its current data (an ad-hoc backup, catalogued like any other, so a wrong restore can be undone). The executor takes it as the restore's first step; if it fails, the restore stops and overwrites nothing. Ignored when nothing is overwritten, and for images.
              * @default true
              */
             backup_first: boolean;

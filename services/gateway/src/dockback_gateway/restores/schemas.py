@@ -63,10 +63,10 @@ class RestorePreviewRequest(BaseModel):
     target: RestoreTargetIn
     backup_first: bool = Field(
         default=True,
-        description="When the restore replaces an existing volume's content: first back up the volume's "
-        "current data (an ad-hoc backup, catalogued like any other, so a wrong restore can be undone). The "
-        "executor takes it as the restore's first step; if it fails, the restore stops and overwrites nothing. "
-        "Ignored when nothing is overwritten, and for containers and images.",
+        description="When the restore replaces an existing volume's content, or an existing container (and its "
+        "volumes): first back up its current data (an ad-hoc backup, catalogued like any other, so a wrong "
+        "restore can be undone). The executor takes it as the restore's first step; if it fails, the restore "
+        "stops and overwrites nothing. Ignored when nothing is overwritten, and for images.",
     )
 
 
@@ -141,8 +141,8 @@ class RestorePreview(BaseModel):
         "`inventory_at` (a container created since is not listed). Show it before the person confirms."
     )
     backup_first: bool = Field(
-        description="The volume's current data is backed up before it is replaced (asked for, and the restore "
-        "replaces an existing volume)."
+        description="The current data is backed up before it is replaced (asked for, and the restore replaces "
+        "an existing volume, or an existing container with its volumes)."
     )
     confirm_name: str | None = Field(
         description="When the restore overwrites something: type this name again in POST /restores to confirm. "

@@ -5,9 +5,10 @@ A restore that overwrites something (an existing volume, container or image) is 
 the target's name typed again as well; one into a new name overwrites nothing, and the token
 alone confirms it.
 
-Backing up first: a volume restore that replaces an existing volume carries, unless the person
-turned it off in the preview (`backup_first`, on by default and bound to the token), an ad-hoc
-backup of that volume (`RestoreRequested.backup_first`, a job id of its own). The executor takes
+Backing up first: a restore that replaces an existing volume, or an existing container (and its
+volumes), carries, unless the person turned it off in the preview (`backup_first`, on by default
+and bound to the token), an ad-hoc backup of that volume or container
+(`RestoreRequested.backup_first`, a job id of its own). The executor takes
 it as the restore job's first step, so it needs no waiting between two jobs: the backup is
 catalogued like any other (a wrong restore can be undone by restoring it), and when it fails the
 restore stops before writing anything.
@@ -99,7 +100,7 @@ class RestoreService:
         except RestoreRefusal as refusal:
             error = Conflict if refusal.conflict else Invalid
             raise error(f"{refusal.field}: {refusal.detail}" if refusal.field else refusal.detail) from None
-        backup_first = body.backup_first and _replaces_a_volume(artifact, impact)
+        backup_first = body.backup_first and _replaces_current_data(artifact, impact)
         storage, storage_words = _storage(artifact, body.target, impact)
         target = target.model_copy(update={"storage": storage})  # bound to the token with the rest of the target
         warnings = list(impact.notes)
@@ -113,8 +114,11 @@ class RestoreService:
         if storage_words:
             summary += f" {storage_words}"
         if backup_first:
+            what = (
+                f"volume {target.name!r}" if target.kind == "volume" else f"container {target.name!r} and its volumes"
+            )
             summary += (
-                f" Volume {target.name!r}'s current data is backed up first (a backup of its own you can restore "
+                f" The current data of {what} is backed up first (a backup of its own you can restore "
                 "to undo this); if that backup fails, nothing is overwritten."
             )
         if fetch_from:
@@ -253,7 +257,7 @@ class RestoreService:
             first = ev.BackupRequested(
                 job_id=uuid.uuid4(),
                 host_id=artifact.host_id,
-                resource=ev.ResourceRef(kind="volume", name=target.name),
+                resource=ev.ResourceRef(kind=target.kind, name=target.name),
                 requested_by=self.user.username,
             )
             restore = restore.model_copy(update={"backup_first": first})
@@ -388,9 +392,12 @@ def _storage(artifact: Artifact, asked: RestoreTargetIn, impact: Impact) -> tupl
     return None, words + "."
 
 
-def _replaces_a_volume(artifact: Artifact, impact: Impact) -> bool:
-    """A volume restore that replaces an existing volume's content (what `backup_first` covers)."""
-    return artifact.kind == ArtifactKind.VOLUME and impact.overwrites
+def _replaces_current_data(artifact: Artifact, impact: Impact) -> bool:
+    """A restore that replaces an existing volume's content, or an existing container and its
+    volumes (what `backup_first` covers)."""
+    if artifact.kind == ArtifactKind.VOLUME:
+        return impact.overwrites
+    return artifact.kind == ArtifactKind.CONFIG and impact.target_exists
 
 
 def _action(artifact: Artifact, target: ev.RestoreTarget, impact: Impact, *, backup_first: bool) -> dict[str, Any]:

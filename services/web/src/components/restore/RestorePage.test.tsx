@@ -80,6 +80,7 @@ const JOB = {
 
 interface Stub {
   lock?: object;
+  artifact?: object;
   preview?: (name: string) => object;
   confirm?: () => Response;
   sent: { path: string; body: unknown }[];
@@ -98,7 +99,8 @@ function stubApi(stub: Stub) {
         return json({ role: "admin", must_change_password: false, allowed: ["POST /restores/preview", "POST /restores", "PUT /restores/lock"] });
       if (path === "/users/me") return json({ username: "admin", mfa_enabled: false });
       if (path === "/restores/lock") return json(stub.lock ?? { locked: false, reason: null, changed_by: null, changed_at: null });
-      if (path === "/artifacts/a1") return json(ARTIFACT);
+      if (path === "/artifacts/a1") return json(stub.artifact ?? ARTIFACT);
+      if (path === "/resources/containers") return json([{ name: "web" }]);
       if (path === "/resources/volumes") return json([{ name: "dev-data" }, { name: "dev-data-restored" }]);
       if (path === "/artifacts") return json({ items: [ARTIFACT], next_cursor: null });
       if (path === "/restores/preview") return json((stub.preview ?? preview)(body.target.name));
@@ -183,6 +185,16 @@ describe("RestorePage", () => {
     await waitFor(() =>
       expect(stub.sent.find((s) => s.path === "/restores")?.body).toEqual({ token: "tok-1", confirm_name: "dev-data" }),
     );
+  });
+
+  it("offers to back up a container and its volumes first when replacing the original container", async () => {
+    const stub: Stub = { sent: [], artifact: { ...ARTIFACT, kind: "config", role: "config", resource: { kind: "container", name: "web" } } };
+    stubApi(stub);
+    renderAt("/restore?artifact=a1");
+
+    const first = await screen.findByLabelText("Back up the current data first");
+    expect(first).toBeChecked();
+    expect(screen.getByText(/a backup of what the container and its volumes hold now is taken before it is replaced/)).toBeInTheDocument();
   });
 
   it("links the backup of the current data the restore takes first", async () => {

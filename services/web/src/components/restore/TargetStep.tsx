@@ -97,7 +97,7 @@ export function TargetStep({
               <span className="muted">— beside the original, which is not touched</span>
             </div>
           ) : null}
-          {mode === "original" && kind === "volume" ? (
+          {mode === "original" && (kind === "volume" || kind === "container") ? (
             <div className="choice">
               <label>
                 <input
@@ -110,8 +110,8 @@ export function TargetStep({
               </label>
               <span className="muted">
                 {backupFirst
-                  ? " — a backup of what the volume holds now is taken before it is replaced, so you can undo this restore; if that backup fails, nothing is overwritten"
-                  : " — what the volume holds now is lost when it is replaced"}
+                  ? ` — a backup of what the ${kind === "container" ? "container and its volumes hold" : "volume holds"} now is taken before it is replaced, so you can undo this restore; if that backup fails, nothing is overwritten`
+                  : ` — what the ${kind === "container" ? "container and its volumes hold" : "volume holds"} now is lost when it is replaced`}
               </span>
             </div>
           ) : null}

@@ -24,7 +24,7 @@ export interface WizardState {
   newName: string;
   /** A new volume gets the original's driver and options (its host directory or share) instead of plain local. */
   sameStorage: boolean;
-  /** Before replacing an existing volume, back up its current data (so a wrong restore can be undone). */
+  /** Before replacing an existing volume or container, back up its current data (so a wrong restore can be undone). */
   backupFirst: boolean;
   /** The preview the user is looking at; its token confirms exactly this plan of action. */
   preview: RestorePreview | null;
