@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 import nats
+import pytest
 
 from dockback_contracts import events as ev
 from dockback_contracts import streams
@@ -295,7 +296,9 @@ async def test_a_restore_cancelled_during_the_swap_runs_to_its_end_and_reports_i
     assert await volumes_named_like(f"{unique_name}-restore-") == []
 
 
+@pytest.mark.parametrize("cancelled", ["the restore", "its backup"])
 async def test_a_restore_cancelled_while_it_backs_up_first_ends_that_backup_cancelled_and_announces_no_archive(
+    cancelled: str,
     nats_url: str,
     heard: Heard,
     engine_proxy: EngineProxy,
@@ -314,14 +317,21 @@ async def test_a_restore_cancelled_while_it_backs_up_first_ends_that_backup_canc
     async with asyncio.timeout(60):
         await engine_proxy.archive_read_held.wait()
 
-    await cancel(nats_url, request.job_id, user="dora")
+    # the heartbeat lists the backup as running too (the gateway's reconciler does not give up on it)
+    beats = len(heard.of(ev.HostHeartbeat))
+    during = (await heard.wait_for(ev.HostHeartbeat, count=beats + 1))[-1]
+    assert {request.job_id, first.job_id} <= set(during.running_job_ids)
+    await cancel(nats_url, request.job_id if cancelled == "the restore" else first.job_id, user="dora")
     ended = {c.job_id: c for c in await heard.wait_for(ev.JobCancelled, 2)}
     await until_no_job_is_queued(nats_url)
 
-    # both jobs end, honestly: the backup taken first is not left 'running'
+    # both jobs end, honestly: the backup taken first is not left 'running', and the restore that
+    # was to follow it overwrites nothing
     assert set(ended) == {request.job_id, first.job_id}
     assert ended[first.job_id].kind == "backup"
-    assert ended[first.job_id].reason == "cancelled by dora, with the restore it was taken for"
+    assert ended[first.job_id].reason == (
+        "cancelled by dora, with the restore it was taken for" if cancelled == "the restore" else "cancelled by dora"
+    )
     assert ended[request.job_id].reason == "cancelled by dora"
     # its partial archive is neither announced nor left behind, and nothing was overwritten
     assert [a for a in heard.of(ev.ArchiveCreated) if a.job_id == first.job_id] == []

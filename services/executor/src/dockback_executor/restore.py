@@ -66,7 +66,13 @@ from dockback_executor.tar_inspect import ArchiveLimits, HostileArchive, TarStre
 from dockback_executor.verify import ArchiveVerifier
 from dockback_runtime.jobs.announcer import Announcer, ProgressReporter
 from dockback_runtime.jobs.errors import PermanentError
-from dockback_runtime.jobs.running import current_phase, enter_phase, point_of_no_return, user_cancellation
+from dockback_runtime.jobs.running import (
+    current_phase,
+    enter_phase,
+    point_of_no_return,
+    step_of_its_own,
+    user_cancellation,
+)
 
 log = logging.getLogger(__name__)
 
@@ -154,13 +160,16 @@ class RestoreService:
                 f"this executor cannot back up volume {volume!r} before replacing it; nothing was overwritten"
             )
         try:
-            await self.backups.run(backup, attempt)
+            with step_of_its_own(backup.job_id):  # listed in the heartbeat; cancelling it cancels the restore
+                await self.backups.run(backup, attempt)
         except asyncio.CancelledError:
             cancellation = user_cancellation()
             if cancellation is not None:
-                # The restore is cancelled in its first step: that backup ends too, cancelled (its
-                # partial archive was removed and not announced), or its job would look alive forever.
-                # A shutdown instead hands the restore back, and the next attempt takes the backup again.
+                # The restore (or that backup) is cancelled in the restore's first step: the backup ends
+                # cancelled (its partial archive was removed and not announced), or its job would look
+                # alive until the reconciler gave up on it. A shutdown instead hands the restore back,
+                # and the next attempt takes the backup again.
+                why = "" if cancellation.job_id == backup.job_id else ", with the restore it was taken for"
                 await finish_even_if_cancelled(
                     self.announcer.publish(
                         ev.JobCancelled(
@@ -168,7 +177,7 @@ class RestoreService:
                             host_id=self.config.host_id,
                             kind="backup",
                             phase=current_phase() or "archive",
-                            reason=f"cancelled by {cancellation.requested_by}, with the restore it was taken for",
+                            reason=f"cancelled by {cancellation.requested_by}{why}",
                         )
                     )
                 )

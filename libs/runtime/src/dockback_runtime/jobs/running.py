@@ -35,6 +35,9 @@ class RunningJob:
     cancellable: bool = True
     cancelled_by: JobCancellation | None = None
     declined: JobCancellation | None = field(default=None, repr=False)
+    steps: set[UUID] = field(default_factory=set)
+    """Jobs of their own this job runs as a step (a restore's backup of the current data, taken
+    first): listed with it, and a user cancelling one of them cancels this job."""
 
 
 _current: ContextVar[RunningJob | None] = ContextVar("dockback_running_job", default=None)
@@ -58,6 +61,21 @@ def point_of_no_return() -> None:
     if job.cancelled_by is not None:
         raise asyncio.CancelledError
     job.cancellable = False
+
+
+@contextlib.contextmanager
+def step_of_its_own(job_id: UUID) -> Iterator[None]:
+    """Run the block as job `job_id`, a step of the current job with a job id of its own: the
+    heartbeat lists it, and cancelling it cancels the current job (see RunningJob.steps)."""
+    job = _current.get()
+    if job is None:
+        yield
+        return
+    job.steps.add(job_id)
+    try:
+        yield
+    finally:
+        job.steps.discard(job_id)
 
 
 def cancelled_by_user() -> bool:
@@ -99,7 +117,7 @@ class RunningJobs:
 
     def ids(self) -> tuple[UUID, ...]:
         """The ids of the jobs running now, each once."""
-        return tuple(dict.fromkeys(job.job_id for job in self._jobs))
+        return tuple(dict.fromkeys(i for job in self._jobs for i in (job.job_id, *sorted(job.steps, key=str))))
 
     def tasks(self) -> list[asyncio.Task[Any]]:
         return [job.task for job in self._jobs]
@@ -111,7 +129,7 @@ class RunningJobs:
         """Cancel the job a user cancelled, if it runs here and can still stop; True if it will."""
         cancelling = False
         for job in list(self._jobs):
-            if job.job_id != cancellation.job_id or job.cancelled_by is not None:
+            if cancellation.job_id not in (job.job_id, *job.steps) or job.cancelled_by is not None:
                 continue
             if not job.cancellable:
                 if job.declined is None:
