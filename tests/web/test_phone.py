@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 import httpx
+from executor.volumes import create_volume, populate
 from playwright.async_api import Page, expect
 
 from harness.eventually import eventually
@@ -48,11 +49,14 @@ MEASURE = """() => ({
 })"""
 
 
-async def _failed_job(stack: Stack, name: str, missing: int = 12) -> dict[str, Any]:
+async def _failed_job(stack: Stack, name: str, missing: int = 12, also: list[str] | None = None) -> dict[str, Any]:
     """A plan over volumes that do not exist, run once: its job fails at once, the reason naming
-    every missing volume (a few hundred characters)."""
+    every missing volume (a few hundred characters). With `also`: a plan over those volumes too
+    (named "phone <name>"), made with the same admin session (the first one changes the password)."""
     admin = await api_admin(stack)
     try:
+        if also:
+            await create_volume_plan(admin, f"phone {name}", also, "0 4 * * *")
         gone = [f"{name}-gone-{i}" for i in range(missing)]
         created = await create_volume_plan(admin, f"nightly {name}", gone, "0 3 * * *")
         run = await admin.post("/jobs", json={"plan_id": created["id"]})
@@ -182,3 +186,34 @@ async def test_every_main_page_fits_a_phone_and_a_laptop(page: Page, stack: Stac
     )
     assert len({round(left) for left, _ in cards}) == 1, f"the dashboard's cards are not in one column: {cards}"
     assert all(width >= 350 for _, width in cards), cards
+
+
+async def test_on_a_phone_last_nights_failure_is_seen_and_a_backup_is_started_and_followed(
+    page: Page, stack: Stack, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    """The phone user's errand: what failed, then a backup started from the phone, followed to
+    its end on the job's page."""
+    volume = f"{unique_name}-data"
+    await create_volume(volume, docker_labels)
+    await populate(busybox_image, volume, docker_labels, small_files=5)
+    await _failed_job(stack, unique_name, also=[volume])
+    plan_name = f"phone {unique_name}"
+    await log_in(page, "admin", ADMIN_PASSWORD)
+    await page.set_viewport_size(PHONE)
+    await page.goto("/")
+    failure = page.get_by_role("list", name="Needs attention").get_by_role("listitem")
+    await expect(failure.filter(has_text=f"nightly {unique_name}")).to_be_in_viewport()
+
+    await page.get_by_role("button", name="Menu").click()
+    await page.get_by_role("navigation", name="Main").get_by_role("link", name="Plans", exact=True).click()
+    row = page.get_by_role("row").filter(has_text=plan_name)
+    run_now = row.get_by_role("button", name="Run now")
+    await run_now.scroll_into_view_if_needed()
+    await expect(run_now).to_be_in_viewport(ratio=1)  # reachable without sideways scrolling
+    await run_now.click()
+    await row.get_by_role("link", name="view job").click()
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("Job")
+    await expect(page.get_by_text(plan_name).first).to_be_visible()
+    await expect(page.get_by_text("succeeded", exact=True).first).to_be_visible(timeout=90_000)
+    await screenshot(page, "phone-backup-started")
+    await _fits(page, PHONE, "phone job page")
