@@ -94,3 +94,25 @@ async def test_the_smtp_password_is_sent_to_a_new_host(gateway: Gateway, attacke
     assert PASSWORD not in checked.text
     assert moved.status_code == 200
     assert moved.json()["password"] == {"set": False}
+
+
+async def test_the_smtp_password_is_sent_to_a_new_host_typed_in_the_form_and_tested_unsaved(
+    gateway: Gateway, attacker: Attacker
+) -> None:
+    """The same, without saving: the attacker's host typed in the form and tested as typed (the
+    password field left blank, which means 'the stored one' for the saved server only)."""
+    notifiers = NotifierRunner(gateway.settings.nats_url, gateway.settings.settings_key_file)
+    await notifiers(smtp_ca_file=attacker.certificate.cert_file, allow_private_targets=True)
+    try:
+        async with logged_in_admin(gateway) as admin:
+            assert (await admin.put("/settings/smtp", json=SMTP_SETTINGS)).status_code == 200
+            checked = await admin.post(
+                "/settings/smtp/test", json={**WITHOUT_PASSWORD, "host": "127.0.0.1", "port": attacker.port}
+            )
+    finally:
+        await notifiers.stop_all()
+
+    assert checked.status_code == 200, checked.text
+    assert attacker.messages == 1, "the Test did reach the attacker's server"
+    assert PASSWORD.encode() not in attacker.passwords
+    assert PASSWORD not in checked.text
