@@ -1,11 +1,16 @@
 """The settings page in a real Chromium against the real stack with a notifier: an admin types a
-mail server and presses Test before saving; the test mail goes through the values in the form to
-a real SMTP server, the answer shows beside the button, and nothing is saved."""
+mail server (then a new webhook) and presses Test before saving; the test alert goes through the
+values in the form to a real SMTP server (a real HTTP receiver), the answer shows beside the
+button, and nothing is saved."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest_asyncio
+from aiohttp import web
 from playwright.async_api import Page, expect
 
 from harness.eventually import eventually
@@ -17,8 +22,40 @@ def says_ready(log: Path) -> bool:
     return log.exists() and b" ready " in log.read_bytes()
 
 
-async def test_an_admin_tests_typed_smtp_settings_before_saving_them(
-    page: Page, stack: Stack, smtp_server_factory: StartSmtp
+class Receiver:
+    """A local HTTP server that records the bodies POSTed to its one URL."""
+
+    url = ""
+
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+        self.arrived = asyncio.Event()
+
+
+@pytest_asyncio.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    state = Receiver()
+
+    async def on_post(request: web.Request) -> web.Response:
+        state.bodies.append(await request.read())
+        state.arrived.set()
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/hooks/dockback", on_post)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    state.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/hooks/dockback"  # type: ignore[union-attr]
+    try:
+        yield state
+    finally:
+        await runner.cleanup()
+
+
+async def test_an_admin_tests_typed_smtp_settings_and_a_new_webhook_before_saving_them(
+    page: Page, stack: Stack, smtp_server_factory: StartSmtp, receiver: Receiver
 ) -> None:
     mail = smtp_server_factory()
     stack.services.start("notifier", "dockback_notifier")
@@ -39,6 +76,17 @@ async def test_an_admin_tests_typed_smtp_settings_before_saving_them(
         (sent,) = await mail.wait_for(1, within=10)
         assert sent.message["To"] == "typed@example.test"
         assert (await admin.get("/settings")).json()["smtp"] is None  # tested, not saved
+
+        await page.get_by_role("button", name="Add a webhook").click()
+        hook = page.get_by_role("form", name="New webhook")
+        await hook.get_by_label("Webhook id").fill("chat")
+        await hook.get_by_label("URL").fill(receiver.url)
+        await hook.get_by_role("button", name="Test these values").click()
+        await expect(page.get_by_role("status").filter(has_text="Test passed")).to_have_count(2)
+        async with asyncio.timeout(10):
+            await receiver.arrived.wait()
+        assert b"test alert from DockBack" in receiver.bodies[0]
+        assert (await admin.get("/settings")).json()["webhooks"] == []  # tested, not saved
     except BaseException:
         print(stack.services.logs())
         raise
