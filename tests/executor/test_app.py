@@ -132,6 +132,31 @@ async def test_an_executor_killed_mid_archive_has_the_job_completed_by_the_next_
     assert runners.split() == []  # the killed executor's runner was removed by its successor
 
 
+async def test_a_starting_executor_leaves_another_installations_runner_whose_data_dir_has_the_same_path(
+    heard: Heard, start_executor: Start, busybox_image: str, docker_labels: dict[str, str], tmp_path: Path
+) -> None:
+    """Two compose projects on one engine: both data dirs are /data/backups inside their own
+    containers, and neither executor holds the other's instance locks."""
+    data_dir = (tmp_path / "data").resolve()
+    theirs = await docker_cli(
+        "create",
+        *[f"--label={k}={v}" for k, v in docker_labels.items()],
+        "--label=dockback.runner=1",
+        f"--label=dockback.data-dir={data_dir}",
+        "--label=dockback.installation=another-installation",
+        "--label=dockback.executor=their-live-instance",
+        busybox_image,
+        "true",
+    )
+    start_executor()
+    await heard.wait_for(ev.HostHeartbeat)  # past its start, where it removes its own left-overs
+
+    assert (await docker_cli("ps", "-aq", "--filter", f"id={theirs.strip()}")).strip() != ""
+    ours = (data_dir / ".installation-id").read_text().strip()
+    assert ours
+    assert ours != "another-installation"
+
+
 async def test_sigterm_mid_job_restarts_the_containers_it_stopped(
     nats_url: str,
     heard: Heard,

@@ -14,7 +14,7 @@ from dockback_executor.consistency import ContainerStopper, own_container_id
 from dockback_executor.discovery import Discovery
 from dockback_executor.docker_api import DockerEngine
 from dockback_executor.handlers import register, register_questions
-from dockback_executor.locks import InstanceLock, ResourceLocks
+from dockback_executor.locks import InstanceLock, ResourceLocks, installation_id
 from dockback_executor.metrics import observe_published
 from dockback_executor.restore import RestoreConfig, RestoreService
 from dockback_executor.runner_strategy import RunnerStrategy
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 
 DATA_DIR_LABEL = "dockback.data-dir"
+INSTALLATION_LABEL = "dockback.installation"
 
 
 def host_id_from_engine(engine_id: str) -> str:
@@ -49,10 +50,12 @@ class Executor:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.instance = InstanceLock(settings.data_dir / ".locks")
+        self.installation = installation_id(settings.data_dir)
         self.engine = DockerEngine(
             settings.docker_url,
             runner_labels={
                 InstanceLock.LABEL: self.instance.instance_id,
+                INSTALLATION_LABEL: self.installation,
                 DATA_DIR_LABEL: str(settings.data_dir.resolve()),
             },
         )
@@ -152,8 +155,11 @@ class Executor:
         """Remove runner containers whose executor died (SIGKILL, crash): they keep volumes busy."""
         for runner in await self.engine.runners():
             labels = runner.get("Labels") or {}
-            if labels.get(DATA_DIR_LABEL) != str(self.settings.data_dir.resolve()):
-                continue  # another installation's runner: not ours to judge
+            # Another installation's runner is not ours to judge, even where its data dir has the
+            # same path (inside another container). Runners made before the label: by the path.
+            ours = labels.get(INSTALLATION_LABEL, self.installation) == self.installation
+            if not ours or labels.get(DATA_DIR_LABEL) != str(self.settings.data_dir.resolve()):
+                continue
             if InstanceLock.is_alive(self.settings.data_dir / ".locks", labels.get(InstanceLock.LABEL, "")):
                 continue
             await self.engine.remove_container(runner["Id"], force=True)

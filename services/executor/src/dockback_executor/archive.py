@@ -23,6 +23,7 @@ import zstandard
 
 from dockback_contracts.base import Compression
 from dockback_executor.tar_inspect import TarStreamCounter
+from dockback_runtime.partials import open_partial, partial_of
 
 BATCH_BYTES = 4 * 1024 * 1024
 ZSTD_JOB_BYTES = 4 * 1024 * 1024
@@ -73,8 +74,8 @@ class ArchiveWriter:
 
     def __init__(self, final: Path, compression: Compression, level: int | None, *, count_tar: bool = True) -> None:
         self.final = final
-        self.temporary = final.with_name(f".partial-{final.name}")
-        self._file = open(self.temporary, "xb")  # noqa: SIM115 - closed in commit()/abort()
+        self.temporary = partial_of(final)
+        self._file = open_partial(final, exclusive=True)  # closed in commit()/abort(); locked until then
         self._hashing = _HashingFile(self._file)
         self._counter = TarStreamCounter() if count_tar else None
         self._raw = 0
@@ -115,8 +116,8 @@ class ArchiveWriter:
             self._sink.close()  # type: ignore[union-attr]  # flushes the compressor's last frame
         self._file.flush()
         os.fsync(self._file.fileno())
+        os.replace(self.temporary, self.final)  # before closing: closing gives up the partial file's lock
         self._file.close()
-        os.replace(self.temporary, self.final)
         fsync_dir(self.final.parent)
         return WrittenArchive(
             path=self.final,

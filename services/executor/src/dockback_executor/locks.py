@@ -53,6 +53,27 @@ class ResourceLocks:
                     os.close(fd)
 
 
+def installation_id(data_dir: Path) -> str:
+    """The id of the DockBack installation that owns this data dir, made once and kept in it.
+    Runner containers carry it: two installations on one engine (two compose projects, whose
+    data dirs are the same path inside their containers) never judge each other's runners."""
+    path = data_dir / ".installation-id"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        # Written whole beside it, then linked in: whoever links first wins, nobody reads it half-written.
+        draft = data_dir / f".installation-id.{uuid.uuid4().hex}"
+        try:
+            with open(draft, "w") as file:
+                file.write(uuid.uuid4().hex + "\n")
+                file.flush()
+                os.fsync(file.fileno())
+            with contextlib.suppress(FileExistsError):
+                os.link(draft, path)
+        finally:
+            draft.unlink(missing_ok=True)
+    return path.read_text().strip()
+
+
 class InstanceLock:
     """Marks this executor process as alive while it runs, so a successor can tell which
     runner containers were left behind by a process that died."""

@@ -21,6 +21,7 @@ from dockback_executor.archive import READ_BYTES, WrittenArchive, fsync_dir, ope
 from dockback_executor.docker_api import RUNNER_LABEL, RUNNER_MOUNT, DockerEngine, finish_even_if_cancelled
 from dockback_executor.tar_inspect import TarStreamCounter
 from dockback_runtime.jobs.errors import PermanentError
+from dockback_runtime.partials import open_partial, partial_of
 
 _COMPRESSORS = {"zstd": "zstd -q -T0 -{level}", "gzip": "gzip -{level}", "none": "cat"}
 _DEFAULT_LEVEL = {"zstd": 3, "gzip": 6, "none": 0}
@@ -51,7 +52,10 @@ class RunnerStrategy:
     ) -> WrittenArchive:
         await self.engine.volume(volume)
         await self.engine.remove_unremoved_runners()
-        temporary = final.with_name(f".partial-{final.name}")
+        temporary = partial_of(final)
+        # The executor holds the partial file (locked: no cleanup at another executor's start
+        # removes it) while the runner writes into it (`>` keeps the same file).
+        held = await asyncio.to_thread(open_partial, final, exclusive=True)
         compress = _COMPRESSORS[compression].format(level=_DEFAULT_LEVEL[compression] if level is None else level)
         script = f"set -o pipefail; tar -C {RUNNER_MOUNT} -cf - . | {compress} > /out/{temporary.name}"
         config = {
@@ -73,7 +77,12 @@ class RunnerStrategy:
                 ],
             },
         }
-        container_id = await self.engine.create_container(config)
+        try:
+            container_id = await self.engine.create_container(config)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            held.close()
+            raise
         try:
             await self.engine.start_container(container_id)
             code, logs = await self.engine.wait_container(container_id)
@@ -90,6 +99,7 @@ class RunnerStrategy:
             temporary.unlink(missing_ok=True)
             raise
         finally:
+            held.close()
             try:
                 await finish_even_if_cancelled(self.engine.remove_container(container_id, force=True))
             except Exception:

@@ -26,6 +26,7 @@ from dockback_contracts.manifest import ArchiveManifest
 from dockback_executor.archive import fsync_dir
 from dockback_executor.errors import DataDirFull
 from dockback_runtime.jobs.errors import PermanentError, describe_os_error
+from dockback_runtime.partials import open_partial, partial_of, remove_abandoned
 from dockback_runtime.words import byte_count
 
 log = logging.getLogger(__name__)
@@ -48,17 +49,16 @@ class ArchiveStore:
         self.root = root
 
     def prepare(self) -> list[Path]:
-        """Create the store and remove what a crashed run left half-written; returns the removed files."""
+        """Create the store and remove what a crashed run left half-written (partial files no
+        running process holds: another executor of the host, or the uploader fetching an archive
+        back, may be writing theirs); returns the removed files."""
         self.root.mkdir(parents=True, exist_ok=True)
         removed = []
-        for partial in self.root.rglob(".partial-*"):
-            try:
-                size = partial.stat().st_size
-            except FileNotFoundError:
-                continue
-            partial.unlink(missing_ok=True)
-            removed.append(partial)
-            log.warning("removed the incomplete file %s (%s) left by an interrupted job", partial, byte_count(size))
+        for left in remove_abandoned(self.root):
+            removed.append(left.path)
+            log.warning(
+                "removed the incomplete file %s (%s) left by an interrupted job", left.path, byte_count(left.size_bytes)
+            )
         return removed
 
     def cannot_write(self, exc: OSError, archive: Path, written: int | None, read: int | None) -> PermanentError:
@@ -103,13 +103,13 @@ class ArchiveStore:
 
     def write_manifest(self, directory: Path, stem: str, manifest: ArchiveManifest) -> Path:
         final = directory / f"{stem}{MANIFEST_SUFFIX}"
-        temporary = directory / f".partial-{stem}{MANIFEST_SUFFIX}"
+        temporary = partial_of(final)
         try:
-            with open(temporary, "wb") as f:
+            with open_partial(final) as f:
                 f.write(manifest.model_dump_json(indent=2).encode())
                 f.flush()
                 os.fsync(f.fileno())
-            os.replace(temporary, final)
+                os.replace(temporary, final)  # before closing: closing gives up the partial file's lock
         except BaseException:
             temporary.unlink(missing_ok=True)
             raise

@@ -23,6 +23,7 @@ from dockback_contracts import events as ev
 from dockback_contracts.manifest import ArchiveManifest
 from dockback_runtime.jobs.announcer import Announcer
 from dockback_runtime.jobs.errors import PermanentError, TransientError
+from dockback_runtime.partials import open_partial, partial_of
 from dockback_uploader.errors import OutOfScope
 from dockback_uploader.local_archives import LocalArchives, _fsync_dir
 from dockback_uploader.remote_keys import host_prefix, manifest_key, parse_location
@@ -89,20 +90,21 @@ class FetchService:
         async with S3Bucket.open(target, credentials, self.targets.policy) as bucket:
             manifest_data = await bucket.read_small(manifest_key(key))
             _require_manifest_of(manifest_data, request.restore, archive.name, location)
-            partial = archive.with_name(f".partial-{archive.name}")
+            partial = partial_of(archive)
             try:
-                file = await asyncio.to_thread(partial.open, "wb")
+                # Locked while open: the executor's cleanup at its start leaves it alone.
+                file = await asyncio.to_thread(open_partial, archive)
                 try:
                     digest, size = await bucket.download(key, file)
                     await asyncio.to_thread(fsync_file, file)
+                    if (digest, size) != (expected.sha256, expected.size_bytes):
+                        raise PermanentError(
+                            f"the copy at {location} is {size} bytes with sha256 {digest}, not "
+                            f"{expected.size_bytes} bytes with sha256 {expected.sha256}: refused"
+                        )
+                    os.replace(partial, archive)  # before closing: closing gives up the lock
                 finally:
                     file.close()
-                if (digest, size) != (expected.sha256, expected.size_bytes):
-                    raise PermanentError(
-                        f"the copy at {location} is {size} bytes with sha256 {digest}, not {expected.size_bytes} "
-                        f"bytes with sha256 {expected.sha256}: refused"
-                    )
-                os.replace(partial, archive)
             finally:
                 partial.unlink(missing_ok=True)
         await asyncio.to_thread(_write_durably, manifest, manifest_data)
@@ -147,8 +149,7 @@ def _matches(archive: Path, ref: ev.ArchiveRef) -> bool:
 
 
 def _write_durably(path: Path, data: bytes) -> None:
-    partial = path.with_name(f".partial-{path.name}")
-    with open(partial, "wb") as file:
+    with open_partial(path) as file:
         file.write(data)
         fsync_file(file)
-    os.replace(partial, path)
+        os.replace(partial_of(path), path)
