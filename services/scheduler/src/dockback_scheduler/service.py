@@ -289,7 +289,9 @@ class Scheduler:
                         continue
                     if decision is not None:
                         decided.append(decision)
-                await self._carry_out(decided)
+                assert self._watermarks is not None
+                with self._watermarks.publishing():  # its puts would only lengthen the burst
+                    await self._carry_out(decided)
         except asyncio.CancelledError:
             raise
         except Exception:
