@@ -28,6 +28,7 @@ from dockback_executor.settings import Settings
 from dockback_runtime.jobs.errors import PermanentError
 from executor.conftest import Host, on_small_data_dir
 from executor.requests import backup_of, restore_of
+from executor.test_progress import progress_until
 from executor.volumes import create_volume, describe, docker_cli, partial_files, populate, volume_of_random_bytes
 
 
@@ -308,3 +309,18 @@ async def test_a_runner_image_without_gnu_tar_fails_its_probe(host: Host, busybo
 
     with pytest.raises(SystemExit, match=rf"runner image {re.escape(busybox_image)} failed its probe.*not GNU tar"):
         await choose_runner(host.engine, settings, None)
+
+
+async def test_a_runner_backup_reports_progress_while_it_archives_and_ends_on_the_exact_figure(
+    host: Host, runner_backups: BackupService, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    await volume_of_random_bytes(busybox_image, unique_name, docker_labels, megabytes=12)
+    request = backup_of("volume", unique_name)
+
+    await runner_backups.run(request, attempt=1)
+    [created] = await host.heard.wait_for(ev.ArchiveCreated)
+    samples = await progress_until(host, request.job_id, created.raw_bytes)
+
+    assert samples[0].bytes_done < created.raw_bytes  # heard while tar's listing came in
+    assert samples[0].bytes_total == (await host.engine.volume_sizes())[unique_name]
+    assert (samples[-1].bytes_done, samples[-1].bytes_total) == (created.raw_bytes, created.raw_bytes)

@@ -23,6 +23,8 @@ import logging
 import os
 import re
 import shlex
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
@@ -117,7 +119,7 @@ def runner_script(archive: PurePosixPath, index: PurePosixPath, compression: Com
     listing into `index`; the exit status is the compressor's when it failed, else tar's (a POSIX
     shell has no pipefail, so tar's status comes back through a file descriptor)."""
     level = _DEFAULT_LEVEL[compression] if level is None else level
-    tar = f"tar -C {RUNNER_MOUNT} --totals -cvf - --index-file={shlex.quote(str(index))} ."
+    tar = f"tar -C {RUNNER_MOUNT} --totals -cvvf - --index-file={shlex.quote(str(index))} ."
     if compression == "none":
         return f"{tar} > {shlex.quote(str(archive))}"
     ultra = "--ultra " if level > 19 else ""  # zstd refuses levels 20-22 without it
@@ -181,15 +183,27 @@ def _receive(fifo: _Fifo, into: BinaryIO) -> _Received:
     return received
 
 
-def _count_lines(fifo: _Fifo) -> int:
-    """Lines read to the end: tar's listing has one per entry (names are quoted, a newline in one is `\\n`)."""
-    lines = 0
+def _count_entries(fifo: _Fifo, progress: Callable[[int], None] | None) -> int:
+    """Entries in tar's long listing (`-vv`), read to the end: one line per entry (a name is quoted,
+    a newline in it is `\\n`). The sizes it lists, summed, go to `progress` every half second."""
+    entries = data_bytes = 0
+    reported = 0.0
+    rest = b""
     try:
         while block := os.read(fifo.read_fd, READ_BYTES):
-            lines += block.count(b"\n")
+            *lines, rest = (rest + block).split(b"\n")
+            entries += len(lines)
+            for line in lines:
+                # mode owner/group size date time name: a device's "size" is major,minor
+                fields = line.split(None, 3)
+                if len(fields) > 2 and fields[2].isdigit():
+                    data_bytes += int(fields[2])
+            if progress is not None and time.monotonic() - reported >= 0.5:
+                reported = time.monotonic()
+                progress(data_bytes)
     finally:
         os.close(fifo.read_fd)
-    return lines
+    return entries
 
 
 class RunnerStrategy:
@@ -201,8 +215,15 @@ class RunnerStrategy:
         self.pipes = pipes
 
     async def archive_volume(
-        self, volume: str, final: Path, compression: Compression, level: int | None, job_id: UUID
+        self,
+        volume: str,
+        final: Path,
+        compression: Compression,
+        level: int | None,
+        job_id: UUID,
+        progress: Callable[[int], None] | None = None,
     ) -> WrittenArchive:
+        """Archive `volume` into `final`; `progress` hears the bytes of file data archived so far."""
         await self.engine.volume(volume)
         await self.engine.remove_unremoved_runners()
         await asyncio.to_thread(self.pipes.directory.mkdir, mode=0o700, exist_ok=True)
@@ -221,7 +242,14 @@ class RunnerStrategy:
             )
             archive_fifo.reading = index_fifo.reading = True
             receiving = loop.run_in_executor(None, _receive, archive_fifo, held)
-            counting = loop.run_in_executor(None, _count_lines, index_fifo)
+            on_progress: Callable[[int], None] | None = None
+            if progress is not None:
+                report = progress
+
+                def on_progress(done: int) -> None:  # called in the counting thread
+                    loop.call_soon_threadsafe(report, done)
+
+            counting = loop.run_in_executor(None, _count_entries, index_fifo, on_progress)
             try:
                 container_id = await self.engine.create_container(self._config(volume, script, job_id))
                 await self.engine.start_container(container_id)
