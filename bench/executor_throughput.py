@@ -6,10 +6,12 @@ One run:
 2. creates a volume of about 1 GiB of mixed data (random bytes, log-like text, 20,000 small
    files in nested directories) and measures its exact size with `du -sb`;
 3. starts a nats-server (from the wheel) and `python -m dockback_executor`;
-4. at zstd level 1 and at the executor's default level, times backups (publish
-   `BackupRequested` -> `ArchiveCreated`), each right after the host reference
-   `tar -cf - -C <mountpoint> . | zstd -<level> -T0 > /dev/null`, then restores into new
-   volumes (publish `RestoreRequested` -> `RestoreCompleted`), each right after the host
+4. for each strategy (`--strategies`, default `stream,runner`: an executor started with
+   DOCKBACK_STRATEGY=<strategy>), at zstd level 1 and at the executor's default level, times
+   backups (publish `BackupRequested` -> `ArchiveCreated`), each right after the host references
+   `tar -cf - -C <mountpoint> . | zstd -<level> -T0 > /dev/null` and the same into a file in the
+   data dir, fsynced (the work the executor does); with the first strategy also restores into
+   new volumes (publish `RestoreRequested` -> `RestoreCompleted`), each right after the host
    reference `zstd -dc <archive> | tar -x`, sampling the executor's RSS; then checks that each
    restored volume is identical to the original;
 5. prints a results table and writes it as JSON to bench/results/ (`--profile` also records
@@ -66,7 +68,8 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 HOST_ID = "bench"
 BENCH_LABEL = "dockback.bench"
 RUN_LABEL = "dockback.bench.run"
-RUNNER_IMAGE = "dockback/runner"  # the executor makes it itself when missing (docker_api.RUNNER_REPOSITORY)
+# The executor makes these itself when missing (docker_api.RUNNER_REPOSITORY, runner_image.REPOSITORY).
+RUNNER_IMAGES = ("dockback/runner", "dockback/runner-tools")
 MIB = 1024 * 1024
 RSS_SAMPLE_SECONDS = 0.05
 WAITING_FRAMES = {"EpollSelector.select", "_worker"}  # waiting for I/O or for work, not working
@@ -279,7 +282,7 @@ class Created:
     tmpdir: Path | None = None
     volumes: list[str] = field(default_factory=list)
     image: str | None = None
-    runner_image_existed: bool = True
+    runner_images_existed: dict[str, bool] = field(default_factory=dict)
     processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
 
     @property
@@ -306,9 +309,11 @@ class Created:
             run(["docker", "volume", "rm", "-f", *sorted(volumes)], check=False)
         if self.image:
             run(["docker", "rmi", "-f", self.image], check=False)
-        if not self.runner_image_existed:
+        for repository, existed in self.runner_images_existed.items():
+            if existed:
+                continue
             # made by our executor; not forced, so an image someone else started using stays
-            for reference in run(["docker", "images", "-q", RUNNER_IMAGE], check=False).split():
+            for reference in run(["docker", "images", "-q", repository], check=False).split():
                 run(["docker", "rmi", reference], check=False)
         if self.tmpdir is not None:
             shutil.rmtree(self.tmpdir, ignore_errors=True)
@@ -389,14 +394,14 @@ def volume_facts(created: Created, volume: str) -> VolumeFacts:
     return VolumeFacts(total, int(out[-1]), {path.removeprefix("/vol/"): size for path, size in sizes.items()})
 
 
-def fill_volume(created: Created, volume: str) -> float:
-    """Write the mixed data set into `volume`; the seconds it took."""
+def fill_volume(created: Created, volume: str, scale: float = 1.0) -> float:
+    """Write the mixed data set, `scale` times its usual ~1 GiB, into `volume`; the seconds it took."""
     env = {
         "RANDOM_FILES": str(RANDOM_FILES),
-        "RANDOM_MIB_EACH": str(RANDOM_MIB_EACH),
+        "RANDOM_MIB_EACH": str(max(1, round(RANDOM_MIB_EACH * scale))),
         "TEXT_FILES": str(TEXT_FILES),
-        "TEXT_BLOCKS_EACH": str(TEXT_BLOCKS_EACH),
-        "SMALL_FILES": str(SMALL_FILES),
+        "TEXT_BLOCKS_EACH": str(max(1, round(TEXT_BLOCKS_EACH * scale))),
+        "SMALL_FILES": str(max(20, round(SMALL_FILES * scale / 20) * 20)),
     }
     with stopwatch() as elapsed:
         in_busybox(created, volume, FILL_SCRIPT, env=env)
@@ -428,6 +433,26 @@ def host_backup_reference(mountpoint: Path, level: int) -> float:
     with stopwatch() as elapsed:
         run(["bash", "-o", "pipefail", "-c", command])
     return elapsed()
+
+
+def host_file_reference(mountpoint: Path, level: int, directory: Path) -> float:
+    """Wall-clock seconds of `tar -cf - -C <mountpoint> . | zstd -<level> -T0 > <file in directory>`
+    with the file fsynced: the work the executor does, on the data dir's filesystem. The file is removed."""
+    target = directory / f".host-reference-{uuid.uuid4().hex[:8]}.tar.zst"
+    command = f"tar -cf - -C {shlex.quote(str(mountpoint))} . | zstd -{level} -T0 -q > {shlex.quote(str(target))}"
+    directory.mkdir(parents=True, exist_ok=True)
+    os.sync()
+    try:
+        with stopwatch() as elapsed:
+            run(["bash", "-o", "pipefail", "-c", command])
+            fd = os.open(target, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        return elapsed()
+    finally:
+        target.unlink(missing_ok=True)
 
 
 def host_restore_reference(archive: Path, scratch: Path) -> float:
@@ -470,7 +495,7 @@ async def wait_for_line(created: Created, name: str, log_path: Path, marker: str
         await asyncio.sleep(0.1)
 
 
-def executor_env(nats_url: str, data_dir: Path) -> dict[str, str]:
+def executor_env(nats_url: str, data_dir: Path, strategy: str) -> dict[str, str]:
     """The executor's environment: ours without any DOCKBACK_* of the caller, plus the bench settings."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("DOCKBACK_")}
     env.update(
@@ -478,6 +503,7 @@ def executor_env(nats_url: str, data_dir: Path) -> dict[str, str]:
         DOCKBACK_HOST_ID=HOST_ID,
         DOCKBACK_DATA_DIR=str(data_dir),
         DOCKBACK_LOG_LEVEL="INFO",
+        DOCKBACK_STRATEGY=strategy,
         PYTHONUNBUFFERED="1",
     )
     return env
@@ -696,10 +722,12 @@ class ExecutorRuns:
     host doing the same thing, so that a machine getting slower or faster affects both alike."""
 
     level: int | None
+    strategy: str = "stream"
     backups: list[JobMeasurement] = field(default_factory=list)
     restores: list[JobMeasurement] = field(default_factory=list)
     restored_volumes: list[str] = field(default_factory=list)
     host_backups: list[float] = field(default_factory=list)  # tar | zstd -<level> -T0 > /dev/null
+    host_file_backups: list[float] = field(default_factory=list)  # tar | zstd -<level> -T0 > file, fsynced
     host_restores: list[float] = field(default_factory=list)  # zstd -dc <archive> | tar -x
 
     @property
@@ -719,21 +747,49 @@ class BenchPlan:
     volume: str
     mountpoint: Path
     levels: list[int | None]
+    strategies: list[str]
     repeats: int
     job_seconds: float
     profile_dir: Path | None
 
 
-async def measure_level(created: Created, context: JobContext, plan: BenchPlan, level: int | None) -> ExecutorRuns:
-    """`repeats` x (host backup, executor backup), then `repeats` x (host restore, executor restore)
-    of the first backup's archive."""
+def catalogued(archive_created: dict[str, Any]) -> ev.CataloguedArchive:
+    """The gateway catalog's record of a volume's archive, which a restore request carries."""
+    created = ev.ArchiveCreated.model_validate(archive_created)
+    return ev.CataloguedArchive(
+        artifact_id=created.archive.artifact_id,
+        job_id=created.job_id,
+        host_id=created.host_id,
+        plan_id=created.plan_id,
+        resource=created.resource,
+        role=created.role,
+        kind="volume",
+        archive_file=Path(created.archive.path).name,
+        compression=created.compression,
+        sha256=created.archive.sha256,
+        size_bytes=created.archive.size_bytes,
+        raw_bytes=created.raw_bytes,
+        file_count=created.file_count,
+        manifest_sha256=created.manifest_sha256,
+    )
+
+
+async def measure_level(
+    created: Created, context: JobContext, plan: BenchPlan, level: int | None, strategy: str, restores: bool
+) -> ExecutorRuns:
+    """`repeats` x (host backups, executor backup), then with `restores` `repeats` x (host restore,
+    executor restore) of the first backup's archive."""
     assert created.tmpdir is not None
-    runs = ExecutorRuns(level)
-    tag = "default" if level is None else f"level{level}"
+    runs = ExecutorRuns(level, strategy)
+    tag = ("default" if level is None else f"level{level}") + f"-{strategy}"
     for attempt in range(1, plan.repeats + 1):
         seconds = await asyncio.to_thread(host_backup_reference, plan.mountpoint, runs.level_number)
         runs.host_backups.append(seconds)
         log(f"host tar | zstd -{runs.level_number} -T0, run {attempt}/{plan.repeats}: {seconds:.2f}s")
+        data_dir = created.tmpdir / "data"
+        seconds = await asyncio.to_thread(host_file_reference, plan.mountpoint, runs.level_number, data_dir)
+        runs.host_file_backups.append(seconds)
+        log(f"host tar | zstd -{runs.level_number} -T0 > file + fsync, run {attempt}/{plan.repeats}: {seconds:.2f}s")
         backup = ev.BackupRequested(
             job_id=uuid.uuid4(),
             host_id=HOST_ID,
@@ -744,6 +800,8 @@ async def measure_level(created: Created, context: JobContext, plan: BenchPlan, 
         done = await timed_job(context, backup, _type_of(ev.ArchiveCreated), f"backup-{tag}-{attempt}")
         log(f"executor backup, zstd {tag}, run {attempt}/{plan.repeats}: {done.seconds:.2f}s")
         runs.backups.append(done)
+    if not restores:
+        return runs
     archive = created.tmpdir / "data" / runs.archive["path"]
     for attempt in range(1, plan.repeats + 1):
         seconds = await asyncio.to_thread(host_restore_reference, archive, created.tmpdir / "host-restore")
@@ -757,6 +815,7 @@ async def measure_level(created: Created, context: JobContext, plan: BenchPlan, 
             archive=ev.ArchiveRef.model_validate(runs.archive, strict=False),
             target=ev.RestoreTarget(kind="volume", name=target),
             requested_by="bench",
+            catalogued=catalogued(runs.backups[0].payload),
         )
         done = await timed_job(context, restore, _type_of(ev.RestoreCompleted), f"restore-{tag}-{attempt}")
         log(f"executor restore into {target}, run {attempt}/{plan.repeats}: {done.seconds:.2f}s")
@@ -782,15 +841,27 @@ async def executor_jobs(created: Created, plan: BenchPlan) -> tuple[list[Executo
         watch = EventWatch()
         await watch.subscribe(nc)
 
-        with stopwatch() as startup:
-            env = executor_env(nats_url, created.tmpdir / "data")
-            executor_log = start_logged(created, "executor", [str(VENV_BIN / "python"), "-m", "dockback_executor"], env)
-            await wait_for_line(created, "executor", executor_log, f"executor for host {HOST_ID} ready")
-            await wait_for_inventory(js)  # its first inventory scan is done, so it does not overlap the jobs
-        executor = dict(created.processes)["executor"]
-        log(f"executor ready in {startup():.1f}s (pid {executor.pid}, log {executor_log})")
-        context = JobContext(js, watch, executor, plan.job_seconds, plan.profile_dir)
-        return [await measure_level(created, context, plan, level) for level in plan.levels], startup()
+        runs: list[ExecutorRuns] = []
+        startups: list[float] = []
+        for index, strategy in enumerate(plan.strategies):
+            name = f"executor-{strategy}"
+            with stopwatch() as startup:
+                env = executor_env(nats_url, created.tmpdir / "data", strategy)
+                argv = [str(VENV_BIN / "python"), "-m", "dockback_executor"]
+                executor_log = start_logged(created, name, argv, env)
+                await wait_for_line(created, name, executor_log, f"executor for host {HOST_ID} ready")
+                await wait_for_inventory(js)  # its first inventory scan is done, so it does not overlap the jobs
+            startups.append(startup())
+            executor = dict(created.processes)[name]
+            ready = next(line for line in read_text(executor_log).splitlines() if "ready (" in line)
+            if strategy != "auto" and f"strategy {strategy})" not in ready:
+                raise BenchError(f"the executor asked for strategy {strategy} says: {ready}")
+            log(f"executor ({strategy}) ready in {startups[-1]:.1f}s (pid {executor.pid}, log {executor_log})")
+            context = JobContext(js, watch, executor, plan.job_seconds, plan.profile_dir)
+            for level in plan.levels:
+                runs.append(await measure_level(created, context, plan, level, strategy, restores=index == 0))
+            await asyncio.to_thread(stop_process, name, executor)
+        return runs, startups[0]
     finally:
         await nc.drain()
 
@@ -864,20 +935,31 @@ def build_rows(volume: VolumeFacts, runs: list[ExecutorRuns], restored_ok: dict[
     for measured in runs:
         level = measured.level_number
         default = " (default)" if measured.level is None else ""
-        host_backup, host_restore = min(measured.host_backups), min(measured.host_restores)
+        host_file_backup = min(measured.host_file_backups)
         wrong = [name for name in measured.restored_volumes if not restored_ok.get(name, False)]
         rows += [
             Row(f"host: tar | zstd -{level} -T0 > /dev/null", measured.host_backups, volume.total_bytes, reference),
             Row(
-                f"executor backup, zstd level {level}{default}",
+                f"host: tar | zstd -{level} -T0 > file, fsync",
+                measured.host_file_backups,
+                volume.total_bytes,
+                reference,
+            ),
+            Row(
+                f"executor {measured.strategy} backup, zstd {level}{default}",
                 [job.seconds for job in measured.backups],
                 volume.total_bytes,
                 reference,
-                host_backup,
+                host_file_backup,
                 measured.archive["size_bytes"],
                 measured.backups[0].payload["raw_bytes"],
                 max(job.rss.peak_mib for job in measured.backups),
             ),
+        ]
+        if not measured.restores:
+            continue
+        host_restore = min(measured.host_restores)
+        rows += [
             Row(
                 f"host: zstd -dc | tar -x, level-{level} archive", measured.host_restores, volume.total_bytes, reference
             ),
@@ -925,8 +1007,8 @@ def format_table(rows: list[Row], volume: VolumeFacts, facts: dict[str, Any]) ->
         "-" * width,
         "MiB/s = volume bytes (du -sb) / wall-clock seconds of the best run.",
         "vs ref = throughput / that of `tar | zstd -1 -T0 > /dev/null` on the host.",
-        "vs host = throughput / that of the host doing the same thing (backup: tar | zstd at the same level, writing",
-        "nothing; restore: zstd -dc | tar -x into a directory on the same disk).",
+        "vs host = throughput / that of the host doing the same thing (backup: tar | zstd at the same level into a",
+        "file in the data dir, fsynced; restore: zstd -dc | tar -x into a directory on the same disk).",
         "ratio = tar stream bytes / archive bytes. Executor times run from the JetStream publish of the request to",
         "the arrival of ArchiveCreated / RestoreCompleted, so a backup includes writing and fsyncing the archive.",
         "Peak RSS = max(VmRSS sampled every 50 ms, VmHWM reset before each job) of the executor process.",
@@ -955,9 +1037,10 @@ def write_json(path: Path, document: dict[str, Any]) -> None:
 
 def print_executor_log_tail(created: Created, lines: int = 40) -> None:
     """The end of the executor's log, before cleanup removes it."""
-    if created.tmpdir is None or not (created.tmpdir / "executor.log").exists():
+    logs = [] if created.tmpdir is None else sorted(created.tmpdir.glob("executor-*.log"), key=os.path.getmtime)
+    if not logs:
         return
-    tail = (created.tmpdir / "executor.log").read_text(errors="replace").splitlines()[-lines:]
+    tail = logs[-1].read_text(errors="replace").splitlines()[-lines:]
     print("the end of the executor's log:", *tail, sep="\n  ", file=sys.stderr)
 
 
@@ -977,6 +1060,17 @@ def parse_args() -> argparse.Namespace:
         "--repeats", type=int, default=3, help="runs of every measurement, host and executor alike; the best counts"
     )
     parser.add_argument("--job-timeout", type=float, default=900.0, help="seconds one executor job may take")
+    parser.add_argument(
+        "--strategies",
+        default="stream,runner",
+        help="comma-separated DOCKBACK_STRATEGY values, one executor each (restores are measured with the first)",
+    )
+    parser.add_argument(
+        "--size-mib",
+        type=int,
+        default=1024,
+        help="about how big the volume is (the mix scaled); only 1024 gives figures comparable with bench/README.md",
+    )
     parser.add_argument(
         "--profile",
         action="store_true",
@@ -1005,14 +1099,17 @@ def main() -> int:
     stamp = f"{started_at:%Y-%m-%dT%H%M%SZ}"
     repeats = max(1, args.repeats)
     created = Created()
-    created.runner_image_existed = bool(run(["docker", "images", "-q", RUNNER_IMAGE], check=False).strip())
+    created.runner_images_existed = {
+        repository: bool(run(["docker", "images", "-q", repository], check=False).strip())
+        for repository in RUNNER_IMAGES
+    }
     try:
         created.tmpdir = Path(tempfile.mkdtemp(prefix=f"dockback-bench-{created.run_id}-"))
         log(f"run {created.run_id}: making the busybox image")
         make_busybox_image(created)
         volume = create_volume(created, f"dockback-bench-{created.run_id}")
-        log(f"filling volume {volume} (~1 GiB) ...")
-        fill_seconds = fill_volume(created, volume)
+        log(f"filling volume {volume} (~{args.size_mib} MiB) ...")
+        fill_seconds = fill_volume(created, volume, args.size_mib / 1024)
         source = volume_facts(created, volume)
         print(f"volume {volume}: {source.total_bytes} bytes (du -sb), {source.entries} entries", flush=True)
         log(f"filled in {fill_seconds:.1f}s")
@@ -1024,7 +1121,8 @@ def main() -> int:
             profile_dir = RESULTS_DIR / f"profiles-{stamp}"
             profile_dir.mkdir(parents=True, exist_ok=True)
         levels: list[int | None] = [1] if args.only_level_1 else [1, None]
-        plan = BenchPlan(volume, mountpoint, levels, repeats, args.job_timeout, profile_dir)
+        strategies = [name.strip() for name in args.strategies.split(",") if name.strip()]
+        plan = BenchPlan(volume, mountpoint, levels, strategies, repeats, args.job_timeout, profile_dir)
         runs, startup_seconds = asyncio.run(executor_jobs(created, plan))
 
         restored_ok: dict[str, bool] = {}
@@ -1057,6 +1155,8 @@ def main() -> int:
                 "executor_jobs": [
                     {
                         "compression_level": measured.level,
+                        "strategy": measured.strategy,
+                        "host_file_backup_seconds": measured.host_file_backups,
                         "backups": [job_json(job) for job in measured.backups],
                         "restores": [job_json(job) for job in measured.restores],
                         "host_backup_seconds": measured.host_backups,

@@ -8,7 +8,8 @@ One run:
 3. starts `python -m dockback_scheduler` and waits until it has loaded them (its CPU for
    loading is reported apart);
 4. lets `--minutes` minute slots pass (default 3), each firing every plan: 10,000
-   `JobQueued` + 10,000 `BackupRequested` a minute;
+   `JobQueued` (as items of one `JobsQueued` per host and batch) + 10,000 `BackupRequested`
+   a minute;
 5. stops the scheduler and reads every `BackupRequested` back from the JOBS stream: the
    publish lag of a slot is the time the stream stored the request (its ack) minus the slot;
 6. prints the results and writes them as JSON to bench/results/.

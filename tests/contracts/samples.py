@@ -70,6 +70,26 @@ def every_event() -> list[ev.Event]:
                 scheduled_for=datetime(2026, 3, 29, 1, 30, tzinfo=UTC),
             ),
         ),
+        ev.JobsQueued(
+            host_id=HOST,
+            jobs=(
+                ev.JobQueued(
+                    event_id=ev.queued_event_id(JOB),
+                    job_id=JOB,
+                    host_id=HOST,
+                    kind="backup",
+                    plan_id=PLAN,
+                    scheduled_for=datetime(2026, 3, 29, 1, 30, tzinfo=UTC),
+                    request=ev.BackupRequested(
+                        job_id=JOB,
+                        host_id=HOST,
+                        plan_id=PLAN,
+                        targets=(ev.TargetSelector(kind="volume", names=("pgdata",)),),
+                        scheduled_for=datetime(2026, 3, 29, 1, 30, tzinfo=UTC),
+                    ),
+                ),
+            ),
+        ),
         ev.JobStarted(job_id=JOB, host_id=HOST, kind="backup", resource=VOLUME, attempt=1),
         ev.JobProgress(job_id=JOB, host_id=HOST, phase="archive", bytes_done=10, bytes_total=100),
         ev.ArchiveCreated(

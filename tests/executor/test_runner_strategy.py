@@ -1,22 +1,20 @@
-"""The runner strategy on the real engine: a started container with busybox tar and zstd writes the archive.
-
-No registry is reachable, so the runner image is made here with `docker import`: the host's static busybox
-(sh, tar, gzip, cat, ...) and the host's zstd binary with the shared libraries it loads.
-"""
+"""The runner strategy on the real engine: a started container with GNU tar and zstd archives a volume
+in one pass into a FIFO the executor reads, from the image the executor makes of its own tools."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import io
-import os
+import logging
 import re
 import shutil
-import subprocess
 import tarfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
 from dockback_contracts import events as ev
 from dockback_contracts.base import Compression
@@ -24,92 +22,36 @@ from dockback_contracts.manifest import ArchiveManifest
 from dockback_executor.archive import READ_BYTES, open_decompressed
 from dockback_executor.backup import BackupService
 from dockback_executor.errors import DataDirFull
-from dockback_executor.runner_strategy import RunnerStrategy
+from dockback_executor.runner_image import ensure_runner_tools_image
+from dockback_executor.runner_strategy import PipesPlace, RunnerStrategy, choose_runner, locate_pipes
+from dockback_executor.settings import Settings
 from dockback_runtime.jobs.errors import PermanentError
 from executor.conftest import Host, on_small_data_dir
 from executor.requests import backup_of, restore_of
+from executor.test_progress import progress_until
 from executor.volumes import create_volume, describe, docker_cli, partial_files, populate, volume_of_random_bytes
-from harness.docker_engine import BUSYBOX_APPLETS, SESSION, TEST_LABEL
 
 
-def _shared_libraries(binary: Path) -> list[PurePosixPath]:
-    """The files the dynamic loader maps for `binary`, the loader itself included (not the vDSO)."""
-    listing = subprocess.run(["ldd", str(binary)], capture_output=True, text=True, check=True).stdout
-    libraries = []
-    for line in listing.splitlines():
-        words = line.split()
-        path = words[2] if "=>" in words and len(words) > 2 else (words[0] if words else "")
-        if path.startswith("/"):
-            libraries.append(PurePosixPath(path))
-    return libraries
+@pytest_asyncio.fixture
+async def runner_image(host: Host) -> str:
+    """The runner image the executor makes from its own tools (imported once, then reused)."""
+    return await ensure_runner_tools_image(host.engine)
 
 
-def runner_rootfs_tar(zstd: Path) -> bytes:
-    """A root filesystem with busybox and its applet links, and zstd with its libraries at their host paths."""
-    buffer = io.BytesIO()
-    directories: set[PurePosixPath] = set()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-
-        def add_directory(path: PurePosixPath) -> None:
-            for directory in (*reversed(path.parents[:-1]), path):
-                if directory not in directories:
-                    directories.add(directory)
-                    info = tarfile.TarInfo(str(directory))
-                    info.type, info.mode = tarfile.DIRTYPE, 0o1777 if directory.name == "tmp" else 0o755
-                    tar.addfile(info)
-
-        for directory in ("bin", "tmp", "etc", "usr/bin"):
-            add_directory(PurePosixPath(directory))
-        tar.add("/bin/busybox", "bin/busybox")
-        for applet in BUSYBOX_APPLETS:
-            link = tarfile.TarInfo(f"bin/{applet}")
-            link.type, link.linkname = tarfile.SYMTYPE, "busybox"
-            tar.addfile(link)
-        tar.add(os.path.realpath(zstd), "usr/bin/zstd")
-        for library in _shared_libraries(zstd):
-            inside = library.relative_to("/")
-            add_directory(inside.parent)
-            tar.add(os.path.realpath(library), str(inside))  # the file itself, even where the host has a link
-    return buffer.getvalue()
+async def pipes_of(host: Host) -> PipesPlace:
+    return await locate_pipes(host.engine, host.store.root, None, None)
 
 
-@pytest.fixture(scope="session")
-def runner_image(docker_engine: str) -> str:
-    """An image with sh, tar, gzip and zstd, made locally with `docker import`."""
-    if not Path("/bin/busybox").exists():
-        pytest.fail("/bin/busybox is missing: install busybox-static (deploy/dev/ensure-docker does).")
-    zstd = shutil.which("zstd")
-    if zstd is None:
-        pytest.fail("the zstd binary is missing: install the zstd package (deploy/dev/ensure-docker does).")
-    reference = f"dockback-test/runner:{SESSION}"
-    subprocess.run(
-        [
-            "docker",
-            "import",
-            "--change",
-            f"LABEL {TEST_LABEL}={SESSION}",
-            "--change",
-            "ENV PATH=/bin:/usr/bin",
-            "-",
-            reference,
-        ],
-        input=runner_rootfs_tar(Path(zstd)),
-        check=True,
-        capture_output=True,
-    )
-    return reference
-
-
-def with_runner(host: Host, image: str) -> BackupService:
+async def with_runner(host: Host, image: str) -> BackupService:
     """The host's backup service, archiving volumes with a runner container started from `image`."""
     stream = host.backups
-    config = dataclasses.replace(stream.config, runner=RunnerStrategy(host.engine, image))
+    config = dataclasses.replace(stream.config, runner=RunnerStrategy(host.engine, image, await pipes_of(host)))
     return BackupService(stream.engine, stream.store, stream.locks, stream.stopper, stream.announcer, config)
 
 
-@pytest.fixture
-def runner_backups(host: Host, runner_image: str) -> BackupService:
-    return with_runner(host, runner_image)
+@pytest_asyncio.fixture
+async def runner_backups(host: Host, runner_image: str) -> BackupService:
+    return await with_runner(host, runner_image)
 
 
 def archive_path(host: Host, manifest: ArchiveManifest) -> Path:
@@ -185,22 +127,41 @@ async def test_the_runner_archive_has_the_entries_of_a_stream_archive_rooted_at_
     assert by_runner.file_count == by_stream.file_count > 200
 
 
-async def test_a_runner_that_exits_non_zero_fails_the_job_with_its_exit_code_and_leaves_nothing_behind(
+async def assert_nothing_left(host: Host, request: ev.BackupRequested) -> None:
+    assert list(host.store.root.rglob(".partial-*")) == []
+    assert [p for p in host.store.directory_for(request.resource).iterdir()] == []
+    assert list((host.store.root / ".pipes").iterdir()) == []
+    runners = await docker_cli("ps", "-aq", "--filter", f"label=dockback.job={request.job_id}")
+    assert runners.split() == []
+    assert host.heard.of(ev.ArchiveCreated) == []
+
+
+async def test_a_runner_whose_compressor_fails_fails_the_job_with_its_exit_code_and_leaves_nothing_behind(
     host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str
 ) -> None:
     await create_volume(unique_name, docker_labels)
     await populate(busybox_image, unique_name, docker_labels, small_files=5)
-    without_zstd = with_runner(host, busybox_image)
+    without_zstd = await with_runner(host, busybox_image)
     request = backup_of("volume", unique_name, compression="zstd")
 
-    with pytest.raises(PermanentError, match=rf"runner for volume '{unique_name}' exited with 127: .*zstd"):
+    with pytest.raises(PermanentError, match=rf"(?s)runner for volume '{unique_name}' exited with 127: .*zstd"):
         await without_zstd.run(request, attempt=1)
 
-    assert list(host.store.root.rglob(".partial-*")) == []
-    assert [p for p in host.store.directory_for(request.resource).iterdir()] == []
-    runners = await docker_cli("ps", "-aq", "--filter", f"label=dockback.job={request.job_id}")
-    assert runners.split() == []
-    assert host.heard.of(ev.ArchiveCreated) == []
+    await assert_nothing_left(host, request)
+
+
+async def test_a_runner_whose_tar_fails_fails_the_job_with_tars_reason_and_leaves_nothing_behind(
+    host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    await create_volume(unique_name, docker_labels)
+    await populate(busybox_image, unique_name, docker_labels, small_files=5)
+    busybox_tar = await with_runner(host, busybox_image)  # no GNU tar: it refuses --totals
+    request = backup_of("volume", unique_name, compression="none")
+
+    with pytest.raises(PermanentError, match=rf"runner for volume '{unique_name}' exited with 1: .*--totals"):
+        await busybox_tar.run(request, attempt=1)
+
+    await assert_nothing_left(host, request)
 
 
 async def test_a_runner_that_fills_the_data_dir_fails_the_job_at_once_naming_it_and_leaves_no_partial_file(
@@ -222,3 +183,144 @@ async def test_a_runner_that_fills_the_data_dir_fails_the_job_at_once_naming_it_
     assert re.search(r"had written \d+(\.\d)? MiB", reason), reason
     assert partial_files(small_data_dir) == []
     assert shutil.disk_usage(small_data_dir).used < 2**20
+
+
+async def test_a_backup_cancelled_while_its_runner_archives_leaves_no_partial_file_no_fifo_and_no_runner(
+    host: Host, runner_backups: BackupService, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    # Incompressible data at zstd's slowest level: the runner works for seconds.
+    await volume_of_random_bytes(busybox_image, unique_name, docker_labels, megabytes=48)
+    request = backup_of("volume", unique_name, compression_level=19)
+    running = asyncio.create_task(runner_backups.run(request, attempt=1))
+    async with asyncio.timeout(60):
+        while not (await docker_cli("ps", "-q", "--filter", f"label=dockback.job={request.job_id}")).split():  # noqa: ASYNC110 - the engine's state: polled
+            await asyncio.sleep(0.05)
+
+    assert not running.done()
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+
+    await assert_nothing_left(host, request)
+
+
+async def test_a_runner_reaches_a_data_dir_on_the_named_volume_the_executors_container_mounts(
+    host: Host,
+    runner_image: str,
+    busybox_image: str,
+    docker_labels: dict[str, str],
+    unique_name: str,
+) -> None:
+    # As in compose: the executor's data dir /data/backups is on a named volume of its container.
+    data_volume = f"{unique_name}-data"
+    await create_volume(data_volume, docker_labels)
+    await create_volume(unique_name, docker_labels)
+    await populate(busybox_image, unique_name, docker_labels, small_files=20)
+    labels = [f"--label={k}={v}" for k, v in docker_labels.items()]
+    executor = (
+        (await docker_cli("create", *labels, "-v", f"{data_volume}:/data", busybox_image, "true")).decode().strip()
+    )
+
+    place = await locate_pipes(host.engine, Path("/data/backups"), None, executor)
+
+    assert place.mount == {
+        "Type": "volume",
+        "Source": data_volume,
+        "Target": "/dockback-data",
+        "ReadOnly": True,  # a runner writes into a FIFO there all the same
+        "VolumeOptions": {"NoCopy": True},
+    }
+    assert str(place.inside) == "/dockback-data/backups/.pipes"
+    # The executor's side of that volume, seen from the host these tests run on.
+    on_host = Path((await host.engine.volume(data_volume))["Mountpoint"]) / "backups"
+    runner = RunnerStrategy(host.engine, runner_image, dataclasses.replace(place, directory=on_host / ".pipes"))
+    backups = on_small_data_dir(host.backups, on_host)
+    backups.config = dataclasses.replace(backups.config, runner=runner)
+
+    [manifest] = await backups.run(backup_of("volume", unique_name), attempt=1)
+
+    archive = backups.store.directory_for(manifest.resource) / manifest.archive_file
+    assert manifest.strategy == "runner"
+    assert hashlib.sha256(archive.read_bytes()).hexdigest() == manifest.sha256
+    assert manifest.file_count > 20
+
+
+async def test_auto_archives_with_runners_where_the_engine_is_local_and_the_data_dir_a_host_path(
+    host: Host, tmp_path: Path
+) -> None:
+    settings = Settings(strategy="auto", data_dir=tmp_path)
+
+    chosen = await choose_runner(host.engine, settings, None)
+
+    assert chosen is not None
+    assert chosen.image.startswith("dockback/runner-tools:")
+    assert chosen.pipes.mount == {
+        "Type": "bind",
+        "Source": str(tmp_path / ".pipes"),  # pytest gives it resolved
+        "Target": "/pipes",
+        "ReadOnly": True,
+    }
+
+
+async def test_auto_falls_back_to_stream_with_one_log_line_when_the_engine_is_remote(
+    host: Host, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings(strategy="auto", data_dir=tmp_path, docker_url="tcp://192.0.2.1:2375")
+
+    with caplog.at_level(logging.DEBUG, logger="dockback_executor"):
+        chosen = await choose_runner(host.engine, settings, None)
+
+    assert chosen is None
+    [said] = [r.getMessage() for r in caplog.records if r.name.startswith("dockback_executor")]
+    assert "stream strategy" in said
+    assert "not reached through a local socket" in said
+
+
+async def test_auto_falls_back_to_stream_with_one_log_line_when_the_runner_image_cannot_be_made(
+    host: Host, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for name in ("sh", "tar", "gzip"):
+        (tools / name).symlink_to(shutil.which(name) or f"/missing/{name}")
+    monkeypatch.setenv("PATH", str(tools))  # no zstd
+    settings = Settings(strategy="auto", data_dir=tmp_path)
+
+    with caplog.at_level(logging.DEBUG, logger="dockback_executor"):
+        chosen = await choose_runner(host.engine, settings, None)
+
+    assert chosen is None
+    [said] = [r.getMessage() for r in caplog.records if r.name.startswith("dockback_executor")]
+    assert "stream strategy" in said
+    assert "zstd is not installed" in said
+
+
+async def test_the_runner_strategy_asked_for_where_it_cannot_work_stops_the_executor_saying_why(
+    host: Host, tmp_path: Path
+) -> None:
+    settings = Settings(strategy="runner", data_dir=tmp_path, docker_url="tcp://192.0.2.1:2375")
+
+    with pytest.raises(SystemExit, match=r"DOCKBACK_STRATEGY=runner cannot work here: .*local socket"):
+        await choose_runner(host.engine, settings, None)
+
+
+async def test_a_runner_image_without_gnu_tar_fails_its_probe(host: Host, busybox_image: str, tmp_path: Path) -> None:
+    settings = Settings(strategy="runner", data_dir=tmp_path, runner_image=busybox_image)
+
+    with pytest.raises(SystemExit, match=rf"runner image {re.escape(busybox_image)} failed its probe.*not GNU tar"):
+        await choose_runner(host.engine, settings, None)
+
+
+async def test_a_runner_backup_reports_progress_while_it_archives_and_ends_on_the_exact_figure(
+    host: Host, runner_backups: BackupService, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    await volume_of_random_bytes(busybox_image, unique_name, docker_labels, megabytes=12)
+    request = backup_of("volume", unique_name)
+
+    await runner_backups.run(request, attempt=1)
+    [created] = await host.heard.wait_for(ev.ArchiveCreated)
+    samples = await progress_until(host, request.job_id, created.raw_bytes)
+
+    assert samples[0].bytes_done < created.raw_bytes  # heard while tar's listing came in
+    assert samples[0].bytes_total == (await host.engine.volume_sizes())[unique_name]
+    assert (samples[-1].bytes_done, samples[-1].bytes_total) == (created.raw_bytes, created.raw_bytes)

@@ -207,6 +207,21 @@ async def test_facts_that_come_twice_or_before_the_job_was_queued_are_recorded_o
     assert [line.type for line in lines] == ["job_started.v1", "job_queued.v1"]
 
 
+async def test_a_jobs_queued_from_two_schedulers_records_each_of_its_jobs_queued_once(gateway: Gateway) -> None:
+    """Two scheduler replicas batch the same slots differently; the items' event ids agree."""
+    job_ids = [uuid.uuid4() for _ in range(3)]
+    items = [queued(job_id, event_id=ev.queued_event_id(job_id)) for job_id in job_ids]
+    await publish(gateway, ev.JobsQueued(host_id=HOST, jobs=items[:2]))
+    await publish(gateway, ev.JobsQueued(host_id=HOST, jobs=items[1:]))
+    for job_id in job_ids:
+        job = await eventually(lambda job_id=job_id: job_in(gateway, job_id, "queued"))
+        assert job.request is not None
+        assert job.request["job_id"] == str(job_id)
+    # Job 2 is only in the second batch, recorded in one transaction: job 1 was in it too.
+    for job_id in job_ids:
+        assert [line.type for line in await log_of(gateway, job_id)] == ["job_queued.v1"]
+
+
 async def _with_request(gateway: Gateway, job_id: uuid.UUID) -> Job | None:
     job = await job_of(gateway, job_id)
     return job if job is not None and job.request is not None else None

@@ -8,6 +8,7 @@ was down since 11:31") write the watermark and run the scheduler on a frozen clo
 from __future__ import annotations
 
 import time
+import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -17,7 +18,14 @@ from nats.js.kv import KeyValue
 
 from dockback_contracts import events as ev
 from dockback_contracts import streams, subjects
-from dockback_contracts.events import BackupRequested, JobQueued, RunMissed, scheduled_job_id
+from dockback_contracts.events import (
+    BackupRequested,
+    JobQueued,
+    JobsQueued,
+    RunMissed,
+    queued_event_id,
+    scheduled_job_id,
+)
 from dockback_contracts.snapshots import PlanSnapshot
 
 from .conftest import (
@@ -31,6 +39,17 @@ from .conftest import (
 )
 
 ONE_SECOND = timedelta(seconds=1)
+
+
+def job_ids_of(event: ev.Event) -> set[uuid.UUID]:
+    """The jobs an event is about: a JobsQueued's items, or the event's own job."""
+    if isinstance(event, JobsQueued):
+        return {item.job_id for item in event.jobs}
+    return {event.job_id} if event.job_id is not None else set()
+
+
+def queued_items(listener: Listener) -> list[JobQueued]:
+    return [item for announced in listener.of(JobsQueued) for item in announced.jobs]
 
 
 def next_whole_second(t: datetime) -> datetime:
@@ -58,18 +77,21 @@ async def test_a_plan_put_in_kv_fires_a_backup_with_its_ids_targets_and_options(
     assert request.options == plan.options
     assert request.upload_targets == ("s3-main",)
     assert request.scheduled_for > plan.updated_at
-    queued = listener.of(JobQueued, lambda e: e.job_id == request.job_id)
+    queued = [item for item in queued_items(listener) if item.job_id == request.job_id]
     assert len(queued) == 1
     assert queued[0].request == request
-    assert (queued[0].kind, queued[0].plan_id, queued[0].scheduled_for) == (
+    assert (queued[0].kind, queued[0].host_id, queued[0].plan_id, queued[0].scheduled_for) == (
         "backup",
+        plan.host_id,
         plan.plan_id,
         request.scheduled_for,
     )
-    # JobQueued first, so the gateway knows the job before a host can start it; both carry their keys.
-    order = [h for h in listener.heard if h.event.job_id == request.job_id]
-    assert [type(h.event) for h in order] == [JobQueued, BackupRequested]
-    assert order[0].msg_id == subjects.message_id(queued[0])
+    assert queued[0].event_id == queued_event_id(request.job_id)  # the same from every replica
+    # JobsQueued first, so the gateway knows the job before a host can start it; both carry their keys.
+    order = [h for h in listener.heard if request.job_id in job_ids_of(h.event)]
+    assert [type(h.event) for h in order] == [JobsQueued, BackupRequested]
+    assert order[0].subject == f"dockback.events.{plan.host_id}.jobs_queued"
+    assert order[0].msg_id == subjects.message_id(order[0].event)
     assert order[1].msg_id == str(request.job_id)
     assert order[1].subject == f"dockback.jobs.{plan.host_id}.backup"
     in_jobs = await stored(js, streams.JOBS_STREAM)
@@ -99,8 +121,10 @@ async def test_two_schedulers_at_once_store_one_job_per_slot(
     assert max(heard.values()) == 2, "both schedulers published the same slots"
     jobs = [e for e, _ in await stored(js, streams.JOBS_STREAM)]
     assert len(jobs) == len({j.job_id for j in jobs}) == len(heard)
-    queued = [e for e, _ in await stored(js, streams.EVENTS_STREAM) if isinstance(e, JobQueued)]
-    assert sorted(q.job_id for q in queued) == sorted(j.job_id for j in jobs)
+    # Each replica announces its own batches; the items' event ids are what the gateway dedups on.
+    queued = [item for e, _ in await stored(js, streams.EVENTS_STREAM) if isinstance(e, JobsQueued) for item in e.jobs]
+    assert {q.job_id for q in queued} == {j.job_id for j in jobs}
+    assert all(q.event_id == queued_event_id(q.job_id) for q in queued)
 
 
 async def test_an_edited_cron_fires_from_the_next_slot(
@@ -321,6 +345,65 @@ async def test_a_restarted_scheduler_resumes_from_its_watermark_without_losing_o
     jobs, missed = await events_of(js)
     assert len(jobs) == len({j.job_id for j in jobs})
     assert uncovered_slots(jobs, missed) == []
+
+
+# -- bursts: many plans due in the same second ------------------------------------------
+
+BURST_HOSTS = ("host-a", "host-b", "host-c")
+
+
+async def put_burst(plans_kv: KeyValue, count: int) -> list[PlanSnapshot]:
+    plans = [make_plan(host_id=BURST_HOSTS[i % len(BURST_HOSTS)], name=f"burst-{i}") for i in range(count)]
+    for plan in plans:
+        await put_plan(plans_kv, plan)
+    return plans
+
+
+async def test_in_a_burst_the_gateway_hears_of_every_job_before_its_request_in_one_message_per_host_and_batch(
+    nats_box: RestartableNats, js: JetStreamContext, plans_kv: KeyValue, listener: Listener
+) -> None:
+    plans = await put_burst(plans_kv, 300)
+    async with running_scheduler(nats_box.url):
+        await listener.wait_for(BackupRequested, count=2 * len(plans))
+
+    announced_at: dict[uuid.UUID, int] = {}
+    for index, heard in enumerate(listener.heard):
+        if isinstance(heard.event, JobsQueued):
+            assert heard.subject == f"dockback.events.{heard.event.host_id}.jobs_queued"
+            assert {item.host_id for item in heard.event.jobs} == {heard.event.host_id}
+            for item in heard.event.jobs:
+                announced_at.setdefault(item.job_id, index)
+        elif isinstance(heard.event, BackupRequested):
+            # The scheduler sends a request only once the stream acked the JobsQueued announcing it.
+            assert announced_at.get(heard.event.job_id, index) < index, heard.event.job_id
+    requests = listener.of(BackupRequested)
+    # Per host and batch of due plans one message, not one per plan.
+    slots = {r.scheduled_for for r in requests}
+    assert len(listener.of(JobsQueued)) <= len(slots) * len(BURST_HOSTS) * 3
+
+
+async def test_a_scheduler_stopped_mid_burst_neither_loses_nor_doubles_a_slot_and_announces_every_job(
+    nats_box: RestartableNats, js: JetStreamContext, plans_kv: KeyValue, listener: Listener
+) -> None:
+    plans = await put_burst(plans_kv, 300)
+    async with running_scheduler(nats_box.url, stop_timeout=0):  # batches in flight are cancelled
+        await listener.wait_for(BackupRequested, count=len(plans) + len(plans) // 2)
+    stopped_at = datetime.now(UTC)
+    async with running_scheduler(nats_box.url):
+        for plan in plans:
+            await listener.wait_for(
+                BackupRequested, lambda e, p=plan: e.plan_id == p.plan_id and e.scheduled_for > stopped_at
+            )
+
+    jobs, missed = await events_of(js)
+    assert len(jobs) == len({j.job_id for j in jobs})
+    for plan in plans:
+        mine = [j for j in jobs if j.plan_id == plan.plan_id]
+        assert uncovered_slots(mine, [m for m in missed if m.plan_id == plan.plan_id]) == [], plan.name
+    announced = {
+        item.job_id for e, _ in await stored(js, streams.EVENTS_STREAM) if isinstance(e, JobsQueued) for item in e.jobs
+    }
+    assert {j.job_id for j in jobs} <= announced
 
 
 async def test_a_nats_server_restart_mid_run_loses_no_slot(

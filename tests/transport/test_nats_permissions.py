@@ -314,6 +314,7 @@ ALLOWED: list[tuple[str, str]] = [
     (f"uploader-{HOST_A}", subjects.request(ev.RestoreRequested, HOST_A)),  # a fetched archive's restore
     (permissions.SCHEDULER, subjects.request(ev.BackupRequested, HOST_B)),
     (permissions.SCHEDULER, subjects.fact(ev.JobQueued, HOST_B)),
+    (permissions.SCHEDULER, subjects.fact(ev.JobsQueued, HOST_B)),
     (permissions.SCHEDULER, subjects.fact(ev.RunMissed, HOST_B)),
     *[
         (permissions.GATEWAY, subjects.request(kind, HOST_B))
@@ -343,7 +344,7 @@ REFUSED: list[tuple[str, str]] = [
     *[
         (role, subjects.fact(kind, HOST_A))
         for role in (f"executor-{HOST_A}", f"uploader-{HOST_A}")
-        for kind in (ev.JobQueued, ev.RunMissed, ev.JobSucceeded)
+        for kind in (ev.JobQueued, ev.JobsQueued, ev.RunMissed, ev.JobSucceeded)
     ],
     # and each of its services only its own kind of fact
     (f"executor-{HOST_A}", subjects.fact(ev.UploadCompleted, HOST_A)),

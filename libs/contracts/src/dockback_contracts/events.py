@@ -314,6 +314,25 @@ class JobQueued(JobEvent):
     request: BackupRequested | VerifyRequested = Field(discriminator="type")
 
 
+def queued_event_id(job_id: UUID) -> UUID:
+    """The event id of a scheduled job's `JobQueued` item: the same from every scheduler replica,
+    so the gateway records the job's queueing once however many replicas report it."""
+    return uuid5(job_id, "queued")
+
+
+class JobsQueued(HostEvent):
+    """Several requests for one host were issued together (a scheduler's batch of due plans).
+
+    Recorded as each item would be on its own, in one transaction: one message instead of one
+    per job, so a burst of due plans is announced quickly. Every item is for the host the
+    event (and its subject) names. A scheduler gives each item the event id
+    `queued_event_id(job_id)`, so items from two replicas are recorded once.
+    """
+
+    type: Literal["jobs_queued.v1"] = "jobs_queued.v1"
+    jobs: Seq[JobQueued] = Field(min_length=1)
+
+
 class JobStarted(JobEvent):
     """A host began a job (once per attempt)."""
 
@@ -503,6 +522,7 @@ REQUESTS: tuple[type[JobEvent], ...] = (
 )
 FACTS: tuple[type[Event], ...] = (
     JobQueued,
+    JobsQueued,
     JobStarted,
     JobProgress,
     ArchiveCreated,
@@ -547,6 +567,7 @@ __all__ = [
     "JobQueued",
     "JobStarted",
     "JobSucceeded",
+    "JobsQueued",
     "LocalCopiesRemoved",
     "PruneRequested",
     "ResourceRef",
@@ -559,5 +580,6 @@ __all__ = [
     "VerifyRequested",
     "VolumeStorage",
     "artifact_id_for",
+    "queued_event_id",
     "scheduled_job_id",
 ]

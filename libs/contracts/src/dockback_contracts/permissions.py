@@ -7,12 +7,12 @@ allow-lists cannot drift from what the code does. Roles:
 - `gateway`: owns the streams and buckets (declares them), so it may use the whole JetStream
   API; publishes requests for any host (outbox) and reads every fact.
 - `scheduler`: publishes backup requests for any host and the facts it reports (JobQueued,
-  RunMissed); reads plans; keeps its watermarks.
+  JobsQueued, RunMissed); reads plans; keeps its watermarks.
 - `notifier`: reads alert-worthy facts, plans and settings; answers channel checks; reads and
   writes the bucket of the alerts it sent; registers its own sealing key (and no other's).
   It publishes nothing on `dockback.>`: it cannot request a job.
 - `executor-<host>`: consumes only its host's backup/restore/verify requests; publishes only
-  its host's facts (`EXECUTOR_FACTS`: never JobQueued, RunMissed or JobSucceeded), host state
+  its host's facts (`EXECUTOR_FACTS`: never JobQueued, JobsQueued, RunMissed or JobSucceeded), host state
   and progress; reads the cancellations bucket; answers the
   restore preview's question about its own host (`subjects.target_users(host)`), and no
   other host's.
@@ -67,7 +67,7 @@ HOST_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 EXECUTOR_REQUESTS: tuple[type[ev.Event], ...] = (ev.BackupRequested, ev.RestoreRequested, ev.VerifyRequested)
 SCHEDULER_REQUESTS: tuple[type[ev.Event], ...] = (ev.BackupRequested,)
-SCHEDULER_FACTS: tuple[type[ev.Event], ...] = (ev.JobQueued, ev.RunMissed)
+SCHEDULER_FACTS: tuple[type[ev.Event], ...] = (ev.JobQueued, ev.JobsQueued, ev.RunMissed)
 NOTIFIER_FACTS: tuple[type[ev.Event], ...] = (ev.JobFailed, ev.RunMissed, ev.JobSucceeded)
 EXECUTOR_FACTS: tuple[type[ev.Event], ...] = (
     ev.JobStarted,
@@ -84,7 +84,7 @@ UPLOADER_FACTS: tuple[type[ev.Event], ...] = (
     ev.JobFailed,
     ev.JobCancelled,
 )
-"""The facts a host's services report. Not JobQueued, RunMissed nor JobSucceeded: only the
+"""The facts a host's services report. Not JobQueued, JobsQueued, RunMissed nor JobSucceeded: only the
 scheduler and the gateway say a job was queued, a run missed or a job done."""
 
 

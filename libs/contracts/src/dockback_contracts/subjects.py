@@ -56,6 +56,7 @@ _REQUEST_TOKENS: dict[type[ev.Event], str] = {
 }
 _FACT_TOKENS: dict[type[ev.Event], str] = {
     ev.JobQueued: "job_queued",
+    ev.JobsQueued: "jobs_queued",
     ev.JobStarted: "job_started",
     ev.ArchiveCreated: "archive_created",
     ev.UploadCompleted: "upload_completed",

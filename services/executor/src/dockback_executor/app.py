@@ -17,7 +17,7 @@ from dockback_executor.handlers import register, register_questions
 from dockback_executor.locks import InstanceLock, ResourceLocks, installation_id
 from dockback_executor.metrics import observe_published
 from dockback_executor.restore import RestoreConfig, RestoreService
-from dockback_executor.runner_strategy import RunnerStrategy
+from dockback_executor.runner_strategy import choose_runner
 from dockback_executor.settings import Settings
 from dockback_executor.store import ArchiveStore
 from dockback_executor.tar_inspect import ArchiveLimits
@@ -81,11 +81,8 @@ class Executor:
         await stopper.repair()
         await self._remove_orphan_runners()
         announcer = Announcer(self.broker, host_id, observe_published)
-        runner_strategy = None
-        if self.settings.strategy == "runner":
-            if not self.settings.runner_image:
-                raise SystemExit("DOCKBACK_STRATEGY=runner needs DOCKBACK_RUNNER_IMAGE (an image with tar and zstd)")
-            runner_strategy = RunnerStrategy(self.engine, self.settings.runner_image)
+        own_container = own_container_id()
+        runner_strategy = await choose_runner(self.engine, self.settings, own_container)
         backups = BackupService(
             self.engine,
             store,
@@ -97,7 +94,7 @@ class Executor:
                 engine_version=engine_info.version,
                 allowed_bind_roots=tuple(self.settings.allowed_bind_roots),
                 runner=runner_strategy,
-                own_container_id=own_container_id(),
+                own_container_id=own_container,
             ),
         )
         limits = ArchiveLimits(
@@ -135,7 +132,7 @@ class Executor:
             host_id,
             engine_info.version,
             self.settings.data_dir,
-            self.settings.strategy,
+            "runner" if runner_strategy is not None else "stream",
         )
         try:
             await self.stopped.wait()

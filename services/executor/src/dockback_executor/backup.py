@@ -279,7 +279,7 @@ class BackupService:
             elif part.kind == "volume" and self.config.runner is not None:
                 strategy = "runner"
                 written = await self.config.runner.archive_volume(
-                    part.source, final, compression, options.compression_level, request.job_id
+                    part.source, final, compression, options.compression_level, request.job_id, progress
                 )
             else:
                 written = await self._stream(request, part, final, compression, options.compression_level, progress)

@@ -259,6 +259,36 @@ class DockerEngine:
         logs = await container.log(stdout=True, stderr=True, tail=50)
         return int(result["StatusCode"]), "".join(logs)
 
+    async def run_to_end(self, config: Mapping[str, Any]) -> tuple[int, str]:
+        """Create, start and wait for a container; its exit code and output. Always removed."""
+        container_id = await self.create_container({**config, "Labels": {**self.runner_labels, RUNNER_LABEL: "1"}})
+        try:
+            await self.start_container(container_id)
+            return await self.wait_container(container_id)
+        finally:
+            await finish_even_if_cancelled(self.remove_container(container_id, force=True))
+
+    async def image_exists(self, reference: str) -> bool:
+        try:
+            await self._json(f"images/{reference}/json", what=f"image {reference}")
+        except ResourceMissing:
+            return False
+        return True
+
+    async def import_image(self, rootfs: bytes, repository: str, tag: str, change: str) -> None:
+        """`docker import` of a root filesystem (an uncompressed tar) as `repository:tag`, with one
+        Dockerfile instruction applied (`change`, e.g. `ENV PATH=/bin`)."""
+        params = {"fromSrc": "-", "repo": repository, "tag": tag, "changes": change}
+        try:
+            async with self._request(
+                "images/create", "POST", params=params, data=rootfs, headers={"Content-Type": "application/x-tar"}
+            ) as response:
+                body = (await response.read()).decode(errors="replace")
+        except DockerError as exc:
+            raise _translate(exc, f"import of image {repository}:{tag}") from exc
+        if '"error"' in body:
+            raise EngineFailed(f"the Docker Engine failed to import image {repository}:{tag}: {brief(body)}")
+
     # -- runner containers: created, never started, to reach a volume's files -----------------
 
     async def ensure_runner_image(self) -> str:

@@ -1,38 +1,60 @@
-"""The `runner` strategy: a started container with tar and a compressor writes the archive
-straight into the data dir, instead of streaming it through the engine's archive API.
+"""The `runner` strategy: a started container with GNU tar and a compressor archives a volume,
+instead of the engine's own tar behind its archive API.
 
-It needs a local engine (the data dir is bind-mounted into the runner) and an image that has
-`sh`, `tar`, `zstd` and `gzip` (DOCKBACK_RUNNER_IMAGE). The result has the same format as the
-stream strategy: a tar of the volume's root as `./...`, compressed; the executor hashes and
-counts it afterwards.
+One pass: the runner writes the compressed archive into a FIFO the executor made in the data dir
+(`<data dir>/.pipes/`), and tar's listing (one line per entry) into a second one. The executor reads
+both in worker threads: it hashes the archive while it writes it into its partial file (its own
+write is the one that meets a full disk), counts the entries, and takes the tar stream's size from
+tar's `--totals`. Nothing is read back or decompressed afterwards.
+
+The runner reaches the FIFOs by mounting the data dir's `.pipes` read-only (a FIFO on a read-only
+mount can still be written): where the executor runs on the host, the path itself; in a container,
+the volume or host path its data dir is mounted from (DOCKBACK_DATA_DIR_SOURCE overrides that).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
+import fcntl
 import hashlib
+import logging
 import os
-from pathlib import Path
+import re
+import shlex
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO
 from uuid import UUID
 
 from dockback_contracts.base import Compression
-from dockback_executor.archive import READ_BYTES, WrittenArchive, fsync_dir, open_decompressed
+from dockback_executor.archive import READ_BYTES, WrittenArchive, fsync_dir
 from dockback_executor.docker_api import RUNNER_LABEL, RUNNER_MOUNT, DockerEngine, finish_even_if_cancelled
-from dockback_executor.tar_inspect import TarStreamCounter
-from dockback_runtime.jobs.errors import PermanentError
+from dockback_executor.runner_image import RunnerImageUnavailable, ensure_runner_tools_image
+from dockback_executor.settings import Settings
+from dockback_runtime.jobs.errors import JobError, PermanentError
 from dockback_runtime.partials import open_partial, partial_of
 
-_COMPRESSORS = {"zstd": "zstd -q -T0 -{level}", "gzip": "gzip -{level}", "none": "cat"}
+log = logging.getLogger(__name__)
+
+PIPES = ".pipes"
+_DATA_MOUNT = PurePosixPath("/dockback-data")
+_PIPES_MOUNT = PurePosixPath("/pipes")
 _DEFAULT_LEVEL = {"zstd": 3, "gzip": 6, "none": 0}
+_COMPLAINERS = ("tar: ", "sh: ", "zstd: ", "gzip: ")
+_TOTALS = re.compile(r"Total bytes written: (\d+)")
 
 
-_NO_SPACE = {"no space left on device": errno.ENOSPC, "disk quota exceeded": errno.EDQUOT}
+class RunnerUnavailable(Exception):
+    """Runners cannot reach the data dir from here; the message says why."""
 
 
 class RunnerArchiveFailed(Exception):
-    """The runner could not write the archive for a reason no retry heals (`cause`: the data dir is
-    full); its partial file, `written_bytes` long when the runner stopped, is removed."""
+    """The archive could not be written for a reason no retry heals (`cause`: the data dir is
+    full); its partial file, `written_bytes` long when writing stopped, is removed."""
 
     def __init__(self, cause: OSError, written_bytes: int) -> None:
         super().__init__(str(cause))
@@ -40,25 +62,238 @@ class RunnerArchiveFailed(Exception):
         self.written_bytes = written_bytes
 
 
+@dataclass(frozen=True)
+class PipesPlace:
+    """Where the executor makes its FIFOs (`directory`), and how a runner sees that directory: the
+    mount to give it and the path of the directory inside it."""
+
+    directory: Path
+    mount: dict[str, Any]
+    inside: PurePosixPath
+
+
+async def locate_pipes(
+    engine: DockerEngine, data_dir: Path, source: Path | None, own_container_id: str | None
+) -> PipesPlace:
+    """How runners reach `<data_dir>/.pipes`. `source`: the data dir's path on the Docker host, when
+    given; otherwise the host path itself outside a container, or inside one the mount (volume or
+    bind) its data dir is on. RunnerUnavailable when the data dir lives only inside the container."""
+    data_dir = await asyncio.to_thread(data_dir.resolve)
+    directory = data_dir / PIPES
+    if source is not None or own_container_id is None:
+        host_path = (source or data_dir) / PIPES
+        mount = {"Type": "bind", "Source": str(host_path), "Target": str(_PIPES_MOUNT), "ReadOnly": True}
+        return PipesPlace(directory, mount, _PIPES_MOUNT)
+    container = await engine.inspect_container(own_container_id)
+    below: list[tuple[PurePosixPath, dict[str, Any]]] = []
+    for mounted in container.get("Mounts") or []:
+        destination = PurePosixPath(mounted.get("Destination", "/nowhere"))
+        if PurePosixPath(data_dir).is_relative_to(destination):
+            below.append((destination, mounted))
+    if not below:
+        raise RunnerUnavailable(
+            f"the data dir {data_dir} is not on a volume or bind mount of the executor's container "
+            "(mount one there, or give its host path as DOCKBACK_DATA_DIR_SOURCE)"
+        )
+    destination, mounted = max(below, key=lambda found: len(found[0].parts))
+    relative = PurePosixPath(data_dir).relative_to(destination) / PIPES
+    if mounted.get("Type") == "volume" and mounted.get("Name"):
+        # The engine's API before 1.45 cannot mount a volume's sub-path: the whole volume, read-only.
+        mount = {
+            "Type": "volume",
+            "Source": mounted["Name"],
+            "Target": str(_DATA_MOUNT),
+            "ReadOnly": True,
+            "VolumeOptions": {"NoCopy": True},
+        }
+        return PipesPlace(directory, mount, _DATA_MOUNT / relative)
+    if mounted.get("Type") == "bind" and mounted.get("Source"):
+        source_path = PurePosixPath(mounted["Source"]) / relative
+        mount = {"Type": "bind", "Source": str(source_path), "Target": str(_PIPES_MOUNT), "ReadOnly": True}
+        return PipesPlace(directory, mount, _PIPES_MOUNT)
+    raise RunnerUnavailable(f"the data dir {data_dir} is on a {mounted.get('Type')} mount a runner cannot share")
+
+
+def runner_script(archive: PurePosixPath, index: PurePosixPath, compression: Compression, level: int | None) -> str:
+    """The runner's shell command: GNU tar of /volume as `./...`, compressed into `archive`, its
+    listing into `index`; the exit status is the compressor's when it failed, else tar's (a POSIX
+    shell has no pipefail, so tar's status comes back through a file descriptor)."""
+    level = _DEFAULT_LEVEL[compression] if level is None else level
+    tar = f"tar -C {RUNNER_MOUNT} --totals -cvvf - --index-file={shlex.quote(str(index))} ."
+    if compression == "none":
+        return f"{tar} > {shlex.quote(str(archive))}"
+    ultra = "--ultra " if level > 19 else ""  # zstd refuses levels 20-22 without it
+    compress = {"zstd": f"zstd -q -T0 {ultra}-{level}", "gzip": f"gzip -{level}"}[compression]
+    return (
+        f"st=$( {{ {{ {tar}; echo $? >&4; }} | {compress} > {shlex.quote(str(archive))}; }} 4>&1 ); z=$?; "
+        f'if [ "$z" -ne 0 ]; then echo "{compress.split()[0]} exited with $z" >&2; exit "$z"; fi; exit "${{st:-1}}"'
+    )
+
+
+class _Fifo:
+    """A FIFO the executor reads from, open at both ends until `release()`: the runner may open
+    and close its end at any time (or never) without the reader seeing an early end or blocking in
+    open; releasing our own write end lets the reader see the end once the runner's is closed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.reading = False  # a reader owns read_fd from then on, and closes it
+        path.unlink(missing_ok=True)  # left by an earlier attempt of the same job
+        os.mkfifo(path, 0o600)
+        self.read_fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        self._keeper: int | None = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        flags = fcntl.fcntl(self.read_fd, fcntl.F_GETFL)
+        fcntl.fcntl(self.read_fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
+
+    def release(self) -> None:
+        if self._keeper is not None:
+            os.close(self._keeper)
+            self._keeper = None
+
+    def remove(self) -> None:
+        self.release()
+        if not self.reading:
+            os.close(self.read_fd)
+        self.path.unlink(missing_ok=True)
+
+
+@dataclass
+class _Received:
+    sha256: str = ""
+    size: int = 0
+    error: OSError | None = None
+
+
+def _receive(fifo: _Fifo, into: BinaryIO) -> _Received:
+    """Read the archive to its end, hashing it and writing it into `into`. A write that fails
+    (a full disk) stops the reading: closing our end makes the runner's next write fail."""
+    digest = hashlib.sha256()
+    received = _Received()
+    try:
+        while block := os.read(fifo.read_fd, READ_BYTES):
+            into.write(block)
+            digest.update(block)
+            received.size += len(block)
+        into.flush()
+    except OSError as exc:
+        received.error = exc
+    finally:
+        os.close(fifo.read_fd)
+    received.sha256 = digest.hexdigest()
+    return received
+
+
+def _count_entries(fifo: _Fifo, progress: Callable[[int], None] | None) -> int:
+    """Entries in tar's long listing (`-vv`), read to the end: one line per entry (a name is quoted,
+    a newline in it is `\\n`). The sizes it lists, summed, go to `progress` every half second."""
+    entries = data_bytes = 0
+    reported = 0.0
+    rest = b""
+    try:
+        while block := os.read(fifo.read_fd, READ_BYTES):
+            *lines, rest = (rest + block).split(b"\n")
+            entries += len(lines)
+            for line in lines:
+                # mode owner/group size date time name: a device's "size" is major,minor
+                fields = line.split(None, 3)
+                if len(fields) > 2 and fields[2].isdigit():
+                    data_bytes += int(fields[2])
+            if progress is not None and time.monotonic() - reported >= 0.5:
+                reported = time.monotonic()
+                progress(data_bytes)
+    finally:
+        os.close(fifo.read_fd)
+    return entries
+
+
 class RunnerStrategy:
     """Archives volumes with a runner container that has the tools inside."""
 
-    def __init__(self, engine: DockerEngine, image: str) -> None:
+    def __init__(self, engine: DockerEngine, image: str, pipes: PipesPlace) -> None:
         self.engine = engine
         self.image = image
+        self.pipes = pipes
 
     async def archive_volume(
-        self, volume: str, final: Path, compression: Compression, level: int | None, job_id: UUID
+        self,
+        volume: str,
+        final: Path,
+        compression: Compression,
+        level: int | None,
+        job_id: UUID,
+        progress: Callable[[int], None] | None = None,
     ) -> WrittenArchive:
+        """Archive `volume` into `final`; `progress` hears the bytes of file data archived so far."""
         await self.engine.volume(volume)
         await self.engine.remove_unremoved_runners()
+        await asyncio.to_thread(self.pipes.directory.mkdir, mode=0o700, exist_ok=True)
         temporary = partial_of(final)
-        # The executor holds the partial file (locked: no cleanup at another executor's start
-        # removes it) while the runner writes into it (`>` keeps the same file).
+        # Locked while written: no cleanup at another executor's start removes it.
         held = await asyncio.to_thread(open_partial, final, exclusive=True)
-        compress = _COMPRESSORS[compression].format(level=_DEFAULT_LEVEL[compression] if level is None else level)
-        script = f"set -o pipefail; tar -C {RUNNER_MOUNT} -cf - . | {compress} > /out/{temporary.name}"
-        config = {
+        fifos: list[_Fifo] = []
+        container_id: str | None = None
+        loop = asyncio.get_running_loop()
+        try:
+            for suffix in ("tar", "index"):
+                fifos.append(_Fifo(self.pipes.directory / f"{job_id}-{final.name}.{suffix}"))
+            archive_fifo, index_fifo = fifos
+            script = runner_script(
+                self.pipes.inside / archive_fifo.path.name, self.pipes.inside / index_fifo.path.name, compression, level
+            )
+            archive_fifo.reading = index_fifo.reading = True
+            receiving = loop.run_in_executor(None, _receive, archive_fifo, held)
+            on_progress: Callable[[int], None] | None = None
+            if progress is not None:
+                report = progress
+
+                def on_progress(done: int) -> None:  # called in the counting thread
+                    loop.call_soon_threadsafe(report, done)
+
+            counting = loop.run_in_executor(None, _count_entries, index_fifo, on_progress)
+            try:
+                container_id = await self.engine.create_container(self._config(volume, script, job_id))
+                await self.engine.start_container(container_id)
+                code, logs = await self.engine.wait_container(container_id)
+            finally:
+
+                async def stop_receiving() -> tuple[_Received, int]:
+                    if container_id is not None:  # its writers closed (killed first when cancelled)
+                        await self._remove(container_id)
+                    for fifo in fifos:
+                        fifo.release()
+                    return await receiving, await counting
+
+                received, entries = await finish_even_if_cancelled(stop_receiving())
+            if received.error is not None:
+                if received.error.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise RunnerArchiveFailed(received.error, received.size)
+                raise received.error
+            if code != 0:
+                raise PermanentError(f"runner for volume {volume!r} exited with {code}: {_reason(logs)}")
+            totals = _TOTALS.findall(logs)
+            if not totals:
+                raise PermanentError(f"the runner for volume {volume!r} did not report the size of its tar stream")
+            await asyncio.to_thread(_seal, held, temporary, final)
+            return WrittenArchive(
+                path=final,
+                sha256=received.sha256,
+                size_bytes=received.size,
+                raw_bytes=int(totals[-1]),
+                file_count=entries,
+            )
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+        finally:
+            # After a failed write (a full disk) closing flushes what is buffered and fails again;
+            # the error that counts is already on its way. A complete archive was flushed before.
+            with contextlib.suppress(OSError):
+                held.close()
+            for fifo in fifos:
+                fifo.remove()
+
+    def _config(self, volume: str, script: str, job_id: UUID) -> dict[str, Any]:
+        return {
             "Image": self.image,
             "Cmd": ["sh", "-c", script],
             "Labels": {RUNNER_LABEL: "1", **self.engine.runner_labels, "dockback.job": str(job_id)},
@@ -73,67 +308,56 @@ class RunnerStrategy:
                         "ReadOnly": True,
                         "VolumeOptions": {"NoCopy": True},
                     },
-                    {"Type": "bind", "Source": str(final.parent), "Target": "/out"},
+                    self.pipes.mount,
                 ],
             },
         }
+
+    async def _remove(self, container_id: str) -> None:
         try:
-            container_id = await self.engine.create_container(config)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            held.close()
-            raise
-        try:
-            await self.engine.start_container(container_id)
-            code, logs = await self.engine.wait_container(container_id)
-            if code != 0:
-                for words, number in _NO_SPACE.items():
-                    if words in logs.lower():
-                        written = await asyncio.to_thread(_size_of, temporary)
-                        temporary.unlink(missing_ok=True)
-                        cause = OSError(number, os.strerror(number), str(temporary))
-                        raise RunnerArchiveFailed(cause, written)
-                raise PermanentError(f"runner for volume {volume!r} exited with {code}: {logs.strip()[-500:]}")
-            return await asyncio.to_thread(_seal, temporary, final, compression)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
-        finally:
-            held.close()
-            try:
-                await finish_even_if_cancelled(self.engine.remove_container(container_id, force=True))
-            except Exception:
-                self.engine.remove_runner_later(container_id)
+            await finish_even_if_cancelled(self.engine.remove_container(container_id, force=True))
+        except Exception:
+            self.engine.remove_runner_later(container_id)
 
 
-def _size_of(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
+def _reason(logs: str) -> str:
+    """What a failed runner said that explains it: the complaints of its shell, tar and compressor
+    (a usage text after them would hide them), else the end of its output."""
+    said = [line for line in logs.splitlines() if line.startswith(_COMPLAINERS) or " exited with " in line]
+    reason = "; ".join(said[-5:]) if said else logs.strip()
+    return reason[-500:]
 
 
-def _seal(temporary: Path, final: Path, compression: Compression) -> WrittenArchive:
-    """Hash and count what the runner wrote, make it durable and rename it into place."""
-    digest = hashlib.sha256()
-    size = 0
-    with open(temporary, "rb") as f:
-        while block := f.read(READ_BYTES):
-            digest.update(block)
-            size += len(block)
-        os.fsync(f.fileno())
-    counter = TarStreamCounter()
-    with open_decompressed(temporary, compression) as tar_stream:
-        while block := tar_stream.read(READ_BYTES):
-            counter.feed(block)
-    if not counter.complete:
-        raise PermanentError("the runner's archive is incomplete (no end-of-archive marker)")
+def _seal(held: BinaryIO, temporary: Path, final: Path) -> None:
+    """Make the written archive durable and rename it into place (before closing: the lock)."""
+    os.fsync(held.fileno())
     os.replace(temporary, final)
     fsync_dir(final.parent)
-    return WrittenArchive(
-        path=final,
-        sha256=digest.hexdigest(),
-        size_bytes=size,
-        raw_bytes=counter.raw_bytes,
-        file_count=counter.file_count,
-    )
+
+
+def engine_is_local(docker_url: str | None) -> bool:
+    """Whether the engine is reached through a local socket (so it can mount this host's paths)."""
+    url = docker_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    return url.startswith("unix://") or url.startswith("/")
+
+
+async def choose_runner(
+    engine: DockerEngine, settings: Settings, own_container_id: str | None
+) -> RunnerStrategy | None:
+    """The runner strategy as DOCKBACK_STRATEGY asks, or None for `stream`. `runner`: SystemExit when
+    it cannot work here; `auto`: `stream` then, with one log line saying why."""
+    if settings.strategy == "stream":
+        return None
+    try:
+        if not engine_is_local(settings.docker_url):
+            raise RunnerUnavailable(
+                "the Docker Engine is not reached through a local socket, so runners cannot mount the data dir"
+            )
+        pipes = await locate_pipes(engine, settings.data_dir, settings.data_dir_source, own_container_id)
+        image = await ensure_runner_tools_image(engine, settings.runner_image)
+    except (RunnerUnavailable, RunnerImageUnavailable, JobError) as exc:
+        if settings.strategy == "runner":
+            raise SystemExit(f"DOCKBACK_STRATEGY=runner cannot work here: {exc}") from exc
+        log.warning("archiving volumes with the stream strategy, not with runners: %s", exc)
+        return None
+    return RunnerStrategy(engine, image, pipes)

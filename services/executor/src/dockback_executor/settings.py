@@ -25,12 +25,22 @@ class Settings(BaseSettings, NatsClientSettings, JobWorkerSettings):
     )
     docker_url: str | None = Field(default=None, description="Docker Engine URL; default: DOCKER_HOST or the socket")
     data_dir: Path = Field(default=Path("/var/lib/dockback/backups"), description="Where archives are kept")
-    strategy: Literal["stream", "runner"] = Field(
+    strategy: Literal["stream", "runner", "auto"] = Field(
         default="stream",
         description="stream: read the volume through the engine's archive API (any engine); runner: start a "
-        "container with tar and zstd that writes into the data dir (local engine, needs runner_image)",
+        "container with GNU tar and zstd that archives the volume into the data dir in one pass (a local engine; "
+        "the image is made from the executor's own tools unless runner_image is given); auto: runner where it "
+        "can work here, else stream (the log says why)",
     )
-    runner_image: str | None = Field(default=None, description="Image with sh, tar, zstd and gzip (runner strategy)")
+    runner_image: str | None = Field(
+        default=None,
+        description="Image for the runner strategy instead of the one the executor makes (GNU tar, zstd, gzip, sh)",
+    )
+    data_dir_source: Path | None = Field(
+        default=None,
+        description="The data dir's path on the Docker host, for runners, when the executor runs in a container "
+        "whose data dir is not a volume or bind mount it can find by inspecting itself",
+    )
     max_concurrent_jobs: int = Field(default=2, ge=1, le=64)
     stop_timeout_seconds: int = Field(default=30, ge=0, description="Grace period when stopping containers")
     allowed_bind_roots: list[Path] = Field(

@@ -13,7 +13,10 @@ host B's archives pruned, or an upload of B's that never happened. So:
 - the job's `JobQueued`, which only the scheduler and the gateway may publish, settles whose
   job it is: what another host reported about the job before it was queued (a scheduled job's
   id can be worked out from its plan and fire time) is dropped (`job_claimed`), so a host
-  cannot keep another host's next backup from being recorded by claiming its id first.
+  cannot keep another host's next backup from being recorded by claiming its id first;
+- a `JobsQueued` (a batch of `JobQueued` items) is refused whole when any item or its request
+  names another host than the subject; each item is then checked against the catalog on its
+  own (`recording.Recorder`).
 
 A refused fact is acked and dropped (no retry makes it true), logged as a warning and counted
 in `dockback_gateway_foreign_facts_total{kind,reason}`.
@@ -66,6 +69,10 @@ def foreign_to_subject(fact: ev.Event, subject: str) -> str | None:
         return f"the body names host {claimed!r}, the subject {host!r}"
     if isinstance(fact, ev.JobQueued) and fact.request.host_id != host:
         return f"the queued request is for host {fact.request.host_id!r}"
+    if isinstance(fact, ev.JobsQueued):  # every item speaks for the subject's host, or none is taken
+        for item in fact.jobs:
+            if (foreign := foreign_to_subject(item, subject)) is not None:
+                return f"job {item.job_id}: {foreign}"
     return None
 
 

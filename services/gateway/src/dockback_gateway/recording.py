@@ -52,18 +52,27 @@ class Recorder:
         self.settle = settle
 
     async def record(self, event: ev.Event) -> None:
-        """Record `event` with every handler of its type, then settle it, in one transaction."""
-        job_id = getattr(event, "job_id", None)
-        bind_job(str(job_id) if job_id else None)  # every line logged while recording it carries the job id
+        """Record `event` with every handler of its type, then settle it, in one transaction.
+
+        A `JobsQueued` is recorded as each of its `JobQueued` items would be, all in that one
+        transaction; an item about another host's plan is refused on its own.
+        """
+        facts: tuple[ev.Event, ...] = tuple(event.jobs) if isinstance(event, ev.JobsQueued) else (event,)
+        recorded = []
         async with self.sessions.begin() as db:
-            if (foreign := await provenance.foreign_to_catalog(db, event)) is not None:
-                provenance.refuse(event, subjects.subject_for(event), *foreign)
-                return
-            for handler in self.handlers.get(type(event), ()):
-                await handler(db, event)
-            for step in self.settle.get(type(event), ()):
-                await step(db, event)
-        observe_recorded(event)
+            for fact in facts:
+                job_id = getattr(fact, "job_id", None)
+                bind_job(str(job_id) if job_id else None)  # every line logged while recording it carries the job id
+                if (foreign := await provenance.foreign_to_catalog(db, fact)) is not None:
+                    provenance.refuse(fact, subjects.subject_for(fact), *foreign)
+                    continue
+                for handler in self.handlers.get(type(fact), ()):
+                    await handler(db, fact)
+                for step in self.settle.get(type(fact), ()):
+                    await step(db, fact)
+                recorded.append(fact)
+        for fact in recorded:
+            observe_recorded(fact)
 
 
 def register(broker: NatsBroker, recorder: Recorder) -> ConsumerSpec:

@@ -124,15 +124,20 @@ class Publisher:
         return (await self.publish_all([event], [keep_trying]))[0]
 
     async def publish_all(
-        self, events: Sequence[ev.Event], keep_trying: Sequence[Callable[[], bool] | None] | None = None
+        self,
+        events: Sequence[ev.Event],
+        keep_trying: Sequence[Callable[[], bool] | None] | None = None,
+        *,
+        messages: Sequence[Message] | None = None,
     ) -> list[bool]:
         """Publish ``events`` together, each as `publish` does (``keep_trying[i]`` for ``events[i]``);
-        per event True once acked.
+        per event True once acked. ``messages``, when given, are the events' `message_for`
+        already built.
 
         Returns when every event was acked or given up. The events that failed are tried again
         together after a backoff, so one failure holds up the others' result, never their publish.
         """
-        messages = [_message(event) for event in events]
+        messages = list(messages) if messages is not None else [message_for(event) for event in events]
         trying = list(keep_trying) if keep_trying is not None else [None] * len(events)
         acked = [False] * len(events)
         pending = list(range(len(events)))
@@ -172,6 +177,7 @@ class Publisher:
         return acked
 
 
-def _message(event: ev.Event) -> Message:
+def message_for(event: ev.Event) -> Message:
+    """The JetStream publish of ``event``: its subject, JSON body, `Nats-Msg-Id` and stream."""
     headers = {"Nats-Msg-Id": subjects.message_id(event), "content-type": "application/json"}
     return Message(subjects.subject_for(event), event.model_dump_json().encode(), headers, streams.stream_for(event))

@@ -8,10 +8,13 @@ How it holds 10,000 plans:
 - A `Timetable` (heap) holds each enabled plan's next fire time. The loop sleeps until the
   earliest one or a change (an `asyncio.Event`), pops what is due and hands it out in batches
   of `BATCH` plans, a task per batch; a semaphore bounds how many batches publish at once.
-- A batch is published in two pipelined rounds (`Publisher.publish_all`): every JobQueued,
-  then, once each is acked, the BackupRequesteds (and any RunMissed). Each request is thus
-  still stored after its JobQueued, as when plans were published one by one, but a batch
-  costs two waits for acks instead of two per plan.
+- A batch is published in two pipelined rounds (`Publisher.publish_all`): one JobsQueued
+  per host in the batch (the JobQueued of each of its plans as items), then, once each is
+  acked, the BackupRequesteds (and any RunMissed). Each request is thus still stored after
+  the gateway's stream holds its job, as when plans were published one by one, but a batch
+  costs two waits for acks instead of two per plan, and about one message per plan instead
+  of two. A JobQueued item's event id is `queued_event_id(job id)`, the same from every
+  replica, so the gateway records a job queued once however many replicas announce it.
 - On time, a plan costs one cron step per slot (the one after the slot it fires), and plans
   with the same cron and zone that fire together share it (`_next_slot` caches). Only a plan
   whose next slot is also already due (the scheduler fell behind, or restarted) goes through
@@ -39,7 +42,14 @@ from nats.js import JetStreamContext
 
 from dockback_contracts import streams
 from dockback_contracts.base import utc_now
-from dockback_contracts.events import BackupRequested, JobQueued, RunMissed, scheduled_job_id
+from dockback_contracts.events import (
+    BackupRequested,
+    JobQueued,
+    JobsQueued,
+    RunMissed,
+    queued_event_id,
+    scheduled_job_id,
+)
 from dockback_contracts.schedule import next_fire_times
 from dockback_contracts.snapshots import PlanSnapshot
 from dockback_runtime.delivery import wait_until_set
@@ -48,7 +58,7 @@ from dockback_scheduler.catchup import Settlement, settle
 from dockback_scheduler.handlers import PlanWatch
 from dockback_scheduler.metrics import FIRE_LAG
 from dockback_scheduler.plans import Change, PlanBook
-from dockback_scheduler.publisher import DEFAULT_BACKOFF, Backoff, Publisher
+from dockback_scheduler.publisher import DEFAULT_BACKOFF, Backoff, Message, Publisher, message_for
 from dockback_scheduler.timetable import Timetable
 from dockback_scheduler.watermarks import Watermarks
 
@@ -66,6 +76,11 @@ BATCH = 128
 """Plans handled by one task (fewer if `publish_concurrency` is lower): enough that acks are
 awaited in bulk, few enough that batches overlap (one publishes while another waits for its
 acks) and a slow one holds up few plans."""
+
+
+ANNOUNCEMENT_BYTES = 256 * 1024
+"""A JobsQueued larger than this is split in two (NATS refuses a message over its max_payload,
+1 MiB by default); a batch's plans of one host usually fit in one."""
 
 
 @functools.lru_cache(maxsize=16_384)
@@ -289,7 +304,9 @@ class Scheduler:
                         continue
                     if decision is not None:
                         decided.append(decision)
-                await self._carry_out(decided)
+                assert self._watermarks is not None
+                with self._watermarks.publishing():  # its puts would only lengthen the burst
+                    await self._carry_out(decided)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -321,12 +338,16 @@ class Scheduler:
                 upload_targets=plan.upload_targets,
                 scheduled_for=settlement.fire,
             )
-            decided.queued = JobQueued(
+            # Built from the request just validated, so not validated again (a quarter of the CPU
+            # a plan costs would go to checking what is known to hold).
+            decided.queued = JobQueued.model_construct(
+                event_id=queued_event_id(decided.request.job_id),
+                occurred_at=now,
                 job_id=decided.request.job_id,
                 host_id=plan.host_id,
                 kind="backup",
                 plan_id=plan.plan_id,
-                scheduled_for=settlement.fire,
+                scheduled_for=decided.request.scheduled_for,
                 request=decided.request,
             )
         return decided
@@ -343,16 +364,22 @@ class Scheduler:
     async def _carry_out(self, decided: list[_Decided]) -> None:
         """Publish what was decided for each plan, then move its watermark.
 
-        JobQueued goes first: once it is stored the gateway knows the job and can publish
-        the request again if it is lost, so from then on the request is retried until acked
-        whatever the time. Before that, a slot that could not be published while it was
-        within the grace becomes a missed run instead of a backup hours late.
+        The JobsQueued go first: once one is stored the gateway knows its jobs and can publish
+        a request again if it is lost, so from then on the request is retried until acked
+        whatever the time. Before that, a slot that could not be published while it (or
+        another slot announced with it) was within the grace becomes a missed run instead of a
+        backup hours late.
         """
-        firing = [(d, d.queued) for d in decided if d.queued is not None]
-        queued = await self._publisher.publish_all([q for _, q in firing], [self._in_time(d) for d, _ in firing])
-        for (d, _), stored in zip(firing, queued, strict=True):
-            if not stored:
-                d.settlement = d.settlement.give_up_firing()
+        announcements = _announcements([d for d in decided if d.queued is not None])
+        stored = await self._publisher.publish_all(
+            [event for event, _, _ in announcements],
+            [self._any_in_time(group) for _, _, group in announcements],
+            messages=[message for _, message, _ in announcements],
+        )
+        for (_, _, group), ok in zip(announcements, stored, strict=True):
+            if not ok:
+                for d in group:
+                    d.settlement = d.settlement.give_up_firing()
         requests = [d.request for d in decided if d.settlement.fire is not None and d.request is not None]
         missed = [self._missed_report(d) for d in decided if d.settlement.missed is not None]
         await self._publisher.publish_all([*requests, *missed])
@@ -375,10 +402,13 @@ class Scheduler:
             when = first.isoformat() if first == last else f"slots {first.isoformat()} to {last.isoformat()}"
             log.info("fired %d plan(s) for %s", len(fired_slots), when)
 
-    def _in_time(self, decided: _Decided) -> Callable[[], bool]:
-        fire, grace = decided.settlement.fire, timedelta(seconds=decided.plan.missed_run_grace_seconds)
-        assert fire is not None
-        return lambda: self._now() - grace <= fire
+    def _any_in_time(self, group: list[_Decided]) -> Callable[[], bool]:
+        deadlines = []
+        for decided in group:
+            assert decided.settlement.fire is not None
+            deadlines.append(decided.settlement.fire + timedelta(seconds=decided.plan.missed_run_grace_seconds))
+        latest = max(deadlines)
+        return lambda: self._now() <= latest
 
     def _missed_report(self, decided: _Decided) -> RunMissed:
         plan, missed, fired = decided.plan, decided.settlement.missed, decided.settlement.fire
@@ -407,3 +437,21 @@ class Scheduler:
             last_scheduled_for=missed.last,
             reason=reason,
         )
+
+
+def _announcements(firing: list[_Decided]) -> list[tuple[JobsQueued, Message, list[_Decided]]]:
+    """The JobsQueued that announce ``firing``: one per host, split where one would be too large."""
+    by_host: dict[str, list[_Decided]] = {}
+    for decided in firing:
+        by_host.setdefault(decided.plan.host_id, []).append(decided)
+    return [announcement for host, group in by_host.items() for announcement in _announce(host, group)]
+
+
+def _announce(host_id: str, group: list[_Decided]) -> list[tuple[JobsQueued, Message, list[_Decided]]]:
+    items = tuple(d.queued for d in group if d.queued is not None)
+    event = JobsQueued.model_construct(host_id=host_id, jobs=items)  # the items are valid, and so is this
+    message = message_for(event)
+    if len(message.payload) > ANNOUNCEMENT_BYTES and len(group) > 1:
+        half = len(group) // 2
+        return _announce(host_id, group[:half]) + _announce(host_id, group[half:])
+    return [(event, message, group)]

@@ -8,18 +8,28 @@ handle the same slots the values agree.
 Writes are coalesced: `record` only notes the newest slot per plan and a background task
 writes what was noted at most once every `FLUSH_INTERVAL`, pipelined (`publish_acked`), so
 10,000 plans firing in the same second cost one put per plan and a few batches of acks, and
-a failed write (NATS away) is retried with the newest value instead of piling up. Writing
-up to a second late is harmless: a watermark is only read at the next start, and a replica
-that crashed before writing fires or reports those slots again (see below). A value
-only moves forward within a process. If another replica that lags behind writes an older
-slot, a restart fires or reports that slot again: a refire within the 2 h duplicate window
-is dropped by the server, a report is one more alert. Both are preferable to losing a slot.
+a failed write (NATS away) is retried with the newest value instead of piling up. While
+batches of due plans are being published (`publishing`), the write waits for them, at
+most `MAX_DEFER` seconds: the puts would otherwise compete with a burst's requests for the
+scheduler's CPU and the connection, and lengthen it by a third.
+
+Writing up to `FLUSH_INTERVAL + MAX_DEFER` seconds late is harmless: a watermark is only
+read at the next start, and a replica that crashed before writing decides those slots
+again. The newest within the grace fires again, and the server drops it as a duplicate
+(its `Nats-Msg-Id` is the job id, the duplicate window is 2 h); a plan that fires more
+often than that delay may also see an older of those slots reported as missed although it
+ran: one more alert, never a lost or doubled job. A value only moves forward within a
+process. If another replica that lags behind writes an older slot, a restart fires or
+reports that slot again: a refire within the 2 h duplicate window is dropped by the
+server, a report is one more alert. Both are preferable to losing a slot.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Iterator
 from datetime import datetime
 from uuid import UUID
 
@@ -27,12 +37,17 @@ from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
 
 from dockback_contracts import streams
+from dockback_runtime.delivery import wait_until_set
 from dockback_scheduler.publisher import DEFAULT_BACKOFF, TRANSIENT, Backoff, Message, publish_acked
 
 log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL = 1.0
 """Seconds between two writes of the watermarks noted meanwhile."""
+
+MAX_DEFER = 5.0
+"""Seconds a due write waits at most for the batches being published (a scheduler busy
+without a pause, e.g. plans firing every second, still writes)."""
 
 _WRITE_BATCH = 1024  # puts awaited together
 
@@ -41,12 +56,24 @@ class Watermarks:
     """Plan id -> the newest slot decided (fired or reported missed) for it."""
 
     def __init__(
-        self, js: JetStreamContext, kv: KeyValue, *, backoff: Backoff = DEFAULT_BACKOFF, timeout: float = 5.0
+        self,
+        js: JetStreamContext,
+        kv: KeyValue,
+        *,
+        backoff: Backoff = DEFAULT_BACKOFF,
+        timeout: float = 5.0,
+        flush_interval: float = FLUSH_INTERVAL,
+        max_defer: float = MAX_DEFER,
     ) -> None:
         self._js = js
         self._kv = kv
         self._timeout = timeout
         self._backoff = backoff
+        self._flush_interval = flush_interval
+        self._max_defer = max_defer
+        self._publishing = 0  # batches being published now
+        self._idle = asyncio.Event()  # set when none is
+        self._idle.set()
         self._known: dict[UUID, datetime] = {}
         self._pending: dict[UUID, datetime | None] = {}  # None: delete the key
         self._dirty = asyncio.Event()
@@ -85,12 +112,25 @@ class Watermarks:
         self._pending[plan_id] = None
         self._dirty.set()
 
+    @contextlib.contextmanager
+    def publishing(self) -> Iterator[None]:
+        """Around a batch's publishes: writes wait until no batch is being published (bounded)."""
+        self._publishing += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._publishing -= 1
+            if not self._publishing:
+                self._idle.set()
+
     async def run(self) -> None:
         """Write pending watermarks every `FLUSH_INTERVAL` while there are any, until cancelled."""
         attempt = 0
         while True:
             await self._dirty.wait()
-            await asyncio.sleep(FLUSH_INTERVAL)  # gather what a burst of due plans notes meanwhile
+            await asyncio.sleep(self._flush_interval)  # gather what a burst of due plans notes meanwhile
+            await wait_until_set(self._idle, self._max_defer)  # and let the burst end first
             self._dirty.clear()
             if await self.flush():
                 attempt = 0
