@@ -27,6 +27,7 @@ from dockback_contracts.events import (
     scheduled_job_id,
 )
 from dockback_contracts.snapshots import PlanSnapshot
+from dockback_scheduler import service
 
 from .conftest import (
     Listener,
@@ -380,6 +381,26 @@ async def test_in_a_burst_the_gateway_hears_of_every_job_before_its_request_in_o
     # Per host and batch of due plans one message, not one per plan.
     slots = {r.scheduled_for for r in requests}
     assert len(listener.of(JobsQueued)) <= len(slots) * len(BURST_HOSTS) * 3
+
+
+async def test_an_announcement_too_large_for_one_message_is_split_and_every_job_still_announced_first(
+    nats_box: RestartableNats, plans_kv: KeyValue, listener: Listener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "ANNOUNCEMENT_BYTES", 4096)  # NATS' max_payload stands in for this
+    plans = [
+        make_plan(name=f"wide-{i}", targets=(ev.TargetSelector(kind="volume", names=("v" * 200,)),)) for i in range(20)
+    ]
+    for plan in plans:
+        await put_plan(plans_kv, plan)
+    async with running_scheduler(nats_box.url):
+        await listener.wait_for(BackupRequested, count=len(plans))
+
+    first_slot = min(r.scheduled_for for r in listener.of(BackupRequested))
+    announced = [h for h in listener.heard_of(JobsQueued) if h.event.jobs[0].scheduled_for == first_slot]  # type: ignore[attr-defined]
+    assert len(announced) > 1
+    for heard in announced:
+        assert len(heard.event.model_dump_json()) <= 4096 or len(heard.event.jobs) == 1  # type: ignore[attr-defined]
+    assert sum(len(h.event.jobs) for h in announced) == len(plans)  # type: ignore[attr-defined]
 
 
 async def test_a_scheduler_stopped_mid_burst_neither_loses_nor_doubles_a_slot_and_announces_every_job(
