@@ -132,14 +132,18 @@ async def routes_of(client: httpx.AsyncClient, seeded: Seeded) -> list[str]:
         "/audit?outcome=failure",
     ]
     deep = []
-    for path, key, param in (("/jobs", "next_cursor", "cursor"), ("/artifacts", "next_cursor", "cursor")):
-        page = (await client.get(path, params={"limit": 500})).json()
-        for _ in range(20):  # 10,000 rows in
-            if not page.get(key):
+    for path, size in (("/jobs", 200), ("/artifacts", 500)):
+        page = (await client.get(path, params={"limit": size})).raise_for_status().json()
+        for _ in range(10_000 // size - 1):  # 10,000 rows in
+            if not page["next_cursor"]:
                 break
-            page = (await client.get(path, params={"limit": 500, param: page[key]})).json()
-        if page.get(key):
-            deep.append(f"{path}?{param}={page[key]}")
+            page = (
+                (await client.get(path, params={"limit": size, "cursor": page["next_cursor"]}))
+                .raise_for_status()
+                .json()
+            )
+        if page["next_cursor"]:
+            deep.append(f"{path}?cursor={page['next_cursor']}")
     audit = (await client.get("/audit", params={"limit": 500})).json()
     if audit["entries"]:
         deep.append(f"/audit?before={audit['entries'][0]['id'] // 2 + 1}")  # halfway into the log

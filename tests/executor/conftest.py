@@ -24,6 +24,8 @@ from dockback_executor.consistency import ContainerStopper
 from dockback_executor.docker_api import DockerEngine
 from dockback_executor.locks import ResourceLocks
 from dockback_executor.restore import RestoreConfig, RestoreService
+from dockback_executor.runner_strategy import choose_runner
+from dockback_executor.settings import Settings
 from dockback_executor.store import ArchiveStore
 from dockback_executor.verify import ArchiveVerifier
 from dockback_gateway.streams import declare_streams
@@ -141,8 +143,11 @@ async def host(nats_url: str, heard: Heard, engine: DockerEngine, tmp_path: Path
     stopper = ContainerStopper(engine, data_dir / ".stopped", stop_timeout_seconds=2)
     announcer = Announcer(broker, HOST_ID)
     version = (await engine.version())["Version"]
+    # DOCKBACK_TEST_STRATEGY=auto (or runner) runs these tests with volumes archived by runners.
+    strategy = Settings(strategy=os.environ.get("DOCKBACK_TEST_STRATEGY", "stream"), data_dir=data_dir)  # type: ignore[arg-type]
+    runner = await choose_runner(engine, strategy, None)
     backups = BackupService(
-        engine, store, locks, stopper, announcer, BackupConfig(host_id=HOST_ID, engine_version=version)
+        engine, store, locks, stopper, announcer, BackupConfig(host_id=HOST_ID, engine_version=version, runner=runner)
     )
     verifier = ArchiveVerifier(store, announcer, HOST_ID)
     restores = RestoreService(engine, store, locks, announcer, RestoreConfig(host_id=HOST_ID), verifier, backups)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from dockback_gateway.audit.models import AuditEntry
 from dockback_gateway.catalog.models import Artifact, ArtifactCopy, ArtifactState
-from dockback_gateway.dashboard.repository import KeptArchive
+from dockback_gateway.dashboard.repository import KeptArchive, archives_kept_between
 from dockback_gateway.dashboard.service import storage_by_day
 from dockback_gateway.jobs.models import Job, MissedRun
 from dockback_gateway.plans.models import Plan
@@ -24,6 +24,7 @@ from dockback_gateway.users.models import Role
 from gateway.accounts import logged_in_as
 from gateway.conftest import Gateway, logged_in_admin
 from gateway.host_reports import inventory, volume
+from harness.catalog_seed import seed_catalog
 
 NOW = datetime.now(UTC)
 EARLIER_TODAY = 0.0
@@ -274,6 +275,23 @@ async def test_storage_counts_each_day_the_archives_created_and_not_yet_pruned(g
     assert day(4)["remote_bytes"] == 300
     assert day(1)["total_bytes"] == 300
     assert storage[-1] == {"day": NOW.date().isoformat(), "total_bytes": 350, "local_bytes": 350, "remote_bytes": 300}
+
+
+async def test_storage_summed_in_the_database_equals_storage_by_day_over_every_archive(
+    gateway: Gateway, database_url: str
+) -> None:
+    """The dashboard sums per-day changes in SQL; storage_by_day over archives_kept_between (every
+    archive of the window read into Python) is the definition it must match, on a seeded catalog
+    with pruned archives, removed local files and remote copies."""
+    async with logged_in_admin(gateway) as client:
+        await seed_catalog(database_url.replace("postgresql+asyncpg://", "postgresql://"), 0.02)
+        found = await dashboard(client)
+    now = datetime.fromisoformat(found["generated_at"])
+    start = datetime.combine(now.astimezone(UTC).date(), time(), tzinfo=UTC) - timedelta(days=30)
+    async with gateway.app.state.sessions() as db:
+        expected = storage_by_day(await archives_kept_between(db, start, now), now, 30)
+    assert any(day.local_bytes != day.total_bytes for day in expected), "some local files were removed"
+    assert found["storage"] == [day.model_dump(mode="json") for day in expected]
 
 
 def test_an_archive_whose_local_file_the_uploader_removed_counts_as_local_until_its_first_copy() -> None:

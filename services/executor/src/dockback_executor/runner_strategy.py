@@ -115,11 +115,13 @@ async def locate_pipes(
 
 
 def runner_script(archive: PurePosixPath, index: PurePosixPath, compression: Compression, level: int | None) -> str:
-    """The runner's shell command: GNU tar of /volume as `./...`, compressed into `archive`, its
-    listing into `index`; the exit status is the compressor's when it failed, else tar's (a POSIX
-    shell has no pipefail, so tar's status comes back through a file descriptor)."""
+    """The runner's shell command: GNU tar of /volume as `./...`, in name order as the engine's
+    archive API writes it (restoring in readdir order would leave directories of other sizes),
+    compressed into `archive`, its listing into `index`; the exit status is the compressor's when
+    it failed, else tar's (a POSIX shell has no pipefail, so tar's status comes back through a file
+    descriptor)."""
     level = _DEFAULT_LEVEL[compression] if level is None else level
-    tar = f"tar -C {RUNNER_MOUNT} --totals -cvvf - --index-file={shlex.quote(str(index))} ."
+    tar = f"tar -C {RUNNER_MOUNT} --sort=name --totals -cvvf - --index-file={shlex.quote(str(index))} ."
     if compression == "none":
         return f"{tar} > {shlex.quote(str(archive))}"
     ultra = "--ultra " if level > 19 else ""  # zstd refuses levels 20-22 without it

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dockback_gateway.db import Base
@@ -13,6 +13,12 @@ from dockback_gateway.db import Base
 
 class AuditEntry(Base):
     __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_actor_id", "actor", "id"),  # (0016)
+        Index("ix_audit_log_outcome_id", "outcome", "id"),  # (0016)
+        # an action's prefix (LIKE 'login%') whatever the database's collation (0016)
+        Index("ix_audit_log_action_prefix", "action", postgresql_ops={"action": "varchar_pattern_ops"}),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime]

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dockback_contracts.storage import VolumeStorage
@@ -38,12 +38,29 @@ class Artifact(Base):
         Index("ix_artifacts_scope", "host_id", "plan_id", "resource_kind", "resource_name", "role"),
         Index("ix_artifacts_created_id", "created_at", "id"),  # the catalog's order: newest first (0007)
         Index("ix_artifacts_prune_job_id", "prune_job_id"),  # a prune job's artifacts (0007)
+        # the catalog's filters, each with its order (0016)
+        Index("ix_artifacts_plan_created_id", "plan_id", "created_at", "id"),
+        Index("ix_artifacts_host_created_id", "host_id", "created_at", "id"),
+        Index("ix_artifacts_resource_created_id", "resource_name", "created_at", "id"),
+        Index("ix_artifacts_state_created_id", "state", "created_at", "id"),
+        Index("ix_artifacts_plan_verified", "plan_id", "verified_at", postgresql_where=text("verified_at IS NOT NULL")),
+        # coverage: each series' newest archive not pruned, from the index alone (0017)
+        Index(
+            "ix_artifacts_live_series",
+            "host_id",
+            "resource_kind",
+            "resource_name",
+            "role",
+            "created_at",
+            postgresql_include=["verified_at"],
+            postgresql_where=text("state <> 'pruned'"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # the artifact id of the contracts
     job_id: Mapped[uuid.UUID] = mapped_column(index=True)
     host_id: Mapped[str] = mapped_column(String(64))
-    plan_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    plan_id: Mapped[uuid.UUID | None] = mapped_column()
     resource_kind: Mapped[str] = mapped_column(String(16))
     resource_name: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(255))

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select, text
+from sqlalchemy import ColumnElement, and_, exists, literal_column, or_, select, text
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -65,9 +65,15 @@ def verified_clause() -> ColumnElement[bool]:
 DELETE_REQUEST_TYPE = ev.DeleteRequested.model_fields["type"].default
 
 
+def is_a_delete_request() -> ColumnElement[bool]:
+    """SQL: the job is a `DeleteRequested`. Constants, not parameters, so that the planner can use
+    the partial index of those jobs (ix_jobs_delete_requests, 0016) in a generic plan too."""
+    return Job.request.op("->>")(literal_column("'type'")) == literal_column(f"'{DELETE_REQUEST_TYPE}'")
+
+
 def deleted_by_a_person() -> ColumnElement[bool]:
     """SQL: a person deleted the artifact (or is deleting it): its prune job is a `DeleteRequested`."""
-    return exists().where(Job.id == Artifact.prune_job_id, Job.request["type"].as_string() == DELETE_REQUEST_TYPE)
+    return exists().where(Job.id == Artifact.prune_job_id, is_a_delete_request())
 
 
 async def get(db: AsyncSession, artifact_id: uuid.UUID, *, for_update: bool = False) -> Artifact | None:

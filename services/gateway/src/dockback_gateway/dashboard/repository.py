@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, delete, func, or_, select
-from sqlalchemy.dialects.postgresql import distinct_on, insert
+from sqlalchemy import Uuid, and_, bindparam, delete, func, or_, select, text, true
+from sqlalchemy.dialects.postgresql import ARRAY, distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockback_gateway.catalog.models import Artifact, ArtifactCopy, ArtifactState
@@ -120,22 +120,31 @@ async def plan_archives(db: AsyncSession, plan_ids: Sequence[uuid.UUID]) -> dict
     """Per plan: its newest archive not pruned, and its newest verified one."""
     if not plan_ids:
         return {}
-    kept = and_(Artifact.plan_id.in_(plan_ids), Artifact.state != ArtifactState.PRUNED)
-    newest = select(Artifact.plan_id, func.max(Artifact.created_at)).where(kept).group_by(Artifact.plan_id)
-    verified = (
-        select(Artifact.plan_id, Artifact.verified_at, Artifact.id)
-        .where(kept, verified_clause())
-        .order_by(Artifact.plan_id, Artifact.verified_at.desc(), Artifact.id)
-        .ext(distinct_on(Artifact.plan_id))
+    # Per plan, the first row of an index in the wanted order, not an aggregate over all its archives.
+    plans = (
+        func.unnest(bindparam("plan_ids", list(plan_ids), type_=ARRAY(Uuid))).table_valued("plan_id").render_derived()
     )
-    last_backup = {plan_id: at for plan_id, at in (await db.execute(newest)).all()}
-    last_verified = {plan_id: (at, artifact_id) for plan_id, at, artifact_id in (await db.execute(verified)).all()}
+    kept = and_(Artifact.plan_id == plans.c.plan_id, Artifact.state != ArtifactState.PRUNED)
+    newest = select(Artifact.created_at).where(kept).order_by(Artifact.created_at.desc()).limit(1).scalar_subquery()
+    verified = (
+        select(Artifact.verified_at, Artifact.id)
+        .where(kept, verified_clause())
+        .order_by(Artifact.verified_at.desc(), Artifact.id)
+        .limit(1)
+        .lateral()
+    )
+    query = select(plans.c.plan_id, newest, verified.c.verified_at, verified.c.id).select_from(
+        plans.outerjoin(verified, true())
+    )
+    found = {
+        plan_id: (at, verified_at, artifact_id) for plan_id, at, verified_at, artifact_id in await db.execute(query)
+    }
     return {
         plan_id: PlanArchives(
             plan_id=plan_id,
-            last_backup_at=last_backup.get(plan_id),
-            last_verified_at=last_verified.get(plan_id, (None, None))[0],
-            last_verified_artifact_id=last_verified.get(plan_id, (None, None))[1],
+            last_backup_at=found.get(plan_id, (None, None, None))[0],
+            last_verified_at=found.get(plan_id, (None, None, None))[1],
+            last_verified_artifact_id=found.get(plan_id, (None, None, None))[2],
         )
         for plan_id in plan_ids
     }
@@ -166,6 +175,59 @@ async def archives_kept_between(db: AsyncSession, start: datetime, end: datetime
         )
         for row in rows
     ]
+
+
+# Each archive kept in the window as the times its bytes start and stop counting, summed per day in
+# the database: one pass over the window's archives, instead of every row sent to Python and
+# walked once per day. An archive counts from its creation until it is pruned (total); on its host
+# until then, or until its first remote copy when the uploader removed the local file (local); each
+# remote copy from its upload (and the archive's creation) until the archive is pruned (remote).
+# Day 0 ends at :first_day_end, day n n days later; the last day ends at :now (later changes are
+# not counted). What storage_by_day computes from archives_kept_between, in SQL.
+_STORAGE_DELTAS = text(
+    """
+WITH kept AS (
+    SELECT a.id, a.size_bytes AS size, a.created_at AS created, a.pruned_at AS pruned,
+           CASE WHEN a.local_present OR a.pruned_at IS NOT NULL THEN a.pruned_at
+                ELSE coalesce((SELECT min(c.uploaded_at) FROM artifact_copies c WHERE c.artifact_id = a.id),
+                              a.created_at)
+           END AS local_gone
+    FROM artifacts a
+    WHERE a.created_at <= CAST(:now AS timestamptz)
+      AND (a.pruned_at IS NULL OR a.pruned_at >= CAST(:start AS timestamptz))
+),
+events (at, total, local, remote) AS (
+    SELECT created, size, CASE WHEN local_gone IS NULL OR local_gone > created THEN size ELSE 0 END, 0
+    FROM kept WHERE pruned IS NULL OR pruned > created
+    UNION ALL
+    SELECT pruned, -size, 0, 0 FROM kept WHERE pruned > created
+    UNION ALL
+    SELECT local_gone, 0, -size, 0 FROM kept WHERE local_gone > created AND (pruned IS NULL OR pruned > created)
+    UNION ALL
+    SELECT greatest(k.created, c.uploaded_at), 0, 0, c.size_bytes
+    FROM kept k JOIN artifact_copies c ON c.artifact_id = k.id
+    WHERE k.pruned IS NULL OR k.pruned > greatest(k.created, c.uploaded_at)
+    UNION ALL
+    SELECT k.pruned, 0, 0, -c.size_bytes
+    FROM kept k JOIN artifact_copies c ON c.artifact_id = k.id
+    WHERE k.pruned > greatest(k.created, c.uploaded_at)
+)
+SELECT greatest(0, ceil(extract(epoch FROM at - CAST(:first_day_end AS timestamptz)) / 86400))::int AS day,
+       sum(total)::bigint, sum(local)::bigint, sum(remote)::bigint
+FROM events
+WHERE at <= CAST(:now AS timestamptz)
+GROUP BY 1
+"""
+)
+
+
+async def storage_deltas(
+    db: AsyncSession, start: datetime, first_day_end: datetime, now: datetime
+) -> dict[int, tuple[int, int, int]]:
+    """Per day (0: the day ending at `first_day_end`, and everything before it), the change in bytes
+    kept (total, local, remote) by the archives that existed at some time in [start, now]."""
+    rows = await db.execute(_STORAGE_DELTAS, {"start": start, "first_day_end": first_day_end, "now": now})
+    return {day: (total, local, remote) for day, total, local, remote in rows.all()}
 
 
 async def acknowledgements(db: AsyncSession) -> dict[str, AttentionAcknowledgement]:

@@ -72,17 +72,29 @@ class DashboardService:
             ),
             next_runs=next_runs(plans, now, NEXT_RUNS),
             plans=await self._verifications(plans),
-            storage=storage_by_day(
-                await repository.archives_kept_between(self.db, _day_start(now) - timedelta(days=STORAGE_DAYS), now),
-                now,
-                STORAGE_DAYS,
-            ),
+            storage=await self._storage(now, STORAGE_DAYS),
             attention=[line.item for line in shown[:ATTENTION_LIMIT]],
             attention_total=len(shown),
             acknowledged=[_acknowledged(line.item, line.acks) for line in items.hidden[:ATTENTION_LIMIT]],
             acknowledged_total=len(items.hidden),
             getting_started=checklist,
         )
+
+    async def _storage(self, now: datetime, days: int) -> list[StorageDay]:
+        """What storage_by_day gives for the archives kept in the window, summed in the database."""
+        today = now.astimezone(UTC).date()
+        first_day = today - timedelta(days=days - 1)
+        deltas = await repository.storage_deltas(
+            self.db, _day_start(now) - timedelta(days=days), min(_day_start_of(first_day + timedelta(days=1)), now), now
+        )
+        out, total, local, remote = [], 0, 0, 0
+        for n in range(days):
+            change = deltas.get(n, (0, 0, 0))
+            total, local, remote = total + change[0], local + change[1], remote + change[2]
+            out.append(
+                StorageDay(day=first_day + timedelta(days=n), total_bytes=total, local_bytes=local, remote_bytes=remote)
+            )
+        return out
 
     async def _verifications(self, plans: Sequence[Plan]) -> list[PlanVerification]:
         archives = await repository.plan_archives(self.db, [p.id for p in plans])

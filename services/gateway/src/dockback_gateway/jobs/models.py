@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, String, Text, func
+from sqlalchemy import JSON, BigInteger, Index, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dockback_gateway.db import Base
@@ -33,14 +33,18 @@ class Job(Base):
     __tablename__ = "jobs"
     __table_args__ = (
         Index("ix_jobs_status_created", "status", "created_at"),
-        Index("ix_jobs_plan_created", "plan_id", "created_at"),
+        Index("ix_jobs_plan_created_id", "plan_id", "created_at", "id"),  # (0016)
+        Index("ix_jobs_host_created_id", "host_id", "created_at", "id"),  # (0016)
         Index("ix_jobs_created_id", "created_at", "id"),
         Index("ix_jobs_kind_created", "kind", "created_at"),
+        Index("ix_jobs_ended_at", text("coalesce(finished_at, last_event_at, created_at)")),  # (0016)
+        # the few jobs that delete a backup, which the catalog leaves out (0016)
+        Index("ix_jobs_delete_requests", "id", postgresql_where=text("(request ->> 'type') = 'delete_requested.v1'")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # backup | restore | verify | prune
-    host_id: Mapped[str] = mapped_column(String(64), index=True)
+    host_id: Mapped[str] = mapped_column(String(64))
     plan_id: Mapped[uuid.UUID | None] = mapped_column()
     status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)
     phase: Mapped[str] = mapped_column(String(16), default="queued")

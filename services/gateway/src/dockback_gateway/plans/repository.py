@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy import Uuid, bindparam, func, select, true
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from dockback_gateway.jobs.models import Job
 from dockback_gateway.plans.models import Plan
@@ -69,13 +70,19 @@ async def default_compression(db: AsyncSession) -> str | None:
 
 
 async def newest_backup_jobs(db: AsyncSession, plan_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Job]:
-    """Each plan's newest backup job (one query, by the (plan_id, created_at) index)."""
+    """Each plan's newest backup job: one query that reads, per plan, the newest of its jobs by the
+    (plan_id, created_at, id) index, not every job of every plan."""
     if not plan_ids:
         return {}
-    query = (
-        select(Job)
-        .where(Job.plan_id.in_(plan_ids), Job.kind == "backup")
-        .order_by(Job.plan_id, Job.created_at.desc(), Job.id.desc())
-        .ext(distinct_on(Job.plan_id))
+    plans = (
+        func.unnest(bindparam("plan_ids", list(plan_ids), type_=ARRAY(Uuid))).table_valued("plan_id").render_derived()
     )
+    newest = (
+        select(Job)
+        .where(Job.plan_id == plans.c.plan_id, Job.kind == "backup")
+        .order_by(Job.created_at.desc(), Job.id.desc())
+        .limit(1)
+        .lateral()
+    )
+    query = select(aliased(Job, newest)).select_from(plans).join(newest, true())
     return {job.plan_id: job for job in (await db.scalars(query)).all() if job.plan_id is not None}
