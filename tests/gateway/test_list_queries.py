@@ -26,12 +26,10 @@ SCALE = 0.05  # 5,000 jobs, 15,000 log lines and artifacts: enough for the plann
 BIG_TABLES = {"jobs", "job_events", "artifacts", "artifact_copies", "audit_log"}
 SORTED_ROWS_ALLOWED = 1000  # a sort of more rows than that is a list ordered without its index
 # Left to do (issue 16): the dashboard's storage history sums every archive kept in the last 30
-# days with its copies (in one pass, in the database), and its coverage reads every archive not
-# pruned (resources/repository.py archive_times). Listed, so that they stay known
+# days with its copies (in one pass, in the database). Listed, so that they stay known
 # and any other query that reads a big table whole fails.
 KNOWN_WHOLE_READS = (
     "WITH kept AS ( SELECT a.id, a.size_bytes AS size",  # dashboard/repository.py storage_deltas
-    "SELECT artifacts.host_id, artifacts.resource_kind, artifacts.resource_name, artifacts.role, max(",
 )
 
 

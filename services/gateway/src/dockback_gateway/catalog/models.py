@@ -44,6 +44,17 @@ class Artifact(Base):
         Index("ix_artifacts_resource_created_id", "resource_name", "created_at", "id"),
         Index("ix_artifacts_state_created_id", "state", "created_at", "id"),
         Index("ix_artifacts_plan_verified", "plan_id", "verified_at", postgresql_where=text("verified_at IS NOT NULL")),
+        # coverage: each series' newest archive not pruned, from the index alone (0017)
+        Index(
+            "ix_artifacts_live_series",
+            "host_id",
+            "resource_kind",
+            "resource_name",
+            "role",
+            "created_at",
+            postgresql_include=["verified_at"],
+            postgresql_where=text("state <> 'pruned'"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # the artifact id of the contracts

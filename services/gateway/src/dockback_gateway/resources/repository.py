@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import DateTime, func, select
+from sqlalchemy import DateTime, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockback_gateway.catalog.models import Artifact, ArtifactState
@@ -64,7 +64,9 @@ async def archive_times(db: AsyncSession, host_ids: Sequence[str]) -> list[Archi
             func.max(Artifact.created_at),
             func.max(Artifact.verified_at),
         )
-        .where(Artifact.host_id.in_(host_ids), Artifact.state != ArtifactState.PRUNED)
+        # the state as a constant, not a parameter: a generic plan can use the partial index of
+        # the archives not pruned (ix_artifacts_live_series, 0017) only then
+        .where(Artifact.host_id.in_(host_ids), Artifact.state != literal_column(f"'{ArtifactState.PRUNED.value}'"))
         .group_by(Artifact.host_id, Artifact.resource_kind, Artifact.resource_name, Artifact.role)
     )
     return [ArchiveTimes(*row) for row in (await db.execute(query)).all()]
