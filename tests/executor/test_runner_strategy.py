@@ -236,6 +236,7 @@ async def test_a_runner_reaches_a_data_dir_on_the_named_volume_the_executors_con
     # The executor's side of that volume, seen from the host these tests run on.
     on_host = Path((await host.engine.volume(data_volume))["Mountpoint"]) / "backups"
     runner = RunnerStrategy(host.engine, runner_image, dataclasses.replace(place, directory=on_host / ".pipes"))
+    await runner.check_pipes()  # what the executor checks at start
     backups = on_small_data_dir(host.backups, on_host)
     backups.config = dataclasses.replace(backups.config, runner=runner)
 
@@ -326,3 +327,19 @@ async def test_a_runner_backup_reports_progress_while_it_archives_and_ends_on_th
     assert samples[0].bytes_done < created.raw_bytes  # heard while tar's listing came in
     assert samples[0].bytes_total == (await host.engine.volume_sizes())[unique_name]
     assert (samples[-1].bytes_done, samples[-1].bytes_total) == (created.raw_bytes, created.raw_bytes)
+
+
+async def test_auto_falls_back_to_stream_with_one_log_line_when_runners_cannot_reach_the_data_dir(
+    host: Host, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    elsewhere = tmp_path / "not-the-data-dir"
+    (elsewhere / ".pipes").mkdir(parents=True)  # the mount works, but the executor's FIFO is not there
+    settings = Settings(strategy="auto", data_dir=tmp_path / "data", data_dir_source=elsewhere)
+
+    with caplog.at_level(logging.DEBUG, logger="dockback_executor"):
+        chosen = await choose_runner(host.engine, settings, None)
+
+    assert chosen is None
+    [said] = [r.getMessage() for r in caplog.records if r.name.startswith("dockback_executor")]
+    assert f"a runner mounting {elsewhere}/.pipes could not write into the data dir's .pipes" in said
+    assert "DOCKBACK_DATA_DIR_SOURCE" in said

@@ -24,6 +24,7 @@ import os
 import re
 import shlex
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -44,6 +45,7 @@ PIPES = ".pipes"
 _DATA_MOUNT = PurePosixPath("/dockback-data")
 _PIPES_MOUNT = PurePosixPath("/pipes")
 _DEFAULT_LEVEL = {"zstd": 3, "gzip": 6, "none": 0}
+_CHECK_WORD = "dockback-runner-check"
 _COMPLAINERS = ("tar: ", "sh: ", "zstd: ", "gzip: ")
 _TOTALS = re.compile(r"Total bytes written: (\d+)")
 
@@ -185,6 +187,17 @@ def _receive(fifo: _Fifo, into: BinaryIO) -> _Received:
     return received
 
 
+def _read_all(fifo: _Fifo) -> bytes:
+    """What arrives until the end (a few bytes: the pipes check)."""
+    data = bytearray()
+    try:
+        while block := os.read(fifo.read_fd, READ_BYTES):
+            data += block
+    finally:
+        os.close(fifo.read_fd)
+    return bytes(data)
+
+
 def _count_entries(fifo: _Fifo, progress: Callable[[int], None] | None) -> int:
     """Entries in tar's long listing (`-vv`), read to the end: one line per entry (a name is quoted,
     a newline in it is `\\n`). The sizes it lists, summed, go to `progress` every half second."""
@@ -228,7 +241,7 @@ class RunnerStrategy:
         """Archive `volume` into `final`; `progress` hears the bytes of file data archived so far."""
         await self.engine.volume(volume)
         await self.engine.remove_unremoved_runners()
-        await asyncio.to_thread(self.pipes.directory.mkdir, mode=0o700, exist_ok=True)
+        await asyncio.to_thread(self.pipes.directory.mkdir, mode=0o700, parents=True, exist_ok=True)
         temporary = partial_of(final)
         # Locked while written: no cleanup at another executor's start removes it.
         held = await asyncio.to_thread(open_partial, final, exclusive=True)
@@ -294,6 +307,36 @@ class RunnerStrategy:
             for fifo in fifos:
                 fifo.remove()
 
+    async def check_pipes(self) -> None:
+        """Start a runner that writes a word into a FIFO in the data dir's `.pipes`, as a backup's
+        runner does; RunnerUnavailable when the word does not arrive (the mount found for the data
+        dir, or DOCKBACK_DATA_DIR_SOURCE, is not where the executor's data dir is)."""
+        await asyncio.to_thread(self.pipes.directory.mkdir, mode=0o700, parents=True, exist_ok=True)
+        fifo = await asyncio.to_thread(_Fifo, self.pipes.directory / f"check-{uuid.uuid4()}")
+        loop = asyncio.get_running_loop()
+        fifo.reading = True
+        reading = loop.run_in_executor(None, _read_all, fifo)
+        try:
+            inside = shlex.quote(str(self.pipes.inside / fifo.path.name))
+            code, output = await self.engine.run_to_end(
+                {
+                    "Image": self.image,
+                    "Cmd": ["sh", "-c", f"echo {_CHECK_WORD} > {inside}"],
+                    "NetworkDisabled": True,
+                    "HostConfig": {"NetworkMode": "none", "Mounts": [self.pipes.mount]},
+                }
+            )
+        finally:
+            fifo.release()
+            received = await finish_even_if_cancelled(reading)
+            fifo.remove()
+        if code != 0 or received.strip() != _CHECK_WORD.encode():
+            raise RunnerUnavailable(
+                f"a runner mounting {self.pipes.mount['Source']} could not write into the data dir's {PIPES} "
+                f"(exit code {code}: {output.strip()[-200:] or 'nothing arrived'}); give the data dir's path on the "
+                "Docker host as DOCKBACK_DATA_DIR_SOURCE"
+            )
+
     def _config(self, volume: str, script: str, job_id: UUID) -> dict[str, Any]:
         return {
             "Image": self.image,
@@ -357,9 +400,11 @@ async def choose_runner(
             )
         pipes = await locate_pipes(engine, settings.data_dir, settings.data_dir_source, own_container_id)
         image = await ensure_runner_tools_image(engine, settings.runner_image)
+        strategy = RunnerStrategy(engine, image, pipes)
+        await strategy.check_pipes()
     except (RunnerUnavailable, RunnerImageUnavailable, JobError) as exc:
         if settings.strategy == "runner":
             raise SystemExit(f"DOCKBACK_STRATEGY=runner cannot work here: {exc}") from exc
         log.warning("archiving volumes with the stream strategy, not with runners: %s", exc)
         return None
-    return RunnerStrategy(engine, image, pipes)
+    return strategy
