@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import shutil
@@ -180,6 +181,12 @@ def small_data_dir(tmp_path: Path) -> Iterator[Path]:
         yield directory
     finally:
         subprocess.run(["umount", str(directory)], check=True)
+
+
+def with_stream(backups: BackupService) -> BackupService:
+    """`backups` archiving volumes with the stream strategy, whatever DOCKBACK_TEST_STRATEGY says."""
+    config = dataclasses.replace(backups.config, runner=None)
+    return BackupService(backups.engine, backups.store, backups.locks, backups.stopper, backups.announcer, config)
 
 
 def on_small_data_dir(backups: BackupService, data_dir: Path) -> BackupService:

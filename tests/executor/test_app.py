@@ -46,6 +46,29 @@ async def test_a_requested_backup_is_archived_and_announced_and_the_host_reports
     assert any(v.name == unique_name and v.labels == docker_labels for v in inventory.volumes)
 
 
+async def test_an_executor_started_with_strategy_auto_archives_volumes_with_runners_in_one_pass(
+    nats_url: str,
+    heard: Heard,
+    start_executor: Start,
+    busybox_image: str,
+    docker_labels: dict[str, str],
+    unique_name: str,
+    tmp_path: Path,
+) -> None:
+    await volume_of_random_bytes(busybox_image, unique_name, docker_labels, megabytes=4)
+    start_executor(DOCKBACK_STRATEGY="auto")
+    await publish(nats_url, backup_of("volume", unique_name))
+
+    [created] = await heard.wait_for(ev.ArchiveCreated)
+
+    data_dir = tmp_path / "data"
+    manifest = json.loads((data_dir / created.manifest_path).read_text())
+    archive = (data_dir / created.archive.path).read_bytes()
+    assert manifest["strategy"] == "runner"
+    assert hashlib.sha256(archive).hexdigest() == created.archive.sha256 == manifest["sha256"]
+    assert len(archive) == created.archive.size_bytes
+
+
 async def test_a_volume_created_after_start_appears_in_a_new_inventory_promptly(
     heard: Heard, start_executor: Start, docker_labels: dict[str, str], unique_name: str
 ) -> None:

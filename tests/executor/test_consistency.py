@@ -10,7 +10,7 @@ import pytest
 
 from dockback_executor.consistency import own_container_id
 from dockback_executor.errors import HookFailed, HookRefused
-from executor.conftest import Host
+from executor.conftest import Host, with_stream
 from executor.requests import backup_of
 from executor.volumes import create_volume, docker_cli
 
@@ -91,7 +91,7 @@ async def test_containers_are_restarted_when_the_archive_fails_midway(
 
     monkeypatch.setattr(host.engine, "read_archive", broken_stream)
     with pytest.raises(ConnectionResetError):
-        await host.backups.run(backup_of("volume", unique_name, stop_containers=True), attempt=1)
+        await with_stream(host.backups).run(backup_of("volume", unique_name, stop_containers=True), attempt=1)
     monkeypatch.setattr(host.engine, "read_archive", real_read_archive)
 
     assert await running(f"{unique_name}-up")

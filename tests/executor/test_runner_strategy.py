@@ -26,7 +26,7 @@ from dockback_executor.runner_image import ensure_runner_tools_image
 from dockback_executor.runner_strategy import PipesPlace, RunnerStrategy, choose_runner, locate_pipes
 from dockback_executor.settings import Settings
 from dockback_runtime.jobs.errors import PermanentError
-from executor.conftest import Host, on_small_data_dir
+from executor.conftest import Host, on_small_data_dir, with_stream
 from executor.requests import backup_of, restore_of
 from executor.test_progress import progress_until
 from executor.volumes import create_volume, describe, docker_cli, partial_files, populate, volume_of_random_bytes
@@ -46,13 +46,6 @@ async def with_runner(host: Host, image: str) -> BackupService:
     """The host's backup service, archiving volumes with a runner container started from `image`."""
     stream = host.backups
     config = dataclasses.replace(stream.config, runner=RunnerStrategy(host.engine, image, await pipes_of(host)))
-    return BackupService(stream.engine, stream.store, stream.locks, stream.stopper, stream.announcer, config)
-
-
-def with_stream(host: Host) -> BackupService:
-    """The host's backup service archiving volumes with the stream strategy (whatever DOCKBACK_TEST_STRATEGY says)."""
-    stream = host.backups
-    config = dataclasses.replace(stream.config, runner=None)
     return BackupService(stream.engine, stream.store, stream.locks, stream.stopper, stream.announcer, config)
 
 
@@ -120,7 +113,7 @@ async def test_the_runner_archive_has_the_entries_of_a_stream_archive_rooted_at_
     await populate(busybox_image, unique_name, docker_labels, small_files=200)
 
     [by_runner] = await runner_backups.run(backup_of("volume", unique_name), attempt=1)
-    [by_stream] = await with_stream(host).run(backup_of("volume", unique_name), attempt=1)
+    [by_stream] = await with_stream(host.backups).run(backup_of("volume", unique_name), attempt=1)
 
     runner_tar = tar_stream_of(archive_path(host, by_runner), "zstd")
     stream_tar = tar_stream_of(archive_path(host, by_stream), "zstd")
