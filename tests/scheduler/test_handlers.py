@@ -27,7 +27,7 @@ class Sink:
 
 
 def watch_into(sink: Sink) -> PlanWatch:
-    return PlanWatch(None, sink, asyncio.Event(), DEFAULT_BACKOFF)  # type: ignore[arg-type] - apply needs no bucket
+    return PlanWatch(None, None, sink, asyncio.Event(), DEFAULT_BACKOFF)  # type: ignore[arg-type] - apply needs no bucket
 
 
 def test_a_plan_under_its_own_id_is_handed_over() -> None:

@@ -64,3 +64,29 @@ async def test_a_scheduler_that_never_pauses_still_writes_its_watermarks_after_t
             assert await written(watermarks_kv, str(plan_id)) == SLOT.isoformat().encode()
     finally:
         await stop_loops(writer)
+
+
+async def test_every_watermark_in_the_bucket_is_loaded_never_only_those_that_arrived_before_a_marker(
+    js: JetStreamContext, watermarks_kv: KeyValue
+) -> None:
+    """nats-py's "initial values are all here" marker can come before the entries (the server
+    counts them delivered once sent): loading must not stop there. Many loads of a small bucket,
+    where the marker races the entries, each finds every watermark, the deleted one gone."""
+    kept = {uuid.uuid4(): SLOT.replace(minute=minute) for minute in range(3)}
+    for plan_id, slot in kept.items():
+        await watermarks_kv.put(str(plan_id), slot.isoformat().encode())
+    deleted = uuid.uuid4()
+    await watermarks_kv.put(str(deleted), SLOT.isoformat().encode())
+    await watermarks_kv.delete(str(deleted))
+    for _ in range(40):
+        watermarks = Watermarks(js, watermarks_kv)
+        await watermarks.load()
+        assert {plan_id: watermarks.get(plan_id) for plan_id in kept} == kept
+        assert watermarks.get(deleted) is None
+
+
+async def test_an_empty_bucket_loads_at_once(js: JetStreamContext, watermarks_kv: KeyValue) -> None:
+    watermarks = Watermarks(js, watermarks_kv)
+    async with asyncio.timeout(WAIT):
+        await watermarks.load()
+    assert watermarks.get(uuid.uuid4()) is None

@@ -25,6 +25,7 @@ from dockback_notifier import alerts as al
 from dockback_notifier.errors import DeliveryError
 from dockback_notifier.mail import SmtpChannel
 from dockback_notifier.webhooks import WebhookChannel
+from dockback_runtime.buckets import key_is_absent
 from dockback_runtime.delivery import wait_until_set
 from dockback_runtime.outbound import OutboundPolicy
 
@@ -233,6 +234,8 @@ class ChannelSettings:
                 self._js = js
                 self._sequence = 0  # a new watch starts with the current entry again
                 kv = await js.key_value(streams.SETTINGS_BUCKET)
+                if await key_is_absent(kv, snapshots.NOTIFIER_SETTINGS_KEY):
+                    self.loaded.set()  # no settings yet: known to be none
                 watcher = await kv.watch(snapshots.NOTIFIER_SETTINGS_KEY)
             except (BucketNotFoundError, NotFoundError):
                 log.warning("bucket %s does not exist yet (the gateway declares it); retrying", streams.SETTINGS_BUCKET)
@@ -240,9 +243,8 @@ class ChannelSettings:
                 continue
             try:
                 async for entry in watcher:
-                    if entry is None:  # the initial values are all delivered
-                        self.loaded.set()
-                        continue
+                    if entry is None:
+                        continue  # nats-py's "nothing pending" can come before the value (see buckets)
                     self._apply_entry(entry.revision, None if entry.operation in (KV_DEL, KV_PURGE) else entry.value)
                     self.loaded.set()
             finally:

@@ -9,11 +9,13 @@ import logging
 from typing import Protocol
 from uuid import UUID
 
+from nats.js import JetStreamContext
 from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
 from pydantic import ValidationError
 
 from dockback_contracts import streams
 from dockback_contracts.snapshots import PlanSnapshot
+from dockback_runtime.buckets import holds_nothing, is_caught_up
 from dockback_runtime.tasks import stop_loops
 from dockback_scheduler.publisher import TRANSIENT, Backoff
 
@@ -32,7 +34,10 @@ class PlanWatch:
     """Feeds `sink` every plan of the bucket, then every change; sets `ready` once the current
     plans are all applied."""
 
-    def __init__(self, kv: KeyValue, sink: PlanSink, ready: asyncio.Event, backoff: Backoff) -> None:
+    def __init__(
+        self, js: JetStreamContext, kv: KeyValue, sink: PlanSink, ready: asyncio.Event, backoff: Backoff
+    ) -> None:
+        self._js = js
         self._kv = kv
         self._sink = sink
         self._ready = ready
@@ -65,6 +70,8 @@ class PlanWatch:
         while True:
             attempt += 1
             try:
+                if await holds_nothing(self._js, streams.PLANS_BUCKET):
+                    self._ready.set()  # no plan yet: nothing to wait for
                 # With the history, an older revision that is the key's current value (written
                 # late by a retrying relay) still loses to the newer one before it.
                 watcher = await self._kv.watchall(include_history=True)
@@ -77,9 +84,10 @@ class PlanWatch:
                 applied = 0
                 async for entry in watcher:
                     if entry is None:
-                        self._ready.set()
-                        continue
+                        continue  # nats-py's "nothing pending" can come before the plans (see buckets)
                     self.apply(entry.key, entry.operation, entry.value)
+                    if is_caught_up(entry):
+                        self._ready.set()  # every plan the bucket held is applied
                     applied += 1
                     if applied % _YIELD_EVERY == 0:
                         await asyncio.sleep(0)  # a queue that is never empty would not yield

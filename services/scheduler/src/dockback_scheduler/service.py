@@ -158,7 +158,7 @@ class Scheduler:
             self._js, await self._js.key_value(streams.SCHEDULER_BUCKET), backoff=self._backoff
         )
         await self._watermarks.load()
-        self._watch = PlanWatch(plans_kv, self, self._ready, self._backoff)
+        self._watch = PlanWatch(self._js, plans_kv, self, self._ready, self._backoff)
         watching = self._watch.start()
         self._tasks = [
             asyncio.create_task(self._run_loop(), name="scheduler: loop"),

@@ -34,9 +34,10 @@ from datetime import datetime
 from uuid import UUID
 
 from nats.js import JetStreamContext
-from nats.js.kv import KeyValue
+from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
 
 from dockback_contracts import streams
+from dockback_runtime.buckets import holds_nothing, is_caught_up
 from dockback_runtime.delivery import wait_until_set
 from dockback_scheduler.publisher import DEFAULT_BACKOFF, TRANSIENT, Backoff, Message, publish_acked
 
@@ -79,20 +80,34 @@ class Watermarks:
         self._dirty = asyncio.Event()
 
     async def load(self) -> None:
-        """Read every watermark in the bucket (once, at start)."""
-        watcher = await self._kv.watchall(ignore_deletes=True)
-        try:
-            async for entry in watcher:
-                if entry is None:  # the initial values are all here
-                    break
-                try:
-                    plan_id = UUID(entry.key)
-                    self._known[plan_id] = datetime.fromisoformat((entry.value or b"").decode())
-                except ValueError:
-                    log.warning("ignored an unreadable watermark under key %r", entry.key)
-        finally:
-            await watcher.stop()  # type: ignore[no-untyped-call]
+        """Read every watermark in the bucket (once, at start). Not to the first `None` of the
+        watch, which can come before the entries (see dockback_runtime.buckets)."""
+        if not await holds_nothing(self._js, streams.SCHEDULER_BUCKET):
+            watcher = await self._kv.watchall()
+            try:
+                async for entry in watcher:
+                    if entry is None:
+                        continue  # nats-py's "nothing pending": not to be trusted
+                    self._load_entry(entry)
+                    if is_caught_up(entry):
+                        break
+            finally:
+                await watcher.stop()  # type: ignore[no-untyped-call]
         log.info("loaded %d watermarks", len(self._known))
+
+    def _load_entry(self, entry: KeyValue.Entry) -> None:
+        try:
+            plan_id = UUID(entry.key)
+        except ValueError:
+            log.warning("ignored an unreadable watermark under key %r", entry.key)
+            return
+        if entry.operation in (KV_DEL, KV_PURGE):
+            self._known.pop(plan_id, None)
+            return
+        try:
+            self._known[plan_id] = datetime.fromisoformat((entry.value or b"").decode())
+        except ValueError:
+            log.warning("ignored an unreadable watermark under key %r", entry.key)
 
     def get(self, plan_id: UUID) -> datetime | None:
         return self._known.get(plan_id)

@@ -39,6 +39,7 @@ from dockback_gateway.db import after_commit
 from dockback_gateway.keys import Cipher, KeyProblem
 from dockback_gateway.settings.models import S3Target as S3TargetRow
 from dockback_gateway.settings.repository import SettingsRepository, StoredSettings
+from dockback_runtime.buckets import holds_nothing, is_caught_up
 
 log = logging.getLogger(__name__)
 
@@ -259,20 +260,22 @@ class SnapshotPublisher:
         while True:
             try:
                 bucket = await self._js.key_value(SEALING_KEYS_BUCKET)
+                # the registrations there now were published at start; only later ones are news
+                initial = not await holds_nothing(self._js, SEALING_KEYS_BUCKET)
                 watcher = await bucket.watch(">")
             except Exception:
                 log.warning("cannot watch the sealing keys bucket; retrying", exc_info=True)
                 await asyncio.sleep(_RESTART_SECONDS)
                 continue
             try:
-                initial = True
                 async for entry in watcher:
                     if entry is None:
-                        initial = False  # the registrations known at start were published at start
-                        continue
+                        continue  # nats-py's "nothing pending" can come before the entries (see buckets)
                     if not initial and entry.operation not in (KV_DEL, KV_PURGE):
                         log.info("sealing key of %s registered: publishing its settings", entry.key)
                         await self.publish_or_log()
+                    if initial and is_caught_up(entry):
+                        initial = False
             finally:
                 with contextlib.suppress(Exception):
                     await watcher.stop()  # type: ignore[no-untyped-call]
