@@ -43,12 +43,14 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT / "tests"))
 
+# the admin's first login and a logged-in client, as the other API bench does them (bench/ is on the path)
+from api_latency import NEW_PASSWORD, first_login, logged_in  # noqa: E402
+
 from harness.catalog_seed import Seeded, seed_catalog  # noqa: E402
 from harness.gateway_process import GatewayProcess, run_gateway  # noqa: E402
 from harness.nats_server import nats_server_binary  # noqa: E402
 from harness.processes import free_port, start_and_wait, stop  # noqa: E402
 
-NEW_PASSWORD = "bench-admin-passphrase-42"  # noqa: S105 (a throwaway database)
 CLIENTS = 20
 P99_TARGET_MS = 50
 
@@ -73,25 +75,6 @@ class Timings:
             "p95_ms": round(cuts[94], 1),
             "p99_ms": round(cuts[98], 1),
         }
-
-
-async def logged_in(gateway: GatewayProcess, password: str) -> httpx.AsyncClient:
-    client = httpx.AsyncClient(base_url=gateway.url, headers={"Origin": gateway.url}, timeout=30)
-    login = await client.post("/auth/login", json={"username": "admin", "password": password})
-    login.raise_for_status()
-    client.headers["X-CSRF-Token"] = login.json()["csrf_token"]
-    return client
-
-
-async def first_login(gateway: GatewayProcess) -> None:
-    client = await logged_in(gateway, gateway.admin_password)
-    try:
-        changed = await client.post(
-            "/users/me/password", json={"current_password": gateway.admin_password, "new_password": NEW_PASSWORD}
-        )
-        changed.raise_for_status()
-    finally:
-        await client.aclose()
 
 
 async def routes_of(client: httpx.AsyncClient, seeded: Seeded) -> list[str]:
