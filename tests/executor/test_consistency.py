@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import uuid
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from dockback_executor.consistency import own_container_id
+from dockback_executor.consistency import ContainerStopper, own_container_id
 from dockback_executor.errors import HookFailed, HookRefused
+from dockback_executor.locks import InstanceLock
 from executor.conftest import Host, with_stream
 from executor.requests import backup_of
 from executor.volumes import create_volume, docker_cli
@@ -115,6 +118,82 @@ async def test_a_crashed_run_left_stopped_containers_restarted_by_repair(
     assert restarted == [container_id]
     assert await running(f"{unique_name}-up")
     assert list(records.glob("*.json")) == []
+
+
+async def test_repair_leaves_alone_what_a_live_executor_of_the_host_stopped(
+    host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    await create_volume(unique_name, docker_labels)
+    await container(f"{unique_name}-up", unique_name, busybox_image, docker_labels, run=True)
+    container_id = json.loads(await docker_cli("inspect", f"{unique_name}-up"))[0]["Id"]
+    locks = host.store.root / ".locks"
+    peer = InstanceLock(locks)  # a second executor of the host, alive, in the middle of a backup
+    peers_stopper = ContainerStopper(host.engine, host.store.root / ".stopped", 2, locks=locks, instance=peer)
+    starting = ContainerStopper(host.engine, host.store.root / ".stopped", 2, locks=locks, instance=InstanceLock(locks))
+    try:
+        async with peers_stopper.stopped(uuid.uuid4(), await peers_stopper.containers_to_stop([unique_name])) as ids:
+            restarted_meanwhile = await starting.repair()  # this executor starting up meanwhile
+            running_meanwhile = await running(f"{unique_name}-up")
+    finally:
+        peer.release()
+
+    assert ids == [container_id]
+    assert restarted_meanwhile == []
+    assert running_meanwhile is False
+    assert await running(f"{unique_name}-up")  # restarted by the peer itself
+
+
+async def test_repair_restarts_what_an_executor_that_died_left_stopped(
+    host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    await create_volume(unique_name, docker_labels)
+    await container(f"{unique_name}-up", unique_name, busybox_image, docker_labels, run=True)
+    container_id = json.loads(await docker_cli("inspect", f"{unique_name}-up"))[0]["Id"]
+    locks = host.store.root / ".locks"
+    dead = InstanceLock(locks)
+    records = host.store.root / ".stopped"
+    records.mkdir(parents=True, exist_ok=True)
+    (records / "crashed-job.json").write_text(json.dumps({"containers": [container_id], "executor": dead.instance_id}))
+    await docker_cli("stop", "-t", "1", f"{unique_name}-up")
+    dead.release()  # what the kernel does to the flock of a process that died
+
+    restarted = await ContainerStopper(host.engine, records, 2, locks=locks, instance=InstanceLock(locks)).repair()
+
+    assert restarted == [container_id]
+    assert await running(f"{unique_name}-up")
+
+
+async def test_a_container_two_jobs_stop_is_stopped_by_the_second_after_the_first_restarted_it(
+    host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    """Two volumes of one container backed up by two jobs at once: the second job must not take
+    the container, stopped by the first, as stopped by its owner (it would archive while the
+    first job starts it again)."""
+    await create_volume(unique_name, docker_labels)
+    await container(f"{unique_name}-db", unique_name, busybox_image, docker_labels, run=True)
+    container_id = json.loads(await docker_cli("inspect", f"{unique_name}-db"))[0]["Id"]
+    stopper = host.stopper
+    candidates = await stopper.containers_to_stop([unique_name])
+    second: asyncio.Future[tuple[list[str], bool]] = asyncio.get_running_loop().create_future()
+    leave_second = asyncio.Event()
+
+    async def second_job() -> None:
+        async with stopper.stopped(uuid.uuid4(), await stopper.containers_to_stop([unique_name])) as ids:
+            second.set_result((ids, await running(f"{unique_name}-db")))
+            await leave_second.wait()
+
+    async with stopper.stopped(uuid.uuid4(), candidates) as first_ids:
+        task = asyncio.create_task(second_job())
+        entered_meanwhile, _ = await asyncio.wait([second], timeout=1.0)  # it must not get in while the first holds it
+    second_ids, running_in_second = await asyncio.wait_for(second, 30)
+    leave_second.set()
+    await task
+
+    assert first_ids == [container_id]
+    assert not entered_meanwhile
+    assert second_ids == [container_id]  # it found it running again and stopped it itself
+    assert running_in_second is False
+    assert await running(f"{unique_name}-db")
 
 
 async def test_a_failing_pre_command_with_on_error_fail_fails_the_job_before_anything_is_stopped(

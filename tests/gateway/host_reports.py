@@ -77,6 +77,7 @@ def heartbeat(
     running: Sequence[uuid.UUID] = (),
     free: int | None = None,
     total: int | None = None,
+    instance: str | None = None,
 ) -> ev.HostHeartbeat:
     return ev.HostHeartbeat(
         host_id=host_id,
@@ -84,6 +85,7 @@ def heartbeat(
         executor_version=version,
         running_jobs=len(running),
         running_job_ids=tuple(running),
+        executor_instance=instance,
         data_dir_free_bytes=free,
         data_dir_total_bytes=total,
         occurred_at=occurred_at or datetime.now(UTC),

@@ -69,6 +69,44 @@ async def test_a_reported_host_appears_online_with_its_engine_counts_and_running
         assert (host["containers"], host["running_containers"], host["volumes"], host["images"]) == (3, 2, 3, 1)
 
 
+async def test_two_executors_of_a_host_each_keep_their_running_jobs_listed(gateway: Gateway) -> None:
+    """Executors sharing a host's work heartbeat alternately: one's heartbeat must not drop the
+    jobs the other runs (the reconciler would take them as abandoned and publish them again)."""
+    first, second = uuid.uuid4(), uuid.uuid4()
+    async with logged_in_admin(gateway) as client:
+        await report_host(
+            gateway, client, inventory("pair-host"), heartbeat("pair-host", running=[first], instance="a")
+        )
+        # (one at a time: the hosts stream keeps the last message of a host's subject)
+        await publish(gateway, heartbeat("pair-host", running=[second], instance="b"))
+
+        async def both_listed() -> dict[str, Any] | None:
+            host = await host_view(client, "pair-host")
+            return host if host is not None and str(second) in host["running_job_ids"] else None
+
+        host = await eventually(both_listed)
+    assert sorted(host["running_job_ids"]) == sorted([str(first), str(second)])
+    assert host["executors"] == 2
+
+
+async def test_the_jobs_of_an_executor_whose_heartbeats_stopped_are_no_longer_listed(gateway: Gateway) -> None:
+    gone, alive = uuid.uuid4(), uuid.uuid4()
+    long_ago = datetime.now(UTC) - timedelta(minutes=5)
+    async with logged_in_admin(gateway) as client:
+        await report_host(
+            gateway,
+            client,
+            inventory("half-host"),
+            heartbeat("half-host", interval=10, occurred_at=long_ago, running=[gone], instance="died"),
+        )
+        host = await report_host(
+            gateway, client, inventory("half-host"), heartbeat("half-host", interval=10, running=[alive], instance="up")
+        )
+    assert host["running_job_ids"] == [str(alive)]
+    assert host["executors"] == 1
+    assert host["online"] is True
+
+
 async def test_a_host_whose_last_heartbeat_is_older_than_three_intervals_is_offline(gateway: Gateway) -> None:
     long_ago = datetime.now(UTC) - timedelta(minutes=5)
     async with logged_in_admin(gateway) as client:

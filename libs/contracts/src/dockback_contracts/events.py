@@ -496,6 +496,13 @@ class HostHeartbeat(HostEvent):
     executor_version: str
     running_jobs: ByteCount = 0
     running_job_ids: Seq[Id] = Field(default=(), description="The jobs this executor is working on now.")
+    executor_instance: str | None = Field(
+        default=None,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="Which executor process of the host this is (a host may run several, sharing its work; "
+        "none from an older executor).",
+    )
     data_dir_free_bytes: ByteCount | None = Field(
         default=None,
         description="Free bytes on the filesystem of the executor's data dir, where archives are written "

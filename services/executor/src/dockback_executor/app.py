@@ -77,8 +77,16 @@ class Executor:
         store = ArchiveStore(self.settings.data_dir)
         store.prepare()
         locks = ResourceLocks(self.settings.data_dir / ".locks", self.settings.max_concurrent_jobs)
-        stopper = ContainerStopper(self.engine, self.settings.data_dir / ".stopped", self.settings.stop_timeout_seconds)
-        await stopper.repair()
+        stopper = ContainerStopper(
+            self.engine,
+            self.settings.data_dir / ".stopped",
+            self.settings.stop_timeout_seconds,
+            locks=self.settings.data_dir / ".locks",
+            instance=self.instance,
+        )
+        # Beside the jobs: a container an executor that died left stopped may be held by a live
+        # peer's job (it found it stopped), and is restarted after that job.
+        repairing = asyncio.create_task(self._repair(stopper))
         await self._remove_orphan_runners()
         announcer = Announcer(self.broker, host_id, observe_published)
         own_container = own_container_id()
@@ -111,6 +119,7 @@ class Executor:
         )
         register_questions(self.broker, host_id, self.engine)
         if not await start_consumers(self.broker, self.settings, specs, self.stopped):
+            await stop_loops(repairing)
             await self.engine.close()
             return  # asked to stop while waiting for the streams
         js = self.broker.connection.jetstream()
@@ -123,6 +132,7 @@ class Executor:
             self.settings.inventory_interval_seconds,
             self.settings.heartbeat_interval_seconds,
             data_dir=self.settings.data_dir,
+            instance_id=self.instance.instance_id,
         )
         discovering = asyncio.create_task(discovery.run())
         watching = asyncio.create_task(cancellations.watch(jobs.cancel))
@@ -143,10 +153,17 @@ class Executor:
             # Our own cancellation first, before the broker's: its anyio cancel scope would also
             # cancel the awaits in a job's cleanup (restarting the containers it stopped).
             await jobs.finish_or_hand_back(self.settings.shutdown_grace_seconds)
-            await stop_loops(discovering, watching, lagging)
+            await stop_loops(discovering, watching, lagging, repairing)
             await self.broker.stop()
             await self.engine.close()
             self.instance.release()
+
+    @staticmethod
+    async def _repair(stopper: ContainerStopper) -> None:
+        try:
+            await stopper.repair()
+        except Exception:
+            log.exception("could not restart the containers an interrupted job left stopped")
 
     async def _remove_orphan_runners(self) -> None:
         """Remove runner containers whose executor died (SIGKILL, crash): they keep volumes busy."""

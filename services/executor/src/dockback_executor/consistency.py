@@ -8,7 +8,8 @@ the container and the rule. A hook's output is kept out of the job's reason (whi
 role reads and alerts carry): it travels in `JobFailed.output`, its secrets redacted here.
 
 What we stop is recorded on disk *before* we stop it, and always restarted in a `finally`;
-an executor that was killed mid-job restarts them at its next start (`repair`). When the
+an executor that was killed mid-job restarts them at its next start (`repair`), and a job
+never takes a container another job stopped for stopped by its owner (`ContainerStopper`). When the
 backup failed and a restart fails too, both are reported.
 """
 
@@ -29,6 +30,7 @@ from uuid import UUID
 from dockback_contracts.events import HookCommand
 from dockback_executor.docker_api import RUNNER_LABEL, DockerEngine, finish_even_if_cancelled
 from dockback_executor.errors import HookFailed, HookRefused, ResourceMissing
+from dockback_executor.locks import InstanceLock, waiting_for
 from dockback_runtime.jobs.errors import JobError, PermanentError
 from dockback_runtime.redaction import redact
 
@@ -66,59 +68,97 @@ class RestartFailed(JobError):
 
 
 class ContainerStopper:
-    """Stops containers for the length of a block and restarts exactly those that were running."""
+    """Stops containers for the length of a block and restarts exactly those that were running.
 
-    def __init__(self, engine: DockerEngine, records: Path, stop_timeout_seconds: int = 30) -> None:
+    Jobs of this executor and of other executors sharing the data dir (a second executor of the
+    host) may want the same container stopped at once (two volumes of one container backed up
+    by two jobs): a job holds a lock per container (`stopped:<id>`, in `locks`) from before it
+    looks at the container's state until it has restarted it, so another job waits until the
+    container runs again instead of taking it as stopped by its owner and having it restarted
+    by the first job halfway through its own archive.
+
+    What is stopped is recorded in `records` (with the executor instance that stopped it)
+    before it is stopped: a later executor restarts what an executor that died left stopped
+    (`repair`), never what a live one stopped."""
+
+    def __init__(
+        self,
+        engine: DockerEngine,
+        records: Path,
+        stop_timeout_seconds: int = 30,
+        *,
+        locks: Path | None = None,
+        instance: InstanceLock | None = None,
+    ) -> None:
         self.engine = engine
         self.records = records
         self.stop_timeout_seconds = stop_timeout_seconds
+        self.locks = locks if locks is not None else records.parent / ".locks"
+        self.instance = instance
 
     async def containers_to_stop(self, volumes: Sequence[str]) -> list[dict[str, Any]]:
-        """Running containers that use one of `volumes`, or carry dockback.stop-during-backup=true."""
+        """Containers that use one of `volumes`, or carry dockback.stop-during-backup=true, in any
+        state: whether one runs is decided under its lock (`stopped`)."""
         found: dict[str, dict[str, Any]] = {}
         for volume in volumes:
             for container in await self.engine.containers_using_volume(volume):
                 found[container["Id"]] = container
         for container in await self.engine.containers({"label": [f"{STOP_LABEL}=true"]}):
             found[container["Id"]] = container
-        return [c for c in found.values() if c.get("State") == "running"]
+        return list(found.values())
 
     @contextlib.asynccontextmanager
     async def stopped(self, job_id: UUID, containers: Sequence[dict[str, Any]]) -> AsyncIterator[list[str]]:
-        """Stop `containers` (only those running) for the block; restart them afterwards, whatever happens."""
+        """Stop those of `containers` running (once another job has restarted any it stopped)
+        for the block; restart them afterwards, whatever happens."""
         record = self.records / f"{job_id}.json"
-        running = [c["Id"] for c in containers if c.get("State") == "running"]
-        self._write_record(record, running)
-        stopped: list[str] = []
+        async with waiting_for(self.locks, [f"stopped:{c['Id']}" for c in containers]):
+            running = [c["Id"] for c in containers if await self._running(c["Id"])]
+            self._write_record(record, running)
+            stopped: list[str] = []
+            try:
+                for container_id in running:
+                    await self.engine.stop_container(container_id, self.stop_timeout_seconds)
+                    stopped.append(container_id)
+                    log.info("stopped container %s for job %s", container_id[:12], job_id)
+                yield stopped
+            finally:
+                failures = await finish_even_if_cancelled(self._restart(stopped))
+                if failures:
+                    during = sys.exc_info()[1]
+                    message = "could not restart " + "; ".join(failures)
+                    if during is not None:
+                        message += f" (and the job had failed: {during})"
+                    raise RestartFailed(message)
+                record.unlink(missing_ok=True)
+
+    async def _running(self, container_id: str) -> bool:
         try:
-            for container_id in running:
-                await self.engine.stop_container(container_id, self.stop_timeout_seconds)
-                stopped.append(container_id)
-                log.info("stopped container %s for job %s", container_id[:12], job_id)
-            yield stopped
-        finally:
-            failures = await finish_even_if_cancelled(self._restart(stopped))
-            if failures:
-                during = sys.exc_info()[1]
-                message = "could not restart " + "; ".join(failures)
-                if during is not None:
-                    message += f" (and the job had failed: {during})"
-                raise RestartFailed(message)
-            record.unlink(missing_ok=True)
+            return bool((await self.engine.inspect_container(container_id))["State"].get("Running"))
+        except ResourceMissing:
+            return False  # removed since it was listed: nothing to stop
 
     async def repair(self) -> list[str]:
-        """Restart what a crashed predecessor left stopped; returns the containers restarted."""
+        """Restart what an executor that died left stopped; returns the containers restarted.
+        Records of a live executor (another one of this host) are its own to settle."""
         restarted: list[str] = []
         if not self.records.exists():
             return restarted
         for record in sorted(self.records.glob("*.json")):
-            ids = json.loads(record.read_text())["containers"]
-            failures = await self._restart(ids)
+            content = json.loads(record.read_text())
+            owner = content.get("executor")
+            ours = self.instance is not None and owner == self.instance.instance_id
+            if owner and not ours and InstanceLock.is_alive(self.locks, owner):
+                continue
+            ids = content["containers"]
+            # A live job may hold one of them (it found it stopped and left it so): after it.
+            async with waiting_for(self.locks, [f"stopped:{i}" for i in ids]):
+                failures = await self._restart(ids)
             if failures:
                 log.error("could not restart containers left stopped by an interrupted job: %s", failures)
                 continue
             restarted.extend(ids)
-            record.unlink()
+            record.unlink(missing_ok=True)
             log.warning("restarted %d container(s) an interrupted job had stopped", len(ids))
         return restarted
 
@@ -139,8 +179,11 @@ class ContainerStopper:
     def _write_record(self, record: Path, container_ids: list[str]) -> None:
         self.records.mkdir(parents=True, exist_ok=True)
         temporary = record.with_suffix(".tmp")
+        content: dict[str, Any] = {"containers": container_ids}
+        if self.instance is not None:
+            content["executor"] = self.instance.instance_id
         with open(temporary, "w") as f:
-            json.dump({"containers": container_ids}, f)
+            json.dump(content, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(temporary, record)

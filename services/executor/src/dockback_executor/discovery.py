@@ -140,8 +140,10 @@ class Discovery:
         inventory_interval: float,
         heartbeat_interval: float,
         data_dir: Path | None = None,
+        instance_id: str | None = None,
     ) -> None:
         self.engine = engine
+        self.instance_id = instance_id  # which executor process of the host heartbeats
         self.data_dir = data_dir  # its filesystem's free space goes out with every heartbeat
         self.announcer = announcer
         self.host_id = host_id
@@ -188,6 +190,7 @@ class Discovery:
             executor_version=__version__,
             running_jobs=len(running),
             running_job_ids=running,
+            executor_instance=self.instance_id,
             data_dir_free_bytes=free,
             data_dir_total_bytes=total,
         )

@@ -35,12 +35,9 @@ class ResourceLocks:
             held: list[int] = []
             try:
                 for key in sorted(set(keys)):
-                    fd = os.open(self.directory / f"{safe_name(key)}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-                    try:
-                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    except BlockingIOError:
-                        os.close(fd)
-                        raise ResourceBusy(f"{key} is busy with another job") from None
+                    fd = _try_lock(self.directory, key)
+                    if fd is None:
+                        raise ResourceBusy(f"{key} is busy with another job")
                     held.append(fd)
                 self.running += 1
                 try:
@@ -48,9 +45,40 @@ class ResourceLocks:
                 finally:
                     self.running -= 1
             finally:
-                for fd in held:
-                    fcntl.flock(fd, fcntl.LOCK_UN)
-                    os.close(fd)
+                _unlock(held)
+
+
+@contextlib.asynccontextmanager
+async def waiting_for(directory: Path, keys: Iterable[str], poll_seconds: float = 0.2) -> AsyncIterator[None]:
+    """Hold every key's lock, waiting for those another job holds (in a fixed order, so two
+    waiters never deadlock; a holder must never wait for a lock taken before these)."""
+    held: list[int] = []
+    try:
+        for key in sorted(set(keys)):
+            while (fd := _try_lock(directory, key)) is None:  # noqa: ASYNC110 - a flock has no event to await
+                await asyncio.sleep(poll_seconds)
+            held.append(fd)
+        yield
+    finally:
+        _unlock(held)
+
+
+def _try_lock(directory: Path, key: str) -> int | None:
+    """The open, locked lock file of `key`, or None when another process or job holds it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory / f"{safe_name(key)}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _unlock(held: Iterable[int]) -> None:
+    for fd in held:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
 
 
 def installation_id(data_dir: Path) -> str:

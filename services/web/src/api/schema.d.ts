@@ -2174,9 +2174,15 @@ export interface components {
             executor_version: string | null;
             /**
              * Running Job Ids
-             * @description The jobs its executor was working on at the last heartbeat
+             * @description The jobs its executors are working on, by their last heartbeats
              */
             running_job_ids: string[];
+            /**
+             * Executors
+             * @description How many executor processes of it are alive (they share its work), by their heartbeats
+             * @default 0
+             */
+            executors: number;
             /**
              * Data Dir Free Bytes
              * @description Free bytes on the filesystem of its executor's data dir, where archives are written, at the last heartbeat (null: not reported)

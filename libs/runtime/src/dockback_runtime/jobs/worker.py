@@ -22,19 +22,26 @@ JobHandler = Callable[[Any, NatsMessage], Awaitable[None]]
 
 def subscribe_job(broker: NatsBroker, spec: ConsumerSpec, handler: JobHandler, *, max_workers: int = 1) -> None:
     """Subscribe `handler` to the durable pull consumer `spec`, which the worker creates itself
-    (`start_consumers`). The handler settles its message through `JobRunner.settle`, which never
-    lets an exception out but a nack; REJECT_ON_ERROR is reached only by messages that fail
-    validation, which no retry can fix (see dockback_runtime.jobs.runner)."""
-    broker.subscriber(
-        spec.filter_subject,
-        stream=JStream(spec.stream, declare=False),
-        durable=spec.durable,
-        config=spec.config,
-        pull_sub=PullSub(batch_size=1, timeout=5.0),
-        max_workers=max_workers,
-        ack_policy=AckPolicy.REJECT_ON_ERROR,
-        description=handler.__doc__,
-    )(handler)
+    (`start_consumers`), `max_workers` times: each subscription fetches one message and fetches
+    the next only when its handler returned, so a message is fetched only when a worker is free
+    for it. (FastStream's own `max_workers` fetches while every worker is busy and keeps the
+    message in memory, without in-progress acks, until one is free: after ack_wait the server
+    hands it to another executor of the host as well, and meanwhile an idle peer could have run
+    it.) The handler's in-progress acks start with the handler (`JobRunner.settle`).
+
+    The handler settles its message through `JobRunner.settle`, which never lets an exception
+    out but a nack; REJECT_ON_ERROR is reached only by messages that fail validation, which no
+    retry can fix (see dockback_runtime.jobs.runner)."""
+    for _ in range(max_workers):
+        broker.subscriber(
+            spec.filter_subject,
+            stream=JStream(spec.stream, declare=False),
+            durable=spec.durable,
+            config=spec.config,
+            pull_sub=PullSub(batch_size=1, timeout=5.0),
+            ack_policy=AckPolicy.REJECT_ON_ERROR,
+            description=handler.__doc__,
+        )(handler)
 
 
 async def start_consumers(

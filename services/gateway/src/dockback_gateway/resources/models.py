@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dockback_gateway.db import Base
@@ -30,3 +30,17 @@ class Host(Base):
     data_dir_free_bytes: Mapped[int | None] = mapped_column(BigInteger)  # at the last heartbeat
     data_dir_total_bytes: Mapped[int | None] = mapped_column(BigInteger)
     first_seen_at: Mapped[datetime] = mapped_column()
+    executors: Mapped[int | None] = mapped_column()  # executor processes alive at the last heartbeat
+
+
+class HostExecutor(Base):
+    """One executor process of a host, by its last heartbeat. A host may run several (they share
+    its work); `Host.running_job_ids` is the union of those alive, kept on every heartbeat."""
+
+    __tablename__ = "host_executors"
+
+    host_id: Mapped[str] = mapped_column(String(64), ForeignKey("hosts.host_id", ondelete="CASCADE"), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(String(64), primary_key=True)  # "" for executors that do not say
+    heartbeat_at: Mapped[datetime] = mapped_column()
+    interval_seconds: Mapped[float] = mapped_column()
+    running_job_ids: Mapped[list[str]] = mapped_column(JSON)

@@ -20,7 +20,10 @@ class HostOut(BaseModel):
     heartbeat_at: datetime | None = Field(description="When its executor last said it was alive")
     heartbeat_interval_seconds: float | None
     executor_version: str | None
-    running_job_ids: list[str] = Field(description="The jobs its executor was working on at the last heartbeat")
+    running_job_ids: list[str] = Field(description="The jobs its executors are working on, by their last heartbeats")
+    executors: int = Field(
+        default=0, description="How many executor processes of it are alive (they share its work), by their heartbeats"
+    )
     data_dir_free_bytes: int | None = Field(
         default=None,
         description="Free bytes on the filesystem of its executor's data dir, where archives are written, at the "

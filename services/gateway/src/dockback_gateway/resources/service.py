@@ -111,6 +111,7 @@ class ResourceViews:
                     heartbeat_interval_seconds=host.heartbeat_interval_seconds,
                     executor_version=host.executor_version,
                     running_job_ids=list(host.running_job_ids or ()),
+                    executors=host.executors or 0,
                     data_dir_free_bytes=host.data_dir_free_bytes,
                     data_dir_total_bytes=host.data_dir_total_bytes,
                     data_dir_space_low=space_is_low(host.data_dir_free_bytes, host.data_dir_total_bytes),

@@ -47,7 +47,10 @@ export function HostsTable({ hosts }: { hosts: Schemas["HostOut"][] }) {
           </td>
           <td title={formatDateTime(host.heartbeat_at)}>{formatRelative(host.heartbeat_at)}</td>
           <td>{host.engine ? `${host.engine.version} (${host.engine.os})` : "—"}</td>
-          <td>{host.executor_version ?? "—"}</td>
+          <td>
+            {host.executor_version ?? "—"}
+            {host.executors > 1 ? ` (${host.executors} processes)` : ""}
+          </td>
           <td>
             <DataDirSpace host={host} />
           </td>

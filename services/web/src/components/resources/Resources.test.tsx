@@ -5,7 +5,8 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ResourcesPage } from "../../pages/Resources";
 import { filtersFrom, queryOf } from "./filters";
-import { DataDirSpace } from "./ResourceTables";
+import { MemoryRouter } from "react-router-dom";
+import { DataDirSpace, HostsTable } from "./ResourceTables";
 
 interface Seen {
   method: string;
@@ -21,6 +22,7 @@ const HOST = {
   heartbeat_interval_seconds: 10,
   executor_version: "0.1.0",
   running_job_ids: [],
+  executors: 1,
   data_dir_free_bytes: null,
   data_dir_total_bytes: null,
   data_dir_space_low: false,
@@ -155,5 +157,17 @@ describe("data dir free space", () => {
     cleanup();
     render(<DataDirSpace host={HOST} />);
     expect(screen.getByText("—")).toBeInTheDocument();
+  });
+});
+
+describe("hosts table", () => {
+  it("says how many executor processes share a host's work when more than one", () => {
+    render(
+      <MemoryRouter>
+        <HostsTable hosts={[{ ...HOST, host_id: "pair", executors: 2 }, { ...HOST, host_id: "single" }]} />
+      </MemoryRouter>,
+    );
+    expect(screen.getByRole("row", { name: /pair/ })).toHaveTextContent("0.1.0 (2 processes)");
+    expect(screen.getByRole("row", { name: /single/ })).not.toHaveTextContent("processes");
   });
 });
