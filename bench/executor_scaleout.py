@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import nats
+import psutil
 from nats.js import JetStreamContext
 
 from dockback_contracts import events as ev
@@ -129,6 +130,7 @@ async def round_of(
             for request in requests
         ]
         os.sync()
+        before = cpu_times(created, tag)
         start = time.perf_counter()
         for request in requests:
             await js.publish(
@@ -142,6 +144,7 @@ async def round_of(
             raise BenchError(f"{len(pending)} of {len(futures)} backups did not finish within {job_seconds:.0f}s")
         arrivals = [future.result()[0] for future in done]  # raises a job's JobFailed as a BenchError
         seconds = max(arrivals) - start
+        cpu = cpu_used(before, cpu_times(created, tag), seconds)
     finally:
         for index in range(count):
             name = f"executor-{tag}-{index}"
@@ -161,8 +164,50 @@ async def round_of(
     twice = [job for job, times in ran.items() if times > 1]
     if set(ran) != expected or twice:
         raise BenchError(f"jobs did not run exactly once: {len(set(ran))} ran, {len(twice)} more than once")
-    log(f"{count} executor(s), round {tag}: {len(volumes)} backups in {seconds:.2f}s (per executor: {per_executor})")
-    return {"executors": count, "seconds": round(seconds, 3), "jobs_per_executor": per_executor}
+    log(
+        f"{count} executor(s), round {tag}: {len(volumes)} backups in {seconds:.2f}s (per executor: {per_executor}); "
+        f"CPU busy {cpu['machine_busy']:.0%} of {os.cpu_count()} cores; CPU seconds: executors {cpu['executors']:.1f}, "
+        f"engine {cpu['engine']:.1f}, nats-server {cpu['nats']:.1f}, other {cpu['other']:.1f}"
+    )
+    return {"executors": count, "seconds": round(seconds, 3), "jobs_per_executor": per_executor, "cpu": cpu}
+
+
+ENGINE_PROCESSES = ("dockerd", "containerd", "containerd-shim", "containerd-shim-runc-v2", "runc", "docker-proxy")
+
+
+def cpu_times(created: Created, tag: str) -> dict[str, float]:
+    """CPU seconds used so far: the machine's (busy and all, from /proc/stat), the round's executors',
+    the engine's (dockerd, containerd and its shims) and the nats-server's."""
+    fields = [float(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    ticks = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + fields[4]  # idle + iowait
+    times = {"machine_all": sum(fields[:8]) / ticks, "machine_busy": (sum(fields[:8]) - idle) / ticks}
+    ours = {process.pid: name for name, process in created.processes}
+    executors = engine = nats_cpu = 0.0
+    for process in psutil.process_iter(["name", "cpu_times"]):
+        used = process.info["cpu_times"]
+        if used is None:
+            continue
+        seconds = used.user + used.system
+        name = ours.get(process.pid, "")
+        if name.startswith(f"executor-{tag}-"):
+            executors += seconds
+        elif name == "nats-server":
+            nats_cpu += seconds
+        elif (process.info["name"] or "") in ENGINE_PROCESSES:
+            engine += seconds
+    times.update(executors=executors, engine=engine, nats=nats_cpu)
+    return times
+
+
+def cpu_used(before: dict[str, float], after: dict[str, float], seconds: float) -> dict[str, float]:
+    """What the round used: busy share of the machine, and CPU seconds per part (`other`: the rest,
+    such as the runner containers' tar and zstd and the kernel's work for them)."""
+    used = {key: round(after[key] - before[key], 2) for key in ("executors", "engine", "nats")}
+    busy = after["machine_busy"] - before["machine_busy"]
+    used["other"] = round(busy - sum(used.values()), 2)
+    used["machine_busy"] = round(busy / (after["machine_all"] - before["machine_all"]), 3)
+    return used
 
 
 async def measure(created: Created, volumes: list[str], args: argparse.Namespace) -> list[dict[str, Any]]:
