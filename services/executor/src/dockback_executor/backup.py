@@ -32,9 +32,10 @@ from dockback_executor.locks import ResourceLocks
 from dockback_executor.runner_strategy import RunnerArchiveFailed, RunnerStrategy
 from dockback_executor.store import ArchiveStore
 from dockback_executor.targets import nothing_matched, resolve
-from dockback_runtime.jobs.announcer import Announcer
+from dockback_runtime.jobs.announcer import Announcer, ProgressReporter
 from dockback_runtime.jobs.errors import JobError, PermanentError, os_error_is_permanent
 from dockback_runtime.jobs.running import cancelled_by_user, enter_phase
+from dockback_runtime.tasks import stop_loops
 
 log = logging.getLogger(__name__)
 
@@ -270,7 +271,9 @@ class BackupService:
         options = request.options
         compression = "none" if part.kind == "config" else options.compression
         final = directory / (f"{stem}.json" if part.kind == "config" else f"{stem}{SUFFIXES[compression]}")
-        progress = self.announcer.progress_reporter(request.job_id, "archive", await self._expected_size(part))
+        progress = self.announcer.progress_reporter(request.job_id, "archive")
+        # Learnt beside the archive, not before it: the engine's `system df` walks every volume.
+        sizing = asyncio.create_task(self._learn_size(part, progress))
         strategy = "stream"
 
         try:
@@ -291,6 +294,8 @@ class BackupService:
             if os_error_is_permanent(exc):  # a full disk, a name too long: every attempt would fail the same way
                 raise self.store.cannot_write(exc, final, None, None) from exc
             raise
+        finally:
+            await stop_loops(sizing)
 
         manifest = ArchiveManifest(
             artifact_id=ev.artifact_id_for(request.job_id, resource, part.role),
@@ -332,6 +337,12 @@ class BackupService:
             self.store.relative(final),
         )
         return manifest
+
+    async def _learn_size(self, part: Part, progress: ProgressReporter) -> None:
+        """Give `progress` the part's expected size once known (a percentage can be shown from then on)."""
+        expected = await self._expected_size(part)
+        if expected is not None and progress.total is None:
+            progress.total = expected
 
     async def _expected_size(self, part: Part) -> int | None:
         """About how many bytes the part's tar stream will hold, for a percentage: an image's size,

@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 PIPES = ".pipes"
 _DATA_MOUNT = PurePosixPath("/dockback-data")
 _PIPES_MOUNT = PurePosixPath("/pipes")
+PIPE_BYTES = 1024 * 1024
 _DEFAULT_LEVEL = {"zstd": 3, "gzip": 6, "none": 0}
 _CHECK_WORD = "dockback-runner-check"
 _COMPLAINERS = ("tar: ", "sh: ", "zstd: ", "gzip: ")
@@ -148,6 +149,9 @@ class _Fifo:
         self._keeper: int | None = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         flags = fcntl.fcntl(self.read_fd, fcntl.F_GETFL)
         fcntl.fcntl(self.read_fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
+        with contextlib.suppress(OSError):  # above the system's pipe-max-size: the default 64 KiB stays
+            # Room for a burst of the compressor's output while we hash and write the last one.
+            fcntl.fcntl(self.read_fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
     def release(self) -> None:
         if self._keeper is not None:

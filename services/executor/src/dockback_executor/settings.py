@@ -26,7 +26,7 @@ class Settings(BaseSettings, NatsClientSettings, JobWorkerSettings):
     docker_url: str | None = Field(default=None, description="Docker Engine URL; default: DOCKER_HOST or the socket")
     data_dir: Path = Field(default=Path("/var/lib/dockback/backups"), description="Where archives are kept")
     strategy: Literal["stream", "runner", "auto"] = Field(
-        default="stream",
+        default="auto",
         description="stream: read the volume through the engine's archive API (any engine); runner: start a "
         "container with GNU tar and zstd that archives the volume into the data dir in one pass (a local engine; "
         "the image is made from the executor's own tools unless runner_image is given); auto: runner where it "
