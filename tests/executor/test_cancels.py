@@ -127,7 +127,8 @@ async def test_a_backup_cancelled_mid_archive_restarts_what_it_stopped_and_is_no
     await create_volume(unique_name, docker_labels)
     await running_container(unique_name, unique_name, busybox_image, docker_labels)
     engine_proxy.hold_archive_reads()
-    start_executor(DOCKBACK_DOCKER_URL=engine_proxy.url)
+    # The hold is in the engine's archive API, which the stream strategy reads (a runner writes the archive itself).
+    start_executor(DOCKBACK_DOCKER_URL=engine_proxy.url, DOCKBACK_STRATEGY="stream")
     request = backup_of("volume", unique_name, stop_containers=True)
     await publish(nats_url, request)
     async with asyncio.timeout(60):
@@ -271,7 +272,7 @@ async def test_a_restore_cancelled_during_the_swap_runs_to_its_end_and_reports_i
     unique_name: str,
     tmp_path: Path,
 ) -> None:
-    start_executor(DOCKBACK_DOCKER_URL=engine_proxy.url)
+    start_executor(DOCKBACK_DOCKER_URL=engine_proxy.url, DOCKBACK_STRATEGY="stream")  # held in the archive API
     created = await backed_up_volume_in_use(nats_url, heard, busybox_image, docker_labels, unique_name)
     engine_proxy.hold_archive_write(after=2)  # past the fresh copy's two uploads (data, then the root's owner)
     request = restore_of(created, "volume", unique_name, replace_existing=True, allow_stop=True)
@@ -308,7 +309,7 @@ async def test_a_restore_cancelled_while_it_backs_up_first_ends_that_backup_canc
     unique_name: str,
     tmp_path: Path,
 ) -> None:
-    start_executor(DOCKBACK_DOCKER_URL=engine_proxy.url)
+    start_executor(DOCKBACK_DOCKER_URL=engine_proxy.url, DOCKBACK_STRATEGY="stream")  # held in the archive API
     created = await backed_up_volume_in_use(nats_url, heard, busybox_image, docker_labels, unique_name)
     engine_proxy.hold_archive_reads()  # the backup of the current data, taken first, is mid archive
     first = backup_of("volume", unique_name)
