@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import Callable
@@ -73,6 +74,16 @@ async def wait_for_buckets(js: JetStreamContext) -> None:
                 await asyncio.sleep(backoff.delay(attempt))
 
 
+def keep_out_of_collections() -> None:
+    """Leave what is loaded now (the plans, the watermarks, the modules) out of the garbage
+    collector's full passes: with 10,000 plans, each pass walked them all, several times per
+    burst of due plans, for a fifth of the scheduler's CPU. What is freed later (a plan changed
+    or deleted) is still freed when nothing refers to it; only a reference cycle among these
+    objects would stay, and they form none (snapshots are plain data)."""
+    gc.collect()  # the loading's own garbage first: frozen, it would never be collected
+    gc.freeze()
+
+
 async def run(settings: Settings) -> None:
     """Run the scheduler until SIGTERM or SIGINT."""
     stop = asyncio.Event()
@@ -96,6 +107,7 @@ async def run(settings: Settings) -> None:
             missed_count_limit=settings.missed_count_limit,
         )
         await scheduler.start()
+        keep_out_of_collections()
         await stop.wait()
         log.info("stopping")
         await scheduler.stop()
