@@ -10,11 +10,17 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert
 
 from dockback_gateway.audit.models import AuditEntry
 from dockback_gateway.catalog.models import Artifact, ArtifactCopy, ArtifactState
-from dockback_gateway.dashboard.repository import KeptArchive, archives_kept_between
+from dockback_gateway.dashboard.repository import (
+    KeptArchive,
+    archives_kept_between,
+    compact_storage_changes,
+    storage_changes,
+)
 from dockback_gateway.dashboard.service import storage_by_day
 from dockback_gateway.jobs.models import Job, MissedRun
 from dockback_gateway.plans.models import Plan
@@ -292,6 +298,81 @@ async def test_storage_summed_in_the_database_equals_storage_by_day_over_every_a
         expected = storage_by_day(await archives_kept_between(db, start, now), now, 30)
     assert any(day.local_bytes != day.total_bytes for day in expected), "some local files were removed"
     assert found["storage"] == [day.model_dump(mode="json") for day in expected]
+
+
+async def test_storage_kept_by_the_database_follows_every_kind_of_write_to_archives_and_copies(
+    gateway: Gateway,
+) -> None:
+    """The per-day changes are written by triggers on archives and copies: after each kind of write
+    the catalog makes (archives and copies several in one statement, a copy uploaded again, a local
+    file removed, a prune, a copy and an archive deleted) and after the rows are folded, the chart
+    equals storage_by_day over every archive as it is then."""
+    plan = plan_row("p", "h1", volumes=["a"], cron="0 3 * * *")
+    await add(gateway, plan)
+    old, middle, new, bare = (
+        artifact_row("h1", plan, "a", days_ago=40, size=7000),
+        artifact_row("h1", plan, "a", days_ago=12.5, size=1000),
+        artifact_row("h1", plan, "a", days_ago=3.5, size=300),
+        artifact_row("h1", plan, "a", days_ago=EARLIER_TODAY, size=50),
+    )
+
+    def copy(artifact: Artifact, target: str, days_ago: float, size: int) -> dict[str, Any]:
+        return {
+            "artifact_id": artifact.id,
+            "target_id": target,
+            "bucket": "b",
+            "key": f"k/{artifact.id}",
+            "size_bytes": size,
+            "sha256": "0" * 64,
+            "verified_by": "metadata",
+            "uploaded_at": NOW - timedelta(days=days_ago),
+        }
+
+    async def write(*statements: Any) -> None:
+        async with gateway.app.state.sessions.begin() as db:
+            for statement in statements:
+                await db.execute(statement)
+
+    async def chart_matches(client: httpx.AsyncClient) -> None:
+        found = await dashboard(client)
+        now = datetime.fromisoformat(found["generated_at"])
+        start = datetime.combine(now.astimezone(UTC).date(), time(), tzinfo=UTC) - timedelta(days=30)
+        async with gateway.app.state.sessions() as db:
+            expected = storage_by_day(await archives_kept_between(db, start, now), now, 30)
+        assert found["storage"] == [day.model_dump(mode="json") for day in expected]
+
+    async with logged_in_admin(gateway) as client:
+        await add(gateway, old, middle, new, bare)  # one INSERT of four rows
+        await chart_matches(client)
+        await write(
+            insert(ArtifactCopy).values(
+                [copy(middle, "s3", 11, 1000), copy(middle, "b2", 12, 990), copy(new, "s3", 3, 300)]
+            )
+        )
+        await chart_matches(client)
+        again = insert(ArtifactCopy).values(copy(middle, "b2", 2, 995))  # the catalog's upsert of a copy
+        await write(
+            again.on_conflict_do_update(index_elements=["artifact_id", "target_id"], set_=copy(middle, "b2", 2, 995))
+        )
+        await chart_matches(client)
+        await write(update(Artifact).where(Artifact.id.in_([middle.id, bare.id])).values(local_present=False))
+        await chart_matches(client)
+        await write(
+            update(Artifact)
+            .where(Artifact.id.in_([old.id, new.id]))
+            .values(state=ArtifactState.PRUNED, pruned_at=NOW - timedelta(hours=1), local_present=False)
+        )
+        await chart_matches(client)
+        await write(delete(ArtifactCopy).where(ArtifactCopy.artifact_id == middle.id, ArtifactCopy.target_id == "s3"))
+        await chart_matches(client)
+        await write(delete(Artifact).where(Artifact.id == new.id))  # its copy goes with it (ON DELETE CASCADE)
+        await chart_matches(client)
+        async with gateway.app.state.sessions.begin() as db:
+            assert await compact_storage_changes(db)
+        async with gateway.app.state.sessions() as db:
+            changes, rows = await storage_changes(db)
+        assert rows == len(changes), "one row a day once folded"
+        await chart_matches(client)
 
 
 def test_an_archive_whose_local_file_the_uploader_removed_counts_as_local_until_its_first_copy() -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,6 +21,7 @@ from dockback_contracts.streams import EVENTS_STREAM, JOBS_STREAM
 from dockback_gateway.config import Settings
 from dockback_gateway.jobs.models import Job, JobLogEntry, MissedRun
 from dockback_gateway.jobs.worker import state_of
+from dockback_gateway.plans.models import Plan
 from gateway.conftest import Gateway
 from gateway.job_facts import HOST, add_host, add_plan, job_in, job_of, publish, queued, recorder_idle, started
 from harness.eventually import eventually
@@ -200,6 +202,46 @@ async def test_plan_slots_without_a_job_are_reported_as_one_missed_run(gateway: 
     async with gateway.app.state.sessions() as db:
         rows = (await db.scalars(select(MissedRun).where(MissedRun.plan_id == plan_id))).all()
     assert [(r.scheduled_for, r.missed_slots) for r in rows] == [(slots[1], len(slots) - 1)]
+
+
+async def test_a_pass_computes_only_the_slots_in_its_window_so_its_budget_reaches_every_plan(
+    gateway: Gateway,
+) -> None:
+    """Five plans, each with six slots in its window, and a pass budget of 40 slots: computing
+    only the window's slots, one pass checks them all (it used to compute a plan's 30-slot scan
+    limit whatever the window, and the budget reached two plans a pass)."""
+    now = datetime.now(UTC)
+    reconciler = state_of(gateway.app.state.runtime).reconciler
+    reconciler.clock = lambda: now
+    reconciler.missed_runs.deadlines = replace(reconciler.deadlines, missed_pass_budget=40)
+    async with gateway.app.state.sessions.begin() as db:  # one transaction: one pass sees all five
+        plans = [
+            Plan(
+                name=f"plan-{n}",
+                host_id=HOST,
+                cron="*/10 * * * *",
+                timezone="UTC",
+                targets=[{"kind": "volume", "names": ["pgdata"]}],
+                options={},
+                upload_targets=[],
+                retention={},
+                updated_at=now - HOUR_AGO,
+                missed_run_grace_seconds=0.0,
+            )
+            for n in range(5)
+        ]
+        db.add_all(plans)
+    subject = subjects.fact(ev.RunMissed, HOST)
+    await eventually(lambda: _at_least(5, messages_on(gateway, EVENTS_STREAM, subject)))
+    async with gateway.app.state.sessions() as db:
+        rows = (await db.scalars(select(MissedRun).where(MissedRun.plan_id.in_([p.id for p in plans])))).all()
+    assert sorted(row.missed_slots for row in rows) == [6] * 5
+    assert len({row.reported_at for row in rows}) == 1, "reported in one pass (one transaction's now())"
+
+
+async def _at_least(count: int, found: Awaitable[list[bytes]]) -> list[bytes] | None:
+    bodies = await found
+    return bodies if len(bodies) >= count else None
 
 
 async def test_a_long_gap_of_a_per_second_plan_is_checked_in_bounded_steps_and_reported_once(

@@ -158,8 +158,9 @@ def _instants(cron: str, zone: ZoneInfo, after: datetime) -> Iterator[datetime]:
         yield instant
 
 
-def fire_times(cron: str, timezone: str, after: datetime, until: datetime) -> list[datetime]:
-    """The plan's fire instants in ``(after, until]``, ascending, as aware UTC datetimes.
+def fire_times(cron: str, timezone: str, after: datetime, until: datetime, limit: int | None = None) -> list[datetime]:
+    """The plan's fire instants in ``(after, until]``, ascending, as aware UTC datetimes; only
+    the first ``limit`` of them when it is given.
 
     ``cron`` is evaluated in the IANA zone ``timezone``; ``after`` and ``until`` must be
     aware. Raises ``ValueError`` naming the cron expression or the time zone if either is
@@ -173,7 +174,7 @@ def fire_times(cron: str, timezone: str, after: datetime, until: datetime) -> li
     if end <= start:
         return out
     for instant in _instants(cron, zone, start):
-        if instant > end:
+        if instant > end or (limit is not None and len(out) >= limit):
             break
         out.append(instant)
     return out

@@ -18,6 +18,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from dockback_gateway.config import Settings
+from dockback_runtime.collector import keep_out_of_collections
 from dockback_runtime.logs import setup_logging
 from dockback_runtime.metrics import serve_metrics
 
@@ -91,6 +92,7 @@ class _Server(uvicorn.Server):
         for what, sock in self.listening.items():
             host, port = sock.getsockname()[:2]
             logging.getLogger("uvicorn.error").info("Uvicorn running on http://%s:%d (%s)", host, port, what)
+        keep_out_of_collections()
 
 
 def _listen(host: str, port: int) -> socket.socket:

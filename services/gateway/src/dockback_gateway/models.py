@@ -4,7 +4,7 @@ import dockback_gateway.settings.models  # noqa: F401 - registers the settings t
 from dockback_gateway.audit.models import AuditEntry
 from dockback_gateway.auth.models import LoginBrake, PendingLogin, Session
 from dockback_gateway.catalog.models import Artifact, ArtifactCopy
-from dockback_gateway.dashboard.models import AttentionAcknowledgement
+from dockback_gateway.dashboard.models import AttentionAcknowledgement, StorageChange
 from dockback_gateway.db import Base
 from dockback_gateway.jobs.models import Job, JobLogEntry, MissedRun
 from dockback_gateway.outbox.models import OutboxMessage
@@ -31,5 +31,6 @@ __all__ = [
     "RestoreConfirmation",
     "RestoreLock",
     "Session",
+    "StorageChange",
     "User",
 ]

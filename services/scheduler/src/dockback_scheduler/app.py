@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import signal
 from collections.abc import Callable
@@ -14,6 +13,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import BucketNotFoundError
 
 from dockback_contracts import streams
+from dockback_runtime.collector import keep_out_of_collections
 from dockback_runtime.connection import connect_options
 from dockback_scheduler.publisher import TRANSIENT, Backoff
 from dockback_scheduler.service import Scheduler
@@ -72,16 +72,6 @@ async def wait_for_buckets(js: JetStreamContext) -> None:
                 if attempt == 1:
                     log.info("waiting for the gateway to declare KV bucket %s (%r)", bucket, exc)
                 await asyncio.sleep(backoff.delay(attempt))
-
-
-def keep_out_of_collections() -> None:
-    """Leave what is loaded now (the plans, the watermarks, the modules) out of the garbage
-    collector's full passes: with 10,000 plans, each pass walked them all, several times per
-    burst of due plans, for a fifth of the scheduler's CPU. What is freed later (a plan changed
-    or deleted) is still freed when nothing refers to it; only a reference cycle among these
-    objects would stay, and they form none (snapshots are plain data)."""
-    gc.collect()  # the loading's own garbage first: frozen, it would never be collected
-    gc.freeze()
 
 
 async def run(settings: Settings) -> None:

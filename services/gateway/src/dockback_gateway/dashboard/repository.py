@@ -6,15 +6,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Uuid, and_, bindparam, delete, func, or_, select, text, true
 from sqlalchemy.dialects.postgresql import ARRAY, distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import load_only
 
 from dockback_gateway.catalog.models import Artifact, ArtifactCopy, ArtifactState
 from dockback_gateway.catalog.repository import verified_clause
-from dockback_gateway.dashboard.models import AttentionAcknowledgement
+from dockback_gateway.dashboard.models import AttentionAcknowledgement, StorageChange
 from dockback_gateway.jobs.models import Job, JobStatus, MissedRun
 from dockback_gateway.plans.models import Plan
 
@@ -63,6 +64,20 @@ async def job_counts(db: AsyncSession, ended_since: datetime) -> dict[str, int]:
     return {status: count for status, count in (await db.execute(query)).all()}
 
 
+_FAILURE_COLUMNS = (
+    Job.id,
+    Job.kind,
+    Job.status,
+    Job.host_id,
+    Job.plan_id,
+    Job.resource_kind,
+    Job.resource_name,
+    Job.error,
+    Job.created_at,
+    Job.finished_at,
+)
+
+
 async def unresolved_failures(db: AsyncSession, since: datetime, limit: int) -> Sequence[tuple[Job, str | None]]:
     """Failed jobs created since `since` that are the newest finished job of their series (the
     same kind, plan, host and resource): no success came after them. Newest first, with the
@@ -76,6 +91,7 @@ async def unresolved_failures(db: AsyncSession, since: datetime, limit: int) -> 
     )
     query = (
         select(Job, Plan.name)
+        .options(load_only(*_FAILURE_COLUMNS))  # not the request, the progress, the log
         .join(finished, finished.c.id == Job.id)
         .outerjoin(Plan, Plan.id == Job.plan_id)
         .where(finished.c.status == JobStatus.FAILED)
@@ -177,57 +193,41 @@ async def archives_kept_between(db: AsyncSession, start: datetime, end: datetime
     ]
 
 
-# Each archive kept in the window as the times its bytes start and stop counting, summed per day in
-# the database: one pass over the window's archives, instead of every row sent to Python and
-# walked once per day. An archive counts from its creation until it is pruned (total); on its host
-# until then, or until its first remote copy when the uploader removed the local file (local); each
-# remote copy from its upload (and the archive's creation) until the archive is pruned (remote).
-# Day 0 ends at :first_day_end, day n n days later; the last day ends at :now (later changes are
-# not counted). What storage_by_day computes from archives_kept_between, in SQL.
-_STORAGE_DELTAS = text(
+async def storage_changes(db: AsyncSession) -> tuple[dict[date, tuple[int, int, int]], int]:
+    """The change in bytes kept (total, local, remote) per UTC day, since the first archive, as
+    the database's triggers record it (migration 0019); and how many rows that took."""
+    query = select(
+        StorageChange.day,
+        func.sum(StorageChange.total_bytes),
+        func.sum(StorageChange.local_bytes),
+        func.sum(StorageChange.remote_bytes),
+        func.count(),
+    ).group_by(StorageChange.day)
+    changes, rows = {}, 0
+    for day, total, local, remote, count in (await db.execute(query)).all():
+        changes[day] = (int(total), int(local), int(remote))
+        rows += count
+    return changes, rows
+
+
+async def compact_storage_changes(db: AsyncSession) -> bool:
+    """Fold the storage changes into one row per day, unless another transaction is doing it;
+    whether this one did. Rows written meanwhile by transactions not yet committed stay as they
+    are: the deletion sees only what was committed before it."""
+    if not await db.scalar(select(func.pg_try_advisory_xact_lock(_COMPACTING_STORAGE))):
+        return False
+    await db.execute(_COMPACT_STORAGE)
+    return True
+
+
+_COMPACTING_STORAGE = 0x5354_4F52  # the advisory lock of compact_storage_changes ("STOR")
+_COMPACT_STORAGE = text(
     """
-WITH kept AS (
-    SELECT a.id, a.size_bytes AS size, a.created_at AS created, a.pruned_at AS pruned,
-           CASE WHEN a.local_present OR a.pruned_at IS NOT NULL THEN a.pruned_at
-                ELSE coalesce((SELECT min(c.uploaded_at) FROM artifact_copies c WHERE c.artifact_id = a.id),
-                              a.created_at)
-           END AS local_gone
-    FROM artifacts a
-    WHERE a.created_at <= CAST(:now AS timestamptz)
-      AND (a.pruned_at IS NULL OR a.pruned_at >= CAST(:start AS timestamptz))
-),
-events (at, total, local, remote) AS (
-    SELECT created, size, CASE WHEN local_gone IS NULL OR local_gone > created THEN size ELSE 0 END, 0
-    FROM kept WHERE pruned IS NULL OR pruned > created
-    UNION ALL
-    SELECT pruned, -size, 0, 0 FROM kept WHERE pruned > created
-    UNION ALL
-    SELECT local_gone, 0, -size, 0 FROM kept WHERE local_gone > created AND (pruned IS NULL OR pruned > created)
-    UNION ALL
-    SELECT greatest(k.created, c.uploaded_at), 0, 0, c.size_bytes
-    FROM kept k JOIN artifact_copies c ON c.artifact_id = k.id
-    WHERE k.pruned IS NULL OR k.pruned > greatest(k.created, c.uploaded_at)
-    UNION ALL
-    SELECT k.pruned, 0, 0, -c.size_bytes
-    FROM kept k JOIN artifact_copies c ON c.artifact_id = k.id
-    WHERE k.pruned > greatest(k.created, c.uploaded_at)
-)
-SELECT greatest(0, ceil(extract(epoch FROM at - CAST(:first_day_end AS timestamptz)) / 86400))::int AS day,
-       sum(total)::bigint, sum(local)::bigint, sum(remote)::bigint
-FROM events
-WHERE at <= CAST(:now AS timestamptz)
-GROUP BY 1
+WITH gone AS (DELETE FROM storage_changes RETURNING day, total_bytes, local_bytes, remote_bytes)
+INSERT INTO storage_changes (day, total_bytes, local_bytes, remote_bytes)
+SELECT day, sum(total_bytes), sum(local_bytes), sum(remote_bytes) FROM gone GROUP BY day
 """
 )
-
-
-async def storage_deltas(
-    db: AsyncSession, start: datetime, first_day_end: datetime, now: datetime
-) -> dict[int, tuple[int, int, int]]:
-    """Per day (0: the day ending at `first_day_end`, and everything before it), the change in bytes
-    kept (total, local, remote) by the archives that existed at some time in [start, now]."""
-    rows = await db.execute(_STORAGE_DELTAS, {"start": start, "first_day_end": first_day_end, "now": now})
-    return {day: (total, local, remote) for day, total, local, remote in rows.all()}
 
 
 async def acknowledgements(db: AsyncSession) -> dict[str, AttentionAcknowledgement]:

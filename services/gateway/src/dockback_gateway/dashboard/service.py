@@ -40,6 +40,7 @@ ATTENTION_LIMIT = 10
 ROWS_READ = 1000  # failures and missed runs read to group and to leave out the acknowledged, before the cut
 NEXT_RUNS = 10
 STORAGE_DAYS = 30
+STORAGE_ROWS_UNFOLDED = 1000  # storage changes written since they were last folded into one row a day
 
 
 class DashboardService:
@@ -51,7 +52,7 @@ class DashboardService:
         views = ResourceViews(self.db)
         hosts = await views.hosts()
         coverage = await views.coverage()
-        plans = await plans_repository.live_plans(self.db)
+        plans = await plans_repository.live_plans(self.db, schedule_only=True)
         counts = await repository.job_counts(self.db, now - JOBS_WINDOW)
         items = await self._attention(now, hosts, coverage)
         checklist = await getting_started(self.db, hosts, plans, coverage.volumes.unprotected)
@@ -81,19 +82,25 @@ class DashboardService:
         )
 
     async def _storage(self, now: datetime, days: int) -> list[StorageDay]:
-        """What storage_by_day gives for the archives kept in the window, summed in the database."""
+        """What storage_by_day gives for every archive, from the per-day changes the database
+        records as archives and copies are written: a few rows a day, whatever the catalog holds.
+        Today counts each change of today (also one a host whose clock runs ahead stamped later
+        than now). Folds the rows into one a day once many have been written since the last time."""
         today = now.astimezone(UTC).date()
         first_day = today - timedelta(days=days - 1)
-        deltas = await repository.storage_deltas(
-            self.db, _day_start(now) - timedelta(days=days), min(_day_start_of(first_day + timedelta(days=1)), now), now
-        )
-        out, total, local, remote = [], 0, 0, 0
+        changes, rows = await repository.storage_changes(self.db)
+        if rows > len(changes) + STORAGE_ROWS_UNFOLDED:
+            await repository.compact_storage_changes(self.db)
+        total = local = remote = 0
+        for day, change in changes.items():
+            if day < first_day:
+                total, local, remote = total + change[0], local + change[1], remote + change[2]
+        out = []
         for n in range(days):
-            change = deltas.get(n, (0, 0, 0))
+            day = first_day + timedelta(days=n)
+            change = changes.get(day, (0, 0, 0))
             total, local, remote = total + change[0], local + change[1], remote + change[2]
-            out.append(
-                StorageDay(day=first_day + timedelta(days=n), total_bytes=total, local_bytes=local, remote_bytes=remote)
-            )
+            out.append(StorageDay(day=day, total_bytes=total, local_bytes=local, remote_bytes=remote))
         return out
 
     async def _verifications(self, plans: Sequence[Plan]) -> list[PlanVerification]:
@@ -399,7 +406,3 @@ def _local_gone_at(archive: KeptArchive) -> datetime | None:
 
 def _day_start_of(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
-
-
-def _day_start(now: datetime) -> datetime:
-    return _day_start_of(now.astimezone(UTC).date())

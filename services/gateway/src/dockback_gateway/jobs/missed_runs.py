@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockback_contracts import events as ev
-from dockback_contracts.schedule import next_fire_times
+from dockback_contracts.schedule import fire_times
 from dockback_gateway.jobs.models import Job, MissedRun
 from dockback_gateway.outbox.service import enqueue
 from dockback_gateway.plans.models import Plan
@@ -103,13 +103,14 @@ class MissedRuns:
                 continue
             limit = min(d.missed_scan_limit, budget)
             try:
-                slots = next_fire_times(plan.cron, plan.timezone, start, limit)
+                # only the window's slots: computing `limit` of them past its end cost a pass of
+                # 1,000 plans 100,000 cron steps (about 3 s of the gateway's CPU) every 30 s
+                within = fire_times(plan.cron, plan.timezone, start, end, limit)
             except ValueError as exc:
                 log.warning("reconciler: plan %s has a schedule that cannot be evaluated: %s", plan.id, exc)
                 continue
-            budget -= len(slots)
-            within = [s for s in slots if s <= end]
-            done = len(within) < len(slots) or len(slots) < limit
+            budget -= len(within)
+            done = len(within) < limit  # the window's end reached (or the schedule's)
             work.append((plan, scan, within, done, end))
 
         slot_ids = [ev.scheduled_job_id(plan.id, s) for plan, _, within, _, _ in work for s in within]

@@ -4,14 +4,33 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from dockback_contracts import events as ev
 from dockback_contracts.snapshots import LocalCopies, PlanSnapshot, RetentionPolicy
 from dockback_gateway.plans.models import Plan
 
+_TARGETS: dict[tuple[uuid.UUID, int], tuple[ev.TargetSelector, ...]] = {}
+_TARGETS_KEPT = 20_000  # plans' parsed targets kept (a full catalog has 1,000 plans)
+
 
 def targets_of(plan: Plan) -> tuple[ev.TargetSelector, ...]:
-    return tuple(ev.TargetSelector.model_validate(t, strict=False) for t in plan.targets)
+    return parsed_targets(plan.id, plan.revision, plan.targets)
+
+
+def parsed_targets(plan_id: uuid.UUID, revision: int, targets: list[Any]) -> tuple[ev.TargetSelector, ...]:
+    """A plan's selectors from its stored `targets`, parsed once per revision (every change of a
+    plan raises its revision; the dashboard and the resource views read every plan's on each
+    request)."""
+    key = (plan_id, revision)
+    parsed = _TARGETS.get(key)
+    if parsed is None:
+        parsed = tuple(ev.TargetSelector.model_validate(t, strict=False) for t in targets)
+        if plan_id is not None and revision is not None:  # a plan not yet flushed has neither
+            if len(_TARGETS) >= _TARGETS_KEPT:
+                _TARGETS.clear()
+            _TARGETS[key] = parsed
+    return parsed
 
 
 def options_of(plan: Plan) -> ev.BackupOptions:

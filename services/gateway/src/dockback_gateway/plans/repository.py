@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import Uuid, bindparam, func, select, true
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, load_only
 
 from dockback_gateway.jobs.models import Job
 from dockback_gateway.plans.models import Plan
@@ -16,9 +16,25 @@ from dockback_gateway.resources.models import Host
 from dockback_gateway.settings.models import S3Target, SettingsDefaults
 
 
-async def live_plans(db: AsyncSession, *, host_id: str | None = None, enabled: bool | None = None) -> Sequence[Plan]:
-    """The plans not deleted, by name."""
+async def live_plans(
+    db: AsyncSession, *, host_id: str | None = None, enabled: bool | None = None, schedule_only: bool = False
+) -> Sequence[Plan]:
+    """The plans not deleted, by name; `schedule_only`: with only their names, hosts, schedules
+    and creation times loaded (what the dashboard reads; the rest is not decoded)."""
     query = select(Plan).where(Plan.deleted_at.is_(None))
+    if schedule_only:
+        query = query.options(
+            load_only(
+                Plan.id,
+                Plan.name,
+                Plan.host_id,
+                Plan.enabled,
+                Plan.cron,
+                Plan.timezone,
+                Plan.created_at,
+                Plan.deleted_at,
+            )
+        )
     if host_id is not None:
         query = query.where(Plan.host_id == host_id)
     if enabled is not None:

@@ -10,7 +10,7 @@ from sqlalchemy import DateTime, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockback_gateway.catalog.models import Artifact, ArtifactState
-from dockback_gateway.plans.convert import targets_of
+from dockback_gateway.plans.convert import parsed_targets
 from dockback_gateway.plans.models import Plan
 from dockback_gateway.resources.models import Host
 from dockback_gateway.resources.protection import PlanTargets
@@ -46,9 +46,13 @@ async def protecting_plans(db: AsyncSession, host_ids: Sequence[str]) -> list[Pl
     """The live, enabled plans of these hosts, with their selectors."""
     if not host_ids:
         return []
-    query = select(Plan).where(Plan.deleted_at.is_(None), Plan.enabled.is_(True), Plan.host_id.in_(host_ids))
-    plans = (await db.scalars(query.order_by(func.lower(Plan.name)))).all()
-    return [PlanTargets(p.id, p.name, p.host_id, targets_of(p)) for p in plans]
+    query = select(Plan.id, Plan.name, Plan.host_id, Plan.revision, Plan.targets).where(
+        Plan.deleted_at.is_(None), Plan.enabled.is_(True), Plan.host_id.in_(host_ids)
+    )
+    rows = (await db.execute(query.order_by(func.lower(Plan.name)))).all()
+    return [
+        PlanTargets(id, name, host, parsed_targets(id, revision, targets)) for id, name, host, revision, targets in rows
+    ]
 
 
 async def archive_times(db: AsyncSession, host_ids: Sequence[str]) -> list[ArchiveTimes]:

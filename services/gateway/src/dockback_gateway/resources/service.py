@@ -204,7 +204,7 @@ class ResourceViews:
     async def coverage(self) -> Coverage:
         """Per host and in total: protected and unprotected volumes and containers."""
         hosts = []
-        for view in await self._views(None):
+        for view in await self._views(None, with_times=False):
             unprotected = [
                 UnprotectedResource(host_id=view.host.host_id, kind=kind, name=name)
                 for kind, table in (("volume", view.protection.volumes), ("container", view.protection.containers))
@@ -227,7 +227,9 @@ class ResourceViews:
             unprotected=[item for h in hosts for item in h.unprotected],
         )
 
-    async def _views(self, host_id: str | None) -> list[_HostView]:
+    async def _views(self, host_id: str | None, *, with_times: bool = True) -> list[_HostView]:
+        """Each host with its inventory, the plans that protect what it holds and (`with_times`)
+        the times of each resource's newest archive and verification."""
         now = await repository.database_now(self.db)
         hosts = await repository.hosts(self.db, host_id)
         host_ids = [h.host_id for h in hosts]
@@ -236,7 +238,7 @@ class ResourceViews:
             plans.setdefault(plan.host_id, []).append(plan)
         container_times: dict[str, dict[str, _Times]] = {}
         volume_times: dict[str, dict[str, _Times]] = {}
-        for row in await repository.archive_times(self.db, host_ids):
+        for row in await repository.archive_times(self.db, host_ids) if with_times else ():
             for table, name in _archived_resources(row):
                 times = (container_times if table == "container" else volume_times).setdefault(row.host_id, {})
                 times.setdefault(name, _Times()).add(row)
