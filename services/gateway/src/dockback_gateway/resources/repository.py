@@ -46,12 +46,13 @@ async def protecting_plans(db: AsyncSession, host_ids: Sequence[str]) -> list[Pl
     """The live, enabled plans of these hosts, with their selectors."""
     if not host_ids:
         return []
-    query = select(Plan.id, Plan.name, Plan.host_id, Plan.revision, Plan.targets).where(
+    query = select(Plan.id, Plan.name, Plan.host_id, Plan.revision, Plan.updated_at, Plan.targets).where(
         Plan.deleted_at.is_(None), Plan.enabled.is_(True), Plan.host_id.in_(host_ids)
     )
     rows = (await db.execute(query.order_by(func.lower(Plan.name)))).all()
     return [
-        PlanTargets(id, name, host, parsed_targets(id, revision, targets)) for id, name, host, revision, targets in rows
+        PlanTargets(plan_id, name, host, parsed_targets(plan_id, revision, updated_at, targets))
+        for plan_id, name, host, revision, updated_at, targets in rows
     ]
 
 
