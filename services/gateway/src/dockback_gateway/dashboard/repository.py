@@ -220,7 +220,7 @@ async def compact_storage_changes(db: AsyncSession) -> bool:
     return True
 
 
-_COMPACTING_STORAGE = 0x5354_4F52  # the advisory lock of compact_storage_changes ("STOR")
+_COMPACTING_STORAGE = 0x0D0C_5709  # the advisory lock of compact_storage_changes
 _COMPACT_STORAGE = text(
     """
 WITH gone AS (DELETE FROM storage_changes RETURNING day, total_bytes, local_bytes, remote_bytes)
