@@ -245,7 +245,9 @@ class Publisher:
         return acked
 
 
-def message_for(event: ev.Event) -> Message:
-    """The JetStream publish of ``event``: its subject, JSON body, `Nats-Msg-Id` and stream."""
+def message_for(event: ev.Event, payload: bytes | None = None) -> Message:
+    """The JetStream publish of ``event``: its subject, JSON body (``payload`` when the caller
+    serialised it already), `Nats-Msg-Id` and stream."""
     headers = {"Nats-Msg-Id": subjects.message_id(event), "content-type": "application/json"}
-    return Message(subjects.subject_for(event), event.model_dump_json().encode(), headers, streams.stream_for(event))
+    body = event.__pydantic_serializer__.to_json(event) if payload is None else payload
+    return Message(subjects.subject_for(event), body, headers, streams.stream_for(event))

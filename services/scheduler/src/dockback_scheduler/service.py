@@ -108,6 +108,7 @@ class _Decided:
     settlement: Settlement
     queued: JobQueued | None = None
     request: BackupRequested | None = None
+    request_json: bytes = b""  # the request serialised once: its own message's body and its JobQueued's
 
 
 class Scheduler:
@@ -329,27 +330,7 @@ class Scheduler:
         settlement = self._settle(plan, self._after[plan.plan_id], slot, now)
         decided = _Decided(plan, settlement)
         if settlement.fire is not None:
-            decided.request = BackupRequested(
-                job_id=scheduled_job_id(plan.plan_id, settlement.fire),
-                host_id=plan.host_id,
-                plan_id=plan.plan_id,
-                targets=plan.targets,
-                options=plan.options,
-                upload_targets=plan.upload_targets,
-                scheduled_for=settlement.fire,
-            )
-            # Built from the request just validated, so not validated again (a quarter of the CPU
-            # a plan costs would go to checking what is known to hold).
-            decided.queued = JobQueued.model_construct(
-                event_id=queued_event_id(decided.request.job_id),
-                occurred_at=now,
-                job_id=decided.request.job_id,
-                host_id=plan.host_id,
-                kind="backup",
-                plan_id=plan.plan_id,
-                scheduled_for=decided.request.scheduled_for,
-                request=decided.request,
-            )
+            decided.request, decided.request_json, decided.queued = firing(plan, settlement.fire, now)
         return decided
 
     def _settle(self, plan: PlanSnapshot, after: datetime, slot: datetime | None, now: datetime) -> Settlement:
@@ -380,9 +361,15 @@ class Scheduler:
             if not ok:
                 for d in group:
                     d.settlement = d.settlement.give_up_firing()
-        requests = [d.request for d in decided if d.settlement.fire is not None and d.request is not None]
+        requests = [d for d in decided if d.settlement.fire is not None and d.request is not None]
         missed = [self._missed_report(d) for d in decided if d.settlement.missed is not None]
-        await self._publisher.publish_all([*requests, *missed])
+        await self._publisher.publish_all(
+            [*(d.request for d in requests if d.request is not None), *missed],
+            messages=[
+                *(message_for(d.request, d.request_json) for d in requests if d.request is not None),
+                *(message_for(m) for m in missed),
+            ],
+        )
         published_at = self._now()
         assert self._watermarks is not None
         fired_slots = []
@@ -439,6 +426,44 @@ class Scheduler:
         )
 
 
+def firing(plan: PlanSnapshot, slot: datetime, now: datetime) -> tuple[BackupRequested, bytes, JobQueued]:
+    """The request that fires `plan` for `slot`, its JSON, and the JobQueued that announces it."""
+    request = BackupRequested(
+        job_id=scheduled_job_id(plan.plan_id, slot),
+        host_id=plan.host_id,
+        plan_id=plan.plan_id,
+        targets=plan.targets,
+        options=plan.options,
+        upload_targets=plan.upload_targets,
+        scheduled_for=slot,
+    )
+    # Built from the request just validated, so not validated again (a quarter of the CPU a plan
+    # costs would go to checking what is known to hold).
+    queued = JobQueued.model_construct(
+        event_id=queued_event_id(request.job_id),
+        occurred_at=now,
+        job_id=request.job_id,
+        host_id=plan.host_id,
+        kind="backup",
+        plan_id=plan.plan_id,
+        scheduled_for=slot,
+        request=request,
+    )
+    return request, request.__pydantic_serializer__.to_json(request), queued
+
+
+def announcement_json(event: JobsQueued, requests_json: list[bytes]) -> bytes:
+    """What `event.model_dump_json()` gives, with each item's request taken from `requests_json`
+    (the same order) instead of serialised again: a JobQueued's request is its last field and a
+    JobsQueued's jobs its last, so each object is its JSON without them, then them."""
+    head = event.__pydantic_serializer__.to_json(event, exclude={"jobs"})
+    items = [
+        item.__pydantic_serializer__.to_json(item, exclude={"request"})[:-1] + b',"request":' + request + b"}"
+        for item, request in zip(event.jobs, requests_json, strict=True)
+    ]
+    return head[:-1] + b',"jobs":[' + b",".join(items) + b"]}"
+
+
 def _announcements(firing: list[_Decided]) -> list[tuple[JobsQueued, Message, list[_Decided]]]:
     """The JobsQueued that announce ``firing``: one per host, split where one would be too large."""
     by_host: dict[str, list[_Decided]] = {}
@@ -452,7 +477,7 @@ def _announce(host_id: str, group: list[_Decided]) -> list[tuple[JobsQueued, Mes
     # The items are valid, and so is this. Its defaults given: model_construct looks at each default
     # factory's signature when it calls it, which cost five times what constructing does.
     event = JobsQueued.model_construct(event_id=uuid4(), occurred_at=utc_now(), host_id=host_id, jobs=items)
-    message = message_for(event)
+    message = message_for(event, announcement_json(event, [d.request_json for d in group if d.queued is not None]))
     if len(message.payload) > ANNOUNCEMENT_BYTES and len(group) > 1:
         half = len(group) // 2
         return _announce(host_id, group[:half]) + _announce(host_id, group[half:])
