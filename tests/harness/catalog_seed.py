@@ -1,6 +1,7 @@
-"""A full catalog written straight into a migrated database with COPY: plans, hosts, 90 days of
-jobs with their log lines, artifacts with remote copies and checks, and a hash-chained audit
-log. Used by bench/api_catalog.py (1,000 plans, 50 hosts, 100,000 jobs, 300,000 artifacts at
+"""A full catalog written straight into a migrated database with COPY: plans, hosts with their
+inventories (each plan's volumes mounted by a container of its own, a few volumes no plan names,
+some images), 90 days of jobs with their log lines, artifacts with remote copies and checks, and
+a hash-chained audit log. Used by bench/api_catalog.py (1,000 plans, 50 hosts, 100,000 jobs, 300,000 artifacts at
 scale 1) and, at a small scale, by tests/gateway/test_list_queries.py.
 
 Distributions: jobs evenly over the last 90 days (a few still open in the last hour), mostly
@@ -20,6 +21,8 @@ from typing import Any
 
 import asyncpg
 
+from dockback_contracts.events import HostInventory
+from dockback_contracts.inventory import ContainerInfo, EngineInfo, ImageInfo, MountInfo, VolumeInfo, VolumeUser
 from dockback_gateway.audit.service import GENESIS, entry_hash
 
 DAYS = 90
@@ -67,6 +70,47 @@ def _json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
+def _inventory(host_id: str, plans: list[tuple[int, list[str]]], now: datetime) -> dict[str, Any]:
+    """What the host's executor reports: each plan's volumes, mounted by a container of its own,
+    three volumes no plan names, and a few images."""
+    extra = [f"scratch-{host_id}-{k}" for k in range(3)]
+    volumes = [
+        VolumeInfo(
+            name=name,
+            driver="local",
+            size_bytes=2**30,
+            used_by=(VolumeUser(container_id=f"app-{n:04d}", container_name=f"app-{n:04d}", running=True),),
+        )
+        for n, resources in plans
+        for name in resources
+    ] + [VolumeInfo(name=name, driver="local", size_bytes=2**20) for name in extra]
+    containers = [
+        ContainerInfo(
+            id=f"app-{n:04d}",
+            name=f"app-{n:04d}",
+            image="app:latest",
+            image_id="sha256:" + f"{n:064x}"[-64:],
+            state="running",
+            labels={"com.example.tier": "web" if n % 2 else "db"},
+            mounts=tuple(
+                MountInfo(type="volume", source=name, destination=f"/data/{name}", read_only=False)
+                for name in resources
+            ),
+        )
+        for n, resources in plans
+    ]
+    images = [ImageInfo(id="sha256:" + f"{k:064x}", tags=(f"app:{k}",), size_bytes=100 * 2**20) for k in range(5)]
+    inventory = HostInventory(
+        host_id=host_id,
+        engine=EngineInfo(engine_id=f"engine-{host_id}", version="27.5.1", api_version="1.47", os="linux"),
+        containers=tuple(containers),
+        volumes=tuple(volumes),
+        images=tuple(images),
+        occurred_at=now,
+    )
+    return inventory.model_dump(mode="json")
+
+
 async def seed_catalog(dsn: str, scale: float = 1.0, *, seed: int = 16) -> Seeded:
     """Write the catalog at `scale` (1.0 = the issue's full catalog) and ANALYZE the tables.
     `dsn` is a libpq/asyncpg URL (postgresql://...)."""
@@ -89,36 +133,6 @@ async def _write(
     conn: asyncpg.Connection, rng: random.Random, counts: dict[str, int], now: datetime, start: datetime
 ) -> Seeded:
     host_ids = [f"host-{n:03d}" for n in range(counts["hosts"])]
-    await conn.copy_records_to_table(
-        "hosts",
-        columns=[
-            "host_id",
-            "inventory",
-            "inventory_at",
-            "heartbeat_at",
-            "heartbeat_interval_seconds",
-            "executor_version",
-            "running_job_ids",
-            "data_dir_free_bytes",
-            "data_dir_total_bytes",
-            "first_seen_at",
-        ],
-        records=[
-            (
-                h,
-                None,
-                None,
-                now - timedelta(seconds=rng.randint(0, 20)),
-                30.0,
-                "bench",
-                "[]",
-                rng.randint(200, 900) * 2**30,
-                1000 * 2**30,
-                start,
-            )
-            for h in host_ids
-        ],
-    )
 
     plans = []  # (id, host, resources, keep_days)
     plan_rows = []
@@ -170,6 +184,39 @@ async def _write(
                 None,
             )
         )
+    await conn.copy_records_to_table(
+        "hosts",
+        columns=[
+            "host_id",
+            "inventory",
+            "inventory_at",
+            "heartbeat_at",
+            "heartbeat_interval_seconds",
+            "executor_version",
+            "running_job_ids",
+            "data_dir_free_bytes",
+            "data_dir_total_bytes",
+            "first_seen_at",
+        ],
+        records=[
+            (
+                h,
+                _json(
+                    _inventory(h, [(n, resources) for n, (_, host, resources, _) in enumerate(plans) if host == h], now)
+                ),
+                now - timedelta(seconds=rng.randint(30, 300)),
+                now - timedelta(seconds=rng.randint(0, 20)),
+                30.0,
+                "bench",
+                "[]",
+                rng.randint(200, 900) * 2**30,
+                1000 * 2**30,
+                start,
+            )
+            for h in host_ids
+        ],
+    )
+
     await conn.copy_records_to_table(
         "plans",
         columns=[
