@@ -14,7 +14,8 @@ One run:
 5. prints p50 / p95 / p99 and the errors per route and writes them as JSON to bench/results/.
 
 The routes are the lists the web UI reads: jobs and artifacts with each filter and a page deep
-into the list, the dashboard, audit pages with each filter, plans and hosts.
+into the list, the dashboard, audit pages with each filter, plans, and hosts, volumes and
+containers (the seeded hosts have inventories).
 Run it from the repository root: `.venv/bin/python bench/api_catalog.py` (seeding takes a few
 minutes at scale 1); `--scale 0.01 --seconds 10` checks that it works.
 """
@@ -92,6 +93,8 @@ async def routes_of(client: httpx.AsyncClient, seeded: Seeded) -> list[str]:
         "/dashboard",
         "/plans",
         "/resources/hosts",
+        "/resources/volumes",
+        "/resources/containers",
         "/jobs",
         "/jobs?status=failed",
         "/jobs?status=running",

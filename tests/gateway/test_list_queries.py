@@ -98,6 +98,7 @@ def ui_routes(seeded: Seeded, deep: dict[str, str]) -> dict[str, list[str]]:
             f"/audit?before={deep['audit']}",
         ],
         "dashboard and plans": ["/dashboard", "/plans", "/resources/hosts"],
+        "resources": ["/resources/volumes", "/resources/containers", "/resources/images"],
     }
 
 
