@@ -3,10 +3,12 @@ the plans that protect it and the times of its newest archive and verification."
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -271,14 +273,28 @@ def _archived_resources(row: ArchiveTimes) -> list[tuple[str, str]]:
     return found
 
 
+_INVENTORIES: dict[str, tuple[Any, HostInventory]] = {}  # per host: the stored JSON last parsed, and what it gave
+_INVENTORIES_KEPT = 10_000
+
+
 def _inventory_of(host: Host) -> HostInventory | None:
+    """The host's stored inventory, parsed once while it stays the same: comparing the JSON with
+    the one parsed last costs a small part of parsing it again (the dashboard and the resource
+    lists read every host's on each request)."""
     if host.inventory is None:
         return None
+    last = _INVENTORIES.get(host.host_id)
+    if last is not None and last[0] == host.inventory:
+        return last[1]
     try:
-        return HostInventory.model_validate(host.inventory, strict=False)
+        inventory = HostInventory.model_validate(host.inventory, strict=False)
     except ValidationError as exc:
         log.warning("host %s: the stored inventory does not parse, shown as empty: %s", host.host_id, exc)
         return None
+    if len(_INVENTORIES) >= _INVENTORIES_KEPT:
+        _INVENTORIES.clear()
+    _INVENTORIES[host.host_id] = (copy.deepcopy(host.inventory), inventory)
+    return inventory
 
 
 def _plans(protections: Iterable[Protection]) -> list[ProtectingPlan]:
