@@ -105,8 +105,10 @@ class DashboardService:
 
     async def _verifications(self, plans: Sequence[Plan]) -> list[PlanVerification]:
         archives = await repository.plan_archives(self.db, [p.id for p in plans])
+        # Rows of the database's own types, a line per live plan: not validated again (validating
+        # 1,000 of them was a tenth of the dashboard's time).
         return [
-            PlanVerification(
+            PlanVerification.model_construct(
                 plan_id=plan.id,
                 plan_name=plan.name,
                 host_id=plan.host_id,
