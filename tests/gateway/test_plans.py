@@ -325,6 +325,22 @@ async def test_the_sweep_restores_lost_snapshots_and_removes_those_of_deleted_pl
     assert await publisher(gateway).sweep() == 0  # in step: nothing to do
 
 
+async def test_publishing_a_key_already_in_step_writes_nothing(gateway: Gateway) -> None:
+    """The sweep counts what it wrote: a key it read as stale that a publication after commit (or
+    another gateway) brought in step meanwhile is not counted."""
+    async with logged_in_admin(gateway) as client:
+        await known_host(gateway, client)
+        plan = await create(client)
+        await snapshot(gateway, plan["id"])
+    kv = await gateway.app.state.broker.connection.jetstream().key_value(PLANS_BUCKET)
+    written = (await kv.get(plan["id"])).revision
+    assert await publisher(gateway).publish(uuid.UUID(plan["id"])) is False
+    assert (await kv.get(plan["id"])).revision == written  # not written again
+    await kv.purge(plan["id"])
+    assert await publisher(gateway).publish(uuid.UUID(plan["id"])) is True
+    assert (await snapshot(gateway, plan["id"])).revision == 1
+
+
 async def test_a_starting_gateway_publishes_the_snapshots_a_lost_bucket_misses(gateway: Gateway) -> None:
     async with logged_in_admin(gateway) as client:
         await known_host(gateway, client)

@@ -47,8 +47,10 @@ class PlanPublisher:
     async def _bucket(self) -> KeyValue:
         return await self._runtime.js.key_value(PLANS_BUCKET)
 
-    async def publish(self, plan_id: uuid.UUID) -> None:
-        """Make the plan's key say what the database says now: its snapshot, or no key."""
+    async def publish(self, plan_id: uuid.UUID) -> bool:
+        """Make the plan's key say what the database says now: its snapshot, or no key.
+
+        Returns whether this call wrote (or deleted) the key; False when it already said so."""
         kv = await self._bucket()
         key = str(plan_id)
         for _ in range(_PUT_ATTEMPTS):
@@ -63,11 +65,12 @@ class PlanPublisher:
                 if plan is None or plan.deleted_at is not None:
                     if not deleted and seen is not None:
                         await kv.delete(key, last=seen)
-                    return
+                        return True
+                    return False
                 if not deleted and published >= plan.revision:
-                    return  # already there (or another gateway was first)
+                    return False  # already there (or another gateway was first)
                 await kv.update(key, snapshot_of(plan).model_dump_json().encode(), last=seen or 0)
-                return
+                return True
             except KeyWrongLastSequenceError:
                 continue  # someone wrote in between: look again
         raise RuntimeError(f"the snapshot of plan {plan_id} kept changing under us ({_PUT_ATTEMPTS} attempts)")
@@ -123,9 +126,15 @@ class PlanPublisher:
                 continue
             if plan_id not in live:
                 stale.append(plan_id)
+        repaired = 0
         for plan_id in stale:
-            await self.publish(plan_id)
-        return len(stale)
+            # A key read as stale may be in step by now (a publication after commit, another gateway's
+            # sweep): only what this sweep wrote counts.
+            if await self.publish(plan_id):
+                repaired += 1
+            else:
+                log.debug("plans bucket: key %s was in step when published again", plan_id)
+        return repaired
 
     async def drain(self) -> None:
         """Wait for the publications in flight (tests use it too)."""
