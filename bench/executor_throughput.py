@@ -48,7 +48,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import nats
 import zstandard
@@ -197,6 +197,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def machine_busy_seconds() -> float:
+    """CPU-seconds all of this machine's cores have been busy since boot: /proc/stat's user, nice,
+    system, irq, softirq and steal (everything but idle and iowait), whichever process it was for."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(value) for value in fields)
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+class Timed(NamedTuple):
+    """A measurement's wall-clock seconds and the machine's busy CPU-seconds meanwhile."""
+
+    seconds: float
+    cpu_seconds: float
+
+
 @contextlib.contextmanager
 def stopwatch() -> Iterator[Callable[[], float]]:
     """Wall-clock seconds of the block: `with stopwatch() as elapsed: ...; elapsed()`."""
@@ -210,6 +225,23 @@ def stopwatch() -> Iterator[Callable[[], float]]:
         yield elapsed
     finally:
         end = time.perf_counter()
+
+
+@contextlib.contextmanager
+def timing() -> Iterator[Callable[[], Timed]]:
+    """`stopwatch` with the machine's busy CPU-seconds: how much of its cores the block kept busy."""
+    busy_start = machine_busy_seconds()
+    busy_end: float | None = None
+    with stopwatch() as elapsed:
+
+        def timed() -> Timed:
+            busy = (busy_end if busy_end is not None else machine_busy_seconds()) - busy_start
+            return Timed(elapsed(), busy)
+
+        try:
+            yield timed
+        finally:
+            busy_end = machine_busy_seconds()
 
 
 # -- tools and machine ---------------------------------------------------------------------------
@@ -426,16 +458,16 @@ def tree_digest(root: Path) -> str:
 # -- host references -----------------------------------------------------------------------------
 
 
-def host_backup_reference(mountpoint: Path, level: int) -> float:
+def host_backup_reference(mountpoint: Path, level: int) -> Timed:
     """Wall-clock seconds of `tar -cf - -C <mountpoint> . | zstd -<level> -T0 > /dev/null`."""
     command = f"tar -cf - -C {shlex.quote(str(mountpoint))} . | zstd -{level} -T0 > /dev/null"
     os.sync()  # dirty pages of earlier steps are not written back on this run's time
-    with stopwatch() as elapsed:
+    with timing() as timed:
         run(["bash", "-o", "pipefail", "-c", command])
-    return elapsed()
+    return timed()
 
 
-def host_file_reference(mountpoint: Path, level: int, directory: Path) -> float:
+def host_file_reference(mountpoint: Path, level: int, directory: Path) -> Timed:
     """Wall-clock seconds of `tar -cf - -C <mountpoint> . | zstd -<level> -T0 > <file in directory>`
     with the file fsynced: the work the executor does, on the data dir's filesystem. The file is removed."""
     target = directory / f".host-reference-{uuid.uuid4().hex[:8]}.tar.zst"
@@ -443,27 +475,27 @@ def host_file_reference(mountpoint: Path, level: int, directory: Path) -> float:
     directory.mkdir(parents=True, exist_ok=True)
     os.sync()
     try:
-        with stopwatch() as elapsed:
+        with timing() as timed:
             run(["bash", "-o", "pipefail", "-c", command])
             fd = os.open(target, os.O_RDONLY)
             try:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-        return elapsed()
+        return timed()
     finally:
         target.unlink(missing_ok=True)
 
 
-def host_restore_reference(archive: Path, scratch: Path) -> float:
+def host_restore_reference(archive: Path, scratch: Path) -> Timed:
     """Wall-clock seconds of `zstd -dc <archive> | tar -xf - -C <scratch>`; scratch is removed afterwards."""
     command = f"zstd -dc {shlex.quote(str(archive))} | tar -xf - -C {shlex.quote(str(scratch))}"
     scratch.mkdir()
     try:
         os.sync()
-        with stopwatch() as elapsed:
+        with timing() as timed:
             run(["bash", "-o", "pipefail", "-c", command])
-        return elapsed()
+        return timed()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -674,6 +706,7 @@ class JobMeasurement:
     payload: dict[str, Any]
     rss: RssSample
     profile: list[tuple[str, float]] | None = None  # (frame, share of samples) when profiled
+    cpu_seconds: float = 0.0  # the machine's busy CPU-seconds meanwhile (executor, engine, runner, bench)
 
 
 @dataclass(frozen=True)
@@ -698,7 +731,7 @@ async def timed_job(context: JobContext, request: ev.JobEvent, done_type: str, n
         if profile is not None:
             await asyncio.sleep(1.0)  # py-spy attaches
         async with sampling_rss(pid) as rss:
-            start = time.perf_counter()
+            start, busy_start = time.perf_counter(), machine_busy_seconds()
             await context.js.publish(
                 subjects.subject_for(request),
                 request.model_dump_json().encode(),
@@ -713,7 +746,8 @@ async def timed_job(context: JobContext, request: ev.JobEvent, done_type: str, n
                 if time.perf_counter() > deadline:
                     raise BenchError(f"{name} ({request.job_id}) did not finish within {context.job_seconds:.0f}s")
             arrived, payload = future.result()  # raises the job's JobFailed as a BenchError
-    return JobMeasurement(arrived - start, payload, rss, summarise_profile(profile) if profile else None)
+            busy = machine_busy_seconds() - busy_start  # the wait above returns as the completion arrives
+    return JobMeasurement(arrived - start, payload, rss, summarise_profile(profile) if profile else None, busy)
 
 
 @dataclass
@@ -726,9 +760,9 @@ class ExecutorRuns:
     backups: list[JobMeasurement] = field(default_factory=list)
     restores: list[JobMeasurement] = field(default_factory=list)
     restored_volumes: list[str] = field(default_factory=list)
-    host_backups: list[float] = field(default_factory=list)  # tar | zstd -<level> -T0 > /dev/null
-    host_file_backups: list[float] = field(default_factory=list)  # tar | zstd -<level> -T0 > file, fsynced
-    host_restores: list[float] = field(default_factory=list)  # zstd -dc <archive> | tar -x
+    host_backups: list[Timed] = field(default_factory=list)  # tar | zstd -<level> -T0 > /dev/null
+    host_file_backups: list[Timed] = field(default_factory=list)  # tar | zstd -<level> -T0 > file, fsynced
+    host_restores: list[Timed] = field(default_factory=list)  # zstd -dc <archive> | tar -x
 
     @property
     def level_number(self) -> int:
@@ -783,13 +817,16 @@ async def measure_level(
     runs = ExecutorRuns(level, strategy)
     tag = ("default" if level is None else f"level{level}") + f"-{strategy}"
     for attempt in range(1, plan.repeats + 1):
-        seconds = await asyncio.to_thread(host_backup_reference, plan.mountpoint, runs.level_number)
-        runs.host_backups.append(seconds)
-        log(f"host tar | zstd -{runs.level_number} -T0, run {attempt}/{plan.repeats}: {seconds:.2f}s")
+        timed = await asyncio.to_thread(host_backup_reference, plan.mountpoint, runs.level_number)
+        runs.host_backups.append(timed)
+        log(f"host tar | zstd -{runs.level_number} -T0, run {attempt}/{plan.repeats}: {timed.seconds:.2f}s")
         data_dir = created.tmpdir / "data"
-        seconds = await asyncio.to_thread(host_file_reference, plan.mountpoint, runs.level_number, data_dir)
-        runs.host_file_backups.append(seconds)
-        log(f"host tar | zstd -{runs.level_number} -T0 > file + fsync, run {attempt}/{plan.repeats}: {seconds:.2f}s")
+        timed = await asyncio.to_thread(host_file_reference, plan.mountpoint, runs.level_number, data_dir)
+        runs.host_file_backups.append(timed)
+        log(
+            f"host tar | zstd -{runs.level_number} -T0 > file + fsync, run {attempt}/{plan.repeats}: "
+            f"{timed.seconds:.2f}s"
+        )
         backup = ev.BackupRequested(
             job_id=uuid.uuid4(),
             host_id=HOST_ID,
@@ -804,9 +841,9 @@ async def measure_level(
         return runs
     archive = created.tmpdir / "data" / runs.archive["path"]
     for attempt in range(1, plan.repeats + 1):
-        seconds = await asyncio.to_thread(host_restore_reference, archive, created.tmpdir / "host-restore")
-        runs.host_restores.append(seconds)
-        log(f"host zstd -dc | tar -x, run {attempt}/{plan.repeats}: {seconds:.2f}s")
+        timed = await asyncio.to_thread(host_restore_reference, archive, created.tmpdir / "host-restore")
+        runs.host_restores.append(timed)
+        log(f"host zstd -dc | tar -x, run {attempt}/{plan.repeats}: {timed.seconds:.2f}s")
         target = f"{plan.volume}-restored-{tag}-{attempt}"
         created.volumes.append(target)  # the executor creates it; we remove it
         restore = ev.RestoreRequested(
@@ -901,10 +938,21 @@ class Row:
     raw_bytes: int | None = None  # the tar stream's bytes before compression
     peak_rss_mib: float | None = None
     note: str = ""
+    cpu_runs: list[float] = field(default_factory=list)  # the machine's busy CPU-seconds, per run
 
     @property
     def seconds(self) -> float:
         return min(self.runs)
+
+    @property
+    def cpu_seconds(self) -> float | None:
+        """The machine's busy CPU-seconds during the best run."""
+        return self.cpu_runs[self.runs.index(self.seconds)] if self.cpu_runs else None
+
+    @property
+    def cores_busy(self) -> float | None:
+        """How many of the machine's cores the best run kept busy on average."""
+        return None if self.cpu_seconds is None else self.cpu_seconds / self.seconds
 
     @property
     def mib_per_s(self) -> float:
@@ -923,27 +971,41 @@ class Row:
         return None if not (self.archive_bytes and self.raw_bytes) else self.raw_bytes / self.archive_bytes
 
     def as_json(self) -> dict[str, Any]:
-        computed = ("seconds", "mib_per_s", "vs_reference", "vs_host_same_op", "compression_ratio")
+        computed = ("seconds", "mib_per_s", "vs_reference", "vs_host_same_op", "compression_ratio", "cpu_seconds")
         return asdict(self) | {name: getattr(self, name) for name in computed}
 
 
 def build_rows(volume: VolumeFacts, runs: list[ExecutorRuns], restored_ok: dict[str, bool]) -> list[Row]:
     """Turn the measurements into table rows: per level the host backup, the executor backup,
     the host restore and the executor restore."""
-    reference = min(next(r.host_backups for r in runs if r.level_number == 1))
+    reference = min(t.seconds for t in next(r.host_backups for r in runs if r.level_number == 1))
+
+    def seconds(timed: list[Timed]) -> list[float]:
+        return [t.seconds for t in timed]
+
+    def cpu(timed: list[Timed]) -> list[float]:
+        return [t.cpu_seconds for t in timed]
+
     rows = []
     for measured in runs:
         level = measured.level_number
         default = " (default)" if measured.level is None else ""
-        host_file_backup = min(measured.host_file_backups)
+        host_file_backup = min(seconds(measured.host_file_backups))
         wrong = [name for name in measured.restored_volumes if not restored_ok.get(name, False)]
         rows += [
-            Row(f"host: tar | zstd -{level} -T0 > /dev/null", measured.host_backups, volume.total_bytes, reference),
             Row(
-                f"host: tar | zstd -{level} -T0 > file, fsync",
-                measured.host_file_backups,
+                f"host: tar | zstd -{level} -T0 > /dev/null",
+                seconds(measured.host_backups),
                 volume.total_bytes,
                 reference,
+                cpu_runs=cpu(measured.host_backups),
+            ),
+            Row(
+                f"host: tar | zstd -{level} -T0 > file, fsync",
+                seconds(measured.host_file_backups),
+                volume.total_bytes,
+                reference,
+                cpu_runs=cpu(measured.host_file_backups),
             ),
             Row(
                 f"executor {measured.strategy} backup, zstd {level}{default}",
@@ -954,14 +1016,19 @@ def build_rows(volume: VolumeFacts, runs: list[ExecutorRuns], restored_ok: dict[
                 measured.archive["size_bytes"],
                 measured.backups[0].payload["raw_bytes"],
                 max(job.rss.peak_mib for job in measured.backups),
+                cpu_runs=[job.cpu_seconds for job in measured.backups],
             ),
         ]
         if not measured.restores:
             continue
-        host_restore = min(measured.host_restores)
+        host_restore = min(seconds(measured.host_restores))
         rows += [
             Row(
-                f"host: zstd -dc | tar -x, level-{level} archive", measured.host_restores, volume.total_bytes, reference
+                f"host: zstd -dc | tar -x, level-{level} archive",
+                seconds(measured.host_restores),
+                volume.total_bytes,
+                reference,
+                cpu_runs=cpu(measured.host_restores),
             ),
             Row(
                 f"executor restore, level-{level} archive",
@@ -970,6 +1037,7 @@ def build_rows(volume: VolumeFacts, runs: list[ExecutorRuns], restored_ok: dict[
                 reference,
                 host_restore,
                 peak_rss_mib=max(job.rss.peak_mib for job in measured.restores),
+                cpu_runs=[job.cpu_seconds for job in measured.restores],
                 note=f"RESTORED CONTENT DIFFERS FROM THE ORIGINAL in {', '.join(wrong)}" if wrong else "",
             ),
         ]
@@ -983,7 +1051,7 @@ def format_table(rows: list[Row], volume: VolumeFacts, facts: dict[str, Any]) ->
         return "-" if value is None else format(value, fmt)
 
     parts = ", ".join(f"{name} {mib(size):.0f} MiB" for name, size in sorted(volume.parts.items()))
-    width = 124
+    width = 140
     lines = [
         f"volume: {volume.total_bytes:,} bytes ({mib(volume.total_bytes):.1f} MiB, du -sb), "
         f"{volume.entries:,} entries ({parts})",
@@ -993,14 +1061,15 @@ def format_table(rows: list[Row], volume: VolumeFacts, facts: dict[str, Any]) ->
         f"load average {facts['loadavg_start']} at start, {facts.get('loadavg_end', '?')} at end",
         "",
         f"{'measurement':<42} {'best s':>7} {'MiB/s':>7} {'vs ref':>6} {'vs host':>7} {'archive MiB':>11} "
-        f"{'ratio':>5} {'peak RSS MiB':>12}  all runs (s)",
+        f"{'ratio':>5} {'peak RSS MiB':>12} {'CPU s':>6} {'cores':>5}  all runs (s)",
         "-" * width,
     ]
     for row in rows:
         lines.append(
             f"{row.what:<42} {row.seconds:>7.2f} {row.mib_per_s:>7.1f} {row.vs_reference:>6.2f} "
             f"{cell(row.vs_host_same_op, '.2f'):>7} {cell(row.archive_bytes and mib(row.archive_bytes), '.1f'):>11} "
-            f"{cell(row.compression_ratio, '.2f'):>5} {cell(row.peak_rss_mib, '.0f'):>12}  "
+            f"{cell(row.compression_ratio, '.2f'):>5} {cell(row.peak_rss_mib, '.0f'):>12} "
+            f"{cell(row.cpu_seconds, '.1f'):>6} {cell(row.cores_busy, '.2f'):>5}  "
             + " ".join(f"{t:.2f}" for t in row.runs)
         )
     lines += [
@@ -1012,6 +1081,8 @@ def format_table(rows: list[Row], volume: VolumeFacts, facts: dict[str, Any]) ->
         "ratio = tar stream bytes / archive bytes. Executor times run from the JetStream publish of the request to",
         "the arrival of ArchiveCreated / RestoreCompleted, so a backup includes writing and fsyncing the archive.",
         "Peak RSS = max(VmRSS sampled every 50 ms, VmHWM reset before each job) of the executor process.",
+        "CPU s = CPU-seconds the whole machine was busy during the best run (/proc/stat: every process, the kernel's",
+        "work included); cores = CPU s / best s: how many of the machine's cores the run kept busy on average.",
         "All reads come from a warm page cache; dirty pages are synced before every timed run.",
     ]
     lines += [f"note: {row.what}: {row.note}" for row in rows if row.note]
@@ -1081,7 +1152,13 @@ def parse_args() -> argparse.Namespace:
 
 
 def job_json(job: JobMeasurement) -> dict[str, Any]:
-    return {"seconds": job.seconds, "event": job.payload, "rss": asdict(job.rss), "profile": job.profile}
+    return {
+        "seconds": job.seconds,
+        "cpu_seconds": job.cpu_seconds,
+        "event": job.payload,
+        "rss": asdict(job.rss),
+        "profile": job.profile,
+    }
 
 
 def main() -> int:
@@ -1156,11 +1233,13 @@ def main() -> int:
                     {
                         "compression_level": measured.level,
                         "strategy": measured.strategy,
-                        "host_file_backup_seconds": measured.host_file_backups,
+                        "host_file_backup_seconds": [t.seconds for t in measured.host_file_backups],
+                        "host_file_backup_cpu_seconds": [t.cpu_seconds for t in measured.host_file_backups],
                         "backups": [job_json(job) for job in measured.backups],
                         "restores": [job_json(job) for job in measured.restores],
-                        "host_backup_seconds": measured.host_backups,
-                        "host_restore_seconds": measured.host_restores,
+                        "host_backup_seconds": [t.seconds for t in measured.host_backups],
+                        "host_restore_seconds": [t.seconds for t in measured.host_restores],
+                        "host_restore_cpu_seconds": [t.cpu_seconds for t in measured.host_restores],
                         "restored_content_identical": [restored_ok[name] for name in measured.restored_volumes],
                     }
                     for measured in runs

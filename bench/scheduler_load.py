@@ -5,8 +5,8 @@ One run:
    and buckets from `dockback_contracts.streams`, as the gateway does;
 2. puts `--plans` plan snapshots (default 10,000, cron `* * * * *`, spread over 10 hosts)
    into the plans bucket;
-3. starts `python -m dockback_scheduler` and waits until it has loaded them (its CPU for
-   loading is reported apart);
+3. starts `python -m dockback_scheduler` (with `--shards N`, N of them, each firing its share
+   of the plans) and waits until it has loaded them (its CPU for loading is reported apart);
 4. lets `--minutes` minute slots pass (default 3), each firing every plan: 10,000
    `JobQueued` (as items of one `JobsQueued` per host and batch) + 10,000 `BackupRequested`
    a minute;
@@ -14,8 +14,8 @@ One run:
    publish lag of a slot is the time the stream stored the request (its ack) minus the slot;
 6. prints the results and writes them as JSON to bench/results/.
 
-CPU is the scheduler process's user+system time (psutil), over the measured minutes only,
-as a share of one core. Run it from the repository root:
+CPU is the scheduler processes' user+system time (psutil), over the measured minutes only,
+as a share of one core; nats-server's is reported beside it. Run it from the repository root:
 `.venv/bin/python bench/scheduler_load.py` (about 4-5 minutes).
 """
 
@@ -114,7 +114,7 @@ async def read_requests(js: JetStreamContext) -> list[tuple[datetime, datetime]]
     return out
 
 
-async def run(plans: int, minutes: int) -> dict[str, Any]:
+async def run(plans: int, minutes: int, shards: int) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="dockback-bench-scheduler-"))
     port = free_port()
     binary = Path(sys.executable).parent / "nats-server"
@@ -123,8 +123,8 @@ async def run(plans: int, minutes: int) -> dict[str, Any]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    scheduler: subprocess.Popen[bytes] | None = None
-    log_path = tmp / "scheduler.log"
+    schedulers: list[subprocess.Popen[bytes]] = []
+    log_paths = [tmp / f"scheduler-{index}.log" for index in range(shards)]
     try:
         url = f"nats://127.0.0.1:{port}"
         nc = None
@@ -155,17 +155,23 @@ async def run(plans: int, minutes: int) -> dict[str, Any]:
         # INFO, the default: one log line per fired slot is part of what the service costs.
         env = {**os.environ, "DOCKBACK_NATS_URL": url, "DOCKBACK_LOG_LEVEL": "INFO"}
         started = time.monotonic()
-        with log_path.open("wb") as log:
-            scheduler = subprocess.Popen(  # noqa: ASYNC220 - as above
-                [sys.executable, "-m", "dockback_scheduler"], env=env, stdout=log, stderr=log
-            )
-        process = psutil.Process(scheduler.pid)
-        while "scheduler started with" not in log_path.read_text():  # a bench may poll its own log
-            assert scheduler.poll() is None, log_path.read_text()
-            await asyncio.sleep(0.05)
+        for index, log_path in enumerate(log_paths):  # with --shards N, N processes, each its share
+            shard_env = {**env, "DOCKBACK_SHARD_COUNT": str(shards), "DOCKBACK_SHARD_INDEX": str(index)}
+            with log_path.open("wb") as log:
+                schedulers.append(
+                    subprocess.Popen(  # noqa: ASYNC220 - as above
+                        [sys.executable, "-m", "dockback_scheduler"], env=shard_env, stdout=log, stderr=log
+                    )
+                )
+        processes = [psutil.Process(scheduler.pid) for scheduler in schedulers]
+        nats_process = psutil.Process(server.pid)
+        for scheduler, log_path in zip(schedulers, log_paths, strict=True):
+            while "scheduler started with" not in log_path.read_text():  # a bench may poll its own log
+                assert scheduler.poll() is None, log_path.read_text()
+                await asyncio.sleep(0.05)
         load_seconds = time.monotonic() - started
-        load_cpu = sum(process.cpu_times()[:2])
-        rss_loaded = process.memory_info().rss
+        load_cpu = sum(sum(process.cpu_times()[:2]) for process in processes)
+        rss_loaded = [process.memory_info().rss for process in processes]
         # Measure whole minutes that start at least 5 s after loading; slots before are not counted.
         now = datetime.now(UTC)
         first_slot = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
@@ -173,13 +179,17 @@ async def run(plans: int, minutes: int) -> dict[str, Any]:
             first_slot += timedelta(minutes=1)
         await asyncio.sleep(max(0.0, (first_slot - datetime.now(UTC)).total_seconds() - 2))
         heard_before = heard
-        cpu_start, wall_start = sum(process.cpu_times()[:2]), time.monotonic()
+        cpu_start, wall_start = sum(sum(process.cpu_times()[:2]) for process in processes), time.monotonic()
+        nats_cpu_start = sum(nats_process.cpu_times()[:2])
         target = heard_before + plans * minutes
         await asyncio.wait_for(counted.wait(), timeout=minutes * 60 + 120)
-        cpu_end, wall_end = sum(process.cpu_times()[:2]), time.monotonic()
-        rss_end = process.memory_info().rss
-        scheduler.send_signal(signal.SIGTERM)
-        scheduler.wait(30)
+        cpu_end, wall_end = sum(sum(process.cpu_times()[:2]) for process in processes), time.monotonic()
+        nats_cpu_end = sum(nats_process.cpu_times()[:2])
+        rss_end = [process.memory_info().rss for process in processes]
+        for scheduler in schedulers:
+            scheduler.send_signal(signal.SIGTERM)
+        for scheduler in schedulers:
+            scheduler.wait(30)
 
         requests = await read_requests(js)
         last_slot = first_slot + timedelta(minutes=minutes - 1)
@@ -190,12 +200,15 @@ async def run(plans: int, minutes: int) -> dict[str, Any]:
                 per_slot.setdefault(slot, []).append((stored - slot).total_seconds())
         await nc.close()
         assert len(lags) == plans * minutes, f"expected {plans * minutes} requests, found {len(lags)}"
-        errors = [line for line in log_path.read_text().splitlines() if re.search(r"ERROR|Traceback", line)]
+        errors = [
+            line for path in log_paths for line in path.read_text().splitlines() if re.search(r"ERROR|Traceback", line)
+        ]
         return {
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_avg": os.getloadavg()},
             "plans": plans,
             "minutes": minutes,
+            "scheduler_processes": shards,
             "requests": len(lags),
             "lag_p50_s": round(statistics.median(lags), 3),
             "lag_p99_s": round(percentile(lags, 99), 3),
@@ -205,16 +218,18 @@ async def run(plans: int, minutes: int) -> dict[str, Any]:
             "wall_seconds_measured": round(wall_end - wall_start, 1),
             "cpu_share_of_one_core": round((cpu_end - cpu_start) / (wall_end - wall_start), 4),
             "cpu_seconds_per_minute_slot": round((cpu_end - cpu_start) / minutes, 2),
+            "nats_server_cpu_seconds_per_minute_slot": round((nats_cpu_end - nats_cpu_start) / minutes, 2),
             "cpu_seconds_startup": round(load_cpu, 2),
             "startup_wall_seconds": round(load_seconds, 2),
-            "rss_mib_loaded": round(rss_loaded / 2**20, 1),
-            "rss_mib_end": round(rss_end / 2**20, 1),
+            "rss_mib_loaded": [round(rss / 2**20, 1) for rss in rss_loaded],
+            "rss_mib_end": [round(rss / 2**20, 1) for rss in rss_end],
             "scheduler_errors_logged": errors[:10],
         }
     finally:
-        if scheduler is not None and scheduler.poll() is None:
-            scheduler.kill()
-            scheduler.wait()
+        for scheduler in schedulers:
+            if scheduler.poll() is None:
+                scheduler.kill()
+                scheduler.wait()
         server.terminate()
         server.wait(10)
         shutil.rmtree(tmp, ignore_errors=True)
@@ -224,19 +239,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--plans", type=int, default=10_000)
     parser.add_argument("--minutes", type=int, default=3)
+    parser.add_argument(
+        "--shards", type=int, default=1, help="scheduler processes sharing the plans (DOCKBACK_SHARD_COUNT)"
+    )
     args = parser.parse_args()
-    result = asyncio.run(run(args.plans, args.minutes))
+    result = asyncio.run(run(args.plans, args.minutes, args.shards))
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"scheduler_load-{datetime.now(UTC).strftime('%Y-%m-%dT%H%M%SZ')}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"{result['plans']} plans x {result['minutes']} minute slots = {result['requests']} BackupRequested")
+    print(
+        f"{result['plans']} plans x {result['minutes']} minute slots = {result['requests']} BackupRequested, "
+        f"{result['scheduler_processes']} scheduler process(es)"
+    )
     print(
         f"publish lag (stored in JOBS - slot): p50 {result['lag_p50_s']:.3f}s  p99 {result['lag_p99_s']:.3f}s  ", end=""
     )
     print(f"max {result['lag_max_s']:.3f}s  p99 per minute {result['lag_p99_per_minute_s']}")
     print(
         f"scheduler CPU: {result['cpu_seconds_per_minute_slot']:.2f}s per minute slot "
-        f"({100 * result['cpu_share_of_one_core']:.1f}% of one core); loading the plans "
+        f"({100 * result['cpu_share_of_one_core']:.1f}% of one core; nats-server "
+        f"{result['nats_server_cpu_seconds_per_minute_slot']:.2f}s); loading the plans "
         f"{result['startup_wall_seconds']:.1f}s ({result['cpu_seconds_startup']:.2f}s CPU); "
         f"RSS {result['rss_mib_loaded']} -> {result['rss_mib_end']} MiB"
     )

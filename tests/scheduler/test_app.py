@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
@@ -50,3 +52,20 @@ async def test_the_entry_point_waits_for_the_buckets_fires_plans_and_stops_on_si
     output = log_path.read_text()
     assert "waiting for the gateway to declare KV bucket dockback_plans" in output
     assert "fired 1 plan(s) for" in output  # one line per batch at INFO; per plan at DEBUG
+
+
+@pytest.mark.parametrize(
+    ("shard", "named"),
+    [
+        ({"DOCKBACK_SHARD_COUNT": "2", "DOCKBACK_SHARD_INDEX": "2"}, "DOCKBACK_SHARD_INDEX (2) must be below"),
+        ({"DOCKBACK_SHARD_COUNT": "0"}, "DOCKBACK_SHARD_COUNT: Input should be greater than or equal to 1"),
+    ],
+)
+def test_a_wrong_shard_setting_stops_the_scheduler_with_a_line_that_names_it(shard: dict[str, str], named: str) -> None:
+    env = {**os.environ, "DOCKBACK_NATS_URL": "nats://127.0.0.1:1", **shard}
+    done = subprocess.run(
+        [sys.executable, "-m", "dockback_scheduler"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode != 0
+    assert named in done.stderr
+    assert "Traceback" not in done.stderr

@@ -28,6 +28,7 @@ from dockback_contracts.events import (
 )
 from dockback_contracts.snapshots import PlanSnapshot
 from dockback_scheduler import service
+from dockback_scheduler.plans import Shard
 
 from .conftest import (
     Listener,
@@ -126,6 +127,27 @@ async def test_two_schedulers_at_once_store_one_job_per_slot(
     queued = [item for e, _ in await stored(js, streams.EVENTS_STREAM) if isinstance(e, JobsQueued) for item in e.jobs]
     assert {q.job_id for q in queued} == {j.job_id for j in jobs}
     assert all(q.event_id == queued_event_id(q.job_id) for q in queued)
+
+
+async def test_two_shards_each_fire_their_own_plans_and_together_every_plan_once_a_slot(
+    nats_box: RestartableNats, js: JetStreamContext, plans_kv: KeyValue, listener: Listener
+) -> None:
+    plans = await put_burst(plans_kv, 40)
+    async with (
+        running_scheduler(nats_box.url, shard=Shard(0, 2)) as first,
+        running_scheduler(nats_box.url, shard=Shard(1, 2)) as second,
+    ):
+        assert first.plan_count + second.plan_count == len(plans)
+        assert 0 < first.plan_count < len(plans)
+        await listener.wait_for(BackupRequested, count=3 * len(plans))
+
+    heard = Counter(r.job_id for r in listener.of(BackupRequested))
+    assert max(heard.values()) == 1, "a slot was published by both shards"
+    by_plan = Counter(r.plan_id for r in listener.of(BackupRequested))
+    assert set(by_plan) == {p.plan_id for p in plans}
+    jobs = [e for e, _ in await stored(js, streams.JOBS_STREAM)]
+    queued = [item for e, _ in await stored(js, streams.EVENTS_STREAM) if isinstance(e, JobsQueued) for item in e.jobs]
+    assert {q.job_id for q in queued} >= {j.job_id for j in jobs}  # every job announced, by its own shard
 
 
 async def test_an_edited_cron_fires_from_the_next_slot(

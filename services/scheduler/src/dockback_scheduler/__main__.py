@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from pydantic import ValidationError
+
 from dockback_runtime.health import nats_check, run_ping
 from dockback_runtime.logs import setup_logging
 from dockback_runtime.metrics import serve_metrics
@@ -17,7 +19,13 @@ from dockback_scheduler.settings import Settings
 
 
 def main() -> None:
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:  # one line per wrong variable, not a traceback
+        problems = "; ".join(
+            (f"DOCKBACK_{'_'.join(map(str, e['loc'])).upper()}: " if e["loc"] else "") + e["msg"] for e in exc.errors()
+        )
+        raise SystemExit(f"dockback-scheduler: invalid configuration: {problems}") from None
     if sys.argv[1:] == ["ping"]:
         raise SystemExit(ping(settings))
     setup_logging("scheduler", settings.log_level)

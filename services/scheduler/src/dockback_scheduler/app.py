@@ -15,6 +15,7 @@ from nats.js.errors import BucketNotFoundError
 from dockback_contracts import streams
 from dockback_runtime.collector import keep_out_of_collections
 from dockback_runtime.connection import connect_options
+from dockback_scheduler.plans import Shard
 from dockback_scheduler.publisher import TRANSIENT, Backoff
 from dockback_scheduler.service import Scheduler
 from dockback_scheduler.settings import Settings
@@ -95,6 +96,7 @@ async def run(settings: Settings) -> None:
             js,
             publish_concurrency=settings.publish_concurrency,
             missed_count_limit=settings.missed_count_limit,
+            shard=Shard(settings.shard_index, settings.shard_count),
         )
         await scheduler.start()
         keep_out_of_collections()

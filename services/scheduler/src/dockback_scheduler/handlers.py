@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Protocol
 from uuid import UUID
 
@@ -35,9 +36,16 @@ class PlanWatch:
     plans are all applied."""
 
     def __init__(
-        self, js: JetStreamContext, kv: KeyValue, sink: PlanSink, ready: asyncio.Event, backoff: Backoff
+        self,
+        js: JetStreamContext,
+        kv: KeyValue,
+        sink: PlanSink,
+        ready: asyncio.Event,
+        backoff: Backoff,
+        owns: Callable[[UUID], bool] = lambda _: True,
     ) -> None:
         self._js = js
+        self._owns = owns
         self._kv = kv
         self._sink = sink
         self._ready = ready
@@ -103,6 +111,8 @@ class PlanWatch:
         except ValueError:
             log.warning("ignored key %r in %s: not a plan id", key, streams.PLANS_BUCKET)
             return
+        if not self._owns(plan_id):
+            return  # another shard's plan: not even parsed
         if operation in (KV_DEL, KV_PURGE):
             self._sink.plan_removed(plan_id)
             return

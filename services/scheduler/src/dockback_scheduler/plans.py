@@ -9,6 +9,7 @@ the delete does not bring it back.
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from uuid import UUID
 
 from dockback_contracts.snapshots import PlanSnapshot
@@ -22,6 +23,30 @@ class Change(enum.Enum):
     REMOVED = "removed"
     STALE = "stale"  # an older (or the same) revision: ignored
     NONE = "none"  # a delete of a plan we did not have
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Which plans one scheduler process fires: with `count` processes, those whose id modulo
+    `count` is `index`. One process (the default) fires every plan.
+
+    The share depends on the plan id only, so it never changes while a plan lives, every process
+    computes the same shares, and a plan that moves to another process when `count` changes
+    resumes from its watermark there (a slot both fire while they restart is one job: its id is
+    the message id)."""
+
+    index: int = 0
+    count: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.index < self.count:
+            raise ValueError(f"shard {self.index} of {self.count}: the index must be from 0 to {self.count - 1}")
+
+    def owns(self, plan_id: UUID) -> bool:
+        return self.count == 1 or plan_id.int % self.count == self.index
+
+    def __str__(self) -> str:
+        return f"shard {self.index} of {self.count}"
 
 
 class PlanBook:

@@ -57,7 +57,7 @@ from dockback_runtime.tasks import stop_loops
 from dockback_scheduler.catchup import Settlement, settle
 from dockback_scheduler.handlers import PlanWatch
 from dockback_scheduler.metrics import FIRE_LAG
-from dockback_scheduler.plans import Change, PlanBook
+from dockback_scheduler.plans import Change, PlanBook, Shard
 from dockback_scheduler.publisher import DEFAULT_BACKOFF, Backoff, Message, Publisher, message_for
 from dockback_scheduler.timetable import Timetable
 from dockback_scheduler.watermarks import Watermarks
@@ -123,8 +123,10 @@ class Scheduler:
         now: Callable[[], datetime] = utc_now,
         backoff: Backoff = DEFAULT_BACKOFF,
         stop_timeout: float = 5.0,
+        shard: Shard = Shard(),  # noqa: B008 - frozen
     ) -> None:
         self._js = js
+        self._shard = shard
         self._now = now
         self._limit = missed_count_limit
         self._stop_timeout = stop_timeout
@@ -159,7 +161,7 @@ class Scheduler:
             self._js, await self._js.key_value(streams.SCHEDULER_BUCKET), backoff=self._backoff
         )
         await self._watermarks.load()
-        self._watch = PlanWatch(self._js, plans_kv, self, self._ready, self._backoff)
+        self._watch = PlanWatch(self._js, plans_kv, self, self._ready, self._backoff, owns=self._shard.owns)
         watching = self._watch.start()
         self._tasks = [
             asyncio.create_task(self._run_loop(), name="scheduler: loop"),
@@ -172,7 +174,14 @@ class Scheduler:
             await self.stop()
             for task in done:
                 task.result()
-        log.info("scheduler started with %d plans", len(self._book))
+        if self._shard.count > 1:
+            log.info(
+                "scheduler started with %d plans (%s: the others are fired by the other shards)",
+                len(self._book),
+                self._shard,
+            )
+        else:
+            log.info("scheduler started with %d plans", len(self._book))
 
     async def stop(self) -> None:
         """Stop firing; let slots being published finish for a moment, then write the watermarks.
