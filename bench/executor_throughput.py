@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import nats
+import psutil
 import zstandard
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
@@ -203,6 +204,21 @@ def machine_busy_seconds() -> float:
     fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
     user, nice, system, _idle, _iowait, irq, softirq, steal = (int(value) for value in fields)
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(pids: list[int]) -> float:
+    """User+system CPU-seconds of these processes so far (0 for one that is gone)."""
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            times = psutil.Process(pid).cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def engine_pids() -> list[int]:
+    """dockerd's and containerd's processes: the engine's side of a job (the shims and runners not included)."""
+    return [p.pid for p in psutil.process_iter(["name"]) if p.info["name"] in ("dockerd", "containerd")]
 
 
 class Timed(NamedTuple):
@@ -707,6 +723,8 @@ class JobMeasurement:
     rss: RssSample
     profile: list[tuple[str, float]] | None = None  # (frame, share of samples) when profiled
     cpu_seconds: float = 0.0  # the machine's busy CPU-seconds meanwhile (executor, engine, runner, bench)
+    executor_cpu_seconds: float = 0.0  # of which the executor process
+    engine_cpu_seconds: float = 0.0  # of which dockerd and containerd
 
 
 @dataclass(frozen=True)
@@ -731,6 +749,8 @@ async def timed_job(context: JobContext, request: ev.JobEvent, done_type: str, n
         if profile is not None:
             await asyncio.sleep(1.0)  # py-spy attaches
         async with sampling_rss(pid) as rss:
+            engine = engine_pids()
+            executor_start, engine_start = process_cpu_seconds([pid]), process_cpu_seconds(engine)
             start, busy_start = time.perf_counter(), machine_busy_seconds()
             await context.js.publish(
                 subjects.subject_for(request),
@@ -747,7 +767,26 @@ async def timed_job(context: JobContext, request: ev.JobEvent, done_type: str, n
                     raise BenchError(f"{name} ({request.job_id}) did not finish within {context.job_seconds:.0f}s")
             arrived, payload = future.result()  # raises the job's JobFailed as a BenchError
             busy = machine_busy_seconds() - busy_start  # the wait above returns as the completion arrives
-    return JobMeasurement(arrived - start, payload, rss, summarise_profile(profile) if profile else None, busy)
+            executor_cpu = process_cpu_seconds([pid]) - executor_start
+            engine_cpu = process_cpu_seconds(engine) - engine_start
+    return JobMeasurement(
+        arrived - start,
+        payload,
+        rss,
+        summarise_profile(profile) if profile else None,
+        busy,
+        executor_cpu,
+        engine_cpu,
+    )
+
+
+def cpu_split(job: JobMeasurement) -> str:
+    """Where a job's CPU went: the machine's busy seconds, of which the executor's and the engine's."""
+    rest = job.cpu_seconds - job.executor_cpu_seconds - job.engine_cpu_seconds
+    return (
+        f"machine {job.cpu_seconds:.2f} CPU-s: executor {job.executor_cpu_seconds:.2f}, "
+        f"dockerd+containerd {job.engine_cpu_seconds:.2f}, the rest (runner, kernel, others) {rest:.2f}"
+    )
 
 
 @dataclass
@@ -819,13 +858,16 @@ async def measure_level(
     for attempt in range(1, plan.repeats + 1):
         timed = await asyncio.to_thread(host_backup_reference, plan.mountpoint, runs.level_number)
         runs.host_backups.append(timed)
-        log(f"host tar | zstd -{runs.level_number} -T0, run {attempt}/{plan.repeats}: {timed.seconds:.2f}s")
+        log(
+            f"host tar | zstd -{runs.level_number} -T0, run {attempt}/{plan.repeats}: {timed.seconds:.2f}s, "
+            f"machine {timed.cpu_seconds:.2f} CPU-s"
+        )
         data_dir = created.tmpdir / "data"
         timed = await asyncio.to_thread(host_file_reference, plan.mountpoint, runs.level_number, data_dir)
         runs.host_file_backups.append(timed)
         log(
             f"host tar | zstd -{runs.level_number} -T0 > file + fsync, run {attempt}/{plan.repeats}: "
-            f"{timed.seconds:.2f}s"
+            f"{timed.seconds:.2f}s, machine {timed.cpu_seconds:.2f} CPU-s"
         )
         backup = ev.BackupRequested(
             job_id=uuid.uuid4(),
@@ -835,7 +877,7 @@ async def measure_level(
             requested_by="bench",
         )
         done = await timed_job(context, backup, _type_of(ev.ArchiveCreated), f"backup-{tag}-{attempt}")
-        log(f"executor backup, zstd {tag}, run {attempt}/{plan.repeats}: {done.seconds:.2f}s")
+        log(f"executor backup, zstd {tag}, run {attempt}/{plan.repeats}: {done.seconds:.2f}s, {cpu_split(done)}")
         runs.backups.append(done)
     if not restores:
         return runs
@@ -843,7 +885,10 @@ async def measure_level(
     for attempt in range(1, plan.repeats + 1):
         timed = await asyncio.to_thread(host_restore_reference, archive, created.tmpdir / "host-restore")
         runs.host_restores.append(timed)
-        log(f"host zstd -dc | tar -x, run {attempt}/{plan.repeats}: {timed.seconds:.2f}s")
+        log(
+            f"host zstd -dc | tar -x, run {attempt}/{plan.repeats}: {timed.seconds:.2f}s, "
+            f"machine {timed.cpu_seconds:.2f} CPU-s"
+        )
         target = f"{plan.volume}-restored-{tag}-{attempt}"
         created.volumes.append(target)  # the executor creates it; we remove it
         restore = ev.RestoreRequested(
@@ -855,7 +900,7 @@ async def measure_level(
             catalogued=catalogued(runs.backups[0].payload),
         )
         done = await timed_job(context, restore, _type_of(ev.RestoreCompleted), f"restore-{tag}-{attempt}")
-        log(f"executor restore into {target}, run {attempt}/{plan.repeats}: {done.seconds:.2f}s")
+        log(f"executor restore into {target}, run {attempt}/{plan.repeats}: {done.seconds:.2f}s, {cpu_split(done)}")
         runs.restores.append(done)
         runs.restored_volumes.append(target)
     return runs
@@ -1155,6 +1200,8 @@ def job_json(job: JobMeasurement) -> dict[str, Any]:
     return {
         "seconds": job.seconds,
         "cpu_seconds": job.cpu_seconds,
+        "executor_cpu_seconds": job.executor_cpu_seconds,
+        "engine_cpu_seconds": job.engine_cpu_seconds,
         "event": job.payload,
         "rss": asdict(job.rss),
         "profile": job.profile,

@@ -43,6 +43,24 @@ async def test_a_volume_backup_reports_the_volumes_size_as_its_total_and_ends_on
     assert (samples[-1].bytes_done, samples[-1].bytes_total) == (created.raw_bytes, created.raw_bytes)
 
 
+async def test_a_volume_the_last_inventory_measured_is_not_measured_again_for_its_total(
+    host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    """The engine's `system df` walks every volume on the host; the size it gave for the last
+    inventory is good enough for a percentage."""
+    await volume_of_random_bytes(busybox_image, unique_name, docker_labels, megabytes=12)
+    measured_earlier = 11 * MiB  # the volume as the last inventory saw it, smaller than it is now
+    host.engine.known_volume_sizes[unique_name] = measured_earlier
+    request = backup_of("volume", unique_name)
+
+    await host.backups.run(request, attempt=1)
+    [created] = await host.heard.wait_for(ev.ArchiveCreated)
+    samples = await progress_until(host, request.job_id, created.raw_bytes)
+
+    assert samples[0].bytes_total == measured_earlier
+    assert (samples[-1].bytes_done, samples[-1].bytes_total) == (created.raw_bytes, created.raw_bytes)
+
+
 async def test_a_restore_reports_the_archives_recorded_size_as_its_total(
     host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str
 ) -> None:

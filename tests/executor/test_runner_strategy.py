@@ -7,11 +7,14 @@ import asyncio
 import dataclasses
 import hashlib
 import io
+import json
 import logging
 import re
 import shutil
 import tarfile
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -21,6 +24,7 @@ from dockback_contracts.base import Compression
 from dockback_contracts.manifest import ArchiveManifest
 from dockback_executor.archive import READ_BYTES, open_decompressed
 from dockback_executor.backup import BackupService
+from dockback_executor.discovery import changes_inventory
 from dockback_executor.errors import DataDirFull
 from dockback_executor.runner_image import ensure_runner_tools_image
 from dockback_executor.runner_strategy import PipesPlace, RunnerStrategy, choose_runner, locate_pipes
@@ -94,7 +98,8 @@ async def test_the_runner_manifest_matches_the_archive_on_disk_and_its_announcem
     await create_volume(unique_name, docker_labels)
     await populate(busybox_image, unique_name, docker_labels, small_files=200)
 
-    [manifest] = await runner_backups.run(backup_of("volume", unique_name), attempt=1)
+    request = backup_of("volume", unique_name)
+    [manifest] = await runner_backups.run(request, attempt=1)
 
     [created] = await host.heard.wait_for(ev.ArchiveCreated)
     archive = archive_path(host, manifest)
@@ -104,6 +109,8 @@ async def test_the_runner_manifest_matches_the_archive_on_disk_and_its_announcem
     assert len(tar_stream_of(archive, "zstd")) == manifest.raw_bytes
     assert host.store.manifest_for(archive) == manifest
     assert list(host.store.root.rglob(".partial-*")) == []
+    # Its runner is removed (while the archive was sealed) before the backup returns.
+    assert (await docker_cli("ps", "-aq", "--filter", f"label=dockback.job={request.job_id}")).split() == []
 
 
 async def test_the_runner_archive_has_the_entries_of_a_stream_archive_rooted_at_dot(
@@ -343,3 +350,47 @@ async def test_auto_falls_back_to_stream_with_one_log_line_when_runners_cannot_r
     [said] = [r.getMessage() for r in caplog.records if r.name.startswith("dockback_executor")]
     assert f"a runner mounting {elsewhere}/.pipes could not write into the data dir's .pipes" in said
     assert "DOCKBACK_DATA_DIR_SOURCE" in said
+
+
+async def test_a_runners_own_events_and_the_mounts_of_its_volume_ask_for_no_new_inventory(
+    host: Host, runner_backups: BackupService, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    """Each inventory runs the engine's `system df`, which walks every volume on the host: a backup's
+    runner mounting the volume must not set one off while it archives that volume."""
+    await create_volume(unique_name, docker_labels)
+    await populate(busybox_image, unique_name, docker_labels, small_files=5)
+    since = f"{time.time() - 1:.3f}"
+    request = backup_of("volume", unique_name)
+    await runner_backups.run(request, attempt=1)
+    marker = f"{unique_name}-marker"
+    await create_volume(marker, docker_labels)  # a change a user makes
+    until = f"{time.time() + 1:.3f}"
+    lines = await docker_cli(
+        "events",
+        "--since",
+        since,
+        "--until",
+        until,
+        "--filter",
+        "type=container",
+        "--filter",
+        "type=volume",
+        "--format",
+        "{{json .}}",
+    )
+    events = [json.loads(line) for line in lines.splitlines() if line.strip()]
+
+    def attributes(event: dict[str, Any]) -> dict[str, str]:
+        return dict(event["Actor"].get("Attributes") or {})
+
+    [runner_id] = [
+        e["Actor"]["ID"]
+        for e in events
+        if (e["Type"], e["Action"]) == ("container", "create")
+        and attributes(e).get("dockback.job") == str(request.job_id)
+    ]
+    by_runner = [e for e in events if runner_id in (e["Actor"]["ID"], attributes(e).get("container"))]
+    assert {e["Action"] for e in by_runner if e["Type"] == "volume"} >= {"mount", "unmount"}
+    assert [e["Action"] for e in by_runner if changes_inventory(e, host.engine.recent_runners)] == []
+    [created] = [e for e in events if (e["Type"], e["Action"], e["Actor"]["ID"]) == ("volume", "create", marker)]
+    assert changes_inventory(created, host.engine.recent_runners)

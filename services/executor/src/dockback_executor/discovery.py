@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+from collections.abc import Container, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,16 @@ _WATCHED_ACTIONS = {
     "unmount",
 }
 _DEBOUNCE_SECONDS = 0.5
+
+
+def changes_inventory(event: Mapping[str, Any], runners: Container[str]) -> bool:
+    """Whether an engine event may change what the host inventory says: a watched action, not by
+    one of DockBack's runner containers (their own events carry its label; a volume's mount and
+    unmount name the container only, so `runners` are the ids of those this executor made)."""
+    attributes = (event.get("Actor") or {}).get("Attributes") or {}
+    if RUNNER_LABEL in attributes or attributes.get("container") in runners:
+        return False
+    return str(event.get("Action", "")).split(":")[0] in _WATCHED_ACTIONS
 
 
 async def host_inventory(engine: DockerEngine, host_id: str, engine_info: inv.EngineInfo) -> ev.HostInventory:
@@ -218,10 +229,7 @@ class Discovery:
         while True:
             try:
                 async for event in self.engine.events():
-                    attributes = (event.get("Actor") or {}).get("Attributes") or {}
-                    if RUNNER_LABEL in attributes:
-                        continue
-                    if event.get("Action", "").split(":")[0] in _WATCHED_ACTIONS:
+                    if changes_inventory(event, self.engine.recent_runners):
                         self._changed.set()
             except Exception:
                 log.warning("lost the Docker event stream; reconnecting", exc_info=True)

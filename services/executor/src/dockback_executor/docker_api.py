@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import io
 import json
 import logging
@@ -39,6 +40,7 @@ SYMLINK_MODE = 1 << 27  # os.ModeSymlink in the engine's (Go's) file modes
 DIRECTORY_MODE = 1 << 31  # os.ModeDir
 _NO_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_read=None, sock_connect=30)
 _IDENTITY = {"Accept-Encoding": "identity"}
+_RECENT_RUNNERS = 1024  # runner ids remembered: far more than run at once, so their late events are still known
 
 
 PERMANENT_ENGINE_FAILURES = (
@@ -142,6 +144,10 @@ class DockerEngine:
         self._docker = aiodocker.Docker(url=url)
         self.runner_labels = dict(runner_labels or {})  # e.g. which executor instance owns a runner
         self._unremoved_runners: set[str] = set()  # removal failed (engine unreachable): retried before the next
+        # The ids of the runner containers this engine object made, most recent last: the engine's
+        # volume events (mount, unmount) name the container but not its labels.
+        self.recent_runners: collections.OrderedDict[str, None] = collections.OrderedDict()
+        self.known_volume_sizes: dict[str, int] = {}  # the last `volume_sizes()` answer
 
     async def close(self) -> None:
         await self._docker.close()
@@ -202,13 +208,17 @@ class DockerEngine:
         await self._json(f"volumes/{name}", "DELETE", what=f"volume {name!r}")
 
     async def volume_sizes(self) -> dict[str, int]:
-        """Volume name -> size in bytes, where the engine reports it (`docker system df -v`)."""
+        """Volume name -> size in bytes, where the engine reports it (`docker system df -v`).
+
+        The engine walks every file of every volume to answer, so the answer is also kept in
+        `known_volume_sizes` for whoever can make do with the last one (a progress total)."""
         df = await self._json("system/df", what="disk usage")
         sizes = {}
         for volume in df.get("Volumes") or []:
             size = (volume.get("UsageData") or {}).get("Size", -1)
             if size is not None and size >= 0:
                 sizes[volume["Name"]] = int(size)
+        self.known_volume_sizes = sizes
         return sizes
 
     # -- containers --------------------------------------------------------------------------
@@ -248,7 +258,12 @@ class DockerEngine:
         created = await self._json(
             "containers/create", "POST", params=params, data=json.dumps(config), what=f"container {name or ''}".strip()
         )
-        return str(created["Id"])
+        container_id = str(created["Id"])
+        if RUNNER_LABEL in (config.get("Labels") or {}):
+            self.recent_runners[container_id] = None
+            while len(self.recent_runners) > _RECENT_RUNNERS:
+                self.recent_runners.popitem(last=False)
+        return container_id
 
     async def wait_container(self, id_or_name: str) -> tuple[int, str]:
         """Wait until a container exits; its exit code and the tail of its output."""

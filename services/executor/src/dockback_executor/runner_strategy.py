@@ -251,6 +251,7 @@ class RunnerStrategy:
         held = await asyncio.to_thread(open_partial, final, exclusive=True)
         fifos: list[_Fifo] = []
         container_id: str | None = None
+        removing: asyncio.Future[None] | None = None
         loop = asyncio.get_running_loop()
         try:
             for suffix in ("tar", "index"):
@@ -269,20 +270,26 @@ class RunnerStrategy:
                     loop.call_soon_threadsafe(report, done)
 
             counting = loop.run_in_executor(None, _count_entries, index_fifo, on_progress)
+            exited = False
             try:
                 container_id = await self.engine.create_container(self._config(volume, script, job_id))
                 await self.engine.start_container(container_id)
                 code, logs = await self.engine.wait_container(container_id)
+                exited = True
             finally:
 
                 async def stop_receiving() -> tuple[_Received, int]:
-                    if container_id is not None:  # its writers closed (killed first when cancelled)
+                    if container_id is not None and not exited:  # its writers closed: killed first
                         await self._remove(container_id)
                     for fifo in fifos:
                         fifo.release()
                     return await receiving, await counting
 
-                received, entries = await finish_even_if_cancelled(stop_receiving())
+                try:
+                    received, entries = await finish_even_if_cancelled(stop_receiving())
+                finally:
+                    if exited and container_id is not None:  # removed while the archive is sealed
+                        removing = asyncio.ensure_future(self._remove(container_id))
             if received.error is not None:
                 if received.error.errno in (errno.ENOSPC, errno.EDQUOT):
                     raise RunnerArchiveFailed(received.error, received.size)
@@ -310,6 +317,8 @@ class RunnerStrategy:
                 held.close()
             for fifo in fifos:
                 fifo.remove()
+            if removing is not None:
+                await finish_even_if_cancelled(removing)
 
     async def check_pipes(self) -> None:
         """Start a runner that writes a word into a FIFO in the data dir's `.pipes`, as a backup's
