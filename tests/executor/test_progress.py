@@ -29,13 +29,16 @@ async def test_a_volume_backup_reports_the_volumes_size_as_its_total_and_ends_on
     host: Host, busybox_image: str, docker_labels: dict[str, str], unique_name: str
 ) -> None:
     await volume_of_random_bytes(busybox_image, unique_name, docker_labels, megabytes=12)
+    # As the executor's host inventory does: the engine's `docker system df`, which the backup uses.
+    # (Without it the backup asks the engine itself, beside the archive, and its first sample may
+    # go out before the answer.)
+    expected = (await host.engine.volume_sizes())[unique_name]
     request = backup_of("volume", unique_name)
 
     await host.backups.run(request, attempt=1)
     [created] = await host.heard.wait_for(ev.ArchiveCreated)
     samples = await progress_until(host, request.job_id, created.raw_bytes)
 
-    expected = (await host.engine.volume_sizes())[unique_name]  # the engine's `docker system df`
     assert 12 * MiB <= expected < 12 * MiB + 64 * 1024
     assert all(p.phase == "archive" for p in samples)
     assert samples[0].bytes_total == expected, "the first sample already knows what to expect"

@@ -325,6 +325,7 @@ async def test_a_runner_backup_reports_progress_while_it_archives_and_ends_on_th
     host: Host, runner_backups: BackupService, busybox_image: str, docker_labels: dict[str, str], unique_name: str
 ) -> None:
     await volume_of_random_bytes(busybox_image, unique_name, docker_labels, megabytes=12)
+    expected = (await host.engine.volume_sizes())[unique_name]  # as the host inventory measures it
     request = backup_of("volume", unique_name)
 
     await runner_backups.run(request, attempt=1)
@@ -332,7 +333,7 @@ async def test_a_runner_backup_reports_progress_while_it_archives_and_ends_on_th
     samples = await progress_until(host, request.job_id, created.raw_bytes)
 
     assert samples[0].bytes_done < created.raw_bytes  # heard while tar's listing came in
-    assert samples[0].bytes_total == (await host.engine.volume_sizes())[unique_name]
+    assert samples[0].bytes_total == expected
     assert (samples[-1].bytes_done, samples[-1].bytes_total) == (created.raw_bytes, created.raw_bytes)
 
 
