@@ -702,12 +702,14 @@ async def test_a_scheduled_backup_succeeds_with_every_service_on_its_own_credent
     host_services.start("notifier", "dockback_notifier", permissions.NOTIFIER)
     async with logged_in_admin(gateway) as client:
 
-        async def host_online() -> bool:
+        async def host_online_with_inventory() -> bool:
+            # The restore preview below needs what the host holds: its first inventory, which comes
+            # after its first heartbeat (the engine's `system df` walks every volume first).
             hosts = (await client.get("/resources/hosts")).json()
             items = hosts["items"] if isinstance(hosts, dict) else hosts
-            return any(h["host_id"] == HOST_A and h["online"] for h in items)
+            return any(h["host_id"] == HOST_A and h["online"] and h["inventory_at"] for h in items)
 
-        await eventually(host_online, timeout=60)
+        await eventually(host_online_with_inventory, timeout=60)
         created = await client.post(
             "/plans",
             json={
