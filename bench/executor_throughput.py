@@ -10,7 +10,8 @@ One run:
    DOCKBACK_STRATEGY=<strategy>), at zstd level 1 and at the executor's default level, times
    backups (publish `BackupRequested` -> `ArchiveCreated`), each right after the host references
    `tar -cf - -C <mountpoint> . | zstd -<level> -T0 > /dev/null` and the same into a file in the
-   data dir, fsynced (the work the executor does); with the first strategy also restores into
+   data dir, fsynced (the work the target compares with), and into a Python reader that writes,
+   sha256-hashes and fsyncs it (the work the executor does); with the first strategy also restores into
    new volumes (publish `RestoreRequested` -> `RestoreCompleted`), each right after the host
    reference `zstd -dc <archive> | tar -x`, sampling the executor's RSS; then checks that each
    restored volume is identical to the original;
@@ -503,6 +504,37 @@ def host_file_reference(mountpoint: Path, level: int, directory: Path) -> Timed:
         target.unlink(missing_ok=True)
 
 
+# What the executor does with the compressed stream a runner writes into its FIFO, done by a plain
+# reader on the host: read it in 1 MiB blocks, write each into the file, hash it with sha256, fsync.
+_HASHING_WRITER = """
+import hashlib, os, sys
+digest = hashlib.sha256()
+with open(sys.argv[1], "wb", buffering=0) as out:
+    while block := os.read(0, 1 << 20):
+        out.write(block)
+        digest.update(block)
+    os.fsync(out.fileno())
+print(digest.hexdigest())
+"""
+
+
+def host_hashed_reference(mountpoint: Path, level: int, directory: Path) -> Timed:
+    """Wall-clock seconds of `tar | zstd -<level> -T0` into a Python reader that writes the file,
+    hashes it (sha256, as the target requires of the executor) and fsyncs it: the host doing the
+    executor's work without a container, an engine or a FIFO. The file is removed."""
+    target = directory / f".host-hashed-{uuid.uuid4().hex[:8]}.tar.zst"
+    writer = f"{shlex.quote(sys.executable)} -c {shlex.quote(_HASHING_WRITER)} {shlex.quote(str(target))}"
+    command = f"tar -cf - -C {shlex.quote(str(mountpoint))} . | zstd -{level} -T0 -q | {writer} > /dev/null"
+    directory.mkdir(parents=True, exist_ok=True)
+    os.sync()
+    try:
+        with timing() as timed:
+            run(["bash", "-o", "pipefail", "-c", command])
+        return timed()
+    finally:
+        target.unlink(missing_ok=True)
+
+
 def host_restore_reference(archive: Path, scratch: Path) -> Timed:
     """Wall-clock seconds of `zstd -dc <archive> | tar -xf - -C <scratch>`; scratch is removed afterwards."""
     command = f"zstd -dc {shlex.quote(str(archive))} | tar -xf - -C {shlex.quote(str(scratch))}"
@@ -801,6 +833,7 @@ class ExecutorRuns:
     restored_volumes: list[str] = field(default_factory=list)
     host_backups: list[Timed] = field(default_factory=list)  # tar | zstd -<level> -T0 > /dev/null
     host_file_backups: list[Timed] = field(default_factory=list)  # tar | zstd -<level> -T0 > file, fsynced
+    host_hashed_backups: list[Timed] = field(default_factory=list)  # ... | write + sha256 + fsync in Python
     host_restores: list[Timed] = field(default_factory=list)  # zstd -dc <archive> | tar -x
 
     @property
@@ -867,6 +900,12 @@ async def measure_level(
         runs.host_file_backups.append(timed)
         log(
             f"host tar | zstd -{runs.level_number} -T0 > file + fsync, run {attempt}/{plan.repeats}: "
+            f"{timed.seconds:.2f}s, machine {timed.cpu_seconds:.2f} CPU-s"
+        )
+        timed = await asyncio.to_thread(host_hashed_reference, plan.mountpoint, runs.level_number, data_dir)
+        runs.host_hashed_backups.append(timed)
+        log(
+            f"host tar | zstd -{runs.level_number} -T0 | write + sha256 + fsync, run {attempt}/{plan.repeats}: "
             f"{timed.seconds:.2f}s, machine {timed.cpu_seconds:.2f} CPU-s"
         )
         backup = ev.BackupRequested(
@@ -1051,6 +1090,13 @@ def build_rows(volume: VolumeFacts, runs: list[ExecutorRuns], restored_ok: dict[
                 volume.total_bytes,
                 reference,
                 cpu_runs=cpu(measured.host_file_backups),
+            ),
+            Row(
+                f"host: tar | zstd -{level} | sha256, write, fsync",
+                seconds(measured.host_hashed_backups),
+                volume.total_bytes,
+                reference,
+                cpu_runs=cpu(measured.host_hashed_backups),
             ),
             Row(
                 f"executor {measured.strategy} backup, zstd {level}{default}",

@@ -267,7 +267,7 @@ async def test_auto_archives_with_runners_where_the_engine_is_local_and_the_data
     assert chosen.pipes.mount == {
         "Type": "bind",
         "Source": str(tmp_path / ".pipes"),  # pytest gives it resolved
-        "Target": "/pipes",
+        "Target": "/dockback/.pipes",
         "ReadOnly": True,
     }
 

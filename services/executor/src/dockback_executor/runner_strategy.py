@@ -43,7 +43,9 @@ log = logging.getLogger(__name__)
 
 PIPES = ".pipes"
 _DATA_MOUNT = PurePosixPath("/dockback-data")
-_PIPES_MOUNT = PurePosixPath("/pipes")
+_DATA_MOUNT_WRITABLE = PurePosixPath("/dockback-data-rw")
+_PLACES_MOUNT = PurePosixPath("/dockback")
+_HERE = PurePosixPath(".")
 PIPE_BYTES = 1024 * 1024
 _DEFAULT_LEVEL = {"zstd": 3, "gzip": 6, "none": 0}
 _CHECK_WORD = "dockback-runner-check"
@@ -66,6 +68,37 @@ class RunnerArchiveFailed(Exception):
 
 
 @dataclass(frozen=True)
+class DataPlace:
+    """How a runner reaches the executor's data dir (`directory`, as the executor sees it): through
+    its path on the Docker host (`host_path`), or the named volume it lives on (`volume`, the data
+    dir at `in_volume` inside it)."""
+
+    directory: Path
+    host_path: PurePosixPath | None = None
+    volume: str | None = None
+    in_volume: PurePosixPath = _HERE
+
+    def reach(self, relative: str, *, read_only: bool) -> tuple[dict[str, Any], PurePosixPath]:
+        """The mount that gives a runner `<data dir>/<relative>` (which must exist), and its path
+        inside the runner."""
+        if self.volume is not None:
+            # The engine's API before 1.45 cannot mount a volume's sub-path: the whole volume.
+            target = _DATA_MOUNT if read_only else _DATA_MOUNT_WRITABLE
+            mount = {
+                "Type": "volume",
+                "Source": self.volume,
+                "Target": str(target),
+                "ReadOnly": read_only,
+                "VolumeOptions": {"NoCopy": True},
+            }
+            return mount, target / self.in_volume / relative
+        assert self.host_path is not None
+        target = _PLACES_MOUNT / relative
+        mount = {"Type": "bind", "Source": str(self.host_path / relative), "Target": str(target), "ReadOnly": read_only}
+        return mount, target
+
+
+@dataclass(frozen=True)
 class PipesPlace:
     """Where the executor makes its FIFOs (`directory`), and how a runner sees that directory: the
     mount to give it and the path of the directory inside it."""
@@ -75,18 +108,15 @@ class PipesPlace:
     inside: PurePosixPath
 
 
-async def locate_pipes(
+async def locate_data(
     engine: DockerEngine, data_dir: Path, source: Path | None, own_container_id: str | None
-) -> PipesPlace:
-    """How runners reach `<data_dir>/.pipes`. `source`: the data dir's path on the Docker host, when
-    given; otherwise the host path itself outside a container, or inside one the mount (volume or
-    bind) its data dir is on. RunnerUnavailable when the data dir lives only inside the container."""
+) -> DataPlace:
+    """How runners reach `data_dir`. `source`: the data dir's path on the Docker host, when given;
+    otherwise the host path itself outside a container, or inside one the mount (volume or bind)
+    its data dir is on. RunnerUnavailable when the data dir lives only inside the container."""
     data_dir = await asyncio.to_thread(data_dir.resolve)
-    directory = data_dir / PIPES
     if source is not None or own_container_id is None:
-        host_path = (source or data_dir) / PIPES
-        mount = {"Type": "bind", "Source": str(host_path), "Target": str(_PIPES_MOUNT), "ReadOnly": True}
-        return PipesPlace(directory, mount, _PIPES_MOUNT)
+        return DataPlace(data_dir, host_path=PurePosixPath(source or data_dir))
     container = await engine.inspect_container(own_container_id)
     below: list[tuple[PurePosixPath, dict[str, Any]]] = []
     for mounted in container.get("Mounts") or []:
@@ -99,22 +129,22 @@ async def locate_pipes(
             "(mount one there, or give its host path as DOCKBACK_DATA_DIR_SOURCE)"
         )
     destination, mounted = max(below, key=lambda found: len(found[0].parts))
-    relative = PurePosixPath(data_dir).relative_to(destination) / PIPES
+    relative = PurePosixPath(data_dir).relative_to(destination)
     if mounted.get("Type") == "volume" and mounted.get("Name"):
-        # The engine's API before 1.45 cannot mount a volume's sub-path: the whole volume, read-only.
-        mount = {
-            "Type": "volume",
-            "Source": mounted["Name"],
-            "Target": str(_DATA_MOUNT),
-            "ReadOnly": True,
-            "VolumeOptions": {"NoCopy": True},
-        }
-        return PipesPlace(directory, mount, _DATA_MOUNT / relative)
+        return DataPlace(data_dir, volume=mounted["Name"], in_volume=relative)
     if mounted.get("Type") == "bind" and mounted.get("Source"):
-        source_path = PurePosixPath(mounted["Source"]) / relative
-        mount = {"Type": "bind", "Source": str(source_path), "Target": str(_PIPES_MOUNT), "ReadOnly": True}
-        return PipesPlace(directory, mount, _PIPES_MOUNT)
+        return DataPlace(data_dir, host_path=PurePosixPath(mounted["Source"]) / relative)
     raise RunnerUnavailable(f"the data dir {data_dir} is on a {mounted.get('Type')} mount a runner cannot share")
+
+
+async def locate_pipes(
+    engine: DockerEngine, data_dir: Path, source: Path | None, own_container_id: str | None
+) -> PipesPlace:
+    """How runners reach `<data_dir>/.pipes` (see `locate_data`), read-only: a FIFO on a read-only
+    mount can still be written."""
+    place = await locate_data(engine, data_dir, source, own_container_id)
+    mount, inside = place.reach(PIPES, read_only=True)
+    return PipesPlace(place.directory / PIPES, mount, inside)
 
 
 def runner_script(archive: PurePosixPath, index: PurePosixPath, compression: Compression, level: int | None) -> str:
@@ -135,7 +165,7 @@ def runner_script(archive: PurePosixPath, index: PurePosixPath, compression: Com
     )
 
 
-class _Fifo:
+class Fifo:
     """A FIFO the executor reads from, open at both ends until `release()`: the runner may open
     and close its end at any time (or never) without the reader seeing an early end or blocking in
     open; releasing our own write end lets the reader see the end once the runner's is closed."""
@@ -152,6 +182,12 @@ class _Fifo:
         with contextlib.suppress(OSError):  # above the system's pipe-max-size: the default 64 KiB stays
             # Room for a burst of the compressor's output while we hash and write the last one.
             fcntl.fcntl(self.read_fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+
+    def put(self, data: bytes) -> None:
+        """Leave `data` in the FIFO for the runner to read (at most the pipe's size: a few secrets)."""
+        assert self._keeper is not None
+        if os.write(self._keeper, data) != len(data):
+            raise OSError(errno.EAGAIN, f"{self.path} took only part of what was put into it")
 
     def release(self) -> None:
         if self._keeper is not None:
@@ -172,7 +208,7 @@ class _Received:
     error: OSError | None = None
 
 
-def _receive(fifo: _Fifo, into: BinaryIO) -> _Received:
+def _receive(fifo: Fifo, into: BinaryIO) -> _Received:
     """Read the archive to its end, hashing it and writing it into `into`. A write that fails
     (a full disk) stops the reading: closing our end makes the runner's next write fail."""
     digest = hashlib.sha256()
@@ -191,7 +227,7 @@ def _receive(fifo: _Fifo, into: BinaryIO) -> _Received:
     return received
 
 
-def _read_all(fifo: _Fifo) -> bytes:
+def _read_all(fifo: Fifo) -> bytes:
     """What arrives until the end (a few bytes: the pipes check)."""
     data = bytearray()
     try:
@@ -202,7 +238,7 @@ def _read_all(fifo: _Fifo) -> bytes:
     return bytes(data)
 
 
-def _count_entries(fifo: _Fifo, progress: Callable[[int], None] | None) -> int:
+def _count_entries(fifo: Fifo, progress: Callable[[int], None] | None) -> int:
     """Entries in tar's long listing (`-vv`), read to the end: one line per entry (a name is quoted,
     a newline in it is `\\n`). The sizes it lists, summed, go to `progress` every half second."""
     entries = data_bytes = 0
@@ -249,13 +285,13 @@ class RunnerStrategy:
         temporary = partial_of(final)
         # Locked while written: no cleanup at another executor's start removes it.
         held = await asyncio.to_thread(open_partial, final, exclusive=True)
-        fifos: list[_Fifo] = []
+        fifos: list[Fifo] = []
         container_id: str | None = None
         removing: asyncio.Future[None] | None = None
         loop = asyncio.get_running_loop()
         try:
             for suffix in ("tar", "index"):
-                fifos.append(_Fifo(self.pipes.directory / f"{job_id}-{final.name}.{suffix}"))
+                fifos.append(Fifo(self.pipes.directory / f"{job_id}-{final.name}.{suffix}"))
             archive_fifo, index_fifo = fifos
             script = runner_script(
                 self.pipes.inside / archive_fifo.path.name, self.pipes.inside / index_fifo.path.name, compression, level
@@ -325,7 +361,7 @@ class RunnerStrategy:
         runner does; RunnerUnavailable when the word does not arrive (the mount found for the data
         dir, or DOCKBACK_DATA_DIR_SOURCE, is not where the executor's data dir is)."""
         await asyncio.to_thread(self.pipes.directory.mkdir, mode=0o700, parents=True, exist_ok=True)
-        fifo = await asyncio.to_thread(_Fifo, self.pipes.directory / f"check-{uuid.uuid4()}")
+        fifo = await asyncio.to_thread(Fifo, self.pipes.directory / f"check-{uuid.uuid4()}")
         loop = asyncio.get_running_loop()
         fifo.reading = True
         reading = loop.run_in_executor(None, _read_all, fifo)

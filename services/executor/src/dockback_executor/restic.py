@@ -1,0 +1,423 @@
+"""Restic repositories: snapshots of volumes made, listed and restored by `restic` in a runner
+container (the runner tools image carries restic when the executor's host has it).
+
+A volume is mounted at `/volumes/<name>` and backed up as that path, so its path is the same for
+every run of that volume (restic takes the newest snapshot of the same `--host` and path as the
+parent and skips the files that did not change), and the snapshot keeps the volume's own root
+directory (owner, mode) as the node `/volumes/<name>`, which a backup of `.` from inside it would
+lose. A restore mounts the target volume at the snapshot's path, whatever the target is called,
+and restores to `/`: restic writes into the volume and nowhere else.
+
+A repository on the host lives in `<data dir>/repositories/<name>`; restic's cache in
+`<data dir>/restic-cache`, shared by every runner of this executor. Secrets (the repository's
+password, storage credentials) never appear in a container's configuration, where `docker inspect`
+shows them, nor on disk: the executor writes them as `NAME=value` lines into a FIFO in the data
+dir's `.pipes`, and the runner's shell reads them up to a line holding `.` and exports them before
+it starts restic. restic's standard output (JSON lines) comes back through a second FIFO, read
+line by line while it runs; its standard error is the container's log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+from uuid import UUID
+
+from dockback_executor.archive import READ_BYTES
+from dockback_executor.docker_api import RUNNER_LABEL, DockerEngine, finish_even_if_cancelled
+from dockback_executor.runner_strategy import PIPES, DataPlace, Fifo
+from dockback_runtime.jobs.errors import JobError, PermanentError, TransientError
+
+log = logging.getLogger(__name__)
+
+REPOSITORIES = "repositories"
+CACHE = "restic-cache"
+VOLUMES = PurePosixPath("/volumes")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_PROGRESS_PER_SECOND = "2"
+_SCRIPT = (
+    # $1: the secrets FIFO, $2: where restic's standard output goes; the rest: restic's arguments.
+    'while IFS= read -r line && [ "$line" != . ]; do export "$line"; done < "$1"; '
+    'out=$2; shift 2; exec restic "$@" > "$out"'
+)
+
+
+@dataclass(frozen=True)
+class Repository:
+    """A restic repository as a job names it: `name` of a repository in the data dir's
+    `repositories` (letters, digits, `_.-`), its `password`, and the storage `environment` restic
+    needs (empty for one on the host)."""
+
+    name: str
+    password: str = field(repr=False)
+    environment: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise PermanentError(f"repository name {self.name!r} is not a plain name (letters, digits, '_', '.', '-')")
+        if not self.password:
+            raise PermanentError(f"repository {self.name!r} has no password")
+        for key, value in {"password": self.password, **self.environment}.items():
+            if "\n" in value or "\0" in value:
+                raise PermanentError(f"repository {self.name!r}: {key} holds a line break")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A snapshot restic saved, with its `backup --json` summary."""
+
+    snapshot_id: str  # the full 64-hex id
+    files_new: int
+    files_changed: int
+    files_unmodified: int
+    bytes_added: int  # of new data before compression (restic 0.14 reports no packed size)
+    total_files: int
+    total_bytes: int
+
+
+@dataclass(frozen=True)
+class BackupProgress:
+    bytes_done: int
+    total_bytes: int | None
+    files_done: int
+    total_files: int | None
+
+
+@dataclass
+class _Run:
+    code: int
+    stderr: str
+    stdout: list[bytes]
+
+
+class ResticFailed(PermanentError):
+    """restic ended with an error no retry heals; the message is restic's own reason."""
+
+
+class ResticRunner:
+    """Runs restic against repositories in the data dir, in runner containers."""
+
+    def __init__(self, engine: DockerEngine, image: str, data: DataPlace) -> None:
+        self.engine = engine
+        self.image = image
+        self.data = data
+
+    def repository_path(self, repository: Repository) -> Path:
+        """Where a repository on the host lives, as the executor sees it."""
+        return self.data.directory / REPOSITORIES / repository.name
+
+    async def ensure_repository(self, repository: Repository, job_id: UUID) -> bool:
+        """Create the repository when it does not exist yet; whether it was created."""
+        if await asyncio.to_thread((self.repository_path(repository) / "config").exists):
+            return False
+        await self._run(repository, ["init"], job_id, what=f"creating repository {repository.name!r}")
+        log.info("created restic repository %s", repository.name)
+        return True
+
+    async def back_up_volume(
+        self,
+        repository: Repository,
+        volume: str,
+        *,
+        host: str,
+        tags: Sequence[str],
+        job_id: UUID,
+        progress: Callable[[BackupProgress], None] | None = None,
+    ) -> Snapshot:
+        """Snapshot `volume` (mounted read-only) into `repository`, tagged with `tags`, as `host`."""
+        _check_volume_name(volume)
+        await self.engine.volume(volume)
+        await self.ensure_repository(repository, job_id)
+        loop = asyncio.get_running_loop()
+        on_line: Callable[[bytes], None] | None = None
+        if progress is not None:
+            report = progress
+
+            def on_line(line: bytes) -> None:  # called in the reading thread
+                status = _status(line)
+                if status is not None:
+                    loop.call_soon_threadsafe(report, status)
+
+        argv = ["backup", "--json", "--host", host, *(arg for tag in tags for arg in ("--tag", tag))]
+        argv.append(str(VOLUMES / volume))
+        run = await self._run(
+            repository,
+            argv,
+            job_id,
+            what=f"backup of volume {volume!r}",
+            volume=(volume, True),
+            on_line=on_line,
+            allowed=(0, 3),
+        )
+        summary = next((m for m in map(_json, reversed(run.stdout)) if m.get("message_type") == "summary"), None)
+        if summary is None or not summary.get("snapshot_id"):
+            raise ResticFailed(f"restic saved no snapshot of volume {volume!r}: {_reason(run.stderr)}")
+        snapshot_id = await self._full_id(repository, str(summary["snapshot_id"]), job_id)
+        if run.code == 3:  # saved, but without the files it could not read: not a backup of the volume
+            await self.forget(repository, [snapshot_id], job_id)
+            raise ResticFailed(f"restic could not read every file of volume {volume!r}: {_unreadable(run.stderr)}")
+        return Snapshot(
+            snapshot_id=snapshot_id,
+            files_new=int(summary.get("files_new", 0)),
+            files_changed=int(summary.get("files_changed", 0)),
+            files_unmodified=int(summary.get("files_unmodified", 0)),
+            bytes_added=int(summary.get("data_added", 0)),
+            total_files=int(summary.get("total_files_processed", 0)),
+            total_bytes=int(summary.get("total_bytes_processed", 0)),
+        )
+
+    async def restore_into_volume(
+        self,
+        repository: Repository,
+        snapshot_id: str,
+        source: str,
+        volume: str,
+        job_id: UUID,
+        include: Sequence[str] = (),
+    ) -> None:
+        """Write the snapshot of volume `source` (or only `include`, paths from the volume's root)
+        into `volume`."""
+        _check_volume_name(volume)
+        _check_volume_name(source)
+        _check_snapshot_id(snapshot_id)
+        argv = ["restore", snapshot_id, "--target", "/"]
+        for path in include:
+            argv += ["--include", _volume_path(source, path)]
+        await self._run(
+            repository,
+            argv,
+            job_id,
+            what=f"restore of snapshot {snapshot_id[:8]} into {volume!r}",
+            volume=(volume, False),
+            at=source,
+        )
+
+    async def list_directory(
+        self, repository: Repository, snapshot_id: str, source: str, path: str, job_id: UUID
+    ) -> list[dict[str, Any]]:
+        """The entries directly inside `path` (from the volume's root) of a snapshot of volume
+        `source`, as restic's `ls --json` nodes (name, type, size, mode, uid, gid, mtime, ...) with
+        their `path` from the volume's root."""
+        _check_volume_name(source)
+        _check_snapshot_id(snapshot_id)
+        directory = _volume_path(source, path)
+        run = await self._run(repository, ["ls", "--json", snapshot_id, directory], job_id, what="listing a snapshot")
+        root = str(VOLUMES / source)
+        nodes = [node for node in map(_json, run.stdout) if node.get("struct_type") == "node"]
+        return [
+            {**node, "path": str(node["path"]).removeprefix(root) or "/"}
+            for node in nodes
+            if node.get("path") != directory and str(node.get("path", "")).startswith(root + "/")
+        ]
+
+    async def forget(self, repository: Repository, snapshot_ids: Sequence[str], job_id: UUID) -> None:
+        """Remove exactly these snapshots (their data stays until a prune)."""
+        for snapshot_id in snapshot_ids:
+            _check_snapshot_id(snapshot_id)
+        if snapshot_ids:
+            await self._run(repository, ["forget", *snapshot_ids], job_id, what="forgetting snapshots")
+
+    async def snapshots(self, repository: Repository, job_id: UUID, tags: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """The repository's snapshots (restic's `snapshots --json`), those with all `tags` when given."""
+        argv = ["snapshots", "--json", "--no-lock"]
+        if tags:
+            argv += ["--tag", ",".join(tags)]
+        run = await self._run(repository, argv, job_id, what="listing snapshots")
+        listed = json.loads(b"".join(run.stdout) or b"[]")
+        return list(listed or [])
+
+    async def _full_id(self, repository: Repository, short_id: str, job_id: UUID) -> str:
+        """The full id of a snapshot restic named by its short id: from the repository's directory
+        of snapshot files."""
+        directory = self.repository_path(repository) / "snapshots"
+        names = await asyncio.to_thread(lambda: [n for n in os.listdir(directory) if n.startswith(short_id)])
+        if len(names) != 1:
+            raise ResticFailed(f"restic reported snapshot {short_id}, which the repository holds {len(names)} times")
+        return names[0]
+
+    async def _run(
+        self,
+        repository: Repository,
+        argv: list[str],
+        job_id: UUID,
+        *,
+        what: str,
+        volume: tuple[str, bool] | None = None,
+        at: str | None = None,
+        on_line: Callable[[bytes], None] | None = None,
+        allowed: Sequence[int] = (0,),
+    ) -> _Run:
+        """Run restic with `argv` in a runner; `volume` (name, read-only) mounted at
+        /volumes/<`at`, else its name>. JobError with restic's reason when it exits with a code not
+        in `allowed`."""
+        pipes = self.data.directory / PIPES
+        for directory in (pipes, self.data.directory / REPOSITORIES, self.data.directory / CACHE):
+            await asyncio.to_thread(directory.mkdir, mode=0o700, parents=True, exist_ok=True)
+        pipes_mount, pipes_inside = self.data.reach(PIPES, read_only=True)
+        repositories_mount, repositories_inside = self.data.reach(REPOSITORIES, read_only=False)
+        cache_mount, cache_inside = self.data.reach(CACHE, read_only=False)
+        mounts = [pipes_mount, repositories_mount]
+        if cache_mount["Target"] != repositories_mount["Target"]:  # one writable mount of a data volume serves both
+            mounts.append(cache_mount)
+        if volume is not None:
+            name, read_only = volume
+            mounts.append(
+                {
+                    "Type": "volume",
+                    "Source": name,
+                    "Target": str(VOLUMES / (at or name)),
+                    "ReadOnly": read_only,
+                    "VolumeOptions": {"NoCopy": True},
+                }
+            )
+        environment = {
+            "RESTIC_REPOSITORY": str(repositories_inside / repository.name),
+            "RESTIC_CACHE_DIR": str(cache_inside),
+            "RESTIC_PROGRESS_FPS": _PROGRESS_PER_SECOND,
+        }
+        secrets = Fifo(pipes / f"{job_id}-secrets-{os.urandom(4).hex()}")
+        output = Fifo(pipes / f"{job_id}-out-{os.urandom(4).hex()}")
+        container_id: str | None = None
+        loop = asyncio.get_running_loop()
+        try:
+            lines = [f"RESTIC_PASSWORD={repository.password}", *(f"{k}={v}" for k, v in repository.environment.items())]
+            secrets.put(("\n".join([*lines, "."]) + "\n").encode())
+            output.reading = True
+            reading = loop.run_in_executor(None, _read_lines, output, on_line)
+            config = {
+                "Image": self.image,
+                "Cmd": [
+                    "sh",
+                    "-c",
+                    _SCRIPT,
+                    "sh",
+                    str(pipes_inside / secrets.path.name),
+                    str(pipes_inside / output.path.name),
+                    *argv,
+                ],
+                "Env": [f"{k}={v}" for k, v in environment.items()],
+                "Labels": {RUNNER_LABEL: "1", **self.engine.runner_labels, "dockback.job": str(job_id)},
+                "NetworkDisabled": not repository.environment,
+                "HostConfig": {"NetworkMode": "none" if not repository.environment else "bridge", "Mounts": mounts},
+            }
+            exited = False
+            try:
+                container_id = await self.engine.create_container(config)
+                await self.engine.start_container(container_id)
+                code, stderr = await self.engine.wait_container(container_id)
+                exited = True
+            finally:
+
+                async def stop_reading() -> list[bytes]:
+                    if container_id is not None and not exited:
+                        await self._remove(container_id)
+                    output.release()
+                    return await reading
+
+                stdout = await finish_even_if_cancelled(stop_reading())
+        finally:
+            secrets.remove()
+            output.remove()
+            if container_id is not None:
+                await finish_even_if_cancelled(self._remove(container_id))
+        if code not in allowed:
+            raise _failure(what, code, stderr)
+        return _Run(code, stderr, stdout)
+
+    async def _remove(self, container_id: str) -> None:
+        try:
+            await self.engine.remove_container(container_id, force=True)
+        except JobError:
+            self.engine.remove_runner_later(container_id)
+
+
+def _read_lines(fifo: Fifo, on_line: Callable[[bytes], None] | None) -> list[bytes]:
+    """Every line restic wrote to its standard output, each handed to `on_line` as it arrives."""
+    lines: list[bytes] = []
+    rest = b""
+    try:
+        while block := os.read(fifo.read_fd, READ_BYTES):
+            *complete, rest = (rest + block).split(b"\n")
+            for line in complete:
+                if line:
+                    lines.append(line)
+                    if on_line is not None:
+                        on_line(line)
+    finally:
+        os.close(fifo.read_fd)
+    if rest:
+        lines.append(rest)
+    return lines
+
+
+def _json(line: bytes) -> dict[str, Any]:
+    with contextlib.suppress(ValueError):
+        value = json.loads(line)
+        if isinstance(value, dict):
+            return value
+    return {}
+
+
+def _status(line: bytes) -> BackupProgress | None:
+    message = _json(line)
+    if message.get("message_type") != "status" or "action" in message:
+        return None
+    return BackupProgress(
+        bytes_done=int(message.get("bytes_done", 0)),
+        total_bytes=message.get("total_bytes"),
+        files_done=int(message.get("files_done", 0)),
+        total_files=message.get("total_files"),
+    )
+
+
+_TRANSIENT = ("already locked", "connection refused", "no such host", "i/o timeout", "connection reset")
+
+
+def _failure(what: str, code: int, stderr: str) -> JobError:
+    """A failed restic run as the job error a person can act on."""
+    reason = _reason(stderr)
+    if "wrong password or no key found" in stderr:
+        return ResticFailed(f"{what} failed: the repository's password is wrong (restic: {reason})")
+    if any(word in stderr for word in _TRANSIENT):
+        return TransientError(f"{what} failed: {reason}")
+    return ResticFailed(f"{what} failed (restic exited with {code}): {reason}")
+
+
+def _reason(stderr: str) -> str:
+    """restic's own words: its `Fatal:` line, else the last lines that are not JSON."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    fatal = [line for line in lines if line.startswith(("Fatal:", "unable to", "Resolving password"))]
+    said = fatal or [line for line in lines if not line.startswith("{")]
+    return "; ".join(said[-3:])[-500:] or "no reason given"
+
+
+def _unreadable(stderr: str) -> str:
+    items = [str(_json(line.encode()).get("item", "")) for line in stderr.splitlines() if line.startswith("{")]
+    named = sorted({item.removeprefix(str(VOLUMES)) for item in items if item})
+    return ", ".join(named[:10]) + (f" and {len(named) - 10} more" if len(named) > 10 else "") or _reason(stderr)
+
+
+def _volume_path(volume: str, path: str) -> str:
+    """Where `path` (from the volume's root, no `..`) is in a snapshot of `volume`."""
+    parts = [part for part in PurePosixPath("/" + path).parts[1:] if part not in ("", ".")]
+    if ".." in parts:
+        raise PermanentError(f"path {path!r} leaves the volume")
+    return str(VOLUMES.joinpath(volume, *parts))
+
+
+def _check_volume_name(volume: str) -> None:
+    if not _NAME.match(volume):
+        raise PermanentError(f"volume name {volume!r} is not a plain Docker volume name")
+
+
+def _check_snapshot_id(snapshot_id: str) -> None:
+    if not re.fullmatch(r"[0-9a-f]{8,64}", snapshot_id):
+        raise PermanentError(f"{snapshot_id!r} is not a restic snapshot id")

@@ -1,0 +1,215 @@
+"""Restic snapshots of volumes, made and restored by real restic in runner containers on the real engine."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from dockback_executor.restic import BackupProgress, Repository, ResticFailed, ResticRunner
+from dockback_executor.runner_image import ensure_runner_tools_image
+from dockback_executor.runner_strategy import PIPES, locate_data
+from dockback_runtime.jobs.errors import PermanentError
+from executor.conftest import Host
+from executor.volumes import create_volume, describe, docker_cli, populate, run_in, volume_of_random_bytes
+
+HOST = "host-restic-test"
+
+
+@pytest_asyncio.fixture
+async def restic(host: Host) -> ResticRunner:
+    image = await ensure_runner_tools_image(host.engine)
+    return ResticRunner(host.engine, image, await locate_data(host.engine, host.store.root, None, None))
+
+
+@pytest.fixture(scope="session")
+def initialized(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """One repository made by restic's `init` (seconds of key derivation) for every test to copy."""
+    password = secrets.token_urlsafe(24)
+    made = tmp_path_factory.mktemp("restic-template") / "repository"
+    subprocess.run(
+        ["restic", "init", "-r", str(made)], env={"RESTIC_PASSWORD": password}, check=True, capture_output=True
+    )
+    return made, password
+
+
+@pytest.fixture
+def repository(restic: ResticRunner, initialized: tuple[Path, str]) -> Repository:
+    """An empty repository of the test's own in the data dir."""
+    template, password = initialized
+    made = Repository("plan-repository", password=password)
+    shutil.copytree(template, restic.repository_path(made))
+    return made
+
+
+async def test_a_repository_is_created_at_the_first_backup_and_only_then(
+    restic: ResticRunner, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    repository = Repository("new-repository", password=secrets.token_urlsafe(24))
+    await create_volume(unique_name, docker_labels)
+
+    created = await restic.ensure_repository(repository, uuid.uuid4())
+    again = await restic.ensure_repository(repository, uuid.uuid4())
+
+    assert (created, again) == (True, False)
+    assert await restic.snapshots(repository, uuid.uuid4()) == []
+
+
+def tags_of(job_id: uuid.UUID, volume: str) -> list[str]:
+    return ["dockback", f"job={job_id}", f"resource=volume:{volume}"]
+
+
+async def test_a_tricky_volume_comes_back_identical_from_a_snapshot(
+    restic: ResticRunner, repository: Repository, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    await create_volume(unique_name, docker_labels)
+    await populate(busybox_image, unique_name, docker_labels, small_files=200)
+    job_id = uuid.uuid4()
+
+    snapshot = await restic.back_up_volume(
+        repository, unique_name, host=HOST, tags=tags_of(job_id, unique_name), job_id=job_id
+    )
+
+    assert len(snapshot.snapshot_id) == 64
+    assert snapshot.files_new > 200
+    assert snapshot.files_unmodified == 0
+    restored = f"{unique_name}-restored"
+    await create_volume(restored, docker_labels)
+    await restic.restore_into_volume(repository, snapshot.snapshot_id, unique_name, restored, uuid.uuid4())
+    got = (await describe(busybox_image, restored, docker_labels)).splitlines()
+    want = (await describe(busybox_image, unique_name, docker_labels)).splitlines()
+    assert [line for line in got if line not in want] == [line for line in want if line not in got]
+    listed = await restic.snapshots(repository, uuid.uuid4(), tags=[f"job={job_id}"])
+    assert [(s["id"], s["hostname"], s["paths"]) for s in listed] == [
+        (snapshot.snapshot_id, HOST, [f"/volumes/{unique_name}"])
+    ]
+
+
+async def test_a_second_snapshot_reads_only_what_changed(
+    restic: ResticRunner, repository: Repository, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    await create_volume(unique_name, docker_labels)
+    await populate(busybox_image, unique_name, docker_labels, small_files=300)
+    first = await restic.back_up_volume(repository, unique_name, host=HOST, tags=["dockback"], job_id=uuid.uuid4())
+    await run_in(busybox_image, unique_name, "echo changed >> /data/many/f7 && echo new > /data/added", docker_labels)
+
+    second = await restic.back_up_volume(repository, unique_name, host=HOST, tags=["dockback"], job_id=uuid.uuid4())
+
+    assert (second.files_new, second.files_changed) == (1, 1)
+    assert second.files_unmodified == first.total_files - 1
+    assert second.bytes_added < first.bytes_added / 3  # directory listings again, not the 300 KiB file
+
+
+async def test_one_file_is_restored_alone_and_a_directory_lists_its_entries(
+    restic: ResticRunner, repository: Repository, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    await create_volume(unique_name, docker_labels)
+    await populate(busybox_image, unique_name, docker_labels, small_files=20)
+    snapshot = await restic.back_up_volume(repository, unique_name, host=HOST, tags=["dockback"], job_id=uuid.uuid4())
+
+    entries = await restic.list_directory(repository, snapshot.snapshot_id, unique_name, "nested/deeper", uuid.uuid4())
+    restored = f"{unique_name}-one-file"
+    await create_volume(restored, docker_labels)
+    await restic.restore_into_volume(
+        repository, snapshot.snapshot_id, unique_name, restored, uuid.uuid4(), include=["/nested/deeper/deepest/file"]
+    )
+
+    assert [(e["name"], e["type"], e["path"]) for e in entries] == [("deepest", "dir", "/nested/deeper/deepest")]
+    found = await run_in(busybox_image, restored, "cd /data && find . -type f && cat nested/deeper/deepest/file", {})
+    assert found.decode().split() == ["./nested/deeper/deepest/file", "inner"]
+
+
+async def test_a_path_out_of_the_volume_is_refused_before_restic_runs(
+    restic: ResticRunner, repository: Repository
+) -> None:
+    with pytest.raises(PermanentError, match="leaves the volume"):
+        await restic.list_directory(repository, "a" * 64, "volume", "../../etc", uuid.uuid4())
+
+
+async def test_a_wrong_password_fails_naming_the_password_and_saves_nothing(
+    restic: ResticRunner, repository: Repository, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    await create_volume(unique_name, docker_labels)
+    await populate(busybox_image, unique_name, docker_labels, small_files=5)
+    await restic.ensure_repository(repository, uuid.uuid4())
+    wrong = Repository(repository.name, password="not-" + repository.password)
+
+    with pytest.raises(ResticFailed, match="password is wrong") as failed:
+        await restic.back_up_volume(wrong, unique_name, host=HOST, tags=["dockback"], job_id=uuid.uuid4())
+
+    assert repository.password not in str(failed.value)
+    assert await restic.snapshots(repository, uuid.uuid4()) == []
+    assert not [p for p in (restic.data.directory / PIPES).iterdir()]  # no FIFO left behind
+
+
+async def test_the_password_reaches_restic_but_never_the_runners_configuration(
+    restic: ResticRunner, repository: Repository, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    await volume_of_random_bytes(busybox_image, unique_name, docker_labels, megabytes=300)
+    job_id = uuid.uuid4()
+    seen: list[BackupProgress] = []
+    inspected: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+
+    def on_progress(progress: BackupProgress) -> None:
+        seen.append(progress)
+        if not inspected.done():
+            inspected.set_result(b"")  # the runner is running: look at it now
+
+    backing_up = asyncio.ensure_future(
+        restic.back_up_volume(
+            repository, unique_name, host=HOST, tags=["dockback"], job_id=job_id, progress=on_progress
+        )
+    )
+    await asyncio.wait([backing_up, inspected], return_when=asyncio.FIRST_COMPLETED)
+    runners = (await docker_cli("ps", "-q", "--filter", f"label=dockback.job={job_id}")).decode().split()
+    configuration = await docker_cli("inspect", *runners) if runners else b""
+    snapshot = await backing_up
+
+    assert runners, "the backup ended before its first progress report"
+    assert repository.password.encode() not in configuration
+    environment = json.loads(configuration)[0]["Config"]["Env"]
+    assert any(variable.startswith("RESTIC_REPOSITORY=") for variable in environment)
+    assert seen
+    assert seen[-1].total_bytes == 300 * 1024 * 1024
+    assert snapshot.total_bytes == 300 * 1024 * 1024
+
+
+async def test_the_plain_restic_cli_restores_a_snapshot_with_only_the_password(
+    restic: ResticRunner,
+    repository: Repository,
+    busybox_image: str,
+    docker_labels: dict[str, str],
+    unique_name: str,
+    tmp_path: Path,
+) -> None:
+    await create_volume(unique_name, docker_labels)
+    await run_in(busybox_image, unique_name, "echo hello > /data/greeting", docker_labels)
+    snapshot = await restic.back_up_volume(repository, unique_name, host=HOST, tags=["dockback"], job_id=uuid.uuid4())
+    password_file = tmp_path / "password"
+    password_file.write_text(repository.password)
+
+    await asyncio.to_thread(
+        subprocess.run,
+        [
+            "restic",
+            "-r",
+            str(restic.repository_path(repository)),
+            "--password-file",
+            str(password_file),
+            "restore",
+            snapshot.snapshot_id,
+            "--target",
+            str(tmp_path / "out"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+    assert (tmp_path / "out" / "volumes" / unique_name / "greeting").read_bytes() == b"hello\n"
