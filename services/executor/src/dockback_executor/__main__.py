@@ -11,13 +11,14 @@ import sys
 
 from dockback_executor.app import serve
 from dockback_executor.settings import Settings
+from dockback_runtime.configuration import load_settings
 from dockback_runtime.health import PingFailed, nats_check, run_ping
 from dockback_runtime.logs import setup_logging
 from dockback_runtime.metrics import serve_metrics
 
 
 def main() -> None:
-    settings = Settings()
+    settings = load_settings(Settings, "dockback-executor")
     if sys.argv[1:] == ["ping"]:
         raise SystemExit(ping(settings))
     setup_logging("executor", settings.log_level, host_id=settings.host_id)

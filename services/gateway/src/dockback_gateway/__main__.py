@@ -19,6 +19,7 @@ from starlette.types import ASGIApp
 
 from dockback_gateway.config import Settings
 from dockback_runtime.collector import keep_out_of_collections
+from dockback_runtime.configuration import load_settings
 from dockback_runtime.logs import setup_logging
 from dockback_runtime.metrics import serve_metrics
 
@@ -37,7 +38,7 @@ def main() -> None:
             f"unknown command {args.command.replace('-', ' ')!r}; one of: serve, migrate, audit verify, "
             "settings rotate-key, ping"
         )
-    settings = Settings()
+    settings = load_settings(Settings, "dockback-gateway")
     if args.command == "ping":
         from dockback_runtime.health import http_check, run_ping
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from pydantic import ValidationError
-
+from dockback_runtime.configuration import load_settings
 from dockback_runtime.health import nats_check, run_ping
 from dockback_runtime.logs import setup_logging
 from dockback_runtime.metrics import serve_metrics
@@ -19,13 +18,7 @@ from dockback_scheduler.settings import Settings
 
 
 def main() -> None:
-    try:
-        settings = Settings()
-    except ValidationError as exc:  # one line per wrong variable, not a traceback
-        problems = "; ".join(
-            (f"DOCKBACK_{'_'.join(map(str, e['loc'])).upper()}: " if e["loc"] else "") + e["msg"] for e in exc.errors()
-        )
-        raise SystemExit(f"dockback-scheduler: invalid configuration: {problems}") from None
+    settings = load_settings(Settings, "dockback-scheduler")
     if sys.argv[1:] == ["ping"]:
         raise SystemExit(ping(settings))
     setup_logging("scheduler", settings.log_level)

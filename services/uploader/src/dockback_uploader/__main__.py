@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from dockback_runtime.configuration import load_settings
 from dockback_runtime.health import nats_check, run_ping
 from dockback_runtime.logs import setup_logging
 from dockback_runtime.metrics import serve_metrics
@@ -18,7 +19,7 @@ from dockback_uploader.settings import Settings
 
 
 def main() -> None:
-    settings = Settings()
+    settings = load_settings(Settings, "dockback-uploader")
     if sys.argv[1:] == ["ping"]:
         raise SystemExit(ping(settings))
     setup_logging("uploader", settings.log_level, host_id=settings.host_id)
