@@ -45,6 +45,8 @@ _WATCHED_ACTIONS = {
     "unmount",
 }
 _DEBOUNCE_SECONDS = 0.5
+_RETRY_FIRST_SECONDS = 2.0  # a failed inventory is tried again after 2, 4, 8 ... seconds
+_RETRY_MAX_SECONDS = 60.0
 
 
 def changes_inventory(event: Mapping[str, Any], runners: Container[str]) -> bool:
@@ -182,12 +184,25 @@ class Discovery:
         return inventory
 
     async def _inventory_loop(self) -> None:
+        failures = 0
         while True:
+            wait = self.inventory_interval
             try:
                 await self.publish_inventory()
-            except Exception:
-                log.warning("could not publish the host inventory", exc_info=True)
-            await wait_until_set(self._changed, self.inventory_interval)
+                failures = 0
+            except Exception as exc:
+                # Tried again soon (the engine restarting, NATS away), not only at the next
+                # engine event or interval: until then the control plane shows an old picture.
+                failures += 1
+                wait = min(wait, _RETRY_FIRST_SECONDS * 2 ** min(failures - 1, 10), _RETRY_MAX_SECONDS)
+                log.warning(
+                    "could not publish the host inventory (attempt %d; again in %.0fs): %s",
+                    failures,
+                    wait,
+                    exc,
+                    exc_info=failures == 1,
+                )
+            await wait_until_set(self._changed, wait)
             self._changed.clear()
             await asyncio.sleep(_DEBOUNCE_SECONDS)  # one inventory for a burst of events
 
