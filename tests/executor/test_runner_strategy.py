@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import logging
+import os
 import re
 import shutil
 import tarfile
@@ -27,7 +28,14 @@ from dockback_executor.backup import BackupService
 from dockback_executor.discovery import changes_inventory
 from dockback_executor.errors import DataDirFull
 from dockback_executor.runner_image import ensure_runner_tools_image
-from dockback_executor.runner_strategy import PipesPlace, RunnerStrategy, choose_runner, locate_pipes
+from dockback_executor.runner_strategy import (
+    Fifo,
+    PipesPlace,
+    RunnerStrategy,
+    choose_runner,
+    locate_pipes,
+    remove_abandoned_fifos,
+)
 from dockback_executor.settings import Settings
 from dockback_runtime.jobs.errors import PermanentError
 from executor.conftest import Host, on_small_data_dir, with_stream
@@ -395,3 +403,20 @@ async def test_a_runners_own_events_and_the_mounts_of_its_volume_ask_for_no_new_
     assert [e["Action"] for e in by_runner if changes_inventory(e, host.engine.recent_runners)] == []
     [created] = [e for e in events if (e["Type"], e["Action"], e["Actor"]["ID"]) == ("volume", "create", marker)]
     assert changes_inventory(created, host.engine.recent_runners)
+
+
+def test_fifos_whose_executor_is_gone_are_removed_and_a_live_jobs_fifo_stays(tmp_path: Path) -> None:
+    abandoned = tmp_path / "job-of-a-killed-executor.tar"
+    os.mkfifo(abandoned, 0o600)
+    not_a_fifo = tmp_path / "check-notes"
+    not_a_fifo.write_text("left alone")
+    live = Fifo(tmp_path / "job-running-now.tar")
+    try:
+        removed = remove_abandoned_fifos(tmp_path)
+
+        assert removed == 1
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["check-notes", "job-running-now.tar"]
+        live.put(b"still works")
+    finally:
+        live.remove()
+    assert remove_abandoned_fifos(tmp_path / "no-such-directory") == 0

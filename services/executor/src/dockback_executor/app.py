@@ -17,7 +17,7 @@ from dockback_executor.handlers import register, register_questions
 from dockback_executor.locks import InstanceLock, ResourceLocks, installation_id
 from dockback_executor.metrics import observe_published
 from dockback_executor.restore import RestoreConfig, RestoreService
-from dockback_executor.runner_strategy import choose_runner
+from dockback_executor.runner_strategy import PIPES, choose_runner, remove_abandoned_fifos
 from dockback_executor.settings import Settings
 from dockback_executor.store import ArchiveStore
 from dockback_executor.tar_inspect import ArchiveLimits
@@ -76,6 +76,8 @@ class Executor:
         )
         store = ArchiveStore(self.settings.data_dir)
         store.prepare()
+        if abandoned := remove_abandoned_fifos(self.settings.data_dir / PIPES):
+            log.info("removed %d FIFO(s) of jobs that ended with their executor", abandoned)
         locks = ResourceLocks(self.settings.data_dir / ".locks", self.settings.max_concurrent_jobs)
         stopper = ContainerStopper(
             self.engine,

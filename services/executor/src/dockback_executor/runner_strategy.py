@@ -23,6 +23,7 @@ import logging
 import os
 import re
 import shlex
+import stat
 import time
 import uuid
 from collections.abc import Callable
@@ -147,6 +148,32 @@ async def locate_pipes(
     return PipesPlace(place.directory / PIPES, mount, inside)
 
 
+def remove_abandoned_fifos(directory: Path) -> int:
+    """Remove the FIFOs in `directory` whose reader is gone (an executor killed mid-job; an empty
+    FIFO holds nothing, but they pile up); those a live executor reads are locked and stay.
+    Returns how many were removed."""
+    removed = 0
+    with contextlib.suppress(FileNotFoundError):
+        for entry in os.scandir(directory):
+            try:
+                if not stat.S_ISFIFO(entry.stat(follow_symlinks=False).st_mode):
+                    continue
+                fd = os.open(entry.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW)
+            except FileNotFoundError:
+                continue  # removed meanwhile
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a running job's
+            else:
+                if os.stat(entry.path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:  # not a new one since
+                    os.unlink(entry.path)
+                    removed += 1
+            finally:
+                os.close(fd)
+    return removed
+
+
 def runner_script(archive: PurePosixPath, index: PurePosixPath, compression: Compression, level: int | None) -> str:
     """The runner's shell command: GNU tar of /volume as `./...`, in name order as the engine's
     archive API writes it (restoring in readdir order would leave directories of other sizes),
@@ -168,14 +195,24 @@ def runner_script(archive: PurePosixPath, index: PurePosixPath, compression: Com
 class Fifo:
     """A FIFO the executor reads from, open at both ends until `release()`: the runner may open
     and close its end at any time (or never) without the reader seeing an early end or blocking in
-    open; releasing our own write end lets the reader see the end once the runner's is closed."""
+    open; releasing our own write end lets the reader see the end once the runner's is closed.
+    Its reading end holds an exclusive `flock` until it is closed, so `remove_abandoned_fifos`
+    at another executor's start leaves it alone."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.reading = False  # a reader owns read_fd from then on, and closes it
-        path.unlink(missing_ok=True)  # left by an earlier attempt of the same job
-        os.mkfifo(path, 0o600)
-        self.read_fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        while True:
+            path.unlink(missing_ok=True)  # left by an earlier attempt of the same job
+            os.mkfifo(path, 0o600)
+            self.read_fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            try:
+                fcntl.flock(self.read_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if os.stat(path).st_ino == os.fstat(self.read_fd).st_ino:
+                    break
+            except (BlockingIOError, FileNotFoundError):
+                pass  # a cleanup took it between mkfifo and flock: a new one
+            os.close(self.read_fd)
         self._keeper: int | None = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         flags = fcntl.fcntl(self.read_fd, fcntl.F_GETFL)
         fcntl.fcntl(self.read_fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
