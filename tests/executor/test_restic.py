@@ -213,3 +213,54 @@ async def test_the_plain_restic_cli_restores_a_snapshot_with_only_the_password(
     )
 
     assert (tmp_path / "out" / "volumes" / unique_name / "greeting").read_bytes() == b"hello\n"
+
+
+def repository_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in (path / "data").rglob("*") if f.is_file())
+
+
+async def test_check_reads_the_data_back_and_names_a_damaged_pack(
+    restic: ResticRunner, repository: Repository, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    await create_volume(unique_name, docker_labels)
+    await populate(busybox_image, unique_name, docker_labels, small_files=20)
+    await restic.back_up_volume(repository, unique_name, host=HOST, tags=["dockback"], job_id=uuid.uuid4())
+    await restic.check(repository, uuid.uuid4(), read_data_subset="100%")  # intact: passes
+    pack = max((restic.repository_path(repository) / "data").rglob("*"), key=lambda f: f.stat().st_size)
+    damaged = bytearray(pack.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    pack.chmod(0o600)
+    pack.write_bytes(bytes(damaged))
+
+    with pytest.raises(ResticFailed, match="check of repository 'plan-repository' failed") as failed:
+        await restic.check(repository, uuid.uuid4(), read_data_subset="100%")
+
+    assert f"Pack ID does not match, want {pack.name}" in str(failed.value)  # the damaged pack, by name
+
+
+async def test_forgotten_snapshots_go_and_prune_frees_only_their_data(
+    restic: ResticRunner, repository: Repository, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    kept_volume, gone_volume = f"{unique_name}-kept", f"{unique_name}-gone"
+    for volume, megabytes in ((kept_volume, 2), (gone_volume, 20)):
+        await volume_of_random_bytes(busybox_image, volume, docker_labels, megabytes=megabytes)
+    kept = await restic.back_up_volume(repository, kept_volume, host=HOST, tags=["dockback"], job_id=uuid.uuid4())
+    gone = await restic.back_up_volume(repository, gone_volume, host=HOST, tags=["dockback"], job_id=uuid.uuid4())
+    before = repository_bytes(restic.repository_path(repository))
+
+    await restic.forget(repository, [gone.snapshot_id], uuid.uuid4())
+    await restic.prune(repository, uuid.uuid4())
+
+    assert [s["id"] for s in await restic.snapshots(repository, uuid.uuid4())] == [kept.snapshot_id]
+    assert repository_bytes(restic.repository_path(repository)) < before - 19 * 1024 * 1024
+    restored = f"{unique_name}-restored"
+    await create_volume(restored, docker_labels)
+    await restic.restore_into_volume(repository, kept.snapshot_id, kept_volume, restored, uuid.uuid4())
+    assert await run_in(busybox_image, restored, "wc -c < /data/big", {}) == b"2097152\n"
+
+
+async def test_a_read_data_subset_that_is_not_one_is_refused_before_restic_runs(
+    restic: ResticRunner, repository: Repository
+) -> None:
+    with pytest.raises(PermanentError, match="read_data_subset"):
+        await restic.check(repository, uuid.uuid4(), read_data_subset="all; rm -rf /")

@@ -225,6 +225,22 @@ class ResticRunner:
         if snapshot_ids:
             await self._run(repository, ["forget", *snapshot_ids], job_id, what="forgetting snapshots")
 
+    async def check(self, repository: Repository, job_id: UUID, read_data_subset: str | None = None) -> None:
+        """Check the repository's structure and, with `read_data_subset` (`n/t`, `x%` or a size
+        such as `500M`), read that share of its data back and compare it with its hashes.
+        ResticFailed naming what restic found damaged."""
+        argv = ["check"]
+        if read_data_subset is not None:
+            if not re.fullmatch(r"\d+/\d+|\d+(\.\d+)?%|\d+[KMGT]?", read_data_subset):
+                raise PermanentError(f"read_data_subset {read_data_subset!r} is not n/t, x% or a size like 500M")
+            argv.append(f"--read-data-subset={read_data_subset}")
+        await self._run(repository, argv, job_id, what=f"check of repository {repository.name!r}")
+
+    async def prune(self, repository: Repository, job_id: UUID) -> None:
+        """Remove the data no snapshot refers to any more (after `forget`); takes the repository's
+        exclusive lock, so it waits for no backup: a running one fails it as transient."""
+        await self._run(repository, ["prune"], job_id, what=f"prune of repository {repository.name!r}")
+
     async def snapshots(self, repository: Repository, job_id: UUID, tags: Sequence[str] = ()) -> list[dict[str, Any]]:
         """The repository's snapshots (restic's `snapshots --json`), those with all `tags` when given."""
         argv = ["snapshots", "--json", "--no-lock"]
@@ -392,11 +408,13 @@ def _failure(what: str, code: int, stderr: str) -> JobError:
 
 
 def _reason(stderr: str) -> str:
-    """restic's own words: its `Fatal:` line, else the last lines that are not JSON."""
+    """restic's own words: what it found wrong and its `Fatal:` line, else the last lines that
+    are not JSON."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    found = [line for line in lines if line.startswith(("Pack ID does not match", "error for tree", "pack "))]
     fatal = [line for line in lines if line.startswith(("Fatal:", "unable to", "Resolving password"))]
-    said = fatal or [line for line in lines if not line.startswith("{")]
-    return "; ".join(said[-3:])[-500:] or "no reason given"
+    said = [*found[:3], *fatal] or [line for line in lines if not line.startswith("{")][-3:]
+    return "; ".join(said)[-500:] or "no reason given"
 
 
 def _unreadable(stderr: str) -> str:
