@@ -25,7 +25,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -44,10 +44,12 @@ VOLUMES = PurePosixPath("/volumes")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _PROGRESS_PER_SECOND = "2"
 _SCRIPT = (
-    # $1: the secrets FIFO, $2: where restic's standard output goes; the rest: restic's arguments.
+    # $1: the secrets FIFO, $2: where restic's standard output goes, $3: its standard input; the
+    # rest: restic's arguments.
     'while IFS= read -r line && [ "$line" != . ]; do export "$line"; done < "$1"; '
-    'out=$2; shift 2; exec restic "$@" > "$out"'
+    'out=$2; in=$3; shift 3; exec restic "$@" < "$in" > "$out"'
 )
+_QUEUED_BLOCKS = 8  # of restic's raw output (a `dump`) between its FIFO and the engine
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ class _Run:
     code: int
     stderr: str
     stdout: list[bytes]
+    fed: BaseException | None = None  # why feeding restic's standard input failed
 
 
 class ResticFailed(PermanentError):
@@ -164,15 +167,57 @@ class ResticRunner:
         if run.code == 3:  # saved, but without the files it could not read: not a backup of the volume
             await self.forget(repository, [snapshot_id], job_id)
             raise ResticFailed(f"restic could not read every file of volume {volume!r}: {_unreadable(run.stderr)}")
-        return Snapshot(
-            snapshot_id=snapshot_id,
-            files_new=int(summary.get("files_new", 0)),
-            files_changed=int(summary.get("files_changed", 0)),
-            files_unmodified=int(summary.get("files_unmodified", 0)),
-            bytes_added=int(summary.get("data_added", 0)),
-            total_files=int(summary.get("total_files_processed", 0)),
-            total_bytes=int(summary.get("total_bytes_processed", 0)),
-        )
+        return _snapshot(snapshot_id, summary)
+
+    async def back_up_image(
+        self, repository: Repository, image: str, *, host: str, tags: Sequence[str], job_id: UUID
+    ) -> Snapshot:
+        """Snapshot `docker save` of `image` into `repository` through restic's standard input, as
+        the file `/<image_file(image)>`: images that share layers share their chunks."""
+        await self.ensure_repository(repository, job_id)
+        argv = ["backup", "--json", "--host", host, *(arg for tag in tags for arg in ("--tag", tag))]
+        argv += ["--stdin", "--stdin-filename", image_file(image)]
+        async with self.engine.save_image(image) as chunks:
+            run = await self._run(repository, argv, job_id, what=f"backup of image {image!r}", stdin=chunks)
+        summary = next((m for m in map(_json, reversed(run.stdout)) if m.get("message_type") == "summary"), None)
+        if summary is None or not summary.get("snapshot_id"):
+            raise ResticFailed(f"restic saved no snapshot of image {image!r}: {_reason(run.stderr)}")
+        snapshot = _snapshot(await self._full_id(repository, str(summary["snapshot_id"]), job_id), summary)
+        if run.fed is not None:  # restic took a cut stream for the whole image: not a backup of it
+            await self.forget(repository, [snapshot.snapshot_id], job_id)
+            raise TransientError(f"docker save of image {image!r} broke off: {run.fed}")
+        return snapshot
+
+    async def restore_image(self, repository: Repository, snapshot_id: str, image: str, job_id: UUID) -> list[str]:
+        """`docker load` of the image saved in the snapshot (of `image`); what the engine loaded."""
+        _check_snapshot_id(snapshot_id)
+        queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=_QUEUED_BLOCKS)
+
+        async def blocks() -> AsyncIterator[bytes]:
+            while (block := await queue.get()) is not None:
+                yield block
+
+        async def drain_once_loaded(loading: asyncio.Future[list[str]]) -> None:
+            await asyncio.wait([loading])  # a load that failed early reads no more: restic must still end
+            while await queue.get() is not None:
+                pass
+
+        loading = asyncio.ensure_future(self.engine.load_image(blocks()))
+        draining = asyncio.ensure_future(drain_once_loaded(loading))
+        try:
+            await self._run(
+                repository,
+                ["dump", snapshot_id, "/" + image_file(image)],
+                job_id,
+                what=f"restore of image {image!r} from snapshot {snapshot_id[:8]}",
+                raw_output=queue,
+            )
+            return await loading
+        finally:
+            for task in (draining, loading):
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(draining, loading, return_exceptions=True)
 
     async def restore_into_volume(
         self,
@@ -269,11 +314,15 @@ class ResticRunner:
         volume: tuple[str, bool] | None = None,
         at: str | None = None,
         on_line: Callable[[bytes], None] | None = None,
+        stdin: AsyncIterator[bytes] | None = None,
+        raw_output: asyncio.Queue[bytes | None] | None = None,
         allowed: Sequence[int] = (0,),
     ) -> _Run:
         """Run restic with `argv` in a runner; `volume` (name, read-only) mounted at
-        /volumes/<`at`, else its name>. JobError with restic's reason when it exits with a code not
-        in `allowed`."""
+        /volumes/<`at`, else its name>; `stdin` fed to restic's standard input; its standard output
+        as lines (to `on_line`, and returned), or with `raw_output` as blocks put into that queue
+        (None at the end). JobError with restic's reason when it exits with a code not in
+        `allowed`; `_Run.fed` says why feeding `stdin` failed."""
         pipes = self.data.directory / PIPES
         for directory in (pipes, self.data.directory / REPOSITORIES, self.data.directory / CACHE):
             await asyncio.to_thread(directory.mkdir, mode=0o700, parents=True, exist_ok=True)
@@ -301,13 +350,24 @@ class ResticRunner:
         }
         secrets = Fifo(pipes / f"{job_id}-secrets-{os.urandom(4).hex()}")
         output = Fifo(pipes / f"{job_id}-out-{os.urandom(4).hex()}")
+        feed_path = pipes / f"{job_id}-in-{os.urandom(4).hex()}"
+        feeding: asyncio.Future[None] | None = None
         container_id: str | None = None
         loop = asyncio.get_running_loop()
         try:
             lines = [f"RESTIC_PASSWORD={repository.password}", *(f"{k}={v}" for k, v in repository.environment.items())]
             secrets.put(("\n".join([*lines, "."]) + "\n").encode())
             output.reading = True
-            reading = loop.run_in_executor(None, _read_lines, output, on_line)
+            reading: asyncio.Future[list[bytes]]
+            if raw_output is not None:
+                reading = loop.run_in_executor(None, _read_blocks, output, raw_output, loop)
+            else:
+                reading = loop.run_in_executor(None, _read_lines, output, on_line)
+            stdin_inside = "/dev/null"
+            if stdin is not None:
+                await asyncio.to_thread(os.mkfifo, feed_path, 0o600)
+                feeding = asyncio.ensure_future(_feed(feed_path, stdin))
+                stdin_inside = str(pipes_inside / feed_path.name)
             config = {
                 "Image": self.image,
                 "Cmd": [
@@ -317,6 +377,7 @@ class ResticRunner:
                     "sh",
                     str(pipes_inside / secrets.path.name),
                     str(pipes_inside / output.path.name),
+                    stdin_inside,
                     *argv,
                 ],
                 "Env": [f"{k}={v}" for k, v in environment.items()],
@@ -340,19 +401,78 @@ class ResticRunner:
 
                 stdout = await finish_even_if_cancelled(stop_reading())
         finally:
+            fed = None if feeding is None else await finish_even_if_cancelled(_stop_feeding(feeding, feed_path))
             secrets.remove()
             output.remove()
+            feed_path.unlink(missing_ok=True)
             if container_id is not None:
                 await finish_even_if_cancelled(self._remove(container_id))
         if code not in allowed:
             raise _failure(what, code, stderr)
-        return _Run(code, stderr, stdout)
+        return _Run(code, stderr, stdout, fed)
 
     async def _remove(self, container_id: str) -> None:
         try:
             await self.engine.remove_container(container_id, force=True)
         except JobError:
             self.engine.remove_runner_later(container_id)
+
+
+async def _feed(path: Path, chunks: AsyncIterator[bytes]) -> None:
+    """Write `chunks` into the FIFO at `path` once the runner opens it, then close it (restic's end
+    of input)."""
+    fd = await asyncio.to_thread(os.open, path, os.O_WRONLY | os.O_CLOEXEC)  # waits for the runner
+    try:
+        async for chunk in chunks:
+            await asyncio.to_thread(_write_all, fd, chunk)
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+async def _stop_feeding(feeding: asyncio.Future[None], path: Path) -> BaseException | None:
+    """After the runner ended: end the feed (its open released by opening the FIFO for reading a
+    moment, its writes failing once no reader is left) and say why it failed, if it did."""
+    if not feeding.done():
+        with contextlib.suppress(OSError):
+            os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC))
+        feeding.cancel()
+    [outcome] = await asyncio.gather(feeding, return_exceptions=True)
+    return outcome if isinstance(outcome, BaseException) else None
+
+
+def _read_blocks(fifo: Fifo, into: asyncio.Queue[bytes | None], loop: asyncio.AbstractEventLoop) -> list[bytes]:
+    """Restic's raw output into `into` as it arrives (waiting while the queue is full), None at the end."""
+    try:
+        while block := os.read(fifo.read_fd, READ_BYTES):
+            asyncio.run_coroutine_threadsafe(into.put(block), loop).result()
+    finally:
+        os.close(fifo.read_fd)
+        asyncio.run_coroutine_threadsafe(into.put(None), loop).result()
+    return []
+
+
+def image_file(image: str) -> str:
+    """The file name an image's `docker save` has in its snapshot: `image-<reference>.tar`, every
+    character but letters, digits, `_.-` as `_`."""
+    return "image-" + re.sub(r"[^A-Za-z0-9_.-]", "_", image)[:200] + ".tar"
+
+
+def _snapshot(snapshot_id: str, summary: Mapping[str, Any]) -> Snapshot:
+    return Snapshot(
+        snapshot_id=snapshot_id,
+        files_new=int(summary.get("files_new", 0)),
+        files_changed=int(summary.get("files_changed", 0)),
+        files_unmodified=int(summary.get("files_unmodified", 0)),
+        bytes_added=int(summary.get("data_added", 0)),
+        total_files=int(summary.get("total_files_processed", 0)),
+        total_bytes=int(summary.get("total_bytes_processed", 0)),
+    )
 
 
 def _read_lines(fifo: Fifo, on_line: Callable[[bytes], None] | None) -> list[bytes]:
