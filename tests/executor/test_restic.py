@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
 import shutil
 import subprocess
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
 from dockback_executor.errors import ResourceMissing
-from dockback_executor.restic import BackupProgress, Repository, ResticFailed, ResticRunner
+from dockback_executor.restic import BackupProgress, Repository, ResticFailed, ResticRunner, feed_tar_stream
 from dockback_executor.runner_image import ensure_runner_tools_image
 from dockback_executor.runner_strategy import PIPES, locate_data
 from dockback_runtime.jobs.errors import PermanentError
@@ -302,3 +304,66 @@ async def test_an_image_the_engine_does_not_have_fails_before_restic_runs(
             repository, f"dockback-test/absent:{unique_name}", host=HOST, tags=["dockback"], job_id=uuid.uuid4()
         )
     assert await restic.snapshots(repository, uuid.uuid4()) == []
+
+
+async def test_a_snapshot_of_another_volume_is_not_restored_as_this_ones(
+    restic: ResticRunner, repository: Repository, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    await create_volume(unique_name, docker_labels)
+    await run_in(busybox_image, unique_name, "echo a > /data/a", docker_labels)
+    snapshot = await restic.back_up_volume(repository, unique_name, host=HOST, tags=["dockback"], job_id=uuid.uuid4())
+    target = f"{unique_name}-target"
+    await create_volume(target, docker_labels)
+
+    with pytest.raises(ResticFailed, match=f"is not a snapshot of volume '{unique_name}-other'"):
+        await restic.restore_into_volume(repository, snapshot.snapshot_id, f"{unique_name}-other", target, uuid.uuid4())
+
+    assert await run_in(busybox_image, target, "ls -A /data", {}) == b""
+
+
+async def test_a_file_whose_name_looks_like_a_pattern_is_restored_alone(
+    restic: ResticRunner, repository: Repository, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    await create_volume(unique_name, docker_labels)
+    await run_in(busybox_image, unique_name, "echo one > '/data/a[1]' && echo other > /data/a1", docker_labels)
+    snapshot = await restic.back_up_volume(repository, unique_name, host=HOST, tags=["dockback"], job_id=uuid.uuid4())
+    target = f"{unique_name}-target"
+    await create_volume(target, docker_labels)
+
+    await restic.restore_into_volume(repository, snapshot.snapshot_id, unique_name, target, uuid.uuid4(), ["/a[1]"])
+
+    assert await run_in(busybox_image, target, "ls -A /data && cat '/data/a[1]'", {}) == b"a[1]\none\n"
+
+
+async def test_two_first_backups_at_once_create_the_repository_once(restic: ResticRunner) -> None:
+    repository = Repository("created-twice", password=secrets.token_urlsafe(24))
+
+    created = await asyncio.gather(*(restic.ensure_repository(repository, uuid.uuid4()) for _ in range(2)))
+
+    assert sorted(created) == [False, True]
+    assert len(list((restic.repository_path(repository) / "keys").iterdir())) == 1
+
+
+def test_only_storage_credentials_go_into_a_runners_environment() -> None:
+    for name in ("PATH", "LD_PRELOAD", "RESTIC_PASSWORD_COMMAND", "RESTIC_FROM_PASSWORD_COMMAND", "AWS-KEY", "aws_x"):
+        with pytest.raises(PermanentError, match="is not a storage credential's name"):
+            Repository("r", password="p", environment={name: "value"})
+    Repository("r", password="p", environment={"AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"})
+
+
+async def test_a_saved_image_stream_that_does_not_end_as_a_tar_fails_its_feed(tmp_path: Path) -> None:
+    fifo = tmp_path / "in"
+    os.mkfifo(fifo)
+
+    async def stream(ending: bytes) -> AsyncIterator[bytes]:
+        yield b"x" * 4096
+        yield ending
+
+    for ending, fails in ((b"\0" * 1024, False), (b'{"message":"export failed"}\n', True)):
+        reading = asyncio.ensure_future(asyncio.to_thread(fifo.read_bytes))
+        if fails:
+            with pytest.raises(ValueError, match="does not end as a tar archive does"):
+                await feed_tar_stream(fifo, stream(ending))
+        else:
+            await feed_tar_stream(fifo, stream(ending))
+        assert (await reading).endswith(ending)  # restic got it all either way: the job forgets that snapshot

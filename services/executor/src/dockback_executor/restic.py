@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -49,6 +50,8 @@ _SCRIPT = (
     'while IFS= read -r line && [ "$line" != . ]; do export "$line"; done < "$1"; '
     'out=$2; in=$3; shift 3; exec restic "$@" < "$in" > "$out"'
 )
+_NOT_SECRETS = frozenset({"RESTIC_FROM_PASSWORD_COMMAND"})  # would run a command of its own
+_TAR_END = 1024  # a tar archive ends with two zero blocks of 512 bytes
 _QUEUED_BLOCKS = 8  # of restic's raw output (a `dump`) between its FIFO and the engine
 
 
@@ -67,6 +70,9 @@ class Repository:
             raise PermanentError(f"repository name {self.name!r} is not a plain name (letters, digits, '_', '.', '-')")
         if not self.password:
             raise PermanentError(f"repository {self.name!r} has no password")
+        for key in self.environment:
+            if not re.fullmatch(r"(AWS|RCLONE|B2|AZURE|GOOGLE|RESTIC_FROM)_[A-Z0-9_]+", key) or key in _NOT_SECRETS:
+                raise PermanentError(f"repository {self.name!r}: {key!r} is not a storage credential's name")
         for key, value in {"password": self.password, **self.environment}.items():
             if "\n" in value or "\0" in value:
                 raise PermanentError(f"repository {self.name!r}: {key} holds a line break")
@@ -118,10 +124,21 @@ class ResticRunner:
         return self.data.directory / REPOSITORIES / repository.name
 
     async def ensure_repository(self, repository: Repository, job_id: UUID) -> bool:
-        """Create the repository when it does not exist yet; whether it was created."""
+        """Create the repository when it does not exist yet; whether it was created. Under an
+        exclusive lock of the repository's name (also across executors sharing the data dir):
+        two `init`s at once both succeed in restic 0.14 and leave two keys beside one config."""
         if await asyncio.to_thread((self.repository_path(repository) / "config").exists):
             return False
-        await self._run(repository, ["init"], job_id, what=f"creating repository {repository.name!r}")
+        lock_path = self.data.directory / REPOSITORIES / f".{repository.name}.init-lock"
+        await asyncio.to_thread(lock_path.parent.mkdir, mode=0o700, parents=True, exist_ok=True)
+        fd = await asyncio.to_thread(os.open, lock_path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
+            if await asyncio.to_thread((self.repository_path(repository) / "config").exists):
+                return False  # made by whoever held the lock before us
+            await self._run(repository, ["init"], job_id, what=f"creating repository {repository.name!r}")
+        finally:
+            os.close(fd)  # releases the lock
         log.info("created restic repository %s", repository.name)
         return True
 
@@ -233,9 +250,17 @@ class ResticRunner:
         _check_volume_name(volume)
         _check_volume_name(source)
         _check_snapshot_id(snapshot_id)
+        root = str(VOLUMES / source)
+        [snapshot] = await self.snapshots(repository, job_id, ids=[snapshot_id]) or [{}]
+        if snapshot.get("paths") != [root]:
+            # Restored to `/`, a snapshot of anything else would land outside the volume.
+            raise ResticFailed(
+                f"snapshot {snapshot_id[:8]} is not a snapshot of volume {source!r} "
+                f"(it holds {snapshot.get('paths') or 'nothing this repository knows'})"
+            )
         argv = ["restore", snapshot_id, "--target", "/"]
-        for path in include:
-            argv += ["--include", _volume_path(source, path)]
+        for path in include or ["/"]:
+            argv += ["--include", _pattern(_volume_path(source, path))]
         await self._run(
             repository,
             argv,
@@ -286,11 +311,17 @@ class ResticRunner:
         exclusive lock, so it waits for no backup: a running one fails it as transient."""
         await self._run(repository, ["prune"], job_id, what=f"prune of repository {repository.name!r}")
 
-    async def snapshots(self, repository: Repository, job_id: UUID, tags: Sequence[str] = ()) -> list[dict[str, Any]]:
-        """The repository's snapshots (restic's `snapshots --json`), those with all `tags` when given."""
+    async def snapshots(
+        self, repository: Repository, job_id: UUID, tags: Sequence[str] = (), ids: Sequence[str] = ()
+    ) -> list[dict[str, Any]]:
+        """The repository's snapshots (restic's `snapshots --json`), those with all `tags` when
+        given, or those of `ids`."""
+        for snapshot_id in ids:
+            _check_snapshot_id(snapshot_id)
         argv = ["snapshots", "--json", "--no-lock"]
         if tags:
             argv += ["--tag", ",".join(tags)]
+        argv += list(ids)
         run = await self._run(repository, argv, job_id, what="listing snapshots")
         listed = json.loads(b"".join(run.stdout) or b"[]")
         return list(listed or [])
@@ -348,13 +379,15 @@ class ResticRunner:
             "RESTIC_CACHE_DIR": str(cache_inside),
             "RESTIC_PROGRESS_FPS": _PROGRESS_PER_SECOND,
         }
-        secrets = Fifo(pipes / f"{job_id}-secrets-{os.urandom(4).hex()}")
-        output = Fifo(pipes / f"{job_id}-out-{os.urandom(4).hex()}")
+        fifos: list[Fifo] = []
         feed_path = pipes / f"{job_id}-in-{os.urandom(4).hex()}"
         feeding: asyncio.Future[None] | None = None
         container_id: str | None = None
         loop = asyncio.get_running_loop()
         try:
+            for role in ("secrets", "out"):
+                fifos.append(await asyncio.to_thread(Fifo, pipes / f"{job_id}-{role}-{os.urandom(4).hex()}"))
+            secrets, output = fifos
             lines = [f"RESTIC_PASSWORD={repository.password}", *(f"{k}={v}" for k, v in repository.environment.items())]
             secrets.put(("\n".join([*lines, "."]) + "\n").encode())
             output.reading = True
@@ -366,7 +399,7 @@ class ResticRunner:
             stdin_inside = "/dev/null"
             if stdin is not None:
                 await asyncio.to_thread(os.mkfifo, feed_path, 0o600)
-                feeding = asyncio.ensure_future(_feed(feed_path, stdin))
+                feeding = asyncio.ensure_future(feed_tar_stream(feed_path, stdin))
                 stdin_inside = str(pipes_inside / feed_path.name)
             config = {
                 "Image": self.image,
@@ -402,8 +435,8 @@ class ResticRunner:
                 stdout = await finish_even_if_cancelled(stop_reading())
         finally:
             fed = None if feeding is None else await finish_even_if_cancelled(_stop_feeding(feeding, feed_path))
-            secrets.remove()
-            output.remove()
+            for fifo in fifos:
+                fifo.remove()
             feed_path.unlink(missing_ok=True)
             if container_id is not None:
                 await finish_even_if_cancelled(self._remove(container_id))
@@ -418,15 +451,21 @@ class ResticRunner:
             self.engine.remove_runner_later(container_id)
 
 
-async def _feed(path: Path, chunks: AsyncIterator[bytes]) -> None:
-    """Write `chunks` into the FIFO at `path` once the runner opens it, then close it (restic's end
-    of input)."""
+async def feed_tar_stream(path: Path, chunks: AsyncIterator[bytes]) -> None:
+    """Write `chunks` (a tar stream: `docker save`) into the FIFO at `path` once the runner opens
+    it, then close it (restic's end of input). ValueError when the stream does not end as a tar
+    does (two zero blocks): the engine reports an export that failed midway by appending an error
+    message to what it sent, with a normal end."""
     fd = await asyncio.to_thread(os.open, path, os.O_WRONLY | os.O_CLOEXEC)  # waits for the runner
+    tail = b""
     try:
         async for chunk in chunks:
             await asyncio.to_thread(_write_all, fd, chunk)
+            tail = (tail + chunk)[-_TAR_END:]
     finally:
         os.close(fd)
+    if len(tail) < _TAR_END or tail.count(0) != _TAR_END:
+        raise ValueError(f"the stream does not end as a tar archive does (it ends with {tail[-80:]!r})")
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -549,6 +588,11 @@ def _volume_path(volume: str, path: str) -> str:
     if ".." in parts:
         raise PermanentError(f"path {path!r} leaves the volume")
     return str(VOLUMES.joinpath(volume, *parts))
+
+
+def _pattern(path: str) -> str:
+    """`path` as a restic include pattern that matches only itself (and what is below it)."""
+    return re.sub(r"([*?\[\]\\])", r"\\\1", path)
 
 
 def _check_volume_name(volume: str) -> None:
