@@ -39,7 +39,6 @@ import resource
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -66,6 +65,16 @@ from dockback_contracts import sealed, streams, subjects
 from dockback_contracts.manifest import ArchiveManifest
 from dockback_contracts.snapshots import S3Target, SettingsSnapshot, host_settings_key, target_secret
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from executor_throughput import (  # the same kit executor_scaleout.py uses
+    free_port,
+    log,
+    mib,
+    read_status_kib,
+    reset_peak_rss,
+    stop_process,
+)
+
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = REPO / ".venv" / "bin"
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -91,22 +100,6 @@ class BenchError(RuntimeError):
 
 
 # -- small helpers -------------------------------------------------------------------------------
-
-
-def log(message: str) -> None:
-    """Progress on stderr, so stdout holds only the results."""
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def mib(n_bytes: float) -> float:
-    return n_bytes / MIB
-
-
-def free_port() -> int:
-    """A TCP port on the loopback interface that nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def read_text(path: Path) -> str:
@@ -190,19 +183,6 @@ class Spawned:
         shutil.rmtree(self.tmpdir, ignore_errors=True)
 
 
-def stop_process(name: str, process: subprocess.Popen[bytes], grace_seconds: float = 15.0) -> None:
-    """SIGTERM, wait, then SIGKILL."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(grace_seconds)
-    except subprocess.TimeoutExpired:
-        log(f"{name} did not stop within {grace_seconds:.0f}s of SIGTERM: killing it")
-        process.kill()
-        process.wait()
-
-
 def log_tail(path: Path, lines: int = 30) -> str:
     return "".join(read_text(path).splitlines(keepends=True)[-lines:])
 
@@ -229,30 +209,6 @@ def died_how(returncode: int) -> str:
 
 
 # -- memory sampling -----------------------------------------------------------------------------
-
-
-def read_status_kib(pid: int) -> dict[str, int]:
-    """VmRSS and VmHWM (KiB) of a process from /proc/<pid>/status; {} when it is gone."""
-    found = {}
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                key, _, value = line.partition(":")
-                if key in ("VmRSS", "VmHWM"):
-                    found[key] = int(value.split()[0])
-    except OSError:
-        return {}
-    return found
-
-
-def reset_peak_rss(pid: int) -> bool:
-    """Reset VmHWM to the current RSS (Linux >= 4.0, `echo 5 > clear_refs`); False when not allowed."""
-    try:
-        with open(f"/proc/{pid}/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        return False
-    return True
 
 
 @dataclass
