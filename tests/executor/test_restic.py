@@ -57,12 +57,15 @@ async def test_a_repository_is_created_at_the_first_backup_and_only_then(
 ) -> None:
     repository = Repository("new-repository", password=secrets.token_urlsafe(24))
     await create_volume(unique_name, docker_labels)
+    job_id = uuid.uuid4()
 
-    created = await restic.ensure_repository(repository, uuid.uuid4())
+    snapshot = await restic.back_up_volume(repository, unique_name, host=HOST, tags=["dockback"], job_id=job_id)
     again = await restic.ensure_repository(repository, uuid.uuid4())
 
-    assert (created, again) == (True, False)
-    assert await restic.snapshots(repository, uuid.uuid4()) == []
+    assert again is False
+    listed = await restic.snapshots(repository, uuid.uuid4())
+    assert [s["id"] for s in listed] == [snapshot.snapshot_id]
+    assert len(list((restic.repository_path(repository) / "keys").iterdir())) == 1
 
 
 def tags_of(job_id: uuid.UUID, volume: str) -> list[str]:
@@ -333,6 +336,30 @@ async def test_a_file_whose_name_looks_like_a_pattern_is_restored_alone(
     await restic.restore_into_volume(repository, snapshot.snapshot_id, unique_name, target, uuid.uuid4(), ["/a[1]"])
 
     assert await run_in(busybox_image, target, "ls -A /data && cat '/data/a[1]'", {}) == b"a[1]\none\n"
+
+
+async def test_a_cancelled_backup_leaves_no_lock_and_no_runner(
+    restic: ResticRunner, repository: Repository, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+) -> None:
+    await volume_of_random_bytes(busybox_image, unique_name, docker_labels, megabytes=400)
+    job_id = uuid.uuid4()
+    started = asyncio.Event()
+
+    def heard(progress: BackupProgress) -> None:
+        if progress.bytes_done > 0:
+            started.set()
+
+    backup = asyncio.ensure_future(
+        restic.back_up_volume(repository, unique_name, host=HOST, tags=["dockback"], job_id=job_id, progress=heard)
+    )
+    await started.wait()
+    backup.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await backup
+
+    assert list((restic.repository_path(repository) / "locks").iterdir()) == []  # prune is not kept out
+    assert (await docker_cli("ps", "-aq", "--filter", f"label=dockback.job={job_id}")).split() == []
+    assert await restic.snapshots(repository, uuid.uuid4()) == []
 
 
 async def test_two_first_backups_at_once_create_the_repository_once(restic: ResticRunner) -> None:

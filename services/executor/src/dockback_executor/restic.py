@@ -26,18 +26,19 @@ import json
 import logging
 import os
 import re
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from dockback_executor.archive import READ_BYTES
 from dockback_executor.docker_api import RUNNER_LABEL, DockerEngine, finish_even_if_cancelled
-from dockback_executor.runner_strategy import PIPES, DataPlace, Fifo
+from dockback_executor.runner_strategy import PIPES, DataPlace, Fifo, in_own_thread
 from dockback_runtime.jobs.errors import JobError, PermanentError, TransientError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 REPOSITORIES = "repositories"
 CACHE = "restic-cache"
@@ -52,6 +53,7 @@ _SCRIPT = (
 )
 _NOT_SECRETS = frozenset({"RESTIC_FROM_PASSWORD_COMMAND"})  # would run a command of its own
 _TAR_END = 1024  # a tar archive ends with two zero blocks of 512 bytes
+_STOP_SECONDS = 10  # for restic to remove its lock once interrupted
 _QUEUED_BLOCKS = 8  # of restic's raw output (a `dump`) between its FIFO and the engine
 
 
@@ -111,6 +113,14 @@ class ResticFailed(PermanentError):
     """restic ended with an error no retry heals; the message is restic's own reason."""
 
 
+class NoRepository(ResticFailed):
+    """restic found no repository where the job named one."""
+
+
+class _RepositoryExists(ResticFailed):
+    """`init` where a repository is already."""
+
+
 class ResticRunner:
     """Runs restic against repositories in the data dir, in runner containers."""
 
@@ -124,23 +134,33 @@ class ResticRunner:
         return self.data.directory / REPOSITORIES / repository.name
 
     async def ensure_repository(self, repository: Repository, job_id: UUID) -> bool:
-        """Create the repository when it does not exist yet; whether it was created. Under an
+        """Create the repository when it does not exist yet; whether it was created. Asked of
+        restic, not of the file system: the repository's files belong to the runner's root (the
+        executor may run as another user), and one in storage has no files here. Under an
         exclusive lock of the repository's name (also across executors sharing the data dir):
         two `init`s at once both succeed in restic 0.14 and leave two keys beside one config."""
-        if await asyncio.to_thread((self.repository_path(repository) / "config").exists):
-            return False
         lock_path = self.data.directory / REPOSITORIES / f".{repository.name}.init-lock"
         await asyncio.to_thread(lock_path.parent.mkdir, mode=0o700, parents=True, exist_ok=True)
         fd = await asyncio.to_thread(os.open, lock_path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
             await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
-            if await asyncio.to_thread((self.repository_path(repository) / "config").exists):
-                return False  # made by whoever held the lock before us
-            await self._run(repository, ["init"], job_id, what=f"creating repository {repository.name!r}")
+            try:
+                await self._run(repository, ["init"], job_id, what=f"creating repository {repository.name!r}")
+            except _RepositoryExists:
+                return False  # made before, perhaps by whoever held the lock before us
         finally:
             os.close(fd)  # releases the lock
         log.info("created restic repository %s", repository.name)
         return True
+
+    async def _in_repository(self, repository: Repository, job_id: UUID, step: Callable[[], Awaitable[T]]) -> T:
+        """`step`, run once more after creating the repository when restic found none: a backup
+        costs no extra run of restic to learn that its repository exists."""
+        try:
+            return await step()
+        except NoRepository:
+            await self.ensure_repository(repository, job_id)
+        return await step()
 
     async def back_up_volume(
         self,
@@ -155,7 +175,6 @@ class ResticRunner:
         """Snapshot `volume` (mounted read-only) into `repository`, tagged with `tags`, as `host`."""
         _check_volume_name(volume)
         await self.engine.volume(volume)
-        await self.ensure_repository(repository, job_id)
         loop = asyncio.get_running_loop()
         on_line: Callable[[bytes], None] | None = None
         if progress is not None:
@@ -168,14 +187,18 @@ class ResticRunner:
 
         argv = ["backup", "--json", "--host", host, *(arg for tag in tags for arg in ("--tag", tag))]
         argv.append(str(VOLUMES / volume))
-        run = await self._run(
+        run = await self._in_repository(
             repository,
-            argv,
             job_id,
-            what=f"backup of volume {volume!r}",
-            volume=(volume, True),
-            on_line=on_line,
-            allowed=(0, 3),
+            lambda: self._run(
+                repository,
+                argv,
+                job_id,
+                what=f"backup of volume {volume!r}",
+                volume=(volume, True),
+                on_line=on_line,
+                allowed=(0, 3),
+            ),
         )
         summary = next((m for m in map(_json, reversed(run.stdout)) if m.get("message_type") == "summary"), None)
         if summary is None or not summary.get("snapshot_id"):
@@ -191,11 +214,14 @@ class ResticRunner:
     ) -> Snapshot:
         """Snapshot `docker save` of `image` into `repository` through restic's standard input, as
         the file `/<image_file(image)>`: images that share layers share their chunks."""
-        await self.ensure_repository(repository, job_id)
         argv = ["backup", "--json", "--host", host, *(arg for tag in tags for arg in ("--tag", tag))]
         argv += ["--stdin", "--stdin-filename", image_file(image)]
-        async with self.engine.save_image(image) as chunks:
-            run = await self._run(repository, argv, job_id, what=f"backup of image {image!r}", stdin=chunks)
+
+        async def save() -> _Run:
+            async with self.engine.save_image(image) as chunks:
+                return await self._run(repository, argv, job_id, what=f"backup of image {image!r}", stdin=chunks)
+
+        run = await self._in_repository(repository, job_id, save)
         summary = next((m for m in map(_json, reversed(run.stdout)) if m.get("message_type") == "summary"), None)
         if summary is None or not summary.get("snapshot_id"):
             raise ResticFailed(f"restic saved no snapshot of image {image!r}: {_reason(run.stderr)}")
@@ -327,13 +353,14 @@ class ResticRunner:
         return list(listed or [])
 
     async def _full_id(self, repository: Repository, short_id: str, job_id: UUID) -> str:
-        """The full id of a snapshot restic named by its short id: from the repository's directory
-        of snapshot files."""
-        directory = self.repository_path(repository) / "snapshots"
-        names = await asyncio.to_thread(lambda: [n for n in os.listdir(directory) if n.startswith(short_id)])
-        if len(names) != 1:
-            raise ResticFailed(f"restic reported snapshot {short_id}, which the repository holds {len(names)} times")
-        return names[0]
+        """The full id of a snapshot restic named by its short id (restic 0.14's backup summary
+        gives no other), asked of restic: the repository may be in storage, or its files the
+        runner's root's alone."""
+        _check_snapshot_id(short_id)
+        ids = [str(s.get("id", "")) for s in await self.snapshots(repository, job_id, ids=[short_id])]
+        if len(ids) != 1 or not ids[0].startswith(short_id):
+            raise ResticFailed(f"restic reported snapshot {short_id}, which the repository holds {len(ids)} times")
+        return ids[0]
 
     async def _run(
         self,
@@ -393,9 +420,9 @@ class ResticRunner:
             output.reading = True
             reading: asyncio.Future[list[bytes]]
             if raw_output is not None:
-                reading = loop.run_in_executor(None, _read_blocks, output, raw_output, loop)
+                reading = in_own_thread(_read_blocks, output, raw_output, loop)
             else:
-                reading = loop.run_in_executor(None, _read_lines, output, on_line)
+                reading = in_own_thread(_read_lines, output, on_line)
             stdin_inside = "/dev/null"
             if stdin is not None:
                 await asyncio.to_thread(os.mkfifo, feed_path, 0o600)
@@ -415,6 +442,7 @@ class ResticRunner:
                 ],
                 "Env": [f"{k}={v}" for k, v in environment.items()],
                 "Labels": {RUNNER_LABEL: "1", **self.engine.runner_labels, "dockback.job": str(job_id)},
+                "StopSignal": "SIGINT",  # restic removes its lock and ends; killed, it leaves the lock behind
                 "NetworkDisabled": not repository.environment,
                 "HostConfig": {"NetworkMode": "none" if not repository.environment else "bridge", "Mounts": mounts},
             }
@@ -428,7 +456,7 @@ class ResticRunner:
 
                 async def stop_reading() -> list[bytes]:
                     if container_id is not None and not exited:
-                        await self._remove(container_id)
+                        await self._stop(container_id)
                     output.release()
                     return await reading
 
@@ -444,6 +472,13 @@ class ResticRunner:
             raise _failure(what, code, stderr)
         return _Run(code, stderr, stdout, fed)
 
+    async def _stop(self, container_id: str) -> None:
+        """Stop a restic that has not ended (its job cancelled): interrupted, restic removes its
+        lock of the repository, which would otherwise keep `prune` out for half an hour."""
+        with contextlib.suppress(JobError):
+            await self.engine.stop_container(container_id, timeout_seconds=_STOP_SECONDS)
+        await self._remove(container_id)
+
     async def _remove(self, container_id: str) -> None:
         try:
             await self.engine.remove_container(container_id, force=True)
@@ -456,16 +491,32 @@ async def feed_tar_stream(path: Path, chunks: AsyncIterator[bytes]) -> None:
     it, then close it (restic's end of input). ValueError when the stream does not end as a tar
     does (two zero blocks): the engine reports an export that failed midway by appending an error
     message to what it sent, with a normal end."""
-    fd = await asyncio.to_thread(os.open, path, os.O_WRONLY | os.O_CLOEXEC)  # waits for the runner
+    opening = in_own_thread(os.open, path, os.O_WRONLY | os.O_CLOEXEC)  # waits for the runner
+    try:
+        fd = await asyncio.shield(opening)
+    except asyncio.CancelledError:  # the open ends when `_stop_feeding` opens the FIFO to read
+        opening.add_done_callback(_close_opened)
+        raise
     tail = b""
+    writing: asyncio.Future[None] | None = None
     try:
         async for chunk in chunks:
-            await asyncio.to_thread(_write_all, fd, chunk)
+            writing = in_own_thread(_write_all, fd, chunk)
+            await asyncio.shield(writing)
             tail = (tail + chunk)[-_TAR_END:]
     finally:
+        if writing is not None and not writing.done():
+            # Cancelled mid-write: the fd stays open until that write ends (the runner gone, it
+            # fails at once), or it could be closed, reused, and written to by it.
+            await asyncio.wait([writing])
         os.close(fd)
     if len(tail) < _TAR_END or tail.count(0) != _TAR_END:
         raise ValueError(f"the stream does not end as a tar archive does (it ends with {tail[-80:]!r})")
+
+
+def _close_opened(opened: asyncio.Future[int]) -> None:
+    if opened.exception() is None:
+        os.close(opened.result())
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -559,6 +610,10 @@ _TRANSIENT = ("already locked", "connection refused", "no such host", "i/o timeo
 def _failure(what: str, code: int, stderr: str) -> JobError:
     """A failed restic run as the job error a person can act on."""
     reason = _reason(stderr)
+    if "Is there a repository at the following location?" in stderr and not any(w in stderr for w in _TRANSIENT):
+        return NoRepository(f"{what} failed: there is no repository (restic: {reason})")
+    if "config file already exists" in stderr:
+        return _RepositoryExists(f"{what} failed: {reason}")
     if "wrong password or no key found" in stderr:
         return ResticFailed(f"{what} failed: the repository's password is wrong (restic: {reason})")
     if any(word in stderr for word in _TRANSIENT):

@@ -24,12 +24,13 @@ import os
 import re
 import shlex
 import stat
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 from uuid import UUID
 
 from dockback_contracts.base import Compression
@@ -192,6 +193,37 @@ def runner_script(archive: PurePosixPath, index: PurePosixPath, compression: Com
     )
 
 
+T = TypeVar("T")
+
+
+def in_own_thread(function: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+    """`function(*args)` in a thread of its own, as a future of the running loop. For what blocks
+    as long as a runner runs (reading or writing its FIFOs): in the loop's default pool (a few
+    threads, shared with every `to_thread`), a few such jobs at once would take every thread and
+    stall the rest of the executor."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        if future.cancelled():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+
+    def run() -> None:
+        try:
+            result = function(*args)
+        except BaseException as exc:  # handed to the awaiting task
+            loop.call_soon_threadsafe(settle, None, exc)
+        else:
+            loop.call_soon_threadsafe(settle, result, None)
+
+    threading.Thread(target=run, name=getattr(function, "__name__", "runner-io"), daemon=True).start()
+    return future
+
+
 class Fifo:
     """A FIFO the executor reads from, open at both ends until `release()`: the runner may open
     and close its end at any time (or never) without the reader seeing an early end or blocking in
@@ -334,7 +366,7 @@ class RunnerStrategy:
                 self.pipes.inside / archive_fifo.path.name, self.pipes.inside / index_fifo.path.name, compression, level
             )
             archive_fifo.reading = index_fifo.reading = True
-            receiving = loop.run_in_executor(None, _receive, archive_fifo, held)
+            receiving = in_own_thread(_receive, archive_fifo, held)
             on_progress: Callable[[int], None] | None = None
             if progress is not None:
                 report = progress
@@ -342,7 +374,7 @@ class RunnerStrategy:
                 def on_progress(done: int) -> None:  # called in the counting thread
                     loop.call_soon_threadsafe(report, done)
 
-            counting = loop.run_in_executor(None, _count_entries, index_fifo, on_progress)
+            counting = in_own_thread(_count_entries, index_fifo, on_progress)
             exited = False
             try:
                 container_id = await self.engine.create_container(self._config(volume, script, job_id))
