@@ -196,7 +196,11 @@ async def run_stack(socket_dir: str, nats_auth: bool) -> None:
         Supervised(
             "executor",
             [str(BIN / "dockback-executor")],
-            {"DOCKBACK_HOST_ID": host_id, "DOCKBACK_DATA_DIR": str(VAR / "backups")},
+            {
+                "DOCKBACK_HOST_ID": host_id,
+                "DOCKBACK_DATA_DIR": str(VAR / "backups"),
+                "DOCKBACK_SETTINGS_KEY_FILE": str(settings_key_file()),
+            },
         ),
         Supervised(
             "uploader",

@@ -6,7 +6,8 @@ password. Now the real gateway (on the secured nats-server, as the `gateway` use
 recipient's share to that recipient's own key, derived from its NATS credentials and registered
 by itself; a host's share holds only the S3 targets its plans use (B's target is sealed to nobody
 on A's side); A's permissions name its own snapshot only, and A's key opens nothing sealed to B or
-to the notifier.
+to the notifier. The same holds for the passwords of the hosts' restic repositories, which only
+each host's executor gets (not even its own uploader).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from gateway.conftest import Gateway, logged_in_admin, settings_for
 from gateway.job_facts import add_plan
+from gateway.plan_requests import known_host, plan_body
+from sqlalchemy import select
 
 from dockback_contracts import permissions, streams
 from dockback_contracts.sealed import SealError, public_key_text, unseal
@@ -27,10 +30,14 @@ from dockback_contracts.snapshots import (
     NOTIFIER_SETTINGS_KEY,
     SealingKey,
     SettingsSnapshot,
+    executor_settings_key,
     host_settings_key,
+    plan_repository,
+    repository_password,
     target_secret,
 )
 from dockback_gateway.config import Settings as GatewaySettings
+from dockback_gateway.repositories.models import Repository
 from dockback_runtime.sealing import register_sealing_key, service_sealing_key
 from harness.secured_nats import HOST_A, HOST_B, Connection, SecuredNats, connected
 
@@ -92,7 +99,9 @@ async def sealed_to(gateway: Gateway, snapshot_key: str, key: X25519PrivateKey) 
                 if entry is None or not entry.value:
                     continue
                 snapshot = SettingsSnapshot.model_validate_json(entry.value)
-                if snapshot.recipient == public_key_text(key) and (snapshot.targets or snapshot.smtp):
+                if snapshot.recipient == public_key_text(key) and (
+                    snapshot.targets or snapshot.smtp or snapshot.repositories
+                ):
                     return snapshot
     finally:
         await watcher.stop()
@@ -173,3 +182,49 @@ async def test_a_host_reads_the_notifiers_secrets(gateway: Gateway, secured_nats
     with pytest.raises(SealError):
         unseal(key_a, "settings.smtp.password", notifier.smtp.password)
     assert unseal(notifier_key, "settings.smtp.password", notifier.smtp.password) == SMTP_PASSWORD
+
+
+async def test_a_host_reads_another_hosts_repository_passwords(gateway: Gateway, secured_nats: SecuredNats) -> None:
+    async with logged_in_admin(gateway) as admin:
+        plans = {}
+        for host in (HOST_A, HOST_B):
+            await known_host(gateway, admin, host)
+            body = plan_body(name=f"repository-{host}", host_id=host, options={"format": "repository"})
+            created = await admin.post("/plans", json=body)
+            assert created.status_code == 201, created.text
+            plans[host] = plan_repository(created.json()["id"])
+    role_a = permissions.host_role_name(permissions.EXECUTOR, HOST_A)
+    role_b = permissions.host_role_name(permissions.EXECUTOR, HOST_B)
+    key_a, key_b = await register(secured_nats, role_a), await register(secured_nats, role_b)
+    snapshot_b = await sealed_to(gateway, executor_settings_key(HOST_B), key_b)
+    own = await sealed_to(gateway, executor_settings_key(HOST_A), key_a)
+    [b_repository] = snapshot_b.repositories
+    password_b = unseal(key_b, repository_password(HOST_B, plans[HOST_B]), b_repository.password)
+
+    async with connected(secured_nats.settings(role_a)) as executor_a:
+        # its own share it reads and opens: its own plan's repository, and not B's, not even sealed
+        kv = await executor_a.js.key_value(streams.SETTINGS_BUCKET)
+        raw = (await kv.get(executor_settings_key(HOST_A))).value or b""
+        mine = SettingsSnapshot.model_validate_json(raw)
+        assert mine == own
+        assert [r.name for r in mine.repositories] == [plans[HOST_A]]
+        assert mine.targets == () and mine.smtp is None
+        unseal(key_a, repository_password(HOST_A, plans[HOST_A]), mine.repositories[0].password)
+        assert plans[HOST_B].encode() not in raw
+        # B's executor's share it cannot read, nor its own host's uploader's
+        await refused_read(executor_a, executor_settings_key(HOST_B))
+        await refused_read(executor_a, host_settings_key(HOST_A))
+    uploader_a = permissions.host_role_name(permissions.UPLOADER, HOST_A)
+    async with connected(secured_nats.settings(uploader_a)) as host_a:
+        await refused_read(host_a, executor_settings_key(HOST_A))  # an uploader gets no repository's password
+
+    # B's sealed password, had A got it anyway, does not open with A's key, nor under A's name
+    with pytest.raises(SealError):
+        unseal(key_a, repository_password(HOST_B, plans[HOST_B]), b_repository.password)
+    with pytest.raises(SealError):
+        unseal(key_b, repository_password(HOST_A, plans[HOST_B]), b_repository.password)
+    # and the gateway keeps it encrypted at rest
+    async with gateway.app.state.sessions() as db:
+        stored = (await db.scalars(select(Repository).where(Repository.host_id == HOST_B))).one()
+    assert password_b.encode() not in stored.password
+    assert len(password_b) >= 43  # 32 random bytes

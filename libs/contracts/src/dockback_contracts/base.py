@@ -47,6 +47,9 @@ Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 ByteCount = Annotated[int, Field(ge=0)]
 
 Compression = Literal["zstd", "gzip", "none"]
+BackupFormat = Literal["archive", "repository"]
+"""archive: a tar archive per volume, config and image, a full copy each time; repository: a
+snapshot in a restic repository (incremental, deduplicated, encrypted) that the plan's host keeps."""
 ResourceKind = Literal["volume", "container", "image"]
 JobKind = Literal["backup", "restore", "verify", "prune"]
 JobPhase = Literal["queued", "prepare", "archive", "upload", "restore", "verify", "prune", "cleanup"]

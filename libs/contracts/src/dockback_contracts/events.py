@@ -15,6 +15,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from pydantic import Field, model_validator
 
 from dockback_contracts.base import (
+    BackupFormat,
     ByteCount,
     Compression,
     Event,
@@ -105,8 +106,13 @@ class TargetSelector(Model):
 
 
 class BackupOptions(Model):
-    """How to take a backup: compression and consistency."""
+    """How to take a backup: its format, compression and consistency."""
 
+    format: BackupFormat = Field(
+        default="archive",
+        description="archive: a tar archive per volume, config and image, a full copy each time; repository: "
+        "snapshots in the plan's restic repository on its host (incremental, deduplicated, encrypted).",
+    )
     compression: Compression = "zstd"
     compression_level: int | None = Field(default=None, ge=-7, le=22)
     stop_containers: bool = Field(

@@ -13,7 +13,8 @@ allow-lists cannot drift from what the code does. Roles:
   It publishes nothing on `dockback.>`: it cannot request a job.
 - `executor-<host>`: consumes only its host's backup/restore/verify requests; publishes only
   its host's facts (`EXECUTOR_FACTS`: never JobQueued, JobsQueued, RunMissed or JobSucceeded), host state
-  and progress; reads the cancellations bucket; answers the
+  and progress; reads the cancellations bucket and its own share of the settings (`executor.<host>`:
+  its repositories' passwords); registers its own sealing key; answers the
   restore preview's question about its own host (`subjects.target_users(host)`), and no
   other host's.
 - `uploader-<host>`: consumes only its host's ArchiveCreated, prune, delete and fetch requests;
@@ -279,15 +280,19 @@ def notifier() -> Role:
 
 
 def executor(host_id: str) -> Role:
-    """A host's executor: its host's requests in, its host's facts out; answers questions about its host."""
+    """A host's executor: its host's requests in, its host's facts out; answers questions about its
+    host; reads its own share of the settings (its repositories' passwords, sealed to its key)."""
+    name = host_role_name(EXECUTOR, host_id)
     return _role(
-        host_role_name(EXECUTOR, host_id),
+        name,
         publish=[
             *[subject for spec in executor_consumers(host_id) for subject in consumer_subjects(spec)],
             *_host_publications(host_id, EXECUTOR_FACTS),
             subjects.host_state(ev.HostInventory, host_id),
             subjects.host_state(ev.HostHeartbeat, host_id),
             *kv_read_subjects(streams.CANCELS_BUCKET),
+            *kv_key_read_subjects(streams.SETTINGS_BUCKET, snapshots.executor_settings_key(host_id)),
+            *own_sealing_key_subjects(name),
         ],
         subscribe=[subjects.target_users(host_id)],  # what uses a restore's target, asked by the preview
         responds=True,

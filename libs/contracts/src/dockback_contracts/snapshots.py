@@ -1,8 +1,9 @@
 """Snapshots the gateway publishes into JetStream KV buckets for the other services.
 
 Plans go to the plans bucket under the plan id. Settings go to the settings bucket once per
-recipient: `host.<host id>` for that host's uploader (S3 targets only), `notifier` for the
-notifier (mail and webhooks only), each sealed to the recipient's own public key, which the
+recipient: `host.<host id>` for that host's uploader (S3 targets only), `executor.<host id>` for
+that host's executor (the passwords of its repositories only), `notifier` for the notifier (mail
+and webhooks only), each sealed to the recipient's own public key, which the
 recipient registered in the sealing keys bucket (`SealingKey`). Secret fields travel only
 sealed (see `dockback_contracts.sealed`).
 """
@@ -27,6 +28,17 @@ def host_settings_key(host_id: str) -> str:
     return f"{HOST_SETTINGS_PREFIX}.{host_id}"
 
 
+def executor_settings_key(host_id: str) -> str:
+    """The key of the settings snapshot of a host's executor (its repositories' passwords)."""
+    return f"executor.{host_id}"
+
+
+def plan_repository(plan_id: str) -> str:
+    """The name of a plan's restic repository on its host (a directory under the data dir's
+    `repositories`): one per plan, so a plan's snapshots and passwords are its own."""
+    return f"plan-{plan_id}"
+
+
 # The names sealed secrets are bound to (their AES-GCM associated data), at rest in the
 # gateway and in the snapshot alike: a value copied into another field does not open.
 SMTP_PASSWORD = "settings.smtp.password"  # noqa: S105 - the name of the setting, not a password
@@ -36,6 +48,11 @@ TargetSecret = Literal["access_key", "secret_key"]
 def target_secret(target_id: str, field: TargetSecret) -> str:
     """The name an S3 target's access key or secret key is sealed under."""
     return f"settings.targets.{target_id}.{field}"
+
+
+def repository_password(host_id: str, name: str) -> str:
+    """The name a repository's password is sealed under (each host's repository of a plan has its own)."""
+    return f"repositories.{host_id}.{name}.password"
 
 
 def webhook_signing_secret(webhook_id: str) -> str:
@@ -123,6 +140,14 @@ class S3Target(Model):
     verify_full_read: bool = False
 
 
+class RepositoryKey(Model):
+    """A restic repository of the executor's host and its password, which restic's own key
+    derivation protects the repository's data with."""
+
+    name: Name
+    password: SealedSecret
+
+
 class SmtpSettings(Model):
     """The mail server alerts go through."""
 
@@ -158,14 +183,16 @@ class SealingKey(Model):
 
 
 class SettingsSnapshot(Model):
-    """One recipient's share of the settings: a host's uploader gets the S3 targets, the notifier
-    mail and webhooks; `recipient` is the public key their secrets are sealed to. `ui_base_url`
+    """One recipient's share of the settings: a host's uploader gets the S3 targets, its executor
+    its repositories, the notifier mail and webhooks; `recipient` is the public key their secrets
+    are sealed to. `ui_base_url`
     builds links to jobs in alerts."""
 
     type: Literal["settings_snapshot.v1"] = "settings_snapshot.v1"
     revision: int = Field(ge=1)
     recipient: str | None = Field(default=None, description="The public sealing key the secrets are sealed to")
     targets: Seq[S3Target] = ()
+    repositories: Seq[RepositoryKey] = ()
     smtp: SmtpSettings | None = None
     webhooks: Seq[Webhook] = ()
     ui_base_url: str = "http://localhost:3000"

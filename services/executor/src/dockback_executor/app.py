@@ -8,7 +8,10 @@ import logging
 import re
 import signal
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
 from dockback_contracts import inventory as inv
+from dockback_contracts import permissions
 from dockback_executor.backup import BackupConfig, BackupService
 from dockback_executor.consistency import ContainerStopper, own_container_id
 from dockback_executor.discovery import Discovery
@@ -29,6 +32,7 @@ from dockback_runtime.jobs.runner import JobRunner
 from dockback_runtime.jobs.worker import start_consumers
 from dockback_runtime.logs import set_host_id
 from dockback_runtime.metrics import sample_consumer_lag
+from dockback_runtime.sealing import SealingKeyProblem, register_until_done, service_sealing_key
 from dockback_runtime.tasks import stop_loops
 
 log = logging.getLogger(__name__)
@@ -61,12 +65,23 @@ class Executor:
         )
         self.broker = service_broker(settings, "executor")
         self.stopped = asyncio.Event()
+        self.sealing_key: X25519PrivateKey | None = None
+        self.no_key_because = ""
 
     async def run(self) -> None:
         info = await self.engine.info()
         version = await self.engine.version()
         host_id = self.settings.host_id or host_id_from_engine(info.get("ID", ""))
         set_host_id(host_id)  # on every log line from now on
+        role = permissions.host_role_name(permissions.EXECUTOR, host_id)
+        try:
+            # this executor's own key: its repositories' passwords are sealed to it, and nothing else is
+            self.sealing_key = service_sealing_key(
+                role, self.settings.nats_credentials_file, self.settings.settings_key_file
+            )
+        except SealingKeyProblem as exc:
+            self.no_key_because = str(exc)
+            log.warning("repository backups are off on this host: %s", exc)
         engine_info = inv.EngineInfo(
             engine_id=info.get("ID", ""),
             version=version.get("Version", ""),
@@ -120,7 +135,7 @@ class Executor:
             self.broker, host_id, jobs, backups, restores, verifier, self.settings, self.settings.max_concurrent_jobs
         )
         register_questions(self.broker, host_id, self.engine)
-        if not await start_consumers(self.broker, self.settings, specs, self.stopped):
+        if not await start_consumers(self.broker, self.settings, specs, self.stopped, lambda: self._register_key(role)):
             await stop_loops(repairing)
             await self.engine.close()
             return  # asked to stop while waiting for the streams
@@ -159,6 +174,12 @@ class Executor:
             await self.broker.stop()
             await self.engine.close()
             self.instance.release()
+
+    async def _register_key(self, role: str) -> bool:
+        """Before the first job: the gateway seals this host's repositories to the key registered here."""
+        if self.sealing_key is None:
+            return True
+        return await register_until_done(self.broker.connection.jetstream(), role, self.sealing_key, self.stopped)
 
     @staticmethod
     async def _repair(stopper: ContainerStopper) -> None:

@@ -25,6 +25,12 @@ class Settings(BaseSettings, NatsClientSettings, JobWorkerSettings):
     )
     docker_url: str | None = Field(default=None, description="Docker Engine URL; default: DOCKER_HOST or the socket")
     data_dir: Path = Field(default=Path("/var/lib/dockback/backups"), description="Where archives are kept")
+    settings_key_file: Path | None = Field(
+        default=None,
+        description="Development without NATS credentials only: the gateway's settings key file, from which "
+        "this executor's sealing key (which opens its repositories' passwords) is derived. With "
+        "DOCKBACK_NATS_CREDENTIALS_FILE the key derives from the credentials and this is not needed",
+    )
     strategy: Literal["stream", "runner", "auto"] = Field(
         default="auto",
         description="stream: read the volume through the engine's archive API (any engine); runner: start a "

@@ -9,6 +9,7 @@ from dockback_gateway.db import Base
 from dockback_gateway.jobs.models import Job, JobLogEntry, MissedRun
 from dockback_gateway.outbox.models import OutboxMessage
 from dockback_gateway.plans.models import Plan
+from dockback_gateway.repositories.models import Repository
 from dockback_gateway.resources.models import Host
 from dockback_gateway.restores.models import RestoreConfirmation, RestoreLock
 from dockback_gateway.users.models import RecoveryCode, User
@@ -28,6 +29,7 @@ __all__ = [
     "PendingLogin",
     "Plan",
     "RecoveryCode",
+    "Repository",
     "RestoreConfirmation",
     "RestoreLock",
     "Session",

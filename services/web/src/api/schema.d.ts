@@ -1675,9 +1675,16 @@ export interface components {
         };
         /**
          * BackupOptions
-         * @description How to take a backup: compression and consistency.
+         * @description How to take a backup: its format, compression and consistency.
          */
         BackupOptions: {
+            /**
+             * Format
+             * @description archive: a tar archive per volume, config and image, a full copy each time; repository: snapshots in the plan's restic repository on its host (incremental, deduplicated, encrypted).
+             * @default archive
+             * @enum {string}
+             */
+            format: "archive" | "repository";
             /**
              * Compression
              * @default zstd
@@ -1719,6 +1726,13 @@ export interface components {
          *     settings' default compression for new plans.
          */
         BackupOptionsIn: {
+            /**
+             * Format
+             * @description archive: a tar archive per volume, config and image, a full copy each time; repository: snapshots in the plan's restic repository on its host (incremental, deduplicated, encrypted).
+             * @default archive
+             * @enum {string}
+             */
+            format: "archive" | "repository";
             /**
              * Compression
              * @default zstd

@@ -47,6 +47,7 @@ def _service(request: Request, db: DbSession, principal: CurrentPrincipal) -> Pl
         origin_of(request),
         principal.user.role,
         request.app.state.settings_publisher,
+        request.app.state.auth_config.cipher,
     )
 
 

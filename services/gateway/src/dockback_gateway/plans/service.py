@@ -25,6 +25,7 @@ from dockback_contracts.schedule import next_fire_times, parse_zone
 from dockback_gateway.audit.service import Origin, record
 from dockback_gateway.errors import Conflict, Forbidden, Invalid, NotFound
 from dockback_gateway.jobs.models import Job
+from dockback_gateway.keys import Cipher
 from dockback_gateway.plans import repository
 from dockback_gateway.plans.admin_only import HOOK_FIELDS, admin_asks, hide_hook_argv, require_admin_for
 from dockback_gateway.plans.convert import local_copies_of, options_of, retention_of, targets_of
@@ -39,6 +40,7 @@ from dockback_gateway.plans.schemas import (
     SchedulePreview,
 )
 from dockback_gateway.plans.snapshot import PlanPublisher
+from dockback_gateway.repositories.service import ensure_plan_repository
 from dockback_gateway.settings.service import reseal_for_hosts
 from dockback_gateway.settings.snapshot import SnapshotPublisher
 from dockback_gateway.users.models import Role
@@ -127,8 +129,10 @@ class PlanService:
         origin: Origin,
         role: str,
         settings_publisher: SnapshotPublisher,
+        cipher: Cipher,
     ) -> None:
         self.db = db
+        self.cipher = cipher  # encrypts the password of a repository a plan gets
         self.publisher = publisher
         self.settings_publisher = settings_publisher  # a host's share of the settings follows its plans' targets
         self.actor = actor
@@ -176,7 +180,7 @@ class PlanService:
         self.db.add(plan)
         await self._flush(body.name)
         await self._changed("plan.create", plan, {"name": plan.name, "host_id": plan.host_id})
-        if plan.upload_targets:
+        if await self._repository_made(plan) or plan.upload_targets:
             await reseal_for_hosts(self.db, self.settings_publisher)
         return (await self._out([plan]))[0]
 
@@ -202,7 +206,7 @@ class PlanService:
                 setattr(plan, field, values[field])
             await self._flush(body.name)
             await self._changed("plan.update", plan, {"changed": changed})
-            if "upload_targets" in changed:
+            if await self._repository_made(plan) or "upload_targets" in changed:
                 await reseal_for_hosts(self.db, self.settings_publisher)
         return (await self._out([plan]))[0]
 
@@ -224,6 +228,13 @@ class PlanService:
             await reseal_for_hosts(self.db, self.settings_publisher)  # copies already made keep theirs
 
     # -- the parts -------------------------------------------------------------------------
+
+    async def _repository_made(self, plan: Plan) -> bool:
+        """A plan whose format is `repository` gets its repository (and its password) the first
+        time it is saved so; whether it was made now."""
+        if options_of(plan).format != "repository":
+            return False
+        return await ensure_plan_repository(self.db, self.cipher, plan)
 
     def _may_set_special_bits(self, now: bool, wanted: bool) -> None:
         """Only an admin changes whether restores may write setuid/setgid files: a setuid-root

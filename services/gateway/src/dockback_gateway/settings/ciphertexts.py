@@ -15,10 +15,17 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 # The names are the contracts' (the uploader and notifier open the sealed copies by them).
-from dockback_contracts.snapshots import SMTP_PASSWORD, target_secret, webhook_signing_secret, webhook_url
+from dockback_contracts.snapshots import (
+    SMTP_PASSWORD,
+    repository_password,
+    target_secret,
+    webhook_signing_secret,
+    webhook_url,
+)
 from dockback_gateway.auth.totp import totp_secret_aad
 from dockback_gateway.db import Base
 from dockback_gateway.keys import Cipher, KeyProblem
+from dockback_gateway.repositories.models import Repository
 from dockback_gateway.settings.models import S3Target, SmtpServer, Webhook
 from dockback_gateway.users.models import User
 
@@ -39,6 +46,7 @@ ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
     EncryptedColumn(Webhook, "signing_secret", lambda w: webhook_signing_secret(w.webhook_id)),
     EncryptedColumn(Webhook, "url", lambda w: webhook_url(w.webhook_id)),
     EncryptedColumn(User, "totp_secret", lambda u: totp_secret_aad(u.id)),
+    EncryptedColumn(Repository, "password", lambda r: repository_password(r.host_id, r.name)),
 )
 
 

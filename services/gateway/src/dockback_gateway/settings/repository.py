@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockback_gateway.catalog.models import Artifact, ArtifactCopy
 from dockback_gateway.plans.models import Plan
+from dockback_gateway.repositories.models import Repository
 from dockback_gateway.settings.models import S3Target, SettingsDefaults, SettingsRevision, SmtpServer, Webhook
 
 
@@ -25,6 +26,8 @@ class StoredSettings:
     defaults: SettingsDefaults | None
     grants: dict[str, frozenset[str]]
     """Host id -> the ids of the S3 targets its share of the settings holds (`granted_targets`)."""
+    repositories: list[Repository]
+    """Every plan's repository on its host (each host's executor gets its own)."""
 
 
 class SettingsRepository:
@@ -49,6 +52,7 @@ class SettingsRepository:
             webhooks=list(await self.db.scalars(select(Webhook).order_by(Webhook.webhook_id))),
             defaults=await self.db.get(SettingsDefaults, 1),
             grants=await self.granted_targets(),
+            repositories=list(await self.db.scalars(select(Repository).order_by(Repository.host_id, Repository.name))),
         )
 
     async def granted_targets(self) -> dict[str, frozenset[str]]:

@@ -61,16 +61,21 @@ class Recipient:
     public_key: str
     snapshot_key: str
     host_id: str | None = None
-    """The host of an uploader; None for the notifier."""
+    """The host of an uploader or executor; None for the notifier."""
 
 
 def recipient_of(role: str, public_key: str) -> Recipient | None:
-    """The recipient a registration names: `notifier` or `uploader-<host id>`; None for anything else."""
+    """The recipient a registration names: `notifier`, `uploader-<host id>` or `executor-<host id>`;
+    None for anything else."""
     if role == permissions.NOTIFIER:
         return Recipient(role, public_key, snapshots.NOTIFIER_SETTINGS_KEY)
     kind, _, host_id = role.partition("-")
-    if kind == permissions.UPLOADER and permissions.HOST_ID_PATTERN.match(host_id):
+    if not permissions.HOST_ID_PATTERN.match(host_id):
+        return None
+    if kind == permissions.UPLOADER:
         return Recipient(role, public_key, snapshots.host_settings_key(host_id), host_id)
+    if kind == permissions.EXECUTOR:
+        return Recipient(role, public_key, snapshots.executor_settings_key(host_id), host_id)
     return None
 
 
@@ -78,7 +83,8 @@ def build_snapshot(
     stored: StoredSettings, cipher: Cipher, recipient: Recipient, default_ui_base_url: str
 ) -> snapshots.SettingsSnapshot:
     """`recipient`'s share of `stored`, sealed to its key: an uploader's the S3 targets granted to
-    its host, the notifier's mail and webhooks. Raises KeyProblem, naming the value, when a secret does not decrypt."""
+    its host, an executor's its host's repositories, the notifier's mail and webhooks. Raises
+    KeyProblem, naming the value, when a secret does not decrypt."""
     public_key = parse_public_key(recipient.public_key)
 
     def sealed(blob: bytes, name: str) -> SealedSecret:
@@ -86,14 +92,20 @@ def build_snapshot(
 
     defaults = stored.defaults
     for_notifier = recipient.role == permissions.NOTIFIER
+    for_uploader = recipient.role.startswith(permissions.UPLOADER + "-")
     smtp = stored.smtp if for_notifier else None
-    granted = stored.grants.get(recipient.host_id or "", frozenset())
+    granted = stored.grants.get(recipient.host_id or "", frozenset()) if for_uploader else frozenset()
     return snapshots.SettingsSnapshot(
         revision=stored.revision.revision,
         recipient=recipient.public_key,
-        targets=()
-        if for_notifier
-        else tuple(sealed_target(t, cipher, recipient.public_key) for t in stored.targets if t.target_id in granted),
+        targets=tuple(sealed_target(t, cipher, recipient.public_key) for t in stored.targets if t.target_id in granted),
+        repositories=tuple(
+            snapshots.RepositoryKey(
+                name=r.name, password=sealed(r.password, snapshots.repository_password(r.host_id, r.name))
+            )
+            for r in stored.repositories
+            if recipient.role == permissions.host_role_name(permissions.EXECUTOR, r.host_id)
+        ),
         smtp=None
         if smtp is None
         else snapshots.SmtpSettings(

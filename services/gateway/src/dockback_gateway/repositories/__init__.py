@@ -1,0 +1,1 @@
+"""Restic repositories of plans whose format is `repository`: their passwords, kept encrypted."""
