@@ -36,11 +36,13 @@ async def test_a_repository_plan_gets_one_repository_whose_password_never_change
         assert changed.status_code == 200, changed.text
 
         assert (made.host_id, made.name, made.plan_id) == (HOST, plan_repository(plan["id"]), uuid.UUID(plan["id"]))
-        assert plan["options"]["format"] == "repository" and archives["options"]["format"] == "archive"
+        assert plan["options"]["format"] == "repository"
+        assert archives["options"]["format"] == "archive"
         assert (await snapshot(gateway, plan["id"])).options.format == "repository"  # the scheduler's requests say so
         [still] = await repositories(gateway)
         assert password_of(gateway, still) == password  # every snapshot in it opens with this one
-        assert len(password) >= 43 and password.encode() not in still.password
+        assert len(password) >= 43
+        assert password.encode() not in still.password
 
 
 async def test_a_plan_turned_to_repository_gets_its_repository_then_and_keeps_it_when_turned_back(
@@ -57,4 +59,5 @@ async def test_a_plan_turned_to_repository_gets_its_repository_then_and_keeps_it
             assert changed.status_code == 200, changed.text
             assert [r.name for r in await repositories(gateway)] == [plan_repository(plan["id"])]
         refused = await client.put(f"/plans/{plan['id']}", json=plan_body(name="later", options={"format": "zip"}))
-        assert refused.status_code == 422 and "format" in refused.text
+        assert refused.status_code == 422
+        assert "format" in refused.text

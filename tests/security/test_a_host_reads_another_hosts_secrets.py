@@ -208,7 +208,8 @@ async def test_a_host_reads_another_hosts_repository_passwords(gateway: Gateway,
         mine = SettingsSnapshot.model_validate_json(raw)
         assert mine == own
         assert [r.name for r in mine.repositories] == [plans[HOST_A]]
-        assert mine.targets == () and mine.smtp is None
+        assert mine.targets == ()
+        assert mine.smtp is None
         unseal(key_a, repository_password(HOST_A, plans[HOST_A]), mine.repositories[0].password)
         assert plans[HOST_B].encode() not in raw
         # B's executor's share it cannot read, nor its own host's uploader's

@@ -385,6 +385,38 @@ class ArchiveCreated(JobEvent):
     last_of_job: bool = Field(description="True on the job's final archive: the job's backup part is done.")
 
 
+class SnapshotRef(Model):
+    """A snapshot in a restic repository of the host's data dir (`repositories/<repository>`)."""
+
+    artifact_id: Id
+    repository: Name
+    snapshot_id: str = Field(pattern=r"^[0-9a-f]{64}$", description="restic's full snapshot id")
+
+
+class SnapshotCreated(JobEvent):
+    """A backup of format `repository` saved a snapshot of a volume or an image (a container's
+    config stays an archive, `ArchiveCreated`). Announced once restic has written it and the
+    repository names it; tagged in the repository with the host, plan, resource, role and job."""
+
+    type: Literal["snapshot_created.v1"] = "snapshot_created.v1"
+    plan_id: Id | None = None
+    resource: ResourceRef
+    role: str = Field(description="What this snapshot holds for the resource: a volume name or 'image'.")
+    snapshot: SnapshotRef
+    files_new: ByteCount
+    files_changed: ByteCount
+    files_unmodified: ByteCount = Field(
+        description="Files restic found unchanged since the parent snapshot (not read)."
+    )
+    bytes_added: ByteCount = Field(description="New data this snapshot added to the repository (before compression).")
+    total_files: ByteCount
+    total_bytes: ByteCount = Field(description="Size of everything the snapshot holds.")
+    storage: VolumeStorage | None = Field(
+        default=None, description="A volume's driver and options, for restoring it as it was."
+    )
+    last_of_job: bool = Field(description="True on the job's final archive or snapshot: the job's backup part is done.")
+
+
 class UploadCompleted(JobEvent):
     """An archive was copied to a remote target and the copy was verified."""
 
@@ -539,6 +571,7 @@ FACTS: tuple[type[Event], ...] = (
     JobStarted,
     JobProgress,
     ArchiveCreated,
+    SnapshotCreated,
     UploadCompleted,
     RestoreCompleted,
     ArchiveVerified,
@@ -588,6 +621,8 @@ __all__ = [
     "RestoreRequested",
     "RestoreTarget",
     "RunMissed",
+    "SnapshotCreated",
+    "SnapshotRef",
     "TargetSelector",
     "UploadCompleted",
     "VerifyRequested",

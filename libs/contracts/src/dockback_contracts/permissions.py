@@ -73,6 +73,7 @@ NOTIFIER_FACTS: tuple[type[ev.Event], ...] = (ev.JobFailed, ev.RunMissed, ev.Job
 EXECUTOR_FACTS: tuple[type[ev.Event], ...] = (
     ev.JobStarted,
     ev.ArchiveCreated,
+    ev.SnapshotCreated,
     ev.RestoreCompleted,
     ev.ArchiveVerified,
     ev.JobFailed,

@@ -59,6 +59,7 @@ _FACT_TOKENS: dict[type[ev.Event], str] = {
     ev.JobsQueued: "jobs_queued",
     ev.JobStarted: "job_started",
     ev.ArchiveCreated: "archive_created",
+    ev.SnapshotCreated: "snapshot_created",
     ev.UploadCompleted: "upload_completed",
     ev.RestoreCompleted: "restore_completed",
     ev.ArchiveVerified: "archive_verified",
@@ -121,6 +122,8 @@ def message_id(event: ev.Event) -> str:
     match event:
         case ev.ArchiveCreated():
             return f"{token}:{event.archive.artifact_id}"
+        case ev.SnapshotCreated():
+            return f"{token}:{event.snapshot.artifact_id}"
         case ev.UploadCompleted():
             return f"{token}:{event.artifact_id}:{event.target_id}"
         case ev.JobStarted():

@@ -19,8 +19,10 @@ from dockback_executor.docker_api import DockerEngine
 from dockback_executor.handlers import register, register_questions
 from dockback_executor.locks import InstanceLock, ResourceLocks, installation_id
 from dockback_executor.metrics import observe_published
+from dockback_executor.repository_keys import RepositoryKeys
+from dockback_executor.restic import ResticRunner
 from dockback_executor.restore import RestoreConfig, RestoreService
-from dockback_executor.runner_strategy import PIPES, choose_runner, remove_abandoned_fifos
+from dockback_executor.runner_strategy import PIPES, choose_runner, locate_data, remove_abandoned_fifos
 from dockback_executor.settings import Settings
 from dockback_executor.store import ArchiveStore
 from dockback_executor.tar_inspect import ArchiveLimits
@@ -108,6 +110,13 @@ class Executor:
         announcer = Announcer(self.broker, host_id, observe_published)
         own_container = own_container_id()
         runner_strategy = await choose_runner(self.engine, self.settings, own_container)
+        restic = None
+        if runner_strategy is not None:
+            data = await locate_data(self.engine, self.settings.data_dir, self.settings.data_dir_source, own_container)
+            restic = ResticRunner(self.engine, runner_strategy.image, data)
+        repositories = RepositoryKeys(
+            lambda: self.broker.connection.jetstream(), host_id, self.sealing_key, self.no_key_because
+        )
         backups = BackupService(
             self.engine,
             store,
@@ -120,6 +129,8 @@ class Executor:
                 allowed_bind_roots=tuple(self.settings.allowed_bind_roots),
                 runner=runner_strategy,
                 own_container_id=own_container,
+                restic=restic,
+                repositories=repositories,
             ),
         )
         limits = ArchiveLimits(

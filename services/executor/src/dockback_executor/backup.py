@@ -6,6 +6,11 @@ stopped (recorded first), stream each archive to a temporary file, fsync, rename
 its manifest, restart what was stopped (always), run the post-commands, and only then
 announce the archives. A redelivered job whose archives already exist announces them
 again instead of doing the work twice.
+
+With the format `repository`, a volume or image is saved as a snapshot into the plan's restic
+repository on this host instead (`restic.py`), under the same locks, hooks and stops; a record of
+it in the data dir's `.snapshots` lets a redelivered job announce it again instead of saving it
+twice. A container's config and bind mounts stay archives.
 """
 
 from __future__ import annotations
@@ -23,12 +28,15 @@ from typing import Any
 from dockback_contracts import events as ev
 from dockback_contracts.base import utc_now
 from dockback_contracts.manifest import ArchiveManifest, ArtifactKind
+from dockback_contracts.snapshots import plan_repository
 from dockback_contracts.storage import VolumeStorage
-from dockback_executor.archive import SUFFIXES, ArchiveWriter, WrittenArchive, write_stream
+from dockback_executor.archive import SUFFIXES, ArchiveWriter, WrittenArchive, fsync_dir, write_stream
 from dockback_executor.consistency import ContainerStopper, HookPlaces, check_hook_places, run_hooks
 from dockback_executor.docker_api import RUNNER_MOUNT, SYMLINK_MODE, DockerEngine, finish_even_if_cancelled
 from dockback_executor.errors import NotAllowed, NothingSelected
 from dockback_executor.locks import ResourceLocks
+from dockback_executor.repository_keys import RepositoryKeys
+from dockback_executor.restic import BackupProgress, ResticRunner
 from dockback_executor.runner_strategy import RunnerArchiveFailed, RunnerStrategy
 from dockback_executor.store import ArchiveStore
 from dockback_executor.targets import nothing_matched, resolve
@@ -69,6 +77,14 @@ class BackupConfig:
     allowed_bind_roots: tuple[Path, ...] = ()
     runner: RunnerStrategy | None = None
     own_container_id: str | None = None
+    restic: ResticRunner | None = None  # None where runners cannot work: no repository backups
+    repositories: RepositoryKeys | None = None
+
+
+SNAPSHOT_RECORDS = ".snapshots"
+"""Under the data dir: `<job id>/<artifact id>.json`, the SnapshotCreated of each snapshot a job saved."""
+Saved = ArchiveManifest | ev.SnapshotCreated
+"""What backing up one part leaves: an archive (its manifest) or a snapshot (its announcement)."""
 
 
 class BackupService:
@@ -109,6 +125,7 @@ class BackupService:
             )
         )
         enter_phase("prepare")
+        self._check_format(request)
         if request.resource is not None:
             resources, missing = [request.resource], []
         else:
@@ -143,16 +160,14 @@ class BackupService:
             raise PermanentError(self._what_failed(request, announcements.resources, failures, missing))
         return announcements.manifests
 
-    async def _back_up(
-        self, request: ev.BackupRequested, resource: ev.ResourceRef, places: HookPlaces
-    ) -> list[ArchiveManifest]:
+    async def _back_up(self, request: ev.BackupRequested, resource: ev.ResourceRef, places: HookPlaces) -> list[Saved]:
         """One resource's archives: made under its locks and consistency options, or found made."""
         enter_phase("prepare")
         parts = await self._parts(request, resource)
         volumes = [p.source for p in parts if p.kind == "volume"]
         keys = [f"volume:{v}" for v in volumes] + [f"{resource.kind}:{resource.name}"]
         async with self.locks.hold(keys):
-            manifests = {p.role: self.store.find(resource, request.job_id, p.role) for p in parts}
+            manifests = {p.role: await self._done_before(request, resource, p) for p in parts}
             todo = [p for p in parts if manifests[p.role] is None]
             if todo:
                 options = request.options
@@ -161,7 +176,10 @@ class BackupService:
                 async with self.stopper.stopped(request.job_id, to_stop):
                     enter_phase("archive")
                     for part in todo:
-                        manifests[part.role] = await self._archive(request, resource, part)
+                        if self._as_snapshot(request, part):
+                            manifests[part.role] = await self._snapshot(request, resource, part)
+                        else:
+                            manifests[part.role] = await self._archive(request, resource, part)
                     enter_phase("cleanup")
                 await run_hooks(self.engine, options.post_commands, "post", places)
             else:
@@ -188,6 +206,95 @@ class BackupService:
                     elif part.kind == "volume":
                         backed_up.update(c["Id"] for c in await self.engine.containers_using_volume(part.source))
         return HookPlaces(backed_up=backed_up, own_container_id=self.config.own_container_id)
+
+    def _check_format(self, request: ev.BackupRequested) -> None:
+        if request.options.format != "repository":
+            return
+        if request.plan_id is None:
+            raise PermanentError("a backup into a repository belongs to a plan (its repository): run the plan")
+        if self.config.restic is None or self.config.repositories is None:
+            raise PermanentError(
+                "repository backups run restic in runner containers, which cannot work on this host "
+                "(the executor's log says why at its start); choose the format archive"
+            )
+
+    @staticmethod
+    def _as_snapshot(request: ev.BackupRequested, part: Part) -> bool:
+        return request.options.format == "repository" and part.kind in ("volume", "image")
+
+    async def _done_before(self, request: ev.BackupRequested, resource: ev.ResourceRef, part: Part) -> Saved | None:
+        """What an earlier attempt of this job saved of `part`, if anything."""
+        if not self._as_snapshot(request, part):
+            return self.store.find(resource, request.job_id, part.role)
+        record = self._record_path(request.job_id, ev.artifact_id_for(request.job_id, resource, part.role))
+        try:
+            return ev.SnapshotCreated.model_validate_json(await asyncio.to_thread(record.read_bytes))
+        except FileNotFoundError:
+            return None
+
+    def _record_path(self, job_id: object, artifact_id: object) -> Path:
+        return self.store.root / SNAPSHOT_RECORDS / str(job_id) / f"{artifact_id}.json"
+
+    async def _snapshot(self, request: ev.BackupRequested, resource: ev.ResourceRef, part: Part) -> ev.SnapshotCreated:
+        """Save `part` (a volume or an image) as a snapshot into the plan's repository."""
+        restic, repositories = self.config.restic, self.config.repositories
+        assert restic is not None, "checked by _check_format"
+        assert repositories is not None, "checked by _check_format"
+        repository = await repositories.repository(plan_repository(str(request.plan_id)))
+        tags = [
+            "dockback",
+            f"host={self.config.host_id}",
+            f"plan={request.plan_id}",
+            f"resource={resource.kind}:{resource.name}",
+            f"role={part.role}",
+            f"job={request.job_id}",
+        ]
+        reporter = self.announcer.progress_reporter(request.job_id, "archive")
+
+        def progress(status: BackupProgress) -> None:
+            if status.total_bytes and reporter.total is None:
+                reporter.total = status.total_bytes
+            reporter(status.bytes_done)
+
+        if part.kind == "volume":
+            saved = await restic.back_up_volume(
+                repository, part.source, host=self.config.host_id, tags=tags, job_id=request.job_id, progress=progress
+            )
+        else:
+            saved = await restic.back_up_image(
+                repository, part.source, host=self.config.host_id, tags=tags, job_id=request.job_id
+            )
+        reporter.finish(saved.total_bytes)
+        artifact_id = ev.artifact_id_for(request.job_id, resource, part.role)
+        created = ev.SnapshotCreated(
+            job_id=request.job_id,
+            host_id=self.config.host_id,
+            plan_id=request.plan_id,
+            resource=resource,
+            role=part.role,
+            snapshot=ev.SnapshotRef(artifact_id=artifact_id, repository=repository.name, snapshot_id=saved.snapshot_id),
+            files_new=saved.files_new,
+            files_changed=saved.files_changed,
+            files_unmodified=saved.files_unmodified,
+            bytes_added=saved.bytes_added,
+            total_files=saved.total_files,
+            total_bytes=saved.total_bytes,
+            storage=VolumeStorage.from_inspect(part.source_info) if part.kind == "volume" else None,
+            last_of_job=False,
+        )
+        await asyncio.to_thread(_write_record, self._record_path(request.job_id, artifact_id), created)
+        log.info(
+            "saved %s %s as snapshot %s in repository %s: %d new, %d changed, %d unchanged files, %d bytes added",
+            part.kind,
+            part.source,
+            saved.snapshot_id[:8],
+            repository.name,
+            saved.files_new,
+            saved.files_changed,
+            saved.files_unmodified,
+            saved.bytes_added,
+        )
+        return created
 
     def _whose(self, request: ev.BackupRequested) -> str:
         return f"plan {request.plan_id}'s" if request.plan_id is not None else f"job {request.job_id}'s"
@@ -400,7 +507,10 @@ class BackupService:
                 raise self.store.cannot_write(exc, final, writer.abandoned_bytes, writer.raw_bytes) from exc
             raise
 
-    def _created(self, request: ev.BackupRequested, manifest: ArchiveManifest, last: bool) -> ev.ArchiveCreated:
+    def _created(self, request: ev.BackupRequested, saved: Saved, last: bool) -> ev.ArchiveCreated | ev.SnapshotCreated:
+        if isinstance(saved, ev.SnapshotCreated):
+            return saved.model_copy(update={"last_of_job": last})
+        manifest = saved
         directory = self.store.directory_for(manifest.resource)
         manifest_path = self.store.manifest_path_of(directory / manifest.archive_file)
         return ev.ArchiveCreated(
@@ -438,12 +548,12 @@ class _Announcements:
         self.request = request
         self.resources: list[ev.ResourceRef] = []
         self.manifests: list[ArchiveManifest] = []
-        self._held: list[ArchiveManifest] = []
+        self._held: list[Saved] = []
 
-    async def add(self, resource: ev.ResourceRef, manifests: list[ArchiveManifest]) -> None:
-        """A resource's archives are complete: hold them back, and announce those held before."""
+    async def add(self, resource: ev.ResourceRef, manifests: list[Saved]) -> None:
+        """A resource's archives (and snapshots) are complete: hold them back, and announce those held before."""
         self.resources.append(resource)
-        self.manifests.extend(manifests)
+        self.manifests.extend(m for m in manifests if isinstance(m, ArchiveManifest))
         if not manifests:
             return
         earlier, self._held = self._held, list(manifests)
@@ -461,6 +571,18 @@ def _labels_of(part: Part) -> dict[str, str]:
     info = part.source_info
     labels = info.get("Labels") or (info.get("Config") or {}).get("Labels") or {}
     return {str(k): str(v) for k, v in labels.items()}
+
+
+def _write_record(path: Path, created: ev.SnapshotCreated) -> None:
+    """Keep what a snapshot's announcement says (fsynced), for a redelivered job to announce it again."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    with temporary.open("wb") as f:
+        f.write(created.model_dump_json().encode())
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(temporary, path)
+    fsync_dir(path.parent)
 
 
 def _write_config(final: Path, inspect: dict[str, Any]) -> WrittenArchive:

@@ -80,6 +80,8 @@ def _artifact_ids(fact: ev.Event) -> list[uuid.UUID]:
     match fact:
         case ev.ArchiveCreated():
             return [fact.archive.artifact_id]
+        case ev.SnapshotCreated():
+            return [fact.snapshot.artifact_id]
         case ev.UploadCompleted() | ev.RestoreCompleted() | ev.ArchiveVerified():
             return [fact.artifact_id]
         case ev.ArtifactsPruned() | ev.LocalCopiesRemoved():

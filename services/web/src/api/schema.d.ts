@@ -1357,25 +1357,42 @@ export interface components {
              */
             kind: "volume" | "bind" | "config" | "image";
             /**
+             * Format
+             * @description archive: a tar archive file; repository: a snapshot in a restic repository.
+             * @default archive
+             * @enum {string}
+             */
+            format: "archive" | "repository";
+            /**
+             * Repository
+             * @description A snapshot's repository on its host.
+             */
+            repository?: string | null;
+            /**
+             * Snapshot Id
+             * @description A snapshot's restic id.
+             */
+            snapshot_id?: string | null;
+            /**
              * Path
-             * @description Path of the archive relative to the host's data dir.
+             * @description Path of the archive (or a snapshot's repository) relative to the host's data dir.
              */
             path: string;
             /**
              * Size Bytes
-             * @description Stored size (compressed).
+             * @description Stored size (compressed); for a snapshot, the new data it added to its repository (what keeping it costs after deduplication).
              */
             size_bytes: number;
             /**
              * Raw Bytes
-             * @description Size before compression.
+             * @description Size before compression; for a snapshot, the size of all it holds.
              */
             raw_bytes: number;
             /** File Count */
             file_count: number;
             /**
              * Sha256
-             * @description Of the stored bytes.
+             * @description Of the stored bytes; empty for a snapshot (restic checks its data by hash).
              */
             sha256: string;
             /**
@@ -1450,7 +1467,7 @@ export interface components {
         };
         /**
          * ArtifactOut
-         * @description One archive in the catalog.
+         * @description One archive or snapshot in the catalog.
          */
         ArtifactOut: {
             /**
@@ -1485,25 +1502,42 @@ export interface components {
              */
             kind: "volume" | "bind" | "config" | "image";
             /**
+             * Format
+             * @description archive: a tar archive file; repository: a snapshot in a restic repository.
+             * @default archive
+             * @enum {string}
+             */
+            format: "archive" | "repository";
+            /**
+             * Repository
+             * @description A snapshot's repository on its host.
+             */
+            repository?: string | null;
+            /**
+             * Snapshot Id
+             * @description A snapshot's restic id.
+             */
+            snapshot_id?: string | null;
+            /**
              * Path
-             * @description Path of the archive relative to the host's data dir.
+             * @description Path of the archive (or a snapshot's repository) relative to the host's data dir.
              */
             path: string;
             /**
              * Size Bytes
-             * @description Stored size (compressed).
+             * @description Stored size (compressed); for a snapshot, the new data it added to its repository (what keeping it costs after deduplication).
              */
             size_bytes: number;
             /**
              * Raw Bytes
-             * @description Size before compression.
+             * @description Size before compression; for a snapshot, the size of all it holds.
              */
             raw_bytes: number;
             /** File Count */
             file_count: number;
             /**
              * Sha256
-             * @description Of the stored bytes.
+             * @description Of the stored bytes; empty for a snapshot (restic checks its data by hash).
              */
             sha256: string;
             /**
@@ -2269,7 +2303,7 @@ export interface components {
         };
         /**
          * JobArtifact
-         * @description An archive the job produced (from the artifact catalog).
+         * @description An archive or snapshot the job produced (from the artifact catalog).
          */
         JobArtifact: {
             /**
@@ -2286,6 +2320,18 @@ export interface components {
              * @description What the archive holds for the resource: a volume name, config or image
              */
             role: string;
+            /**
+             * Format
+             * @description archive: a tar archive file; repository: a snapshot in a restic repository.
+             * @default archive
+             * @enum {string}
+             */
+            format: "archive" | "repository";
+            /**
+             * Snapshot Id
+             * @description A snapshot's restic id.
+             */
+            snapshot_id?: string | null;
             /** Path */
             path: string;
             /** Size Bytes */

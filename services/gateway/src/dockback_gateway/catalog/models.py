@@ -30,8 +30,20 @@ class ArtifactKind(StrEnum):
     IMAGE = "image"
 
 
+class ArtifactFormat(StrEnum):
+    """What an artifact is: an archive file, or a snapshot in a restic repository (0021)."""
+
+    ARCHIVE = "archive"
+    REPOSITORY = "repository"
+
+
 class Artifact(Base):
-    """One archive (`ArchiveCreated`): a volume, a container's config or an image."""
+    """One archive (`ArchiveCreated`) of a volume, a container's config or an image, or one
+    snapshot (`SnapshotCreated`) of a volume or an image in a restic repository of its host.
+
+    A snapshot's `path` is its repository's directory in the data dir, `size_bytes` the data it
+    added to the repository (what keeping it costs, before compression), `raw_bytes` the size of
+    everything it holds; it has no sha256 of its own (restic checks its data by its hashes)."""
 
     __tablename__ = "artifacts"
     __table_args__ = (
@@ -80,6 +92,10 @@ class Artifact(Base):
     verify_error: Mapped[str | None] = mapped_column(Text)
     prune_job_id: Mapped[uuid.UUID | None] = mapped_column()
     pruned_at: Mapped[datetime | None] = mapped_column()
+    # A snapshot's (0021): its repository on the host and restic's id for it; None for an archive.
+    format: Mapped[str] = mapped_column(String(16), default=ArtifactFormat.ARCHIVE, server_default="archive")
+    repository: Mapped[str | None] = mapped_column(String(128))
+    snapshot_id: Mapped[str | None] = mapped_column(String(64))
 
     @property
     def kind(self) -> ArtifactKind:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dockback_contracts import events as ev
 from dockback_contracts.snapshots import RetentionPolicy
 from dockback_gateway.catalog import repository, retention
-from dockback_gateway.catalog.models import Artifact, ArtifactState
+from dockback_gateway.catalog.models import Artifact, ArtifactFormat, ArtifactState
 from dockback_gateway.catalog.repository import ScopeKey
 from dockback_gateway.catalog.requests import request_prune
 from dockback_gateway.jobs.models import Job, JobStatus
@@ -79,7 +79,10 @@ async def apply_retention(db: AsyncSession, artifact: Artifact, now: datetime) -
     scope = ScopeKey.of(artifact)
     await repository.lock_scope(db, scope)
     await _release_failed_prunes(db, scope)
-    live = await repository.in_scope(db, scope, [ArtifactState.AVAILABLE])
+    # Archives are judged among archives; snapshots (a plan turned to `repository`) are kept.
+    live = [
+        a for a in await repository.in_scope(db, scope, [ArtifactState.AVAILABLE]) if a.format == ArtifactFormat.ARCHIVE
+    ]
     decision = retention.decide(retention_of(plan), [candidate(a) for a in live], timezone=plan.timezone, now=now)
     doomed = [a for a in live if a.id in decision.delete_ids]
     # Read by an open restore or verify right now: kept, and judged again at the series' next archive.

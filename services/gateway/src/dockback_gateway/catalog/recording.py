@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockback_contracts import events as ev
 from dockback_gateway.catalog import pruning, repository
-from dockback_gateway.catalog.models import Artifact, ArtifactCopy, ArtifactState
+from dockback_gateway.catalog.models import Artifact, ArtifactCopy, ArtifactFormat, ArtifactState
 from dockback_gateway.jobs.models import Job
 from dockback_gateway.recording import Handler
 
@@ -57,6 +57,38 @@ async def on_archive_created(db: AsyncSession, event: ev.ArchiveCreated) -> None
         await db.flush()
     if artifact.state == ArtifactState.AVAILABLE:
         await pruning.apply_retention(db, artifact, datetime.now(UTC))
+
+
+async def on_snapshot_created(db: AsyncSession, event: ev.SnapshotCreated) -> None:
+    """Catalog the snapshot (once). Retention does not judge snapshots yet: they are kept."""
+    if await repository.get(db, event.snapshot.artifact_id) is not None:
+        return
+    db.add(
+        Artifact(
+            id=event.snapshot.artifact_id,
+            job_id=event.job_id,
+            host_id=event.host_id,
+            plan_id=event.plan_id,
+            resource_kind=event.resource.kind,
+            resource_name=event.resource.name,
+            role=event.role,
+            path=f"repositories/{event.snapshot.repository}",
+            manifest_path="",
+            size_bytes=event.bytes_added,
+            raw_bytes=event.total_bytes,
+            file_count=event.total_files,
+            sha256="",
+            compression="zstd",  # restic's repository format 2 compresses what it stores (auto)
+            manifest=event.model_dump(mode="json"),
+            created_at=event.occurred_at,
+            state=ArtifactState.AVAILABLE,
+            local_present=True,
+            format=ArtifactFormat.REPOSITORY,
+            repository=event.snapshot.repository,
+            snapshot_id=event.snapshot.snapshot_id,
+        )
+    )
+    await db.flush()
 
 
 async def on_upload_completed(db: AsyncSession, event: ev.UploadCompleted) -> None:
@@ -185,6 +217,7 @@ async def on_local_copies_removed(db: AsyncSession, event: ev.LocalCopiesRemoved
 
 HANDLERS: dict[type[ev.Event], list[Handler]] = {
     ev.ArchiveCreated: [on_archive_created],
+    ev.SnapshotCreated: [on_snapshot_created],
     ev.UploadCompleted: [on_upload_completed],
     ev.ArchiveVerified: [on_archive_verified],
     ev.JobFailed: [on_job_failed],

@@ -11,12 +11,26 @@ from pathlib import PurePosixPath
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockback_contracts import events as ev
-from dockback_gateway.catalog.models import Artifact, ArtifactCopy, ArtifactState, ArtifactVerification
+from dockback_gateway.catalog.models import (
+    Artifact,
+    ArtifactCopy,
+    ArtifactFormat,
+    ArtifactState,
+    ArtifactVerification,
+)
+from dockback_gateway.errors import Invalid
 from dockback_gateway.jobs.queue import queue_job
 
 
 def archive_ref(artifact: Artifact, copies: Sequence[ArtifactCopy] = ()) -> ev.ArchiveRef:
-    """Where an artifact is and what it must hash to, with its remote copies as `target_id:key`."""
+    """Where an archive is and what it must hash to, with its remote copies as `target_id:key`.
+    Invalid for a snapshot: no job that reads or removes an archive file may be sent one."""
+    if artifact.format != ArtifactFormat.ARCHIVE:
+        raise Invalid(
+            f"backup {artifact.id} is snapshot {artifact.snapshot_id and artifact.snapshot_id[:8]} in repository "
+            f"{artifact.repository!r}: restoring, checking and deleting single snapshots from DockBack is not "
+            "available yet"
+        )
     return ev.ArchiveRef(
         artifact_id=artifact.id,
         path=artifact.path,

@@ -34,7 +34,7 @@ class CopyOut(BaseModel):
 
 
 class ArtifactOut(BaseModel):
-    """One archive in the catalog."""
+    """One archive or snapshot in the catalog."""
 
     id: uuid.UUID
     job_id: uuid.UUID = Field(description="The backup job that made it.")
@@ -43,11 +43,19 @@ class ArtifactOut(BaseModel):
     resource: ResourceOut = Field(description="What was backed up (a container for its config, image and volumes).")
     role: str = Field(description="Which part of the resource: a volume's name, 'config', 'image' or 'bind/<path>'.")
     kind: Literal["volume", "bind", "config", "image"] = Field(description="What the archive holds.")
-    path: str = Field(description="Path of the archive relative to the host's data dir.")
-    size_bytes: int = Field(description="Stored size (compressed).")
-    raw_bytes: int = Field(description="Size before compression.")
+    format: Literal["archive", "repository"] = Field(
+        default="archive", description="archive: a tar archive file; repository: a snapshot in a restic repository."
+    )
+    repository: str | None = Field(default=None, description="A snapshot's repository on its host.")
+    snapshot_id: str | None = Field(default=None, description="A snapshot's restic id.")
+    path: str = Field(description="Path of the archive (or a snapshot's repository) relative to the host's data dir.")
+    size_bytes: int = Field(
+        description="Stored size (compressed); for a snapshot, the new data it added to its repository (what "
+        "keeping it costs after deduplication)."
+    )
+    raw_bytes: int = Field(description="Size before compression; for a snapshot, the size of all it holds.")
     file_count: int
-    sha256: str = Field(description="Of the stored bytes.")
+    sha256: str = Field(description="Of the stored bytes; empty for a snapshot (restic checks its data by hash).")
     compression: Literal["zstd", "gzip", "none"]
     created_at: datetime = Field(description="When the archive was complete on the host.")
     state: ArtifactStateName = Field(

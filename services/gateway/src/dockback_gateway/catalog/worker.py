@@ -24,6 +24,7 @@ from dockback_contracts import events as ev
 from dockback_contracts.schedule import fire_times
 from dockback_contracts.streams import ConsumerSpec
 from dockback_gateway.catalog import repository
+from dockback_gateway.catalog.models import ArtifactFormat
 from dockback_gateway.catalog.requests import request_verification
 from dockback_gateway.jobs.models import Job
 from dockback_gateway.plans.models import Plan
@@ -89,6 +90,8 @@ async def schedule_verifications(sessions: async_sessionmaker[AsyncSession], now
             artifacts = await repository.newest_per_scope(db, plan.id, slot)
             copies = await repository.copies_of(db, (a.id for a in artifacts))
             for artifact in artifacts:
+                if artifact.format != ArtifactFormat.ARCHIVE:
+                    continue  # a snapshot is checked with its repository (`restic check`), not alone
                 job_id = verify_job_id(plan.id, slot, artifact.id)
                 if await db.get(Job, job_id) is not None:
                     continue

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockback_contracts import events as ev
 from dockback_gateway import provenance
-from dockback_gateway.catalog.models import Artifact, ArtifactCopy, ArtifactKind, ArtifactState
+from dockback_gateway.catalog.models import Artifact, ArtifactCopy, ArtifactFormat, ArtifactKind, ArtifactState
 from dockback_gateway.jobs import states
 from dockback_gateway.jobs.journal import announce, locked_job, log_line
 from dockback_gateway.jobs.models import Job, JobStatus, MissedRun
@@ -38,6 +38,7 @@ from dockback_runtime.words import byte_count
 
 _KIND_OF: dict[type[ev.Event], str] = {
     ev.ArchiveCreated: "backup",
+    ev.SnapshotCreated: "backup",
     ev.UploadCompleted: "backup",
     ev.RestoreCompleted: "restore",
     ev.ArchiveVerified: "verify",
@@ -176,6 +177,21 @@ async def on_archive_created(db: AsyncSession, event: ev.ArchiveCreated) -> None
     change.announce_if_moved(db)
 
 
+async def on_snapshot_created(db: AsyncSession, event: ev.SnapshotCreated) -> None:
+    job = await _job_for(db, event, kind="backup")
+    what = event.role if event.role == event.resource.name else f"{event.resource.name} {event.role}"
+    message = (
+        f"snapshot {what} {event.snapshot.snapshot_id[:8]} saved in repository {event.snapshot.repository}: "
+        f"{event.files_new} new, {event.files_changed} changed, {event.files_unmodified} unchanged files, "
+        f"{byte_count(event.bytes_added)} added of {byte_count(event.total_bytes)}"
+    )
+    if not await _log(db, job, event, message):
+        return
+    change = _Change(job)
+    states.archive_written(job, event.occurred_at, last_of_job=event.last_of_job, upload_targets=())
+    change.announce_if_moved(db)
+
+
 async def on_upload_completed(db: AsyncSession, event: ev.UploadCompleted) -> None:
     job = await _job_for(db, event, kind="backup")
     message = (
@@ -189,15 +205,22 @@ async def on_upload_completed(db: AsyncSession, event: ev.UploadCompleted) -> No
     change.announce_if_moved(db)
 
 
-async def settle_backup(db: AsyncSession, event: ev.ArchiveCreated | ev.UploadCompleted) -> None:
-    """After every handler of an archive or upload fact: the backup succeeds once the catalog
-    holds every archive of it (not pruned) with a copy on each of its upload targets."""
+async def settle_backup(db: AsyncSession, event: ev.ArchiveCreated | ev.SnapshotCreated | ev.UploadCompleted) -> None:
+    """After every handler of an archive, snapshot or upload fact: the backup succeeds once the
+    catalog holds every archive and snapshot of it (not pruned), each archive with a copy on each
+    of its upload targets (a snapshot stays in its repository)."""
     job = await locked_job(db, event.job_id)
     if job is None or states.finished(job) or job.archives_done_at is None:
         return
-    artifacts = set(
-        await db.scalars(select(Artifact.id).where(Artifact.job_id == job.id, Artifact.state != ArtifactState.PRUNED))
+    rows = await db.execute(
+        select(Artifact.id, Artifact.format).where(Artifact.job_id == job.id, Artifact.state != ArtifactState.PRUNED)
     )
+    formats: dict[uuid.UUID, str] = {artifact_id: format_ for artifact_id, format_ in rows}
+    artifacts = {a for a, f in formats.items() if f == ArtifactFormat.ARCHIVE}
+    if formats and not artifacts:
+        _succeed(db, job, event.occurred_at, figure=await _written(db, job.id))
+        announce(db, job)
+        return
     copies = {
         (row.artifact_id, row.target_id)
         for row in await db.execute(
@@ -205,9 +228,13 @@ async def settle_backup(db: AsyncSession, event: ev.ArchiveCreated | ev.UploadCo
         )
     }
     if states.backup_complete(job, artifacts, copies):
-        written = await db.scalar(select(func.sum(Artifact.raw_bytes)).where(Artifact.job_id == job.id))
-        _succeed(db, job, event.occurred_at, figure=None if written is None else int(written))
+        _succeed(db, job, event.occurred_at, figure=await _written(db, job.id))
         announce(db, job)
+
+
+async def _written(db: AsyncSession, job_id: uuid.UUID) -> int | None:
+    written = await db.scalar(select(func.sum(Artifact.raw_bytes)).where(Artifact.job_id == job_id))
+    return None if written is None else int(written)
 
 
 async def _finish_with_success(
@@ -303,6 +330,7 @@ HANDLERS: dict[type[ev.Event], list[Handler]] = {
     ev.JobQueued: [on_job_queued],
     ev.JobStarted: [on_job_started],
     ev.ArchiveCreated: [on_archive_created],
+    ev.SnapshotCreated: [on_snapshot_created],
     ev.UploadCompleted: [on_upload_completed],
     ev.RestoreCompleted: [on_restore_completed],
     ev.ArchiveVerified: [on_archive_verified],
@@ -314,6 +342,7 @@ HANDLERS: dict[type[ev.Event], list[Handler]] = {
 
 SETTLE: dict[type[ev.Event], list[Handler]] = {
     ev.ArchiveCreated: [settle_backup],
+    ev.SnapshotCreated: [settle_backup],
     ev.UploadCompleted: [settle_backup],
 }
 """Run after every handler of the fact (the catalog's too), in the same transaction."""

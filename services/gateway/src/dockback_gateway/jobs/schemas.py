@@ -97,12 +97,16 @@ class ArtifactCopyOut(BaseModel):
 
 
 class JobArtifact(BaseModel):
-    """An archive the job produced (from the artifact catalog)."""
+    """An archive or snapshot the job produced (from the artifact catalog)."""
 
     id: uuid.UUID
     resource_kind: str
     resource_name: str
     role: str = Field(description="What the archive holds for the resource: a volume name, config or image")
+    format: Literal["archive", "repository"] = Field(
+        default="archive", description="archive: a tar archive file; repository: a snapshot in a restic repository."
+    )
+    snapshot_id: str | None = Field(default=None, description="A snapshot's restic id.")
     path: str
     size_bytes: int
     sha256: str

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dockback_gateway.catalog.models import Artifact, ArtifactKind, ArtifactState
+from dockback_gateway.catalog.models import Artifact, ArtifactFormat, ArtifactKind, ArtifactState
 from dockback_gateway.resources.models import Host
 from dockback_gateway.restores.models import RestoreConfirmation, RestoreLock
 
@@ -57,6 +57,18 @@ async def sibling_volumes(db: AsyncSession, config: Artifact) -> Sequence[str]:
         Artifact.state != ArtifactState.PRUNED,
     )
     return sorted(a.role for a in (await db.scalars(query)).all() if a.kind == ArtifactKind.VOLUME)
+
+
+async def snapshots_beside(db: AsyncSession, config: Artifact) -> list[str]:
+    """The roles of the snapshots saved in the same job as a container's config."""
+    query = select(Artifact.role).where(
+        Artifact.job_id == config.job_id,
+        Artifact.host_id == config.host_id,
+        Artifact.resource_kind == config.resource_kind,
+        Artifact.resource_name == config.resource_name,
+        Artifact.format != ArtifactFormat.ARCHIVE,
+    )
+    return sorted((await db.scalars(query)).all())
 
 
 async def artifact(db: AsyncSession, artifact_id: uuid.UUID, *, for_share: bool = False) -> Artifact | None:

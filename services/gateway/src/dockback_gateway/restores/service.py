@@ -90,6 +90,7 @@ class RestoreService:
             raise NotFound(f"there is no artifact {body.artifact_id}")
         copies = await self._copies(artifact)
         _restorable(artifact, copies)
+        await self._no_snapshots_beside(artifact)
         target = ev.RestoreTarget.model_validate(body.target.model_dump(), strict=False)
         inventory, inventory_at = await self._inventory(artifact.host_id)
         siblings = await repository.sibling_volumes(self.db, artifact) if artifact.kind == ArtifactKind.CONFIG else []
@@ -239,6 +240,7 @@ class RestoreService:
         copies = await self._copies(artifact)
         try:
             _restorable(artifact, copies)
+            await self._no_snapshots_beside(artifact)
         except DomainError as refusal:
             await self._refuse(confirmation, refusal)
 
@@ -282,6 +284,18 @@ class RestoreService:
             return False
         plan = await self.db.get(Plan, artifact.plan_id)
         return plan is not None and plan.restore_special_bits
+
+    async def _no_snapshots_beside(self, artifact: Artifact) -> None:
+        """A container's config is restored with the volumes its job saved; when those are
+        snapshots (format `repository`), which this restore cannot read, it is refused rather than
+        recreating the container without its data."""
+        if artifact.kind != ArtifactKind.CONFIG:
+            return
+        if snapshots := await repository.snapshots_beside(self.db, artifact):
+            raise Invalid(
+                f"container {artifact.resource_name!r} was backed up with its volumes as snapshots "
+                f"({', '.join(snapshots)}) in repository format: restoring it from DockBack is not available yet"
+            )
 
     async def _copies(self, artifact: Artifact) -> list[ArtifactCopy]:
         """The artifact's verified remote copies, by target id (the order the uploader tries them)."""
@@ -343,6 +357,7 @@ def _restorable(artifact: Artifact, copies: Sequence[ArtifactCopy]) -> None:
     """A restore reads the archive from its host's data dir, or first fetches a verified remote copy."""
     if artifact.state != ArtifactState.AVAILABLE:
         raise Conflict(f"artifact {artifact.id} is {artifact.state}: it cannot be restored")
+    archive_ref(artifact)  # Invalid for a snapshot, which this restore cannot read
     if not artifact.local_present and not copies:
         raise Conflict(
             f"artifact {artifact.id} has no copy on host {artifact.host_id} and no verified remote copy "

@@ -1,4 +1,6 @@
-// One archive in the catalog, with its actions and (on demand) its remote copies and checks.
+// One archive or snapshot in the catalog, with its actions and (on demand) its remote copies and checks.
+// A snapshot (format `repository`) shows its restic id where an archive shows its sha256; restoring,
+// checking and deleting single snapshots are not offered (the API refuses them, saying so).
 import { Fragment, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link } from "react-router-dom";
@@ -30,7 +32,8 @@ export function ArtifactRow({ artifact, onResource }: { artifact: Artifact; onRe
       unwrap(await api.DELETE("/artifacts/{artifact_id}", { params: { path: { artifact_id: artifact.id } } })),
     onSuccess: () => Promise.all([afterJobStarted(client), client.invalidateQueries({ queryKey: ["artifacts"] })]),
   });
-  const restorable = artifact.state === "available" && artifact.kind !== "bind";
+  const snapshot = artifact.format === "repository";
+  const restorable = artifact.state === "available" && artifact.kind !== "bind" && !snapshot;
   return (
     <Fragment>
       <tr>
@@ -43,9 +46,18 @@ export function ArtifactRow({ artifact, onResource }: { artifact: Artifact; onRe
           <div className="muted small">on {artifact.host_id}</div>
         </td>
         <td>{formatDateTime(artifact.created_at)}</td>
-        <td>{formatBytes(artifact.size_bytes)}</td>
         <td>
-          <Sha256 value={artifact.sha256} />
+          {formatBytes(artifact.size_bytes)}
+          {snapshot ? <div className="muted small">added, of {formatBytes(artifact.raw_bytes)}</div> : null}
+        </td>
+        <td>
+          {snapshot ? (
+            <span title={`restic snapshot ${artifact.snapshot_id ?? ""} in repository ${artifact.repository ?? ""}`}>
+              snapshot <code>{(artifact.snapshot_id ?? "").slice(0, 8)}</code>
+            </span>
+          ) : (
+            <Sha256 value={artifact.sha256} />
+          )}
         </td>
         <td>
           <Copies artifact={artifact} />
@@ -57,7 +69,7 @@ export function ArtifactRow({ artifact, onResource }: { artifact: Artifact; onRe
           <button type="button" className="small" aria-expanded={open} onClick={() => setOpen(!open)}>
             {open ? "Hide details" : "Details"}
           </button>
-          {can("POST", "/artifacts/{artifact_id}/verify") && artifact.state === "available" && artifact.local_present ? (
+          {can("POST", "/artifacts/{artifact_id}/verify") && artifact.state === "available" && artifact.local_present && !snapshot ? (
             <button type="button" className="small" disabled={verify.isPending} onClick={() => verify.mutate()}>
               Verify now
             </button>
@@ -67,7 +79,7 @@ export function ArtifactRow({ artifact, onResource }: { artifact: Artifact; onRe
               Restore
             </Link>
           ) : null}
-          {can("DELETE", "/artifacts/{artifact_id}") && artifact.state === "available" ? (
+          {can("DELETE", "/artifacts/{artifact_id}") && artifact.state === "available" && !snapshot ? (
             <ConfirmInline
               label="Delete"
               className="small danger"

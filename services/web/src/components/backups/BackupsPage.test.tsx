@@ -58,6 +58,20 @@ describe("BackupsPage", () => {
     expect(await screen.findByRole("link", { name: "follow the job" })).toHaveAttribute("href", "/jobs/v1");
   });
 
+  it("shows a snapshot by its restic id and what it added, without the archive-only actions", async () => {
+    const snapshotId = "4f1c2a9be3d34c0a8f7e6d5c4b3a29180f1e2d3c4b5a69788796a5b4c3d2e1f0";
+    stubApi(
+      ["GET /artifacts", "POST /artifacts/{artifact_id}/verify", "POST /restores/preview", "DELETE /artifacts/{artifact_id}"],
+      [artifactOut({ format: "repository", repository: "plan-p1", snapshot_id: snapshotId, sha256: "", size_bytes: 2048, raw_bytes: 1048576 })],
+    );
+    renderPage();
+    expect(await screen.findByTitle(`restic snapshot ${snapshotId} in repository plan-p1`)).toHaveTextContent("snapshot 4f1c2a9b");
+    expect(screen.getByText(/added, of/)).toBeInTheDocument();
+    expect(screen.queryByRole("link", { name: "Restore" })).toBeNull();
+    expect(screen.queryByRole("button", { name: "Verify now" })).toBeNull();
+    expect(screen.queryByRole("button", { name: "Delete" })).toBeNull();
+  });
+
   it("shows a viewer no verify, restore or delete action", async () => {
     stubApi(["GET /artifacts"]);
     renderPage();

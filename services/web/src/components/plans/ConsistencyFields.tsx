@@ -1,5 +1,5 @@
-// How a backup is taken: compression, stopping containers, and commands run before and after
-// (a database dump before, for instance).
+// How a backup is taken: its format, compression, stopping containers, and commands run before
+// and after (a database dump before, for instance).
 import { Field } from "../ui";
 import { emptyHook, errorUnder, type HookForm, type PlanForm } from "./planForm";
 import { InputField } from "../InputField";
@@ -23,11 +23,29 @@ export function ConsistencyFields({
 }) {
   return (
     <fieldset className="plan-section">
-      <legend>Consistency and compression</legend>
+      <legend>Format, consistency and compression</legend>
       {errors.options ? (
         <div className="field-error" role="alert">
           {errors.options}
         </div>
+      ) : null}
+      <Field label="Format" htmlFor="plan-format" error={errorUnder(errors, "options.format")}>
+        <select
+          id="plan-format"
+          value={form.format}
+          disabled={readOnly}
+          onChange={(event) => onChange({ format: event.target.value as PlanForm["format"] })}
+        >
+          <option value="archive">Archive: a full tar archive each run</option>
+          <option value="repository">Repository: incremental, encrypted restic snapshots</option>
+        </select>
+      </Field>
+      {form.format === "repository" ? (
+        <p className="hint" id="plan-format-hint">
+          Each run saves a snapshot of every volume (and image) into this plan's own restic repository on its host:
+          unchanged files are not read or stored again, and everything is encrypted with the repository's password,
+          which DockBack makes and keeps. A container's settings stay an archive. Compression is restic's own.
+        </p>
       ) : null}
       <div className="row">
         <Field label="Compression" htmlFor="plan-compression" error={errorUnder(errors, "options.compression")}>

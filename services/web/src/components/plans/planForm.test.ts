@@ -90,6 +90,7 @@ const PLAN: Schemas["PlanOut"] = {
     { kind: "container", names: [], label_selector: {}, compose_project: "devproj" },
   ],
   options: {
+    format: "repository",
     compression: "gzip",
     compression_level: 6,
     stop_containers: true,

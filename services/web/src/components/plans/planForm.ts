@@ -45,6 +45,7 @@ export interface PlanForm {
   timezone: string;
   enabled: boolean;
   targets: TargetsForm;
+  format: "archive" | "repository";
   compression: "zstd" | "gzip" | "none";
   compressionLevel: string;
   stopContainers: boolean;
@@ -119,6 +120,7 @@ export function newPlanForm(timezone: string = browserTimeZone()): PlanForm {
     timezone,
     enabled: true,
     targets: emptyTargets(),
+    format: "archive",
     compression: "zstd",
     compressionLevel: "",
     stopContainers: false,
@@ -313,6 +315,7 @@ export function formFromPlan(plan: Schemas["PlanOut"]): PlanForm {
     timezone: plan.timezone,
     enabled: plan.enabled,
     targets: targetsFromSelectors(plan.targets),
+    format: plan.options.format ?? "archive",
     compression: plan.options.compression ?? "zstd",
     compressionLevel: plan.options.compression_level == null ? "" : String(plan.options.compression_level),
     stopContainers: plan.options.stop_containers ?? false,
@@ -362,6 +365,7 @@ export function bodyFromForm(form: PlanForm): PlanBody {
     enabled: form.enabled,
     targets: selectorsFromTargets(form.targets),
     options: {
+      format: form.format,
       compression: form.compression,
       compression_level: level,
       stop_containers: form.stopContainers,
@@ -471,6 +475,7 @@ const PATHS_OF: Record<Exclude<keyof PlanForm, "retention">, string[]> = {
   timezone: ["timezone"],
   enabled: ["enabled"],
   targets: ["targets"],
+  format: ["options.format"],
   compression: ["options.compression"],
   compressionLevel: ["options.compression_level"],
   stopContainers: ["options.stop_containers"],
