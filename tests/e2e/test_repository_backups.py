@@ -1,21 +1,22 @@
 """A plan of format `repository`, end to end on the real services and restic: its runs save
 snapshots of the volume into the plan's own restic repository on the host (the second reads no
-unchanged file again), the catalog records each as a snapshot, and the repository opens with the
-password the gateway made, as plain restic on the host sees it."""
+unchanged file again), the catalog records each as a snapshot, and with the exported recovery
+sheet alone plain restic on the host lists them and restores the volume as it was."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import re
+from pathlib import Path
 from typing import Any
 
 import httpx
-from executor.volumes import create_volume, docker_cli, populate
+from executor.volumes import create_volume, describe, docker_cli, populate
 from gateway.conftest import Gateway, logged_in_admin
 
-from dockback_contracts.snapshots import plan_repository, repository_password
-from dockback_gateway.repositories.models import Repository
+from dockback_contracts.snapshots import plan_repository
 from e2e.conftest import HOST_ID, Services
 from e2e.host_status import host_online
 from harness.eventually import eventually
@@ -36,19 +37,34 @@ async def run_plan(client: httpx.AsyncClient, plan_id: str) -> dict[str, Any]:
     return dict(job)
 
 
-async def password_of(gateway: Gateway, repository: str) -> str:
-    async with gateway.app.state.sessions() as db:
-        row = await db.get(Repository, (HOST_ID, repository))
-    assert row is not None
-    cipher = gateway.app.state.auth_config.cipher
-    return str(cipher.decrypt(row.password, repository_password(HOST_ID, repository)).decode())
+def from_sheet(text: str, data_dir: Path) -> dict[str, str]:
+    """What a person reads off a recovery sheet: the repository (under their data dir) and its password."""
+    [location] = re.findall(r"^Repository:\s+<data dir>/(\S+)$", text, re.MULTILINE)
+    [password] = re.findall(r"^  export RESTIC_PASSWORD='([^']+)'$", text, re.MULTILINE)
+    return {"RESTIC_REPOSITORY": str(data_dir / location), "RESTIC_PASSWORD": password}
+
+
+async def restic(environment: dict[str, str], *argv: str) -> bytes:
+    """Plain restic on the host, nothing of DockBack's."""
+    process = await asyncio.create_subprocess_exec(
+        "restic", *argv, env={"PATH": os.environ["PATH"], **environment}, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await process.communicate()
+    assert process.returncode == 0, argv
+    return out
 
 
 async def test_a_repository_plan_saves_incremental_snapshots_the_catalog_records(
-    gateway: Gateway, services: Services, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+    gateway: Gateway,
+    services: Services,
+    busybox_image: str,
+    docker_labels: dict[str, str],
+    unique_name: str,
+    tmp_path: Path,
 ) -> None:
     await create_volume(unique_name, docker_labels)
     await populate(busybox_image, unique_name, docker_labels, small_files=100)
+    original = await describe(busybox_image, unique_name, docker_labels)
     services.executor()
     try:
         async with logged_in_admin(gateway) as client:
@@ -94,19 +110,18 @@ async def test_a_repository_plan_saves_incremental_snapshots_the_catalog_records
             assert "is snapshot" in preview.text
             assert (await client.delete(f"/artifacts/{two['id']}")).status_code == 422
 
-            # plain restic on the host, with the password the gateway made, sees both, tagged
-            restic = await asyncio.create_subprocess_exec(
-                *("restic", "snapshots", "--json", "--no-lock", "-r", str(services.data_dir / one["path"])),
-                env={**os.environ, "RESTIC_PASSWORD": await password_of(gateway, repository)},
-                stdout=asyncio.subprocess.PIPE,
-            )
-            listed, _ = await restic.communicate()
-            assert restic.returncode == 0
-            snapshots = json.loads(listed)
+            # the recovery sheet alone: plain restic on the host sees both, tagged, and restores the volume
+            sheet = await client.post(f"/repositories/{HOST_ID}/{repository}/recovery-sheet")
+            assert sheet.status_code == 200, sheet.text
+            environment = from_sheet(sheet.json()["text"], services.data_dir)
+            snapshots = json.loads(await restic(environment, "snapshots", "--json", "--no-lock"))
             assert sorted(s["id"] for s in snapshots) == sorted([one["snapshot_id"], two["snapshot_id"]])
             assert all(s["hostname"] == HOST_ID for s in snapshots)
             assert all(s["paths"] == [f"/volumes/{unique_name}"] for s in snapshots)
             assert all(f"plan={plan['id']}" in s["tags"] and f"role={unique_name}" in s["tags"] for s in snapshots)
+            restored = tmp_path / "restored"
+            await restic(environment, "restore", two["snapshot_id"], "--target", str(restored))
+            assert await describe(busybox_image, str(restored / "volumes" / unique_name), docker_labels) == original
     except BaseException:
         print(services.logs())
         raise

@@ -38,6 +38,7 @@ from dockback_gateway.metrics import http_metrics
 from dockback_gateway.outbox.relay import OutboxRelay
 from dockback_gateway.plans import routes as plans_routes
 from dockback_gateway.plans import worker as plans_worker
+from dockback_gateway.repositories import routes as repositories_routes
 from dockback_gateway.resources import routes as resources_routes
 from dockback_gateway.resources import worker as resources_worker
 from dockback_gateway.restores import routes as restores_routes
@@ -190,6 +191,7 @@ def create_app(settings: Settings) -> FastAPI:
         jobs_routes,
         catalog_routes,
         restores_routes,
+        repositories_routes,
         dashboard_routes,
         api_docs,
     ):

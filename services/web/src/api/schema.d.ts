@@ -1174,6 +1174,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/repositories": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Repositories
+         * @description Every plan's repository, by host and name, with what the catalog holds in it.
+         */
+        get: operations["list_repositories_repositories_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/repositories/{host_id}/{name}/recovery-sheet": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Export Recovery Sheet
+         * @description The repository's location, password and the restic commands to list and restore its
+         *     snapshots without DockBack. Every export is in the audit log (never the password).
+         */
+        post: operations["export_recovery_sheet_repositories__host_id___name__recovery_sheet_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/dashboard": {
         parameters: {
             query?: never;
@@ -3114,6 +3155,68 @@ export interface components {
         RecoveryCodes: {
             /** Recovery Codes */
             recovery_codes: string[];
+        };
+        /**
+         * RecoverySheet
+         * @description Everything needed to read a repository with plain restic, without DockBack.
+         */
+        RecoverySheet: {
+            /** Host Id */
+            host_id: string;
+            /** Name */
+            name: string;
+            /** Plan Id */
+            plan_id: string | null;
+            /**
+             * Location
+             * @description Where the repository is, in words: its path under the host's data dir.
+             */
+            location: string;
+            /**
+             * Password
+             * @description The repository's password: it opens every snapshot in it.
+             */
+            password: string;
+            /**
+             * Text
+             * @description The sheet to print or keep offline, with the restic commands to list and restore.
+             */
+            text: string;
+        };
+        /**
+         * RepositoryOut
+         * @description A plan's restic repository on its host. Its password is never shown here.
+         */
+        RepositoryOut: {
+            /** Host Id */
+            host_id: string;
+            /**
+             * Name
+             * @description Its directory under `repositories` in the host's data dir.
+             */
+            name: string;
+            /** Plan Id */
+            plan_id: string | null;
+            /**
+             * Plan Name
+             * @description None when the plan is gone (the repository stays).
+             */
+            plan_name: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Snapshots
+             * @description Snapshots in it the catalog holds (not pruned).
+             */
+            snapshots: number;
+            /**
+             * Added Bytes
+             * @description New data those snapshots added, before compression: about what it stores.
+             */
+            added_bytes: number;
         };
         /** ResourceOut */
         ResourceOut: {
@@ -7236,6 +7339,103 @@ export interface operations {
             };
             /** @description Forbidden */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_repositories_repositories_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RepositoryOut"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    export_recovery_sheet_repositories__host_id___name__recovery_sheet_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                host_id: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoverySheet"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -2,6 +2,7 @@
 // Admins edit; operators read; secrets are write-only everywhere.
 import { useCan } from "../auth/session";
 import { DefaultsSection } from "../components/settings/DefaultsSection";
+import { RepositoriesSection } from "../components/settings/RepositoriesSection";
 import { RestoreLockSection } from "../components/settings/RestoreLockSection";
 import { SmtpSection } from "../components/settings/SmtpSection";
 import { TargetsSection } from "../components/settings/TargetsSection";
@@ -34,6 +35,7 @@ function SettingsSections() {
       <SmtpSection smtp={smtp} />
       <WebhooksSection webhooks={webhooks} />
       <DefaultsSection defaults={defaults} />
+      <RepositoriesSection />
       <RestoreLockSection />
     </>
   );

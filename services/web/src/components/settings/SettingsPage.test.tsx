@@ -19,7 +19,19 @@ const ADMIN = [
   "POST /settings/webhooks/test",
   "PUT /settings/defaults",
   "PUT /restores/lock",
+  "GET /repositories",
+  "POST /repositories/{host_id}/{name}/recovery-sheet",
 ];
+
+const REPOSITORY = {
+  host_id: "h1",
+  name: "plan-p1",
+  plan_id: "p1",
+  plan_name: "nightly",
+  created_at: "2026-12-01T03:00:00Z",
+  snapshots: 4,
+  added_bytes: 5 * 1024 * 1024,
+};
 
 const SETTINGS = {
   revision: 3,
@@ -58,6 +70,17 @@ function stubApi(allowed: string[], hosts: string[] = ["h1"]) {
       if (path === "/users/me") return json({ username: "u", mfa_enabled: false });
       if (path === "/settings") return json(SETTINGS);
       if (path === "/restores/lock") return json({ locked: false, reason: null, changed_by: null, changed_at: null });
+      if (path === "/repositories") return json([REPOSITORY]);
+      if (path === "/repositories/h1/plan-p1/recovery-sheet" && input.method === "POST") {
+        return json({
+          host_id: "h1",
+          name: "plan-p1",
+          plan_id: "p1",
+          location: "<data dir>/repositories/plan-p1",
+          password: "s3cret-pass",
+          text: "DockBack recovery sheet\nPassword:    s3cret-pass\n",
+        });
+      }
       if (path === "/settings/targets/offsite/test") return json({ error: "no_responder", detail: "no uploader answered" }, 503);
       if (path === "/settings/targets/test") {
         return json({ ok: true, detail: "bucket new-bucket is reachable", answered_by: "uploader on host h1", checked_at: "2026-12-06T23:00:00Z" });
@@ -85,6 +108,26 @@ afterEach(() => {
 });
 
 describe("SettingsPage", () => {
+  it("lists repositories and gives an admin the recovery sheet to download, sent only when asked", async () => {
+    const sent = stubApi(ADMIN);
+    const user = userEvent.setup();
+    renderPage();
+    const table = await screen.findByRole("table", { name: "Repositories" });
+    expect(within(table).getByText("nightly")).toBeInTheDocument();
+    expect(screen.getByText(/cannot be read if\s+DockBack's database is lost/)).toBeInTheDocument();
+    expect(sent.some((s) => s.path.endsWith("/recovery-sheet"))).toBe(false);
+    await user.click(within(table).getByRole("button", { name: "Export recovery sheet" }));
+    expect(await screen.findByLabelText("Recovery sheet of plan-p1")).toHaveTextContent("s3cret-pass");
+    expect(screen.getByRole("link", { name: "Download it" })).toHaveAttribute("download", "dockback-recovery-h1-plan-p1.txt");
+  });
+
+  it("shows an operator the repositories but no recovery sheet", async () => {
+    stubApi(["GET /settings", "GET /repositories"]);
+    renderPage();
+    const table = await screen.findByRole("table", { name: "Repositories" });
+    expect(within(table).queryByRole("button", { name: "Export recovery sheet" })).toBeNull();
+  });
+
   it("shows a readable message when no uploader answers the test", async () => {
     stubApi(ADMIN);
     const user = userEvent.setup();
