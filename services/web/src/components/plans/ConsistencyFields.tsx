@@ -36,17 +36,21 @@ export function ConsistencyFields({
           disabled={readOnly}
           onChange={(event) => onChange({ format: event.target.value as PlanForm["format"] })}
         >
-          <option value="archive">Archive: a full tar archive each run</option>
-          <option value="repository">Repository: incremental, encrypted restic snapshots</option>
+          <option value="archive">Archive</option>
+          <option value="repository">Repository (restic)</option>
         </select>
       </Field>
-      {form.format === "repository" ? (
+      {form.format === "archive" ? (
+        <p className="hint" id="plan-format-hint">
+          Each run writes a full tar archive of every volume, config and image.
+        </p>
+      ) : (
         <p className="hint" id="plan-format-hint">
           Each run saves a snapshot of every volume (and image) into this plan's own restic repository on its host:
           unchanged files are not read or stored again, and everything is encrypted with the repository's password,
           which DockBack makes and keeps. A container's settings stay an archive. Compression is restic's own.
         </p>
-      ) : null}
+      )}
       <div className="row">
         <Field label="Compression" htmlFor="plan-compression" error={errorUnder(errors, "options.compression")}>
           <select
