@@ -110,6 +110,18 @@ async def test_a_repository_plan_saves_incremental_snapshots_the_catalog_records
             assert "is snapshot" in preview.text
             assert (await client.delete(f"/artifacts/{two['id']}")).status_code == 422
 
+            # browsing the snapshot, a directory at a time, as its host lists it
+            top = await client.get(f"/artifacts/{two['id']}/tree")
+            assert top.status_code == 200, top.text
+            entries = {e["name"]: e for e in top.json()["entries"]}
+            assert {"regular.txt", "many", "nested", "link-relative", "a-fifo"} <= set(entries)
+            assert (entries["regular.txt"]["type"], entries["regular.txt"]["size"]) == ("file", len("plain text\n"))
+            assert (entries["many"]["type"], entries["owned-by-1000"]["uid"]) == ("dir", 1000)
+            nested = await client.get(f"/artifacts/{two['id']}/tree", params={"path": "/nested/deeper"})
+            assert [e["path"] for e in nested.json()["entries"]] == ["/nested/deeper/deepest"]
+            escape = await client.get(f"/artifacts/{two['id']}/tree", params={"path": "/../../etc"})
+            assert escape.status_code == 422, escape.text
+
             # the recovery sheet alone: plain restic on the host sees both, tagged, and restores the volume
             sheet = await client.post(f"/repositories/{HOST_ID}/{repository}/recovery-sheet")
             assert sheet.status_code == 200, sheet.text

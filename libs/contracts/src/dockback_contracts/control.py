@@ -1,6 +1,6 @@
 """Requests and replies of the checks the API offers, over core NATS (`subjects.CHECK_CHANNEL`,
-`subjects.check_target(host)`), and the question the restore preview asks a host
-(`subjects.target_users`).
+`subjects.check_target(host)`), the question the restore preview asks a host
+(`subjects.target_users`), and the listing of a snapshot's directory (`subjects.snapshot_tree`).
 
 The gateway asks; one notifier (or one of the chosen host's uploaders or executors) of the queue
 group answers. Replies say what went wrong in words a person can act on, and never carry a secret.
@@ -91,3 +91,43 @@ class TargetUsers(Model):
         description="Why the engine could not be read (the lists are then empty and mean nothing).",
     )
     checked_at: UtcDatetime
+
+
+SNAPSHOT_TREE_MOST_ENTRIES = 5000
+"""The most entries one answer lists (a NATS message stays small); `truncated` says there are more."""
+
+
+class SnapshotTreeQuery(Model):
+    """What the Backups page asks a host's executor, on `subjects.snapshot_tree(host)`: the entries
+    directly inside `path` (from the volume's root) of a snapshot of a volume in one of the host's
+    repositories."""
+
+    type: Literal["snapshot_tree_query.v1"] = "snapshot_tree_query.v1"
+    repository: Name
+    snapshot_id: str = Field(pattern=r"^[0-9a-f]{64}$")
+    volume: Name = Field(description="The volume the snapshot is of.")
+    path: str = Field(default="/", max_length=4096, description="A directory, from the volume's root.")
+
+
+class SnapshotEntry(Model):
+    """One entry of a snapshot's directory, as restic recorded it."""
+
+    name: str
+    path: str = Field(description="From the volume's root.")
+    type: str = Field(description="file, dir, symlink, dev, chardev, fifo or socket.")
+    size: int | None = Field(default=None, description="A file's size in bytes.")
+    mode: int | None = Field(default=None, description="Permission bits and type, as Go's os.FileMode.")
+    uid: int | None = None
+    gid: int | None = None
+    mtime: UtcDatetime | None = None
+
+
+class SnapshotTree(Model):
+    """The executor's answer: the directory's entries by name, or the problem that stopped it."""
+
+    type: Literal["snapshot_tree.v1"] = "snapshot_tree.v1"
+    host_id: HostId
+    path: str
+    entries: Seq[SnapshotEntry] = ()
+    truncated: bool = Field(default=False, description="The directory holds more entries than listed.")
+    problem: str | None = Field(default=None, description="Why the directory could not be listed.")

@@ -15,8 +15,8 @@ allow-lists cannot drift from what the code does. Roles:
   its host's facts (`EXECUTOR_FACTS`: never JobQueued, JobsQueued, RunMissed or JobSucceeded), host state
   and progress; reads the cancellations bucket and its own share of the settings (`executor.<host>`:
   its repositories' passwords); registers its own sealing key; answers the
-  restore preview's question about its own host (`subjects.target_users(host)`), and no
-  other host's.
+  restore preview's question about its own host (`subjects.target_users(host)`) and the listing
+  of its own snapshots (`subjects.snapshot_tree(host)`), and no other host's.
 - `uploader-<host>`: consumes only its host's ArchiveCreated, prune, delete and fetch requests;
   publishes its host's facts (`UPLOADER_FACTS`) and progress and hands a fetched archive's
   restore to its host's executor; reads plans, the cancellations bucket and its own host's
@@ -295,7 +295,8 @@ def executor(host_id: str) -> Role:
             *kv_key_read_subjects(streams.SETTINGS_BUCKET, snapshots.executor_settings_key(host_id)),
             *own_sealing_key_subjects(name),
         ],
-        subscribe=[subjects.target_users(host_id)],  # what uses a restore's target, asked by the preview
+        # what uses a restore's target, asked by the preview; a snapshot's directory, by the Backups page
+        subscribe=[subjects.target_users(host_id), subjects.snapshot_tree(host_id)],
         responds=True,
     )
 

@@ -38,6 +38,12 @@ def check_target(host_id: str) -> str:
     return f"{CONTROL_PREFIX}.{host_id}.check_target"
 
 
+def snapshot_tree(host_id: str) -> str:
+    """Core-NATS request/reply (queue group `executors`): one directory of a snapshot in one of the
+    host's repositories. Only that host's executors may subscribe to it (`permissions.executor`)."""
+    return f"{CONTROL_PREFIX}.{host_id}.snapshot_tree"
+
+
 def target_users(host_id: str) -> str:
     """Core-NATS request/reply (queue group `executors`): what exists on the host now, for a
     restore preview (`control.TargetUsersQuery` -> `control.TargetUsers`). Only that host's

@@ -145,7 +145,7 @@ class Executor:
         specs = register(
             self.broker, host_id, jobs, backups, restores, verifier, self.settings, self.settings.max_concurrent_jobs
         )
-        register_questions(self.broker, host_id, self.engine)
+        register_questions(self.broker, host_id, self.engine, restic, repositories)
         if not await start_consumers(self.broker, self.settings, specs, self.stopped, lambda: self._register_key(role)):
             await stop_loops(repairing)
             await self.engine.close()

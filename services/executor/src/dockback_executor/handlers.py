@@ -8,11 +8,14 @@ from faststream.nats import NatsBroker, NatsMessage
 
 from dockback_contracts import events as ev
 from dockback_contracts import streams, subjects
-from dockback_contracts.control import TargetUsers, TargetUsersQuery
+from dockback_contracts.control import SnapshotTree, SnapshotTreeQuery, TargetUsers, TargetUsersQuery
 from dockback_contracts.streams import ConsumerSpec
 from dockback_executor.backup import BackupService
 from dockback_executor.docker_api import DockerEngine
+from dockback_executor.repository_keys import RepositoryKeys
+from dockback_executor.restic import ResticRunner
 from dockback_executor.restore import RestoreService
+from dockback_executor.snapshot_tree import snapshot_tree
 from dockback_executor.target_users import target_users
 from dockback_executor.verify import ArchiveVerifier
 from dockback_runtime.jobs.runner import JobRunner
@@ -53,7 +56,13 @@ def register(
     return [backup_spec, restore_spec, verify_spec]
 
 
-def register_questions(broker: NatsBroker, host_id: str, engine: DockerEngine) -> None:
+def register_questions(
+    broker: NatsBroker,
+    host_id: str,
+    engine: DockerEngine,
+    restic: ResticRunner | None,
+    repositories: RepositoryKeys,
+) -> None:
     """Answer the questions asked about this host (core request/reply, one executor of the host answers)."""
 
     async def on_target_users(query: TargetUsersQuery) -> TargetUsers:
@@ -63,4 +72,12 @@ def register_questions(broker: NatsBroker, host_id: str, engine: DockerEngine) -
 
     broker.subscriber(subjects.target_users(host_id), queue="executors", description=on_target_users.__doc__)(
         on_target_users
+    )
+
+    async def on_snapshot_tree(query: SnapshotTreeQuery) -> SnapshotTree:
+        """List one directory of a snapshot in one of this host's repositories (the Backups page asks)."""
+        return await snapshot_tree(restic, repositories, host_id, query)
+
+    broker.subscriber(subjects.snapshot_tree(host_id), queue="executors", description=on_snapshot_tree.__doc__)(
+        on_snapshot_tree
     )

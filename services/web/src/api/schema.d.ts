@@ -1060,6 +1060,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/artifacts/{artifact_id}/tree": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Browse Snapshot
+         * @description The entries directly inside one directory of a volume's snapshot (names, types, sizes,
+         *     modes, owners, times), listed by its host when asked: browse a snapshot one directory at a time.
+         */
+        get: operations["browse_snapshot_artifacts__artifact_id__tree_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/artifacts/{artifact_id}": {
         parameters: {
             query?: never;
@@ -3867,6 +3888,72 @@ export interface components {
              * @default false
              */
             succeeded_digest: boolean;
+        };
+        /**
+         * SnapshotEntry
+         * @description One entry of a snapshot's directory, as restic recorded it.
+         */
+        SnapshotEntry: {
+            /** Name */
+            name: string;
+            /**
+             * Path
+             * @description From the volume's root.
+             */
+            path: string;
+            /**
+             * Type
+             * @description file, dir, symlink, dev, chardev, fifo or socket.
+             */
+            type: string;
+            /**
+             * Size
+             * @description A file's size in bytes.
+             */
+            size?: number | null;
+            /**
+             * Mode
+             * @description Permission bits and type, as Go's os.FileMode.
+             */
+            mode?: number | null;
+            /** Uid */
+            uid?: number | null;
+            /** Gid */
+            gid?: number | null;
+            /** Mtime */
+            mtime?: string | null;
+        };
+        /**
+         * SnapshotTree
+         * @description The executor's answer: the directory's entries by name, or the problem that stopped it.
+         */
+        SnapshotTree: {
+            /**
+             * Type
+             * @default snapshot_tree.v1
+             * @constant
+             */
+            type: "snapshot_tree.v1";
+            /** Host Id */
+            host_id: string;
+            /** Path */
+            path: string;
+            /**
+             * Entries
+             * @default []
+             */
+            entries: components["schemas"]["SnapshotEntry"][];
+            /**
+             * Truncated
+             * @description The directory holds more entries than listed.
+             * @default false
+             */
+            truncated: boolean;
+            /**
+             * Problem
+             * @description Why the directory could not be listed.
+             */
+            problem?: string | null;
         };
         /**
          * StorageDay
@@ -6936,6 +7023,76 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    browse_snapshot_artifacts__artifact_id__tree_get: {
+        parameters: {
+            query?: {
+                /** @description A directory, from the volume's root */
+                path?: string;
+            };
+            header?: never;
+            path: {
+                artifact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SnapshotTree"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such artifact */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not a volume's snapshot */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The snapshot's host could not list it (the detail says why) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };

@@ -14,4 +14,7 @@ ROWS: dict[tuple[str, str], Rule] = {
     ("POST", "/artifacts/retention-preview"): ALL_ROLES,
     ("POST", "/artifacts/{artifact_id}/verify"): OPERATORS,
     ("DELETE", "/artifacts/{artifact_id}"): OPERATORS,
+    # The names in a snapshot can say more than a viewer needs (as a restore preview would):
+    # browsing is for those who may restore.
+    ("GET", "/artifacts/{artifact_id}/tree"): OPERATORS,
 }

@@ -1,4 +1,4 @@
-"""/artifacts: the artifact catalog, verify now, delete one backup, retention dry runs."""
+"""/artifacts: the artifact catalog, verify now, delete one backup, retention dry runs, browsing a snapshot."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from dockback_contracts.control import SnapshotTree
 from dockback_gateway import patterns
 from dockback_gateway.auth.dependencies import CurrentPrincipal, enforce_policy, origin_of
 from dockback_gateway.catalog.policy import ROWS as POLICY  # noqa: F401 - app.py mounts it with the router
@@ -22,6 +23,7 @@ from dockback_gateway.catalog.schemas import (
     VerifyStarted,
 )
 from dockback_gateway.catalog.service import CatalogService
+from dockback_gateway.catalog.tree import snapshot_tree
 from dockback_gateway.db import DbSession
 from dockback_gateway.errors import Problem  # one error shape across the API
 
@@ -71,6 +73,25 @@ async def preview_retention(body: RetentionPreviewRequest, catalog: Service) -> 
     """Dry run: what a plan's retention policy (or a policy given here) would keep and delete now,
     per archive series, with the reasons. Changes nothing."""
     return await catalog.retention_preview(body)
+
+
+@router.get(
+    "/{artifact_id}/tree",
+    responses={
+        **MISSING,
+        422: {"model": Problem, "description": "Not a volume's snapshot"},
+        503: {"model": Problem, "description": "The snapshot's host could not list it (the detail says why)"},
+    },
+)
+async def browse_snapshot(
+    artifact_id: uuid.UUID,
+    db: DbSession,
+    request: Request,
+    path: Annotated[str, Query(max_length=4096, description="A directory, from the volume's root")] = "/",
+) -> SnapshotTree:
+    """The entries directly inside one directory of a volume's snapshot (names, types, sizes,
+    modes, owners, times), listed by its host when asked: browse a snapshot one directory at a time."""
+    return await snapshot_tree(db, request.app.state.runtime.broker.connection, artifact_id, path)
 
 
 @router.get("/{artifact_id}", responses=MISSING)

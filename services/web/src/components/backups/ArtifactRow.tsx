@@ -13,6 +13,7 @@ import { ConfirmInline } from "../ConfirmInline";
 import { ErrorBanner, Loading, StatusBadge } from "../ui";
 import { Copies } from "./Copies";
 import { Sha256 } from "./Sha256";
+import { SnapshotBrowser } from "./SnapshotBrowser";
 
 type Artifact = Schemas["ArtifactOut"];
 const COLUMNS = 7;
@@ -21,6 +22,7 @@ export function ArtifactRow({ artifact, onResource }: { artifact: Artifact; onRe
   const can = useCan();
   const client = useQueryClient();
   const [open, setOpen] = useState(false);
+  const [browsing, setBrowsing] = useState(false);
   const verify = useMutation({
     mutationFn: async () =>
       unwrap(await api.POST("/artifacts/{artifact_id}/verify", { params: { path: { artifact_id: artifact.id } } })),
@@ -69,6 +71,11 @@ export function ArtifactRow({ artifact, onResource }: { artifact: Artifact; onRe
           <button type="button" className="small" aria-expanded={open} onClick={() => setOpen(!open)}>
             {open ? "Hide details" : "Details"}
           </button>
+          {can("GET", "/artifacts/{artifact_id}/tree") && snapshot && artifact.kind === "volume" && artifact.state === "available" ? (
+            <button type="button" className="small" aria-expanded={browsing} onClick={() => setBrowsing(!browsing)}>
+              {browsing ? "Stop browsing" : "Browse"}
+            </button>
+          ) : null}
           {can("POST", "/artifacts/{artifact_id}/verify") && artifact.state === "available" && artifact.local_present && !snapshot ? (
             <button type="button" className="small" disabled={verify.isPending} onClick={() => verify.mutate()}>
               Verify now
@@ -102,6 +109,13 @@ export function ArtifactRow({ artifact, onResource }: { artifact: Artifact; onRe
           {remove.error ? <ErrorBanner error={remove.error} /> : null}
         </td>
       </tr>
+      {browsing ? (
+        <tr className="artifact-detail">
+          <td colSpan={COLUMNS}>
+            <SnapshotBrowser artifactId={artifact.id} />
+          </td>
+        </tr>
+      ) : null}
       {open ? (
         <tr className="artifact-detail">
           <td colSpan={COLUMNS}>

@@ -72,6 +72,35 @@ describe("BackupsPage", () => {
     expect(screen.queryByRole("button", { name: "Delete" })).toBeNull();
   });
 
+  it("browses a volume's snapshot one directory at a time, as its host lists it", async () => {
+    const snapshot = artifactOut({ format: "repository", repository: "plan-p1", snapshot_id: "ab".repeat(32), sha256: "" });
+    const listings: Record<string, unknown> = {
+      "/": { type: "snapshot_tree.v1", host_id: "vm", path: "/", truncated: false, entries: [
+        { name: "conf", path: "/conf", type: "dir", mode: 2147484141, uid: 0, gid: 0, mtime: "2026-12-01T03:00:00Z" },
+        { name: "app.db", path: "/app.db", type: "file", size: 2048, mode: 416, uid: 999, gid: 999, mtime: "2026-12-01T03:00:00Z" },
+      ] },
+      "/conf": { type: "snapshot_tree.v1", host_id: "vm", path: "/conf", truncated: false, entries: [
+        { name: "app.ini", path: "/conf/app.ini", type: "file", size: 12, mode: 420, uid: 0, gid: 0, mtime: null },
+      ] },
+    };
+    stubApi(["GET /artifacts", "GET /artifacts/{artifact_id}/tree"], [snapshot]);
+    const original = globalThis.fetch;
+    vi.stubGlobal("fetch", vi.fn(async (input: Request) => {
+      const url = new URL(input.url);
+      if (url.pathname === "/api/artifacts/a1/tree") return json(listings[url.searchParams.get("path") ?? "/"]);
+      return original(input);
+    }));
+    const user = userEvent.setup();
+    renderPage();
+    await user.click(await screen.findByRole("button", { name: "Browse" }));
+    const top = await screen.findByRole("table", { name: "Snapshot directory /" });
+    expect(top).toHaveTextContent("app.db");
+    expect(top).toHaveTextContent("rw-r-----");
+    expect(top).toHaveTextContent("999:999");
+    await user.click(screen.getByRole("button", { name: "conf/" }));
+    expect(await screen.findByRole("table", { name: "Snapshot directory /conf" })).toHaveTextContent("app.ini");
+  });
+
   it("shows a viewer no verify, restore or delete action", async () => {
     stubApi(["GET /artifacts"]);
     renderPage();
