@@ -120,6 +120,16 @@ def every_event() -> list[ev.Event]:
             total_bytes=90000,
             last_of_job=True,
         ),
+        ev.ForgetRequested(
+            job_id=JOB,
+            host_id=HOST,
+            plan_id=PLAN,
+            resource=VOLUME,
+            repository=f"plan-{PLAN}",
+            snapshots=(
+                ev.SnapshotRef(artifact_id=ARCHIVE.artifact_id, repository=f"plan-{PLAN}", snapshot_id="b" * 64),
+            ),
+        ),
         ev.UploadCompleted(
             job_id=JOB,
             host_id=HOST,

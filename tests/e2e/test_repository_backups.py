@@ -1,7 +1,8 @@
 """A plan of format `repository`, end to end on the real services and restic: its runs save
 snapshots of the volume into the plan's own restic repository on the host (the second reads no
-unchanged file again), the catalog records each as a snapshot, and with the exported recovery
-sheet alone plain restic on the host lists them and restores the volume as it was."""
+unchanged file again), the catalog records each as a snapshot, retention forgets exactly the one
+it drops, a snapshot is browsed a directory at a time, and with the exported recovery sheet alone
+plain restic on the host lists what is kept and restores the volume as it was."""
 
 from __future__ import annotations
 
@@ -78,6 +79,7 @@ async def test_a_repository_plan_saves_incremental_snapshots_the_catalog_records
                     "cron": "0 3 * * *",
                     "timezone": "UTC",
                     "options": {"format": "repository"},
+                    "retention": {"keep_last": 1, "keep_minimum": 1},
                 },
             )
             assert created.status_code == 201, created.text
@@ -122,12 +124,22 @@ async def test_a_repository_plan_saves_incremental_snapshots_the_catalog_records
             escape = await client.get(f"/artifacts/{two['id']}/tree", params={"path": "/../../etc"})
             assert escape.status_code == 422, escape.text
 
-            # the recovery sheet alone: plain restic on the host sees both, tagged, and restores the volume
+            # retention keeps the newest snapshot and has the host forget the other, as a prune job
+            async def first_forgotten() -> dict[str, Any] | None:
+                listed = (await client.get("/artifacts", params={"plan_id": plan["id"]})).json()["items"]
+                [first] = [a for a in listed if a["id"] == one["id"]]
+                return first if first["state"] == "pruned" else None
+
+            await eventually(first_forgotten, timeout=60, interval=0.3)
+            forgets = [j for j in (await client.get("/jobs", params={"kind": "prune"})).json()["items"]]
+            assert [j["status"] for j in forgets if j["plan_id"] == plan["id"]] == ["succeeded"]
+
+            # the recovery sheet alone: plain restic on the host sees what is kept, tagged, and restores the volume
             sheet = await client.post(f"/repositories/{HOST_ID}/{repository}/recovery-sheet")
             assert sheet.status_code == 200, sheet.text
             environment = from_sheet(sheet.json()["text"], services.data_dir)
             snapshots = json.loads(await restic(environment, "snapshots", "--json", "--no-lock"))
-            assert sorted(s["id"] for s in snapshots) == sorted([one["snapshot_id"], two["snapshot_id"]])
+            assert [s["id"] for s in snapshots] == [two["snapshot_id"]]
             assert all(s["hostname"] == HOST_ID for s in snapshots)
             assert all(s["paths"] == [f"/volumes/{unique_name}"] for s in snapshots)
             assert all(f"plan={plan['id']}" in s["tags"] and f"role={unique_name}" in s["tags"] for s in snapshots)

@@ -62,10 +62,36 @@ def archive_created(
     )
 
 
-async def catalogued(gateway: Gateway, event: ev.ArchiveCreated) -> uuid.UUID:
-    """Publish the archive and wait until the catalog has it."""
+def snapshot_created(host_id: str, plan_id: uuid.UUID, name: str, created_at: datetime) -> ev.SnapshotCreated:
+    """The SnapshotCreated an executor would announce for a snapshot of volume `name` in its plan's repository."""
+    job_id = uuid.uuid4()
+    resource = ev.ResourceRef(kind="volume", name=name)
+    return ev.SnapshotCreated(
+        job_id=job_id,
+        host_id=host_id,
+        occurred_at=created_at,
+        plan_id=plan_id,
+        resource=resource,
+        role=name,
+        snapshot=ev.SnapshotRef(
+            artifact_id=ev.artifact_id_for(job_id, resource, name),
+            repository=f"plan-{plan_id}",
+            snapshot_id=uuid.uuid4().hex * 2,
+        ),
+        files_new=1,
+        files_changed=0,
+        files_unmodified=9,
+        bytes_added=100,
+        total_files=10,
+        total_bytes=1000,
+        last_of_job=True,
+    )
+
+
+async def catalogued(gateway: Gateway, event: ev.ArchiveCreated | ev.SnapshotCreated) -> uuid.UUID:
+    """Publish the archive (or snapshot) and wait until the catalog has it."""
     await publish(gateway, event)
-    artifact_id = event.archive.artifact_id
+    artifact_id = event.archive.artifact_id if isinstance(event, ev.ArchiveCreated) else event.snapshot.artifact_id
     await eventually(lambda: artifact_row(gateway, artifact_id))
     return artifact_id
 

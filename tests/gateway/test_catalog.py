@@ -18,7 +18,15 @@ from dockback_gateway.catalog.models import Artifact
 from dockback_gateway.jobs.models import Job
 from dockback_gateway.users.models import Role
 from gateway.audited_callers import audit_rows, logged_in_as
-from gateway.catalog_facts import add_plan, archive_created, artifact_row, catalogued, hours, publish
+from gateway.catalog_facts import (
+    add_plan,
+    archive_created,
+    artifact_row,
+    catalogued,
+    hours,
+    publish,
+    snapshot_created,
+)
 from gateway.conftest import Gateway, logged_in_admin
 from gateway.job_requests import Request, exactly_one, requests_on
 from harness.eventually import eventually
@@ -300,6 +308,43 @@ async def test_plans_sharing_a_name_prefix_and_other_hosts_never_prune_each_othe
     )
     await eventually(lambda: states_are(gateway, [first], ["pruned"]))
     assert await states(gateway, *others, second) == ["available", "available", "available"]
+
+
+async def test_retention_forgets_exactly_the_snapshots_it_drops_in_their_plans_repository(gateway: Gateway) -> None:
+    plan = await add_plan(gateway, "snapshots", "host-a", keep_last=1)
+    other = await add_plan(gateway, "other", "host-a", keep_last=1)
+    on_b = await add_plan(gateway, "snapshots on b", "host-b", keep_last=1)
+    # an archive of the same series (the plan was `archive` before) and others' snapshots, all older
+    kept = [
+        await catalogued(gateway, archive_created("host-a", plan, "pgdata", hours(-9))),
+        await catalogued(gateway, snapshot_created("host-a", other, "pgdata", hours(-8))),
+        await catalogued(gateway, snapshot_created("host-b", on_b, "pgdata", hours(-7))),
+    ]
+    first = await catalogued(gateway, snapshot_created("host-a", plan, "pgdata", hours(0)))
+    second = await catalogued(gateway, snapshot_created("host-a", plan, "pgdata", hours(1)))
+
+    forget = ev.ForgetRequested.model_validate(
+        (await exactly_one(gateway, "dockback.jobs.host-a.forget")).body, strict=False
+    )
+    assert (forget.plan_id, forget.repository) == (plan, f"plan-{plan}")
+    assert [s.artifact_id for s in forget.snapshots] == [first]
+    assert await requests_on(gateway, "dockback.jobs.host-a.prune") == []  # no archive file is touched
+    assert await states(gateway, first, second, *kept) == [
+        "pruning",
+        "available",
+        "available",
+        "available",
+        "available",
+    ]
+    async with gateway.app.state.sessions() as db:
+        job = await db.get(Job, forget.job_id)
+    assert job is not None
+    assert job.kind == "prune"
+
+    await publish(
+        gateway, ev.ArtifactsPruned(job_id=forget.job_id, host_id="host-a", plan_id=plan, artifact_ids=[first])
+    )
+    await eventually(lambda: states_are(gateway, [first, second], ["pruned", "available"]))
 
 
 async def test_ad_hoc_archives_are_never_pruned_nor_counted(gateway: Gateway) -> None:

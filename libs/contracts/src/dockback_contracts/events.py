@@ -278,6 +278,14 @@ class FetchRequested(JobEvent):
         return self
 
 
+class SnapshotRef(Model):
+    """A snapshot in a restic repository of the host's data dir (`repositories/<repository>`)."""
+
+    artifact_id: Id
+    repository: Name
+    snapshot_id: str = Field(pattern=r"^[0-9a-f]{64}$", description="restic's full snapshot id")
+
+
 class PruneRequested(JobEvent):
     """Delete the given artifacts (local and remote copies) within one (host, plan) scope."""
 
@@ -285,6 +293,24 @@ class PruneRequested(JobEvent):
     plan_id: Id
     resource: ResourceRef
     archives: Seq[ArchiveRef] = Field(min_length=1)
+
+
+class ForgetRequested(JobEvent):
+    """Forget exactly these snapshots of one (host, plan, resource, role) scope in the plan's
+    repository (`restic forget <ids>`; their data goes at the repository's next `prune`).
+    Addressed to the host's executor; a job of kind `prune`, ending with `ArtifactsPruned`."""
+
+    type: Literal["forget_requested.v1"] = "forget_requested.v1"
+    plan_id: Id
+    resource: ResourceRef
+    repository: Name
+    snapshots: Seq[SnapshotRef] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_repository(self) -> ForgetRequested:
+        if any(s.repository != self.repository for s in self.snapshots):
+            raise ValueError("every snapshot must be in the request's repository")
+        return self
 
 
 class DeleteRequested(JobEvent):
@@ -383,14 +409,6 @@ class ArchiveCreated(JobEvent):
         default=None, description="For a volume's archive: the volume's driver and options (credentials redacted)."
     )
     last_of_job: bool = Field(description="True on the job's final archive: the job's backup part is done.")
-
-
-class SnapshotRef(Model):
-    """A snapshot in a restic repository of the host's data dir (`repositories/<repository>`)."""
-
-    artifact_id: Id
-    repository: Name
-    snapshot_id: str = Field(pattern=r"^[0-9a-f]{64}$", description="restic's full snapshot id")
 
 
 class SnapshotCreated(JobEvent):
@@ -564,6 +582,7 @@ REQUESTS: tuple[type[JobEvent], ...] = (
     PruneRequested,
     FetchRequested,
     DeleteRequested,
+    ForgetRequested,
 )
 FACTS: tuple[type[Event], ...] = (
     JobQueued,
@@ -601,6 +620,7 @@ __all__ = [
     "DeleteRequested",
     "Event",
     "FetchRequested",
+    "ForgetRequested",
     "HookCommand",
     "HostEvent",
     "HostHeartbeat",

@@ -11,7 +11,7 @@ allow-lists cannot drift from what the code does. Roles:
 - `notifier`: reads alert-worthy facts, plans and settings; answers channel checks; reads and
   writes the bucket of the alerts it sent; registers its own sealing key (and no other's).
   It publishes nothing on `dockback.>`: it cannot request a job.
-- `executor-<host>`: consumes only its host's backup/restore/verify requests; publishes only
+- `executor-<host>`: consumes only its host's backup/restore/verify/forget requests; publishes only
   its host's facts (`EXECUTOR_FACTS`: never JobQueued, JobsQueued, RunMissed or JobSucceeded), host state
   and progress; reads the cancellations bucket and its own share of the settings (`executor.<host>`:
   its repositories' passwords); registers its own sealing key; answers the
@@ -66,7 +66,12 @@ CONTROL_PLANE_ROLES = (GATEWAY, SCHEDULER, NOTIFIER)
 HOST_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 """The executor's host id rule: one subject token, no wildcard, no dot."""
 
-EXECUTOR_REQUESTS: tuple[type[ev.Event], ...] = (ev.BackupRequested, ev.RestoreRequested, ev.VerifyRequested)
+EXECUTOR_REQUESTS: tuple[type[ev.Event], ...] = (
+    ev.BackupRequested,
+    ev.RestoreRequested,
+    ev.VerifyRequested,
+    ev.ForgetRequested,
+)
 SCHEDULER_REQUESTS: tuple[type[ev.Event], ...] = (ev.BackupRequested,)
 SCHEDULER_FACTS: tuple[type[ev.Event], ...] = (ev.JobQueued, ev.JobsQueued, ev.RunMissed)
 NOTIFIER_FACTS: tuple[type[ev.Event], ...] = (ev.JobFailed, ev.RunMissed, ev.JobSucceeded)
@@ -76,6 +81,7 @@ EXECUTOR_FACTS: tuple[type[ev.Event], ...] = (
     ev.SnapshotCreated,
     ev.RestoreCompleted,
     ev.ArchiveVerified,
+    ev.ArtifactsPruned,  # snapshots it forgot
     ev.JobFailed,
     ev.JobCancelled,
 )

@@ -59,6 +59,7 @@ _REQUEST_TOKENS: dict[type[ev.Event], str] = {
     ev.PruneRequested: "prune",
     ev.FetchRequested: "fetch",
     ev.DeleteRequested: "delete",
+    ev.ForgetRequested: "forget",
 }
 _FACT_TOKENS: dict[type[ev.Event], str] = {
     ev.JobQueued: "job_queued",

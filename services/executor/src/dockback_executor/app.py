@@ -16,6 +16,7 @@ from dockback_executor.backup import BackupConfig, BackupService
 from dockback_executor.consistency import ContainerStopper, own_container_id
 from dockback_executor.discovery import Discovery
 from dockback_executor.docker_api import DockerEngine
+from dockback_executor.forget import ForgetService
 from dockback_executor.handlers import register, register_questions
 from dockback_executor.locks import InstanceLock, ResourceLocks, installation_id
 from dockback_executor.metrics import observe_published
@@ -142,8 +143,17 @@ class Executor:
         )
         cancellations = Cancellations(lambda: self.broker.connection.jetstream())
         jobs = JobRunner("executor", announcer, cancellations)
+        forgets = ForgetService(restic, repositories, announcer, host_id)
         specs = register(
-            self.broker, host_id, jobs, backups, restores, verifier, self.settings, self.settings.max_concurrent_jobs
+            self.broker,
+            host_id,
+            jobs,
+            backups,
+            restores,
+            verifier,
+            forgets,
+            self.settings,
+            self.settings.max_concurrent_jobs,
         )
         register_questions(self.broker, host_id, self.engine, restic, repositories)
         if not await start_consumers(self.broker, self.settings, specs, self.stopped, lambda: self._register_key(role)):

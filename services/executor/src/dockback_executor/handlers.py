@@ -12,6 +12,7 @@ from dockback_contracts.control import SnapshotTree, SnapshotTreeQuery, TargetUs
 from dockback_contracts.streams import ConsumerSpec
 from dockback_executor.backup import BackupService
 from dockback_executor.docker_api import DockerEngine
+from dockback_executor.forget import ForgetService
 from dockback_executor.repository_keys import RepositoryKeys
 from dockback_executor.restic import ResticRunner
 from dockback_executor.restore import RestoreService
@@ -30,6 +31,7 @@ def register(
     backups: BackupService,
     restores: RestoreService,
     verifier: ArchiveVerifier,
+    forgets: ForgetService,
     settings: JobWorkerSettings,
     max_workers: int,
 ) -> list[ConsumerSpec]:
@@ -37,6 +39,7 @@ def register(
     backup_spec = settings.job_consumer(streams.executor_consumer(host_id, ev.BackupRequested))
     restore_spec = settings.job_consumer(streams.executor_consumer(host_id, ev.RestoreRequested))
     verify_spec = settings.job_consumer(streams.executor_consumer(host_id, ev.VerifyRequested))
+    forget_spec = settings.job_consumer(streams.executor_consumer(host_id, ev.ForgetRequested))
 
     async def on_backup_requested(event: ev.BackupRequested, msg: NatsMessage) -> None:
         """Archive the requested resource, or every resource the plan's targets select, on this host."""
@@ -50,10 +53,15 @@ def register(
         """Check an archive's checksum and structure without restoring it."""
         await runner.settle(event, msg, verify_spec, "verify", "verify", verifier.verify)
 
+    async def on_forget_requested(event: ev.ForgetRequested, msg: NatsMessage) -> None:
+        """Forget the snapshots a plan's retention drops from its repository."""
+        await runner.settle(event, msg, forget_spec, "prune", "prune", forgets.run)
+
     subscribe_job(broker, backup_spec, on_backup_requested, max_workers=max_workers)
     subscribe_job(broker, restore_spec, on_restore_requested, max_workers=max_workers)
     subscribe_job(broker, verify_spec, on_verify_requested, max_workers=max_workers)
-    return [backup_spec, restore_spec, verify_spec]
+    subscribe_job(broker, forget_spec, on_forget_requested, max_workers=max_workers)
+    return [backup_spec, restore_spec, verify_spec, forget_spec]
 
 
 def register_questions(

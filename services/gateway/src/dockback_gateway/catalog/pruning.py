@@ -23,7 +23,7 @@ from dockback_contracts.snapshots import RetentionPolicy
 from dockback_gateway.catalog import repository, retention
 from dockback_gateway.catalog.models import Artifact, ArtifactFormat, ArtifactState
 from dockback_gateway.catalog.repository import ScopeKey
-from dockback_gateway.catalog.requests import request_prune
+from dockback_gateway.catalog.requests import request_forget, request_prune
 from dockback_gateway.jobs.models import Job, JobStatus
 from dockback_gateway.plans.convert import retention_of
 
@@ -69,8 +69,12 @@ def decide(artifacts: Sequence[Artifact], policy: RetentionPolicy, timezone: str
     return decisions
 
 
-async def apply_retention(db: AsyncSession, artifact: Artifact, now: datetime) -> ev.PruneRequested | None:
-    """Judge `artifact`'s series by its plan's policy and prune what the policy drops."""
+async def apply_retention(
+    db: AsyncSession, artifact: Artifact, now: datetime
+) -> ev.PruneRequested | ev.ForgetRequested | None:
+    """Judge `artifact`'s series by its plan's policy and prune what the policy drops. Archives are
+    judged among the series' archives and snapshots among its snapshots (a plan turned from one
+    format to the other keeps both kinds): archives go by a prune, snapshots by a forget."""
     if artifact.plan_id is None:
         return None  # ad hoc: kept until a person deletes it
     plan = await repository.plan(db, artifact.plan_id)
@@ -79,10 +83,7 @@ async def apply_retention(db: AsyncSession, artifact: Artifact, now: datetime) -
     scope = ScopeKey.of(artifact)
     await repository.lock_scope(db, scope)
     await _release_failed_prunes(db, scope)
-    # Archives are judged among archives; snapshots (a plan turned to `repository`) are kept.
-    live = [
-        a for a in await repository.in_scope(db, scope, [ArtifactState.AVAILABLE]) if a.format == ArtifactFormat.ARCHIVE
-    ]
+    live = [a for a in await repository.in_scope(db, scope, [ArtifactState.AVAILABLE]) if a.format == artifact.format]
     decision = retention.decide(retention_of(plan), [candidate(a) for a in live], timezone=plan.timezone, now=now)
     doomed = [a for a in live if a.id in decision.delete_ids]
     # Read by an open restore or verify right now: kept, and judged again at the series' next archive.
@@ -93,8 +94,11 @@ async def apply_retention(db: AsyncSession, artifact: Artifact, now: datetime) -
     if not doomed:
         return None
     doomed.sort(key=lambda a: (a.created_at, a.id))
-    copies = await repository.copies_of(db, (a.id for a in doomed))
-    request = await request_prune(db, doomed, copies)
+    request: ev.PruneRequested | ev.ForgetRequested
+    if artifact.format == ArtifactFormat.REPOSITORY:
+        request = await request_forget(db, doomed)
+    else:
+        request = await request_prune(db, doomed, await repository.copies_of(db, (a.id for a in doomed)))
     log.info(
         "retention of plan %s on %s (%s %s, %s): pruning %d artifact(s) as job %s",
         plan.id,

@@ -60,11 +60,10 @@ async def on_archive_created(db: AsyncSession, event: ev.ArchiveCreated) -> None
 
 
 async def on_snapshot_created(db: AsyncSession, event: ev.SnapshotCreated) -> None:
-    """Catalog the snapshot (once). Retention does not judge snapshots yet: they are kept."""
-    if await repository.get(db, event.snapshot.artifact_id) is not None:
-        return
-    db.add(
-        Artifact(
+    """Catalog the snapshot (once), then apply its plan's retention to its series (of snapshots)."""
+    artifact = await repository.get(db, event.snapshot.artifact_id)
+    if artifact is None:
+        artifact = Artifact(
             id=event.snapshot.artifact_id,
             job_id=event.job_id,
             host_id=event.host_id,
@@ -87,8 +86,10 @@ async def on_snapshot_created(db: AsyncSession, event: ev.SnapshotCreated) -> No
             repository=event.snapshot.repository,
             snapshot_id=event.snapshot.snapshot_id,
         )
-    )
-    await db.flush()
+        db.add(artifact)
+        await db.flush()
+    if artifact.state == ArtifactState.AVAILABLE:
+        await pruning.apply_retention(db, artifact, datetime.now(UTC))
 
 
 async def on_upload_completed(db: AsyncSession, event: ev.UploadCompleted) -> None:

@@ -122,6 +122,44 @@ async def request_prune(
     return request
 
 
+async def request_forget(db: AsyncSession, doomed: Sequence[Artifact]) -> ev.ForgetRequested:
+    """One forget job for snapshots of ONE scope (and so one repository): marked `pruning` until
+    the host confirms."""
+    first = doomed[0]
+    assert first.plan_id is not None
+    assert first.repository is not None
+    scope = (first.host_id, first.plan_id, first.resource_kind, first.resource_name, first.role, first.repository)
+    snapshots = []
+    for artifact in doomed:
+        same = (
+            artifact.host_id,
+            artifact.plan_id,
+            artifact.resource_kind,
+            artifact.resource_name,
+            artifact.role,
+            artifact.repository,
+        )
+        if same != scope or artifact.snapshot_id is None:  # a bug upstream must never widen a forget
+            raise AssertionError(f"forget of {scope} names artifact {artifact.id} of {same}")
+        snapshots.append(
+            ev.SnapshotRef(artifact_id=artifact.id, repository=first.repository, snapshot_id=artifact.snapshot_id)
+        )
+    job_id = uuid.uuid4()
+    request = ev.ForgetRequested(
+        job_id=job_id,
+        host_id=first.host_id,
+        plan_id=first.plan_id,
+        resource=resource_of(first),
+        repository=first.repository,
+        snapshots=tuple(snapshots),
+    )
+    await queue_job(db, request)
+    for artifact in doomed:
+        artifact.state = ArtifactState.PRUNING
+        artifact.prune_job_id = job_id
+    return request
+
+
 async def request_deletion(
     db: AsyncSession, artifact: Artifact, copies: Sequence[ArtifactCopy], *, requested_by: str
 ) -> ev.DeleteRequested:

@@ -27,6 +27,7 @@ Request = (
     | ev.VerifyRequested
     | ev.PruneRequested
     | ev.DeleteRequested
+    | ev.ForgetRequested
 )
 
 _KIND: dict[type[ev.Event], str] = {
@@ -36,13 +37,14 @@ _KIND: dict[type[ev.Event], str] = {
     ev.VerifyRequested: "verify",
     ev.PruneRequested: "prune",
     ev.DeleteRequested: "prune",  # a prune of one artifact a person chose: settled and reconciled as prunes are
+    ev.ForgetRequested: "prune",  # retention's prune of snapshots, which their host's executor forgets
 }
 
 
 def resource_of(request: Request) -> ev.ResourceRef | ev.RestoreTarget | None:
     """What the job is about, as its row and the job list show it: a restore's target."""
     match request:
-        case ev.BackupRequested() | ev.PruneRequested() | ev.DeleteRequested():
+        case ev.BackupRequested() | ev.PruneRequested() | ev.DeleteRequested() | ev.ForgetRequested():
             return request.resource
         case ev.RestoreRequested():
             return request.target
@@ -72,6 +74,11 @@ def describe(request: Request, resource: ev.ResourceRef | ev.RestoreTarget | Non
             return f"prune of {len(request.archives)} archive(s) of {named} that the plan's retention drops"
         case ev.DeleteRequested():
             return f"deletion of the backup of {named} (artifact {request.archive.artifact_id}) and its copies"
+        case ev.ForgetRequested():
+            return (
+                f"forgetting {len(request.snapshots)} snapshot(s) of {named} in repository {request.repository} "
+                "that the plan's retention drops"
+            )
     raise AssertionError(f"not a request: {request!r}")
 
 
