@@ -96,40 +96,12 @@ async def request_verification(
     return request
 
 
-async def request_prune(
-    db: AsyncSession, doomed: Sequence[Artifact], copies: dict[uuid.UUID, list[ArtifactCopy]]
-) -> ev.PruneRequested:
-    """One prune job for artifacts of ONE scope: marked `pruning` until the host confirms."""
+def _one_scope(doomed: Sequence[Artifact], what: str) -> Artifact:
+    """The first of `doomed`, once every one is shown to be of its (host, plan, resource, role,
+    repository) scope: a bug upstream must never widen a prune or a forget beyond its scope."""
     first = doomed[0]
     assert first.plan_id is not None
-    scope = (first.host_id, first.plan_id, first.resource_kind, first.resource_name, first.role)
-    for artifact in doomed:
-        same = (artifact.host_id, artifact.plan_id, artifact.resource_kind, artifact.resource_name, artifact.role)
-        if same != scope:  # a bug upstream must never widen a prune beyond its scope
-            raise AssertionError(f"prune of {scope} names artifact {artifact.id} of {same}")
-    job_id = uuid.uuid4()
-    request = ev.PruneRequested(
-        job_id=job_id,
-        host_id=first.host_id,
-        plan_id=first.plan_id,
-        resource=resource_of(first),
-        archives=tuple(archive_ref(a, copies.get(a.id, ())) for a in doomed),
-    )
-    await queue_job(db, request)
-    for artifact in doomed:
-        artifact.state = ArtifactState.PRUNING
-        artifact.prune_job_id = job_id
-    return request
-
-
-async def request_forget(db: AsyncSession, doomed: Sequence[Artifact]) -> ev.ForgetRequested:
-    """One forget job for snapshots of ONE scope (and so one repository): marked `pruning` until
-    the host confirms."""
-    first = doomed[0]
-    assert first.plan_id is not None
-    assert first.repository is not None
     scope = (first.host_id, first.plan_id, first.resource_kind, first.resource_name, first.role, first.repository)
-    snapshots = []
     for artifact in doomed:
         same = (
             artifact.host_id,
@@ -139,24 +111,58 @@ async def request_forget(db: AsyncSession, doomed: Sequence[Artifact]) -> ev.For
             artifact.role,
             artifact.repository,
         )
-        if same != scope or artifact.snapshot_id is None:  # a bug upstream must never widen a forget
-            raise AssertionError(f"forget of {scope} names artifact {artifact.id} of {same}")
+        if same != scope:
+            raise AssertionError(f"{what} of {scope} names artifact {artifact.id} of {same}")
+    return first
+
+
+async def _queue_removal(
+    db: AsyncSession, request: ev.PruneRequested | ev.ForgetRequested, doomed: Sequence[Artifact]
+) -> None:
+    """Queue the job; its artifacts are `pruning` until the host confirms."""
+    await queue_job(db, request)
+    for artifact in doomed:
+        artifact.state = ArtifactState.PRUNING
+        artifact.prune_job_id = request.job_id
+
+
+async def request_prune(
+    db: AsyncSession, doomed: Sequence[Artifact], copies: dict[uuid.UUID, list[ArtifactCopy]]
+) -> ev.PruneRequested:
+    """One prune job for archives of ONE scope."""
+    first = _one_scope(doomed, "prune")
+    assert first.plan_id is not None
+    request = ev.PruneRequested(
+        job_id=uuid.uuid4(),
+        host_id=first.host_id,
+        plan_id=first.plan_id,
+        resource=resource_of(first),
+        archives=tuple(archive_ref(a, copies.get(a.id, ())) for a in doomed),
+    )
+    await _queue_removal(db, request, doomed)
+    return request
+
+
+async def request_forget(db: AsyncSession, doomed: Sequence[Artifact]) -> ev.ForgetRequested:
+    """One forget job for snapshots of ONE scope, and so of one repository."""
+    first = _one_scope(doomed, "forget")
+    assert first.plan_id is not None
+    assert first.repository is not None
+    snapshots = []
+    for artifact in doomed:
+        assert artifact.snapshot_id is not None, f"artifact {artifact.id} is no snapshot"
         snapshots.append(
             ev.SnapshotRef(artifact_id=artifact.id, repository=first.repository, snapshot_id=artifact.snapshot_id)
         )
-    job_id = uuid.uuid4()
     request = ev.ForgetRequested(
-        job_id=job_id,
+        job_id=uuid.uuid4(),
         host_id=first.host_id,
         plan_id=first.plan_id,
         resource=resource_of(first),
         repository=first.repository,
         snapshots=tuple(snapshots),
     )
-    await queue_job(db, request)
-    for artifact in doomed:
-        artifact.state = ArtifactState.PRUNING
-        artifact.prune_job_id = job_id
+    await _queue_removal(db, request, doomed)
     return request
 
 
