@@ -99,18 +99,31 @@ async def test_a_tricky_volume_comes_back_identical_from_a_snapshot(
 
 
 async def test_a_second_snapshot_reads_only_what_changed(
-    restic: ResticRunner, repository: Repository, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+    restic: ResticRunner,
+    repository: Repository,
+    busybox_image: str,
+    docker_labels: dict[str, str],
+    unique_name: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     await create_volume(unique_name, docker_labels)
     await populate(busybox_image, unique_name, docker_labels, small_files=300)
     first = await restic.back_up_volume(repository, unique_name, host=HOST, tags=["dockback"], job_id=uuid.uuid4())
     await run_in(busybox_image, unique_name, "echo changed >> /data/many/f7 && echo new > /data/added", docker_labels)
 
+    async def asked_again(*args: object, **kwargs: object) -> list[dict[str, object]]:
+        raise AssertionError("a backup into a repository on the host asked restic again for its snapshot's id")
+
+    monkeypatch.setattr(restic, "snapshots", asked_again)  # the runner listed the snapshot files after restic
     second = await restic.back_up_volume(repository, unique_name, host=HOST, tags=["dockback"], job_id=uuid.uuid4())
+    monkeypatch.undo()
 
     assert (second.files_new, second.files_changed) == (1, 1)
     assert second.files_unmodified == first.total_files - 1
     assert second.bytes_added < first.bytes_added / 3  # directory listings again, not the 300 KiB file
+    assert sorted(s["id"] for s in await restic.snapshots(repository, uuid.uuid4())) == sorted(
+        [first.snapshot_id, second.snapshot_id]
+    )
 
 
 async def test_one_file_is_restored_alone_and_a_directory_lists_its_entries(

@@ -46,11 +46,22 @@ VOLUMES = PurePosixPath("/volumes")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _PROGRESS_PER_SECOND = "2"
 _SCRIPT = (
-    # $1: the secrets FIFO, $2: where restic's standard output goes, $3: its standard input; the
-    # rest: restic's arguments.
+    # $1: the secrets FIFO, $2: where restic's standard output goes, $3: its standard input, $4:
+    # `ids` to add the names of a repository on the host's snapshot files to that output once
+    # restic has ended (`_SNAPSHOT_FILE`), else `-`; the rest: restic's arguments. restic runs as
+    # the shell's child, so the shell, the container's first process, hands it the SIGINT of a
+    # stop (a first process ignores a signal it has no handler for).
     'while IFS= read -r line && [ "$line" != . ]; do export "$line"; done < "$1"; '
-    'out=$2; in=$3; shift 3; exec restic "$@" < "$in" > "$out"'
+    # (an asynchronous command's standard input is /dev/null before its own redirections: fd 4)
+    'ids=$4; exec 3> "$2" 4< "$3"; shift 4; '
+    'restic "$@" <&4 >&3 4<&- & pid=$!; exec 4<&-; '
+    "trap 'kill -INT $pid 2>/dev/null' INT TERM; "
+    "while :; do wait $pid; code=$?; kill -0 $pid 2>/dev/null || break; done; "
+    'if [ "$ids" = ids ] && [ -d "$RESTIC_REPOSITORY/snapshots" ]; then '
+    'for f in "$RESTIC_REPOSITORY"/snapshots/*; do echo "snapshot-file ${f##*/}" >&3; done; fi; '
+    "exit $code"
 )
+_SNAPSHOT_FILE = re.compile(rb"^snapshot-file ([0-9a-f]{64})$")
 _NOT_SECRETS = frozenset({"RESTIC_FROM_PASSWORD_COMMAND"})  # would run a command of its own
 _TAR_END = 1024  # a tar archive ends with two zero blocks of 512 bytes
 _STOP_SECONDS = 10  # for restic to remove its lock once interrupted
@@ -198,12 +209,13 @@ class ResticRunner:
                 volume=(volume, True),
                 on_line=on_line,
                 allowed=(0, 3),
+                snapshot_files=True,
             ),
         )
         summary = next((m for m in map(_json, reversed(run.stdout)) if m.get("message_type") == "summary"), None)
         if summary is None or not summary.get("snapshot_id"):
             raise ResticFailed(f"restic saved no snapshot of volume {volume!r}: {_reason(run.stderr)}")
-        snapshot_id = await self._full_id(repository, str(summary["snapshot_id"]), job_id)
+        snapshot_id = await self._full_id(repository, str(summary["snapshot_id"]), job_id, run)
         if run.code == 3:  # saved, but without the files it could not read: not a backup of the volume
             await self.forget(repository, [snapshot_id], job_id)
             raise ResticFailed(f"restic could not read every file of volume {volume!r}: {_unreadable(run.stderr)}")
@@ -219,13 +231,15 @@ class ResticRunner:
 
         async def save() -> _Run:
             async with self.engine.save_image(image) as chunks:
-                return await self._run(repository, argv, job_id, what=f"backup of image {image!r}", stdin=chunks)
+                return await self._run(
+                    repository, argv, job_id, what=f"backup of image {image!r}", stdin=chunks, snapshot_files=True
+                )
 
         run = await self._in_repository(repository, job_id, save)
         summary = next((m for m in map(_json, reversed(run.stdout)) if m.get("message_type") == "summary"), None)
         if summary is None or not summary.get("snapshot_id"):
             raise ResticFailed(f"restic saved no snapshot of image {image!r}: {_reason(run.stderr)}")
-        snapshot = _snapshot(await self._full_id(repository, str(summary["snapshot_id"]), job_id), summary)
+        snapshot = _snapshot(await self._full_id(repository, str(summary["snapshot_id"]), job_id, run), summary)
         if run.fed is not None:  # restic took a cut stream for the whole image: not a backup of it
             await self.forget(repository, [snapshot.snapshot_id], job_id)
             raise TransientError(f"docker save of image {image!r} broke off: {run.fed}")
@@ -352,12 +366,17 @@ class ResticRunner:
         listed = json.loads(b"".join(run.stdout) or b"[]")
         return list(listed or [])
 
-    async def _full_id(self, repository: Repository, short_id: str, job_id: UUID) -> str:
+    async def _full_id(self, repository: Repository, short_id: str, job_id: UUID, run: _Run) -> str:
         """The full id of a snapshot restic named by its short id (restic 0.14's backup summary
-        gives no other), asked of restic: the repository may be in storage, or its files the
-        runner's root's alone."""
+        gives no other): from the names of the repository's snapshot files the runner listed after
+        the backup (a repository on the host), else asked of restic (one in storage): the
+        repository's files are the runner's root's alone, and asking restic costs another
+        derivation of its key (half a second)."""
         _check_snapshot_id(short_id)
-        ids = [str(s.get("id", "")) for s in await self.snapshots(repository, job_id, ids=[short_id])]
+        files = [m.group(1).decode() for m in map(_SNAPSHOT_FILE.match, run.stdout) if m is not None]
+        ids = [name for name in files if name.startswith(short_id)]
+        if not files:
+            ids = [str(s.get("id", "")) for s in await self.snapshots(repository, job_id, ids=[short_id])]
         if len(ids) != 1 or not ids[0].startswith(short_id):
             raise ResticFailed(f"restic reported snapshot {short_id}, which the repository holds {len(ids)} times")
         return ids[0]
@@ -375,12 +394,14 @@ class ResticRunner:
         stdin: AsyncIterator[bytes] | None = None,
         raw_output: asyncio.Queue[bytes | None] | None = None,
         allowed: Sequence[int] = (0,),
+        snapshot_files: bool = False,
     ) -> _Run:
         """Run restic with `argv` in a runner; `volume` (name, read-only) mounted at
         /volumes/<`at`, else its name>; `stdin` fed to restic's standard input; its standard output
         as lines (to `on_line`, and returned), or with `raw_output` as blocks put into that queue
-        (None at the end). JobError with restic's reason when it exits with a code not in
-        `allowed`; `_Run.fed` says why feeding `stdin` failed."""
+        (None at the end); with `snapshot_files`, the lines end with the names of the snapshot
+        files of a repository on the host (`_SNAPSHOT_FILE`). JobError with restic's reason when it
+        exits with a code not in `allowed`; `_Run.fed` says why feeding `stdin` failed."""
         pipes = self.data.directory / PIPES
         for directory in (pipes, self.data.directory / REPOSITORIES, self.data.directory / CACHE):
             await asyncio.to_thread(directory.mkdir, mode=0o700, parents=True, exist_ok=True)
@@ -438,6 +459,7 @@ class ResticRunner:
                     str(pipes_inside / secrets.path.name),
                     str(pipes_inside / output.path.name),
                     stdin_inside,
+                    "ids" if snapshot_files else "-",
                     *argv,
                 ],
                 "Env": [f"{k}={v}" for k, v in environment.items()],
