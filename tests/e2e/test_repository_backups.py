@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from executor.volumes import create_volume, describe, docker_cli, populate
+from executor.volumes import create_volume, describe, docker_cli, populate, run_in
 from gateway.conftest import Gateway, logged_in_admin
 
 from dockback_contracts.snapshots import plan_repository
@@ -66,7 +66,9 @@ async def test_a_repository_plan_saves_incremental_snapshots_the_catalog_records
     await create_volume(unique_name, docker_labels)
     await populate(busybox_image, unique_name, docker_labels, small_files=100)
     original = await describe(busybox_image, unique_name, docker_labels)
-    services.executor()
+    # 3 MiB only the first snapshot holds: gone from the repository once it is forgotten and pruned
+    await run_in(busybox_image, unique_name, "head -c 3145728 /dev/urandom > /data/passing.bin", docker_labels)
+    services.start("executor", "dockback_executor", DOCKBACK_REPOSITORY_PRUNE_INTERVAL_SECONDS="0")
     try:
         async with logged_in_admin(gateway) as client:
             await eventually(lambda: host_online(client), timeout=60)
@@ -85,7 +87,9 @@ async def test_a_repository_plan_saves_incremental_snapshots_the_catalog_records
             assert created.status_code == 201, created.text
             plan = created.json()
 
-            first, second = await run_plan(client, plan["id"]), await run_plan(client, plan["id"])
+            first = await run_plan(client, plan["id"])
+            await run_in(busybox_image, unique_name, "rm /data/passing.bin", docker_labels)
+            second = await run_plan(client, plan["id"])
 
             artifacts = (await client.get("/artifacts", params={"plan_id": plan["id"]})).json()["items"]
             [one] = [a for a in artifacts if a["job_id"] == first["id"]]
@@ -99,10 +103,10 @@ async def test_a_repository_plan_saves_incremental_snapshots_the_catalog_records
                 assert artifact["path"] == f"repositories/{repository}"
                 assert artifact["role"] == unique_name
             assert one["snapshot_id"] != two["snapshot_id"]
-            assert one["raw_bytes"] == two["raw_bytes"] > 0  # the whole volume, each time
             assert two["size_bytes"] < one["size_bytes"]  # the second added (almost) nothing
             log = [line["message"] for line in (await client.get(f"/jobs/{second['id']}")).json()["events"]]
             assert any("0 new, 0 changed" in line and "unchanged files" in line for line in log), log
+            assert one["raw_bytes"] - two["raw_bytes"] == 3145728
 
             # what reads or removes an archive file is never sent a snapshot: refused, saying why
             preview = await client.post(
@@ -140,6 +144,11 @@ async def test_a_repository_plan_saves_incremental_snapshots_the_catalog_records
             environment = from_sheet(sheet.json()["text"], services.data_dir)
             snapshots = json.loads(await restic(environment, "snapshots", "--json", "--no-lock"))
             assert [s["id"] for s in snapshots] == [two["snapshot_id"]]
+            # and the forgotten snapshot's own data was pruned (the interval is 0 here)
+            pruned = services.data_dir / "repositories" / f".{repository}.pruned"
+            await eventually(lambda: asyncio.to_thread(pruned.exists), timeout=60, interval=0.3)
+            stats = json.loads(await restic(environment, "stats", "--json", "--no-lock", "--mode", "raw-data"))
+            assert stats["total_size"] < 1048576, stats  # the 3 MiB went; the rest is smaller
             assert all(s["hostname"] == HOST_ID for s in snapshots)
             assert all(s["paths"] == [f"/volumes/{unique_name}"] for s in snapshots)
             assert all(f"plan={plan['id']}" in s["tags"] and f"role={unique_name}" in s["tags"] for s in snapshots)

@@ -143,7 +143,9 @@ class Executor:
         )
         cancellations = Cancellations(lambda: self.broker.connection.jetstream())
         jobs = JobRunner("executor", announcer, cancellations)
-        forgets = ForgetService(restic, repositories, announcer, host_id)
+        forgets = ForgetService(
+            restic, repositories, announcer, host_id, self.settings.repository_prune_interval_seconds
+        )
         specs = register(
             self.broker,
             host_id,

@@ -48,6 +48,13 @@ class Settings(BaseSettings, NatsClientSettings, JobWorkerSettings):
         "whose data dir is not a volume or bind mount it can find by inspecting itself",
     )
     max_concurrent_jobs: int = Field(default=2, ge=1, le=64)
+    repository_prune_interval_seconds: float = Field(
+        default=7 * 86400,
+        ge=0,
+        description="How often a repository's data no snapshot refers to any more is removed (`restic prune`, "
+        "which locks the repository): at the first forgetting of snapshots by retention once this long has "
+        "passed since its last prune",
+    )
     stop_timeout_seconds: int = Field(default=30, ge=0, description="Grace period when stopping containers")
     allowed_bind_roots: list[Path] = Field(
         default_factory=list, description="Host paths under which bind mounts may be backed up (JSON list)"
