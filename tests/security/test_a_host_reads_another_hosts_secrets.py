@@ -13,6 +13,7 @@ each host's executor gets (not even its own uploader).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -109,18 +110,23 @@ async def sealed_to(gateway: Gateway, snapshot_key: str, key: X25519PrivateKey) 
 
 
 async def refused_read(host_a: Connection, snapshot_key: str) -> None:
-    """Every way to read a key of the settings bucket fails for host A."""
+    """Every way to read a key of the settings bucket fails for host A (tried at once: each
+    refusal is a request that times out)."""
     bucket = f"$KV.{streams.SETTINGS_BUCKET}.{snapshot_key}"
     stream = permissions.kv_stream(streams.SETTINGS_BUCKET)
     kv = await host_a.js.key_value(streams.SETTINGS_BUCKET)
-    with pytest.raises(nats.errors.TimeoutError):
-        await kv.get(snapshot_key)  # direct get, the key in the subject
+
+    async def times_out(attempt: Awaitable[object]) -> None:
+        with pytest.raises(nats.errors.TimeoutError):
+            await attempt
+
+    await asyncio.gather(
+        times_out(kv.get(snapshot_key)),  # direct get, the key in the subject
+        times_out(host_a.js.get_last_msg(stream, bucket)),  # message get, the key in the body
+        times_out(kv.watch(snapshot_key)),  # a consumer of its own, the key in the body
+    )
     await host_a.refused("Publish", f"$JS.API.DIRECT.GET.{stream}.{bucket}")
-    with pytest.raises(nats.errors.TimeoutError):
-        await host_a.js.get_last_msg(stream, bucket)  # message get, the key in the body
     await host_a.refused("Publish", f"$JS.API.STREAM.MSG.GET.{stream}")
-    with pytest.raises(nats.errors.TimeoutError):
-        await kv.watch(snapshot_key)  # a consumer of its own, the key in the body
     await host_a.refused("Publish", f"$JS.API.CONSUMER.CREATE.{stream}")
 
 
