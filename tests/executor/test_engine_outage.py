@@ -53,10 +53,10 @@ async def backup_through_an_outage(
 
 @pytest_asyncio.fixture
 async def big_volume(busybox_image: str, docker_labels: dict[str, str], unique_name: str) -> str:
-    """A volume with 300 MB of random data: long enough to archive with gzip to be cut mid-way."""
+    """A volume with 150 MB of random data: long enough (5 s or more) to archive with gzip to be cut mid-way."""
     await create_volume(unique_name, docker_labels)
     await run_in(
-        busybox_image, unique_name, "dd if=/dev/urandom of=/data/big bs=1M count=300 2>/dev/null", docker_labels
+        busybox_image, unique_name, "dd if=/dev/urandom of=/data/big bs=1M count=150 2>/dev/null", docker_labels
     )
     return unique_name
 
@@ -69,7 +69,7 @@ async def test_a_job_cut_off_from_the_engine_is_retried_and_ends_with_one_comple
     big_volume: str,
     tmp_path: Path,
 ) -> None:
-    # One outage (300 MB through gzip, about 20 s) shows all of it: the retry, its one archive, and
+    # One outage (150 MB through gzip, about 12 s) shows all of it: the retry, its one archive, and
     # the runner of the cut attempt removed once the engine is back.
     executor_behind_proxy()
 
