@@ -113,6 +113,33 @@ describe("JobDetailView", () => {
     expect(screen.queryByText("Bytes total")).not.toBeInTheDocument();
   });
 
+  it("shows a snapshot by its restic id, offering the restore only of an archive", async () => {
+    const artifact = {
+      resource_kind: "volume",
+      resource_name: "pgdata",
+      role: "pgdata",
+      size_bytes: 2048,
+      state: "available",
+      created_at: "2026-11-26T10:01:00Z",
+      verified_at: null,
+      copies: [],
+    };
+    const job = {
+      ...runningJob(),
+      status: "succeeded",
+      finished: true,
+      finished_at: "2026-11-26T10:01:00Z",
+      artifacts: [
+        { ...artifact, id: "s1", format: "repository", snapshot_id: "ab".repeat(32), path: "repositories/plan-p", sha256: "" },
+        { ...artifact, id: "a1", role: "config", format: "archive", snapshot_id: null, path: "x.json", sha256: "e3".repeat(32) },
+      ],
+    };
+    renderDetail(["POST /restores/preview"], job);
+    expect(await screen.findByTitle(`restic snapshot ${"ab".repeat(32)}`)).toHaveTextContent("snapshot abababab");
+    const restores = screen.getAllByRole("link", { name: "Restore from this backup" });
+    expect(restores.map((link) => link.getAttribute("href"))).toEqual(["/restore?artifact=a1"]);
+  });
+
   it("shows no Cancel button to a role that may not cancel", async () => {
     renderDetail([]);
     await screen.findByRole("progressbar");

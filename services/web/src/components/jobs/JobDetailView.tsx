@@ -196,7 +196,7 @@ function JobBody({ job }: { job: Detail }) {
         {job.artifacts.length === 0 ? (
           <p className="hint">{job.finished ? "This job produced no archives." : "Archives appear here as the job completes them."}</p>
         ) : (
-          <DataTable stack headers={["Archive", "Size", "sha256", "State", "Copies", ""]}>
+          <DataTable stack headers={["Archive", "Size", "sha256 or snapshot", "State", "Copies", ""]}>
             {job.artifacts.map((artifact) => (
               <tr key={artifact.id}>
                 <td>
@@ -206,16 +206,22 @@ function JobBody({ job }: { job: Detail }) {
                   <span className="hint">{artifact.role}</span>
                 </td>
                 <td>{formatBytes(artifact.size_bytes)}</td>
-                <td className="sha" title={artifact.sha256}>
-                  {artifact.sha256}
-                </td>
+                {artifact.format === "repository" ? (
+                  <td title={`restic snapshot ${artifact.snapshot_id ?? ""}`}>
+                    snapshot <code>{(artifact.snapshot_id ?? "").slice(0, 8)}</code>
+                  </td>
+                ) : (
+                  <td className="sha" title={artifact.sha256}>
+                    {artifact.sha256}
+                  </td>
+                )}
                 <td>
                   {artifact.state}
                   {artifact.verified_at ? <span className="hint"> (verified {formatDateTime(artifact.verified_at)})</span> : null}
                 </td>
                 <td>{artifact.copies.length ? artifact.copies.map((c) => c.target_id).join(", ") : "local only"}</td>
                 <td>
-                  {mayRestore && artifact.state === "available" ? (
+                  {mayRestore && artifact.state === "available" && artifact.format !== "repository" ? (
                     <Link className="button small" to={`/restore?artifact=${artifact.id}`}>
                       Restore from this backup
                     </Link>
