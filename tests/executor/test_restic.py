@@ -323,18 +323,31 @@ async def test_an_image_the_engine_does_not_have_fails_before_restic_runs(
 
 
 async def test_a_snapshot_of_another_volume_is_not_restored_as_this_ones(
-    restic: ResticRunner, repository: Repository, busybox_image: str, docker_labels: dict[str, str], unique_name: str
+    restic: ResticRunner,
+    repository: Repository,
+    busybox_image: str,
+    docker_labels: dict[str, str],
+    unique_name: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     await create_volume(unique_name, docker_labels)
     await run_in(busybox_image, unique_name, "echo a > /data/a", docker_labels)
     snapshot = await restic.back_up_volume(repository, unique_name, host=HOST, tags=["dockback"], job_id=uuid.uuid4())
     target = f"{unique_name}-target"
     await create_volume(target, docker_labels)
+    await create_volume(f"{target}-right", docker_labels)
 
+    async def asked(*args: object, **kwargs: object) -> list[dict[str, object]]:
+        raise AssertionError("the restore asked restic which volume the snapshot is of, in a run of its own")
+
+    monkeypatch.setattr(restic, "snapshots", asked)  # the restore's own first line says it
     with pytest.raises(ResticFailed, match=f"is not a snapshot of volume '{unique_name}-other'"):
         await restic.restore_into_volume(repository, snapshot.snapshot_id, f"{unique_name}-other", target, uuid.uuid4())
+    await restic.restore_into_volume(repository, snapshot.snapshot_id, unique_name, f"{target}-right", uuid.uuid4())
+    monkeypatch.undo()
 
     assert await run_in(busybox_image, target, "ls -A /data", {}) == b""
+    assert await run_in(busybox_image, f"{target}-right", "cat /data/a", {}) == b"a\n"
 
 
 async def test_a_file_whose_name_looks_like_a_pattern_is_restored_alone(

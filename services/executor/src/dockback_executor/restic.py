@@ -62,6 +62,7 @@ _SCRIPT = (
     "exit $code"
 )
 _SNAPSHOT_FILE = re.compile(rb"^snapshot-file ([0-9a-f]{64})$")
+_RESTORING = re.compile(rb"^restoring <Snapshot [0-9a-f]+ of \[(.*?)\] at ")
 _NOT_SECRETS = frozenset({"RESTIC_FROM_PASSWORD_COMMAND"})  # would run a command of its own
 _TAR_END = 1024  # a tar archive ends with two zero blocks of 512 bytes
 _STOP_SECONDS = 10  # for restic to remove its lock once interrupted
@@ -286,22 +287,21 @@ class ResticRunner:
         include: Sequence[str] = (),
     ) -> None:
         """Write the snapshot of volume `source` (or only `include`, paths from the volume's root)
-        into `volume`."""
+        into `volume`.
+
+        restic restores to `/` with every include pattern under `/volumes/<source>`, where the
+        target volume is mounted: nothing lands anywhere else whatever the snapshot holds. A
+        snapshot of anything but that volume restores nothing, which the line restic starts with
+        (`restoring <Snapshot ... of [paths] ...>`) shows: the job then fails instead of
+        succeeding with nothing restored. (Asking restic first would cost another run.)"""
         _check_volume_name(volume)
         _check_volume_name(source)
         _check_snapshot_id(snapshot_id)
         root = str(VOLUMES / source)
-        [snapshot] = await self.snapshots(repository, job_id, ids=[snapshot_id]) or [{}]
-        if snapshot.get("paths") != [root]:
-            # Restored to `/`, a snapshot of anything else would land outside the volume.
-            raise ResticFailed(
-                f"snapshot {snapshot_id[:8]} is not a snapshot of volume {source!r} "
-                f"(it holds {snapshot.get('paths') or 'nothing this repository knows'})"
-            )
         argv = ["restore", snapshot_id, "--target", "/"]
         for path in include or ["/"]:
             argv += ["--include", _pattern(_volume_path(source, path))]
-        await self._run(
+        run = await self._run(
             repository,
             argv,
             job_id,
@@ -309,6 +309,17 @@ class ResticRunner:
             volume=(volume, False),
             at=source,
         )
+        said = next((m for m in map(_RESTORING.match, run.stdout) if m is not None), None)
+        if said is not None:
+            paths = said.group(1).decode(errors="replace").split(" ")
+        else:  # a restic that words it otherwise: ask it
+            [snapshot] = await self.snapshots(repository, job_id, ids=[snapshot_id]) or [{}]
+            paths = list(snapshot.get("paths") or [])
+        if paths != [root]:
+            raise ResticFailed(
+                f"snapshot {snapshot_id[:8]} is not a snapshot of volume {source!r} "
+                f"(it holds {paths or 'nothing this repository knows'}); nothing was restored"
+            )
 
     async def list_directory(
         self, repository: Repository, snapshot_id: str, source: str, path: str, job_id: UUID
