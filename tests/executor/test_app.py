@@ -131,7 +131,7 @@ async def test_an_executor_killed_mid_archive_has_the_job_completed_by_the_next_
 ) -> None:
     await create_volume(unique_name, docker_labels)
     await run_in(
-        busybox_image, unique_name, "dd if=/dev/urandom of=/data/big bs=1M count=300 2>/dev/null", docker_labels
+        busybox_image, unique_name, "dd if=/dev/urandom of=/data/big bs=1M count=150 2>/dev/null", docker_labels
     )
     victim = start_executor()
     request = backup_of("volume", unique_name, compression="gzip")  # gzip is slow: plenty of time to kill it
@@ -190,7 +190,7 @@ async def test_sigterm_mid_job_restarts_the_containers_it_stopped(
 ) -> None:
     await create_volume(unique_name, docker_labels)
     await run_in(
-        busybox_image, unique_name, "dd if=/dev/urandom of=/data/big bs=1M count=300 2>/dev/null", docker_labels
+        busybox_image, unique_name, "dd if=/dev/urandom of=/data/big bs=1M count=150 2>/dev/null", docker_labels
     )
     await docker_cli(
         "run",

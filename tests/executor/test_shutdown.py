@@ -39,7 +39,7 @@ async def settled(nats_url: str) -> None:
 
 async def big_volume(name: str, image: str, labels: dict[str, str]) -> None:
     await create_volume(name, labels)
-    await run_in(image, name, "dd if=/dev/urandom of=/data/big bs=1M count=300 2>/dev/null", labels)
+    await run_in(image, name, "dd if=/dev/urandom of=/data/big bs=1M count=150 2>/dev/null", labels)
 
 
 async def test_sigterm_past_the_grace_hands_the_job_back_and_the_next_executor_completes_it(
