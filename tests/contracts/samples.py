@@ -130,6 +130,16 @@ def every_event() -> list[ev.Event]:
                 ev.SnapshotRef(artifact_id=ARCHIVE.artifact_id, repository=f"plan-{PLAN}", snapshot_id="b" * 64),
             ),
         ),
+        ev.SnapshotRestoreRequested(
+            job_id=JOB,
+            host_id=HOST,
+            plan_id=PLAN,
+            snapshot=ev.SnapshotRef(artifact_id=ARCHIVE.artifact_id, repository=f"plan-{PLAN}", snapshot_id="c" * 64),
+            volume="pgdata",
+            target=ev.RestoreTarget(kind="volume", name="pgdata-restored"),
+            paths=("/conf/app.ini",),
+            requested_by="admin",
+        ),
         ev.UploadCompleted(
             job_id=JOB,
             host_id=HOST,

@@ -38,6 +38,27 @@ async def run_plan(client: httpx.AsyncClient, plan_id: str) -> dict[str, Any]:
     return dict(job)
 
 
+async def restore_snapshot(
+    client: httpx.AsyncClient, artifact_id: str, volume: str, paths: list[str] | None = None
+) -> dict[str, Any]:
+    """Preview and confirm the restore of a snapshot (or `paths` of it) into the new `volume`; the job once ended."""
+    body: dict[str, Any] = {"artifact_id": artifact_id, "target": {"kind": "volume", "name": volume}}
+    if paths:
+        body["paths"] = paths
+    preview = await client.post("/restores/preview", json=body)
+    assert preview.status_code == 200, preview.text
+    assert not preview.json()["overwrites"]
+    confirmed = await client.post("/restores", json={"token": preview.json()["token"]})
+    assert confirmed.status_code == 202, confirmed.text
+    job_id = confirmed.json()["job_id"]
+
+    async def ended() -> dict[str, Any] | None:
+        job = (await client.get(f"/jobs/{job_id}")).json()
+        return job if job["status"] in ("succeeded", "failed", "cancelled") else None
+
+    return dict(await eventually(ended, timeout=90, interval=0.3))
+
+
 def from_sheet(text: str, data_dir: Path) -> dict[str, str]:
     """What a person reads off a recovery sheet: the repository (under their data dir) and its password."""
     [location] = re.findall(r"^Repository:\s+<data dir>/(\S+)$", text, re.MULTILINE)
@@ -82,6 +103,8 @@ async def test_a_repository_plan_saves_incremental_snapshots_the_catalog_records
                     "timezone": "UTC",
                     "options": {"format": "repository"},
                     "retention": {"keep_last": 1, "keep_minimum": 1},
+                    # the volume holds a setuid file, restored from a snapshot only when the plan says so
+                    "restore_special_bits": True,
                 },
             )
             assert created.status_code == 201, created.text
@@ -108,12 +131,7 @@ async def test_a_repository_plan_saves_incremental_snapshots_the_catalog_records
             assert any("0 new, 0 changed" in line and "unchanged files" in line for line in log), log
             assert one["raw_bytes"] - two["raw_bytes"] == 3145728
 
-            # what reads or removes an archive file is never sent a snapshot: refused, saying why
-            preview = await client.post(
-                "/restores/preview", json={"artifact_id": two["id"], "target": {"kind": "volume", "name": "elsewhere"}}
-            )
-            assert preview.status_code == 422, preview.text
-            assert "is snapshot" in preview.text
+            # what removes an archive file is never sent a snapshot: refused, saying why
             assert (await client.delete(f"/artifacts/{two['id']}")).status_code == 422
 
             # browsing the snapshot, a directory at a time, as its host lists it
@@ -138,6 +156,22 @@ async def test_a_repository_plan_saves_incremental_snapshots_the_catalog_records
             forgets = [j for j in (await client.get("/jobs", params={"kind": "prune"})).json()["items"]]
             assert [j["status"] for j in forgets if j["plan_id"] == plan["id"]] == ["succeeded"]
 
+            # restored by DockBack into new volumes: one directory alone, then all of it
+            parts = await restore_snapshot(client, two["id"], f"{unique_name}-part", ["/nested/deeper"])
+            assert parts["status"] == "succeeded", parts
+            listing = await run_in(busybox_image, f"{unique_name}-part", "cd /data && find . | sort", docker_labels)
+            expected = [".", "./nested", "./nested/deeper", "./nested/deeper/deepest", "./nested/deeper/deepest/file"]
+            assert listing.split() == [line.encode() for line in expected]
+            whole = await restore_snapshot(client, two["id"], f"{unique_name}-whole")
+            assert whole["status"] == "succeeded", whole
+            assert await describe(busybox_image, f"{unique_name}-whole", docker_labels) == original
+            original_target = {"kind": "volume", "name": unique_name, "replace_existing": True, "allow_stop": True}
+            into_original = await client.post(
+                "/restores/preview", json={"artifact_id": two["id"], "target": original_target}
+            )
+            assert into_original.status_code == 422, into_original.text
+            assert "restored into a new volume" in into_original.text
+
             # the recovery sheet alone: plain restic on the host sees what is kept, tagged, and restores the volume
             sheet = await client.post(f"/repositories/{HOST_ID}/{repository}/recovery-sheet")
             assert sheet.status_code == 200, sheet.text
@@ -158,6 +192,8 @@ async def test_a_repository_plan_saves_incremental_snapshots_the_catalog_records
     except BaseException:
         print(services.logs())
         raise
+    finally:
+        await docker_cli("volume", "rm", "-f", f"{unique_name}-part", f"{unique_name}-whole")
 
 
 async def test_a_containers_volumes_become_snapshots_beside_its_config_archive(

@@ -1,12 +1,13 @@
 """Repository backups in a real Chromium: an admin makes a plan of the format repository in the
-plan editor, runs it, sees its snapshot on the Backups page and browses it, and exports the
-repository's recovery sheet from Settings."""
+plan editor, runs it, sees its snapshot on the Backups page, browses it, restores one directory
+of it into a new volume through the wizard, and exports the repository's recovery sheet from
+Settings."""
 
 from __future__ import annotations
 
 import re
 
-from executor.volumes import create_volume, populate
+from executor.volumes import create_volume, docker_cli, populate, run_in
 from playwright.async_api import Page, expect
 
 from harness.eventually import eventually
@@ -47,6 +48,18 @@ async def test_a_repository_plan_is_made_run_browsed_and_its_recovery_sheet_expo
     await expect(page.get_by_role("table", name="Snapshot directory /nested")).to_contain_text("deeper")
     await screenshot(page, "21-snapshot-browser")
 
+    # one directory of it restored into a new volume through the wizard
+    await page.get_by_role("link", name="Restore /nested/deeper").click()
+    await page.get_by_label("New volume").check()
+    await page.get_by_label("New name").fill(f"{unique_name}-deeper")
+    await page.get_by_role("button", name="Preview").click()
+    await expect(page.get_by_text("Only /nested/deeper of the snapshot is restored.", exact=False)).to_be_visible()
+    await page.get_by_role("button", name="Continue").click()
+    await page.get_by_role("button", name="Confirm", exact=True).click()
+    await expect(page.get_by_text("succeeded", exact=True).first).to_be_visible(timeout=90_000)
+    restored = await run_in(busybox_image, f"{unique_name}-deeper", "cd /data && find . -type f", docker_labels)
+    assert restored.split() == [b"./nested/deeper/deepest/file"]
+
     await main.get_by_role("link", name="Settings", exact=True).click()
     repositories = page.get_by_role("table", name="Repositories")
     await expect(repositories).to_contain_text(f"snapshots {unique_name}")
@@ -54,3 +67,4 @@ async def test_a_repository_plan_is_made_run_browsed_and_its_recovery_sheet_expo
     sheet = page.get_by_label(re.compile(r"^Recovery sheet of plan-"))
     await expect(sheet).to_contain_text("Password:")
     await expect(sheet).to_contain_text("restic snapshots")
+    await docker_cli("volume", "rm", "-f", f"{unique_name}-deeper")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from pydantic import Field, model_validator
@@ -313,6 +313,32 @@ class ForgetRequested(JobEvent):
         return self
 
 
+class SnapshotRestoreRequested(JobEvent):
+    """Restore a volume's snapshot (all of it, or `paths` from the volume's root) into a NEW volume
+    named by `target`, on the snapshot's host (its executor). A job of kind `restore`, ending with
+    `RestoreCompleted`; nothing existing is overwritten."""
+
+    type: Literal["snapshot_restore_requested.v1"] = "snapshot_restore_requested.v1"
+    plan_id: Id | None = None
+    snapshot: SnapshotRef
+    volume: Name = Field(description="The volume the snapshot is of.")
+    target: RestoreTarget
+    paths: Seq[Annotated[str, Field(min_length=1, max_length=4096)]] = Field(
+        default=(), max_length=1000, description="Only these files or directories; empty: the whole volume."
+    )
+    requested_by: str = Field(min_length=1)
+    restore_special_bits: bool = Field(
+        default=False, description="The plan lets restores write setuid/setgid files (an admin's choice)."
+    )
+    labels: dict[str, str] = Field(default={}, description="The new volume's labels: the original's, as saved.")
+
+    @model_validator(mode="after")
+    def _into_a_new_volume(self) -> SnapshotRestoreRequested:
+        if self.target.kind != "volume" or self.target.replace_existing:
+            raise ValueError("a snapshot is restored into a new volume")
+        return self
+
+
 class DeleteRequested(JobEvent):
     """Delete ONE artifact a person chose (its local archive and manifest, and every remote
     copy), whatever its plan: an ad-hoc backup's too. Addressed to the host's uploader.
@@ -432,6 +458,7 @@ class SnapshotCreated(JobEvent):
     storage: VolumeStorage | None = Field(
         default=None, description="A volume's driver and options, for restoring it as it was."
     )
+    labels: dict[str, str] = Field(default={}, description="The volume's (or image's) labels when it was saved.")
     last_of_job: bool = Field(description="True on the job's final archive or snapshot: the job's backup part is done.")
 
 
@@ -583,6 +610,7 @@ REQUESTS: tuple[type[JobEvent], ...] = (
     FetchRequested,
     DeleteRequested,
     ForgetRequested,
+    SnapshotRestoreRequested,
 )
 FACTS: tuple[type[Event], ...] = (
     JobQueued,
@@ -643,6 +671,7 @@ __all__ = [
     "RunMissed",
     "SnapshotCreated",
     "SnapshotRef",
+    "SnapshotRestoreRequested",
     "TargetSelector",
     "UploadCompleted",
     "VerifyRequested",

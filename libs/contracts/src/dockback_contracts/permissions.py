@@ -11,7 +11,7 @@ allow-lists cannot drift from what the code does. Roles:
 - `notifier`: reads alert-worthy facts, plans and settings; answers channel checks; reads and
   writes the bucket of the alerts it sent; registers its own sealing key (and no other's).
   It publishes nothing on `dockback.>`: it cannot request a job.
-- `executor-<host>`: consumes only its host's backup/restore/verify/forget requests; publishes only
+- `executor-<host>`: consumes only its host's backup/restore/verify/forget/snapshot restore requests; publishes only
   its host's facts (`EXECUTOR_FACTS`: never JobQueued, JobsQueued, RunMissed or JobSucceeded), host state
   and progress; reads the cancellations bucket and its own share of the settings (`executor.<host>`:
   its repositories' passwords); registers its own sealing key; answers the
@@ -71,6 +71,7 @@ EXECUTOR_REQUESTS: tuple[type[ev.Event], ...] = (
     ev.RestoreRequested,
     ev.VerifyRequested,
     ev.ForgetRequested,
+    ev.SnapshotRestoreRequested,
 )
 SCHEDULER_REQUESTS: tuple[type[ev.Event], ...] = (ev.BackupRequested,)
 SCHEDULER_FACTS: tuple[type[ev.Event], ...] = (ev.JobQueued, ev.JobsQueued, ev.RunMissed)

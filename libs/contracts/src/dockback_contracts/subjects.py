@@ -60,6 +60,7 @@ _REQUEST_TOKENS: dict[type[ev.Event], str] = {
     ev.FetchRequested: "fetch",
     ev.DeleteRequested: "delete",
     ev.ForgetRequested: "forget",
+    ev.SnapshotRestoreRequested: "restore_snapshot",
 }
 _FACT_TOKENS: dict[type[ev.Event], str] = {
     ev.JobQueued: "job_queued",

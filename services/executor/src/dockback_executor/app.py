@@ -25,6 +25,7 @@ from dockback_executor.restic import ResticRunner
 from dockback_executor.restore import RestoreConfig, RestoreService
 from dockback_executor.runner_strategy import PIPES, choose_runner, locate_data, remove_abandoned_fifos
 from dockback_executor.settings import Settings
+from dockback_executor.snapshot_restore import SnapshotRestoreService
 from dockback_executor.store import ArchiveStore
 from dockback_executor.tar_inspect import ArchiveLimits
 from dockback_executor.verify import ArchiveVerifier
@@ -154,6 +155,7 @@ class Executor:
             restores,
             verifier,
             forgets,
+            SnapshotRestoreService(self.engine, restic, repositories, locks, announcer, host_id),
             self.settings,
             self.settings.max_concurrent_jobs,
         )

@@ -280,6 +280,7 @@ class BackupService:
             total_files=saved.total_files,
             total_bytes=saved.total_bytes,
             storage=VolumeStorage.from_inspect(part.source_info) if part.kind == "volume" else None,
+            labels=_labels_of(part),
             last_of_job=False,
         )
         await asyncio.to_thread(_write_record, self._record_path(request.job_id, artifact_id), created)

@@ -16,6 +16,7 @@ from dockback_executor.forget import ForgetService
 from dockback_executor.repository_keys import RepositoryKeys
 from dockback_executor.restic import ResticRunner
 from dockback_executor.restore import RestoreService
+from dockback_executor.snapshot_restore import SnapshotRestoreService
 from dockback_executor.snapshot_tree import snapshot_tree
 from dockback_executor.target_users import target_users
 from dockback_executor.verify import ArchiveVerifier
@@ -32,6 +33,7 @@ def register(
     restores: RestoreService,
     verifier: ArchiveVerifier,
     forgets: ForgetService,
+    snapshot_restores: SnapshotRestoreService,
     settings: JobWorkerSettings,
     max_workers: int,
 ) -> list[ConsumerSpec]:
@@ -40,6 +42,7 @@ def register(
     restore_spec = settings.job_consumer(streams.executor_consumer(host_id, ev.RestoreRequested))
     verify_spec = settings.job_consumer(streams.executor_consumer(host_id, ev.VerifyRequested))
     forget_spec = settings.job_consumer(streams.executor_consumer(host_id, ev.ForgetRequested))
+    snapshot_restore_spec = settings.job_consumer(streams.executor_consumer(host_id, ev.SnapshotRestoreRequested))
 
     async def on_backup_requested(event: ev.BackupRequested, msg: NatsMessage) -> None:
         """Archive the requested resource, or every resource the plan's targets select, on this host."""
@@ -60,8 +63,14 @@ def register(
     subscribe_job(broker, backup_spec, on_backup_requested, max_workers=max_workers)
     subscribe_job(broker, restore_spec, on_restore_requested, max_workers=max_workers)
     subscribe_job(broker, verify_spec, on_verify_requested, max_workers=max_workers)
+
+    async def on_snapshot_restore_requested(event: ev.SnapshotRestoreRequested, msg: NatsMessage) -> None:
+        """Restore a volume's snapshot (or paths of it) into a new volume."""
+        await runner.settle(event, msg, snapshot_restore_spec, "restore", "restore", snapshot_restores.run)
+
     subscribe_job(broker, forget_spec, on_forget_requested, max_workers=max_workers)
-    return [backup_spec, restore_spec, verify_spec, forget_spec]
+    subscribe_job(broker, snapshot_restore_spec, on_snapshot_restore_requested, max_workers=max_workers)
+    return [backup_spec, restore_spec, verify_spec, forget_spec, snapshot_restore_spec]
 
 
 def register_questions(

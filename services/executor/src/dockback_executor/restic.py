@@ -62,6 +62,7 @@ _SCRIPT = (
     "exit $code"
 )
 _SNAPSHOT_FILE = re.compile(rb"^snapshot-file ([0-9a-f]{64})$")
+_SPECIAL_BITS = (1 << 23) | (1 << 22)  # Go's os.ModeSetuid and os.ModeSetgid, as restic's JSON gives a mode
 _RESTORING = re.compile(rb"^restoring <Snapshot [0-9a-f]+ of \[(.*?)\] at ")
 _NOT_SECRETS = frozenset({"RESTIC_FROM_PASSWORD_COMMAND"})  # would run a command of its own
 _TAR_END = 1024  # a tar archive ends with two zero blocks of 512 bytes
@@ -320,6 +321,25 @@ class ResticRunner:
                 f"snapshot {snapshot_id[:8]} is not a snapshot of volume {source!r} "
                 f"(it holds {paths or 'nothing this repository knows'}); nothing was restored"
             )
+
+    async def special_files(
+        self, repository: Repository, snapshot_id: str, source: str, include: Sequence[str], job_id: UUID
+    ) -> list[str]:
+        """The setuid and setgid files (paths from the volume's root) a restore of the snapshot of
+        volume `source` (or of `include`) would write."""
+        _check_volume_name(source)
+        _check_snapshot_id(snapshot_id)
+        wanted = [_volume_path(source, path) for path in include or ["/"]]
+        run = await self._run(repository, ["ls", "--json", snapshot_id], job_id, what="listing a snapshot")
+        root = str(VOLUMES / source)
+        found = []
+        for node in map(_json, run.stdout):
+            path = str(node.get("path", ""))
+            if node.get("struct_type") != "node" or not int(node.get("mode") or 0) & _SPECIAL_BITS:
+                continue
+            if any(path == w or path.startswith(w.rstrip("/") + "/") for w in wanted):
+                found.append(path.removeprefix(root) or "/")
+        return found
 
     async def list_directory(
         self, repository: Repository, snapshot_id: str, source: str, path: str, job_id: UUID

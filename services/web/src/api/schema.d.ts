@@ -3430,6 +3430,12 @@ export interface components {
              * @default true
              */
             backup_first: boolean;
+            /**
+             * Paths
+             * @description A volume's snapshot only: restore just these files or directories (paths from the volume's root, as GET /artifacts/{id}/tree shows them); empty: all of it.
+             * @default []
+             */
+            paths: string[];
         };
         /**
          * RestoreTargetIn

@@ -1,5 +1,5 @@
 // The restore wizard: pick a backup → choose the target → preview → confirm → follow.
-// ?artifact=<id> starts at the target step, ?job=<id> follows a restore.
+// ?artifact=<id> starts at the target step (with ?path=..., only those paths of a snapshot), ?job=<id> follows a restore.
 import { useReducer, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, useSearchParams } from "react-router-dom";
@@ -32,11 +32,18 @@ export function RestorePage() {
   const artifact = params.get("artifact");
   const job = params.get("job");
   const backupJob = params.get("backup");
+  const paths = params.getAll("path");
   // A new ?artifact or ?job (a link, the nav) starts the wizard afresh there; ?backup names the
   // backup of the current data the restore takes first, so a reload still links it.
   return (
     <Page title="Restore">
-      <RestoreWizard key={`${artifact ?? ""}|${job ?? ""}`} artifact={artifact} job={job} backupJob={backupJob} />
+      <RestoreWizard
+        key={`${artifact ?? ""}|${job ?? ""}|${paths.join("|")}`}
+        artifact={artifact}
+        job={job}
+        backupJob={backupJob}
+        paths={paths}
+      />
     </Page>
   );
 }
@@ -59,7 +66,18 @@ function StepList({ current }: { current: Step }) {
   );
 }
 
-function RestoreWizard({ artifact, job, backupJob }: { artifact: string | null; job: string | null; backupJob: string | null }) {
+function RestoreWizard({
+  artifact,
+  job,
+  backupJob,
+  paths,
+}: {
+  artifact: string | null;
+  job: string | null;
+  backupJob: string | null;
+  /** A snapshot's files or directories to restore alone (none: all of it). */
+  paths: string[];
+}) {
   const [state, dispatch] = useReducer(wizardReducer, { artifact, job, backupJob }, initialWizard);
   const [, setParams] = useSearchParams();
   const can = useCan();
@@ -118,7 +136,7 @@ function RestoreWizard({ artifact, job, backupJob }: { artifact: string | null; 
     const target = restoreTarget(chosen.data, state.mode, state.newName, state.sameStorage);
     if (!target) return;
     preview.reset();
-    preview.mutate({ artifact_id: chosen.data.id, target, backup_first: state.backupFirst });
+    preview.mutate({ artifact_id: chosen.data.id, target, backup_first: state.backupFirst, paths });
   };
 
   const previewErrors = preview.error instanceof ApiError ? fieldErrors(preview.error.body, ["target"]) : null;

@@ -157,13 +157,18 @@ async def read_by_open_jobs(db: AsyncSession, artifact_ids: Iterable[uuid.UUID])
     ids = [str(i) for i in artifact_ids]
     if not ids:
         return set()
-    named = Job.request[("archive", "artifact_id")].as_string()
-    query = select(named).where(
-        Job.kind.in_(("restore", "verify")),
-        Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)),
-        named.in_(ids),
-    )
-    return {uuid.UUID(found) for found in (await db.scalars(query)).all()}
+    found: set[uuid.UUID] = set()
+    for named in (  # an archive's restore or check; a snapshot's restore
+        Job.request[("archive", "artifact_id")].as_string(),
+        Job.request[("snapshot", "artifact_id")].as_string(),
+    ):
+        query = select(named).where(
+            Job.kind.in_(("restore", "verify")),
+            Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)),
+            named.in_(ids),
+        )
+        found |= {uuid.UUID(value) for value in (await db.scalars(query)).all()}
+    return found
 
 
 async def open_jobs_reading(db: AsyncSession, artifact_id: uuid.UUID) -> Sequence[Job]:

@@ -28,6 +28,7 @@ Request = (
     | ev.PruneRequested
     | ev.DeleteRequested
     | ev.ForgetRequested
+    | ev.SnapshotRestoreRequested
 )
 
 _KIND: dict[type[ev.Event], str] = {
@@ -38,6 +39,7 @@ _KIND: dict[type[ev.Event], str] = {
     ev.PruneRequested: "prune",
     ev.DeleteRequested: "prune",  # a prune of one artifact a person chose: settled and reconciled as prunes are
     ev.ForgetRequested: "prune",  # retention's prune of snapshots, which their host's executor forgets
+    ev.SnapshotRestoreRequested: "restore",
 }
 
 
@@ -46,7 +48,7 @@ def resource_of(request: Request) -> ev.ResourceRef | ev.RestoreTarget | None:
     match request:
         case ev.BackupRequested() | ev.PruneRequested() | ev.DeleteRequested() | ev.ForgetRequested():
             return request.resource
-        case ev.RestoreRequested():
+        case ev.RestoreRequested() | ev.SnapshotRestoreRequested():
             return request.target
         case ev.FetchRequested():
             return request.restore.target
@@ -74,6 +76,9 @@ def describe(request: Request, resource: ev.ResourceRef | ev.RestoreTarget | Non
             return f"prune of {len(request.archives)} archive(s) of {named} that the plan's retention drops"
         case ev.DeleteRequested():
             return f"deletion of the backup of {named} (artifact {request.archive.artifact_id}) and its copies"
+        case ev.SnapshotRestoreRequested():
+            what = f"{len(request.paths)} path(s) of" if request.paths else "all of"
+            return f"restore of {what} snapshot {request.snapshot.snapshot_id[:8]} into new {named}"
         case ev.ForgetRequested():
             return (
                 f"forgetting {len(request.snapshots)} snapshot(s) of {named} in repository {request.repository} "

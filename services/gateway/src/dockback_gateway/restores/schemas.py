@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -67,6 +67,12 @@ class RestorePreviewRequest(BaseModel):
         "volumes): first back up its current data (an ad-hoc backup, catalogued like any other, so a wrong "
         "restore can be undone). The executor takes it as the restore's first step; if it fails, the restore "
         "stops and overwrites nothing. Ignored when nothing is overwritten, and for images.",
+    )
+    paths: list[Annotated[str, Field(min_length=1, max_length=4096)]] = Field(
+        default=[],
+        max_length=1000,
+        description="A volume's snapshot only: restore just these files or directories (paths from the volume's "
+        "root, as GET /artifacts/{id}/tree shows them); empty: all of it.",
     )
 
 

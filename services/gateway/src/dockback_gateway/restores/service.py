@@ -36,7 +36,7 @@ from dockback_contracts.storage import PLAIN_LOCAL, VolumeStorage
 from dockback_gateway.audit.service import Origin, record
 from dockback_gateway.auth.dependencies import Principal
 from dockback_gateway.catalog import repository as catalog_repository
-from dockback_gateway.catalog.models import Artifact, ArtifactCopy, ArtifactKind, ArtifactState
+from dockback_gateway.catalog.models import Artifact, ArtifactCopy, ArtifactFormat, ArtifactKind, ArtifactState
 from dockback_gateway.catalog.requests import archive_ref, catalogued
 from dockback_gateway.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from dockback_gateway.jobs.queue import queue_job
@@ -91,6 +91,7 @@ class RestoreService:
         copies = await self._copies(artifact)
         _restorable(artifact, copies)
         await self._no_snapshots_beside(artifact)
+        paths = _snapshot_paths(artifact, body)
         target = ev.RestoreTarget.model_validate(body.target.model_dump(), strict=False)
         inventory, inventory_at = await self._inventory(artifact.host_id)
         siblings = await repository.sibling_volumes(self.db, artifact) if artifact.kind == ArtifactKind.CONFIG else []
@@ -101,6 +102,11 @@ class RestoreService:
         except RestoreRefusal as refusal:
             error = Conflict if refusal.conflict else Invalid
             raise error(f"{refusal.field}: {refusal.detail}" if refusal.field else refusal.detail) from None
+        if artifact.format == ArtifactFormat.REPOSITORY and (impact.target_exists or target.replace_existing):
+            raise Invalid(
+                f"target.name: volume {target.name!r} exists; a snapshot is restored into a new volume for now "
+                "(choose a new name; restoring into the original comes later)"
+            )
         backup_first = body.backup_first and _replaces_current_data(artifact, impact)
         storage, storage_words = _storage(artifact, body.target, impact)
         target = target.model_copy(update={"storage": storage})  # bound to the token with the rest of the target
@@ -127,7 +133,15 @@ class RestoreService:
                 f" Host {artifact.host_id} no longer holds the archive: it is first downloaded from the S3 target "
                 f"{' or '.join(repr(t) for t in fetch_from)} and checked against its sha256."
             )
-        if not artifact.verified:
+        if paths:
+            shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+            summary += f" Only {shown} of the snapshot is restored."
+        if artifact.format == ArtifactFormat.REPOSITORY:
+            warnings.append(
+                "restic checks every restored file against the snapshot's hashes; a snapshot holding setuid or "
+                "setgid files is restored only if the plan allows it"
+            )
+        elif not artifact.verified:
             warnings.append("this archive has not been verified; its checksum is checked before anything is written")
         token = secrets.token_urlsafe(32)
         expires_at = now + TOKEN_LIFETIME
@@ -139,7 +153,7 @@ class RestoreService:
                 username=self.user.username,
                 artifact_id=artifact.id,
                 host_id=artifact.host_id,
-                action=_action(artifact, target, impact, backup_first=backup_first),
+                action={**_action(artifact, target, impact, backup_first=backup_first), "paths": paths},
                 created_at=now,
                 expires_at=expires_at,
             )
@@ -245,6 +259,8 @@ class RestoreService:
             await self._refuse(confirmation, refusal)
 
         job_id = uuid.uuid4()
+        if artifact.format == ArtifactFormat.REPOSITORY:
+            return await self._confirm_snapshot(confirmation, artifact, target, job_id, now)
         archive = archive_ref(artifact, copies)
         restore = ev.RestoreRequested(
             job_id=job_id,
@@ -276,6 +292,36 @@ class RestoreService:
         await self._audit("success", confirmation, details)
         backup_job_id = None if restore.backup_first is None else restore.backup_first.job_id
         return RestoreAccepted(job_id=job_id, host_id=artifact.host_id, backup_job_id=backup_job_id)
+
+    async def _confirm_snapshot(
+        self,
+        confirmation: RestoreConfirmation,
+        artifact: Artifact,
+        target: ev.RestoreTarget,
+        job_id: uuid.UUID,
+        now: datetime,
+    ) -> RestoreAccepted:
+        """The job that restores a volume's snapshot (or the previewed paths of it) into a new volume."""
+        assert artifact.repository is not None
+        assert artifact.snapshot_id is not None
+        request = ev.SnapshotRestoreRequested(
+            job_id=job_id,
+            host_id=artifact.host_id,
+            plan_id=artifact.plan_id,
+            snapshot=ev.SnapshotRef(
+                artifact_id=artifact.id, repository=artifact.repository, snapshot_id=artifact.snapshot_id
+            ),
+            volume=artifact.role,
+            target=target,
+            paths=tuple(confirmation.action.get("paths") or ()),
+            requested_by=self.user.username,
+            restore_special_bits=await self._special_bits_allowed(artifact),
+            labels=_recorded_labels(artifact),
+        )
+        confirmation.used_at, confirmation.job_id = now, job_id
+        await queue_job(self.db, request, plan_id=artifact.plan_id)
+        await self._audit("success", confirmation, {"job_id": str(job_id), "paths": len(request.paths)})
+        return RestoreAccepted(job_id=job_id, host_id=artifact.host_id, backup_job_id=None)
 
     async def _special_bits_allowed(self, artifact: Artifact) -> bool:
         """Whether the artifact's plan lets restores write setuid/setgid files (an admin's choice);
@@ -354,15 +400,42 @@ class RestoreService:
 
 
 def _restorable(artifact: Artifact, copies: Sequence[ArtifactCopy]) -> None:
-    """A restore reads the archive from its host's data dir, or first fetches a verified remote copy."""
+    """A restore reads the archive from its host's data dir, or first fetches a verified remote
+    copy; a volume's snapshot is read from its repository on its host."""
     if artifact.state != ArtifactState.AVAILABLE:
         raise Conflict(f"artifact {artifact.id} is {artifact.state}: it cannot be restored")
-    archive_ref(artifact)  # Invalid for a snapshot, which this restore cannot read
+    if artifact.format == ArtifactFormat.REPOSITORY:
+        if artifact.kind != ArtifactKind.VOLUME:
+            raise Invalid(
+                f"backup {artifact.id} is a snapshot of an image: restoring it from DockBack is not available yet"
+            )
+        return
     if not artifact.local_present and not copies:
         raise Conflict(
             f"artifact {artifact.id} has no copy on host {artifact.host_id} and no verified remote copy "
             "to fetch it from: it cannot be restored"
         )
+
+
+def _recorded_labels(artifact: Artifact) -> dict[str, str]:
+    """The labels the snapshot's volume had, as its SnapshotCreated recorded them."""
+    labels = (artifact.manifest or {}).get("labels")
+    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+
+
+def _snapshot_paths(artifact: Artifact, body: RestorePreviewRequest) -> list[str]:
+    """The paths to restore, each from the volume's root, checked: only a snapshot's, none leaving the volume."""
+    if not body.paths:
+        return []
+    if artifact.format != ArtifactFormat.REPOSITORY:
+        raise Invalid("paths: only a snapshot's files are restored one by one; an archive is restored whole")
+    paths = []
+    for path in body.paths:
+        parts = [part for part in path.split("/") if part not in ("", ".")]
+        if ".." in parts or "\0" in path or not parts:
+            raise Invalid(f"paths: {path!r} is not a file or directory inside the volume")
+        paths.append("/" + "/".join(parts))
+    return sorted(set(paths))
 
 
 def _storage(artifact: Artifact, asked: RestoreTargetIn, impact: Impact) -> tuple[VolumeStorage | None, str | None]:

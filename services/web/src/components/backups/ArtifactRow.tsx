@@ -1,6 +1,6 @@
 // One archive or snapshot in the catalog, with its actions and (on demand) its remote copies and checks.
-// A snapshot (format `repository`) shows its restic id where an archive shows its sha256; restoring,
-// checking and deleting single snapshots are not offered (the API refuses them, saying so).
+// A snapshot (format `repository`) shows its restic id where an archive shows its sha256; a volume's
+// snapshot restores into a new volume; checking and deleting single snapshots are not offered.
 import { Fragment, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link } from "react-router-dom";
@@ -35,7 +35,8 @@ export function ArtifactRow({ artifact, onResource }: { artifact: Artifact; onRe
     onSuccess: () => Promise.all([afterJobStarted(client), client.invalidateQueries({ queryKey: ["artifacts"] })]),
   });
   const snapshot = artifact.format === "repository";
-  const restorable = artifact.state === "available" && artifact.kind !== "bind" && !snapshot;
+  // A volume's snapshot restores into a new volume (all of it, or what Browse picks).
+  const restorable = artifact.state === "available" && artifact.kind !== "bind" && (!snapshot || artifact.kind === "volume");
   return (
     <Fragment>
       <tr>

@@ -58,7 +58,7 @@ describe("BackupsPage", () => {
     expect(await screen.findByRole("link", { name: "follow the job" })).toHaveAttribute("href", "/jobs/v1");
   });
 
-  it("shows a snapshot by its restic id and what it added, without the archive-only actions", async () => {
+  it("shows a snapshot by its restic id and what it added, with a restore but no archive-only actions", async () => {
     const snapshotId = "4f1c2a9be3d34c0a8f7e6d5c4b3a29180f1e2d3c4b5a69788796a5b4c3d2e1f0";
     stubApi(
       ["GET /artifacts", "POST /artifacts/{artifact_id}/verify", "POST /restores/preview", "DELETE /artifacts/{artifact_id}"],
@@ -67,7 +67,7 @@ describe("BackupsPage", () => {
     renderPage();
     expect(await screen.findByTitle(`restic snapshot ${snapshotId} in repository plan-p1`)).toHaveTextContent("snapshot 4f1c2a9b");
     expect(screen.getByText(/added, of/)).toBeInTheDocument();
-    expect(screen.queryByRole("link", { name: "Restore" })).toBeNull();
+    expect(screen.getByRole("link", { name: "Restore" })).toHaveAttribute("href", "/restore?artifact=a1");
     expect(screen.queryByRole("button", { name: "Verify now" })).toBeNull();
     expect(screen.queryByRole("button", { name: "Delete" })).toBeNull();
   });

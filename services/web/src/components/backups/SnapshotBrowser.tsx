@@ -1,8 +1,10 @@
 // One directory of a volume's snapshot at a time, listed by the snapshot's host when opened.
 import { useState } from "react";
 import { useQuery } from "@tanstack/react-query";
+import { Link } from "react-router-dom";
 import { api } from "../../api/client";
 import { unwrap } from "../../api/errors";
+import { useCan } from "../../auth/session";
 import { formatBytes, formatDateTime } from "../../lib/format";
 import { ErrorBanner, Loading } from "../ui";
 
@@ -15,6 +17,7 @@ function permissions(mode: number | null | undefined): string {
 
 export function SnapshotBrowser({ artifactId }: { artifactId: string }) {
   const [path, setPath] = useState("/");
+  const mayRestore = useCan()("POST", "/restores/preview");
   const listing = useQuery({
     queryKey: ["artifact-tree", artifactId, path],
     queryFn: async () =>
@@ -47,12 +50,13 @@ export function SnapshotBrowser({ artifactId }: { artifactId: string }) {
               <th>Mode</th>
               <th>Owner</th>
               <th>Modified</th>
+              <th />
             </tr>
           </thead>
           <tbody>
             {listing.data.entries.length === 0 ? (
               <tr>
-                <td colSpan={5} className="muted">
+                <td colSpan={6} className="muted">
                   Empty directory
                 </td>
               </tr>
@@ -78,6 +82,17 @@ export function SnapshotBrowser({ artifactId }: { artifactId: string }) {
                   {entry.uid ?? ""}:{entry.gid ?? ""}
                 </td>
                 <td>{entry.mtime ? formatDateTime(entry.mtime) : ""}</td>
+                <td>
+                  {mayRestore && (entry.type === "file" || entry.type === "dir") ? (
+                    <Link
+                      className="small"
+                      aria-label={`Restore ${entry.path}`}
+                      to={`/restore?artifact=${artifactId}&path=${encodeURIComponent(entry.path)}`}
+                    >
+                      Restore
+                    </Link>
+                  ) : null}
+                </td>
               </tr>
             ))}
           </tbody>

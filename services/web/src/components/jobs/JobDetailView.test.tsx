@@ -113,7 +113,7 @@ describe("JobDetailView", () => {
     expect(screen.queryByText("Bytes total")).not.toBeInTheDocument();
   });
 
-  it("shows a snapshot by its restic id, offering the restore only of an archive", async () => {
+  it("shows a snapshot by its restic id beside an archive, each with its restore", async () => {
     const artifact = {
       resource_kind: "volume",
       resource_name: "pgdata",
@@ -137,7 +137,7 @@ describe("JobDetailView", () => {
     renderDetail(["POST /restores/preview"], job);
     expect(await screen.findByTitle(`restic snapshot ${"ab".repeat(32)}`)).toHaveTextContent("snapshot abababab");
     const restores = screen.getAllByRole("link", { name: "Restore from this backup" });
-    expect(restores.map((link) => link.getAttribute("href"))).toEqual(["/restore?artifact=a1"]);
+    expect(restores.map((link) => link.getAttribute("href"))).toEqual(["/restore?artifact=s1", "/restore?artifact=a1"]);
   });
 
   it("shows no Cancel button to a role that may not cancel", async () => {

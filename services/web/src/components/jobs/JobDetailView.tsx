@@ -221,7 +221,7 @@ function JobBody({ job }: { job: Detail }) {
                 </td>
                 <td>{artifact.copies.length ? artifact.copies.map((c) => c.target_id).join(", ") : "local only"}</td>
                 <td>
-                  {mayRestore && artifact.state === "available" && artifact.format !== "repository" ? (
+                  {mayRestore && artifact.state === "available" && (artifact.format !== "repository" || artifact.resource_kind === "volume") ? (
                     <Link className="button small" to={`/restore?artifact=${artifact.id}`}>
                       Restore from this backup
                     </Link>

@@ -122,6 +122,18 @@ afterEach(() => {
 });
 
 describe("RestorePage", () => {
+  it("restores only the paths the snapshot browser chose (?path=), sending them with the preview", async () => {
+    const stub: Stub = { sent: [] };
+    stubApi(stub);
+    const user = userEvent.setup();
+    renderAt("/restore?artifact=a1&path=%2Fconf%2Fapp.ini&path=%2Fdata");
+    await waitFor(() => expect(stub.sent.some((s) => s.path === "/resources/volumes")).toBe(true));
+    await user.click(await screen.findByLabelText("New volume"));
+    await user.click(screen.getByRole("button", { name: "Preview" }));
+    await screen.findByText(/as a new object; nothing existing is overwritten/);
+    expect(stub.sent.find((s) => s.path === "/restores/preview")?.body).toMatchObject({ paths: ["/conf/app.ini", "/data"] });
+  });
+
   it("restores into a new volume: a suggested free name, preview, a plain Confirm, follow", async () => {
     const stub: Stub = { sent: [] };
     stubApi(stub);
@@ -147,6 +159,7 @@ describe("RestorePage", () => {
         same_storage_as_original: false,
       },
       backup_first: true,
+      paths: [],
     });
 
     await user.click(screen.getByRole("button", { name: "Continue" }));
