@@ -299,8 +299,10 @@ ALLOWED: list[tuple[str, str]] = [
         for kind in (
             ev.JobStarted,
             ev.ArchiveCreated,
+            ev.SnapshotCreated,
             ev.RestoreCompleted,
             ev.ArchiveVerified,
+            ev.ArtifactsPruned,  # the snapshots it forgot
             ev.JobFailed,
             ev.JobCancelled,
         )
@@ -325,6 +327,8 @@ ALLOWED: list[tuple[str, str]] = [
             ev.PruneRequested,
             ev.FetchRequested,
             ev.DeleteRequested,
+            ev.ForgetRequested,
+            ev.SnapshotRestoreRequested,
         )
     ],
     (permissions.GATEWAY, subjects.fact(ev.JobFailed, HOST_B)),
@@ -348,7 +352,9 @@ REFUSED: list[tuple[str, str]] = [
     ],
     # and each of its services only its own kind of fact
     (f"executor-{HOST_A}", subjects.fact(ev.UploadCompleted, HOST_A)),
-    (f"executor-{HOST_A}", subjects.fact(ev.ArtifactsPruned, HOST_A)),
+    (f"executor-{HOST_A}", subjects.fact(ev.LocalCopiesRemoved, HOST_A)),
+    (f"executor-{HOST_A}", subjects.request(ev.ForgetRequested, HOST_A)),  # it forgets what it is asked to
+    (f"uploader-{HOST_A}", subjects.fact(ev.SnapshotCreated, HOST_A)),
     (f"uploader-{HOST_A}", subjects.fact(ev.ArchiveCreated, HOST_A)),
     (f"uploader-{HOST_A}", subjects.fact(ev.RestoreCompleted, HOST_A)),
     (f"uploader-{HOST_A}", subjects.host_state(ev.HostHeartbeat, HOST_A)),
