@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -24,8 +25,10 @@ from dockback_executor.backup import BackupConfig, BackupService
 from dockback_executor.consistency import ContainerStopper
 from dockback_executor.docker_api import DockerEngine
 from dockback_executor.locks import ResourceLocks
+from dockback_executor.restic import Repository, ResticRunner
 from dockback_executor.restore import RestoreConfig, RestoreService
-from dockback_executor.runner_strategy import choose_runner
+from dockback_executor.runner_image import ensure_runner_tools_image
+from dockback_executor.runner_strategy import choose_runner, locate_data
 from dockback_executor.settings import Settings
 from dockback_executor.store import ArchiveStore
 from dockback_executor.verify import ArchiveVerifier
@@ -194,3 +197,29 @@ def on_small_data_dir(backups: BackupService, data_dir: Path) -> BackupService:
     store = ArchiveStore(data_dir)
     store.prepare()
     return BackupService(backups.engine, store, backups.locks, backups.stopper, backups.announcer, backups.config)
+
+
+@pytest_asyncio.fixture
+async def restic(host: Host) -> ResticRunner:
+    image = await ensure_runner_tools_image(host.engine)
+    return ResticRunner(host.engine, image, await locate_data(host.engine, host.store.root, None, None))
+
+
+@pytest.fixture(scope="session")
+def initialized(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """One repository made by restic's `init` (seconds of key derivation) for every test to copy."""
+    password = secrets.token_urlsafe(24)
+    made = tmp_path_factory.mktemp("restic-template") / "repository"
+    subprocess.run(
+        ["restic", "init", "-r", str(made)], env={"RESTIC_PASSWORD": password}, check=True, capture_output=True
+    )
+    return made, password
+
+
+@pytest.fixture
+def repository(restic: ResticRunner, initialized: tuple[Path, str]) -> Repository:
+    """An empty repository of the test's own in the data dir."""
+    template, password = initialized
+    made = Repository("plan-repository", password=password)
+    shutil.copytree(template, restic.repository_path(made))
+    return made

@@ -6,50 +6,20 @@ import asyncio
 import json
 import os
 import secrets
-import shutil
 import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from dockback_executor.errors import ResourceMissing
 from dockback_executor.restic import BackupProgress, Repository, ResticFailed, ResticRunner, feed_tar_stream
-from dockback_executor.runner_image import ensure_runner_tools_image
-from dockback_executor.runner_strategy import PIPES, locate_data
+from dockback_executor.runner_strategy import PIPES
 from dockback_runtime.jobs.errors import PermanentError
-from executor.conftest import Host
 from executor.volumes import create_volume, describe, docker_cli, populate, run_in, volume_of_random_bytes
 
 HOST = "host-restic-test"
-
-
-@pytest_asyncio.fixture
-async def restic(host: Host) -> ResticRunner:
-    image = await ensure_runner_tools_image(host.engine)
-    return ResticRunner(host.engine, image, await locate_data(host.engine, host.store.root, None, None))
-
-
-@pytest.fixture(scope="session")
-def initialized(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """One repository made by restic's `init` (seconds of key derivation) for every test to copy."""
-    password = secrets.token_urlsafe(24)
-    made = tmp_path_factory.mktemp("restic-template") / "repository"
-    subprocess.run(
-        ["restic", "init", "-r", str(made)], env={"RESTIC_PASSWORD": password}, check=True, capture_output=True
-    )
-    return made, password
-
-
-@pytest.fixture
-def repository(restic: ResticRunner, initialized: tuple[Path, str]) -> Repository:
-    """An empty repository of the test's own in the data dir."""
-    template, password = initialized
-    made = Repository("plan-repository", password=password)
-    shutil.copytree(template, restic.repository_path(made))
-    return made
 
 
 async def test_a_repository_is_created_at_the_first_backup_and_only_then(

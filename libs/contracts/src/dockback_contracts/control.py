@@ -1,6 +1,7 @@
 """Requests and replies of the checks the API offers, over core NATS (`subjects.CHECK_CHANNEL`,
 `subjects.check_target(host)`), the question the restore preview asks a host
-(`subjects.target_users`), and the listing of a snapshot's directory (`subjects.snapshot_tree`).
+(`subjects.target_users`), the listing of a snapshot's directory (`subjects.snapshot_tree`) and
+the download of files from a snapshot (`subjects.snapshot_download`).
 
 The gateway asks; one notifier (or one of the chosen host's uploaders or executors) of the queue
 group answers. Replies say what went wrong in words a person can act on, and never carry a secret.
@@ -131,3 +132,47 @@ class SnapshotTree(Model):
     entries: Seq[SnapshotEntry] = ()
     truncated: bool = Field(default=False, description="The directory holds more entries than listed.")
     problem: str | None = Field(default=None, description="Why the directory could not be listed.")
+
+
+SNAPSHOT_DOWNLOAD_MOST_PATHS = 100
+SNAPSHOT_DOWNLOAD_CHUNK_BYTES = 512 * 1024
+"""The most bytes of a download one reply carries (NATS' payload limit is 1 MiB)."""
+
+
+class SnapshotDownloadOpen(Model):
+    """The gateway asks one executor of the host, on `subjects.snapshot_download(host)`, to start a
+    download of `paths` (from the volume's root) of a snapshot of a volume: one file as it is, else
+    a tar of everything chosen (directories with what is below them), named from their directory."""
+
+    type: Literal["snapshot_download_open.v1"] = "snapshot_download_open.v1"
+    download_id: str = Field(pattern=r"^[0-9a-f]{32}$", description="Chosen by the gateway.")
+    repository: Name
+    snapshot_id: str = Field(pattern=r"^[0-9a-f]{64}$")
+    volume: Name = Field(description="The volume the snapshot is of.")
+    paths: Seq[str] = Field(min_length=1, max_length=SNAPSHOT_DOWNLOAD_MOST_PATHS)
+
+
+class SnapshotDownloadOpened(Model):
+    """The executor's answer: what the download is and the subject its bytes are read from, or the
+    problem that stopped it."""
+
+    type: Literal["snapshot_download_opened.v1"] = "snapshot_download_opened.v1"
+    host_id: HostId
+    download_id: str
+    reader: str | None = Field(default=None, description="The subject `SnapshotDownloadRead`s go to.")
+    file_name: str | None = Field(default=None, description="The name to save it as.")
+    tar: bool = Field(default=False, description="A tar of the chosen entries, else one file as it is.")
+    size: int | None = Field(default=None, description="A single file's size in bytes.")
+    problem: str | None = None
+
+
+class SnapshotDownloadRead(Model):
+    """The next bytes of a download from `offset` (what the asker has already), or, with `close`,
+    the end of it (the asker went away). The answer is one frame: `D` and up to
+    `SNAPSHOT_DOWNLOAD_CHUNK_BYTES` of data, `E` at the end, or `P` and the problem (UTF-8) that cut
+    it short."""
+
+    type: Literal["snapshot_download_read.v1"] = "snapshot_download_read.v1"
+    download_id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    offset: int = Field(ge=0)
+    close: bool = False

@@ -16,7 +16,8 @@ allow-lists cannot drift from what the code does. Roles:
   and progress; reads the cancellations bucket and its own share of the settings (`executor.<host>`:
   its repositories' passwords); registers its own sealing key; answers the
   restore preview's question about its own host (`subjects.target_users(host)`) and the listing
-  of its own snapshots (`subjects.snapshot_tree(host)`), and no other host's.
+  of its own snapshots (`subjects.snapshot_tree(host)`) and the downloads of their files
+  (`subjects.snapshot_download(host)` and its readers), and no other host's.
 - `uploader-<host>`: consumes only its host's ArchiveCreated, prune, delete and fetch requests;
   publishes its host's facts (`UPLOADER_FACTS`) and progress and hands a fetched archive's
   restore to its host's executor; reads plans, the cancellations bucket and its own host's
@@ -302,8 +303,14 @@ def executor(host_id: str) -> Role:
             *kv_key_read_subjects(streams.SETTINGS_BUCKET, snapshots.executor_settings_key(host_id)),
             *own_sealing_key_subjects(name),
         ],
-        # what uses a restore's target, asked by the preview; a snapshot's directory, by the Backups page
-        subscribe=[subjects.target_users(host_id), subjects.snapshot_tree(host_id)],
+        # what uses a restore's target, asked by the preview; a snapshot's directory and the
+        # downloads of its files, by the Backups page
+        subscribe=[
+            subjects.target_users(host_id),
+            subjects.snapshot_tree(host_id),
+            subjects.snapshot_download(host_id),
+            subjects.snapshot_download_reader(host_id, subjects.ANY),
+        ],
         responds=True,
     )
 

@@ -44,6 +44,19 @@ def snapshot_tree(host_id: str) -> str:
     return f"{CONTROL_PREFIX}.{host_id}.snapshot_tree"
 
 
+def snapshot_download(host_id: str) -> str:
+    """Core-NATS request/reply (queue group `executors`): start a download of files of a snapshot
+    in one of the host's repositories (`control.SnapshotDownloadOpen`). Only that host's executors
+    may subscribe to it (`permissions.executor`)."""
+    return f"{CONTROL_PREFIX}.{host_id}.snapshot_download"
+
+
+def snapshot_download_reader(host_id: str, instance_id: str) -> str:
+    """Core-NATS request/reply: the bytes of the downloads one executor (`instance_id`) of the host
+    started (`control.SnapshotDownloadRead`), which only it holds."""
+    return f"{snapshot_download(host_id)}.{instance_id}"
+
+
 def target_users(host_id: str) -> str:
     """Core-NATS request/reply (queue group `executors`): what exists on the host now, for a
     restore preview (`control.TargetUsersQuery` -> `control.TargetUsers`). Only that host's

@@ -25,6 +25,7 @@ from dockback_executor.restic import ResticRunner
 from dockback_executor.restore import RestoreConfig, RestoreService
 from dockback_executor.runner_strategy import PIPES, choose_runner, locate_data, remove_abandoned_fifos
 from dockback_executor.settings import Settings
+from dockback_executor.snapshot_download import SnapshotDownloads
 from dockback_executor.snapshot_restore import SnapshotRestoreService
 from dockback_executor.store import ArchiveStore
 from dockback_executor.tar_inspect import ArchiveLimits
@@ -159,9 +160,11 @@ class Executor:
             self.settings,
             self.settings.max_concurrent_jobs,
         )
-        register_questions(self.broker, host_id, self.engine, restic, repositories)
+        downloads = SnapshotDownloads(restic, repositories, host_id, self.instance.instance_id)
+        register_questions(self.broker, host_id, self.engine, restic, repositories, downloads)
         if not await start_consumers(self.broker, self.settings, specs, self.stopped, lambda: self._register_key(role)):
             await stop_loops(repairing)
+            await downloads.close()
             await self.engine.close()
             return  # asked to stop while waiting for the streams
         js = self.broker.connection.jetstream()
@@ -196,6 +199,7 @@ class Executor:
             # cancel the awaits in a job's cleanup (restarting the containers it stopped).
             await jobs.finish_or_hand_back(self.settings.shutdown_grace_seconds)
             await stop_loops(discovering, watching, lagging, repairing)
+            await downloads.close()
             await self.broker.stop()
             await self.engine.close()
             self.instance.release()

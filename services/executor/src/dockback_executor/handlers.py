@@ -8,7 +8,15 @@ from faststream.nats import NatsBroker, NatsMessage
 
 from dockback_contracts import events as ev
 from dockback_contracts import streams, subjects
-from dockback_contracts.control import SnapshotTree, SnapshotTreeQuery, TargetUsers, TargetUsersQuery
+from dockback_contracts.control import (
+    SnapshotDownloadOpen,
+    SnapshotDownloadOpened,
+    SnapshotDownloadRead,
+    SnapshotTree,
+    SnapshotTreeQuery,
+    TargetUsers,
+    TargetUsersQuery,
+)
 from dockback_contracts.streams import ConsumerSpec
 from dockback_executor.backup import BackupService
 from dockback_executor.docker_api import DockerEngine
@@ -16,6 +24,7 @@ from dockback_executor.forget import ForgetService
 from dockback_executor.repository_keys import RepositoryKeys
 from dockback_executor.restic import ResticRunner
 from dockback_executor.restore import RestoreService
+from dockback_executor.snapshot_download import SnapshotDownloads
 from dockback_executor.snapshot_restore import SnapshotRestoreService
 from dockback_executor.snapshot_tree import snapshot_tree
 from dockback_executor.target_users import target_users
@@ -79,6 +88,7 @@ def register_questions(
     engine: DockerEngine,
     restic: ResticRunner | None,
     repositories: RepositoryKeys,
+    downloads: SnapshotDownloads,
 ) -> None:
     """Answer the questions asked about this host (core request/reply, one executor of the host answers)."""
 
@@ -98,3 +108,17 @@ def register_questions(
     broker.subscriber(subjects.snapshot_tree(host_id), queue="executors", description=on_snapshot_tree.__doc__)(
         on_snapshot_tree
     )
+
+    async def on_snapshot_download(request: SnapshotDownloadOpen) -> SnapshotDownloadOpened:
+        """Start a download of files of a snapshot in one of this host's repositories (the Backups page asks)."""
+        return await downloads.open(request)
+
+    broker.subscriber(subjects.snapshot_download(host_id), queue="executors", description=on_snapshot_download.__doc__)(
+        on_snapshot_download
+    )
+
+    async def on_snapshot_download_read(request: SnapshotDownloadRead) -> bytes:
+        """The next bytes of a download this executor started."""
+        return await downloads.read(request)
+
+    broker.subscriber(downloads.reader, description=on_snapshot_download_read.__doc__)(on_snapshot_download_read)

@@ -29,11 +29,12 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 from uuid import UUID
 
 from dockback_executor.archive import READ_BYTES
 from dockback_executor.docker_api import RUNNER_LABEL, DockerEngine, finish_even_if_cancelled
+from dockback_executor.errors import ResourceMissing
 from dockback_executor.runner_strategy import PIPES, DataPlace, Fifo, in_own_thread
 from dockback_runtime.jobs.errors import JobError, PermanentError, TransientError
 
@@ -359,6 +360,54 @@ class ResticRunner:
             if node.get("path") != directory and str(node.get("path", "")).startswith(root + "/")
         ]
 
+    async def nodes(
+        self, repository: Repository, snapshot_id: str, source: str, paths: Sequence[str], job_id: UUID
+    ) -> dict[str, dict[str, Any]]:
+        """restic's `ls --json` node of each of `paths` (from the volume's root) of a snapshot of
+        volume `source`, by that path. PermanentError naming a path the snapshot does not hold."""
+        _check_volume_name(source)
+        _check_snapshot_id(snapshot_id)
+        wanted = {_volume_path(source, path): path for path in paths}
+        run = await self._run(repository, ["ls", "--json", snapshot_id, *wanted], job_id, what="listing a snapshot")
+        found = {
+            wanted[str(node["path"])]: node
+            for node in map(_json, run.stdout)
+            if node.get("struct_type") == "node" and str(node.get("path")) in wanted
+        }
+        if missing := [path for path in paths if path not in found]:
+            raise PermanentError(f"snapshot {snapshot_id[:8]} of volume {source!r} holds no {', '.join(missing)}")
+        return found
+
+    async def dump(
+        self,
+        repository: Repository,
+        snapshot_id: str,
+        source: str,
+        path: str,
+        job_id: UUID,
+        read: Callable[[BinaryIO], None],
+    ) -> None:
+        """`restic dump` of `path` (from the volume's root) of a snapshot of volume `source`: a
+        file's bytes, a directory as a tar (its entries named `volumes/<source>/...`), handed to
+        `read` (in a thread of its own) as they come. What `read` leaves unread is discarded, so
+        restic always ends; what `read` raises is raised here once it has."""
+        _check_volume_name(source)
+        _check_snapshot_id(snapshot_id)
+        argv = ["dump", snapshot_id, _volume_path(source, path)]
+
+        def reader(fifo: Fifo) -> list[bytes]:
+            with os.fdopen(fifo.read_fd, "rb", buffering=READ_BYTES) as output:
+                try:
+                    read(output)
+                finally:
+                    while output.read(READ_BYTES):  # restic writes on until its output is read
+                        pass
+            return []
+
+        await self._run(
+            repository, argv, job_id, what=f"dump of {path!r} from snapshot {snapshot_id[:8]}", output_reader=reader
+        )
+
     async def forget(self, repository: Repository, snapshot_ids: Sequence[str], job_id: UUID) -> None:
         """Remove exactly these snapshots (their data stays until a prune)."""
         for snapshot_id in snapshot_ids:
@@ -424,13 +473,15 @@ class ResticRunner:
         on_line: Callable[[bytes], None] | None = None,
         stdin: AsyncIterator[bytes] | None = None,
         raw_output: asyncio.Queue[bytes | None] | None = None,
+        output_reader: Callable[[Fifo], list[bytes]] | None = None,
         allowed: Sequence[int] = (0,),
         snapshot_files: bool = False,
     ) -> _Run:
         """Run restic with `argv` in a runner; `volume` (name, read-only) mounted at
         /volumes/<`at`, else its name>; `stdin` fed to restic's standard input; its standard output
         as lines (to `on_line`, and returned), or with `raw_output` as blocks put into that queue
-        (None at the end); with `snapshot_files`, the lines end with the names of the snapshot
+        (None at the end), or read by `output_reader` (in a thread of its own, closing the FIFO's
+        reading end once it is done); with `snapshot_files`, the lines end with the names of the snapshot
         files of a repository on the host (`_SNAPSHOT_FILE`). JobError with restic's reason when it
         exits with a code not in `allowed`; `_Run.fed` says why feeding `stdin` failed."""
         pipes = self.data.directory / PIPES
@@ -471,7 +522,9 @@ class ResticRunner:
             secrets.put(("\n".join([*lines, "."]) + "\n").encode())
             output.reading = True
             reading: asyncio.Future[list[bytes]]
-            if raw_output is not None:
+            if output_reader is not None:
+                reading = in_own_thread(output_reader, output)
+            elif raw_output is not None:
                 reading = in_own_thread(_read_blocks, output, raw_output, loop)
             else:
                 reading = in_own_thread(_read_lines, output, on_line)
@@ -535,6 +588,8 @@ class ResticRunner:
     async def _remove(self, container_id: str) -> None:
         try:
             await self.engine.remove_container(container_id, force=True)
+        except ResourceMissing:
+            pass  # removed already (by `_stop`)
         except JobError:
             self.engine.remove_runner_later(container_id)
 

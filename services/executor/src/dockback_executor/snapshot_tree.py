@@ -50,11 +50,11 @@ def _entry(node: dict[str, Any]) -> SnapshotEntry:
         mode=node.get("mode"),
         uid=node.get("uid"),
         gid=node.get("gid"),
-        mtime=_time(node.get("mtime")),
+        mtime=restic_time(node.get("mtime")),
     )
 
 
-def _time(value: object) -> datetime | None:
+def restic_time(value: object) -> datetime | None:
     """restic's RFC 3339 time with nanoseconds, to the microsecond."""
     if not isinstance(value, str):
         return None

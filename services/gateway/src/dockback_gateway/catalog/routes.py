@@ -1,15 +1,21 @@
-"""/artifacts: the artifact catalog, verify now, delete one backup, retention dry runs, browsing a snapshot."""
+"""/artifacts: the artifact catalog, verify now, delete one backup, retention dry runs, browsing a
+snapshot and downloading its files."""
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
 
-from dockback_contracts.control import SnapshotTree
+from dockback_contracts.control import SNAPSHOT_DOWNLOAD_MOST_PATHS, SnapshotTree
 from dockback_gateway import patterns
+from dockback_gateway.audit.service import record
 from dockback_gateway.auth.dependencies import CurrentPrincipal, enforce_policy, origin_of
+from dockback_gateway.catalog.download import DownloadBrokeOff, chunks, open_download
 from dockback_gateway.catalog.policy import ROWS as POLICY  # noqa: F401 - app.py mounts it with the router
 from dockback_gateway.catalog.repository import ArtifactFilter
 from dockback_gateway.catalog.schemas import (
@@ -33,6 +39,7 @@ router = APIRouter(
     dependencies=[Depends(enforce_policy)],
     responses={401: {"model": Problem}, 403: {"model": Problem}},
 )
+log = logging.getLogger(__name__)
 MISSING: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "description": "No such artifact"}}
 
 
@@ -92,6 +99,67 @@ async def browse_snapshot(
     """The entries directly inside one directory of a volume's snapshot (names, types, sizes,
     modes, owners, times), listed by its host when asked: browse a snapshot one directory at a time."""
     return await snapshot_tree(db, request.app.state.runtime.broker.connection, artifact_id, path)
+
+
+@router.get(
+    "/{artifact_id}/download",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"application/octet-stream": {}, "application/x-tar": {}},
+            "description": "One file as it is, else a tar of the chosen files and directories",
+        },
+        **MISSING,
+        422: {"model": Problem, "description": "Not a volume's snapshot, or a path leaves the volume"},
+        503: {
+            "model": Problem,
+            "description": "The snapshot's host could not start the download (the detail says why)",
+        },
+    },
+)
+async def download_from_snapshot(
+    artifact_id: uuid.UUID,
+    db: DbSession,
+    principal: CurrentPrincipal,
+    request: Request,
+    path: Annotated[
+        list[str],
+        Query(
+            min_length=1,
+            max_length=SNAPSHOT_DOWNLOAD_MOST_PATHS,
+            description="Files and directories, from the volume's root (repeat for several)",
+        ),
+    ],
+) -> StreamingResponse:
+    """Download files of a volume's snapshot, streamed from its host as it reads them: one file
+    as it is, several (or a directory) as a tar named from the directory that holds them. A
+    download that breaks off ends without its proper end, never as a complete file. Audited."""
+    connection = request.app.state.runtime.broker.connection
+    download = await open_download(db, connection, artifact_id, path)
+    await record(
+        db,
+        action="artifact.download",
+        outcome="success",
+        actor=principal.user.username,
+        origin=origin_of(request),
+        target=str(artifact_id),
+        details={"host": download.artifact.host_id, "paths": list(download.paths)},
+    )
+    headers = {"Content-Disposition": download.content_disposition, "Cache-Control": "no-store"}
+    if download.opened.size is not None:
+        headers["Content-Length"] = str(download.opened.size)
+    return StreamingResponse(
+        _logged(chunks(connection, download), artifact_id), media_type=download.media_type, headers=headers
+    )
+
+
+async def _logged(body: AsyncIterator[bytes], artifact_id: uuid.UUID) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in body:
+            yield chunk
+    except DownloadBrokeOff as exc:
+        log.warning("a download from backup %s broke off: %s", artifact_id, exc)
+        raise
 
 
 @router.get("/{artifact_id}", responses=MISSING)

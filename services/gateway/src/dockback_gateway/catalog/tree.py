@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dockback_contracts import subjects
 from dockback_contracts.control import SnapshotTree, SnapshotTreeQuery
 from dockback_gateway.catalog import repository
-from dockback_gateway.catalog.models import ArtifactFormat, ArtifactKind, ArtifactState
+from dockback_gateway.catalog.models import Artifact, ArtifactFormat, ArtifactKind, ArtifactState
 from dockback_gateway.errors import Conflict, DomainError, Invalid, NotFound
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,29 @@ async def snapshot_tree(
     db: AsyncSession, connection: NatsClient | None, artifact_id: uuid.UUID, path: str
 ) -> SnapshotTree:
     """The entries directly inside `path` (from the volume's root) of a volume's snapshot."""
+    artifact = await volume_snapshot(db, artifact_id)
+    check_path(path, "path")
+    assert artifact.repository is not None
+    assert artifact.snapshot_id is not None
+    query = SnapshotTreeQuery(
+        repository=artifact.repository, snapshot_id=artifact.snapshot_id, volume=artifact.role, path=path or "/"
+    )
+    host = artifact.host_id
+    reply = await ask_host(connection, host, subjects.snapshot_tree(host), query.model_dump_json().encode())
+    try:
+        tree = SnapshotTree.model_validate_json(reply)
+    except ValidationError as exc:
+        log.warning("the listing of a snapshot from host %s is unreadable: %r", host, reply[:200])
+        raise HostUnavailable(f"host {host} sent an unreadable answer") from exc
+    if tree.host_id != host:
+        raise HostUnavailable(f"host {tree.host_id} answered instead of host {host}")
+    if tree.problem:
+        raise HostUnavailable(f"host {host} could not list {path!r}: {tree.problem}")
+    return tree
+
+
+async def volume_snapshot(db: AsyncSession, artifact_id: uuid.UUID) -> Artifact:
+    """The artifact, when it is a snapshot of a volume that is still kept."""
     artifact = await repository.get(db, artifact_id)
     if artifact is None:
         raise NotFound(f"there is no artifact {artifact_id}")
@@ -51,31 +74,24 @@ async def snapshot_tree(
         )
     if artifact.state == ArtifactState.PRUNED:
         raise Conflict(f"backup {artifact_id} was pruned")
+    return artifact
+
+
+def check_path(path: str, field: str) -> None:
     if ".." in path.split("/") or "\0" in path:
-        raise Invalid(f"path: {path!r} leaves the volume (no '..' and no NUL)")
-    query = SnapshotTreeQuery(
-        repository=artifact.repository, snapshot_id=artifact.snapshot_id, volume=artifact.role, path=path or "/"
-    )
-    host = artifact.host_id
+        raise Invalid(f"{field}: {path!r} leaves the volume (no '..' and no NUL)")
+
+
+async def ask_host(connection: NatsClient | None, host: str, subject: str, data: bytes) -> bytes:
+    """The answer of one executor of `host` to a core request; HostUnavailable saying why there is none."""
     if connection is None or not connection.is_connected:
         raise HostUnavailable("the gateway is not connected to NATS")
     try:
-        reply = await connection.request(
-            subjects.snapshot_tree(host), query.model_dump_json().encode(), timeout=TREE_ANSWER_SECONDS
-        )
+        reply = await connection.request(subject, data, timeout=TREE_ANSWER_SECONDS)
     except NoRespondersError as exc:
         raise HostUnavailable(f"no executor of host {host} is connected") from exc
     except (NatsTimeoutError, TimeoutError) as exc:
         raise HostUnavailable(f"host {host} did not answer within {TREE_ANSWER_SECONDS:g} s") from exc
     except NatsError as exc:
         raise HostUnavailable(f"the gateway could not ask host {host} ({exc})") from exc
-    try:
-        tree = SnapshotTree.model_validate_json(reply.data)
-    except ValidationError as exc:
-        log.warning("the listing of a snapshot from host %s is unreadable: %r", host, reply.data[:200])
-        raise HostUnavailable(f"host {host} sent an unreadable answer") from exc
-    if tree.host_id != host:
-        raise HostUnavailable(f"host {tree.host_id} answered instead of host {host}")
-    if tree.problem:
-        raise HostUnavailable(f"host {host} could not list {path!r}: {tree.problem}")
-    return tree
+    return bytes(reply.data)
