@@ -44,6 +44,12 @@ async def test_a_repository_plan_is_made_run_browsed_and_its_recovery_sheet_expo
     await backup.get_by_role("button", name="Browse").click()
     top = page.get_by_role("table", name="Snapshot directory /")
     await expect(top).to_contain_text("regular.txt", timeout=30_000)
+    # one file downloaded as it is, streamed from the host
+    async with page.expect_download() as downloading:
+        await top.get_by_role("link", name="Download /regular.txt").click()
+    download = await downloading.value
+    assert download.suggested_filename == "regular.txt"
+    assert (await download.path()).read_bytes() == b"plain text\n"
     await top.get_by_role("button", name="nested/").click()
     await expect(page.get_by_role("table", name="Snapshot directory /nested")).to_contain_text("deeper")
     await screenshot(page, "21-snapshot-browser")

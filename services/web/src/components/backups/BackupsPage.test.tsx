@@ -83,7 +83,7 @@ describe("BackupsPage", () => {
         { name: "app.ini", path: "/conf/app.ini", type: "file", size: 12, mode: 420, uid: 0, gid: 0, mtime: null },
       ] },
     };
-    stubApi(["GET /artifacts", "GET /artifacts/{artifact_id}/tree"], [snapshot]);
+    stubApi(["GET /artifacts", "GET /artifacts/{artifact_id}/tree", "GET /artifacts/{artifact_id}/download", "POST /restores/preview"], [snapshot]);
     const original = globalThis.fetch;
     vi.stubGlobal("fetch", vi.fn(async (input: Request) => {
       const url = new URL(input.url);
@@ -99,6 +99,25 @@ describe("BackupsPage", () => {
     expect(top).toHaveTextContent("999:999");
     await user.click(screen.getByRole("button", { name: "conf/" }));
     expect(await screen.findByRole("table", { name: "Snapshot directory /conf" })).toHaveTextContent("app.ini");
+    expect(screen.getByRole("link", { name: "Download /conf/app.ini" })).toHaveAttribute(
+      "href",
+      "/api/artifacts/a1/download?path=%2Fconf%2Fapp.ini",
+    );
+    expect(screen.getByRole("link", { name: "Download /conf as a tar" })).toHaveAttribute(
+      "href",
+      "/api/artifacts/a1/download?path=%2Fconf",
+    );
+    await user.click(screen.getByRole("button", { name: "(volume)" }));
+    await user.click(await screen.findByRole("checkbox", { name: "Choose /conf" }));
+    await user.click(screen.getByRole("checkbox", { name: "Choose /app.db" }));
+    expect(screen.getByRole("link", { name: "Download the 2 chosen entries" })).toHaveAttribute(
+      "href",
+      "/api/artifacts/a1/download?path=%2Fconf&path=%2Fapp.db",
+    );
+    expect(screen.getByRole("link", { name: "Restore the 2 chosen entries" })).toHaveAttribute(
+      "href",
+      "/restore?artifact=a1&path=%2Fconf&path=%2Fapp.db",
+    );
   });
 
   it("shows a viewer no verify, restore or delete action", async () => {

@@ -1,8 +1,9 @@
-// One directory of a volume's snapshot at a time, listed by the snapshot's host when opened.
+// One directory of a volume's snapshot at a time, listed by the snapshot's host when opened;
+// files and directories chosen here are restored, or downloaded as the host streams them.
 import { useState } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { Link } from "react-router-dom";
-import { api } from "../../api/client";
+import { API_BASE, api } from "../../api/client";
 import { unwrap } from "../../api/errors";
 import { useCan } from "../../auth/session";
 import { formatBytes, formatDateTime } from "../../lib/format";
@@ -15,9 +16,53 @@ function permissions(mode: number | null | undefined): string {
   return Array.from(bits, (letter, i) => ((mode >> (8 - i)) & 1 ? letter : "-")).join("");
 }
 
+/** The download route for these paths: one file as it is, else a tar. */
+function downloadUrl(artifactId: string, paths: string[]): string {
+  const query = new URLSearchParams(paths.map((p) => ["path", p]));
+  return `${API_BASE}/artifacts/${artifactId}/download?${query}`;
+}
+
+/** The browser downloads it itself (streamed to disk, any size); the session is renewed first
+ *  when it has expired, as a plain link could not. */
+async function startDownload(url: string): Promise<void> {
+  await api.GET("/auth/permissions");
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = "";
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+}
+
+function DownloadLink({ url, label, children }: { url: string; label: string; children: React.ReactNode }) {
+  return (
+    <a
+      className="small"
+      href={url}
+      aria-label={label}
+      download
+      onClick={(event) => {
+        event.preventDefault();
+        void startDownload(url);
+      }}
+    >
+      {children}
+    </a>
+  );
+}
+
 export function SnapshotBrowser({ artifactId }: { artifactId: string }) {
-  const [path, setPath] = useState("/");
-  const mayRestore = useCan()("POST", "/restores/preview");
+  const [path, setPathOnly] = useState("/");
+  const [chosen, setChosen] = useState<string[]>([]);
+  const setPath = (next: string) => {
+    setPathOnly(next);
+    setChosen([]);
+  };
+  const can = useCan();
+  const mayRestore = can("POST", "/restores/preview");
+  const mayDownload = can("GET", "/artifacts/{artifact_id}/download");
+  const toggle = (entryPath: string) =>
+    setChosen((now) => (now.includes(entryPath) ? now.filter((p) => p !== entryPath) : [...now, entryPath]));
   const listing = useQuery({
     queryKey: ["artifact-tree", artifactId, path],
     queryFn: async () =>
@@ -39,12 +84,41 @@ export function SnapshotBrowser({ artifactId }: { artifactId: string }) {
           </span>
         ))}
       </nav>
+      {mayRestore && chosen.length > 0 ? (
+        <p className="small">
+          <Link
+            aria-label={`Restore the ${chosen.length} chosen entries`}
+            to={`/restore?${new URLSearchParams([["artifact", artifactId], ...chosen.map((p) => ["path", p])])}`}
+          >
+            Restore the chosen ({chosen.length})
+          </Link>
+        </p>
+      ) : null}
+      {mayDownload ? (
+        <p className="small">
+          <DownloadLink url={downloadUrl(artifactId, [path])} label={`Download ${path} as a tar`}>
+            Download this directory (tar)
+          </DownloadLink>
+          {chosen.length > 0 ? (
+            <>
+              {" · "}
+              <DownloadLink
+                url={downloadUrl(artifactId, chosen)}
+                label={`Download the ${chosen.length} chosen entries`}
+              >
+                {chosen.length === 1 ? "Download the chosen entry" : `Download the ${chosen.length} chosen entries (tar)`}
+              </DownloadLink>
+            </>
+          ) : null}
+        </p>
+      ) : null}
       {listing.isPending ? <Loading what="Asking the host for this directory" /> : null}
       <ErrorBanner error={listing.error} />
       {listing.data ? (
         <table className="table" aria-label={`Snapshot directory ${path}`}>
           <thead>
             <tr>
+              {mayDownload ? <th aria-label="Chosen" /> : null}
               <th>Name</th>
               <th>Size</th>
               <th>Mode</th>
@@ -56,13 +130,25 @@ export function SnapshotBrowser({ artifactId }: { artifactId: string }) {
           <tbody>
             {listing.data.entries.length === 0 ? (
               <tr>
-                <td colSpan={6} className="muted">
+                <td colSpan={mayDownload ? 7 : 6} className="muted">
                   Empty directory
                 </td>
               </tr>
             ) : null}
             {listing.data.entries.map((entry) => (
               <tr key={entry.path}>
+                {mayDownload ? (
+                  <td>
+                    {entry.type === "file" || entry.type === "dir" ? (
+                      <input
+                        type="checkbox"
+                        aria-label={`Choose ${entry.path}`}
+                        checked={chosen.includes(entry.path)}
+                        onChange={() => toggle(entry.path)}
+                      />
+                    ) : null}
+                  </td>
+                ) : null}
                 <td>
                   {entry.type === "dir" ? (
                     <button type="button" className="link" onClick={() => setPath(entry.path)}>
@@ -91,6 +177,14 @@ export function SnapshotBrowser({ artifactId }: { artifactId: string }) {
                     >
                       Restore
                     </Link>
+                  ) : null}
+                  {mayDownload && (entry.type === "file" || entry.type === "dir") ? (
+                    <>
+                      {" "}
+                      <DownloadLink url={downloadUrl(artifactId, [entry.path])} label={`Download ${entry.path}`}>
+                        {entry.type === "dir" ? "Download (tar)" : "Download"}
+                      </DownloadLink>
+                    </>
                   ) : null}
                 </td>
               </tr>
