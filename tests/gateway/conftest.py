@@ -15,10 +15,12 @@ import httpx
 import nats
 import pytest
 import pytest_asyncio
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 
 from dockback_contracts.sealed import derive_private_key
 from dockback_gateway.app import create_app
+from dockback_gateway.auth import passwords
 from dockback_gateway.config import Settings
 from dockback_gateway.migrate import upgrade
 from dockback_gateway.streams import declare_streams
@@ -77,9 +79,20 @@ def gateway_settings(database_url: str, nats_url: str, tmp_path: Path) -> Settin
     return settings_for(database_url, nats_url, tmp_path)
 
 
+PRODUCTION_HASHER = passwords.HASHER
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
+"""Argon2id at a cost of milliseconds for the in-process gateways of the tests: each test's first
+admin is hashed, logs in and changes its password (a second of production hashing each).
+`test_a_password_hashed_with_weaker_parameters_is_rehashed_at_login` holds the production
+parameters, and the gateways the tests start as processes (tests/security, tests/web) use them."""
+
+
 @pytest_asyncio.fixture
-async def gateway(gateway_settings: Settings, caplog: pytest.LogCaptureFixture) -> AsyncIterator[Gateway]:
+async def gateway(
+    gateway_settings: Settings, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Gateway]:
     """A migrated database and a started app; the first admin's password read from its log line."""
+    monkeypatch.setattr(passwords, "HASHER", CHEAP_HASHER)
     await asyncio.to_thread(upgrade, gateway_settings.database_url.get_secret_value())
     await register_recipients(gateway_settings)
     app = create_app(gateway_settings)

@@ -14,13 +14,14 @@ from sqlalchemy import func, select, update
 from starlette.types import Message, Receive, Scope, Send
 
 from dockback_gateway.app import create_app
+from dockback_gateway.auth import passwords
 from dockback_gateway.auth.models import Session
 from dockback_gateway.auth.totp import totp_secret_aad
 from dockback_gateway.config import Settings
 from dockback_gateway.migrate import upgrade
 from dockback_gateway.users.models import User
 from dockback_gateway.users.service import ensure_first_admin
-from gateway.conftest import ADMIN_PASSWORD, BASE_URL, Gateway, logged_in_admin, login
+from gateway.conftest import ADMIN_PASSWORD, BASE_URL, PRODUCTION_HASHER, Gateway, logged_in_admin, login
 
 NEW_PASSWORD = ADMIN_PASSWORD
 
@@ -261,9 +262,12 @@ def test_cookies_are_secure_and_host_prefixed_on_https() -> None:
     assert BASE_URL.startswith("http://")
 
 
-async def test_a_password_hashed_with_weaker_parameters_is_rehashed_at_login(gateway: Gateway) -> None:
+async def test_a_password_hashed_with_weaker_parameters_is_rehashed_at_login(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from argon2 import PasswordHasher
 
+    monkeypatch.setattr(passwords, "HASHER", PRODUCTION_HASHER)  # what the gateway ships with
     weak = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1).hash(gateway.admin_password)
     async with gateway.app.state.sessions.begin() as db:
         await db.execute(update(User).values(password_hash=weak))

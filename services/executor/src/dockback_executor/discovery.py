@@ -47,6 +47,7 @@ _WATCHED_ACTIONS = {
 _DEBOUNCE_SECONDS = 0.5
 _RETRY_FIRST_SECONDS = 2.0  # a failed inventory is tried again after 2, 4, 8 ... seconds
 _RETRY_MAX_SECONDS = 60.0
+_SIZES_SECONDS = 5.0
 
 
 def changes_inventory(event: Mapping[str, Any], runners: Container[str]) -> bool:
@@ -64,10 +65,12 @@ async def host_inventory(engine: DockerEngine, host_id: str, engine_info: inv.En
     containers = [c for c in await engine.containers() if RUNNER_LABEL not in (c.get("Labels") or {})]
     volumes = await engine.volumes()
     try:
-        sizes = await engine.volume_sizes()
-    except EngineUnavailable as exc:  # the engine runs one `system df` at a time; sizes are a nicety
-        log.info("volume sizes left out of this inventory: %s", exc)
-        sizes = {}
+        # the engine walks every file of every volume to answer: a slow answer would hold back news
+        # of what changed (a volume a restore made), and sizes are a nicety
+        sizes = await asyncio.wait_for(engine.volume_sizes(), _SIZES_SECONDS)
+    except (EngineUnavailable, TimeoutError) as exc:  # the engine runs one `system df` at a time
+        log.info("this inventory has the volume sizes last known: %s", exc or "the engine took too long")
+        sizes = dict(engine.known_volume_sizes)
     images = await engine.images()
     users: dict[str, list[inv.VolumeUser]] = {}
     container_infos = []
