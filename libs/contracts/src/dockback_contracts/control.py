@@ -169,8 +169,8 @@ class SnapshotDownloadOpened(Model):
 class SnapshotDownloadRead(Model):
     """The next bytes of a download from `offset` (what the asker has already), or, with `close`,
     the end of it (the asker went away). The answer is one frame: `D` and up to
-    `SNAPSHOT_DOWNLOAD_CHUNK_BYTES` of data, `E` at the end, or `P` and the problem (UTF-8) that cut
-    it short."""
+    `SNAPSHOT_DOWNLOAD_CHUNK_BYTES` of data, `W` when nothing more came within seconds (ask
+    again), `E` at the end, or `P` and the problem (UTF-8) that cut it short."""
 
     type: Literal["snapshot_download_read.v1"] = "snapshot_download_read.v1"
     download_id: str = Field(pattern=r"^[0-9a-f]{32}$")

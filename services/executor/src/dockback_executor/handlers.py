@@ -24,7 +24,7 @@ from dockback_executor.forget import ForgetService
 from dockback_executor.repository_keys import RepositoryKeys
 from dockback_executor.restic import ResticRunner
 from dockback_executor.restore import RestoreService
-from dockback_executor.snapshot_download import SnapshotDownloads
+from dockback_executor.snapshot_download import MOST_AT_ONCE, SnapshotDownloads
 from dockback_executor.snapshot_restore import SnapshotRestoreService
 from dockback_executor.snapshot_tree import snapshot_tree
 from dockback_executor.target_users import target_users
@@ -113,12 +113,18 @@ def register_questions(
         """Start a download of files of a snapshot in one of this host's repositories (the Backups page asks)."""
         return await downloads.open(request)
 
-    broker.subscriber(subjects.snapshot_download(host_id), queue="executors", description=on_snapshot_download.__doc__)(
-        on_snapshot_download
-    )
+    # several at once: one download's wait for restic never holds back another's
+    broker.subscriber(
+        subjects.snapshot_download(host_id),
+        queue="executors",
+        max_workers=MOST_AT_ONCE,
+        description=on_snapshot_download.__doc__,
+    )(on_snapshot_download)
 
     async def on_snapshot_download_read(request: SnapshotDownloadRead) -> bytes:
         """The next bytes of a download this executor started."""
         return await downloads.read(request)
 
-    broker.subscriber(downloads.reader, description=on_snapshot_download_read.__doc__)(on_snapshot_download_read)
+    broker.subscriber(downloads.reader, max_workers=2 * MOST_AT_ONCE, description=on_snapshot_download_read.__doc__)(
+        on_snapshot_download_read
+    )

@@ -566,7 +566,12 @@ class ResticRunner:
                     output.release()
                     return await reading
 
-                stdout = await finish_even_if_cancelled(stop_reading())
+                try:
+                    stdout = await finish_even_if_cancelled(stop_reading())
+                except Exception as reading_failed:  # restic's own reason first (a short dump's cause)
+                    if exited and code not in allowed:
+                        raise _failure(what, code, stderr) from reading_failed
+                    raise
         finally:
             fed = None if feeding is None else await finish_even_if_cancelled(_stop_feeding(feeding, feed_path))
             for fifo in fifos:

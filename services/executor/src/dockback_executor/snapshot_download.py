@@ -4,8 +4,11 @@ is (`restic dump`), or a tar of several files and directories made here while re
 one after the other, each directory's tar re-rooted under its name. Memory stays flat whatever the
 size: restic waits while the chunks ready (`_QUEUED_CHUNKS`) are not taken.
 
-A download nobody reads for `IDLE_SECONDS` (the browser went away and the gateway could not say
-so) is ended, and restic with it; at most `MOST_AT_ONCE` run at once on one executor.
+A download nobody reads for `IDLE_SECONDS` (the gateway went away without saying so; a browser
+that pauses a download holds the gateway's read back as long), or whose first chunk nobody asks
+for within `FIRST_READ_SECONDS` (the gateway gave up waiting for the answer to its open), is
+ended, and restic with it; at most `MOST_AT_ONCE` run at once on one executor. A read waits at
+most `READ_WAIT_SECONDS` for restic, then answers `W` (ask again): a read never waits for long.
 """
 
 from __future__ import annotations
@@ -30,12 +33,15 @@ from dockback_contracts.control import (
 )
 from dockback_executor.repository_keys import RepositoryKeys
 from dockback_executor.restic import Repository, ResticRunner
+from dockback_executor.runner_strategy import in_own_thread
 from dockback_executor.snapshot_tree import restic_time
 from dockback_runtime.jobs.errors import JobError, PermanentError
 
 log = logging.getLogger(__name__)
 
-IDLE_SECONDS = 60.0
+IDLE_SECONDS = 600.0
+FIRST_READ_SECONDS = 30.0
+READ_WAIT_SECONDS = 10.0
 MOST_AT_ONCE = 4
 _QUEUED_CHUNKS = 4
 _SETUID, _SETGID, _STICKY = 1 << 23, 1 << 22, 1 << 20  # Go's os.FileMode bits, as restic's JSON gives a mode
@@ -103,6 +109,7 @@ class SnapshotDownloads:
         self.host_id = host_id
         self.reader = subjects.snapshot_download_reader(host_id, instance_id)
         self._downloads: dict[str, _Download] = {}
+        self._closed = False
 
     async def open(self, request: SnapshotDownloadOpen) -> SnapshotDownloadOpened:
         """Check what is asked for and start restic; a problem is said, not raised."""
@@ -110,6 +117,8 @@ class SnapshotDownloads:
         def refused(problem: str) -> SnapshotDownloadOpened:
             return SnapshotDownloadOpened(host_id=self.host_id, download_id=request.download_id, problem=problem)
 
+        if self._closed:
+            return refused("this executor is stopping")
         if self.restic is None:
             return refused(
                 "restic runs in runner containers, which cannot work on this host (the executor's log says why)"
@@ -143,7 +152,7 @@ class SnapshotDownloads:
             produce = partial(self._tar, restic, repository, request, base, chosen, download.chunks)
         download.producing = asyncio.create_task(self._produce(download, produce))
         self._downloads[download.download_id] = download
-        self._touch(download)
+        self._touch(download, FIRST_READ_SECONDS)
         log.info(
             "download %s of %d path(s) from snapshot %s started",
             download.download_id,
@@ -175,8 +184,12 @@ class SnapshotDownloads:
                     b"P" + f"asked from byte {request.offset}, but the download is at byte {download.position}".encode()
                 )
             self._touch(download)
-            item = await download.chunks.queue.get()
-            self._touch(download)
+            try:
+                item = await asyncio.wait_for(download.chunks.queue.get(), READ_WAIT_SECONDS)
+            except TimeoutError:
+                return b"W"  # restic has not sent more yet (a new restic deriving its key, a slow disk)
+            finally:
+                self._touch(download)
             if isinstance(item, _End):
                 self._end(download)
                 return b"E" if item.problem is None else b"P" + item.problem.encode()
@@ -185,26 +198,34 @@ class SnapshotDownloads:
             return b"D" + item
 
     async def close(self) -> None:
-        """End every download (the executor stops)."""
+        """End every download, and start no more (the executor stops)."""
+        self._closed = True
         tasks = [d.producing for d in self._downloads.values() if d.producing is not None]
         for download in list(self._downloads.values()):
             self._end(download)
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    def _touch(self, download: _Download) -> None:
+    def _touch(self, download: _Download, seconds: float | None = None) -> None:
         if download.idle is not None:
             download.idle.cancel()
-        download.idle = asyncio.get_running_loop().call_later(IDLE_SECONDS, self._idle, download.download_id)
+        wait = IDLE_SECONDS if seconds is None else seconds
+        download.idle = asyncio.get_running_loop().call_later(wait, self._idle, download.download_id, wait)
 
-    def _idle(self, download_id: str) -> None:
+    def _idle(self, download_id: str, seconds: float) -> None:
         download = self._downloads.get(download_id)
-        if download is not None and not download.reading.locked():
-            log.info("download %s was not read for %.0f s: ended", download_id, IDLE_SECONDS)
-            self._end(download)
+        if download is None:
+            return
+        if download.reading.locked():  # a read is waiting for restic: it touches the download again
+            self._touch(download, seconds)
+            return
+        log.info("download %s was not read for %.0f s: ended", download_id, seconds)
+        self._end(download)
 
     def _end(self, download: _Download) -> None:
         self._downloads.pop(download.download_id, None)
-        download.chunks.abandoned.set()
+        if not download.chunks.abandoned.is_set():
+            download.chunks.abandoned.set()
+            download.chunks.queue.put_nowait(_End("the download was ended"))  # a read waiting for more
         if download.idle is not None:
             download.idle.cancel()
         if download.producing is not None and not download.producing.done():
@@ -221,6 +242,9 @@ class SnapshotDownloads:
             end = _End(str(exc))
         except (OSError, tarfile.TarError, ValueError) as exc:
             end = _End(f"the download broke off: {exc}")
+        except Exception as exc:  # never a clean end for a download that did not end well
+            log.exception("download %s failed", download.download_id)
+            end = _End(f"the download broke off: {exc!r}")
         finally:
             if not download.chunks.abandoned.is_set():
                 download.chunks.queue.put_nowait(end)
@@ -276,7 +300,7 @@ class SnapshotDownloads:
             tar.close()  # the tar's end: two zero blocks, padded to a record
             chunks.flush()
 
-        await asyncio.to_thread(end)
+        await in_own_thread(end)
 
 
 def _add_file(tar: tarfile.TarFile, info: tarfile.TarInfo, path: str) -> Callable[[BinaryIO], None]:

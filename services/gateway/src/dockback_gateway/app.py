@@ -18,7 +18,7 @@ from dockback_gateway import api_docs, recording
 from dockback_gateway.audit import routes as audit_routes
 from dockback_gateway.auth import routes as auth_routes
 from dockback_gateway.auth.cookies import CookiePolicy
-from dockback_gateway.auth.csrf import csrf_middleware
+from dockback_gateway.auth.csrf import CsrfCheck
 from dockback_gateway.auth.dependencies import enforce_policy, trusted_networks
 from dockback_gateway.auth.policy import PUBLIC, mount
 from dockback_gateway.auth.service import AuthConfig
@@ -34,7 +34,7 @@ from dockback_gateway.jobs import recording as jobs_recording
 from dockback_gateway.jobs import routes as jobs_routes
 from dockback_gateway.jobs import worker as jobs_worker
 from dockback_gateway.keys import Cipher, KeyProblem, check_secret_key, parse_aes_key, read_or_create
-from dockback_gateway.metrics import http_metrics
+from dockback_gateway.metrics import HttpMetrics
 from dockback_gateway.outbox.relay import OutboxRelay
 from dockback_gateway.plans import routes as plans_routes
 from dockback_gateway.plans import worker as plans_worker
@@ -161,8 +161,8 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="DockBack", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.cookies = cookies
     app.state.trusted_proxies = trusted_networks(settings.trusted_proxies)
-    app.middleware("http")(csrf_middleware(settings.base_url, cookies))
-    app.middleware("http")(http_metrics)
+    app.add_middleware(CsrfCheck, base_url=settings.base_url, cookies=cookies)
+    app.add_middleware(HttpMetrics)
     # Added last, run first: the Host is checked, then the body's size, before anything else.
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
     app.add_middleware(HostAllowList, allowed=allowed_hosts(settings.base_url, settings.allowed_host_names()))

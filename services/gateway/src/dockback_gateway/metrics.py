@@ -4,11 +4,9 @@ DOCKBACK_METRICS_PORT, never on the API port)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
 from prometheus_client import Counter, Histogram
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dockback_contracts import events as ev
 from dockback_runtime.metrics import JOBS, mark_backup_succeeded
@@ -42,15 +40,36 @@ def observe_recorded(event: ev.Event) -> None:
         JOBS.labels("gateway", event.kind, "cancelled").inc()
 
 
-async def http_metrics(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """Time each request by route template (`/api/jobs/{job_id}`, never the raw path)."""
-    started = time.perf_counter()
-    status = 500
-    try:
-        response = await call_next(request)
-        status = response.status_code
-        return response
-    finally:
-        route = request.scope.get("route")
-        template = getattr(route, "path", None) or "unmatched"  # a 404 must not create a series per path
-        HTTP_DURATION.labels(request.method, template, str(status)).observe(time.perf_counter() - started)
+class HttpMetrics:
+    """Time each request by route template (`/api/jobs/{job_id}`, never the raw path), up to its
+    response's start (an event stream or a download lasts as long as it is read). Pure ASGI
+    middleware: a `BaseHTTPMiddleware` would end a streamed response that breaks off as if it were
+    complete."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        observed = False
+
+        def observe(status: int) -> None:
+            nonlocal observed
+            observed = True
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"  # a 404 must not create a series per path
+            HTTP_DURATION.labels(scope["method"], template, str(status)).observe(time.perf_counter() - started)
+
+        async def timed_send(message: Message) -> None:
+            if message["type"] == "http.response.start" and not observed:
+                observe(int(message["status"]))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, timed_send)
+        finally:
+            if not observed:
+                observe(500)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
-from fastapi import Request, Response
+from fastapi import Request
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dockback_gateway.auth.cookies import CookiePolicy
 
@@ -27,27 +27,36 @@ def _own_origin(request: Request) -> str:
     return f"{request.url.scheme}://{request.headers.get('host', '')}".lower()
 
 
-def csrf_middleware(base_url: str, cookies: CookiePolicy) -> Callable[..., Awaitable[Response]]:
-    allowed_origin = _origin(base_url)
+class CsrfCheck:
+    """Pure ASGI middleware (a `BaseHTTPMiddleware` would end a streamed response that breaks off
+    as if it were complete): unsafe requests from another origin, or with a session cookie but
+    without the double-submit header, are refused before the app sees them."""
 
-    def refuse(detail: str) -> Response:
-        return JSONResponse({"error": "csrf", "detail": detail}, status_code=403)
+    def __init__(self, app: ASGIApp, base_url: str, cookies: CookiePolicy) -> None:
+        self.app = app
+        self.allowed_origin = _origin(base_url)
+        self.cookies = cookies
 
-    async def check(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        if request.method in SAFE_METHODS:
-            return await call_next(request)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in SAFE_METHODS:
+            problem = self._problem(Request(scope))
+            if problem is not None:
+                await JSONResponse({"error": "csrf", "detail": problem}, status_code=403)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    def _problem(self, request: Request) -> str | None:
         origin = request.headers.get("origin")
-        if origin is not None and origin.lower() not in (allowed_origin, _own_origin(request)):
-            return refuse(f"requests from {origin} are not allowed; DockBack is served from {allowed_origin}")
+        if origin is not None and origin.lower() not in (self.allowed_origin, _own_origin(request)):
+            return f"requests from {origin} are not allowed; DockBack is served from {self.allowed_origin}"
         site = request.headers.get("sec-fetch-site")
         if origin is None and site is not None and site not in ("same-origin", "none"):
-            return refuse("cross-site requests are not allowed")
+            return "cross-site requests are not allowed"
+        cookies = self.cookies
         session_cookie = request.cookies.get(cookies.access) or request.cookies.get(cookies.refresh)
         if session_cookie is not None:
             expected = request.cookies.get(cookies.csrf, "")
             sent = request.headers.get(HEADER, "")
             if not expected or not hmac.compare_digest(expected, sent):
-                return refuse(f"missing or wrong {HEADER} header (it must repeat the {cookies.csrf} cookie)")
-        return await call_next(request)
-
-    return check
+                return f"missing or wrong {HEADER} header (it must repeat the {cookies.csrf} cookie)"
+        return None

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
+import anyio
 from nats.aio.client import Client as NatsClient
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -118,6 +119,9 @@ async def chunks(connection: NatsClient, download: Download) -> AsyncIterator[by
     try:
         while True:
             frame = await pending
+            if frame[:1] == b"W":  # restic has not sent more yet: ask again
+                pending = asyncio.ensure_future(read(offset))
+                continue
             if frame[:1] == b"D":
                 offset += len(frame) - 1
                 pending = asyncio.ensure_future(read(offset))
@@ -130,10 +134,13 @@ async def chunks(connection: NatsClient, download: Download) -> AsyncIterator[by
                 raise DownloadBrokeOff(f"the host ended the file after {offset} of its {opened.size} bytes")
             return
     finally:
-        if not pending.done():
-            pending.cancel()
-        await asyncio.gather(pending, return_exceptions=True)
-        if not ended:  # the browser went away, or a read failed: the host ends it and its restic now
-            with contextlib.suppress(Exception):
-                close = SnapshotDownloadRead(download_id=opened.download_id, offset=offset, close=True)
-                await connection.publish(reader, close.model_dump_json().encode())
+        # shielded: the browser's going away cancels the response's task, and would cancel these
+        # awaits too (anyio delivers a cancellation at each), leaving restic running on the host
+        with anyio.CancelScope(shield=True):
+            if not ended:  # the browser went away, or a read failed: the host ends it and its restic now
+                with contextlib.suppress(Exception):
+                    close = SnapshotDownloadRead(download_id=opened.download_id, offset=offset, close=True)
+                    await connection.publish(reader, close.model_dump_json().encode())
+            if not pending.done():
+                pending.cancel()
+            await asyncio.gather(pending, return_exceptions=True)
