@@ -1,4 +1,4 @@
-"""The harness gives each test a real, empty PostgreSQL database."""
+"""The harness gives each test a real PostgreSQL database of its own: the newest schema, no rows."""
 
 from __future__ import annotations
 
@@ -7,24 +7,31 @@ import stat
 import tempfile
 from pathlib import Path
 
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from dockback_gateway.migrate import alembic_config
 
-async def test_each_test_gets_an_empty_database_on_a_real_postgres(db_engine: AsyncEngine) -> None:
+
+async def test_each_test_gets_a_database_of_its_own_with_the_newest_schema_and_no_rows(
+    db_engine: AsyncEngine,
+) -> None:
     async with db_engine.begin() as connection:
         version = (await connection.execute(text("SHOW server_version"))).scalar_one()
-        tables = (
-            await connection.execute(
-                text("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")
-            )
+        revision = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
+        users = (await connection.execute(text("SELECT count(*) FROM users"))).scalar_one()
+        probes = (
+            await connection.execute(text("SELECT count(*) FROM information_schema.tables WHERE table_name = 'probe'"))
         ).scalar_one()
         await connection.execute(text("CREATE TABLE probe (id int PRIMARY KEY, note text)"))
         await connection.execute(text("INSERT INTO probe VALUES (1, 'written')"))
     async with db_engine.connect() as connection:
         note = (await connection.execute(text("SELECT note FROM probe WHERE id = 1"))).scalar_one()
     assert int(version.split(".")[0]) >= 16
-    assert tables == 0
+    heads = ScriptDirectory.from_config(alembic_config("postgresql+asyncpg://unused")).get_heads()
+    assert [revision] == heads
+    assert (users, probes) == (0, 0)  # nothing another test wrote, nor this test's own probe before
     assert note == "written"
 
 
