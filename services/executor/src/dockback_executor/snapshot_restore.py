@@ -1,7 +1,11 @@
 """Restoring a volume's snapshot into a new volume (`SnapshotRestoreRequested`): all of it, or
 chosen paths. The volume is created here (with the storage the person chose, else plain local,
 labelled with the snapshot it came from) and restic writes into it alone; a restore that fails
-removes it again. A snapshot holding setuid or setgid files is restored only when its plan lets
+removes it again. The volume carries the job's id (`RESTORE_JOB_LABEL`): the same job delivered
+again (its executor stopped before saying it ended) replaces the volume its first attempt made
+(restic does not write over the links and FIFOs it wrote before) instead of refusing it as
+existing. A snapshot
+holding setuid or setgid files is restored only when its plan lets
 restores write them (an admin's choice): restic cannot leave the bits out, so it is refused,
 naming them, before anything is written."""
 
@@ -22,6 +26,8 @@ from dockback_runtime.jobs.errors import JobError, PermanentError
 from dockback_runtime.jobs.running import enter_phase, point_of_no_return
 
 log = logging.getLogger(__name__)
+
+RESTORE_JOB_LABEL = "dockback.restore-job"
 
 
 class SnapshotRestoreService:
@@ -60,7 +66,9 @@ class SnapshotRestoreService:
         repository = await self.repositories.repository(snapshot.repository)
         async with self.locks.hold([f"volume:{target.name}"]):
             enter_phase("verify")
-            if await self._exists(target.name):
+            made_by = await self._made_by(target.name)
+            again = made_by == str(request.job_id)  # this job's earlier attempt made it
+            if made_by is not None and not again:
                 raise RestoreRefused(
                     f"volume {target.name!r} already exists; a snapshot is restored into a new volume. Nothing "
                     "was changed"
@@ -77,7 +85,20 @@ class SnapshotRestoreService:
                     )
             enter_phase("restore")
             storage = target.storage or VolumeStorage()
-            labels = {**request.labels, RESTORED_FROM_LABEL: str(snapshot.artifact_id)}  # as an archive's restore
+            labels = {
+                **request.labels,
+                RESTORED_FROM_LABEL: str(snapshot.artifact_id),  # as an archive's restore
+                RESTORE_JOB_LABEL: str(request.job_id),
+            }
+            if again:
+                log.info("volume %s was made by an earlier attempt of this restore: made again", target.name)
+                try:
+                    await self.engine.remove_volume(target.name)
+                except JobError as exc:
+                    raise RestoreRefused(
+                        f"volume {target.name!r}, made by an earlier attempt of this restore, could not be removed "
+                        f"to restore it afresh ({exc}); remove it and restore again"
+                    ) from exc
             await self.engine.create_volume(target.name, storage.driver, dict(storage.options), labels)
             try:
                 await self.restic.restore_into_volume(
@@ -104,8 +125,12 @@ class SnapshotRestoreService:
         await self.announcer.publish(completed)
         return completed
 
-    async def _exists(self, name: str) -> bool:
-        return any(v.get("Name") == name for v in await self.engine.volumes())
+    async def _made_by(self, name: str) -> str | None:
+        """None when there is no volume `name`; else the restore job that made it ("" for none)."""
+        for volume in await self.engine.volumes():
+            if volume.get("Name") == name:
+                return str((volume.get("Labels") or {}).get(RESTORE_JOB_LABEL, ""))
+        return None
 
     async def _remove_quietly(self, name: str) -> None:
         try:
