@@ -223,3 +223,15 @@ def repository(restic: ResticRunner, initialized: tuple[Path, str]) -> Repositor
     made = Repository("plan-repository", password=password)
     shutil.copytree(template, restic.repository_path(made))
     return made
+
+
+class KnownRepository:
+    """The one repository a test made, as `RepositoryKeys` would open it from the executor's
+    share of the settings (its password sealed to the executor)."""
+
+    def __init__(self, repository: Repository) -> None:
+        self.known = repository
+
+    async def repository(self, name: str) -> Repository:
+        assert name == self.known.name
+        return self.known

@@ -20,25 +20,15 @@ from dockback_contracts.control import SNAPSHOT_DOWNLOAD_CHUNK_BYTES, SnapshotDo
 from dockback_executor import snapshot_download
 from dockback_executor.restic import Repository, ResticRunner
 from dockback_executor.snapshot_download import SnapshotDownloads
+from executor.conftest import KnownRepository
 from executor.volumes import create_volume, describe, populate, run_in, volume_of_random_bytes
 from harness.eventually import eventually
 
 HOST = "host-download-test"
 
 
-class Keys:
-    """The repository's password, as the executor's settings share would give it."""
-
-    def __init__(self, repository: Repository) -> None:
-        self.known = repository
-
-    async def repository(self, name: str) -> Repository:
-        assert name == self.known.name
-        return self.known
-
-
 def downloads_of(restic: ResticRunner, repository: Repository) -> SnapshotDownloads:
-    return SnapshotDownloads(restic, Keys(repository), HOST, "instance1")  # type: ignore[arg-type]
+    return SnapshotDownloads(restic, KnownRepository(repository), HOST, "instance1")  # type: ignore[arg-type]
 
 
 def opening(repository: Repository, snapshot_id: str, volume: str, *paths: str) -> SnapshotDownloadOpen:

@@ -12,16 +12,8 @@ from dockback_contracts import events as ev
 from dockback_executor.errors import RestoreRefused
 from dockback_executor.restic import Repository, ResticRunner
 from dockback_executor.snapshot_restore import RESTORE_JOB_LABEL, SnapshotRestoreService
-from executor.conftest import HOST_ID, Host
+from executor.conftest import HOST_ID, Host, KnownRepository
 from executor.volumes import create_volume, describe, docker_cli, populate
-
-
-class Keys:
-    def __init__(self, repository: Repository) -> None:
-        self.known = repository
-
-    async def repository(self, name: str) -> Repository:
-        return self.known
 
 
 async def test_a_restore_delivered_again_restores_into_the_volume_its_first_attempt_made(
@@ -39,7 +31,7 @@ async def test_a_restore_delivered_again_restores_into_the_volume_its_first_atte
     service = SnapshotRestoreService(
         host.engine,
         restic,
-        Keys(repository),
+        KnownRepository(repository),
         host.locks,
         host.backups.announcer,
         HOST_ID,  # type: ignore[arg-type]

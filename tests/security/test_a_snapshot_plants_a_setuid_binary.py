@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from executor.conftest import HOST_ID, Host
+from executor.conftest import HOST_ID, Host, KnownRepository
 from executor.volumes import create_volume, docker_cli, run_in, volume_exists
 
 from dockback_contracts import events as ev
@@ -22,17 +22,6 @@ from dockback_executor.restic import Repository, ResticRunner
 from dockback_executor.runner_image import ensure_runner_tools_image
 from dockback_executor.runner_strategy import locate_data
 from dockback_executor.snapshot_restore import SnapshotRestoreService
-
-
-class KnownRepository:
-    """The one repository this test made, as `RepositoryKeys` would open it from the settings."""
-
-    def __init__(self, repository: Repository) -> None:
-        self.known = repository
-
-    async def repository(self, name: str) -> Repository:
-        assert name == self.known.name
-        return self.known
 
 
 def restore_of(
