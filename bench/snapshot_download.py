@@ -164,7 +164,12 @@ def count_entries(fd: int) -> int:
 
 def host_dump(repository_path: Path, password: str, snapshot_id: str, path: str) -> tuple[int, str]:
     """`restic dump` on the host into a pipe we read and drop (what a download has to beat)."""
-    environment = {"PATH": os.environ["PATH"], "RESTIC_REPOSITORY": str(repository_path), "RESTIC_PASSWORD": password}
+    environment = {
+        "PATH": os.environ["PATH"],
+        "RESTIC_REPOSITORY": str(repository_path),
+        "RESTIC_PASSWORD": password,
+        "RESTIC_CACHE_DIR": str(repository_path.parent.parent / "host-restic-cache"),  # as the runner has its own
+    }
     process = subprocess.Popen(["restic", "dump", snapshot_id, path], env=environment, stdout=subprocess.PIPE)
     assert process.stdout is not None
     size = 0
