@@ -20,7 +20,6 @@ from urllib.parse import quote
 
 import anyio
 from nats.aio.client import Client as NatsClient
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockback_contracts import subjects
@@ -83,14 +82,9 @@ async def open_download(
         paths=tuple(p or "/" for p in paths),
     )
     host = artifact.host_id
-    reply = await ask_host(connection, host, subjects.snapshot_download(host), request.model_dump_json().encode())
-    try:
-        opened = SnapshotDownloadOpened.model_validate_json(reply)
-    except ValidationError as exc:
-        log.warning("the answer to a download from host %s is unreadable: %r", host, reply[:200])
-        raise HostUnavailable(f"host {host} sent an unreadable answer") from exc
-    if opened.host_id != host or opened.download_id != request.download_id:
-        raise HostUnavailable(f"host {opened.host_id} answered for download {opened.download_id}, not this one")
+    opened = await ask_host(connection, host, subjects.snapshot_download(host), request, SnapshotDownloadOpened)
+    if opened.download_id != request.download_id:
+        raise HostUnavailable(f"host {host} answered for download {opened.download_id}, not this one")
     if opened.problem:
         raise HostUnavailable(f"host {host} could not start the download: {opened.problem}")
     if opened.reader is None or not opened.reader.startswith(subjects.snapshot_download(host) + "."):

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import TypeVar
 
 from nats.aio.client import Client as NatsClient
 from nats.errors import Error as NatsError
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockback_contracts import subjects
@@ -46,14 +47,7 @@ async def snapshot_tree(
         repository=artifact.repository, snapshot_id=artifact.snapshot_id, volume=artifact.role, path=path or "/"
     )
     host = artifact.host_id
-    reply = await ask_host(connection, host, subjects.snapshot_tree(host), query.model_dump_json().encode())
-    try:
-        tree = SnapshotTree.model_validate_json(reply)
-    except ValidationError as exc:
-        log.warning("the listing of a snapshot from host %s is unreadable: %r", host, reply[:200])
-        raise HostUnavailable(f"host {host} sent an unreadable answer") from exc
-    if tree.host_id != host:
-        raise HostUnavailable(f"host {tree.host_id} answered instead of host {host}")
+    tree = await ask_host(connection, host, subjects.snapshot_tree(host), query, SnapshotTree)
     if tree.problem:
         raise HostUnavailable(f"host {host} could not list {path!r}: {tree.problem}")
     return tree
@@ -82,16 +76,28 @@ def check_path(path: str, field: str) -> None:
         raise Invalid(f"{field}: {path!r} leaves the volume (no '..' and no NUL)")
 
 
-async def ask_host(connection: NatsClient | None, host: str, subject: str, data: bytes) -> bytes:
-    """The answer of one executor of `host` to a core request; HostUnavailable saying why there is none."""
+A = TypeVar("A", bound=BaseModel)
+
+
+async def ask_host(connection: NatsClient | None, host: str, subject: str, question: BaseModel, answer: type[A]) -> A:
+    """The answer (`answer`, whose `host_id` must be `host`) of one executor of `host` to a core request;
+    HostUnavailable saying why there is none."""
     if connection is None or not connection.is_connected:
         raise HostUnavailable("the gateway is not connected to NATS")
     try:
-        reply = await connection.request(subject, data, timeout=TREE_ANSWER_SECONDS)
+        reply = await connection.request(subject, question.model_dump_json().encode(), timeout=TREE_ANSWER_SECONDS)
     except NoRespondersError as exc:
         raise HostUnavailable(f"no executor of host {host} is connected") from exc
     except (NatsTimeoutError, TimeoutError) as exc:
         raise HostUnavailable(f"host {host} did not answer within {TREE_ANSWER_SECONDS:g} s") from exc
     except NatsError as exc:
         raise HostUnavailable(f"the gateway could not ask host {host} ({exc})") from exc
-    return bytes(reply.data)
+    try:
+        answered = answer.model_validate_json(reply.data)
+    except ValidationError as exc:
+        log.warning("an answer from host %s on %s is unreadable: %r", host, subject, reply.data[:200])
+        raise HostUnavailable(f"host {host} sent an unreadable answer") from exc
+    said = getattr(answered, "host_id", None)
+    if said != host:
+        raise HostUnavailable(f"host {said} answered instead of host {host}")
+    return answered
